@@ -1,0 +1,42 @@
+# `make run` and `make test` set everything up themselves; see README.md.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install run test lint services bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/interaction-center config check
+	$(BIN)/interaction-center db upgrade
+	@echo
+	@echo "Demo logins (POST /api/v1/auth/login): alice / alice-demo and bob / bob-demo (agents),"
+	@echo "  sam / sam-demo (supervisor). Try: $(BIN)/interaction-center simulate sms --from +15551230001 'Hello'"
+	@echo
+	$(BIN)/interaction-center serve
+
+# PostgreSQL and Redis binaries for the throwaway test servers (tests/services.py starts them).
+services:
+	@scripts/ensure-services
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: install services lint
+	$(BIN)/pytest
+
+bench: install
+	@echo "no benchmarks yet"
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

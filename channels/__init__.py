@@ -1,0 +1,2 @@
+"""Channel adapters: each translates between its transport and ``InboundContact`` /
+``OutboundMessage``, and holds no routing or storage logic."""

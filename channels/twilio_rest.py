@@ -1,0 +1,38 @@
+"""SMS out through Twilio's REST API with the ``twilio`` library's async client."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import ClientError
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
+
+from interaction_center.errors import ChannelError
+from interaction_center.model import OutboundMessage, SentMessage
+from interaction_center.settings import TwilioSettings
+
+log = logging.getLogger(__name__)
+
+
+class TwilioSmsSender:
+    def __init__(self, settings: TwilioSettings, timeout: float = 15.0) -> None:
+        self._http = AsyncTwilioHttpClient(timeout=timeout)
+        self._client = Client(settings.account_sid, settings.auth_token, http_client=self._http)
+        # Configurable so tests can reach a local stub; production keeps Twilio's URL.
+        self._client.api.base_url = settings.api_base_url
+
+    async def send(self, message: OutboundMessage) -> SentMessage:
+        try:
+            created = await self._client.messages.create_async(
+                to=message.to_address, from_=message.from_address, body=message.body
+            )
+        except TwilioRestException as exc:
+            raise ChannelError(f"Twilio refused the message: {exc.msg} ({exc.code})", code="sms.refused") from exc
+        except (TwilioException, ClientError, TimeoutError) as exc:
+            raise ChannelError(f"Twilio could not be reached: {exc}", code="sms.unreachable") from exc
+        return SentMessage(external_id=str(created.sid), status=str(created.status))
+
+    async def close(self) -> None:
+        await self._http.close()

@@ -1,0 +1,38 @@
+"""Checking ``X-Twilio-Signature`` exactly as Twilio computes it: over the public URL it
+called (our configured base URL, since a proxy may stand in front) and the form fields."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from multidict import MultiDict
+from twilio.request_validator import RequestValidator
+
+from interaction_center.errors import Forbidden, InvalidInput
+
+_REFUSED = "missing or invalid Twilio signature"
+
+
+class TwilioSignatureCheck:
+    def __init__(self, auth_token: str, public_base_url: str) -> None:
+        self._validator = RequestValidator(auth_token)
+        self._base = public_base_url.rstrip("/")
+
+    def url_for(self, request: web.Request) -> str:
+        return self._base + request.rel_url.path_qs
+
+    async def verified_form(self, request: web.Request) -> MultiDict[str]:
+        """The request's form fields, returned only once the signature over them holds."""
+        signature = request.headers.get("X-Twilio-Signature", "")
+        try:
+            posted = await request.post()
+        except ValueError as exc:
+            raise InvalidInput("the body is not a readable form", code="webhook.bad_form") from exc
+        form: MultiDict[str] = MultiDict()
+        for key, value in posted.items():
+            if not isinstance(value, str):
+                # Twilio never uploads files: a part like that is not Twilio's.
+                raise Forbidden(_REFUSED, code="twilio.bad_signature")
+            form.add(key, value)
+        if not signature or not self._validator.validate(self.url_for(request), form, signature):
+            raise Forbidden(_REFUSED, code="twilio.bad_signature")
+        return form

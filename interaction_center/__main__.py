@@ -1,0 +1,3 @@
+from interaction_center.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,122 @@
+"""Agents' accounts: password hashing (argon2id), login, expiring bearer tokens, and the
+configured roster."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from interaction_center.errors import Conflict, InvalidInput, Unauthorized
+from interaction_center.model import Role
+from interaction_center.settings import AgentSeed
+from storage import agents as agent_store
+from storage.models import Agent, utcnow
+
+log = logging.getLogger(__name__)
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so a login takes as long either way and
+# does not tell which usernames exist.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True)
+class Login:
+    token: str
+    expires_at: datetime
+    agent: Agent
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _password_matches(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Accounts:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], token_ttl_seconds: int) -> None:
+        self._sessions = sessions
+        self._ttl = timedelta(seconds=token_ttl_seconds)
+
+    async def login(self, username: str, password: str) -> Login:
+        async with self._sessions() as session:
+            agent = await agent_store.by_username(session, username)
+        stored = agent.password_hash if agent is not None else _DUMMY_HASH
+        # argon2 is deliberately slow; keep it off the event loop.
+        matches = await asyncio.to_thread(_password_matches, stored, password)
+        if agent is None or not matches:
+            log.info("login refused for username %r", username)
+            raise Unauthorized("wrong username or password", code="auth.bad_credentials")
+        token = secrets.token_urlsafe(32)
+        now = utcnow()
+        async with self._sessions.begin() as session:
+            await agent_store.drop_expired_tokens(session, now)
+            agent_store.store_token(session, _digest(token), agent.id, now + self._ttl)
+        log.info("agent %s logged in", agent.id)
+        return Login(token, now + self._ttl, agent)
+
+    async def authenticate(self, token: str) -> Agent:
+        async with self._sessions() as session:
+            agent = await agent_store.agent_for_token(session, _digest(token), utcnow())
+        if agent is None:
+            raise Unauthorized("the token is unknown or has expired", code="auth.invalid_token")
+        return agent
+
+    async def logout(self, token: str) -> None:
+        async with self._sessions.begin() as session:
+            await agent_store.drop_token(session, _digest(token))
+
+    async def add(self, seed: AgentSeed) -> Agent:
+        if not seed.username.strip() or not seed.password:
+            raise InvalidInput("an agent needs a username and a password")
+        password_hash = await asyncio.to_thread(hash_password, seed.password)
+        agent = Agent(
+            username=seed.username,
+            display_name=seed.display_name,
+            password_hash=password_hash,
+            role=seed.role,
+            queues=list(seed.queues),
+            skills=list(seed.skills),
+        )
+        try:
+            async with self._sessions.begin() as session:
+                session.add(agent)
+        except IntegrityError as exc:
+            raise Conflict(f"an agent named {seed.username!r} exists", code="agent.exists") from exc
+        return agent
+
+    async def sync_roster(self, seeds: tuple[AgentSeed, ...]) -> None:
+        """Create configured agents that do not exist yet; existing ones keep their
+        password, and get the configured role, queues and skills."""
+        for seed in seeds:
+            async with self._sessions.begin() as session:
+                agent = await agent_store.by_username(session, seed.username)
+                if agent is not None:
+                    agent.role, agent.display_name = seed.role, seed.display_name
+                    agent.queues, agent.skills = list(seed.queues), list(seed.skills)
+                    continue
+            if not seed.password:
+                log.warning("configured agent %r has no password and no account; skipped", seed.username)
+                continue
+            await self.add(seed)
+
+
+def can_supervise(agent: Agent) -> bool:
+    return agent.role in (Role.SUPERVISOR, Role.ADMIN)

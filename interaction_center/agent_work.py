@@ -1,0 +1,150 @@
+"""What an agent does with an interaction once it is theirs, and what agents and
+supervisors may read: interactions, customers (the 360° view), open offers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from interaction_center import serialize
+from interaction_center.accounts import can_supervise
+from interaction_center.dispatcher import Dispatcher, agent_actor
+from interaction_center.errors import ChannelError, Conflict, Forbidden, InvalidInput, NotFound
+from interaction_center.model import Channel, Direction, InteractionState, OutboundMessage, OutboundSender
+from storage import customers
+from storage import interactions as store
+from storage.models import Agent, Interaction, Message
+
+log = logging.getLogger(__name__)
+
+MAX_REPLY_CHARS = 1600  # Twilio's limit for one message body; other channels take as much.
+MAX_DISPOSITION_CHARS = 100
+
+
+class AgentWork:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        dispatcher: Dispatcher,
+        senders: Mapping[Channel, OutboundSender],
+    ) -> None:
+        self._sessions = sessions
+        self._dispatcher = dispatcher
+        self._senders = senders
+
+    async def interaction(self, agent: Agent, interaction_id: str) -> dict[str, Any]:
+        async with self._sessions() as session:
+            row = await store.get(session, interaction_id)
+            await self._check_may_read(session, agent, interaction_id=row.id)
+            return serialize.interaction(
+                row, await store.messages(session, [row.id]), await store.events(session, [row.id])
+            )
+
+    async def customer(self, agent: Agent, customer_id: str) -> dict[str, Any]:
+        async with self._sessions() as session:
+            row = await customers.get(session, customer_id)
+            if row is None:
+                raise NotFound(f"no customer {customer_id}", code="customer.not_found")
+            await self._check_may_read(session, agent, customer_id=row.id)
+            interactions = await store.for_customer(session, row.id)
+            ids = [i.id for i in interactions]
+            return serialize.customer(
+                row,
+                await customers.identities(session, row.id),
+                interactions,
+                await store.messages(session, ids),
+                await store.events(session, ids),
+            )
+
+    async def offers(self, agent: Agent) -> list[dict[str, Any]]:
+        async with self._sessions() as session:
+            return [serialize.interaction(row) for row in await store.offered_to(session, agent.id)]
+
+    async def reply(self, agent: Agent, interaction_id: str, body: str) -> dict[str, Any]:
+        if not body.strip():
+            raise InvalidInput("a reply needs a body", code="message.empty")
+        if len(body) > MAX_REPLY_CHARS:
+            raise InvalidInput(f"a reply is at most {MAX_REPLY_CHARS} characters", code="message.too_long")
+        # The message is on record before it leaves, so a crash mid-send still shows it.
+        async with self._sessions.begin() as session:
+            interaction = await self._held(session, agent, interaction_id)
+            sender = self._senders.get(Channel(interaction.channel))
+            if sender is None:
+                raise ChannelError(f"the {interaction.channel} channel cannot send", code="channel.not_configured")
+            inbound = store.first_inbound(await store.messages(session, [interaction.id]))
+            if inbound is None:
+                raise Conflict("the interaction has no inbound message to answer", code="message.no_recipient")
+            message = Message(
+                interaction_id=interaction.id,
+                channel=interaction.channel,
+                direction=Direction.OUTBOUND,
+                from_address=inbound.to_address,
+                to_address=inbound.from_address,
+                body=body,
+                status="sending",
+                author_agent_id=agent.id,
+            )
+            session.add(message)
+        outbound = OutboundMessage(interaction.id, message.to_address, message.from_address, body)
+        try:
+            sent = await sender.send(outbound)
+        except ChannelError as exc:
+            await self._settle(message, agent, status="failed", error=exc.message, external_id=None)
+            log.warning("interaction %s: reply failed: %s", interaction.id, exc.message)
+            raise
+        await self._settle(message, agent, status=sent.status, error=None, external_id=sent.external_id)
+        log.info("interaction %s: reply %s sent", interaction.id, sent.external_id)
+        return serialize.message(message)
+
+    async def complete(self, agent: Agent, interaction_id: str, disposition: str) -> dict[str, Any]:
+        disposition = disposition.strip()
+        if not disposition or len(disposition) > MAX_DISPOSITION_CHARS:
+            raise InvalidInput(
+                f"a disposition of 1 to {MAX_DISPOSITION_CHARS} characters is required", code="disposition.invalid"
+            )
+        actor = agent_actor(agent.id)
+        async with self._sessions.begin() as session:
+            interaction = await self._held(session, agent, interaction_id)
+            store.transition(session, interaction, InteractionState.WRAP_UP, actor, "wrap_up_started")
+            store.transition(
+                session, interaction, InteractionState.COMPLETED, actor, "completed", {"disposition": disposition}
+            )
+            interaction.disposition = disposition
+        await self._dispatcher.release(interaction.id)
+        log.info("interaction %s: completed by agent %s (%s)", interaction.id, agent.id, disposition)
+        return serialize.interaction(interaction)
+
+    async def _held(self, session: AsyncSession, agent: Agent, interaction_id: str) -> Interaction:
+        interaction = await store.get(session, interaction_id)
+        if interaction.assigned_agent_id != agent.id:
+            raise Forbidden("the interaction is not assigned to you", code="interaction.not_yours")
+        if interaction.state != InteractionState.ASSIGNED:
+            raise Conflict(f"the interaction is {interaction.state}", code="interaction.not_assigned")
+        return interaction
+
+    async def _settle(
+        self, message: Message, agent: Agent, *, status: str, error: str | None, external_id: str | None
+    ) -> None:
+        async with self._sessions.begin() as session:
+            row = await session.merge(message)
+            row.status, row.error, row.external_id = status, error, external_id
+            store.record_event(
+                session,
+                row.interaction_id,
+                "message_failed" if error else "message_sent",
+                agent_actor(agent.id),
+                {"message_id": row.id, "status": status, **({"error": error} if error else {})},
+            )
+        message.status, message.error, message.external_id = status, error, external_id
+
+    @staticmethod
+    async def _check_may_read(
+        session: AsyncSession, agent: Agent, *, interaction_id: str | None = None, customer_id: str | None = None
+    ) -> None:
+        if can_supervise(agent):
+            return
+        if not await store.agent_has_worked(session, agent.id, interaction_id=interaction_id, customer_id=customer_id):
+            raise Forbidden("agents see only the contacts they handle", code="auth.not_yours")

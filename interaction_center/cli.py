@@ -1,0 +1,128 @@
+"""The ``interaction-center`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from pathlib import Path
+
+from aiohttp import ClientError, web
+
+from interaction_center.config_loader import ConfigInvalid, config_path, load_settings
+from interaction_center.errors import InteractionCenterError
+from interaction_center.logs import configure
+from interaction_center.model import Role
+from interaction_center.settings import AgentSeed, Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    path = config_path(args.config, os.environ)
+    try:
+        settings = load_settings(path)
+    except ConfigInvalid as exc:
+        for issue in exc.issues:
+            print(f"error: {issue}", file=sys.stderr)
+        print(f"{len(exc.issues)} configuration error(s); nothing was started", file=sys.stderr)
+        return 2
+    try:
+        return int(args.run(args, settings, path))
+    except InteractionCenterError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="interaction-center", description="Omnichannel interaction centre")
+    parser.add_argument("--config", help="TOML file (default: $IC_CONFIG or config/interaction-center.toml)")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the service")
+    serve.set_defaults(run=_serve)
+
+    config = commands.add_parser("config", help="configuration").add_subparsers(required=True, metavar="ACTION")
+    config.add_parser("check", help="validate the configuration and exit").set_defaults(run=_config_check)
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(required=True, metavar="ACTION")
+    db.add_parser("upgrade", help="apply migrations up to the newest").set_defaults(run=_db_upgrade)
+
+    agents = commands.add_parser("agents", help="agent accounts").add_subparsers(required=True, metavar="ACTION")
+    add = agents.add_parser("add", help="create an agent (password read from the terminal or stdin)")
+    add.add_argument("username")
+    add.add_argument("--name", help="display name (default: the username)")
+    add.add_argument("--role", choices=[r.value for r in Role], default=Role.AGENT.value)
+    add.add_argument("--queue", action="append", default=[], help="a queue the agent serves (repeatable)")
+    add.add_argument("--skill", action="append", default=[], help="a skill the agent has (repeatable)")
+    add.set_defaults(run=_agents_add)
+
+    simulate = commands.add_parser("simulate", help="send test contacts").add_subparsers(required=True, metavar="KIND")
+    sms = simulate.add_parser("sms", help="post a Twilio-signed SMS webhook to the running service")
+    sms.add_argument("--from", dest="sender", required=True, help="the customer's number, e.g. +15551230001")
+    sms.add_argument("text")
+    sms.set_defaults(run=_simulate_sms)
+    return parser
+
+
+def _serve(args: argparse.Namespace, settings: Settings, path: Path | None) -> int:
+    from interaction_center.web.app import build_app
+
+    configure()
+    base = settings.public_base_url
+    print(f"Interaction Center on http://{settings.http.host}:{settings.http.port} (config: {path or 'defaults'})")
+    print(f"  agent API:           {base}/api/v1  (live events: {base}/api/v1/ws)")
+    print(f"  Twilio SMS webhook:  {base}/twilio/sms")
+    web.run_app(build_app(settings), host=settings.http.host, port=settings.http.port, print=None)
+    return 0
+
+
+def _config_check(args: argparse.Namespace, settings: Settings, path: Path | None) -> int:
+    print(f"{path or 'built-in defaults'}: OK ({len(settings.queues)} queues, {len(settings.agents)} agents)")
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace, settings: Settings, path: Path | None) -> int:
+    from storage.migrate import upgrade
+
+    asyncio.run(upgrade(settings.database.url))
+    print("database schema is up to date")
+    return 0
+
+
+def _agents_add(args: argparse.Namespace, settings: Settings, path: Path | None) -> int:
+    from interaction_center.accounts import Accounts
+    from storage.database import create_engine, session_factory
+
+    unknown = set(args.queue) - set(settings.queues)
+    if unknown:
+        print(f"error: no queue named {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+    seed = AgentSeed(
+        args.username, args.name or args.username, Role(args.role), tuple(args.queue), tuple(args.skill), password
+    )
+
+    async def add() -> None:
+        engine = create_engine(settings.database.url)
+        try:
+            await Accounts(session_factory(engine), settings.auth.token_ttl_seconds).add(seed)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(add())
+    print(f"agent {args.username!r} added")
+    return 0
+
+
+def _simulate_sms(args: argparse.Namespace, settings: Settings, path: Path | None) -> int:
+    from interaction_center.simulate import simulate_sms
+
+    try:
+        status, body = asyncio.run(simulate_sms(settings, args.sender, args.text))
+    except ClientError as exc:
+        print(f"error: the service at {settings.public_base_url} did not answer: {exc}", file=sys.stderr)
+        return 1
+    print(f"HTTP {status}: {body}")
+    return 0 if status == 200 else 1

@@ -1,0 +1,131 @@
+"""Inbound contacts become interactions: customer resolved, thread continued or opened,
+everything committed before the channel acknowledges the sender."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from interaction_center import serialize
+from interaction_center.dispatcher import Dispatcher
+from interaction_center.errors import InvalidInput
+from interaction_center.model import SYSTEM, Actor, ActorKind, Direction, InboundContact, InteractionState
+from interaction_center.notifier import AgentHub
+from interaction_center.settings import Settings
+from storage import customers
+from storage import interactions as store
+from storage.models import Interaction, Message, utcnow
+
+log = logging.getLogger(__name__)
+
+# Identity and open-thread races surface as unique-key violations; a fresh transaction
+# then finds the row the other writer committed.
+_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    interaction_id: str
+    message_id: str
+    created: bool
+    duplicate: bool
+
+
+class Intake:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], dispatcher: Dispatcher, hub: AgentHub, settings: Settings
+    ) -> None:
+        self._sessions = sessions
+        self._dispatcher = dispatcher
+        self._hub = hub
+        self._settings = settings
+
+    async def receive(self, contact: InboundContact, queue: str) -> IntakeResult:
+        if queue not in self._settings.queues:
+            raise InvalidInput(f"no queue named {queue!r}", code="queue.unknown")
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                result, interaction, message = await self._store(contact, queue)
+                break
+            except IntegrityError:
+                if attempt == _ATTEMPTS:
+                    raise
+                log.info("contact %s: write raced another, retrying", contact.external_id)
+        if result.duplicate:
+            log.info("interaction %s: duplicate contact %s ignored", result.interaction_id, contact.external_id)
+            return result
+        log.info(
+            "interaction %s: %s contact %s stored (%s)",
+            result.interaction_id,
+            contact.channel,
+            contact.external_id,
+            "new" if result.created else "continued",
+        )
+        if result.created:
+            await self._dispatcher.enqueue(interaction)
+        elif interaction.assigned_agent_id is not None:
+            frame = {"type": "message", "interaction_id": interaction.id, "message": serialize.message(message)}
+            await self._hub.push(interaction.assigned_agent_id, frame)
+        return result
+
+    async def _store(self, contact: InboundContact, queue: str) -> tuple[IntakeResult, Interaction, Message]:
+        async with self._sessions.begin() as session:
+            seen = await store.find_message(session, contact.channel, contact.external_id)
+            if seen is not None:
+                original = await store.get(session, seen.interaction_id)
+                return IntakeResult(seen.interaction_id, seen.id, created=False, duplicate=True), original, seen
+            customer = await customers.resolve(session, contact.identity_kind, contact.from_address)
+            actor = Actor(ActorKind.CUSTOMER, customer.id)
+            interaction = await store.find_open(session, contact.thread_key)
+            created = interaction is None
+            if interaction is None:
+                interaction = await self._open(session, contact, queue, customer.id, actor)
+            message = Message(
+                interaction_id=interaction.id,
+                channel=contact.channel,
+                direction=Direction.INBOUND,
+                external_id=contact.external_id,
+                from_address=contact.from_address,
+                to_address=contact.to_address,
+                body=contact.body,
+                status="received",
+                attributes=contact.attributes,
+            )
+            session.add(message)
+            await session.flush()
+            store.record_event(session, interaction.id, "message_received", actor, {"message_id": message.id})
+        return IntakeResult(interaction.id, message.id, created=created, duplicate=False), interaction, message
+
+    async def _open(
+        self, session: AsyncSession, contact: InboundContact, queue: str, customer_id: str, actor: Actor
+    ) -> Interaction:
+        now = utcnow()
+        target = self._settings.queues[queue].sla.get(contact.channel)
+        interaction = Interaction(
+            customer_id=customer_id,
+            channel=contact.channel,
+            state=InteractionState.NEW,
+            queue=queue,
+            thread_key=contact.thread_key,
+            enqueued_at=now,
+            answer_deadline=None if target is None else now + timedelta(seconds=target.answer_seconds),
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(interaction)
+        await session.flush()
+        store.record_event(session, interaction.id, "created", actor, {"channel": contact.channel})
+        deadline = interaction.answer_deadline
+        store.transition(
+            session,
+            interaction,
+            InteractionState.QUEUED,
+            SYSTEM,
+            "queued",
+            {"queue": queue, "answer_deadline": None if deadline is None else deadline.isoformat()},
+        )
+        return interaction

@@ -1,0 +1,132 @@
+"""Domain types shared across packages: channels, states, the interaction state machine and
+the normalized inbound contact. The only home of these types; depends on nothing else of
+the project but ``errors``."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from interaction_center.errors import IllegalTransition
+
+
+class Channel(enum.StrEnum):
+    SMS = "sms"
+    EMAIL = "email"
+    CHAT = "chat"
+    VOICE = "voice"
+
+
+class InteractionState(enum.StrEnum):
+    NEW = "new"
+    QUEUED = "queued"
+    OFFERED = "offered"
+    ASSIGNED = "assigned"
+    WRAP_UP = "wrap_up"
+    COMPLETED = "completed"
+    ABANDONED = "abandoned"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_open(self) -> bool:
+        """Open interactions are the ones a new contact on the same thread continues."""
+        return self not in _CLOSED
+
+
+_CLOSED = frozenset({InteractionState.COMPLETED, InteractionState.ABANDONED, InteractionState.CANCELLED})
+
+_S = InteractionState
+TRANSITIONS: dict[InteractionState, frozenset[InteractionState]] = {
+    _S.NEW: frozenset({_S.QUEUED, _S.CANCELLED}),
+    _S.QUEUED: frozenset({_S.OFFERED, _S.ABANDONED, _S.CANCELLED}),
+    # Back to QUEUED on reject, timeout, revoke or restart.
+    _S.OFFERED: frozenset({_S.ASSIGNED, _S.QUEUED, _S.ABANDONED, _S.CANCELLED}),
+    # Back to QUEUED on transfer.
+    _S.ASSIGNED: frozenset({_S.WRAP_UP, _S.QUEUED}),
+    _S.WRAP_UP: frozenset({_S.COMPLETED}),
+    _S.COMPLETED: frozenset(),
+    _S.ABANDONED: frozenset(),
+    _S.CANCELLED: frozenset(),
+}
+
+
+def check_transition(current: InteractionState, target: InteractionState) -> None:
+    if target not in TRANSITIONS[current]:
+        raise IllegalTransition(f"an interaction cannot go from {current} to {target}")
+
+
+class IdentityKind(enum.StrEnum):
+    PHONE = "phone"
+    EMAIL = "email"
+    CHAT = "chat"
+
+
+class Role(enum.StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class AgentStatus(enum.StrEnum):
+    OFFLINE = "offline"
+    AVAILABLE = "available"
+    AWAY = "away"
+
+
+class Direction(enum.StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class ActorKind(enum.StrEnum):
+    SYSTEM = "system"
+    CUSTOMER = "customer"
+    AGENT = "agent"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    kind: ActorKind
+    id: str | None = None
+
+
+SYSTEM = Actor(ActorKind.SYSTEM)
+
+
+@dataclass(frozen=True, slots=True)
+class InboundContact:
+    """What a channel adapter hands the service: already verified, not yet resolved."""
+
+    channel: Channel
+    external_id: str
+    identity_kind: IdentityKind
+    from_address: str
+    to_address: str
+    body: str
+    thread_key: str
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """What the service asks a channel to send; ``external_id`` comes back from the channel."""
+
+    interaction_id: str
+    to_address: str
+    from_address: str
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    external_id: str
+    status: str
+
+
+class OutboundSender(Protocol):
+    """A channel's way out. Raises ``ChannelError`` when the message was not accepted."""
+
+    async def send(self, message: OutboundMessage) -> SentMessage: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,87 @@
+"""Wiring in one place: every collaborator built by hand from the settings."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from channels.twilio_rest import TwilioSmsSender
+from interaction_center.accounts import Accounts
+from interaction_center.agent_work import AgentWork
+from interaction_center.dispatcher import Dispatcher
+from interaction_center.intake import Intake, IntakeResult
+from interaction_center.model import Channel, InboundContact, OutboundSender
+from interaction_center.notifier import AgentHub
+from interaction_center.settings import Settings
+from routing import MemoryRoutingBackend, RoutingBackend
+from storage.database import create_engine, session_factory
+from storage.migrate import check_current
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    routing: RoutingBackend
+    hub: AgentHub
+    dispatcher: Dispatcher
+    intake: Intake
+    accounts: Accounts
+    work: AgentWork
+    senders: dict[Channel, OutboundSender] = field(default_factory=dict)
+
+    async def receive_sms(self, contact: InboundContact) -> IntakeResult:
+        return await self.intake.receive(contact, self.settings.channels.sms_queue)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Start: check the schema, seed the roster, rebuild routing from storage, start
+        the offer ticker. Stop: the reverse, releasing every connection."""
+        await check_current(self.engine)
+        await self.accounts.sync_roster(self.settings.agents)
+        await self.dispatcher.recover()
+        ticker = asyncio.create_task(self.dispatcher.run_ticker(), name="routing-ticker")
+        try:
+            yield
+        finally:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+            await self.hub.close()
+            for sender in self.senders.values():
+                await sender.close()
+            await self.routing.close()
+            await self.engine.dispose()
+
+
+def build_services(settings: Settings) -> Services:
+    engine = create_engine(settings.database.url)
+    sessions = session_factory(engine)
+    routing = MemoryRoutingBackend()
+    hub = AgentHub()
+    dispatcher = Dispatcher(sessions, routing, hub, settings.routing)
+    senders: dict[Channel, OutboundSender] = {}
+    if settings.twilio.account_sid:
+        senders[Channel.SMS] = TwilioSmsSender(settings.twilio)
+    else:
+        log.warning("twilio.account_sid is not set: inbound SMS works, replies by SMS are refused")
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        routing=routing,
+        hub=hub,
+        dispatcher=dispatcher,
+        intake=Intake(sessions, dispatcher, hub, settings),
+        accounts=Accounts(sessions, settings.auth.token_ttl_seconds),
+        work=AgentWork(sessions, dispatcher, senders),
+        senders=senders,
+    )

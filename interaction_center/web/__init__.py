@@ -1,0 +1,1 @@
+"""The aiohttp application: agent / supervisor API, WebSockets, webhooks, ops endpoints."""

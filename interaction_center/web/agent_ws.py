@@ -1,0 +1,71 @@
+"""``GET /api/v1/ws``: the agent's live channel (offers, status, new messages).
+
+Browsers cannot set headers on a WebSocket, so besides ``Authorization: Bearer`` the
+token may come as the first frame, ``{"type": "auth", "token": ...}``; never in the URL,
+where access logs would keep it."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from aiohttp import WSMsgType, web
+
+from interaction_center import serialize
+from interaction_center.errors import Unauthorized
+from interaction_center.web.auth import bearer_token
+from interaction_center.web.keys import SERVICES
+from storage.models import Agent
+
+log = logging.getLogger(__name__)
+
+AUTH_WAIT_SECONDS = 10.0
+_UNAUTHORIZED_CLOSE = 4401
+
+
+async def agent_socket(request: web.Request) -> web.WebSocketResponse:
+    services = request.app[SERVICES]
+    socket = web.WebSocketResponse(heartbeat=30.0, max_msg_size=64 * 1024)
+    await socket.prepare(request)
+    try:
+        token = bearer_token(request) or await _token_frame(socket)
+        agent = await services.accounts.authenticate(token)
+    except Unauthorized as exc:
+        await socket.send_json({"type": "error", "code": exc.code, "message": exc.message})
+        await socket.close(code=_UNAUTHORIZED_CLOSE, message=b"unauthorized")
+        return socket
+    services.hub.attach(agent.id, socket)
+    log.info("agent %s: live channel open", agent.id)
+    try:
+        await _hello(request, socket, agent)
+        async for frame in socket:
+            if frame.type == WSMsgType.TEXT and frame.data == '{"type":"ping"}':
+                await socket.send_json({"type": "pong"})
+    finally:
+        services.hub.detach(agent.id, socket)
+        log.info("agent %s: live channel closed", agent.id)
+    return socket
+
+
+async def _token_frame(socket: web.WebSocketResponse) -> str:
+    try:
+        frame = await socket.receive(timeout=AUTH_WAIT_SECONDS)
+    except TimeoutError as exc:
+        raise Unauthorized("no auth frame in time", code="auth.missing") from exc
+    try:
+        data = json.loads(frame.data) if frame.type == WSMsgType.TEXT else None
+    except ValueError:
+        data = None
+    token = data.get("token") if isinstance(data, dict) and data.get("type") == "auth" else None
+    if not isinstance(token, str) or not token:
+        raise Unauthorized('the first frame must be {"type": "auth", "token": "..."}', code="auth.missing")
+    return token
+
+
+async def _hello(request: web.Request, socket: web.WebSocketResponse, agent: Agent) -> None:
+    offers = await request.app[SERVICES].work.offers(agent)
+    await socket.send_json({"type": "hello", "agent": serialize.agent(agent), "offers": offers})
+
+
+def register(app: web.Application) -> None:
+    app.router.add_get("/api/v1/ws", agent_socket)

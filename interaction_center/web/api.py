@@ -1,0 +1,138 @@
+"""The agent / supervisor REST API under ``/api/v1``; every handler declares its roles."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from interaction_center import serialize
+from interaction_center.errors import InvalidInput
+from interaction_center.model import AgentStatus
+from interaction_center.web.auth import EVERYONE, SUPERVISORS, allow, bearer_token
+from interaction_center.web.errors import json_object, text_field
+from interaction_center.web.keys import SERVICES
+from storage import agents as agent_store
+from storage.models import Agent
+
+routes = web.RouteTableDef()
+
+# Statuses an agent sets by hand; "away" carries a reason code (break, lunch, training...).
+_SETTABLE = {AgentStatus.AVAILABLE, AgentStatus.AWAY, AgentStatus.OFFLINE}
+
+
+@routes.post("/api/v1/auth/login")
+async def login(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    result = await request.app[SERVICES].accounts.login(
+        text_field(body, "username", max_length=100), text_field(body, "password", max_length=1000)
+    )
+    return web.json_response(
+        {"token": result.token, "expires_at": result.expires_at.isoformat(), "agent": serialize.agent(result.agent)}
+    )
+
+
+@routes.post("/api/v1/auth/logout")
+@allow(*EVERYONE)
+async def logout(request: web.Request, agent: Agent) -> web.Response:
+    token = bearer_token(request)
+    assert token is not None  # allow() has checked it
+    await request.app[SERVICES].accounts.logout(token)
+    return web.json_response({"ok": True})
+
+
+@routes.get("/api/v1/agents/me")
+@allow(*EVERYONE)
+async def me(request: web.Request, agent: Agent) -> web.Response:
+    return web.json_response(serialize.agent(agent))
+
+
+@routes.put("/api/v1/agents/me/status")
+@allow(*EVERYONE)
+async def set_status(request: web.Request, agent: Agent) -> web.Response:
+    body = await json_object(request)
+    status = text_field(body, "status", max_length=20)
+    if status not in _SETTABLE:
+        raise InvalidInput(f"status must be one of {', '.join(sorted(_SETTABLE))}", code="agent.bad_status")
+    reason = body.get("reason")
+    if reason is not None and (not isinstance(reason, str) or not 0 < len(reason) <= 50):
+        raise InvalidInput("reason must be a short string (break, lunch, training...)", code="agent.bad_reason")
+    updated = await request.app[SERVICES].dispatcher.set_status(agent.id, AgentStatus(status), reason)
+    return web.json_response(serialize.agent(updated))
+
+
+@routes.get("/api/v1/agents")
+@allow(*SUPERVISORS)
+async def list_agents(request: web.Request, agent: Agent) -> web.Response:
+    async with request.app[SERVICES].sessions() as session:
+        rows = await agent_store.all_agents(session)
+    return web.json_response({"agents": [serialize.agent(row) for row in rows]})
+
+
+@routes.get("/api/v1/queues")
+@allow(*SUPERVISORS)
+async def list_queues(request: web.Request, agent: Agent) -> web.Response:
+    services = request.app[SERVICES]
+    queues = []
+    for name, queue in services.settings.queues.items():
+        waiting = await services.routing.waiting(name)
+        queues.append(
+            {
+                "name": name,
+                "channels": list(queue.channels),
+                "waiting": len(waiting),
+                "oldest_enqueued_at": waiting[0].enqueued_at if waiting else None,
+            }
+        )
+    return web.json_response({"queues": queues})
+
+
+@routes.get("/api/v1/offers")
+@allow(*EVERYONE)
+async def list_offers(request: web.Request, agent: Agent) -> web.Response:
+    return web.json_response({"offers": await request.app[SERVICES].work.offers(agent)})
+
+
+@routes.post("/api/v1/offers/{offer_id}/accept")
+@allow(*EVERYONE)
+async def accept_offer(request: web.Request, agent: Agent) -> web.Response:
+    services = request.app[SERVICES]
+    interaction = await services.dispatcher.accept(agent.id, request.match_info["offer_id"])
+    return web.json_response(await services.work.interaction(agent, interaction.id))
+
+
+@routes.post("/api/v1/offers/{offer_id}/reject")
+@allow(*EVERYONE)
+async def reject_offer(request: web.Request, agent: Agent) -> web.Response:
+    await request.app[SERVICES].dispatcher.reject(agent.id, request.match_info["offer_id"])
+    return web.json_response({"ok": True})
+
+
+@routes.get("/api/v1/interactions/{interaction_id}")
+@allow(*EVERYONE)
+async def get_interaction(request: web.Request, agent: Agent) -> web.Response:
+    return web.json_response(await request.app[SERVICES].work.interaction(agent, request.match_info["interaction_id"]))
+
+
+@routes.post("/api/v1/interactions/{interaction_id}/messages")
+@allow(*EVERYONE)
+async def reply(request: web.Request, agent: Agent) -> web.Response:
+    body = await json_object(request)
+    message = await request.app[SERVICES].work.reply(
+        agent, request.match_info["interaction_id"], text_field(body, "body")
+    )
+    return web.json_response(message, status=201)
+
+
+@routes.post("/api/v1/interactions/{interaction_id}/complete")
+@allow(*EVERYONE)
+async def complete(request: web.Request, agent: Agent) -> web.Response:
+    body = await json_object(request)
+    result = await request.app[SERVICES].work.complete(
+        agent, request.match_info["interaction_id"], text_field(body, "disposition", max_length=1000)
+    )
+    return web.json_response(result)
+
+
+@routes.get("/api/v1/customers/{customer_id}")
+@allow(*EVERYONE)
+async def get_customer(request: web.Request, agent: Agent) -> web.Response:
+    return web.json_response(await request.app[SERVICES].work.customer(agent, request.match_info["customer_id"]))

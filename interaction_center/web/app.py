@@ -1,0 +1,36 @@
+"""``build_app``: the one place where the HTTP application is assembled."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from channels.sms import SmsWebhook
+from channels.twilio_signature import TwilioSignatureCheck
+from interaction_center.services import Services, build_services
+from interaction_center.settings import Settings
+from interaction_center.web import agent_ws, api, ops
+from interaction_center.web.errors import error_middleware
+from interaction_center.web.keys import SERVICES
+
+# Twilio posts small forms and agents post short JSON; anything bigger is refused early.
+MAX_REQUEST_BYTES = 256 * 1024
+
+
+def build_app(settings: Settings, services: Services | None = None) -> web.Application:
+    services = services or build_services(settings)
+    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_REQUEST_BYTES)
+    app[SERVICES] = services
+    app.add_routes(ops.routes)
+    app.add_routes(api.routes)
+    agent_ws.register(app)
+    signature = TwilioSignatureCheck(settings.twilio.auth_token, settings.public_base_url)
+    SmsWebhook(signature, services.receive_sms, settings.twilio.default_region).register(app)
+    app.cleanup_ctx.append(_lifecycle)
+    return app
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    async with app[SERVICES].running():
+        yield

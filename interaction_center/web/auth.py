@@ -1,0 +1,43 @@
+"""Bearer-token authentication and role checks, declared on every API handler."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+
+from aiohttp import web
+
+from interaction_center.errors import Forbidden, Unauthorized
+from interaction_center.model import Role
+from interaction_center.web.keys import SERVICES
+from storage.models import Agent
+
+AgentHandler = Callable[[web.Request, Agent], Awaitable[web.StreamResponse]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+EVERYONE = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
+SUPERVISORS = (Role.SUPERVISOR, Role.ADMIN)
+
+
+def bearer_token(request: web.Request) -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def allow(*roles: Role) -> Callable[[AgentHandler], Handler]:
+    """Authenticate the caller and admit only the given roles."""
+
+    def decorate(handler: AgentHandler) -> Handler:
+        @wraps(handler)
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            token = bearer_token(request)
+            if token is None:
+                raise Unauthorized("send 'Authorization: Bearer <token>' (from POST /api/v1/auth/login)")
+            agent = await request.app[SERVICES].accounts.authenticate(token)
+            if agent.role not in roles:
+                raise Forbidden(f"this needs one of the roles: {', '.join(roles)}", code="auth.role")
+            return await handler(request, agent)
+
+        return guarded
+
+    return decorate

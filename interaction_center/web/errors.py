@@ -1,0 +1,53 @@
+"""One mapping from errors to HTTP responses: a JSON body with a stable ``code``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from interaction_center.errors import InteractionCenterError, InvalidInput
+
+log = logging.getLogger(__name__)
+
+
+def json_error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except InteractionCenterError as exc:
+        if exc.status >= 500:
+            log.warning("%s %s failed: %s", request.method, request.path, exc.message)
+        return json_error(exc.status, exc.code, exc.message)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return json_error(exc.status, f"http.{exc.status}", exc.reason)
+    except Exception:
+        log.exception("%s %s crashed", request.method, request.path)
+        return json_error(500, "internal", "internal error; it has been logged")
+
+
+async def json_object(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise InvalidInput("the body is not valid JSON", code="input.bad_json") from exc
+    if not isinstance(body, dict):
+        raise InvalidInput("the body must be a JSON object", code="input.bad_json")
+    return body
+
+
+def text_field(body: dict[str, Any], name: str, *, max_length: int = 10_000) -> str:
+    value = body.get(name)
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name!r} must be a string", code="input.bad_field")
+    if len(value) > max_length:
+        raise InvalidInput(f"{name!r} is longer than {max_length} characters", code="input.bad_field")
+    return value

@@ -1,0 +1,1 @@
+"""Voice: IVR flows, Twilio Voice webhooks and TwiML (arrives with the voice channel)."""

@@ -1,0 +1,47 @@
+"""Agents and their bearer tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Agent, AuthToken
+
+
+async def by_username(session: AsyncSession, username: str) -> Agent | None:
+    return await session.scalar(select(Agent).where(Agent.username == username))
+
+
+async def get(session: AsyncSession, agent_id: str) -> Agent | None:
+    return await session.get(Agent, agent_id)
+
+
+async def all_agents(session: AsyncSession) -> Sequence[Agent]:
+    return (await session.scalars(select(Agent).order_by(Agent.username))).all()
+
+
+async def by_status(session: AsyncSession, status: str) -> Sequence[Agent]:
+    return (await session.scalars(select(Agent).where(Agent.status == status))).all()
+
+
+def store_token(session: AsyncSession, token_hash: str, agent_id: str, expires_at: datetime) -> None:
+    session.add(AuthToken(token_hash=token_hash, agent_id=agent_id, expires_at=expires_at))
+
+
+async def agent_for_token(session: AsyncSession, token_hash: str, now: datetime) -> Agent | None:
+    return await session.scalar(
+        select(Agent)
+        .join(AuthToken, AuthToken.agent_id == Agent.id)
+        .where(AuthToken.token_hash == token_hash, AuthToken.expires_at > now)
+    )
+
+
+async def drop_token(session: AsyncSession, token_hash: str) -> None:
+    await session.execute(delete(AuthToken).where(AuthToken.token_hash == token_hash))
+
+
+async def drop_expired_tokens(session: AsyncSession, now: datetime) -> None:
+    await session.execute(delete(AuthToken).where(AuthToken.expires_at <= now))

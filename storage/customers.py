@@ -1,0 +1,37 @@
+"""Customers and the identities (phone, email, chat visitor) that lead to them."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Customer, CustomerIdentity
+
+
+async def resolve(session: AsyncSession, kind: str, value: str) -> Customer:
+    """The customer owning this identity, created with it when unknown. Two racing
+    creations meet on the identity's unique key; the caller retries the transaction."""
+    found = await session.scalar(
+        select(Customer)
+        .join(CustomerIdentity, CustomerIdentity.customer_id == Customer.id)
+        .where(CustomerIdentity.kind == kind, CustomerIdentity.value == value)
+    )
+    if found is not None:
+        return found
+    customer = Customer(display_name=value)
+    session.add(customer)
+    await session.flush()
+    session.add(CustomerIdentity(customer_id=customer.id, kind=kind, value=value))
+    await session.flush()
+    return customer
+
+
+async def get(session: AsyncSession, customer_id: str) -> Customer | None:
+    return await session.get(Customer, customer_id)
+
+
+async def identities(session: AsyncSession, customer_id: str) -> list[CustomerIdentity]:
+    rows = await session.scalars(
+        select(CustomerIdentity).where(CustomerIdentity.customer_id == customer_id).order_by(CustomerIdentity.id)
+    )
+    return list(rows)

@@ -1,0 +1,133 @@
+"""Interactions, their messages and their event history. Every state change goes through
+``transition``, which checks the state machine and writes the event in the same
+transaction: no change without its event."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import exists, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from interaction_center.errors import NotFound
+from interaction_center.model import Actor, InteractionState, check_transition
+from storage.models import Interaction, InteractionEvent, Message, utcnow
+
+ROUTABLE = (InteractionState.QUEUED, InteractionState.OFFERED)
+
+
+async def get(session: AsyncSession, interaction_id: str) -> Interaction:
+    found = await session.get(Interaction, interaction_id)
+    if found is None:
+        raise NotFound(f"no interaction {interaction_id}", code="interaction.not_found")
+    return found
+
+
+async def find_message(session: AsyncSession, channel: str, external_id: str) -> Message | None:
+    return await session.scalar(select(Message).where(Message.channel == channel, Message.external_id == external_id))
+
+
+async def find_open(session: AsyncSession, thread_key: str) -> Interaction | None:
+    return await session.scalar(
+        select(Interaction).where(
+            Interaction.thread_key == thread_key,
+            Interaction.state.not_in([s.value for s in InteractionState if not s.is_open]),
+        )
+    )
+
+
+def record_event(
+    session: AsyncSession, interaction_id: str, type_: str, actor: Actor, data: dict[str, Any] | None = None
+) -> InteractionEvent:
+    event = InteractionEvent(
+        interaction_id=interaction_id, type=type_, actor_kind=actor.kind, actor_id=actor.id, data=data or {}
+    )
+    session.add(event)
+    return event
+
+
+def transition(
+    session: AsyncSession,
+    interaction: Interaction,
+    target: InteractionState,
+    actor: Actor,
+    event: str,
+    data: dict[str, Any] | None = None,
+) -> None:
+    current = InteractionState(interaction.state)
+    check_transition(current, target)
+    now = utcnow()
+    interaction.state = target
+    interaction.updated_at = now
+    if not target.is_open:
+        interaction.closed_at = now
+    record_event(session, interaction.id, event, actor, {"from": current, "to": target, **(data or {})})
+
+
+async def routable(session: AsyncSession) -> Sequence[Interaction]:
+    """Interactions that belong in a queue (or in an offer), oldest first."""
+    rows = await session.scalars(
+        select(Interaction).where(Interaction.state.in_(ROUTABLE)).order_by(Interaction.enqueued_at)
+    )
+    return rows.all()
+
+
+async def assigned(session: AsyncSession) -> Sequence[Interaction]:
+    rows = await session.scalars(select(Interaction).where(Interaction.state == InteractionState.ASSIGNED))
+    return rows.all()
+
+
+async def offered_to(session: AsyncSession, agent_id: str) -> Sequence[Interaction]:
+    rows = await session.scalars(
+        select(Interaction).where(
+            Interaction.state == InteractionState.OFFERED, Interaction.offered_agent_id == agent_id
+        )
+    )
+    return rows.all()
+
+
+async def messages(session: AsyncSession, interaction_ids: Sequence[str]) -> Sequence[Message]:
+    rows = await session.scalars(
+        select(Message).where(Message.interaction_id.in_(interaction_ids)).order_by(Message.created_at, Message.id)
+    )
+    return rows.all()
+
+
+async def events(session: AsyncSession, interaction_ids: Sequence[str]) -> Sequence[InteractionEvent]:
+    rows = await session.scalars(
+        select(InteractionEvent)
+        .where(InteractionEvent.interaction_id.in_(interaction_ids))
+        .order_by(InteractionEvent.id)
+    )
+    return rows.all()
+
+
+async def for_customer(session: AsyncSession, customer_id: str) -> Sequence[Interaction]:
+    rows = await session.scalars(
+        select(Interaction).where(Interaction.customer_id == customer_id).order_by(Interaction.created_at.desc())
+    )
+    return rows.all()
+
+
+async def agent_has_worked(
+    session: AsyncSession, agent_id: str, *, interaction_id: str | None = None, customer_id: str | None = None
+) -> bool:
+    """Whether the agent holds, is offered, or has acted on the interaction (or on any
+    interaction of the customer): what an agent may read."""
+    query = select(Interaction.id).where(
+        or_(
+            Interaction.assigned_agent_id == agent_id,
+            Interaction.offered_agent_id == agent_id,
+            exists().where(InteractionEvent.interaction_id == Interaction.id, InteractionEvent.actor_id == agent_id),
+        )
+    )
+    if interaction_id is not None:
+        query = query.where(Interaction.id == interaction_id)
+    if customer_id is not None:
+        query = query.where(Interaction.customer_id == customer_id)
+    return (await session.scalar(query.limit(1))) is not None
+
+
+def first_inbound(rows: Sequence[Message]) -> Message | None:
+    return next((m for m in rows if m.direction == "inbound"), None)

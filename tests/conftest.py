@@ -1,0 +1,123 @@
+"""Shared fixtures: real databases (SQLite and PostgreSQL), Redis, the Twilio stub, and
+the application served on loopback."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy.engine import make_url
+
+from interaction_center.settings import Settings
+from interaction_center.web.app import build_app
+from storage.migrate import upgrade
+from tests.services import start_postgres, start_redis, unavailable
+from tests.support import write_settings
+from tests.twilio_stub import TwilioStub
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[tuple[str | None, str]]:
+    given = os.environ.get("IC_DATABASE_URL", "")
+    if given.startswith(("postgres://", "postgresql")):
+        yield make_url(given).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False), ""
+        return
+    url, reason, stop = start_postgres()
+    yield url, reason
+    stop()  # type: ignore[operator]
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[tuple[str | None, str]]:
+    given = os.environ.get("IC_REDIS_URL")
+    if given:
+        yield given, ""
+        return
+    url, reason, stop = start_redis()
+    yield url, reason
+    stop()  # type: ignore[operator]
+
+
+@pytest.fixture
+def redis_url(redis_server: tuple[str | None, str]) -> str:
+    url, reason = redis_server
+    if url is None:
+        unavailable(reason)
+    assert url is not None
+    return url
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database of each kind; PostgreSQL gets a fresh database per test."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path}/interaction-center.db"
+        return
+    server, reason = request.getfixturevalue("postgres_server")
+    if server is None:
+        unavailable(reason)
+    name = f"ic_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(_asyncpg_dsn(server))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    admin = await asyncpg.connect(_asyncpg_dsn(server))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def migrated_url(database_url: str) -> str:
+    await upgrade(database_url)
+    return database_url
+
+
+@pytest.fixture
+async def twilio_stub() -> AsyncIterator[TwilioStub]:
+    stub = TwilioStub()
+    stub.server = TestServer(stub.app())
+    await stub.server.start_server()
+    yield stub
+    await stub.server.close()
+
+
+@pytest.fixture
+def settings_factory(tmp_path: Path, migrated_url: str, twilio_stub: TwilioStub) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        return write_settings(tmp_path, migrated_url, twilio_stub.url, **overrides)
+
+    return make
+
+
+@pytest.fixture
+async def app_factory() -> AsyncIterator[Callable[[Settings], Any]]:
+    clients: list[TestClient[Any, Any]] = []
+
+    async def start(settings: Settings) -> TestClient[Any, Any]:
+        client: TestClient[Any, Any] = TestClient(TestServer(build_app(settings)))
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield start
+    for client in clients:
+        await client.close()
+
+
+@pytest.fixture
+async def client(app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings]) -> Any:
+    return await app_factory(settings_factory())

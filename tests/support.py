@@ -1,0 +1,106 @@
+"""Helpers the tests share: a configuration on disk, Twilio-signed webhooks, agent logins."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+from twilio.request_validator import RequestValidator
+
+from interaction_center.config_loader import load_settings
+from interaction_center.settings import Settings
+
+AUTH_TOKEN = "test-auth-token"
+ACCOUNT_SID = "AC" + "1" * 32
+OUR_NUMBER = "+15005550006"
+# What Twilio is configured to call: a public name in front of the loopback test server.
+PUBLIC_BASE = "https://ic.example.test"
+PASSWORDS = {"alice": "alice-pass", "bob": "bob-pass", "sam": "sam-pass"}
+
+
+def write_settings(
+    tmp_path: Path, database_url: str, twilio_api: str, offer_timeout: float = 30.0, tick: float = 0.05, port: int = 0
+) -> Settings:
+    path = tmp_path / "interaction-center.toml"
+    path.write_text(
+        f"""
+skills = ["billing"]
+[http]
+port = {port}
+public_base_url = "{PUBLIC_BASE}"
+[database]
+url = "{database_url}"
+[twilio]
+account_sid = "{ACCOUNT_SID}"
+auth_token = "{AUTH_TOKEN}"
+phone_number = "{OUR_NUMBER}"
+api_base_url = "{twilio_api}"
+[routing]
+offer_timeout_seconds = {offer_timeout}
+tick_seconds = {tick}
+[channels.sms]
+queue = "support"
+[queues.support]
+channels = ["sms"]
+[queues.support.sla.sms]
+answer_seconds = 120
+first_response_seconds = 600
+[queues.sales]
+channels = ["sms"]
+[[agents]]
+username = "alice"
+queues = ["support"]
+password = "{PASSWORDS["alice"]}"
+[[agents]]
+username = "bob"
+queues = ["support"]
+password = "{PASSWORDS["bob"]}"
+[[agents]]
+username = "sam"
+role = "supervisor"
+password = "{PASSWORDS["sam"]}"
+"""
+    )
+    return load_settings(path, environ={})
+
+
+def sms_form(sender: str = "+15551230001", body: str = "Hello, I need help", sid: str | None = None) -> dict[str, str]:
+    return {
+        "MessageSid": sid or "SM" + uuid.uuid4().hex,
+        "AccountSid": ACCOUNT_SID,
+        "From": sender,
+        "To": OUR_NUMBER,
+        "Body": body,
+        "NumSegments": "1",
+        "NumMedia": "0",
+    }
+
+
+def twilio_signature(path: str, form: dict[str, str], token: str = AUTH_TOKEN) -> str:
+    return RequestValidator(token).compute_signature(PUBLIC_BASE + path, form)
+
+
+async def post_sms(client: TestClient[Any, Any], form: dict[str, str], signature: str | None = None) -> Any:
+    headers = {"X-Twilio-Signature": signature if signature is not None else twilio_signature("/twilio/sms", form)}
+    return await client.post("/twilio/sms", data=form, headers=headers)
+
+
+async def login(client: TestClient[Any, Any], username: str) -> dict[str, str]:
+    response = await client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORDS[username]})
+    assert response.status == 200, await response.text()
+    return {"Authorization": f"Bearer {(await response.json())['token']}"}
+
+
+async def set_status(client: TestClient[Any, Any], headers: dict[str, str], status: str) -> None:
+    response = await client.put("/api/v1/agents/me/status", json={"status": status}, headers=headers)
+    assert response.status == 200, await response.text()
+
+
+async def next_frame(socket: Any, kind: str, timeout: float = 5.0) -> dict[str, Any]:
+    """The next frame of the given type, skipping others (status pushes and the like)."""
+    while True:
+        frame = await socket.receive_json(timeout=timeout)
+        if frame["type"] == kind:
+            return dict(frame)
