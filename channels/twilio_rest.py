@@ -18,14 +18,23 @@ log = logging.getLogger(__name__)
 
 class TwilioSmsSender:
     def __init__(self, settings: TwilioSettings, timeout: float = 15.0) -> None:
-        self._http = AsyncTwilioHttpClient(timeout=timeout)
-        self._client = Client(settings.account_sid, settings.auth_token, http_client=self._http)
-        # Configurable so tests can reach a local stub; production keeps Twilio's URL.
-        self._client.api.base_url = settings.api_base_url
+        self._settings = settings
+        self._timeout = timeout
+        self._http: AsyncTwilioHttpClient | None = None
+        self._client: Client | None = None
+
+    def _connected(self) -> Client:
+        # Built on first use: its aiohttp session must be born inside the running loop.
+        if self._client is None:
+            self._http = AsyncTwilioHttpClient(timeout=self._timeout)
+            self._client = Client(self._settings.account_sid, self._settings.auth_token, http_client=self._http)
+            # Configurable so tests can reach a local stub; production keeps Twilio's URL.
+            self._client.api.base_url = self._settings.api_base_url
+        return self._client
 
     async def send(self, message: OutboundMessage) -> SentMessage:
         try:
-            created = await self._client.messages.create_async(
+            created = await self._connected().messages.create_async(
                 to=message.to_address, from_=message.from_address, body=message.body
             )
         except TwilioRestException as exc:
@@ -35,4 +44,5 @@ class TwilioSmsSender:
         return SentMessage(external_id=str(created.sid), status=str(created.status))
 
     async def close(self) -> None:
-        await self._http.close()
+        if self._http is not None:
+            await self._http.close()

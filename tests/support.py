@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp.test_utils import TestClient
 from twilio.request_validator import RequestValidator
@@ -83,8 +84,11 @@ def twilio_signature(path: str, form: dict[str, str], token: str = AUTH_TOKEN) -
 
 
 async def post_sms(client: TestClient[Any, Any], form: dict[str, str], signature: str | None = None) -> Any:
-    headers = {"X-Twilio-Signature": signature if signature is not None else twilio_signature("/twilio/sms", form)}
-    return await client.post("/twilio/sms", data=form, headers=headers)
+    headers = {
+        "X-Twilio-Signature": signature if signature is not None else twilio_signature("/twilio/sms", form),
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    return await client.post("/twilio/sms", data=urlencode(form), headers=headers)
 
 
 async def login(client: TestClient[Any, Any], username: str) -> dict[str, str]:

@@ -1,0 +1,61 @@
+"""Replies by SMS: what Twilio refuses, or a channel without credentials, is a clear
+error to the agent and stays on record."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from interaction_center.settings import Settings
+from tests.support import login, post_sms, set_status, sms_form
+from tests.twilio_stub import TwilioStub
+
+
+async def _assigned(client: Any) -> tuple[dict[str, str], str]:
+    alice = await login(client, "alice")
+    await set_status(client, alice, "available")
+    await post_sms(client, sms_form())
+    [offer] = (await (await client.get("/api/v1/offers", headers=alice)).json())["offers"]
+    accepted = await client.post(f"/api/v1/offers/{offer['offer']['id']}/accept", headers=alice)
+    assert accepted.status == 200
+    return alice, str(offer["id"])
+
+
+async def test_a_reply_twilio_refuses_is_a_502_and_is_recorded_as_failed(client: Any, twilio_stub: TwilioStub) -> None:
+    alice, interaction_id = await _assigned(client)
+    twilio_stub.fail_with = 400
+    response = await client.post(f"/api/v1/interactions/{interaction_id}/messages", json={"body": "hi"}, headers=alice)
+    assert response.status == 502
+    assert (await response.json())["error"]["code"] == "sms.refused"
+    record = await (await client.get(f"/api/v1/interactions/{interaction_id}", headers=alice)).json()
+    failed = record["messages"][-1]
+    assert (failed["direction"], failed["status"], failed["body"]) == ("outbound", "failed", "hi")
+    assert "unsubscribed" in failed["error"]
+    assert record["events"][-1]["type"] == "message_failed"
+    assert record["state"] == "assigned"
+
+
+async def test_an_unreachable_twilio_is_a_502(
+    app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings], twilio_stub: TwilioStub
+) -> None:
+    settings = settings_factory()
+    await twilio_stub.server.close()  # type: ignore[union-attr]
+    client = await app_factory(settings)
+    alice, interaction_id = await _assigned(client)
+    response = await client.post(f"/api/v1/interactions/{interaction_id}/messages", json={"body": "hi"}, headers=alice)
+    assert response.status == 502
+    assert (await response.json())["error"]["code"] == "sms.unreachable"
+
+
+async def test_without_twilio_credentials_replies_are_refused_clearly(
+    app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings]
+) -> None:
+    import dataclasses
+
+    settings = settings_factory()
+    settings = dataclasses.replace(settings, twilio=dataclasses.replace(settings.twilio, account_sid=""))
+    client = await app_factory(settings)
+    alice, interaction_id = await _assigned(client)
+    response = await client.post(f"/api/v1/interactions/{interaction_id}/messages", json={"body": "hi"}, headers=alice)
+    assert response.status == 502
+    assert (await response.json())["error"]["code"] == "channel.not_configured"

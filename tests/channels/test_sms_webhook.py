@@ -1,0 +1,92 @@
+"""Bad input at the SMS webhook gets a clear error and stores nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from interaction_center.web.keys import SERVICES
+from storage.models import Customer, Interaction, InteractionEvent, Message
+from tests.support import post_sms, sms_form, twilio_signature
+
+
+async def _counts(client: Any) -> tuple[int, ...]:
+    async with client.server.app[SERVICES].sessions() as session:
+        return tuple(
+            [
+                await session.scalar(select(func.count()).select_from(table))
+                for table in (Customer, Interaction, Message, InteractionEvent)
+            ]
+        )
+
+
+async def test_a_bad_signature_is_refused_with_403_and_stores_nothing(client: Any) -> None:
+    form = sms_form()
+    for signature in ("", "bm90IGEgc2lnbmF0dXJl", twilio_signature("/twilio/sms", form, token="another-token")):
+        response = await post_sms(client, form, signature=signature)
+        assert response.status == 403
+        assert (await response.json())["error"]["code"] == "twilio.bad_signature"
+    assert await _counts(client) == (0, 0, 0, 0)
+
+
+async def test_a_signature_over_other_fields_is_refused(client: Any) -> None:
+    form = sms_form(body="original")
+    signature = twilio_signature("/twilio/sms", form)
+    response = await post_sms(client, {**form, "Body": "tampered"}, signature=signature)
+    assert response.status == 403
+    assert await _counts(client) == (0, 0, 0, 0)
+
+
+async def test_a_form_missing_from_or_message_sid_gets_400_with_a_json_error(client: Any) -> None:
+    for missing in ("From", "MessageSid"):
+        form = sms_form()
+        del form[missing]
+        response = await post_sms(client, form)
+        assert response.status == 400
+        error = (await response.json())["error"]
+        assert error["code"] == "webhook.missing_field" and missing in error["message"]
+    assert await _counts(client) == (0, 0, 0, 0)
+
+
+async def test_a_sender_that_is_no_phone_number_gets_400(client: Any) -> None:
+    response = await post_sms(client, sms_form(sender="not-a-number"))
+    assert response.status == 400
+    assert (await response.json())["error"]["code"] == "contact.invalid_phone"
+    assert await _counts(client) == (0, 0, 0, 0)
+
+
+async def test_a_body_that_is_not_a_form_is_refused(client: Any) -> None:
+    response = await client.post(
+        "/twilio/sms",
+        data=b"\xff\xfe{not json",
+        headers={"Content-Type": "application/json", "X-Twilio-Signature": "x"},
+    )
+    assert response.status == 403
+    assert await _counts(client) == (0, 0, 0, 0)
+
+
+_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    fields=st.dictionaries(
+        st.sampled_from(["From", "To", "MessageSid", "Body", "AccountSid", "NumMedia", "Extra"]) | _text, _text
+    ),
+    signed=st.booleans(),
+)
+async def test_any_form_gets_a_clear_answer_and_only_a_200_stores_anything(
+    client: Any, fields: dict[str, str], signed: bool
+) -> None:
+    before = await _counts(client)
+    signature = twilio_signature("/twilio/sms", fields) if signed else "forged"
+    response = await post_sms(client, fields, signature=signature)
+    assert response.status in (200, 400, 403)
+    if response.status != 200:
+        assert (await response.json())["error"]["code"]
+        assert await _counts(client) == before
+    health = await client.get("/healthz")
+    assert health.status == 200

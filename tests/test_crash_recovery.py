@@ -1,0 +1,132 @@
+"""Nothing acknowledged is lost: the real server, killed with SIGKILL, restarted."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from sqlalchemy import select
+
+from interaction_center.settings import Settings
+from storage.database import create_engine
+from storage.models import Interaction
+from tests.services import free_port
+from tests.support import PASSWORDS, sms_form, twilio_signature
+
+
+@asynccontextmanager
+async def _server(tmp_path: Path, port: int) -> AsyncIterator[subprocess.Popen[bytes]]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("IC_", "TWILIO_"))}
+    command = [sys.executable, "-m", "interaction_center", "--config", str(tmp_path / "interaction-center.toml")]
+    with (tmp_path / "server.log").open("ab") as log:
+        process = subprocess.Popen([*command, "serve"], cwd=tmp_path, env=env, stdout=log, stderr=log)
+    try:
+        await _wait_healthy(port, process)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+
+
+async def _wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(300):
+            assert process.poll() is None, "the server exited during start-up (see server.log)"
+            try:
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError("the server did not become healthy")
+
+
+async def _post_sms(port: int, form: dict[str, str]) -> int:
+    headers = {
+        "X-Twilio-Signature": twilio_signature("/twilio/sms", form),
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"http://127.0.0.1:{port}/twilio/sms", data=urlencode(form), headers=headers) as response,
+    ):
+        return response.status
+
+
+async def _as_alice(port: int, session: aiohttp.ClientSession) -> dict[str, str]:
+    base = f"http://127.0.0.1:{port}/api/v1"
+    async with session.post(f"{base}/auth/login", json={"username": "alice", "password": PASSWORDS["alice"]}) as r:
+        headers = {"Authorization": f"Bearer {(await r.json())['token']}"}
+    async with session.put(f"{base}/agents/me/status", json={"status": "available"}, headers=headers) as r:
+        assert r.status == 200
+    return headers
+
+
+async def _stored(database_url: str) -> list[Interaction]:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return list((await connection.execute(select(Interaction))).all())  # type: ignore[arg-type]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_contact_acknowledged_before_a_crash_is_queued_again_with_its_enqueue_time(
+    tmp_path: Path, settings_factory: Callable[..., Settings]
+) -> None:
+    port = free_port()
+    settings = settings_factory(port=port)
+    async with _server(tmp_path, port) as process:
+        assert await _post_sms(port, sms_form(body="are you there?")) == 200
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    [before] = await _stored(settings.database.url)
+    assert before.state == "queued"
+
+    async with _server(tmp_path, port), aiohttp.ClientSession() as session:
+        alice = await _as_alice(port, session)
+        async with session.get(f"http://127.0.0.1:{port}/api/v1/offers", headers=alice) as response:
+            [offer] = (await response.json())["offers"]
+    assert offer["id"] == before.id
+    assert datetime.fromisoformat(offer["enqueued_at"]) == before.enqueued_at
+    assert datetime.fromisoformat(offer["answer_deadline"]) == before.answer_deadline
+
+
+async def test_an_offer_open_at_the_crash_returns_to_the_queue_and_is_offered_again(
+    tmp_path: Path, settings_factory: Callable[..., Settings]
+) -> None:
+    port = free_port()
+    settings = settings_factory(port=port)
+    async with _server(tmp_path, port) as process, aiohttp.ClientSession() as session:
+        await _as_alice(port, session)
+        assert await _post_sms(port, sms_form()) == 200
+        for _ in range(100):
+            [row] = await _stored(settings.database.url)
+            if row.state == "offered":
+                break
+            await asyncio.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    [before] = await _stored(settings.database.url)
+    assert before.state == "offered"
+
+    async with _server(tmp_path, port), aiohttp.ClientSession() as session:
+        base = f"http://127.0.0.1:{port}/api/v1"
+        async with session.post(f"{base}/auth/login", json={"username": "sam", "password": PASSWORDS["sam"]}) as r:
+            sam = {"Authorization": f"Bearer {(await r.json())['token']}"}
+        async with session.get(f"{base}/interactions/{before.id}", headers=sam) as response:
+            record: dict[str, Any] = await response.json()
+    assert [e["type"] for e in record["events"]][-3:] == ["offered", "offer_lost_on_restart", "offered"]
+    assert datetime.fromisoformat(record["enqueued_at"]) == before.enqueued_at

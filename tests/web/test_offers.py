@@ -1,0 +1,109 @@
+"""Offers over the agent WebSocket: timeout, reject, and their place in the queue."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from interaction_center.settings import Settings
+from tests.support import login, next_frame, post_sms, set_status, sms_form
+
+
+async def _interaction(client: Any, headers: dict[str, str], interaction_id: str) -> dict[str, Any]:
+    response = await client.get(f"/api/v1/interactions/{interaction_id}", headers=headers)
+    assert response.status == 200, await response.text()
+    return dict(await response.json())
+
+
+async def test_an_unanswered_offer_goes_back_to_the_head_of_its_queue_and_to_the_next_agent(
+    app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings]
+) -> None:
+    client = await app_factory(settings_factory(offer_timeout=0.3))
+    alice, bob, sam = await login(client, "alice"), await login(client, "bob"), await login(client, "sam")
+    alice_socket = await client.ws_connect("/api/v1/ws", headers=alice)
+    bob_socket = await client.ws_connect("/api/v1/ws", headers=bob)
+    await set_status(client, alice, "available")
+
+    await post_sms(client, sms_form(sender="+15551230001", body="first"))
+    await post_sms(client, sms_form(sender="+15551230002", body="second"))
+    first = await next_frame(alice_socket, "offer")
+
+    closed = await next_frame(alice_socket, "offer_closed")
+    assert closed == {"type": "offer_closed", "offer_id": first["offer_id"], "reason": "timeout"}
+    status = await next_frame(alice_socket, "status")
+    assert status["status"] == "away" and status["reason"] == "missed"
+
+    # Bob arrives later: he gets the first contact again, ahead of the second.
+    await set_status(client, bob, "available")
+    again = await next_frame(bob_socket, "offer")
+    assert again["interaction_id"] == first["interaction_id"]
+
+    record = await _interaction(client, sam, first["interaction_id"])
+    assert record["state"] == "offered"
+    assert [e["type"] for e in record["events"]][-3:] == ["offered", "offer_timed_out", "offered"]
+    agents = {a["username"]: a for a in (await (await client.get("/api/v1/agents", headers=sam)).json())["agents"]}
+    assert agents["alice"]["status"] == "away" and agents["alice"]["status_reason"] == "missed"
+    await alice_socket.close()
+    await bob_socket.close()
+
+
+async def test_a_rejected_offer_keeps_its_place_and_goes_to_another_agent(client: Any) -> None:
+    alice, bob, sam = await login(client, "alice"), await login(client, "bob"), await login(client, "sam")
+    alice_socket = await client.ws_connect("/api/v1/ws", headers=alice)
+    bob_socket = await client.ws_connect("/api/v1/ws", headers=bob)
+    await set_status(client, alice, "available")
+    await post_sms(client, sms_form(sender="+15551230001"))
+    offer = await next_frame(alice_socket, "offer")
+    await set_status(client, bob, "available")
+
+    rejected = await client.post(f"/api/v1/offers/{offer['offer_id']}/reject", headers=alice)
+    assert rejected.status == 200
+    again = await next_frame(bob_socket, "offer")
+    assert again["interaction_id"] == offer["interaction_id"]
+    stale = await client.post(f"/api/v1/offers/{offer['offer_id']}/accept", headers=alice)
+    assert stale.status == 409
+    assert (await stale.json())["error"]["code"] == "offer.closed"
+    record = await _interaction(client, sam, offer["interaction_id"])
+    rejection = next(e for e in record["events"] if e["type"] == "offer_rejected")
+    assert rejection["actor"]["kind"] == "agent"
+    await alice_socket.close()
+    await bob_socket.close()
+
+
+async def test_an_agent_cannot_accept_someone_elses_offer(client: Any) -> None:
+    alice, bob = await login(client, "alice"), await login(client, "bob")
+    await set_status(client, alice, "available")
+    await post_sms(client, sms_form())
+    [offer] = (await (await client.get("/api/v1/offers", headers=alice)).json())["offers"]
+    taken = await client.post(f"/api/v1/offers/{offer['offer']['id']}/accept", headers=bob)
+    assert taken.status == 409
+    mine = await client.post(f"/api/v1/offers/{offer['offer']['id']}/accept", headers=alice)
+    assert mine.status == 200
+
+
+async def test_going_away_with_an_open_offer_returns_it_to_the_queue(client: Any) -> None:
+    alice, sam = await login(client, "alice"), await login(client, "sam")
+    await set_status(client, alice, "available")
+    await post_sms(client, sms_form())
+    [offer] = (await (await client.get("/api/v1/offers", headers=alice)).json())["offers"]
+    await set_status(client, alice, "away")
+    record = await _interaction(client, sam, offer["id"])
+    assert record["state"] == "queued"
+    assert record["events"][-1]["type"] == "offer_revoked"
+    assert (await (await client.get("/api/v1/offers", headers=alice)).json())["offers"] == []
+
+
+async def test_the_live_channel_takes_its_token_as_a_first_frame_and_refuses_a_forged_one(client: Any) -> None:
+    alice = await login(client, "alice")
+    socket = await client.ws_connect("/api/v1/ws")
+    await socket.send_json({"type": "auth", "token": alice["Authorization"].removeprefix("Bearer ")})
+    hello = await next_frame(socket, "hello")
+    assert hello["agent"]["username"] == "alice"
+    await socket.close()
+
+    forged = await client.ws_connect("/api/v1/ws")
+    await forged.send_json({"type": "auth", "token": "forged"})
+    error = await next_frame(forged, "error")
+    assert error["code"] == "auth.invalid_token"
+    await forged.receive()
+    assert forged.closed and forged.close_code == 4401
