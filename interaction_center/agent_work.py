@@ -60,8 +60,12 @@ class AgentWork:
             )
 
     async def offers(self, agent: Agent) -> list[dict[str, Any]]:
+        """The agent's open offers with their messages, so the contact can be read before
+        it is accepted."""
         async with self._sessions() as session:
-            return [serialize.interaction(row) for row in await store.offered_to(session, agent.id)]
+            rows = await store.offered_to(session, agent.id)
+            messages = await store.messages(session, [row.id for row in rows])
+            return [serialize.interaction(row, messages) for row in rows]
 
     async def reply(self, agent: Agent, interaction_id: str, body: str) -> dict[str, Any]:
         if not body.strip():
