@@ -94,6 +94,7 @@ def _db_upgrade(args: argparse.Namespace, settings: Settings, path: Path | None)
 def _agents_add(args: argparse.Namespace, settings: Settings, path: Path | None) -> int:
     from interaction_center.accounts import Accounts
     from storage.database import create_engine, session_factory
+    from storage.migrate import check_current
 
     unknown = set(args.queue) - set(settings.queues)
     if unknown:
@@ -107,6 +108,7 @@ def _agents_add(args: argparse.Namespace, settings: Settings, path: Path | None)
     async def add() -> None:
         engine = create_engine(settings.database.url)
         try:
+            await check_current(engine)
             await Accounts(session_factory(engine), settings.auth.token_ttl_seconds).add(seed)
         finally:
             await engine.dispose()

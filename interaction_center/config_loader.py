@@ -6,7 +6,9 @@ reason, and ``serve`` refuses to start on any of them."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import re
 import tomllib
 import typing
 from collections.abc import Mapping
@@ -44,6 +46,8 @@ _FLAT_SECTIONS: dict[str, type[Any]] = {
 _TOP_LEVEL = {*_FLAT_SECTIONS, "channels", "skills", "queues", "agents"}
 # Twilio's documented variable names, honoured so existing deployments need no renaming.
 _TWILIO_ALIASES = {"account_sid": "TWILIO_ACCOUNT_SID", "auth_token": "TWILIO_AUTH_TOKEN"}
+_INT = re.compile(r"[+-]?[0-9]+")
+_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _DATABASE_SCHEMES = {
     "sqlite": "sqlite+aiosqlite",
     "sqlite+aiosqlite": "sqlite+aiosqlite",
@@ -87,9 +91,13 @@ class _Loader:
         self.environ = environ
         self.file = str(path) if path else "<defaults>"
         self.issues: list[ConfigIssue] = []
+        # "section.key" -> the environment variable that set it, so a cross-field error
+        # blames the variable and not the file.
+        self.from_env: dict[str, str] = {}
 
     def problem(self, key: str, reason: str, source: str | None = None) -> None:
-        self.issues.append(ConfigIssue(source or self.file, key, reason))
+        env = self.from_env.get(key)
+        self.issues.append(ConfigIssue(source or (f"environment {env}" if env else self.file), key, reason))
 
     def load(self) -> Settings:
         data = self._read()
@@ -121,6 +129,10 @@ class _Loader:
             self.problem("-", "file not found")
         except tomllib.TOMLDecodeError as exc:
             self.problem("-", f"not valid TOML: {exc}")
+        except UnicodeDecodeError:
+            self.problem("-", "not valid TOML: the file is not UTF-8 text")
+        except RecursionError:
+            self.problem("-", "not valid TOML: nested too deeply")
         except OSError as exc:
             self.problem("-", f"cannot be read: {exc.strerror}")
         return {}
@@ -152,6 +164,7 @@ class _Loader:
                         self.problem(f"{section}.{key}", cast.reason, source=f"environment {name}")
                     else:
                         values[key] = cast
+                        self.from_env[f"{section}.{key}"] = name
                     break
         return cls(**values)
 
@@ -164,18 +177,16 @@ class _Loader:
             return value if isinstance(value, str) else _Bad(f"must be a string, not {value!r}")
         if kind is int:
             if from_env:
-                try:
-                    return int(value)
-                except ValueError:
+                if not _INT.fullmatch(value):
                     return _Bad(f"must be a whole number, not {value!r}")
+                return int(value)
             ok = isinstance(value, int) and not isinstance(value, bool)
             return value if ok else _Bad(f"must be a whole number, not {value!r}")
         if kind is float:
             if from_env:
-                try:
-                    return float(value)
-                except ValueError:
+                if not _NUMBER.fullmatch(value):
                     return _Bad(f"must be a number, not {value!r}")
+                return float(value)
             ok = isinstance(value, int | float) and not isinstance(value, bool)
             return float(value) if ok else _Bad(f"must be a number, not {value!r}")
         raise TypeError(f"no cast for {name}")  # a settings field of a type this loader lacks
@@ -327,8 +338,10 @@ class _Loader:
             self.problem("twilio.api_base_url", "must start with http:// or https://")
         if settings.auth.token_ttl_seconds <= 0:
             self.problem("auth.token_ttl_seconds", "must be above 0")
-        if settings.routing.offer_timeout_seconds <= 0 or settings.routing.tick_seconds <= 0:
-            self.problem("routing", "offer_timeout_seconds and tick_seconds must be above 0")
+        for key in ("offer_timeout_seconds", "tick_seconds"):
+            value = getattr(settings.routing, key)
+            if not 0 < value < math.inf:  # also false for NaN
+                self.problem(f"routing.{key}", f"must be a finite number above 0, not {value}")
         if not settings.queues:
             self.problem("queues", "at least one queue is required")
         return settings

@@ -1,0 +1,377 @@
+"""The ``interaction-center`` command: ``config check``, ``serve`` on a bad configuration,
+``db upgrade`` and ``agents add``, in process through ``main`` and as a real process."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+
+from interaction_center.cli import main
+
+SHIPPED = Path(__file__).resolve().parents[1] / "config" / "interaction-center.toml"
+CONSOLE_SCRIPT = Path(sys.executable).with_name("interaction-center")
+SCHEMA_TABLES = {"customers", "interactions", "messages", "interaction_events", "agents"}
+
+# Three problems, one per section, so each error line can be checked.
+BAD_CONFIG = """
+[http]
+port = "eighty"
+
+[queues.support]
+channels = ["sms"]
+
+[[agents]]
+username = "alice"
+queues = ["nowhere"]
+"""
+
+
+def good_config(tmp_path: Path, database: Path | None = None) -> Path:
+    database = database or tmp_path / "ic.db"
+    path = tmp_path / "interaction-center.toml"
+    path.write_text(
+        f"""
+skills = ["billing"]
+
+[database]
+url = "sqlite:///{database}"
+
+[twilio]
+auth_token = "test-token"
+
+[queues.support]
+channels = ["sms", "email"]
+
+[queues.sales]
+channels = ["sms"]
+
+[[agents]]
+username = "alice"
+queues = ["support"]
+"""
+    )
+    return path
+
+
+def bad_config(tmp_path: Path) -> Path:
+    path = tmp_path / "bad.toml"
+    path.write_text(BAD_CONFIG)
+    return path
+
+
+def clean_environ() -> dict[str, str]:
+    """The test process's environment without anything that would configure the service."""
+    return {name: value for name, value in os.environ.items() if not name.startswith(("IC_", "TWILIO_"))}
+
+
+def run(tmp_path: Path, *args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "interaction_center", *args],
+        cwd=tmp_path,
+        env=clean_environ(),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def tables(database: Path) -> set[str]:
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    return {name for (name,) in rows}
+
+
+def agent_rows(database: Path) -> list[tuple[str, str, str, str, str, str]]:
+    with sqlite3.connect(database) as connection:
+        return connection.execute(
+            "SELECT username, display_name, role, queues, skills, password_hash FROM agents ORDER BY username"
+        ).fetchall()
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``main`` reads os.environ and the working directory: give it neither of the real ones."""
+    for name in os.environ:
+        if name.startswith(("IC_", "TWILIO_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+# --- config check, in process --------------------------------------------------------------
+
+
+def test_config_check_on_a_good_file_exits_0_and_prints_ok(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = good_config(tmp_path)
+
+    code = main(["--config", str(path), "config", "check"])
+
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert out == f"{path}: OK (2 queues, 1 agents)\n"
+    assert err == ""
+
+
+def test_config_check_accepts_the_shipped_file(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--config", str(SHIPPED), "config", "check"])
+
+    assert code == 0
+    assert "OK (2 queues, 3 agents)" in capsys.readouterr().out
+
+
+def test_config_check_on_a_bad_file_exits_2_and_lists_every_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = bad_config(tmp_path)
+
+    code = main(["--config", str(path), "config", "check"])
+
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out == ""
+    assert err.splitlines() == [
+        f"error: {path}: http.port: must be a whole number, not 'eighty'",
+        f"error: {path}: agents[0].queues: no queue named 'nowhere'",
+        f"error: {path}: twilio.auth_token: required: inbound webhooks are verified with it (or set TWILIO_AUTH_TOKEN)",
+        "3 configuration error(s); nothing was started",
+    ]
+
+
+def test_config_check_names_the_environment_variable_at_fault(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("IC_HTTP_PORT", "abc")
+
+    code = main(["--config", str(good_config(tmp_path)), "config", "check"])
+
+    assert code == 2
+    assert "error: environment IC_HTTP_PORT: http.port: must be a whole number, not 'abc'" in capsys.readouterr().err
+
+
+def test_config_check_on_a_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--config", str(tmp_path / "absent.toml"), "config", "check"])
+
+    assert code == 2
+    assert f"error: {tmp_path / 'absent.toml'}: -: file not found" in capsys.readouterr().err
+
+
+def test_config_check_reads_ic_config_when_no_option_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = good_config(tmp_path)
+    monkeypatch.setenv("IC_CONFIG", str(path))
+
+    code = main(["config", "check"])
+
+    assert code == 0
+    assert capsys.readouterr().out.startswith(f"{path}: OK")
+
+
+def test_config_check_reads_the_default_file_in_the_working_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "config").mkdir()
+    good_config(tmp_path).rename(tmp_path / "config" / "interaction-center.toml")
+
+    code = main(["config", "check"])
+
+    assert code == 0
+    assert capsys.readouterr().out.startswith("config/interaction-center.toml: OK")
+
+
+def test_config_check_without_any_file_reports_what_the_defaults_lack(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["config", "check"])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "error: <defaults>: twilio.auth_token:" in err
+    assert "error: <defaults>: queues: at least one queue is required" in err
+
+
+def test_an_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["frobnicate"])
+
+    assert exited.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+# --- config check and serve, as a process --------------------------------------------------
+
+
+def test_config_check_process_exits_0_and_prints_ok(tmp_path: Path) -> None:
+    path = good_config(tmp_path)
+
+    result = run(tmp_path, "--config", str(path), "config", "check")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"{path}: OK (2 queues, 1 agents)"
+
+
+def test_console_script_config_check_on_a_bad_file_exits_2_with_errors_on_stderr(tmp_path: Path) -> None:
+    path = bad_config(tmp_path)
+
+    result = subprocess.run(
+        [str(CONSOLE_SCRIPT), "--config", str(path), "config", "check"],
+        cwd=tmp_path,
+        env=clean_environ(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert f"error: {path}: http.port: must be a whole number, not 'eighty'" in result.stderr
+    assert f"error: {path}: agents[0].queues: no queue named 'nowhere'" in result.stderr
+    assert f"error: {path}: twilio.auth_token: required" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_with_a_bad_config_exits_2_without_starting(tmp_path: Path) -> None:
+    result = run(tmp_path, "--config", str(bad_config(tmp_path)), "serve", timeout=30)
+
+    assert result.returncode == 2
+    assert "Interaction Center on" not in result.stdout
+    assert "3 configuration error(s); nothing was started" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# --- db upgrade ----------------------------------------------------------------------------
+
+
+def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
+    database = tmp_path / "data" / "ic.db"
+
+    result = run(tmp_path, "--config", str(good_config(tmp_path, database)), "db", "upgrade")
+
+    assert result.returncode == 0, result.stderr
+    assert "database schema is up to date" in result.stdout
+    assert tables(database) >= SCHEMA_TABLES | {"alembic_version"}
+
+
+def test_db_upgrade_twice_is_harmless(tmp_path: Path) -> None:
+    path = good_config(tmp_path)
+    run(tmp_path, "--config", str(path), "db", "upgrade")
+
+    result = run(tmp_path, "--config", str(path), "db", "upgrade")
+
+    assert result.returncode == 0, result.stderr
+    assert tables(tmp_path / "ic.db") >= SCHEMA_TABLES
+
+
+def test_db_upgrade_uses_ic_database_url_over_the_file(tmp_path: Path) -> None:
+    other = tmp_path / "from-env.db"
+    environ = clean_environ() | {"IC_DATABASE_URL": f"sqlite:///{other}"}
+
+    result = subprocess.run(
+        [sys.executable, "-m", "interaction_center", "--config", str(good_config(tmp_path)), "db", "upgrade"],
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert tables(other) >= SCHEMA_TABLES
+    assert not (tmp_path / "ic.db").exists()
+
+
+# --- agents add ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def upgraded(tmp_path: Path) -> Path:
+    """A configuration whose database has the schema."""
+    path = good_config(tmp_path)
+    result = run(tmp_path, "--config", str(path), "db", "upgrade")
+    assert result.returncode == 0, result.stderr
+    return path
+
+
+def test_agents_add_reads_the_password_from_stdin(tmp_path: Path, upgraded: Path) -> None:
+    result = run(
+        tmp_path,
+        *("--config", str(upgraded), "agents", "add", "carol", "--name", "Carol Case", "--role", "supervisor"),
+        *("--queue", "support", "--queue", "sales", "--skill", "billing"),
+        stdin="correct horse battery staple\n",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "agent 'carol' added"
+    [(username, display_name, role, queues, skills, password_hash)] = agent_rows(tmp_path / "ic.db")
+    assert (username, display_name, role) == ("carol", "Carol Case", "supervisor")
+    assert (queues, skills) == ('["support", "sales"]', '["billing"]')
+    assert PasswordHasher().verify(password_hash, "correct horse battery staple")
+
+
+def test_agents_add_defaults_display_name_and_role(tmp_path: Path, upgraded: Path) -> None:
+    result = run(tmp_path, "--config", str(upgraded), "agents", "add", "dave", stdin="pw\n")
+
+    assert result.returncode == 0, result.stderr
+    [(username, display_name, role, *_)] = agent_rows(tmp_path / "ic.db")
+    assert (username, display_name, role) == ("dave", "dave", "agent")
+
+
+def test_agents_add_the_same_username_twice_fails_clearly(tmp_path: Path, upgraded: Path) -> None:
+    first = run(tmp_path, "--config", str(upgraded), "agents", "add", "carol", stdin="first\n")
+    assert first.returncode == 0, first.stderr
+
+    second = run(tmp_path, "--config", str(upgraded), "agents", "add", "carol", stdin="second\n")
+
+    assert second.returncode != 0
+    assert second.stderr.strip() == "error: an agent named 'carol' exists"
+    [(*_, password_hash)] = agent_rows(tmp_path / "ic.db")
+    assert PasswordHasher().verify(password_hash, "first")
+
+
+def test_agents_add_rejects_an_unknown_queue(tmp_path: Path, upgraded: Path) -> None:
+    result = run(tmp_path, "--config", str(upgraded), "agents", "add", "erin", "--queue", "nowhere", stdin="pw\n")
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: no queue named nowhere"
+    assert agent_rows(tmp_path / "ic.db") == []
+
+
+def test_agents_add_rejects_an_empty_password(tmp_path: Path, upgraded: Path) -> None:
+    result = run(tmp_path, "--config", str(upgraded), "agents", "add", "frank", stdin="\n")
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: an agent needs a username and a password"
+    assert agent_rows(tmp_path / "ic.db") == []
+
+
+def test_agents_add_with_a_bad_config_exits_2_before_reading_a_password(tmp_path: Path) -> None:
+    result = run(tmp_path, "--config", str(bad_config(tmp_path)), "agents", "add", "gina", stdin="pw\n")
+
+    assert result.returncode == 2
+    assert "nothing was started" in result.stderr
+
+
+def test_agents_add_before_db_upgrade_says_to_run_it(tmp_path: Path) -> None:
+    result = run(tmp_path, "--config", str(good_config(tmp_path)), "agents", "add", "hank", stdin="pw\n")
+
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "db upgrade" in result.stderr
+
+
+def test_config_check_on_a_file_that_is_not_utf8_reports_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes('[http]\nhost = "café"\n'.encode("latin-1"))
+
+    result = run(tmp_path, "--config", str(path), "config", "check")
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert f"error: {path}: -:" in result.stderr
