@@ -9,6 +9,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -92,8 +93,7 @@ class Accounts:
             display_name=seed.display_name,
             password_hash=password_hash,
             role=seed.role,
-            queues=list(seed.queues),
-            skills=list(seed.skills),
+            **profile_columns(seed),
         )
         try:
             async with self._sessions.begin() as session:
@@ -110,12 +110,22 @@ class Accounts:
                 agent = await agent_store.by_username(session, seed.username)
                 if agent is not None:
                     agent.role, agent.display_name = seed.role, seed.display_name
-                    agent.queues, agent.skills = list(seed.queues), list(seed.skills)
+                    for column, value in profile_columns(seed).items():
+                        setattr(agent, column, value)
                     continue
             if not seed.password:
                 log.warning("configured agent %r has no password and no account; skipped", seed.username)
                 continue
             await self.add(seed)
+
+
+def profile_columns(seed: AgentSeed) -> dict[str, Any]:
+    """The stored routing profile of a configured agent."""
+    return {
+        "queues": [{"queue": m.queue, "priority": m.priority, "delay_seconds": m.delay_seconds} for m in seed.queues],
+        "skills": dict(seed.skills),
+        "capacity": {str(channel): slots for channel, slots in seed.capacity.items()},
+    }
 
 
 def can_supervise(agent: Agent) -> bool:

@@ -4,6 +4,7 @@ supervisors may read: interactions, customers (the 360° view), open offers."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,9 +15,12 @@ from interaction_center.accounts import can_supervise
 from interaction_center.dispatcher import Dispatcher, agent_actor
 from interaction_center.errors import ChannelError, Conflict, Forbidden, InvalidInput, NotFound
 from interaction_center.model import Channel, Direction, InteractionState, OutboundMessage, OutboundSender
+from interaction_center.settings import Settings
+from routing import QueueEntry, skills_of
+from storage import agents as agent_store
 from storage import customers
 from storage import interactions as store
-from storage.models import Agent, Interaction, Message
+from storage.models import Agent, Interaction, Message, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +34,12 @@ class AgentWork:
         sessions: async_sessionmaker[AsyncSession],
         dispatcher: Dispatcher,
         senders: Mapping[Channel, OutboundSender],
+        settings: Settings,
     ) -> None:
         self._sessions = sessions
         self._dispatcher = dispatcher
         self._senders = senders
+        self._settings = settings
 
     async def interaction(self, agent: Agent, interaction_id: str) -> dict[str, Any]:
         async with self._sessions() as session:
@@ -117,9 +123,48 @@ class AgentWork:
                 session, interaction, InteractionState.COMPLETED, actor, "completed", {"disposition": disposition}
             )
             interaction.disposition = disposition
-        await self._dispatcher.release(interaction.id)
+        wrap_up = (
+            self._settings.queues[interaction.queue].wrap_up_seconds
+            if interaction.queue in self._settings.queues
+            else 0
+        )
+        await self._dispatcher.release(interaction.id, wrap_up)
         log.info("interaction %s: completed by agent %s (%s)", interaction.id, agent.id, disposition)
         return serialize.interaction(interaction)
+
+    async def transfer(
+        self, agent: Agent, interaction_id: str, *, queue: str | None, to_agent: str | None
+    ) -> dict[str, Any]:
+        """Back to routing: into another queue (a fresh place and that queue's SLA), or
+        reserved for a named agent for ``routing.transfer_window_seconds``, then anyone in
+        the current queue."""
+        if (queue is None) == (to_agent is None):
+            raise InvalidInput("give exactly one of 'queue' or 'agent_id'", code="transfer.target")
+        async with self._sessions() as session:
+            interaction = await self._held(session, agent, interaction_id)
+            if to_agent is not None and await agent_store.get(session, to_agent) is None:
+                raise NotFound(f"no agent {to_agent}", code="agent.not_found")
+        target = queue or interaction.queue
+        settings = self._settings.queues.get(target)
+        if settings is None or Channel(interaction.channel) not in settings.channels:
+            raise InvalidInput(f"queue {target!r} does not take {interaction.channel}", code="transfer.queue")
+        now = time.time()
+        sla = settings.sla.get(Channel(interaction.channel))
+        entry = QueueEntry(
+            interaction_id=interaction.id,
+            queue=target,
+            channel=interaction.channel,
+            enqueued_at=now,
+            priority=settings.priority,
+            skills=skills_of(settings.skills),
+            answer_deadline=None if sla is None else now + sla.answer_seconds,
+            preferred_agent=to_agent,
+            preferred_until=now + self._settings.routing.transfer_window_seconds if to_agent else 0.0,
+        )
+        data = {"queue": target, "agent_id": to_agent, "from_queue": interaction.queue}
+        await self._dispatcher.transfer(agent, interaction.id, entry, data)
+        log.info("interaction %s: transferred by agent %s to %s", interaction.id, agent.id, to_agent or target)
+        return await self.interaction(agent, interaction.id)
 
     async def _held(self, session: AsyncSession, agent: Agent, interaction_id: str) -> Interaction:
         interaction = await store.get(session, interaction_id)
@@ -135,6 +180,9 @@ class AgentWork:
         async with self._sessions.begin() as session:
             row = await session.merge(message)
             row.status, row.error, row.external_id = status, error, external_id
+            interaction = await store.get(session, row.interaction_id)
+            if error is None and interaction.first_responded_at is None:
+                interaction.first_responded_at = utcnow()
             store.record_event(
                 session,
                 row.interaction_id,

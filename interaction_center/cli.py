@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import getpass
 import os
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 from aiohttp import ClientError, web
 
 from interaction_center.config_loader import ConfigInvalid, config_path, load_settings
+from interaction_center.config_roster import RosterParser
 from interaction_center.errors import InteractionCenterError
 from interaction_center.logs import configure
 from interaction_center.model import Role
@@ -54,8 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("username")
     add.add_argument("--name", help="display name (default: the username)")
     add.add_argument("--role", choices=[r.value for r in Role], default=Role.AGENT.value)
-    add.add_argument("--queue", action="append", default=[], help="a queue the agent serves (repeatable)")
-    add.add_argument("--skill", action="append", default=[], help="a skill the agent has (repeatable)")
+    add.add_argument(
+        "--queue", action="append", default=[], help="a queue the agent serves, in order of priority (repeatable)"
+    )
+    add.add_argument("--skill", action="append", default=[], metavar="NAME=LEVEL", help="a skill, level 1-10")
+    add.add_argument("--capacity", action="append", default=[], metavar="CHANNEL=N", help="contacts at once")
     add.set_defaults(run=_agents_add)
 
     simulate = commands.add_parser("simulate", help="send test contacts").add_subparsers(required=True, metavar="KIND")
@@ -96,14 +101,26 @@ def _agents_add(args: argparse.Namespace, settings: Settings, path: Path | None)
     from storage.database import create_engine, session_factory
     from storage.migrate import check_current
 
-    unknown = set(args.queue) - set(settings.queues)
-    if unknown:
-        print(f"error: no queue named {', '.join(sorted(unknown))}", file=sys.stderr)
+    roster = RosterParser(lambda key, reason: problems.append(f"{key}: {reason}"), set(settings.skills))
+    problems: list[str] = []
+    seed = AgentSeed(
+        args.username,
+        args.name or args.username,
+        Role(args.role),
+        roster.memberships(
+            "--queue",
+            [{"queue": q, "priority": n} for n, q in enumerate(args.queue, 1)],
+            settings.queues,
+        ),
+        roster.skill_levels("--skill", _pairs(args.skill, problems)),
+        roster.capacity("--capacity", _pairs(args.capacity, problems)),
+    )
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
         return 2
     password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
-    seed = AgentSeed(
-        args.username, args.name or args.username, Role(args.role), tuple(args.queue), tuple(args.skill), password
-    )
+    seed = dataclasses.replace(seed, password=password)
 
     async def add() -> None:
         engine = create_engine(settings.database.url)
@@ -116,6 +133,18 @@ def _agents_add(args: argparse.Namespace, settings: Settings, path: Path | None)
     asyncio.run(add())
     print(f"agent {args.username!r} added")
     return 0
+
+
+def _pairs(items: list[str], problems: list[str]) -> dict[str, int]:
+    """NAME=NUMBER arguments."""
+    pairs = {}
+    for item in items:
+        name, _, number = item.partition("=")
+        if not name or not number.isdigit():
+            problems.append(f"{item!r}: expected NAME=NUMBER")
+        else:
+            pairs[name] = int(number)
+    return pairs
 
 
 def _simulate_sms(args: argparse.Namespace, settings: Settings, path: Path | None) -> int:

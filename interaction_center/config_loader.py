@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from interaction_center.config_roster import RosterParser
 from interaction_center.errors import ConfigError
-from interaction_center.model import Channel, Role
+from interaction_center.model import Channel
 from interaction_center.settings import (
-    AgentSeed,
     AuthSettings,
     ChannelsSettings,
     DatabaseSettings,
@@ -27,7 +27,6 @@ from interaction_center.settings import (
     RedisSettings,
     RoutingSettings,
     Settings,
-    SlaTarget,
     SmtpSettings,
     TwilioSettings,
 )
@@ -105,14 +104,20 @@ class _Loader:
             if key not in _TOP_LEVEL:
                 self.problem(key, "unknown key")
         sections = {name: self._flat(name, cls, data.get(name, {})) for name, cls in _FLAT_SECTIONS.items()}
-        skills = tuple(self._strings("skills", data.get("skills", [])))
-        queues = self._queues(data.get("queues", {}), set(skills))
+        roster = RosterParser(self.problem, set())
+        skills = tuple(roster.strings("skills", data.get("skills", [])))
+        roster.skills = set(skills)
+        queues = roster.queues(data.get("queues", {}))
+        routing = dataclasses.replace(
+            sections.pop("routing"), offer_timeouts=self._offer_timeouts(roster, data.get("routing", {}))
+        )
         settings = Settings(
             **sections,
+            routing=routing,
             channels=self._channels(data.get("channels", {}), queues),
             skills=skills,
             queues=queues,
-            agents=self._agents(data.get("agents", []), queues, set(skills)),
+            agents=roster.agents(data.get("agents", []), queues),
         )
         settings = self._checked(settings)
         if self.issues:
@@ -137,14 +142,33 @@ class _Loader:
             self.problem("-", f"cannot be read: {exc.strerror}")
         return {}
 
+    def _offer_timeouts(self, roster: RosterParser, routing: Any) -> dict[Channel, float]:
+        table = routing.get("offer_timeouts", {}) if isinstance(routing, dict) else {}
+        if not isinstance(table, dict):
+            self.problem("routing.offer_timeouts", "must be a table of channel = seconds")
+            return {}
+        timeouts = {}
+        for channel, seconds in table.items():
+            if channel not in Channel.__members__.values():
+                self.problem(f"routing.offer_timeouts.{channel}", "unknown channel")
+            elif (value := roster.number(f"routing.offer_timeouts.{channel}", seconds)) is not None and value > 0:
+                timeouts[Channel(channel)] = float(value)
+            else:
+                self.problem(f"routing.offer_timeouts.{channel}", "must be a number of seconds above 0")
+        return timeouts
+
     def _flat(self, section: str, cls: type[Any], table: Any) -> Any:
         if not isinstance(table, dict):
             self.problem(section, "must be a table")
             table = {}
         hints = typing.get_type_hints(cls)
-        known = {f.name for f in dataclasses.fields(cls)}
+        # Tables inside a section (routing.offer_timeouts) are parsed on their own.
+        known = {f.name for f in dataclasses.fields(cls) if hints[f.name] in (str, int, float)}
+        nested = {f.name for f in dataclasses.fields(cls)} - known
         values: dict[str, Any] = {}
         for key, value in table.items():
+            if key in nested:
+                continue
             if key not in known:
                 self.problem(f"{section}.{key}", "unknown key")
                 continue
@@ -191,67 +215,6 @@ class _Loader:
             return float(value) if ok else _Bad(f"must be a number, not {value!r}")
         raise TypeError(f"no cast for {name}")  # a settings field of a type this loader lacks
 
-    def _strings(self, key: str, value: Any) -> list[str]:
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            self.problem(key, "must be a list of non-empty strings")
-            return []
-        return list(value)
-
-    def _channel_list(self, key: str, value: Any) -> list[Channel]:
-        channels = []
-        for name in self._strings(key, value):
-            if name in Channel.__members__.values():
-                channels.append(Channel(name))
-            else:
-                self.problem(key, f"unknown channel {name!r} (known: {', '.join(Channel)})")
-        return channels
-
-    def _queues(self, table: Any, skills: set[str]) -> dict[str, QueueSettings]:
-        if not isinstance(table, dict):
-            self.problem("queues", "must be a table of queues")
-            return {}
-        queues = {}
-        for name, spec in table.items():
-            key = f"queues.{name}"
-            if not isinstance(spec, dict):
-                self.problem(key, "must be a table")
-                continue
-            for extra in set(spec) - {"channels", "skills", "sla"}:
-                self.problem(f"{key}.{extra}", "unknown key")
-            channels = self._channel_list(f"{key}.channels", spec.get("channels", []))
-            if not channels:
-                self.problem(f"{key}.channels", "a queue must accept at least one channel")
-            queue_skills = self._strings(f"{key}.skills", spec.get("skills", []))
-            for skill in set(queue_skills) - skills:
-                self.problem(f"{key}.skills", f"skill {skill!r} is not declared in the top-level skills list")
-            queues[name] = QueueSettings(name, tuple(channels), tuple(queue_skills), self._sla(key, spec, channels))
-        return queues
-
-    def _sla(self, key: str, spec: dict[str, Any], channels: list[Channel]) -> dict[Channel, SlaTarget]:
-        table = spec.get("sla", {})
-        if not isinstance(table, dict):
-            self.problem(f"{key}.sla", "must be a table of channels")
-            return {}
-        targets = {}
-        for channel_name, target in table.items():
-            where = f"{key}.sla.{channel_name}"
-            if channel_name not in channels:
-                self.problem(where, "the queue does not accept this channel")
-                continue
-            if not isinstance(target, dict) or set(target) - {"answer_seconds", "first_response_seconds"}:
-                self.problem(where, "must be a table with answer_seconds and optionally first_response_seconds")
-                continue
-            answer: Any = target.get("answer_seconds")
-            first = target.get("first_response_seconds")
-            if not _positive_int(answer):
-                self.problem(f"{where}.answer_seconds", "must be a whole number of seconds above 0")
-                continue
-            if first is not None and not _positive_int(first):
-                self.problem(f"{where}.first_response_seconds", "must be a whole number of seconds above 0")
-                continue
-            targets[Channel(channel_name)] = SlaTarget(answer, first)
-        return targets
-
     def _channels(self, table: Any, queues: dict[str, QueueSettings]) -> ChannelsSettings:
         if not isinstance(table, dict):
             self.problem("channels", "must be a table")
@@ -273,44 +236,6 @@ class _Loader:
         elif Channel.SMS not in queue.channels:
             self.problem("channels.sms.queue", f"queue {result.sms_queue!r} does not accept sms")
         return result
-
-    def _agents(self, items: Any, queues: dict[str, QueueSettings], skills: set[str]) -> tuple[AgentSeed, ...]:
-        if not isinstance(items, list):
-            self.problem("agents", "must be an array of tables ([[agents]])")
-            return ()
-        seeds: list[AgentSeed] = []
-        for index, spec in enumerate(items):
-            key = f"agents[{index}]"
-            if not isinstance(spec, dict):
-                self.problem(key, "must be a table")
-                continue
-            for extra in set(spec) - {"username", "display_name", "role", "queues", "skills", "password"}:
-                self.problem(f"{key}.{extra}", "unknown key")
-            username = spec.get("username")
-            if not isinstance(username, str) or not username.strip():
-                self.problem(f"{key}.username", "required, a non-empty string")
-                continue
-            if any(seed.username == username for seed in seeds):
-                self.problem(f"{key}.username", f"{username!r} is declared twice")
-            role = spec.get("role", Role.AGENT)
-            if role not in Role.__members__.values():
-                self.problem(f"{key}.role", f"unknown role {role!r} (known: {', '.join(Role)})")
-                continue
-            agent_queues = self._strings(f"{key}.queues", spec.get("queues", []))
-            for queue in set(agent_queues) - set(queues):
-                self.problem(f"{key}.queues", f"no queue named {queue!r}")
-            agent_skills = self._strings(f"{key}.skills", spec.get("skills", []))
-            for skill in set(agent_skills) - skills:
-                self.problem(f"{key}.skills", f"skill {skill!r} is not declared in the top-level skills list")
-            display_name = spec.get("display_name", username)
-            password = spec.get("password", "")
-            if not isinstance(display_name, str) or not isinstance(password, str):
-                self.problem(key, "display_name and password must be strings")
-                continue
-            seeds.append(
-                AgentSeed(username, display_name, Role(role), tuple(agent_queues), tuple(agent_skills), password)
-            )
-        return tuple(seeds)
 
     def _checked(self, settings: Settings) -> Settings:
         """Cross-field rules, and the one normalization: database URLs name their driver."""
@@ -338,10 +263,14 @@ class _Loader:
             self.problem("twilio.api_base_url", "must start with http:// or https://")
         if settings.auth.token_ttl_seconds <= 0:
             self.problem("auth.token_ttl_seconds", "must be above 0")
-        for key in ("offer_timeout_seconds", "tick_seconds"):
+        for key in ("offer_timeout_seconds", "tick_seconds", "transfer_window_seconds"):
             value = getattr(settings.routing, key)
             if not 0 < value < math.inf:  # also false for NaN
                 self.problem(f"routing.{key}", f"must be a finite number above 0, not {value}")
+        if not 0 <= settings.routing.returning_customer_hours < math.inf:
+            self.problem("routing.returning_customer_hours", "must be a finite number of hours, 0 or more")
+        if settings.routing.max_missed_offers < 1:
+            self.problem("routing.max_missed_offers", "must be at least 1")
         if not settings.queues:
             self.problem("queues", "at least one queue is required")
         return settings
@@ -350,7 +279,3 @@ class _Loader:
 @dataclasses.dataclass(frozen=True)
 class _Bad:
     reason: str
-
-
-def _positive_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0

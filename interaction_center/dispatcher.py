@@ -1,9 +1,10 @@
 """The bridge between the routing engine and storage.
 
-The routing backend decides (who gets what, when an offer lapses); this module records
-each decision as a state change with its event, and pushes offers to agents. One lock
-serializes "routing step + its record" so storage sees decisions in the order they were
-made: without it, a lapsed offer re-offered at once could be recorded before its lapse.
+The routing backend decides (who gets what, when an offer lapses, when a deadline is
+breached); this module records each decision as a state change with its event, and pushes
+offers to agents. One lock serializes "routing step + its record" so storage sees
+decisions in the order they were made: without it, a lapsed offer re-offered at once
+could be recorded before its lapse.
 """
 
 from __future__ import annotations
@@ -12,29 +13,35 @@ import asyncio
 import logging
 import time
 import uuid
-from datetime import UTC, datetime
+from collections import Counter
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from interaction_center.errors import Conflict, NotFound
-from interaction_center.model import SYSTEM, Actor, ActorKind, AgentStatus, InteractionState
+from interaction_center.model import SYSTEM, Actor, ActorKind, InteractionState
 from interaction_center.notifier import AgentHub
+from interaction_center.routing_profiles import agent_profile, entry_for, to_datetime
 from interaction_center.settings import RoutingSettings
-from routing import AgentProfile, Offer, QueueEntry, RoutingBackend
+from routing import (
+    AgentState,
+    Enqueued,
+    Escalated,
+    Offer,
+    OfferLapsed,
+    PreferenceExpired,
+    QueueEntry,
+    QueueStats,
+    RoutingBackend,
+    RoutingEvent,
+    SlaBreached,
+    WrapUpEnded,
+)
 from storage import agents as agent_store
 from storage import interactions as store
 from storage.models import Agent, Interaction
 
 log = logging.getLogger(__name__)
-
-
-def to_datetime(timestamp: float) -> datetime:
-    return datetime.fromtimestamp(timestamp, UTC)
-
-
-def entry_for(interaction: Interaction) -> QueueEntry:
-    enqueued_at = interaction.enqueued_at or interaction.created_at
-    return QueueEntry(interaction.id, interaction.queue, interaction.channel, enqueued_at.timestamp())
 
 
 def agent_actor(agent_id: str) -> Actor:
@@ -54,51 +61,65 @@ class Dispatcher:
         self._hub = hub
         self._settings = settings
         self._lock = asyncio.Lock()
+        self.first_response_breaches: Counter[tuple[str, str]] = Counter()
 
     async def recover(self) -> int:
         """Rebuild the routing state from storage after a (re)start: what was queued or
-        offered is queued again at its original place; assignments and available agents
-        are restored. Returns how many interactions were queued again."""
+        offered is queued again at its original place with its deadlines and escalation
+        level; assignments and agents' states are restored. Returns how many interactions
+        were queued again."""
+        now = time.time()
         async with self._lock, self._sessions.begin() as session:
+            for agent in await agent_store.all_agents(session):
+                await self._routing.set_agent(agent_profile(agent), AgentState(agent.status), now, agent.status_reason)
             waiting = await store.routable(session)
             for interaction in waiting:
                 if interaction.state == InteractionState.OFFERED:
                     self._clear_offer(session, interaction, "offer_lost_on_restart", SYSTEM)
-                await self._routing.enqueue(entry_for(interaction))
+                await self._routing.enqueue(entry_for(interaction), now)
             for interaction in await store.assigned(session):
                 if interaction.assigned_agent_id is not None:
                     await self._routing.restore_assigned(entry_for(interaction), interaction.assigned_agent_id)
-            for agent in await agent_store.by_status(session, AgentStatus.AVAILABLE):
-                await self._routing.set_available(_profile(agent), agent.status_changed_at.timestamp())
         log.info("recovered %d waiting interactions", len(waiting))
         await self.dispatch()
         return len(waiting)
 
     async def enqueue(self, interaction: Interaction) -> None:
         async with self._lock:
-            await self._routing.enqueue(entry_for(interaction))
+            result = await self._routing.enqueue(entry_for(interaction), time.time())
+            if result in (Enqueued.OVER_CAPACITY, Enqueued.REFUSED):
+                async with self._sessions.begin() as session:
+                    data = {"queue": interaction.queue, "refused": result == Enqueued.REFUSED}
+                    store.record_event(session, interaction.id, "queue_over_capacity", SYSTEM, data)
+                log.warning("interaction %s: queue %s is over capacity", interaction.id, interaction.queue)
             await self._dispatch()
 
     async def dispatch(self) -> None:
         async with self._lock:
             await self._dispatch()
 
-    async def set_status(self, agent_id: str, status: AgentStatus, reason: str | None = None) -> Agent:
+    async def set_status(self, agent_id: str, status: AgentState, reason: str | None = None) -> Agent:
         async with self._lock:
             agent = await self._record_status(agent_id, status, reason)
-            if status == AgentStatus.AVAILABLE:
-                await self._routing.set_available(_profile(agent), time.time())
-            else:
-                revoked = await self._routing.set_unavailable(agent_id)
-                if revoked is not None:
-                    await self._requeue(revoked, "offer_revoked", agent_actor(agent_id))
+            revoked = await self._routing.set_agent(agent_profile(agent), status, time.time(), reason)
+            for offer in revoked:
+                await self._requeue(offer, "offer_revoked", agent_actor(agent_id))
             await self._dispatch()
+        for offer in revoked:
+            await self._hub.push(agent_id, {"type": "offer_closed", "offer_id": offer.offer_id, "reason": "revoked"})
         await self._push_status(agent)
         return agent
 
+    async def agent_disconnected(self, agent_id: str) -> None:
+        """The agent's last live channel closed: open offers go back, and an available
+        agent is set away so nothing more is offered to a desk nobody watches."""
+        snapshot = await self._routing.agent(agent_id)
+        if snapshot is not None and snapshot.state is AgentState.AVAILABLE:
+            await self.set_status(agent_id, AgentState.AWAY, "disconnected")
+
     async def accept(self, agent_id: str, offer_id: str) -> Interaction:
         async with self._lock:
-            offer = await self._routing.accept(offer_id, agent_id)
+            offer = await self._routing.accept(offer_id, agent_id, time.time())
             if offer is None:
                 raise Conflict("the offer is no longer open", code="offer.closed")
             try:
@@ -117,43 +138,64 @@ class Dispatcher:
             except BaseException:
                 # Storage did not take it: undo the assignment so the routing state and the
                 # record keep telling the same story.
-                await self._routing.cancel(offer.interaction_id)
-                await self._routing.enqueue(offer.entry)
+                await self._routing.cancel(offer.interaction_id, time.time())
+                await self._routing.enqueue(offer.entry, time.time())
                 raise
         log.info("interaction %s: accepted by agent %s", offer.interaction_id, agent_id)
         return interaction
 
     async def reject(self, agent_id: str, offer_id: str) -> None:
         async with self._lock:
-            offer = await self._routing.reject(offer_id, agent_id)
+            offer = await self._routing.reject(offer_id, agent_id, time.time())
             if offer is None:
                 raise Conflict("the offer is no longer open", code="offer.closed")
             await self._requeue(offer, "offer_rejected", agent_actor(agent_id))
             await self._dispatch()
 
-    async def release(self, interaction_id: str) -> None:
-        """The interaction no longer holds its agent (wrap-up started); offer the next."""
+    async def release(self, interaction_id: str, wrap_up_seconds: float) -> None:
+        """The interaction no longer holds its agent; after-contact work may follow."""
         async with self._lock:
-            await self._routing.release(interaction_id, time.time())
+            agent_id = await self._routing.release(interaction_id, time.time(), wrap_up_seconds)
+            snapshot = await self._routing.agent(agent_id) if agent_id else None
+            agent = None
+            if snapshot is not None and snapshot.state is AgentState.WRAP_UP:
+                agent = await self._record_status(snapshot.agent_id, AgentState.WRAP_UP, None)
             await self._dispatch()
+        if agent is not None:
+            await self._push_status(agent)
+
+    async def transfer(self, agent: Agent, interaction_id: str, entry: QueueEntry, data: dict[str, Any]) -> None:
+        """Hand an assigned interaction back to routing as ``entry``: another queue, or
+        reserved for a named agent for a while."""
+        async with self._lock:
+            async with self._sessions.begin() as session:
+                interaction = await store.get(session, interaction_id)
+                store.transition(
+                    session, interaction, InteractionState.QUEUED, agent_actor(agent.id), "transferred", data
+                )
+                interaction.assigned_agent_id = None
+                interaction.queue, interaction.enqueued_at = entry.queue, to_datetime(entry.enqueued_at)
+                interaction.answer_deadline = (
+                    None if entry.answer_deadline is None else to_datetime(entry.answer_deadline)
+                )
+                interaction.preferred_agent_id = entry.preferred_agent
+                interaction.preferred_until = to_datetime(entry.preferred_until) if entry.preferred_agent else None
+                interaction.escalation_level, interaction.sla_breached_at = 0, None
+            await self._routing.transfer(entry, time.time())
+            await self._dispatch()
+
+    async def stats(self) -> list[QueueStats]:
+        return await self._routing.stats(time.time())
 
     async def tick(self) -> None:
         async with self._lock:
-            lapsed = await self._routing.expire(time.time())
-            for offer in lapsed:
-                await self._requeue(offer, "offer_timed_out", SYSTEM)
-                await self._record_status(offer.agent_id, AgentStatus.AWAY, "missed")
-            if lapsed:
+            events = await self._routing.tick(time.time())
+            pushes = [await self._record(event) for event in events]
+            if events:
                 await self._dispatch()
-        for offer in lapsed:
-            log.info("interaction %s: offer to agent %s timed out", offer.interaction_id, offer.agent_id)
-            await self._hub.push(
-                offer.agent_id, {"type": "offer_closed", "offer_id": offer.offer_id, "reason": "timeout"}
-            )
-            async with self._sessions() as session:
-                agent = await agent_store.get(session, offer.agent_id)
-            if agent is not None:
-                await self._push_status(agent)
+        for agent_id, frame in (push for batch in pushes for push in batch):
+            await self._hub.push(agent_id, frame)
+        await self._check_first_responses()
 
     async def run_ticker(self) -> None:
         while True:
@@ -164,13 +206,64 @@ class Dispatcher:
                 # A storage hiccup must not stop offers from ever lapsing again.
                 log.exception("routing tick failed")
 
+    async def _record(self, event: RoutingEvent) -> list[tuple[str, dict[str, Any]]]:
+        """Store one routing event; returns the frames to push once the lock is released."""
+        if isinstance(event, OfferLapsed):
+            offer = event.offer
+            log.info("interaction %s: offer to agent %s timed out", offer.interaction_id, offer.agent_id)
+            await self._requeue(offer, "offer_timed_out", SYSTEM)
+            frames: list[tuple[str, dict[str, Any]]] = [
+                (offer.agent_id, {"type": "offer_closed", "offer_id": offer.offer_id, "reason": "timeout"})
+            ]
+            if event.agent_set_away:
+                agent = await self._record_status(offer.agent_id, AgentState.AWAY, "missed")
+                frames.append((agent.id, _status_frame(agent)))
+            return frames
+        if isinstance(event, WrapUpEnded):
+            agent = await self._record_status(event.agent_id, AgentState.AVAILABLE, None)
+            return [(agent.id, _status_frame(agent))]
+        async with self._sessions.begin() as session:
+            if isinstance(event, SlaBreached):
+                interaction = await store.get(session, event.entry.interaction_id)
+                interaction.sla_breached_at = to_datetime(time.time())
+                deadline = to_datetime(event.entry.answer_deadline or time.time()).isoformat()
+                store.record_event(session, interaction.id, "sla_breached", SYSTEM, {"answer_deadline": deadline})
+                log.warning("interaction %s: answer SLA breached", interaction.id)
+            elif isinstance(event, Escalated):
+                interaction = await store.get(session, event.after.interaction_id)
+                before, after = event.before, event.after
+                interaction.priority, interaction.queue = after.priority, after.queue
+                interaction.required_skills = dict(after.skills)
+                interaction.escalation_level = after.escalations_done
+                data = {
+                    "priority": [before.priority, after.priority],
+                    "queue": [before.queue, after.queue],
+                    "skills": [dict(before.skills), dict(after.skills)],
+                }
+                store.record_event(session, interaction.id, "escalated", SYSTEM, data)
+            elif isinstance(event, PreferenceExpired):
+                interaction = await store.get(session, event.entry.interaction_id)
+                data = {"agent_id": interaction.preferred_agent_id}
+                interaction.preferred_agent_id = interaction.preferred_until = None
+                store.record_event(session, interaction.id, "preferred_agent_released", SYSTEM, data)
+        return []
+
+    async def _check_first_responses(self) -> None:
+        async with self._sessions.begin() as session:
+            for interaction in await store.first_response_overdue(session, to_datetime(time.time())):
+                interaction.first_response_breached_at = to_datetime(time.time())
+                deadline = interaction.first_response_deadline
+                data = {"first_response_deadline": deadline.isoformat() if deadline else None}
+                store.record_event(session, interaction.id, "first_response_breached", SYSTEM, data)
+                self.first_response_breaches[(interaction.queue, interaction.channel)] += 1
+                log.warning("interaction %s: first-response SLA breached", interaction.id)
+
     async def _dispatch(self) -> None:
-        timeout = self._settings.offer_timeout_seconds
-        while (offer := await self._routing.next_offer(str(uuid.uuid4()), time.time(), timeout)) is not None:
+        while (offer := await self._routing.next_offer(str(uuid.uuid4()), time.time())) is not None:
             try:
                 await self._record_offer(offer)
             except NotFound:
-                await self._routing.cancel(offer.interaction_id)
+                await self._routing.cancel(offer.interaction_id, time.time())
                 continue
             log.info("interaction %s: offered to agent %s", offer.interaction_id, offer.agent_id)
             await self._hub.push(offer.agent_id, offer_frame(offer))
@@ -201,7 +294,7 @@ class Dispatcher:
         store.transition(session, interaction, InteractionState.QUEUED, actor, event, data)
         interaction.offer_id = interaction.offered_agent_id = interaction.offer_expires_at = None
 
-    async def _record_status(self, agent_id: str, status: AgentStatus, reason: str | None) -> Agent:
+    async def _record_status(self, agent_id: str, status: AgentState, reason: str | None) -> Agent:
         async with self._sessions.begin() as session:
             agent = await agent_store.get(session, agent_id)
             if agent is None:
@@ -210,7 +303,11 @@ class Dispatcher:
         return agent
 
     async def _push_status(self, agent: Agent) -> None:
-        await self._hub.push(agent.id, {"type": "status", "status": agent.status, "reason": agent.status_reason})
+        await self._hub.push(agent.id, _status_frame(agent))
+
+
+def _status_frame(agent: Agent) -> dict[str, Any]:
+    return {"type": "status", "status": agent.status, "reason": agent.status_reason}
 
 
 def offer_frame(offer: Offer) -> dict[str, object]:
@@ -220,9 +317,6 @@ def offer_frame(offer: Offer) -> dict[str, object]:
         "interaction_id": offer.interaction_id,
         "channel": offer.entry.channel,
         "queue": offer.entry.queue,
+        "priority": offer.entry.priority,
         "expires_at": to_datetime(offer.expires_at).isoformat(),
     }
-
-
-def _profile(agent: Agent) -> AgentProfile:
-    return AgentProfile(agent.id, tuple(agent.queues))

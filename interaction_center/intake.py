@@ -104,7 +104,14 @@ class Intake:
         self, session: AsyncSession, contact: InboundContact, queue: str, customer_id: str, actor: Actor
     ) -> Interaction:
         now = utcnow()
-        target = self._settings.queues[queue].sla.get(contact.channel)
+        settings = self._settings.queues[queue]
+        target = settings.sla.get(contact.channel)
+        first_response = None if target is None else target.first_response_seconds
+        # A returning customer's last agent gets the first chance for a while.
+        preferred = None
+        if settings.preferred_agent_seconds > 0:
+            since = now - timedelta(hours=self._settings.routing.returning_customer_hours)
+            preferred = await store.last_agent_of(session, customer_id, since)
         interaction = Interaction(
             customer_id=customer_id,
             channel=contact.channel,
@@ -112,7 +119,12 @@ class Intake:
             queue=queue,
             thread_key=contact.thread_key,
             enqueued_at=now,
+            priority=settings.priority,
+            required_skills=dict(settings.skills),
             answer_deadline=None if target is None else now + timedelta(seconds=target.answer_seconds),
+            first_response_deadline=None if first_response is None else now + timedelta(seconds=first_response),
+            preferred_agent_id=preferred,
+            preferred_until=None if preferred is None else now + timedelta(seconds=settings.preferred_agent_seconds),
             created_at=now,
             updated_at=now,
         )

@@ -68,12 +68,6 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
-class AgentStatus(enum.StrEnum):
-    OFFLINE = "offline"
-    AVAILABLE = "available"
-    AWAY = "away"
-
-
 class Direction(enum.StrEnum):
     INBOUND = "inbound"
     OUTBOUND = "outbound"

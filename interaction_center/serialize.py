@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from routing import QueueStats
 from storage.models import Agent, Customer, CustomerIdentity, Interaction, InteractionEvent, Message
 
 
@@ -92,3 +94,25 @@ def customer(
         "identities": [{"kind": i.kind, "value": i.value} for i in identities],
         "interactions": [interaction(i, messages, events) for i in interactions],
     }
+
+
+def queue_stats(stats: Sequence[QueueStats], first_response_breaches: Counter[tuple[str, str]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "queue": s.queue,
+            "channel": s.channel,
+            "waiting": s.waiting,
+            "longest_wait_seconds": round(s.longest_wait_seconds, 3),
+            "answered": s.answered,
+            "answered_within_target": s.answered_within_target,
+            "service_level": s.service_level,
+            "average_speed_of_answer_seconds": s.average_speed_of_answer_seconds,
+            "abandoned": s.abandoned,
+            "abandoned_after_target": s.abandoned_after_target,
+            "sla_breaches": s.sla_breaches,
+            "first_response_breaches": first_response_breaches[(s.queue, s.channel)],
+            "agents": s.agents,
+            "occupancy": s.occupancy,
+        }
+        for s in stats
+    ]

@@ -17,6 +17,7 @@ from interaction_center.dispatcher import Dispatcher
 from interaction_center.intake import Intake, IntakeResult
 from interaction_center.model import Channel, InboundContact, OutboundSender
 from interaction_center.notifier import AgentHub
+from interaction_center.routing_profiles import engine_config
 from interaction_center.settings import Settings
 from routing import MemoryRoutingBackend, RoutingBackend
 from storage.database import create_engine, session_factory
@@ -65,7 +66,7 @@ class Services:
 def build_services(settings: Settings) -> Services:
     engine = create_engine(settings.database.url)
     sessions = session_factory(engine)
-    routing = MemoryRoutingBackend()
+    routing = MemoryRoutingBackend(engine_config(settings))
     hub = AgentHub()
     dispatcher = Dispatcher(sessions, routing, hub, settings.routing)
     senders: dict[Channel, OutboundSender] = {}
@@ -82,6 +83,6 @@ def build_services(settings: Settings) -> Services:
         dispatcher=dispatcher,
         intake=Intake(sessions, dispatcher, hub, settings),
         accounts=Accounts(sessions, settings.auth.token_ttl_seconds),
-        work=AgentWork(sessions, dispatcher, senders),
+        work=AgentWork(sessions, dispatcher, senders, settings),
         senders=senders,
     )

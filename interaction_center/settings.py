@@ -48,8 +48,16 @@ class AuthSettings:
 
 @dataclass(frozen=True)
 class RoutingSettings:
+    # How long an agent has to accept an offer, unless [routing.offer_timeouts] names the channel.
     offer_timeout_seconds: float = 20.0
     tick_seconds: float = 0.25
+    # Offers an agent may let lapse in a row before being set away with reason "missed".
+    max_missed_offers: int = 2
+    # A customer's last agent is preferred when they come back within this many hours.
+    returning_customer_hours: float = 24.0
+    # How long a transfer to a named agent waits for that agent before anyone may take it.
+    transfer_window_seconds: float = 60.0
+    offer_timeouts: dict[Channel, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -64,11 +72,34 @@ class SlaTarget:
 
 
 @dataclass(frozen=True)
+class EscalationSettings:
+    after_seconds: float
+    raise_priority: int = 0
+    relax_skills: int = 0
+    overflow_to: str | None = None
+
+
+@dataclass(frozen=True)
 class QueueSettings:
     name: str
     channels: tuple[Channel, ...]
-    skills: tuple[str, ...] = ()
+    # Required skills with their minimum level (1-10).
+    skills: dict[str, int] = field(default_factory=dict)
+    priority: int = 0
+    strategy: str = "longest_idle"
     sla: dict[Channel, SlaTarget] = field(default_factory=dict)
+    escalation: tuple[EscalationSettings, ...] = ()
+    # Beyond this many waiting, voice callers hear a message; other contacts are flagged.
+    max_size: int | None = None
+    preferred_agent_seconds: float = 0.0
+    wrap_up_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class QueueMembershipSettings:
+    queue: str
+    priority: int = 1
+    delay_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -78,8 +109,9 @@ class AgentSeed:
     username: str
     display_name: str
     role: Role
-    queues: tuple[str, ...]
-    skills: tuple[str, ...] = ()
+    queues: tuple[QueueMembershipSettings, ...] = ()
+    skills: dict[str, int] = field(default_factory=dict)
+    capacity: dict[Channel, int] = field(default_factory=dict)
     password: str = field(default="", repr=False)
 
 

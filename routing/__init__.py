@@ -1,4 +1,4 @@
-"""Queues, agent availability, matching and offers.
+"""Queues, agent availability, matching, offers, SLA timers and escalation.
 
 The routing engine works on ids and attributes only: it imports nothing of the other
 packages, so a backend can be swapped (in-memory now, Redis later) without touching them.
@@ -6,6 +6,48 @@ packages, so a backend can be swapped (in-memory now, Redis later) without touch
 
 from routing.backend import RoutingBackend
 from routing.memory import MemoryRoutingBackend
-from routing.types import AgentProfile, Offer, OfferEnd, QueueEntry
+from routing.types import (
+    AgentProfile,
+    AgentSnapshot,
+    AgentState,
+    EngineConfig,
+    Enqueued,
+    Escalated,
+    EscalationStep,
+    Offer,
+    OfferLapsed,
+    PreferenceExpired,
+    QueueEntry,
+    QueueMembership,
+    QueuePolicy,
+    QueueStats,
+    RoutingEvent,
+    SlaBreached,
+    Strategy,
+    WrapUpEnded,
+    skills_of,
+)
 
-__all__ = ["AgentProfile", "MemoryRoutingBackend", "Offer", "OfferEnd", "QueueEntry", "RoutingBackend"]
+__all__ = [
+    "AgentProfile",
+    "AgentSnapshot",
+    "AgentState",
+    "EngineConfig",
+    "Enqueued",
+    "Escalated",
+    "EscalationStep",
+    "MemoryRoutingBackend",
+    "Offer",
+    "OfferLapsed",
+    "PreferenceExpired",
+    "QueueEntry",
+    "QueueMembership",
+    "QueuePolicy",
+    "QueueStats",
+    "RoutingBackend",
+    "RoutingEvent",
+    "SlaBreached",
+    "Strategy",
+    "WrapUpEnded",
+    "skills_of",
+]

@@ -3,67 +3,82 @@
 Each method is a single atomic step on the shared state (for Redis: one Lua script), so
 two service instances calling them concurrently can never both win the same entry.
 Expected outcomes (an offer already gone, an unknown agent) are return values, not errors.
+Time is always passed in (epoch seconds), so backends are deterministic under test.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from routing.types import AgentProfile, Offer, QueueEntry
+from routing.types import AgentProfile, AgentSnapshot, AgentState, Enqueued, Offer, QueueEntry, QueueStats, RoutingEvent
 
 
 class RoutingBackend(ABC):
     @abstractmethod
-    async def enqueue(self, entry: QueueEntry) -> bool:
-        """Add a waiting entry; False (and no change) if the interaction is already routed."""
+    async def enqueue(self, entry: QueueEntry, now: float) -> Enqueued:
+        """Add a waiting entry at its place; DUPLICATE (and no change) if already routed."""
 
     @abstractmethod
-    async def cancel(self, interaction_id: str) -> bool:
-        """Drop a waiting or offered interaction (abandoned, cancelled); True if it was there."""
+    async def cancel(self, interaction_id: str, now: float, *, abandoned: bool = False) -> bool:
+        """Drop a waiting, offered or assigned interaction; True if it was there. An
+        abandoned one (the customer left while waiting) is counted as such."""
 
     @abstractmethod
-    async def set_available(self, agent: AgentProfile, now: float) -> None:
-        """Make the agent routable for its queues; idle time counts from ``now`` if it was not."""
+    async def set_agent(
+        self, profile: AgentProfile, state: AgentState, now: float, reason: str | None = None
+    ) -> list[Offer]:
+        """Set the agent's profile (queues, skills, capacity) and state. Leaving
+        ``available`` revokes the agent's open offers, which are returned, their entries
+        back in place."""
 
     @abstractmethod
-    async def set_unavailable(self, agent_id: str) -> Offer | None:
-        """Stop routing to the agent; its open offer, if any, is revoked and returned."""
+    async def next_offer(self, offer_id: str, now: float) -> Offer | None:
+        """Make the next offer the current state allows, or None when nothing matches.
+        Call until None after every change."""
 
     @abstractmethod
-    async def next_offer(self, offer_id: str, now: float, timeout: float) -> Offer | None:
-        """Reserve the oldest waiting entry that has an available agent, as an offer to the
-        agent idle the longest; None when no entry can be matched now."""
-
-    @abstractmethod
-    async def accept(self, offer_id: str, agent_id: str) -> Offer | None:
+    async def accept(self, offer_id: str, agent_id: str, now: float) -> Offer | None:
         """Turn the agent's open offer into an assignment; None if it is no longer open."""
 
     @abstractmethod
-    async def reject(self, offer_id: str, agent_id: str) -> Offer | None:
+    async def reject(self, offer_id: str, agent_id: str, now: float) -> Offer | None:
         """Return the entry to its place; the agent stays available. None if not open."""
 
     @abstractmethod
-    async def expire(self, now: float) -> list[Offer]:
-        """Close every offer past its deadline: entries go back to their place and each
-        agent that let one lapse is made unavailable (it is probably not at its desk)."""
+    async def release(self, interaction_id: str, now: float, wrap_up_seconds: float = 0.0) -> str | None:
+        """Free the capacity an assigned interaction held; the agent goes into wrap-up for
+        ``wrap_up_seconds`` if above zero. Returns the agent id, None if not assigned."""
 
     @abstractmethod
-    async def release(self, interaction_id: str, now: float) -> str | None:
-        """Free the capacity an assigned interaction held (the agent's idle time restarts at
-        ``now``); returns the agent id, or None if the interaction was not assigned."""
+    async def transfer(self, entry: QueueEntry, now: float) -> bool:
+        """Release an assigned interaction from its agent and queue it as ``entry`` (another
+        queue, or reserved for a named agent); False if it was not assigned."""
+
+    @abstractmethod
+    async def tick(self, now: float) -> list[RoutingEvent]:
+        """Fire every timer due by ``now``: offers lapse, SLA deadlines breach, escalation
+        steps apply, preferred-agent windows and wrap-up periods end."""
+
+    @abstractmethod
+    async def restore_assigned(self, entry: QueueEntry, agent_id: str) -> None:
+        """Record an assignment that storage holds, after a restart, so the agent's
+        capacity counts it."""
 
     @abstractmethod
     async def waiting(self, queue: str) -> list[QueueEntry]:
-        """The queue's waiting entries, head first (supervisor views and tests)."""
+        """The queue's waiting entries, best first (supervisor views and tests)."""
 
     @abstractmethod
     async def open_offers(self, agent_id: str) -> list[Offer]:
         """The agent's open offers."""
 
     @abstractmethod
-    async def restore_assigned(self, entry: QueueEntry, agent_id: str) -> None:
-        """Record an assignment that storage holds, after a restart, so the agent's
-        capacity counts it."""
+    async def agent(self, agent_id: str) -> AgentSnapshot | None:
+        """The agent as the engine sees it; None if it never was set."""
+
+    @abstractmethod
+    async def stats(self, now: float) -> list[QueueStats]:
+        """Live statistics per queue and channel, from the engine's own counters."""
 
     @abstractmethod
     async def close(self) -> None:

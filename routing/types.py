@@ -3,7 +3,71 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+Skills = tuple[tuple[str, int], ...]  # (skill, level 1-10), sorted by name
+
+
+def skills_of(mapping: dict[str, int]) -> Skills:
+    return tuple(sorted(mapping.items()))
+
+
+class Strategy(enum.StrEnum):
+    """How a queue chooses among eligible agents."""
+
+    LONGEST_IDLE = "longest_idle"
+    MOST_SKILLED = "most_skilled"
+    LEAST_OCCUPIED = "least_occupied"
+    ROUND_ROBIN = "round_robin"
+
+
+class AgentState(enum.StrEnum):
+    OFFLINE = "offline"
+    AVAILABLE = "available"
+    AWAY = "away"
+    WRAP_UP = "wrap_up"
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationStep:
+    """After ``after_seconds`` of waiting (or at an SLA breach, whichever comes first):
+    raise the priority, lower every required skill level, and/or move to another queue."""
+
+    after_seconds: float
+    raise_priority: int = 0
+    relax_skills: int = 0
+    overflow_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueuePolicy:
+    name: str
+    channels: tuple[str, ...] = ()
+    strategy: Strategy = Strategy.LONGEST_IDLE
+    # Skills the strategy "most skilled" scores agents on.
+    skills: tuple[str, ...] = ()
+    escalation: tuple[EscalationStep, ...] = ()
+    # Waiting entries beyond which an arrival is flagged (and refused for refusing channels).
+    max_size: int | None = None
+    # How long a returning customer's last agent is held out for before anyone may take it.
+    preferred_agent_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    queues: dict[str, QueuePolicy] = field(default_factory=dict)
+    offer_timeouts: dict[str, float] = field(default_factory=dict)
+    default_offer_timeout: float = 30.0
+    # Offers an agent may let lapse in a row before being set away ("missed").
+    max_missed_offers: int = 1
+    # Channels whose arrivals are refused, not just flagged, when the queue is full.
+    refuse_when_full: tuple[str, ...] = ("voice",)
+
+    def offer_timeout(self, channel: str) -> float:
+        return self.offer_timeouts.get(channel, self.default_offer_timeout)
+
+    def policy(self, queue: str) -> QueuePolicy:
+        return self.queues.get(queue) or QueuePolicy(queue)
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,16 +79,41 @@ class QueueEntry:
     queue: str
     channel: str
     enqueued_at: float
+    priority: int = 0
+    skills: Skills = ()
+    answer_deadline: float | None = None
+    preferred_agent: str | None = None
+    preferred_until: float = 0.0
+    escalations_done: int = 0
+    breached: bool = False
 
     @property
-    def order_key(self) -> tuple[float, str]:
-        return (self.enqueued_at, self.interaction_id)
+    def order_key(self) -> tuple[int, float, str]:
+        return (-self.priority, self.enqueued_at, self.interaction_id)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueMembership:
+    """A queue an agent serves (an Amazon Connect routing profile line): lower
+    ``priority`` numbers are served first; ``delay_seconds`` is how long a contact must
+    have waited before this agent is offered it."""
+
+    queue: str
+    priority: int = 1
+    delay_seconds: float = 0.0
+
+
+DEFAULT_CAPACITY: dict[str, int] = {"voice": 1, "chat": 3, "sms": 5, "email": 5}
 
 
 @dataclass(frozen=True, slots=True)
 class AgentProfile:
     agent_id: str
-    queues: tuple[str, ...]
+    queues: tuple[QueueMembership, ...]
+    skills: Skills = ()
+    capacity: tuple[tuple[str, int], ...] = tuple(sorted(DEFAULT_CAPACITY.items()))
+    # Channels that take the whole agent: offered only when idle, and nothing beside them.
+    exclusive: tuple[str, ...] = ("voice",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +128,74 @@ class Offer:
         return self.entry.interaction_id
 
 
-class OfferEnd(enum.StrEnum):
-    """Why an open offer ended without an accept; each puts the entry back in its place."""
+class Enqueued(enum.StrEnum):
+    ADDED = "added"
+    DUPLICATE = "duplicate"
+    # Over the queue's max_size: accepted and flagged...
+    OVER_CAPACITY = "over_capacity"
+    # ...or, for channels that cannot wait unboundedly (voice), refused.
+    REFUSED = "refused"
 
-    REJECTED = "rejected"
-    TIMED_OUT = "timed_out"
-    REVOKED = "revoked"
+
+@dataclass(frozen=True, slots=True)
+class OfferLapsed:
+    offer: Offer
+    # Set when the agent has now missed too many in a row and was made away.
+    agent_set_away: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SlaBreached:
+    entry: QueueEntry
+
+
+@dataclass(frozen=True, slots=True)
+class Escalated:
+    before: QueueEntry
+    after: QueueEntry
+
+
+@dataclass(frozen=True, slots=True)
+class PreferenceExpired:
+    entry: QueueEntry
+
+
+@dataclass(frozen=True, slots=True)
+class WrapUpEnded:
+    agent_id: str
+
+
+RoutingEvent = OfferLapsed | SlaBreached | Escalated | PreferenceExpired | WrapUpEnded
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSnapshot:
+    agent_id: str
+    state: AgentState
+    reason: str | None
+    idle_since: float
+    holding: tuple[str, ...]
+    missed_in_a_row: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    """Live figures for one queue and channel.
+
+    Service level = answered within the target / (answered + abandoned after the target):
+    contacts abandoned before the target are left out, as they never had a fair chance.
+    """
+
+    queue: str
+    channel: str
+    waiting: int
+    longest_wait_seconds: float
+    answered: int
+    answered_within_target: int
+    abandoned: int
+    abandoned_after_target: int
+    sla_breaches: int
+    average_speed_of_answer_seconds: float | None
+    service_level: float | None
+    agents: dict[str, int]
+    occupancy: float | None

@@ -5,6 +5,7 @@ transaction: no change without its event."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, or_, select
@@ -131,3 +132,32 @@ async def agent_has_worked(
 
 def first_inbound(rows: Sequence[Message]) -> Message | None:
     return next((m for m in rows if m.direction == "inbound"), None)
+
+
+async def first_response_overdue(session: AsyncSession, now: datetime) -> Sequence[Interaction]:
+    """Open interactions past their first-response deadline with no reply yet and no
+    breach recorded."""
+    rows = await session.scalars(
+        select(Interaction).where(
+            Interaction.first_response_deadline < now,
+            Interaction.first_responded_at.is_(None),
+            Interaction.first_response_breached_at.is_(None),
+            Interaction.state.not_in([s.value for s in InteractionState if not s.is_open]),
+        )
+    )
+    return rows.all()
+
+
+async def last_agent_of(session: AsyncSession, customer_id: str, since: datetime) -> str | None:
+    """The agent who last completed an interaction with this customer since ``since``."""
+    return await session.scalar(
+        select(Interaction.assigned_agent_id)
+        .where(
+            Interaction.customer_id == customer_id,
+            Interaction.state == InteractionState.COMPLETED,
+            Interaction.assigned_agent_id.is_not(None),
+            Interaction.closed_at >= since,
+        )
+        .order_by(Interaction.closed_at.desc())
+        .limit(1)
+    )

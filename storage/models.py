@@ -77,8 +77,11 @@ class Agent(Base):
     status: Mapped[str] = mapped_column(String(16), default="offline")
     status_reason: Mapped[str | None] = mapped_column(String(50))
     status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    queues: Mapped[list[str]] = mapped_column(JSON, default=list)
-    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # [{"queue", "priority", "delay_seconds"}]: the agent's routing profile.
+    queues: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    skills: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    # Channel -> how many at once; channels left out take the engine's defaults.
+    capacity: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -111,7 +114,16 @@ class Interaction(Base):
     queue: Mapped[str] = mapped_column(String(100))
     thread_key: Mapped[str] = mapped_column(String(400))
     enqueued_at: Mapped[datetime | None]
+    priority: Mapped[int] = mapped_column(default=0)
+    required_skills: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    escalation_level: Mapped[int] = mapped_column(default=0)
     answer_deadline: Mapped[datetime | None]
+    sla_breached_at: Mapped[datetime | None]
+    first_response_deadline: Mapped[datetime | None]
+    first_responded_at: Mapped[datetime | None]
+    first_response_breached_at: Mapped[datetime | None]
+    preferred_agent_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id"))
+    preferred_until: Mapped[datetime | None]
     assigned_agent_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id"), index=True)
     offer_id: Mapped[str | None] = mapped_column(String(36))
     offered_agent_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id"), index=True)

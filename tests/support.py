@@ -27,7 +27,7 @@ def write_settings(
     path = tmp_path / "interaction-center.toml"
     path.write_text(
         f"""
-skills = ["billing"]
+skills = ["billing", "spanish"]
 [http]
 port = {port}
 public_base_url = "{PUBLIC_BASE}"

@@ -95,7 +95,10 @@ async def test_a_second_sms_continues_the_open_conversation(client: Any) -> None
     await post_sms(client, sms_form(sender="+15551230002", body="someone else"))
     sam = await login(client, "sam")
     queues = await (await client.get("/api/v1/queues", headers=sam)).json()
-    assert {q["name"]: q["waiting"] for q in queues["queues"]} == {"support": 2, "sales": 0}
+    assert {(q["queue"], q["channel"]): q["waiting"] for q in queues["queues"]} == {
+        ("support", "sms"): 2,
+        ("sales", "sms"): 0,
+    }
 
 
 async def _only_customer_id(client: Any) -> str:

@@ -44,6 +44,8 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
     finally:
         services.hub.detach(agent.id, socket)
         log.info("agent %s: live channel closed", agent.id)
+        if not services.hub.connected(agent.id):
+            await services.dispatcher.agent_disconnected(agent.id)
     return socket
 
 

@@ -6,17 +6,17 @@ from aiohttp import web
 
 from interaction_center import serialize
 from interaction_center.errors import InvalidInput
-from interaction_center.model import AgentStatus
 from interaction_center.web.auth import EVERYONE, SUPERVISORS, allow, bearer_token
 from interaction_center.web.errors import json_object, text_field
 from interaction_center.web.keys import SERVICES
+from routing import AgentState
 from storage import agents as agent_store
 from storage.models import Agent
 
 routes = web.RouteTableDef()
 
 # Statuses an agent sets by hand; "away" carries a reason code (break, lunch, training...).
-_SETTABLE = {AgentStatus.AVAILABLE, AgentStatus.AWAY, AgentStatus.OFFLINE}
+_SETTABLE = {AgentState.AVAILABLE, AgentState.AWAY, AgentState.OFFLINE}
 
 
 @routes.post("/api/v1/auth/login")
@@ -55,7 +55,7 @@ async def set_status(request: web.Request, agent: Agent) -> web.Response:
     reason = body.get("reason")
     if reason is not None and (not isinstance(reason, str) or not 0 < len(reason) <= 50):
         raise InvalidInput("reason must be a short string (break, lunch, training...)", code="agent.bad_reason")
-    updated = await request.app[SERVICES].dispatcher.set_status(agent.id, AgentStatus(status), reason)
+    updated = await request.app[SERVICES].dispatcher.set_status(agent.id, AgentState(status), reason)
     return web.json_response(serialize.agent(updated))
 
 
@@ -70,19 +70,10 @@ async def list_agents(request: web.Request, agent: Agent) -> web.Response:
 @routes.get("/api/v1/queues")
 @allow(*SUPERVISORS)
 async def list_queues(request: web.Request, agent: Agent) -> web.Response:
-    services = request.app[SERVICES]
-    queues = []
-    for name, queue in services.settings.queues.items():
-        waiting = await services.routing.waiting(name)
-        queues.append(
-            {
-                "name": name,
-                "channels": list(queue.channels),
-                "waiting": len(waiting),
-                "oldest_enqueued_at": waiting[0].enqueued_at if waiting else None,
-            }
-        )
-    return web.json_response({"queues": queues})
+    """Live figures per queue and channel, from the routing engine's own counters."""
+    dispatcher = request.app[SERVICES].dispatcher
+    stats = await dispatcher.stats()
+    return web.json_response({"queues": serialize.queue_stats(stats, dispatcher.first_response_breaches)})
 
 
 @routes.get("/api/v1/offers")
@@ -128,6 +119,18 @@ async def complete(request: web.Request, agent: Agent) -> web.Response:
     body = await json_object(request)
     result = await request.app[SERVICES].work.complete(
         agent, request.match_info["interaction_id"], text_field(body, "disposition", max_length=1000)
+    )
+    return web.json_response(result)
+
+
+@routes.post("/api/v1/interactions/{interaction_id}/transfer")
+@allow(*EVERYONE)
+async def transfer(request: web.Request, agent: Agent) -> web.Response:
+    body = await json_object(request)
+    queue = text_field(body, "queue", max_length=100) if "queue" in body else None
+    to_agent = text_field(body, "agent_id", max_length=36) if "agent_id" in body else None
+    result = await request.app[SERVICES].work.transfer(
+        agent, request.match_info["interaction_id"], queue=queue, to_agent=to_agent
     )
     return web.json_response(result)
 

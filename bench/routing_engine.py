@@ -1,0 +1,142 @@
+"""Routing decisions per second and cost per decision at growing scale (in-memory engine).
+
+One decision = an agent frees a slot (release), a new contact arrives (enqueue), the
+engine makes the offer (next_offer until it has nothing more) and the agent accepts.
+Depth and load stay constant: every agent is full, the queues hold ``waiting`` entries.
+The baseline, in the same run, is a plain heapq push + pop on a heap of the same size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import random
+import time
+from dataclasses import dataclass
+
+from routing import (
+    AgentProfile,
+    AgentState,
+    EngineConfig,
+    MemoryRoutingBackend,
+    QueueEntry,
+    QueueMembership,
+    QueuePolicy,
+    Strategy,
+)
+
+QUEUES = 50
+SKILLS = 20
+CHANNELS = ("sms", "chat", "email")
+
+
+@dataclass(frozen=True)
+class Scale:
+    agents: int
+    waiting: int
+
+
+@dataclass(frozen=True)
+class Result:
+    scale: Scale
+    decisions_per_s: float
+    cost_us: float
+    cycles_per_s: float
+    heapq_us: float
+
+
+def _config() -> EngineConfig:
+    strategies = list(Strategy)
+    return EngineConfig(
+        queues={
+            f"q{i}": QueuePolicy(f"q{i}", CHANNELS, strategies[i % len(strategies)], (f"s{i % SKILLS}",))
+            for i in range(QUEUES)
+        },
+        default_offer_timeout=3600.0,
+    )
+
+
+def _queue_skill(queue: int) -> tuple[tuple[str, int], ...]:
+    return ((f"s{queue % SKILLS}", 1 + queue % 3),)
+
+
+async def run_scale(scale: Scale, cycles: int, rng: random.Random) -> Result:
+    engine = MemoryRoutingBackend(_config())
+    clock = 1_000_000.0
+    counter = 0
+
+    def new_entry() -> QueueEntry:
+        nonlocal counter, clock
+        counter += 1
+        clock += 0.001
+        queue = rng.randrange(QUEUES)
+        return QueueEntry(
+            f"i{counter}", f"q{queue}", rng.choice(CHANNELS), clock, rng.choice((0, 0, 0, 1)), _queue_skill(queue)
+        )
+
+    assigned: list[str] = []
+    for n in range(scale.agents):
+        queues = rng.sample(range(QUEUES), 3)
+        skills = {f"s{q % SKILLS}": 10 for q in queues} | {f"s{rng.randrange(SKILLS)}": rng.randint(1, 10)}
+        profile = AgentProfile(
+            f"a{n}",
+            tuple(QueueMembership(f"q{q}", priority=p) for p, q in enumerate(queues, 1)),
+            tuple(sorted(skills.items())),
+        )
+        await engine.set_agent(profile, AgentState.AVAILABLE, clock)
+    # Fill every agent and then the queues, so each decision below frees exactly one slot.
+    waiting = 0
+    while waiting < scale.waiting:
+        await engine.enqueue(new_entry(), clock)
+        waiting += 1
+        while (offer := await engine.next_offer(f"o{len(assigned)}", clock)) is not None:
+            await engine.accept(offer.offer_id, offer.agent_id, clock)
+            assigned.append(offer.interaction_id)
+            waiting -= 1
+
+    deciding = 0.0
+    made = 0
+    started = time.perf_counter()
+    for n in range(-cycles, cycles):
+        if n == 0:  # the first half warms up: every agent has looked at the buckets once
+            deciding, made, started = 0.0, 0, time.perf_counter()
+        slot = rng.randrange(len(assigned))
+        await engine.release(assigned[slot], clock)
+        await engine.enqueue(new_entry(), clock)
+        before = time.perf_counter()
+        offers = []
+        while (offer := await engine.next_offer(f"d{n}-{len(offers)}", clock)) is not None:
+            offers.append(offer)
+        deciding += time.perf_counter() - before
+        made += len(offers)
+        for offer in offers:
+            await engine.accept(offer.offer_id, offer.agent_id, clock)
+        if offers:
+            assigned[slot] = offers[0].interaction_id
+            assigned.extend(o.interaction_id for o in offers[1:])
+    elapsed = time.perf_counter() - started
+    return Result(scale, made / deciding, deciding / made * 1e6, cycles / elapsed, _heapq_cost(scale.waiting, rng))
+
+
+def _heapq_cost(size: int, rng: random.Random, operations: int = 200_000) -> float:
+    heap = [(rng.random(), str(n)) for n in range(size)]
+    heapq.heapify(heap)
+    started = time.perf_counter()
+    for n in range(operations):
+        heapq.heappush(heap, (rng.random(), str(n)))
+        heapq.heappop(heap)
+    return (time.perf_counter() - started) / operations * 1e6
+
+
+async def main() -> None:
+    rng = random.Random(7)
+    for scale in (Scale(100, 1_000), Scale(1_000, 10_000), Scale(10_000, 100_000)):
+        r = await run_scale(scale, 20_000, rng)
+        print(
+            scale,
+            f"{r.decisions_per_s:,.0f}/s cost {r.cost_us:.1f}us cycle {r.cycles_per_s:,.0f}/s heapq {r.heapq_us:.2f}us",
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

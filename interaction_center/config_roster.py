@@ -1,0 +1,247 @@
+"""Parsing the structured parts of the configuration: queues (skills, SLA, escalation)
+and agents (queues with priority and delay, skill levels, capacity). Problems are
+reported through the loader's ``problem`` callback, never raised."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from interaction_center.model import Channel, Role
+from interaction_center.settings import (
+    AgentSeed,
+    EscalationSettings,
+    QueueMembershipSettings,
+    QueueSettings,
+    SlaTarget,
+)
+
+Problem = Callable[[str, str], None]
+STRATEGIES = ("longest_idle", "most_skilled", "least_occupied", "round_robin")
+_QUEUE_KEYS = {
+    "channels", "skills", "priority", "strategy", "sla", "escalation", "max_size",
+    "preferred_agent_seconds", "wrap_up_seconds",
+}  # fmt: skip
+_AGENT_KEYS = {"username", "display_name", "role", "queues", "skills", "capacity", "password"}
+_STEP_KEYS = {"after_seconds", "raise_priority", "relax_skills", "overflow_to"}
+
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    return (is_int(value) or isinstance(value, float)) and value == value and abs(value) != float("inf")
+
+
+class RosterParser:
+    def __init__(self, problem: Problem, skills: set[str]) -> None:
+        self.problem = problem
+        self.skills = skills
+
+    def strings(self, key: str, value: Any) -> list[str]:
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            self.problem(key, "must be a list of non-empty strings")
+            return []
+        return list(value)
+
+    def channel_list(self, key: str, value: Any) -> list[Channel]:
+        channels = []
+        for name in self.strings(key, value):
+            if name in Channel.__members__.values():
+                channels.append(Channel(name))
+            else:
+                self.problem(key, f"unknown channel {name!r} (known: {', '.join(Channel)})")
+        return channels
+
+    def skill_levels(self, key: str, value: Any) -> dict[str, int]:
+        if not isinstance(value, dict):
+            self.problem(key, "must be a table of skill = level (1-10)")
+            return {}
+        levels = {}
+        for skill, level in value.items():
+            if skill not in self.skills:
+                self.problem(f"{key}.{skill}", "not declared in the top-level skills list")
+            elif not is_int(level) or not 1 <= level <= 10:
+                self.problem(f"{key}.{skill}", f"a skill level is a whole number from 1 to 10, not {level!r}")
+            else:
+                levels[skill] = level
+        return levels
+
+    def number(self, key: str, value: Any, *, whole: bool = False, minimum: float = 0) -> Any:
+        ok = is_int(value) if whole else is_number(value)
+        if not ok or value < minimum:
+            kind = "a whole number" if whole else "a number"
+            self.problem(key, f"must be {kind} of at least {minimum}, not {value!r}")
+            return None
+        return value
+
+    def queues(self, table: Any) -> dict[str, QueueSettings]:
+        if not isinstance(table, dict):
+            self.problem("queues", "must be a table of queues")
+            return {}
+        queues = {}
+        for name, spec in table.items():
+            key = f"queues.{name}"
+            if not isinstance(spec, dict):
+                self.problem(key, "must be a table")
+                continue
+            for extra in set(spec) - _QUEUE_KEYS:
+                self.problem(f"{key}.{extra}", "unknown key")
+            channels = self.channel_list(f"{key}.channels", spec.get("channels", []))
+            if not channels:
+                self.problem(f"{key}.channels", "a queue must accept at least one channel")
+            strategy = spec.get("strategy", "longest_idle")
+            if strategy not in STRATEGIES:
+                self.problem(f"{key}.strategy", f"unknown strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
+                strategy = "longest_idle"
+            max_size = spec.get("max_size")
+            queues[name] = QueueSettings(
+                name=name,
+                channels=tuple(channels),
+                skills=self.skill_levels(f"{key}.skills", spec.get("skills", {})),
+                priority=self.number(f"{key}.priority", spec.get("priority", 0), whole=True, minimum=-1000) or 0,
+                strategy=strategy,
+                sla=self.sla(key, spec, channels),
+                escalation=self.escalation(key, spec.get("escalation", [])),
+                max_size=None if max_size is None else self.number(f"{key}.max_size", max_size, whole=True, minimum=1),
+                preferred_agent_seconds=self.number(
+                    f"{key}.preferred_agent_seconds", spec.get("preferred_agent_seconds", 0)
+                )
+                or 0.0,
+                wrap_up_seconds=self.number(f"{key}.wrap_up_seconds", spec.get("wrap_up_seconds", 0)) or 0.0,
+            )
+        for name, queue in queues.items():
+            for index, step in enumerate(queue.escalation):
+                if step.overflow_to is not None and step.overflow_to not in queues:
+                    self.problem(
+                        f"queues.{name}.escalation[{index}].overflow_to", f"no queue named {step.overflow_to!r}"
+                    )
+        return queues
+
+    def sla(self, key: str, spec: dict[str, Any], channels: list[Channel]) -> dict[Channel, SlaTarget]:
+        table = spec.get("sla", {})
+        if not isinstance(table, dict):
+            self.problem(f"{key}.sla", "must be a table of channels")
+            return {}
+        targets = {}
+        for channel_name, target in table.items():
+            where = f"{key}.sla.{channel_name}"
+            if channel_name not in channels:
+                self.problem(where, "the queue does not accept this channel")
+                continue
+            if not isinstance(target, dict) or set(target) - {"answer_seconds", "first_response_seconds"}:
+                self.problem(where, "must be a table with answer_seconds and optionally first_response_seconds")
+                continue
+            answer: Any = target.get("answer_seconds")
+            first = target.get("first_response_seconds")
+            if not is_int(answer) or answer <= 0:
+                self.problem(f"{where}.answer_seconds", "must be a whole number of seconds above 0")
+                continue
+            if first is not None and (not is_int(first) or first <= 0):
+                self.problem(f"{where}.first_response_seconds", "must be a whole number of seconds above 0")
+                continue
+            targets[Channel(channel_name)] = SlaTarget(answer, first)
+        return targets
+
+    def escalation(self, key: str, steps: Any) -> tuple[EscalationSettings, ...]:
+        if not isinstance(steps, list):
+            self.problem(f"{key}.escalation", "must be an array of tables ([[queues.NAME.escalation]])")
+            return ()
+        parsed = []
+        for index, step in enumerate(steps):
+            where = f"{key}.escalation[{index}]"
+            if not isinstance(step, dict) or set(step) - _STEP_KEYS or "after_seconds" not in step:
+                self.problem(where, f"must be a table with after_seconds and any of {', '.join(sorted(_STEP_KEYS))}")
+                continue
+            after = self.number(f"{where}.after_seconds", step["after_seconds"])
+            raise_by = self.number(f"{where}.raise_priority", step.get("raise_priority", 0), whole=True)
+            relax = self.number(f"{where}.relax_skills", step.get("relax_skills", 0), whole=True)
+            overflow = step.get("overflow_to")
+            if overflow is not None and not isinstance(overflow, str):
+                self.problem(f"{where}.overflow_to", "must be a queue name")
+                continue
+            if after is None or raise_by is None or relax is None:
+                continue
+            if not (raise_by or relax or overflow):
+                self.problem(where, "does nothing: set raise_priority, relax_skills or overflow_to")
+                continue
+            parsed.append(EscalationSettings(after, raise_by, relax, overflow))
+        if [s.after_seconds for s in parsed] != sorted(s.after_seconds for s in parsed):
+            self.problem(f"{key}.escalation", "steps must be in order of after_seconds")
+        return tuple(parsed)
+
+    def agents(self, items: Any, queues: dict[str, QueueSettings]) -> tuple[AgentSeed, ...]:
+        if not isinstance(items, list):
+            self.problem("agents", "must be an array of tables ([[agents]])")
+            return ()
+        seeds: list[AgentSeed] = []
+        for index, spec in enumerate(items):
+            key = f"agents[{index}]"
+            if not isinstance(spec, dict):
+                self.problem(key, "must be a table")
+                continue
+            for extra in set(spec) - _AGENT_KEYS:
+                self.problem(f"{key}.{extra}", "unknown key")
+            username = spec.get("username")
+            if not isinstance(username, str) or not username.strip():
+                self.problem(f"{key}.username", "required, a non-empty string")
+                continue
+            if any(seed.username == username for seed in seeds):
+                self.problem(f"{key}.username", f"{username!r} is declared twice")
+            role = spec.get("role", Role.AGENT)
+            if role not in Role.__members__.values():
+                self.problem(f"{key}.role", f"unknown role {role!r} (known: {', '.join(Role)})")
+                continue
+            display_name = spec.get("display_name", username)
+            password = spec.get("password", "")
+            if not isinstance(display_name, str) or not isinstance(password, str):
+                self.problem(key, "display_name and password must be strings")
+                continue
+            seeds.append(
+                AgentSeed(
+                    username,
+                    display_name,
+                    Role(role),
+                    self.memberships(f"{key}.queues", spec.get("queues", []), queues),
+                    self.skill_levels(f"{key}.skills", spec.get("skills", {})),
+                    self.capacity(f"{key}.capacity", spec.get("capacity", {})),
+                    password,
+                )
+            )
+        return tuple(seeds)
+
+    def memberships(
+        self, key: str, items: Any, queues: dict[str, QueueSettings]
+    ) -> tuple[QueueMembershipSettings, ...]:
+        """A queue name, or {queue, priority, delay_seconds} (a routing-profile line)."""
+        if not isinstance(items, list):
+            self.problem(key, "must be a list of queue names or {queue, priority, delay_seconds} tables")
+            return ()
+        memberships = []
+        for index, item in enumerate(items):
+            spec = {"queue": item} if isinstance(item, str) else item
+            where = f"{key}[{index}]"
+            if not isinstance(spec, dict) or set(spec) - {"queue", "priority", "delay_seconds"}:
+                self.problem(where, "must be a queue name or a {queue, priority, delay_seconds} table")
+                continue
+            if spec.get("queue") not in queues:
+                self.problem(where, f"no queue named {spec.get('queue')!r}")
+                continue
+            priority = self.number(f"{where}.priority", spec.get("priority", 1), whole=True, minimum=1)
+            delay = self.number(f"{where}.delay_seconds", spec.get("delay_seconds", 0))
+            if priority is not None and delay is not None:
+                memberships.append(QueueMembershipSettings(spec["queue"], priority, delay))
+        return tuple(memberships)
+
+    def capacity(self, key: str, table: Any) -> dict[Channel, int]:
+        if not isinstance(table, dict):
+            self.problem(key, "must be a table of channel = how many at once")
+            return {}
+        capacity = {}
+        for channel, slots in table.items():
+            if channel not in Channel.__members__.values():
+                self.problem(f"{key}.{channel}", "unknown channel")
+            elif (value := self.number(f"{key}.{channel}", slots, whole=True)) is not None:
+                capacity[Channel(channel)] = value
+        return capacity

@@ -1,0 +1,80 @@
+"""Translating between the product's records and the routing engine's values: the engine
+config from the settings, an agent's profile, a stored interaction's queue entry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from interaction_center.settings import Settings
+from routing import (
+    AgentProfile,
+    EngineConfig,
+    EscalationStep,
+    QueueEntry,
+    QueueMembership,
+    QueuePolicy,
+    Strategy,
+    skills_of,
+)
+from routing.types import DEFAULT_CAPACITY
+from storage.models import Agent, Interaction
+
+
+def to_datetime(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+def _timestamp(value: datetime | None) -> float | None:
+    return None if value is None else value.timestamp()
+
+
+def engine_config(settings: Settings) -> EngineConfig:
+    return EngineConfig(
+        queues={
+            name: QueuePolicy(
+                name=name,
+                channels=tuple(queue.channels),
+                strategy=Strategy(queue.strategy),
+                skills=tuple(queue.skills),
+                escalation=tuple(
+                    EscalationStep(step.after_seconds, step.raise_priority, step.relax_skills, step.overflow_to)
+                    for step in queue.escalation
+                ),
+                max_size=queue.max_size,
+                preferred_agent_seconds=queue.preferred_agent_seconds,
+            )
+            for name, queue in settings.queues.items()
+        },
+        offer_timeouts={str(channel): seconds for channel, seconds in settings.routing.offer_timeouts.items()},
+        default_offer_timeout=settings.routing.offer_timeout_seconds,
+        max_missed_offers=settings.routing.max_missed_offers,
+    )
+
+
+def agent_profile(agent: Agent) -> AgentProfile:
+    return AgentProfile(
+        agent_id=agent.id,
+        queues=tuple(
+            QueueMembership(item["queue"], int(item.get("priority", 1)), float(item.get("delay_seconds", 0)))
+            for item in agent.queues
+        ),
+        skills=skills_of(agent.skills),
+        capacity=tuple(sorted((DEFAULT_CAPACITY | agent.capacity).items())),
+    )
+
+
+def entry_for(interaction: Interaction) -> QueueEntry:
+    enqueued_at = interaction.enqueued_at or interaction.created_at
+    return QueueEntry(
+        interaction_id=interaction.id,
+        queue=interaction.queue,
+        channel=interaction.channel,
+        enqueued_at=enqueued_at.timestamp(),
+        priority=interaction.priority,
+        skills=skills_of(interaction.required_skills),
+        answer_deadline=_timestamp(interaction.answer_deadline),
+        preferred_agent=interaction.preferred_agent_id,
+        preferred_until=_timestamp(interaction.preferred_until) or 0.0,
+        escalations_done=interaction.escalation_level,
+        breached=interaction.sla_breached_at is not None,
+    )

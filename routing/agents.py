@@ -1,0 +1,96 @@
+"""An agent as the in-memory engine tracks it: state, what it holds, and the keys by which
+strategies rank it. Pure bookkeeping; the engine decides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from routing.types import AgentProfile, AgentSnapshot, AgentState, QueueMembership, Strategy
+
+
+@dataclass(slots=True)
+class EngineAgent:
+    profile: AgentProfile
+    state: AgentState = AgentState.OFFLINE
+    reason: str | None = None
+    idle_since: float = 0.0
+    holding: dict[str, str] = field(default_factory=dict)  # interaction id -> channel
+    held: dict[str, int] = field(default_factory=dict)
+    exclusive_held: int = 0
+    missed: int = 0
+    wrap_up_until: float = 0.0
+    last_offer_seq: int = 0
+    # Per channel, the ranked buckets this agent may take from; rebuilt when buckets appear.
+    eligible: dict[str, list[tuple[int, float, tuple[str, str, int, tuple[tuple[str, int], ...]]]]] = field(
+        default_factory=dict
+    )
+    eligible_epoch: int = -1
+    in_ready: set[tuple[str, str]] = field(default_factory=set)
+    reserved: list[tuple[tuple[int, float, str], str]] = field(default_factory=list)
+    skills: dict[str, int] = field(init=False)
+    capacity: dict[str, int] = field(init=False)
+    memberships: dict[str, QueueMembership] = field(init=False)
+    exclusive: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.set_profile(self.profile)
+
+    def set_profile(self, profile: AgentProfile) -> None:
+        self.profile = profile
+        self.skills = dict(profile.skills)
+        self.capacity = dict(profile.capacity)
+        self.memberships = {m.queue: m for m in profile.queues}
+        self.exclusive = frozenset(profile.exclusive)
+        self.eligible_epoch = -1
+
+    @property
+    def agent_id(self) -> str:
+        return self.profile.agent_id
+
+    def has_skills(self, required: tuple[tuple[str, int], ...]) -> bool:
+        return all(self.skills.get(name, 0) >= level for name, level in required)
+
+    def can_take(self, channel: str) -> bool:
+        # The hottest check of a routing decision, hence one expression.
+        return (
+            self.state is AgentState.AVAILABLE
+            and self.held.get(channel, 0) < self.capacity.get(channel, 0)
+            and (not self.holding or (not self.exclusive_held and channel not in self.exclusive))
+        )
+
+    def channels_open(self) -> list[str]:
+        return [channel for channel in self.capacity if self.can_take(channel)]
+
+    def hold(self, interaction_id: str, channel: str) -> None:
+        self.holding[interaction_id] = channel
+        self.held[channel] = self.held.get(channel, 0) + 1
+        if channel in self.exclusive:
+            self.exclusive_held += 1
+
+    def drop(self, interaction_id: str, now: float) -> None:
+        channel = self.holding.pop(interaction_id, None)
+        if channel is not None:
+            self.held[channel] -= 1
+            if channel in self.exclusive:
+                self.exclusive_held -= 1
+            if not self.holding:
+                self.idle_since = now
+
+    def occupancy(self) -> float:
+        """The busiest channel's share of its capacity (an exclusive channel fills it)."""
+        if self.exclusive_held:
+            return 1.0
+        return max((self.held.get(c, 0) / cap for c, cap in self.capacity.items() if cap), default=0.0)
+
+    def rank(self, strategy: Strategy, skills: tuple[str, ...]) -> tuple[float, ...]:
+        """Smaller is better."""
+        if strategy is Strategy.MOST_SKILLED:
+            return (-sum(self.skills.get(s, 0) for s in skills), self.idle_since)
+        if strategy is Strategy.LEAST_OCCUPIED:
+            return (self.occupancy(), self.idle_since)
+        if strategy is Strategy.ROUND_ROBIN:
+            return (float(self.last_offer_seq),)
+        return (self.idle_since,)
+
+    def snapshot(self) -> AgentSnapshot:
+        return AgentSnapshot(self.agent_id, self.state, self.reason, self.idle_since, tuple(self.holding), self.missed)
