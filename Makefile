@@ -36,7 +36,7 @@ test: install services lint
 	$(BIN)/pytest
 
 bench: install
-	@echo "no benchmarks yet"
+	$(BIN)/python -m bench.routing
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

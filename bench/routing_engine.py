@@ -8,7 +8,6 @@ The baseline, in the same run, is a plain heapq push + pop on a heap of the same
 
 from __future__ import annotations
 
-import asyncio
 import heapq
 import random
 import time
@@ -126,17 +125,3 @@ def _heapq_cost(size: int, rng: random.Random, operations: int = 200_000) -> flo
         heapq.heappush(heap, (rng.random(), str(n)))
         heapq.heappop(heap)
     return (time.perf_counter() - started) / operations * 1e6
-
-
-async def main() -> None:
-    rng = random.Random(7)
-    for scale in (Scale(100, 1_000), Scale(1_000, 10_000), Scale(10_000, 100_000)):
-        r = await run_scale(scale, 20_000, rng)
-        print(
-            scale,
-            f"{r.decisions_per_s:,.0f}/s cost {r.cost_us:.1f}us cycle {r.cycles_per_s:,.0f}/s heapq {r.heapq_us:.2f}us",
-        )
-
-
-if __name__ == "__main__":
-    asyncio.run(main())

@@ -42,6 +42,7 @@ from storage import interactions as store
 from storage.models import Agent, Interaction
 
 log = logging.getLogger(__name__)
+PREVIEW_CHARS = 160
 
 
 def agent_actor(agent_id: str) -> Actor:
@@ -261,14 +262,15 @@ class Dispatcher:
     async def _dispatch(self) -> None:
         while (offer := await self._routing.next_offer(str(uuid.uuid4()), time.time())) is not None:
             try:
-                await self._record_offer(offer)
+                preview = await self._record_offer(offer)
             except NotFound:
                 await self._routing.cancel(offer.interaction_id, time.time())
                 continue
             log.info("interaction %s: offered to agent %s", offer.interaction_id, offer.agent_id)
-            await self._hub.push(offer.agent_id, offer_frame(offer))
+            await self._hub.push(offer.agent_id, offer_frame(offer, preview))
 
-    async def _record_offer(self, offer: Offer) -> None:
+    async def _record_offer(self, offer: Offer) -> dict[str, Any]:
+        """Store the offer; returns a preview of the contact (who, what) for the agent."""
         async with self._sessions.begin() as session:
             interaction = await store.get(session, offer.interaction_id)
             store.transition(
@@ -282,6 +284,8 @@ class Dispatcher:
             interaction.offer_id = offer.offer_id
             interaction.offered_agent_id = offer.agent_id
             interaction.offer_expires_at = to_datetime(offer.expires_at)
+            latest = await store.latest_inbound(session, interaction.id)
+        return {} if latest is None else {"from": latest.from_address, "body": latest.body[:PREVIEW_CHARS]}
 
     async def _requeue(self, offer: Offer, event: str, actor: Actor) -> None:
         async with self._sessions.begin() as session:
@@ -310,8 +314,9 @@ def _status_frame(agent: Agent) -> dict[str, Any]:
     return {"type": "status", "status": agent.status, "reason": agent.status_reason}
 
 
-def offer_frame(offer: Offer) -> dict[str, object]:
+def offer_frame(offer: Offer, preview: dict[str, Any]) -> dict[str, object]:
     return {
+        "preview": preview,
         "type": "offer",
         "offer_id": offer.offer_id,
         "interaction_id": offer.interaction_id,

@@ -130,6 +130,15 @@ async def agent_has_worked(
     return (await session.scalar(query.limit(1))) is not None
 
 
+async def latest_inbound(session: AsyncSession, interaction_id: str) -> Message | None:
+    return await session.scalar(
+        select(Message)
+        .where(Message.interaction_id == interaction_id, Message.direction == "inbound")
+        .order_by(Message.created_at.desc())
+        .limit(1)
+    )
+
+
 def first_inbound(rows: Sequence[Message]) -> Message | None:
     return next((m for m in rows if m.direction == "inbound"), None)
 

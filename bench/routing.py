@@ -1,0 +1,57 @@
+"""``make bench``: the routing engine at three scales, and contact-to-offer latency through
+the whole service, each beside its bare-component ceiling measured in the same run.
+
+Prints a table for people; the last line is one JSON object with the figures."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+
+from bench.offer_latency import bare_latency, percentile, service_latency
+from bench.routing_engine import Scale, run_scale
+
+SCALES = (Scale(100, 1_000), Scale(1_000, 10_000), Scale(10_000, 100_000))
+CYCLES = 20_000
+RATE = 200.0
+SECONDS = 5.0
+
+
+async def main() -> None:
+    rng = random.Random(7)
+    results = {scale: await run_scale(scale, CYCLES, rng) for scale in SCALES}
+    print(f"{'agents':>7} {'waiting':>8} {'decisions/s':>12} {'us/decision':>12} {'heapq us':>9} {'ratio':>6}")
+    for scale, r in results.items():
+        ratio = r.cost_us / r.heapq_us
+        print(
+            f"{scale.agents:>7} {scale.waiting:>8} {r.decisions_per_s:>12,.0f} {r.cost_us:>12.1f}"
+            f" {r.heapq_us:>9.2f} {ratio:>6.1f}"
+        )
+    service = await service_latency(RATE, SECONDS)
+    bare = await bare_latency(RATE, SECONDS)
+    print(f"\ncontact-to-offer at {RATE:.0f}/s for {SECONDS:.0f} s (webhook sent -> offer frame received):")
+    for name, values in (("service (SQLite)", service), ("bare aiohttp handler + WebSocket", bare)):
+        print(
+            f"  {name:<32} n={len(values)} p50={percentile(values, 0.5):.1f} ms p99={percentile(values, 0.99):.1f} ms"
+        )
+    middle, small, large = results[SCALES[1]], results[SCALES[0]], results[SCALES[2]]
+    p99, bare_p99 = percentile(service, 0.99), percentile(bare, 0.99)
+    figures = {
+        "decisions_per_s": round(middle.decisions_per_s),
+        "ratio_to_heapq": round(middle.cost_us / middle.heapq_us, 1),
+        "cost_growth": round(large.cost_us / small.cost_us, 2),
+        "cost_us": {f"{s.agents}x{s.waiting}": round(r.cost_us, 1) for s, r in results.items()},
+        "cycles_per_s": round(middle.cycles_per_s),
+        "offer_latency_p50_ms": round(percentile(service, 0.5), 1),
+        "offer_latency_p99_ms": round(p99, 1),
+        "bare_latency_p99_ms": round(bare_p99, 2),
+        "latency_ratio_to_bare": round(p99 / bare_p99, 1),
+        "offers_received": len(service),
+        "contacts_sent": int(RATE * SECONDS),
+    }
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
