@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import getpass
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -112,8 +113,8 @@ def _agents_add(args: argparse.Namespace, settings: Settings, path: Path | None)
             [{"queue": q, "priority": n} for n, q in enumerate(args.queue, 1)],
             settings.queues,
         ),
-        roster.skill_levels("--skill", _pairs(args.skill, problems)),
-        roster.capacity("--capacity", _pairs(args.capacity, problems)),
+        roster.skill_levels("--skill", _pairs("--skill", args.skill, problems)),
+        roster.capacity("--capacity", _pairs("--capacity", args.capacity, problems)),
     )
     if problems:
         for problem in problems:
@@ -135,13 +136,15 @@ def _agents_add(args: argparse.Namespace, settings: Settings, path: Path | None)
     return 0
 
 
-def _pairs(items: list[str], problems: list[str]) -> dict[str, int]:
-    """NAME=NUMBER arguments."""
-    pairs = {}
+def _pairs(option: str, items: list[str], problems: list[str]) -> dict[str, int]:
+    """NAME=NUMBER arguments; a name given twice is a mistake, not an override."""
+    pairs: dict[str, int] = {}
     for item in items:
         name, _, number = item.partition("=")
-        if not name or not number.isdigit():
-            problems.append(f"{item!r}: expected NAME=NUMBER")
+        if not name or not re.fullmatch(r"[0-9]+", number):
+            problems.append(f"{option} {item!r}: expected NAME=NUMBER, e.g. billing=7")
+        elif name in pairs:
+            problems.append(f"{option} {name!r}: given twice")
         else:
             pairs[name] = int(number)
     return pairs

@@ -150,11 +150,9 @@ class _Loader:
         timeouts = {}
         for channel, seconds in table.items():
             if channel not in Channel.__members__.values():
-                self.problem(f"routing.offer_timeouts.{channel}", "unknown channel")
-            elif (value := roster.number(f"routing.offer_timeouts.{channel}", seconds)) is not None and value > 0:
-                timeouts[Channel(channel)] = float(value)
-            else:
-                self.problem(f"routing.offer_timeouts.{channel}", "must be a number of seconds above 0")
+                self.problem(f"routing.offer_timeouts.{channel}", f"unknown channel (known: {', '.join(Channel)})")
+            elif (value := roster.number(f"routing.offer_timeouts.{channel}", seconds, above=True)) is not None:
+                timeouts[Channel(channel)] = value
         return timeouts
 
     def _flat(self, section: str, cls: type[Any], table: Any) -> Any:

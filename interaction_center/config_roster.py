@@ -68,13 +68,16 @@ class RosterParser:
                 levels[skill] = level
         return levels
 
-    def number(self, key: str, value: Any, *, whole: bool = False, minimum: float = 0) -> Any:
+    def number(self, key: str, value: Any, *, whole: bool = False, minimum: float = 0, above: bool = False) -> Any:
+        """The value if it is a (whole) number at or ``above`` the minimum, as an int or a
+        float; None, with the problem reported, otherwise."""
         ok = is_int(value) if whole else is_number(value)
-        if not ok or value < minimum:
+        if not ok or value < minimum or (above and value == minimum):
             kind = "a whole number" if whole else "a number"
-            self.problem(key, f"must be {kind} of at least {minimum}, not {value!r}")
+            bound = f"above {minimum}" if above else f"of at least {minimum}"
+            self.problem(key, f"must be {kind} {bound}, not {value!r}")
             return None
-        return value
+        return int(value) if whole else float(value)
 
     def queues(self, table: Any) -> dict[str, QueueSettings]:
         if not isinstance(table, dict):
@@ -218,15 +221,22 @@ class RosterParser:
         if not isinstance(items, list):
             self.problem(key, "must be a list of queue names or {queue, priority, delay_seconds} tables")
             return ()
-        memberships = []
+        memberships: list[QueueMembershipSettings] = []
         for index, item in enumerate(items):
             spec = {"queue": item} if isinstance(item, str) else item
             where = f"{key}[{index}]"
             if not isinstance(spec, dict) or set(spec) - {"queue", "priority", "delay_seconds"}:
                 self.problem(where, "must be a queue name or a {queue, priority, delay_seconds} table")
                 continue
-            if spec.get("queue") not in queues:
-                self.problem(where, f"no queue named {spec.get('queue')!r}")
+            queue = spec.get("queue")
+            if not isinstance(queue, str):
+                self.problem(where, "names no queue: give a queue name or {queue = NAME, ...}")
+                continue
+            if queue not in queues:
+                self.problem(where, f"no queue named {queue!r}")
+                continue
+            if any(m.queue == queue for m in memberships):
+                self.problem(where, f"queue {queue!r} is listed twice")
                 continue
             priority = self.number(f"{where}.priority", spec.get("priority", 1), whole=True, minimum=1)
             delay = self.number(f"{where}.delay_seconds", spec.get("delay_seconds", 0))
@@ -241,7 +251,7 @@ class RosterParser:
         capacity = {}
         for channel, slots in table.items():
             if channel not in Channel.__members__.values():
-                self.problem(f"{key}.{channel}", "unknown channel")
+                self.problem(f"{key}.{channel}", f"unknown channel (known: {', '.join(Channel)})")
             elif (value := self.number(f"{key}.{channel}", slots, whole=True)) is not None:
                 capacity[Channel(channel)] = value
         return capacity

@@ -18,12 +18,22 @@ ACCOUNT_SID = "AC" + "1" * 32
 OUR_NUMBER = "+15005550006"
 # What Twilio is configured to call: a public name in front of the loopback test server.
 PUBLIC_BASE = "https://ic.example.test"
-PASSWORDS = {"alice": "alice-pass", "bob": "bob-pass", "sam": "sam-pass"}
+PASSWORDS = {"alice": "alice-pass", "bob": "bob-pass", "carol": "carol-pass", "sam": "sam-pass"}
 
 
 def write_settings(
-    tmp_path: Path, database_url: str, twilio_api: str, offer_timeout: float = 30.0, tick: float = 0.05, port: int = 0
+    tmp_path: Path,
+    database_url: str,
+    twilio_api: str,
+    offer_timeout: float = 30.0,
+    tick: float = 0.05,
+    port: int = 0,
+    answer_seconds: int = 120,
+    first_response_seconds: int = 600,
+    support: str = "",
+    routing: str = "",
 ) -> Settings:
+    """``support`` and ``routing`` are extra TOML lines for [queues.support] and [routing]."""
     path = tmp_path / "interaction-center.toml"
     path.write_text(
         f"""
@@ -41,13 +51,15 @@ api_base_url = "{twilio_api}"
 [routing]
 offer_timeout_seconds = {offer_timeout}
 tick_seconds = {tick}
+{routing}
 [channels.sms]
 queue = "support"
 [queues.support]
 channels = ["sms"]
+{support}
 [queues.support.sla.sms]
-answer_seconds = 120
-first_response_seconds = 600
+answer_seconds = {answer_seconds}
+first_response_seconds = {first_response_seconds}
 [queues.sales]
 channels = ["sms"]
 [[agents]]
@@ -58,6 +70,10 @@ password = "{PASSWORDS["alice"]}"
 username = "bob"
 queues = ["support"]
 password = "{PASSWORDS["bob"]}"
+[[agents]]
+username = "carol"
+queues = ["sales"]
+password = "{PASSWORDS["carol"]}"
 [[agents]]
 username = "sam"
 role = "supervisor"
@@ -108,3 +124,21 @@ async def next_frame(socket: Any, kind: str, timeout: float = 5.0) -> dict[str, 
         frame = await socket.receive_json(timeout=timeout)
         if frame["type"] == kind:
             return dict(frame)
+
+
+async def offered(client: TestClient[Any, Any], headers: dict[str, str]) -> list[dict[str, Any]]:
+    """The caller's open offers (interactions, each with its ``offer``)."""
+    return list((await (await client.get("/api/v1/offers", headers=headers)).json())["offers"])
+
+
+async def accept_first(client: TestClient[Any, Any], headers: dict[str, str]) -> dict[str, Any]:
+    [offer] = await offered(client, headers)
+    response = await client.post(f"/api/v1/offers/{offer['offer']['id']}/accept", headers=headers)
+    assert response.status == 200, await response.text()
+    return dict(await response.json())
+
+
+async def interaction(client: TestClient[Any, Any], headers: dict[str, str], interaction_id: str) -> dict[str, Any]:
+    response = await client.get(f"/api/v1/interactions/{interaction_id}", headers=headers)
+    assert response.status == 200, await response.text()
+    return dict(await response.json())

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
@@ -89,11 +91,17 @@ def tables(database: Path) -> set[str]:
     return {name for (name,) in rows}
 
 
-def agent_rows(database: Path) -> list[tuple[str, str, str, str, str, str]]:
+def agent_rows(database: Path) -> list[tuple[str, str, str, str, str, str, str]]:
     with sqlite3.connect(database) as connection:
         return connection.execute(
-            "SELECT username, display_name, role, queues, skills, password_hash FROM agents ORDER BY username"
+            "SELECT username, display_name, role, queues, skills, capacity, password_hash FROM agents ORDER BY username"
         ).fetchall()
+
+
+def routing_profile(database: Path, username: str) -> tuple[Any, Any, Any]:
+    """An agent row's queues, skills and capacity, decoded from their JSON columns."""
+    [(queues, skills, capacity)] = [row[3:6] for row in agent_rows(database) if row[0] == username]
+    return json.loads(queues), json.loads(skills), json.loads(capacity)
 
 
 @pytest.fixture(autouse=True)
@@ -138,7 +146,7 @@ def test_config_check_on_a_bad_file_exits_2_and_lists_every_error(
     assert out == ""
     assert err.splitlines() == [
         f"error: {path}: http.port: must be a whole number, not 'eighty'",
-        f"error: {path}: agents[0].queues: no queue named 'nowhere'",
+        f"error: {path}: agents[0].queues[0]: no queue named 'nowhere'",
         f"error: {path}: twilio.auth_token: required: inbound webhooks are verified with it (or set TWILIO_AUTH_TOKEN)",
         "3 configuration error(s); nothing was started",
     ]
@@ -231,7 +239,7 @@ def test_console_script_config_check_on_a_bad_file_exits_2_with_errors_on_stderr
     assert result.returncode == 2
     assert result.stdout == ""
     assert f"error: {path}: http.port: must be a whole number, not 'eighty'" in result.stderr
-    assert f"error: {path}: agents[0].queues: no queue named 'nowhere'" in result.stderr
+    assert f"error: {path}: agents[0].queues[0]: no queue named 'nowhere'" in result.stderr
     assert f"error: {path}: twilio.auth_token: required" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -303,15 +311,22 @@ def test_agents_add_reads_the_password_from_stdin(tmp_path: Path, upgraded: Path
     result = run(
         tmp_path,
         *("--config", str(upgraded), "agents", "add", "carol", "--name", "Carol Case", "--role", "supervisor"),
-        *("--queue", "support", "--queue", "sales", "--skill", "billing"),
+        *("--queue", "support", "--queue", "sales", "--skill", "billing=7"),
         stdin="correct horse battery staple\n",
     )
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "agent 'carol' added"
-    [(username, display_name, role, queues, skills, password_hash)] = agent_rows(tmp_path / "ic.db")
+    [(username, display_name, role, *_, password_hash)] = agent_rows(tmp_path / "ic.db")
     assert (username, display_name, role) == ("carol", "Carol Case", "supervisor")
-    assert (queues, skills) == ('["support", "sales"]', '["billing"]')
+    assert routing_profile(tmp_path / "ic.db", "carol") == (
+        [
+            {"queue": "support", "priority": 1, "delay_seconds": 0},
+            {"queue": "sales", "priority": 2, "delay_seconds": 0},
+        ],
+        {"billing": 7},
+        {},
+    )
     assert PasswordHasher().verify(password_hash, "correct horse battery staple")
 
 
@@ -339,7 +354,7 @@ def test_agents_add_rejects_an_unknown_queue(tmp_path: Path, upgraded: Path) -> 
     result = run(tmp_path, "--config", str(upgraded), "agents", "add", "erin", "--queue", "nowhere", stdin="pw\n")
 
     assert result.returncode == 2
-    assert result.stderr.strip() == "error: no queue named nowhere"
+    assert result.stderr.strip() == "error: --queue[0]: no queue named 'nowhere'"
     assert agent_rows(tmp_path / "ic.db") == []
 
 
@@ -375,3 +390,130 @@ def test_config_check_on_a_file_that_is_not_utf8_reports_a_config_error(tmp_path
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert f"error: {path}: -:" in result.stderr
+
+
+# --- agents add: the routing profile -------------------------------------------------------
+
+
+def test_agents_add_stores_queues_in_priority_order_skills_and_capacity(tmp_path: Path, upgraded: Path) -> None:
+    result = run(
+        tmp_path,
+        *("--config", str(upgraded), "agents", "add", "ivy"),
+        *("--queue", "sales", "--queue", "support", "--skill", "billing=10"),
+        *("--capacity", "sms=5", "--capacity", "chat=2"),
+        stdin="pw\n",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert routing_profile(tmp_path / "ic.db", "ivy") == (
+        [
+            {"queue": "sales", "priority": 1, "delay_seconds": 0},
+            {"queue": "support", "priority": 2, "delay_seconds": 0},
+        ],
+        {"billing": 10},
+        {"sms": 5, "chat": 2},
+    )
+
+
+def test_agents_add_without_routing_options_stores_an_empty_profile(tmp_path: Path, upgraded: Path) -> None:
+    result = run(tmp_path, "--config", str(upgraded), "agents", "add", "jo", stdin="pw\n")
+
+    assert result.returncode == 0, result.stderr
+    assert routing_profile(tmp_path / "ic.db", "jo") == ([], {}, {})
+
+
+def test_agents_add_rejects_a_skill_without_a_level_as_a_process(tmp_path: Path, upgraded: Path) -> None:
+    result = run(tmp_path, "--config", str(upgraded), "agents", "add", "kim", "--skill", "billing", stdin="pw\n")
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ")
+    assert "billing" in result.stderr
+    assert agent_rows(tmp_path / "ic.db") == []
+
+
+class _NoPassword:
+    """stdin for in-process ``agents add`` that must fail before asking for a password."""
+
+    def isatty(self) -> bool:
+        return False
+
+    def readline(self) -> str:
+        raise AssertionError("the password was read although the arguments are bad")
+
+
+@pytest.fixture
+def rejecting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A good configuration whose database does not exist: a rejected ``agents add`` must not create it."""
+    monkeypatch.setattr(sys, "stdin", _NoPassword())
+    return good_config(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("options", "line"),
+    [
+        (["--skill", "nosuch=3"], "error: --skill.nosuch: not declared in the top-level skills list"),
+        (["--skill", "billing=0"], "error: --skill.billing: a skill level is a whole number from 1 to 10, not 0"),
+        (["--skill", "billing=11"], "error: --skill.billing: a skill level is a whole number from 1 to 10, not 11"),
+        (["--capacity", "fax=2"], "error: --capacity.fax: unknown channel (known: sms, email, chat, voice)"),
+        (["--queue", "support", "--queue", "nowhere"], "error: --queue[1]: no queue named 'nowhere'"),
+    ],
+)
+def test_agents_add_rejects_a_bad_routing_value_with_its_key(
+    tmp_path: Path, rejecting: Path, capsys: pytest.CaptureFixture[str], options: list[str], line: str
+) -> None:
+    code = main(["--config", str(rejecting), "agents", "add", "erin", *options])
+
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert (out, err.splitlines()) == ("", [line])
+    assert not (tmp_path / "ic.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--skill", "billing"),
+        ("--skill", "billing="),
+        ("--skill", "billing=high"),
+        ("--skill", "billing=7.5"),
+        ("--skill", "=3"),
+        ("--capacity", "sms"),
+        ("--capacity", "sms=-1"),
+    ],
+)
+def test_agents_add_rejects_a_malformed_name_number_pair(
+    tmp_path: Path, rejecting: Path, capsys: pytest.CaptureFixture[str], option: str, value: str
+) -> None:
+    code = main(["--config", str(rejecting), "agents", "add", "erin", option, value])
+
+    [line] = capsys.readouterr().err.splitlines()
+    assert code == 2
+    assert line.startswith("error: ")
+    assert value in line
+    assert not (tmp_path / "ic.db").exists()
+
+
+def test_agents_add_reports_every_bad_routing_value_at_once(
+    tmp_path: Path, rejecting: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    options = ["--queue", "nowhere", "--skill", "nosuch=3", "--capacity", "fax=1", "--skill", "billing"]
+
+    code = main(["--config", str(rejecting), "agents", "add", "erin", *options])
+
+    lines = capsys.readouterr().err.splitlines()
+    assert code == 2
+    assert len(lines) == 4
+    assert "error: --queue[0]: no queue named 'nowhere'" in lines
+    assert "error: --skill.nosuch: not declared in the top-level skills list" in lines
+    assert "error: --capacity.fax: unknown channel (known: sms, email, chat, voice)" in lines
+
+
+@pytest.mark.parametrize(("option", "value"), [("--skill", "billing=³"), ("--capacity", "sms=²")])
+def test_agents_add_rejects_a_level_written_with_non_decimal_digits(
+    tmp_path: Path, rejecting: Path, capsys: pytest.CaptureFixture[str], option: str, value: str
+) -> None:
+    code = main(["--config", str(rejecting), "agents", "add", "erin", option, value])
+
+    assert code == 2
+    assert capsys.readouterr().err.startswith("error: ")
