@@ -191,11 +191,13 @@ class Dispatcher:
     async def tick(self) -> None:
         async with self._lock:
             events = await self._routing.tick(time.time())
-            pushes = [await self._record(event) for event in events]
+            # Frames go out in the order things happened: an agent hears it is available
+            # again before it hears of its next offer.
+            for event in events:
+                for agent_id, frame in await self._record(event):
+                    await self._hub.push(agent_id, frame)
             if events:
                 await self._dispatch()
-        for agent_id, frame in (push for batch in pushes for push in batch):
-            await self._hub.push(agent_id, frame)
         await self._check_first_responses()
 
     async def run_ticker(self) -> None:
@@ -208,7 +210,7 @@ class Dispatcher:
                 log.exception("routing tick failed")
 
     async def _record(self, event: RoutingEvent) -> list[tuple[str, dict[str, Any]]]:
-        """Store one routing event; returns the frames to push once the lock is released."""
+        """Store one routing event; returns the frames it calls for."""
         if isinstance(event, OfferLapsed):
             offer = event.offer
             log.info("interaction %s: offer to agent %s timed out", offer.interaction_id, offer.agent_id)

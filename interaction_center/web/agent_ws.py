@@ -6,6 +6,7 @@ where access logs would keep it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -45,7 +46,9 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
         services.hub.detach(agent.id, socket)
         log.info("agent %s: live channel closed", agent.id)
         if not services.hub.connected(agent.id):
-            await services.dispatcher.agent_disconnected(agent.id)
+            # Shielded: aiohttp cancels the handler of a connection that went away, and
+            # the agent's offers must go back to the queue all the same.
+            await asyncio.shield(services.dispatcher.agent_disconnected(agent.id))
     return socket
 
 

@@ -1,0 +1,263 @@
+"""Routing behaviour through the whole service: wrap-up, transfer, SLA breach and
+escalation, preferred agents, live statistics, presence, and what a restart keeps."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from interaction_center.settings import Settings
+from interaction_center.web.keys import SERVICES
+from tests.support import (
+    accept_first,
+    interaction,
+    login,
+    next_frame,
+    offered,
+    post_sms,
+    set_status,
+    sms_form,
+)
+
+Start = Callable[[Settings], Any]
+Make = Callable[..., Settings]
+
+
+async def _events(client: Any, headers: dict[str, str], interaction_id: str) -> list[str]:
+    return [e["type"] for e in (await interaction(client, headers, interaction_id))["events"]]
+
+
+async def _eventually(check: Callable[[], Any], seconds: float = 5.0) -> Any:
+    for _ in range(int(seconds / 0.05)):
+        result = await check()
+        if result:
+            return result
+        await asyncio.sleep(0.05)
+    raise AssertionError("the condition never held")
+
+
+async def _stats(client: Any, headers: dict[str, str]) -> dict[str, Any]:
+    rows = (await (await client.get("/api/v1/queues", headers=headers)).json())["queues"]
+    return {row["queue"]: row for row in rows if row["channel"] == "sms"}
+
+
+async def test_after_completing_the_agent_wraps_up_then_is_offered_the_next_contact(
+    app_factory: Start, settings_factory: Make
+) -> None:
+    client = await app_factory(settings_factory(support="wrap_up_seconds = 0.4"))
+    alice = await login(client, "alice")
+    socket = await client.ws_connect("/api/v1/ws", headers=alice)
+    await set_status(client, alice, "available")
+    assert (await next_frame(socket, "status"))["status"] == "available"
+    await post_sms(client, sms_form(sender="+15551230001"))
+    first = await accept_first(client, alice)
+    done = await client.post(f"/api/v1/interactions/{first['id']}/complete", json={"disposition": "ok"}, headers=alice)
+    assert done.status == 200
+    wrapping = await next_frame(socket, "status")
+    assert wrapping["status"] == "wrap_up"
+    await post_sms(client, sms_form(sender="+15551230002"))
+    assert await offered(client, alice) == []
+    back = await next_frame(socket, "status")
+    assert back["status"] == "available"
+    offer = await next_frame(socket, "offer")
+    assert offer["preview"]["from"] == "+15551230002"
+    await socket.close()
+
+
+async def test_an_agent_can_end_wrap_up_early_by_going_available(app_factory: Start, settings_factory: Make) -> None:
+    client = await app_factory(settings_factory(support="wrap_up_seconds = 60"))
+    alice = await login(client, "alice")
+    await set_status(client, alice, "available")
+    await post_sms(client, sms_form(sender="+15551230001"))
+    first = await accept_first(client, alice)
+    await client.post(f"/api/v1/interactions/{first['id']}/complete", json={"disposition": "ok"}, headers=alice)
+    await post_sms(client, sms_form(sender="+15551230002"))
+    assert await offered(client, alice) == []
+    me = await (await client.get("/api/v1/agents/me", headers=alice)).json()
+    assert me["status"] == "wrap_up"
+    await set_status(client, alice, "available")
+    [offer] = await offered(client, alice)
+    assert offer["messages"][0]["from"] == "+15551230002"
+
+
+async def test_a_transfer_to_another_queue_is_offered_to_its_agents(client: Any) -> None:
+    alice, carol, sam = await login(client, "alice"), await login(client, "carol"), await login(client, "sam")
+    await set_status(client, alice, "available")
+    await set_status(client, carol, "available")
+    await post_sms(client, sms_form())
+    taken = await accept_first(client, alice)
+    moved = await client.post(f"/api/v1/interactions/{taken['id']}/transfer", json={"queue": "sales"}, headers=alice)
+    assert moved.status == 200, await moved.text()
+    [offer] = await offered(client, carol)
+    assert offer["id"] == taken["id"] and offer["queue"] == "sales"
+    record = await interaction(client, sam, taken["id"])
+    transfer = next(e for e in record["events"] if e["type"] == "transferred")
+    assert transfer["actor"]["kind"] == "agent" and transfer["data"]["queue"] == "sales"
+    assert transfer["data"]["from_queue"] == "support"
+
+
+async def test_a_transfer_to_a_named_agent_waits_for_that_agent(client: Any) -> None:
+    alice, bob = await login(client, "alice"), await login(client, "bob")
+    await set_status(client, alice, "available")
+    await post_sms(client, sms_form())
+    taken = await accept_first(client, alice)
+    bob_id = (await (await client.get("/api/v1/agents/me", headers=bob)).json())["id"]
+    moved = await client.post(f"/api/v1/interactions/{taken['id']}/transfer", json={"agent_id": bob_id}, headers=alice)
+    assert moved.status == 200, await moved.text()
+    # Alice is free and serves the queue, but the contact is held for Bob.
+    assert await offered(client, alice) == []
+    await set_status(client, bob, "available")
+    [offer] = await offered(client, bob)
+    assert offer["id"] == taken["id"]
+
+
+async def test_a_transfer_needs_exactly_one_known_target(client: Any) -> None:
+    alice = await login(client, "alice")
+    await set_status(client, alice, "available")
+    await post_sms(client, sms_form())
+    taken = await accept_first(client, alice)
+    url = f"/api/v1/interactions/{taken['id']}/transfer"
+    for body, status, code in (
+        ({}, 400, "transfer.target"),
+        ({"queue": "support", "agent_id": "x"}, 400, "transfer.target"),
+        ({"queue": "nowhere"}, 400, "transfer.queue"),
+        ({"agent_id": "00000000-0000-0000-0000-000000000000"}, 404, "agent.not_found"),
+    ):
+        response = await client.post(url, json=body, headers=alice)
+        assert (response.status, (await response.json())["error"]["code"]) == (status, code), body
+    assert (await interaction(client, alice, taken["id"]))["state"] == "assigned"
+
+
+async def test_an_sla_breach_is_recorded_escalates_and_is_counted(app_factory: Start, settings_factory: Make) -> None:
+    escalation = "[[queues.support.escalation]]\nafter_seconds = 30\nraise_priority = 5"
+    client = await app_factory(settings_factory(answer_seconds=1, support=escalation))
+    sam = await login(client, "sam")
+    await post_sms(client, sms_form())
+    [waiting] = await client.server.app[SERVICES].routing.waiting("support")
+
+    async def breached() -> list[str] | None:
+        events = await _events(client, sam, waiting.interaction_id)
+        return events if "escalated" in events else None
+
+    events = await _eventually(breached)
+    assert events[-2:] == ["sla_breached", "escalated"]
+    record = await interaction(client, sam, waiting.interaction_id)
+    assert record["events"][-1]["data"]["priority"] == [0, 5]
+    assert (await _stats(client, sam))["support"]["sla_breaches"] == 1
+
+
+async def test_an_escalation_step_overflows_to_another_queue(app_factory: Start, settings_factory: Make) -> None:
+    escalation = '[[queues.support.escalation]]\nafter_seconds = 0.2\noverflow_to = "sales"'
+    client = await app_factory(settings_factory(support=escalation))
+    carol, sam = await login(client, "carol"), await login(client, "sam")
+    await set_status(client, carol, "available")
+    await post_sms(client, sms_form())
+
+    async def carol_offered() -> list[dict[str, Any]]:
+        return await offered(client, carol)
+
+    [offer] = await _eventually(carol_offered)
+    assert offer["queue"] == "sales"
+    escalated = next(
+        e
+        for e in offer["events"] or (await interaction(client, sam, offer["id"]))["events"]
+        if e["type"] == "escalated"
+    )
+    assert escalated["data"]["queue"] == ["support", "sales"]
+
+
+async def test_a_missed_first_response_target_is_recorded(app_factory: Start, settings_factory: Make) -> None:
+    client = await app_factory(settings_factory(first_response_seconds=1))
+    alice, sam = await login(client, "alice"), await login(client, "sam")
+    await set_status(client, alice, "available")
+    await post_sms(client, sms_form())
+    taken = await accept_first(client, alice)
+
+    async def breached() -> bool:
+        return "first_response_breached" in await _events(client, sam, taken["id"])
+
+    await _eventually(breached)
+    assert (await _stats(client, sam))["support"]["first_response_breaches"] == 1
+
+
+async def test_a_returning_customer_is_held_for_their_last_agent(app_factory: Start, settings_factory: Make) -> None:
+    client = await app_factory(settings_factory(support="preferred_agent_seconds = 30"))
+    alice, bob = await login(client, "alice"), await login(client, "bob")
+    await set_status(client, alice, "available")
+    await post_sms(client, sms_form(body="first visit"))
+    first = await accept_first(client, alice)
+    await client.post(f"/api/v1/interactions/{first['id']}/complete", json={"disposition": "ok"}, headers=alice)
+    await set_status(client, alice, "away")
+    await set_status(client, bob, "available")
+
+    await post_sms(client, sms_form(body="I am back"))
+    await asyncio.sleep(0.3)
+    assert await offered(client, bob) == []
+    await set_status(client, alice, "available")
+    [again] = await offered(client, alice)
+    assert again["customer_id"] == first["customer_id"] and again["id"] != first["id"]
+
+
+async def test_queue_statistics_come_live_from_the_engine(client: Any) -> None:
+    alice, sam = await login(client, "alice"), await login(client, "sam")
+    await post_sms(client, sms_form(sender="+15551230001"))
+    await post_sms(client, sms_form(sender="+15551230002"))
+    before = (await _stats(client, sam))["support"]
+    assert before["waiting"] == 2 and before["longest_wait_seconds"] >= 0 and before["answered"] == 0
+    await set_status(client, alice, "available")
+    first, _ = await offered(client, alice)  # sms capacity 5: both are offered
+    await client.post(f"/api/v1/offers/{first['offer']['id']}/accept", headers=alice)
+    after = (await _stats(client, sam))["support"]
+    assert after["waiting"] == 0 and after["answered"] == 1 and after["answered_within_target"] == 1
+    assert after["service_level"] == 1.0 and after["average_speed_of_answer_seconds"] is not None
+    assert after["agents"]["available"] == 1 and after["agents"]["offline"] == 1
+    assert 0 < after["occupancy"] <= 1
+
+
+async def test_a_full_queue_still_takes_sms_and_flags_it(app_factory: Start, settings_factory: Make) -> None:
+    client = await app_factory(settings_factory(support="max_size = 1"))
+    sam = await login(client, "sam")
+    await post_sms(client, sms_form(sender="+15551230001"))
+    response = await post_sms(client, sms_form(sender="+15551230002"))
+    assert response.status == 200
+    waiting = await client.server.app[SERVICES].routing.waiting("support")
+    assert len(waiting) == 2
+    assert "queue_over_capacity" in await _events(client, sam, waiting[1].interaction_id)
+
+
+async def test_closing_the_live_channel_returns_open_offers_and_sets_the_agent_away(client: Any) -> None:
+    alice, sam = await login(client, "alice"), await login(client, "sam")
+    socket = await client.ws_connect("/api/v1/ws", headers=alice)
+    await set_status(client, alice, "available")
+    await post_sms(client, sms_form())
+    offer = await next_frame(socket, "offer")
+    await socket.close()
+
+    async def returned() -> bool:
+        return (await interaction(client, sam, offer["interaction_id"]))["state"] == "queued"
+
+    await _eventually(returned)
+    me = await (await client.get("/api/v1/agents/me", headers=alice)).json()
+    assert (me["status"], me["status_reason"]) == ("away", "disconnected")
+
+
+async def test_a_restart_keeps_queue_order_deadlines_and_escalation(app_factory: Start, settings_factory: Make) -> None:
+    escalation = "[[queues.support.escalation]]\nafter_seconds = 0.1\nraise_priority = 2"
+    settings = settings_factory(support=escalation)
+    first = await app_factory(settings)
+    for n in range(3):
+        await post_sms(first, sms_form(sender=f"+1555123000{n}"))
+
+    async def escalated() -> list[Any] | None:
+        entries = await first.server.app[SERVICES].routing.waiting("support")
+        return entries if all(e.priority == 2 for e in entries) else None
+
+    before = await _eventually(escalated)
+    await first.close()
+
+    second = await app_factory(settings)
+    after = await second.server.app[SERVICES].routing.waiting("support")
+    assert [(e.interaction_id, e.enqueued_at, e.answer_deadline, e.priority, e.escalations_done) for e in after] == [
+        (e.interaction_id, e.enqueued_at, e.answer_deadline, e.priority, e.escalations_done) for e in before
+    ]
