@@ -18,7 +18,7 @@ from interaction_center.notifier import AgentHub
 from interaction_center.settings import Settings
 from storage import customers
 from storage import interactions as store
-from storage.models import Interaction, Message, utcnow
+from storage.models import Interaction, Message, new_id, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,7 @@ class Intake:
             if interaction is None:
                 interaction = await self._open(session, contact, queue, customer.id, actor)
             message = Message(
+                id=new_id(),
                 interaction_id=interaction.id,
                 channel=contact.channel,
                 direction=Direction.INBOUND,
@@ -96,7 +97,6 @@ class Intake:
                 attributes=contact.attributes,
             )
             session.add(message)
-            await session.flush()
             store.record_event(session, interaction.id, "message_received", actor, {"message_id": message.id})
         return IntakeResult(interaction.id, message.id, created=created, duplicate=False), interaction, message
 
@@ -113,6 +113,7 @@ class Intake:
             since = now - timedelta(hours=self._settings.routing.returning_customer_hours)
             preferred = await store.last_agent_of(session, customer_id, since)
         interaction = Interaction(
+            id=new_id(),
             customer_id=customer_id,
             channel=contact.channel,
             state=InteractionState.NEW,
@@ -129,7 +130,6 @@ class Intake:
             updated_at=now,
         )
         session.add(interaction)
-        await session.flush()
         store.record_event(session, interaction.id, "created", actor, {"channel": contact.channel})
         deadline = interaction.answer_deadline
         store.transition(

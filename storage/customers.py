@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Customer, CustomerIdentity
+from storage.models import Customer, CustomerIdentity, new_id
 
 
 async def resolve(session: AsyncSession, kind: str, value: str) -> Customer:
@@ -18,11 +18,9 @@ async def resolve(session: AsyncSession, kind: str, value: str) -> Customer:
     )
     if found is not None:
         return found
-    customer = Customer(display_name=value)
-    session.add(customer)
-    await session.flush()
-    session.add(CustomerIdentity(customer_id=customer.id, kind=kind, value=value))
-    await session.flush()
+    # Ids are minted here, so both rows wait for the commit's one flush.
+    customer = Customer(id=new_id(), display_name=value)
+    session.add_all([customer, CustomerIdentity(customer_id=customer.id, kind=kind, value=value)])
     return customer
 
 
