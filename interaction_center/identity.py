@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 
 from interaction_center.errors import InvalidInput
 
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+_SEPARATORS = re.compile(r"[\s.\-]")
+
 
 def normalize_phone(raw: str, default_region: str) -> str:
-    """E.164 form. Only the shape is checked (``is_possible_number``): carriers and test
-    ranges hand us numbers that the metadata does not list as assigned."""
+    """E.164 form. A number already written in E.164 (as Twilio sends them) is kept digit
+    for digit: phonenumbers would strip what it takes for a trunk prefix, and a second pass
+    would strip again. Only the shape is checked (``is_possible_number``): carriers and
+    test ranges hand us numbers the metadata does not list as assigned."""
+    compact = _SEPARATORS.sub("", raw)
     try:
         number = phonenumbers.parse(raw, default_region)
     except phonenumbers.NumberParseException as exc:
         raise InvalidInput(f"not a phone number: {raw!r}", code="contact.invalid_phone") from exc
     if not phonenumbers.is_possible_number(number):
         raise InvalidInput(f"not a phone number: {raw!r}", code="contact.invalid_phone")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if _E164.fullmatch(compact):
+        return compact
+    formatted = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if not _E164.fullmatch(formatted):
+        raise InvalidInput(f"not a phone number: {raw!r} (E.164 allows 15 digits)", code="contact.invalid_phone")
+    return formatted
 
 
 def normalize_email(raw: str) -> str:
