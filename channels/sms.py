@@ -1,4 +1,5 @@
-"""SMS in: Twilio Messaging webhooks (``POST /twilio/sms``) normalized into contacts."""
+"""SMS in: Twilio Messaging webhooks normalized into contacts (``POST /twilio/sms``), and
+delivery reports for what we sent (``POST /twilio/sms/status``)."""
 
 from __future__ import annotations
 
@@ -18,40 +19,87 @@ from interaction_center.model import Channel, IdentityKind, InboundContact
 log = logging.getLogger(__name__)
 
 Receiver = Callable[[InboundContact], Awaitable[Any]]
+DeliveryReceiver = Callable[[str, str, str | None], Awaitable[Any]]
 # Twilio message SIDs: "SM" or "MM" and 32 hex digits; a bounded length keeps junk out.
 _MAX_SID = 64
+# Twilio sends at most 10 media items with one MMS.
+_MAX_MEDIA = 10
+# Twilio's default opt-out keywords, which carriers also honour.
+_STOP = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"})
+_START = frozenset({"START", "YES", "UNSTOP", "OPTIN"})
+_HELP = frozenset({"HELP", "INFO"})
+_STATUSES = frozenset(
+    {"accepted", "scheduled", "queued", "sending", "sent", "delivered", "undelivered", "failed", "read", "canceled"}
+)
+
+
+def _sid(form: MultiDict[str], name: str) -> str:
+    sid = form.get(name, "").strip()
+    if not sid:
+        raise InvalidInput(f"missing form field(s): {name}", code="webhook.missing_field")
+    if len(sid) > _MAX_SID or not sid.isalnum():
+        raise InvalidInput(f"{name} is not a message SID", code="webhook.bad_field")
+    return sid
+
+
+def _media(form: MultiDict[str]) -> list[dict[str, str]]:
+    raw = form.get("NumMedia", "0").strip() or "0"
+    if not raw.isdecimal() or int(raw) > _MAX_MEDIA:
+        raise InvalidInput(f"NumMedia must be a number from 0 to {_MAX_MEDIA}", code="webhook.bad_field")
+    media = []
+    for index in range(int(raw)):
+        url = form.get(f"MediaUrl{index}", "")
+        if not url.startswith(("https://", "http://")):
+            raise InvalidInput(f"MediaUrl{index} is missing or not a URL", code="webhook.bad_field")
+        media.append({"url": url, "content_type": form.get(f"MediaContentType{index}", "")})
+    return media
 
 
 def contact_from_form(form: MultiDict[str], default_region: str) -> InboundContact:
     missing = [name for name in ("From", "To", "MessageSid") if not form.get(name, "").strip()]
     if missing:
         raise InvalidInput(f"missing form field(s): {', '.join(missing)}", code="webhook.missing_field")
-    sid = form["MessageSid"].strip()
-    if len(sid) > _MAX_SID or not sid.isalnum():
-        raise InvalidInput("MessageSid is not a message SID", code="webhook.bad_field")
+    sid = _sid(form, "MessageSid")
     customer = normalize_phone(form["From"], default_region)
     ours = normalize_phone(form["To"], default_region)
+    body = form.get("Body", "")
+    keyword = body.strip().upper()
+    attributes: dict[str, Any] = {"num_segments": form.get("NumSegments"), "account_sid": form.get("AccountSid")}
+    media = _media(form)
+    if media:
+        attributes["media"] = media
+    if keyword in _STOP | _START | _HELP:
+        attributes["keyword"] = keyword
     return InboundContact(
         channel=Channel.SMS,
         external_id=sid,
         identity_kind=IdentityKind.PHONE,
         from_address=customer,
         to_address=ours,
-        body=form.get("Body", ""),
+        body=body,
         # One open conversation per customer number and our number.
         thread_key=f"sms:{ours}:{customer}",
-        attributes={"num_segments": form.get("NumSegments"), "account_sid": form.get("AccountSid")},
+        attributes=attributes,
+        opt_out=True if keyword in _STOP else False if keyword in _START else None,
     )
 
 
 class SmsWebhook:
-    def __init__(self, signature: TwilioSignatureCheck, receive: Receiver, default_region: str) -> None:
+    def __init__(
+        self,
+        signature: TwilioSignatureCheck,
+        receive: Receiver,
+        delivered: DeliveryReceiver,
+        default_region: str,
+    ) -> None:
         self._signature = signature
         self._receive = receive
+        self._delivered = delivered
         self._region = default_region
 
     def register(self, app: web.Application) -> None:
         app.router.add_post("/twilio/sms", self.inbound)
+        app.router.add_post("/twilio/sms/status", self.status)
 
     async def inbound(self, request: web.Request) -> web.Response:
         form = await self._signature.verified_form(request)
@@ -59,3 +107,12 @@ class SmsWebhook:
         await self._receive(contact)
         # Answered only now that the contact is committed; an empty TwiML reply sends nothing back.
         return web.Response(text=str(MessagingResponse()), content_type="text/xml")
+
+    async def status(self, request: web.Request) -> web.Response:
+        form = await self._signature.verified_form(request)
+        sid = _sid(form, "MessageSid")
+        status = form.get("MessageStatus", "").strip().lower()
+        if status not in _STATUSES:
+            raise InvalidInput(f"MessageStatus {status!r} is not a Twilio message status", code="webhook.bad_field")
+        await self._delivered(sid, status, form.get("ErrorCode") or None)
+        return web.Response(status=204)

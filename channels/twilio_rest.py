@@ -17,8 +17,9 @@ log = logging.getLogger(__name__)
 
 
 class TwilioSmsSender:
-    def __init__(self, settings: TwilioSettings, timeout: float = 15.0) -> None:
+    def __init__(self, settings: TwilioSettings, status_callback: str, timeout: float = 15.0) -> None:
         self._settings = settings
+        self._status_callback = status_callback
         self._timeout = timeout
         self._http: AsyncTwilioHttpClient | None = None
         self._client: Client | None = None
@@ -34,8 +35,12 @@ class TwilioSmsSender:
 
     async def send(self, message: OutboundMessage) -> SentMessage:
         try:
+            # One message however long: Twilio splits it into segments and joins them again.
             created = await self._connected().messages.create_async(
-                to=message.to_address, from_=message.from_address, body=message.body
+                to=message.to_address,
+                from_=message.from_address,
+                body=message.body,
+                status_callback=self._status_callback,
             )
         except TwilioRestException as exc:
             raise ChannelError(f"Twilio refused the message: {exc.msg} ({exc.code})", code="sms.refused") from exc

@@ -14,7 +14,7 @@ from interaction_center import serialize
 from interaction_center.accounts import can_supervise
 from interaction_center.dispatcher import Dispatcher, agent_actor
 from interaction_center.errors import ChannelError, Conflict, Forbidden, InvalidInput, NotFound
-from interaction_center.model import Channel, Direction, InteractionState, OutboundMessage, OutboundSender
+from interaction_center.model import Channel, Direction, IdentityKind, InteractionState, OutboundMessage, OutboundSender
 from interaction_center.settings import Settings
 from routing import QueueEntry, skills_of
 from storage import agents as agent_store
@@ -87,6 +87,13 @@ class AgentWork:
             inbound = store.first_inbound(await store.messages(session, [interaction.id]))
             if inbound is None:
                 raise Conflict("the interaction has no inbound message to answer", code="message.no_recipient")
+            if interaction.channel == Channel.SMS:
+                recipient = await customers.identity(session, IdentityKind.PHONE, inbound.from_address)
+                if recipient is not None and recipient.opted_out_at is not None:
+                    raise Conflict(
+                        f"{inbound.from_address} replied STOP: no SMS may be sent until they send START",
+                        code="sms.opted_out",
+                    )
             message = Message(
                 interaction_id=interaction.id,
                 channel=interaction.channel,

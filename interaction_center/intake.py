@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from interaction_center import serialize
 from interaction_center.dispatcher import Dispatcher
 from interaction_center.errors import InvalidInput
-from interaction_center.model import SYSTEM, Actor, ActorKind, Direction, InboundContact, InteractionState
+from interaction_center.model import SYSTEM, Actor, ActorKind, Channel, Direction, InboundContact, InteractionState
 from interaction_center.notifier import AgentHub
 from interaction_center.settings import Settings
 from storage import customers
@@ -21,6 +21,12 @@ from storage import interactions as store
 from storage.models import Interaction, Message, new_id, utcnow
 
 log = logging.getLogger(__name__)
+
+# Delivery states in the order they happen; the final ones share the last rank.
+_DELIVERY_RANK = {
+    "accepted": 1, "scheduled": 1, "queued": 2, "sending": 3, "sent": 4,
+    "delivered": 5, "undelivered": 5, "failed": 5, "canceled": 5, "read": 6,
+}  # fmt: skip
 
 # Identity and open-thread races surface as unique-key violations; a fresh transaction
 # then finds the row the other writer committed.
@@ -98,7 +104,34 @@ class Intake:
             )
             session.add(message)
             store.record_event(session, interaction.id, "message_received", actor, {"message_id": message.id})
+            if contact.opt_out is not None:
+                await self._record_opt_out(session, contact, interaction.id, actor)
         return IntakeResult(interaction.id, message.id, created=created, duplicate=False), interaction, message
+
+    async def delivery(self, channel: Channel, external_id: str, status: str, error: str | None) -> None:
+        """A delivery report for a message we sent. Reports can arrive out of order, so a
+        status never moves back (a late "sent" does not undo "delivered"); unknown ids
+        are logged and dropped, as the sender cannot do better with them."""
+        async with self._sessions.begin() as session:
+            message = await store.find_message(session, channel, external_id)
+            if message is None or message.direction != Direction.OUTBOUND:
+                log.info("delivery report for unknown message %s ignored", external_id)
+                return
+            if _DELIVERY_RANK.get(status, 0) < _DELIVERY_RANK.get(message.status, 0) or status == message.status:
+                return
+            message.status, message.status_updated_at = status, utcnow()
+            if error is not None:
+                message.error = f"{channel} error {error}"
+            data = {"message_id": message.id, "status": status, **({"error_code": error} if error else {})}
+            store.record_event(session, message.interaction_id, "message_status", SYSTEM, data)
+
+    async def _record_opt_out(
+        self, session: AsyncSession, contact: InboundContact, interaction_id: str, actor: Actor
+    ) -> None:
+        identity = await customers.identity(session, contact.identity_kind, contact.from_address)
+        if identity is not None:
+            identity.opted_out_at = utcnow() if contact.opt_out else None
+        store.record_event(session, interaction_id, "opted_out" if contact.opt_out else "opted_in", actor)
 
     async def _open(
         self, session: AsyncSession, contact: InboundContact, queue: str, customer_id: str, actor: Actor

@@ -100,6 +100,8 @@ class InboundContact:
     body: str
     thread_key: str
     attributes: dict[str, Any] = field(default_factory=dict)
+    # True: the sender asked for no more messages (SMS STOP); False: asked to resume.
+    opt_out: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ def message(row: Message) -> dict[str, Any]:
         "to": row.to_address,
         "body": row.body,
         "status": row.status,
+        "status_updated_at": _when(row.status_updated_at),
         "error": row.error,
         "author_agent_id": row.author_agent_id,
         "attributes": row.attributes,
@@ -91,7 +92,7 @@ def customer(
         "id": row.id,
         "display_name": row.display_name,
         "created_at": _when(row.created_at),
-        "identities": [{"kind": i.kind, "value": i.value} for i in identities],
+        "identities": [{"kind": i.kind, "value": i.value, "opted_out_at": _when(i.opted_out_at)} for i in identities],
         "interactions": [interaction(i, messages, events) for i in interactions],
     }
 

@@ -42,6 +42,9 @@ class Services:
     async def receive_sms(self, contact: InboundContact) -> IntakeResult:
         return await self.intake.receive(contact, self.settings.channels.sms_queue)
 
+    async def sms_delivery(self, external_id: str, status: str, error: str | None) -> None:
+        await self.intake.delivery(Channel.SMS, external_id, status, error)
+
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Start: check the schema, seed the roster, rebuild routing from storage, start
@@ -71,7 +74,7 @@ def build_services(settings: Settings) -> Services:
     dispatcher = Dispatcher(sessions, routing, hub, settings.routing)
     senders: dict[Channel, OutboundSender] = {}
     if settings.twilio.account_sid:
-        senders[Channel.SMS] = TwilioSmsSender(settings.twilio)
+        senders[Channel.SMS] = TwilioSmsSender(settings.twilio, settings.public_base_url + "/twilio/sms/status")
     else:
         log.warning("twilio.account_sid is not set: inbound SMS works, replies by SMS are refused")
     return Services(

@@ -33,3 +33,9 @@ async def identities(session: AsyncSession, customer_id: str) -> list[CustomerId
         select(CustomerIdentity).where(CustomerIdentity.customer_id == customer_id).order_by(CustomerIdentity.id)
     )
     return list(rows)
+
+
+async def identity(session: AsyncSession, kind: str, value: str) -> CustomerIdentity | None:
+    return await session.scalar(
+        select(CustomerIdentity).where(CustomerIdentity.kind == kind, CustomerIdentity.value == value)
+    )

@@ -64,6 +64,8 @@ class CustomerIdentity(Base):
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     value: Mapped[str] = mapped_column(String(320))
+    # Set while the identity has opted out of messages (SMS STOP); cleared by START.
+    opted_out_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -146,6 +148,7 @@ class Message(Base):
     to_address: Mapped[str] = mapped_column(String(320))
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(32))
+    status_updated_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
     author_agent_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id"))
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from tests.support import ACCOUNT_SID, OUR_NUMBER, login, next_frame, post_sms, set_status, sms_form
+from tests.support import ACCOUNT_SID, OUR_NUMBER, PUBLIC_BASE, login, next_frame, post_sms, set_status, sms_form
 from tests.twilio_stub import TwilioStub
 
 
@@ -35,7 +35,12 @@ async def test_sms_is_offered_answered_and_recorded_on_the_customer(client: Any,
     assert (await reply.json())["status"] == "queued"
     [sent] = twilio_stub.requests
     assert sent.path == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
-    assert sent.form == {"To": "+15551230001", "From": OUR_NUMBER, "Body": "Sorry! Fixing it now."}
+    assert sent.form == {
+        "To": "+15551230001",
+        "From": OUR_NUMBER,
+        "Body": "Sorry! Fixing it now.",
+        "StatusCallback": f"{PUBLIC_BASE}/twilio/sms/status",
+    }
 
     done = await client.post(
         f"/api/v1/interactions/{interaction['id']}/complete", json={"disposition": "billing-fixed"}, headers=alice
@@ -45,7 +50,7 @@ async def test_sms_is_offered_answered_and_recorded_on_the_customer(client: Any,
 
     sam = await login(client, "sam")
     customer = await (await client.get(f"/api/v1/customers/{interaction['customer_id']}", headers=sam)).json()
-    assert customer["identities"] == [{"kind": "phone", "value": "+15551230001"}]
+    assert customer["identities"] == [{"kind": "phone", "value": "+15551230001", "opted_out_at": None}]
     [record] = customer["interactions"]
     assert record["id"] == interaction["id"] and record["disposition"] == "billing-fixed"
     events = record["events"]

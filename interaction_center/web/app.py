@@ -26,7 +26,7 @@ def build_app(settings: Settings, services: Services | None = None) -> web.Appli
     app.add_routes(api.routes)
     agent_ws.register(app)
     signature = TwilioSignatureCheck(settings.twilio.auth_token, settings.public_base_url)
-    SmsWebhook(signature, services.receive_sms, settings.twilio.default_region).register(app)
+    SmsWebhook(signature, services.receive_sms, services.sms_delivery, settings.twilio.default_region).register(app)
     app.cleanup_ctx.append(_lifecycle)
     return app
 
