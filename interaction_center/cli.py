@@ -114,7 +114,7 @@ def _agents_add(args: argparse.Namespace, settings: Settings, path: Path | None)
             settings.queues,
         ),
         roster.skill_levels("--skill", _pairs("--skill", args.skill, problems)),
-        roster.capacity("--capacity", _pairs("--capacity", args.capacity, problems)),
+        roster.per_channel("--capacity", _pairs("--capacity", args.capacity, problems), whole=True),
     )
     if problems:
         for problem in problems:

@@ -108,8 +108,10 @@ class _Loader:
         skills = tuple(roster.strings("skills", data.get("skills", [])))
         roster.skills = set(skills)
         queues = roster.queues(data.get("queues", {}))
+        routing_table = data.get("routing", {})
+        timeouts = routing_table.get("offer_timeouts", {}) if isinstance(routing_table, dict) else {}
         routing = dataclasses.replace(
-            sections.pop("routing"), offer_timeouts=self._offer_timeouts(roster, data.get("routing", {}))
+            sections.pop("routing"), offer_timeouts=roster.per_channel("routing.offer_timeouts", timeouts, above=True)
         )
         settings = Settings(
             **sections,
@@ -141,19 +143,6 @@ class _Loader:
         except OSError as exc:
             self.problem("-", f"cannot be read: {exc.strerror}")
         return {}
-
-    def _offer_timeouts(self, roster: RosterParser, routing: Any) -> dict[Channel, float]:
-        table = routing.get("offer_timeouts", {}) if isinstance(routing, dict) else {}
-        if not isinstance(table, dict):
-            self.problem("routing.offer_timeouts", "must be a table of channel = seconds")
-            return {}
-        timeouts = {}
-        for channel, seconds in table.items():
-            if channel not in Channel.__members__.values():
-                self.problem(f"routing.offer_timeouts.{channel}", f"unknown channel (known: {', '.join(Channel)})")
-            elif (value := roster.number(f"routing.offer_timeouts.{channel}", seconds, above=True)) is not None:
-                timeouts[Channel(channel)] = value
-        return timeouts
 
     def _flat(self, section: str, cls: type[Any], table: Any) -> Any:
         if not isinstance(table, dict):

@@ -208,7 +208,7 @@ class RosterParser:
                     Role(role),
                     self.memberships(f"{key}.queues", spec.get("queues", []), queues),
                     self.skill_levels(f"{key}.skills", spec.get("skills", {})),
-                    self.capacity(f"{key}.capacity", spec.get("capacity", {})),
+                    self.per_channel(f"{key}.capacity", spec.get("capacity", {}), whole=True),
                     password,
                 )
             )
@@ -244,14 +244,15 @@ class RosterParser:
                 memberships.append(QueueMembershipSettings(spec["queue"], priority, delay))
         return tuple(memberships)
 
-    def capacity(self, key: str, table: Any) -> dict[Channel, int]:
+    def per_channel(self, key: str, table: Any, *, whole: bool = False, above: bool = False) -> dict[Channel, Any]:
+        """A table of channel = number (capacity, offer timeouts)."""
         if not isinstance(table, dict):
-            self.problem(key, "must be a table of channel = how many at once")
+            self.problem(key, "must be a table of channel = number")
             return {}
-        capacity = {}
-        for channel, slots in table.items():
+        values = {}
+        for channel, number in table.items():
             if channel not in Channel.__members__.values():
                 self.problem(f"{key}.{channel}", f"unknown channel (known: {', '.join(Channel)})")
-            elif (value := self.number(f"{key}.{channel}", slots, whole=True)) is not None:
-                capacity[Channel(channel)] = value
-        return capacity
+            elif (value := self.number(f"{key}.{channel}", number, whole=whole, above=above)) is not None:
+                values[Channel(channel)] = value
+        return values
