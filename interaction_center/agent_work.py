@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from interaction_center import serialize
 from interaction_center.accounts import can_supervise
 from interaction_center.dispatcher import Dispatcher, agent_actor
+from interaction_center.email_threads import threaded
 from interaction_center.errors import ChannelError, Conflict, Forbidden, InvalidInput, NotFound
 from interaction_center.model import Channel, Direction, IdentityKind, InteractionState, OutboundMessage, OutboundSender
 from interaction_center.settings import Settings
@@ -84,7 +85,8 @@ class AgentWork:
             sender = self._senders.get(Channel(interaction.channel))
             if sender is None:
                 raise ChannelError(f"the {interaction.channel} channel cannot send", code="channel.not_configured")
-            inbound = store.first_inbound(await store.messages(session, [interaction.id]))
+            rows = await store.messages(session, [interaction.id])
+            inbound = store.first_inbound(rows)
             if inbound is None:
                 raise Conflict("the interaction has no inbound message to answer", code="message.no_recipient")
             if interaction.channel == Channel.SMS:
@@ -94,11 +96,13 @@ class AgentWork:
                         f"{inbound.from_address} replied STOP: no SMS may be sent until they send START",
                         code="sms.opted_out",
                     )
+            email = interaction.channel == Channel.EMAIL
             message = Message(
                 interaction_id=interaction.id,
                 channel=interaction.channel,
                 direction=Direction.OUTBOUND,
-                from_address=inbound.to_address,
+                # Email answers from our one configured address, whichever of ours was written to.
+                from_address=self._settings.smtp.from_address if email else inbound.to_address,
                 to_address=inbound.from_address,
                 body=body,
                 status="sending",
@@ -106,6 +110,8 @@ class AgentWork:
             )
             session.add(message)
         outbound = OutboundMessage(interaction.id, message.to_address, message.from_address, body)
+        if email:
+            outbound = threaded(outbound, rows, interaction.thread_key)
         try:
             sent = await sender.send(outbound)
         except ChannelError as exc:

@@ -46,6 +46,13 @@ _TOP_LEVEL = {*_FLAT_SECTIONS, "channels", "skills", "queues", "agents"}
 # Twilio's documented variable names, honoured so existing deployments need no renaming.
 _TWILIO_ALIASES = {"account_sid": "TWILIO_ACCOUNT_SID", "auth_token": "TWILIO_AUTH_TOKEN"}
 _INT = re.compile(r"[+-]?[0-9]+")
+_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+_STRINGS = tuple[str, ...]
+_SCALARS = (str, int, float, bool, _STRINGS)
+_DOMAIN = r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+# What we accept mail for: a domain, or one address (its +tags included).
+_MAIL_DOMAIN = re.compile(_DOMAIN)
+_MAIL_ADDRESS = re.compile(r'[^@\s"<>(),;:\[\]\\]+@' + _DOMAIN)
 _NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _DATABASE_SCHEMES = {
     "sqlite": "sqlite+aiosqlite",
@@ -116,7 +123,7 @@ class _Loader:
         settings = Settings(
             **sections,
             routing=routing,
-            channels=self._channels(data.get("channels", {}), queues),
+            channels=self._channels(data.get("channels", {}), queues, email_on=bool(sections["smtp"].domains)),
             skills=skills,
             queues=queues,
             agents=roster.agents(data.get("agents", []), queues),
@@ -150,7 +157,7 @@ class _Loader:
             table = {}
         hints = typing.get_type_hints(cls)
         # Tables inside a section (routing.offer_timeouts) are parsed on their own.
-        known = {f.name for f in dataclasses.fields(cls) if hints[f.name] in (str, int, float)}
+        known = {f.name for f in dataclasses.fields(cls) if hints[f.name] in _SCALARS}
         nested = {f.name for f in dataclasses.fields(cls)} - known
         values: dict[str, Any] = {}
         for key, value in table.items():
@@ -200,15 +207,25 @@ class _Loader:
                 return float(value)
             ok = isinstance(value, int | float) and not isinstance(value, bool)
             return float(value) if ok else _Bad(f"must be a number, not {value!r}")
+        if kind is bool:
+            if from_env:
+                flag = _BOOLEANS.get(value.strip().lower())
+                return _Bad(f"must be true or false, not {value!r}") if flag is None else flag
+            return value if isinstance(value, bool) else _Bad(f"must be true or false, not {value!r}")
+        if kind == _STRINGS:
+            # The environment lists items separated by commas.
+            items = [item.strip() for item in value.split(",") if item.strip()] if from_env else value
+            ok = isinstance(items, list) and all(isinstance(item, str) for item in items)
+            return tuple(items) if ok else _Bad(f"must be a list of strings, not {value!r}")
         raise TypeError(f"no cast for {name}")  # a settings field of a type this loader lacks
 
-    def _channels(self, table: Any, queues: dict[str, QueueSettings]) -> ChannelsSettings:
+    def _channels(self, table: Any, queues: dict[str, QueueSettings], *, email_on: bool) -> ChannelsSettings:
         if not isinstance(table, dict):
             self.problem("channels", "must be a table")
             return ChannelsSettings()
         values = {}
         for name, spec in table.items():
-            if name != Channel.SMS:
+            if name not in (Channel.SMS, Channel.EMAIL):
                 self.problem(f"channels.{name}", "unknown channel section")
                 continue
             if not isinstance(spec, dict) or set(spec) - {"queue"} or not isinstance(spec.get("queue", ""), str):
@@ -217,11 +234,16 @@ class _Loader:
             if "queue" in spec:
                 values[f"{name}_queue"] = spec["queue"]
         result = ChannelsSettings(**values)
-        queue = queues.get(result.sms_queue)
-        if queue is None:
-            self.problem("channels.sms.queue", f"no queue named {result.sms_queue!r}")
-        elif Channel.SMS not in queue.channels:
-            self.problem("channels.sms.queue", f"queue {result.sms_queue!r} does not accept sms")
+        checked = [(Channel.SMS, result.sms_queue)]
+        # Email is optional: its queue is checked once mail is taken or the queue is named.
+        if email_on or "email_queue" in values:
+            checked.append((Channel.EMAIL, result.email_queue))
+        for channel, name in checked:
+            queue = queues.get(name)
+            if queue is None:
+                self.problem(f"channels.{channel}.queue", f"no queue named {name!r}")
+            elif channel not in queue.channels:
+                self.problem(f"channels.{channel}.queue", f"queue {name!r} does not accept {channel}")
         return result
 
     def _checked(self, settings: Settings) -> Settings:
@@ -239,6 +261,7 @@ class _Loader:
         else:
             database = DatabaseSettings(url=f"{_DATABASE_SCHEMES[scheme]}://{rest}")
             settings = dataclasses.replace(settings, database=database)
+        settings = self._checked_smtp(settings)
         redis_url = settings.redis.url
         if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
             self.problem("redis.url", "must be a redis://, rediss:// or unix:// URL")
@@ -261,6 +284,25 @@ class _Loader:
         if not settings.queues:
             self.problem("queues", "at least one queue is required")
         return settings
+
+    def _checked_smtp(self, settings: Settings) -> Settings:
+        """Email rules; the accepted domains and addresses are lower-cased, as they are matched."""
+        smtp = settings.smtp
+        domains = tuple(entry.strip().lower() for entry in smtp.domains)
+        for entry in domains:
+            if not (_MAIL_DOMAIN.fullmatch(entry) or _MAIL_ADDRESS.fullmatch(entry)):
+                self.problem("smtp.domains", f"{entry!r} is neither a domain nor an email address")
+        if smtp.max_message_bytes <= 0:
+            self.problem("smtp.max_message_bytes", "must be above 0")
+        if not 0 < smtp.relay_port <= 65535:
+            self.problem("smtp.relay_port", f"{smtp.relay_port} is not a port number (1-65535)")
+        if smtp.from_address and not _MAIL_ADDRESS.fullmatch(smtp.from_address.lower()):
+            self.problem("smtp.from_address", f"{smtp.from_address!r} is not an email address")
+        if smtp.relay_host and not smtp.from_address:
+            self.problem("smtp.from_address", "required with smtp.relay_host: our mail is sent from it")
+        if smtp.acknowledge and not smtp.relay_host:
+            self.problem("smtp.acknowledge", "needs smtp.relay_host to send acknowledgements through")
+        return dataclasses.replace(settings, smtp=dataclasses.replace(smtp, domains=domains))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -29,6 +29,7 @@ from routing import (
     Escalated,
     Offer,
     OfferLapsed,
+    OfferRevoked,
     PreferenceExpired,
     QueueEntry,
     QueueStats,
@@ -222,6 +223,10 @@ class Dispatcher:
                 agent = await self._record_status(offer.agent_id, AgentState.AWAY, "missed")
                 frames.append((agent.id, _status_frame(agent)))
             return frames
+        if isinstance(event, OfferRevoked):
+            await self._requeue(event.offer, "offer_revoked", SYSTEM)
+            frame = {"type": "offer_closed", "offer_id": event.offer.offer_id, "reason": "revoked"}
+            return [(event.offer.agent_id, frame)]
         if isinstance(event, WrapUpEnded):
             agent = await self._record_status(event.agent_id, AgentState.AVAILABLE, None)
             return [(agent.id, _status_frame(agent))]

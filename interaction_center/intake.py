@@ -39,6 +39,8 @@ class IntakeResult:
     message_id: str
     created: bool
     duplicate: bool
+    # An automated contact that continued nothing: kept on a closed interaction, never routed.
+    filed: bool = False
 
 
 class Intake:
@@ -69,7 +71,7 @@ class Intake:
             result.interaction_id,
             contact.channel,
             contact.external_id,
-            "new" if result.created else "continued",
+            "new" if result.created else "filed" if result.filed else "continued",
         )
         if result.created:
             await self._dispatcher.enqueue(interaction)
@@ -86,10 +88,12 @@ class Intake:
                 return IntakeResult(seen.interaction_id, seen.id, created=False, duplicate=True), original, seen
             customer = await customers.resolve(session, contact.identity_kind, contact.from_address)
             actor = Actor(ActorKind.CUSTOMER, customer.id)
-            interaction = await store.find_open(session, contact.thread_key)
-            created = interaction is None
-            if interaction is None:
-                interaction = await self._open(session, contact, queue, customer.id, actor)
+            interaction = await self._continued(session, contact)
+            created = filed = False
+            if interaction is None and contact.automated:
+                interaction, filed = await self._file(session, contact, queue, customer.id, actor), True
+            elif interaction is None:
+                interaction, created = await self._open(session, contact, queue, customer.id, actor), True
             message = Message(
                 id=new_id(),
                 interaction_id=interaction.id,
@@ -106,7 +110,40 @@ class Intake:
             store.record_event(session, interaction.id, "message_received", actor, {"message_id": message.id})
             if contact.opt_out is not None:
                 await self._record_opt_out(session, contact, interaction.id, actor)
-        return IntakeResult(interaction.id, message.id, created=created, duplicate=False), interaction, message
+        result = IntakeResult(interaction.id, message.id, created=created, duplicate=False, filed=filed)
+        return result, interaction, message
+
+    @staticmethod
+    async def _continued(session: AsyncSession, contact: InboundContact) -> Interaction | None:
+        """The open interaction this contact continues: its own thread, a thread it names,
+        or the interaction of a message it answers."""
+        for key in (contact.thread_key, *contact.thread_hints):
+            found = await store.find_open(session, key)
+            if found is not None:
+                return found
+        return await store.open_holding(session, contact.channel, contact.replies_to)
+
+    async def _file(
+        self, session: AsyncSession, contact: InboundContact, queue: str, customer_id: str, actor: Actor
+    ) -> Interaction:
+        """An auto-reply or bounce that continues nothing is kept on the customer's record
+        (closed at once, so it is never offered) instead of starting a conversation that
+        could answer a machine, which might answer back."""
+        now = utcnow()
+        interaction = Interaction(
+            id=new_id(),
+            customer_id=customer_id,
+            channel=contact.channel,
+            state=InteractionState.NEW,
+            queue=queue,
+            thread_key=contact.thread_key,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(interaction)
+        store.record_event(session, interaction.id, "created", actor, {"channel": contact.channel})
+        store.transition(session, interaction, InteractionState.CANCELLED, SYSTEM, "filed", {"reason": "automated"})
+        return interaction
 
     async def delivery(self, channel: Channel, external_id: str, status: str, error: str | None) -> None:
         """A delivery report for a message we sent. Reports can arrive out of order, so a

@@ -102,6 +102,14 @@ class InboundContact:
     attributes: dict[str, Any] = field(default_factory=dict)
     # True: the sender asked for no more messages (SMS STOP); False: asked to resume.
     opt_out: bool | None = None
+    # Other open threads the sender named (an email reply token), tried after ``thread_key``.
+    thread_hints: tuple[str, ...] = ()
+    # External ids (same channel) of earlier messages this one answers, most recent first
+    # (email In-Reply-To, References): their open interaction is continued.
+    replies_to: tuple[str, ...] = ()
+    # Sent by a machine (auto-reply, bounce, mailing list): it may continue an open
+    # interaction but never opens one for an agent.
+    automated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +120,14 @@ class OutboundMessage:
     to_address: str
     from_address: str
     body: str
+    # Email threading; other channels leave these empty. The conversation's subject, the
+    # customer message answered (Message-ID) and its ancestry, the interaction's thread key.
+    subject: str = ""
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    thread_key: str = ""
+    # Sent without a person (an acknowledgement): marked so that auto-responders stay quiet.
+    automated: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from channels.email_in import SmtpServer
+from channels.email_out import SmtpEmailSender
 from channels.twilio_rest import TwilioSmsSender
 from interaction_center.accounts import Accounts
+from interaction_center.acknowledgement import Acknowledger
 from interaction_center.agent_work import AgentWork
 from interaction_center.dispatcher import Dispatcher
 from interaction_center.intake import Intake, IntakeResult
@@ -38,6 +41,16 @@ class Services:
     accounts: Accounts
     work: AgentWork
     senders: dict[Channel, OutboundSender] = field(default_factory=dict)
+    # Set when smtp.domains lists what we take mail for.
+    mail: SmtpServer | None = None
+    acknowledger: Acknowledger | None = None
+
+    async def receive_email(self, contact: InboundContact) -> IntakeResult:
+        result = await self.intake.receive(contact, self.settings.channels.email_queue)
+        # Machines get no acknowledgement: two auto-responders would answer each other forever.
+        if result.created and not contact.automated and self.acknowledger is not None:
+            self.acknowledger.schedule(result.interaction_id)
+        return result
 
     async def receive_sms(self, contact: InboundContact) -> IntakeResult:
         return await self.intake.receive(contact, self.settings.channels.sms_queue)
@@ -54,11 +67,18 @@ class Services:
         await self.dispatcher.recover()
         ticker = asyncio.create_task(self.dispatcher.run_ticker(), name="routing-ticker")
         try:
+            if self.mail is not None:
+                await self.mail.start()
             yield
         finally:
+            # Mail stops first: nothing is taken in that could not be committed.
+            if self.mail is not None:
+                await self.mail.close()
             ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ticker
+            if self.acknowledger is not None:
+                await self.acknowledger.close()
             await self.hub.close()
             for sender in self.senders.values():
                 await sender.close()
@@ -77,7 +97,12 @@ def build_services(settings: Settings) -> Services:
         senders[Channel.SMS] = TwilioSmsSender(settings.twilio, settings.public_base_url + "/twilio/sms/status")
     else:
         log.warning("twilio.account_sid is not set: inbound SMS works, replies by SMS are refused")
-    return Services(
+    smtp = settings.smtp
+    if smtp.relay_host:
+        senders[Channel.EMAIL] = SmtpEmailSender(smtp)
+    elif smtp.domains:
+        log.warning("smtp.relay_host is not set: inbound email works, replies by email are refused")
+    services = Services(
         settings=settings,
         engine=engine,
         sessions=sessions,
@@ -89,3 +114,8 @@ def build_services(settings: Settings) -> Services:
         work=AgentWork(sessions, dispatcher, senders, settings),
         senders=senders,
     )
+    if smtp.domains:
+        services.mail = SmtpServer(smtp, services.receive_email)
+    if smtp.acknowledge and Channel.EMAIL in senders:
+        services.acknowledger = Acknowledger(sessions, senders[Channel.EMAIL], smtp.from_address)
+    return services

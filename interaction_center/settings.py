@@ -17,8 +17,21 @@ class HttpSettings:
 
 @dataclass(frozen=True)
 class SmtpSettings:
+    """Email both ways: the server mail arrives on, and the relay our mail leaves through."""
+
     host: str = "127.0.0.1"
+    # 0 binds any free port (tests read the bound one back).
     port: int = 8025
+    # Domains ("example.com": any address there) and addresses ("support@example.com", and
+    # its +tags) we take mail for; any other recipient is refused. Empty: no SMTP server.
+    domains: tuple[str, ...] = ()
+    max_message_bytes: int = 10 * 1024 * 1024
+    # Where replies and acknowledgements go out; empty: replies by email are refused.
+    relay_host: str = ""
+    relay_port: int = 25
+    from_address: str = ""
+    # Answer a new (human) email contact at once with its reference.
+    acknowledge: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,6 +76,7 @@ class RoutingSettings:
 @dataclass(frozen=True)
 class ChannelsSettings:
     sms_queue: str = "support"
+    email_queue: str = "support"
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from routing.types import (
     Escalated,
     Offer,
     OfferLapsed,
+    OfferRevoked,
     PreferenceExpired,
     QueueEntry,
     QueueStats,
@@ -456,11 +457,11 @@ class MemoryRoutingBackend(RoutingBackend):
             self._declined.setdefault(offer.interaction_id, set()).add(agent.agent_id)
             agent.missed += 1
             away = agent.missed >= self._config.max_missed_offers and agent.state is AgentState.AVAILABLE
-            if away:
-                for other in [i for i in agent.holding if i in self._offer_of]:
-                    self._return_offer(self._offer_of[other], now)
-                agent.state, agent.reason = AgentState.AWAY, "missed"
             events.append(OfferLapsed(offer, agent_set_away=away))
+            if away:
+                agent.state, agent.reason = AgentState.AWAY, "missed"
+                for other in [i for i in agent.holding if i in self._offer_of]:
+                    events.append(OfferRevoked(self._return_offer(self._offer_of[other], now)))
 
     def _breach_deadlines(self, now: float, events: list[RoutingEvent]) -> None:
         while self._sla and self._sla[0][0] <= now:

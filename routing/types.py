@@ -145,6 +145,14 @@ class OfferLapsed:
 
 
 @dataclass(frozen=True, slots=True)
+class OfferRevoked:
+    """An open offer taken back because its agent stopped being routable (set away for
+    missing others); its entry is back in its place."""
+
+    offer: Offer
+
+
+@dataclass(frozen=True, slots=True)
 class SlaBreached:
     entry: QueueEntry
 
@@ -165,7 +173,7 @@ class WrapUpEnded:
     agent_id: str
 
 
-RoutingEvent = OfferLapsed | SlaBreached | Escalated | PreferenceExpired | WrapUpEnded
+RoutingEvent = OfferLapsed | OfferRevoked | SlaBreached | Escalated | PreferenceExpired | WrapUpEnded
 
 
 @dataclass(frozen=True, slots=True)

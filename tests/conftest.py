@@ -104,7 +104,8 @@ def settings_factory(tmp_path: Path, migrated_url: str, twilio_stub: TwilioStub)
 
 
 @pytest.fixture
-async def app_factory() -> AsyncIterator[Callable[[Settings], Any]]:
+async def app_factory(migrated_url: str) -> AsyncIterator[Callable[[Settings], Any]]:
+    """Apps on the test's database; depending on it makes them stop before it is dropped."""
     clients: list[TestClient[Any, Any]] = []
 
     async def start(settings: Settings) -> TestClient[Any, Any]:
