@@ -38,6 +38,24 @@ async def find_open(session: AsyncSession, thread_key: str) -> Interaction | Non
     )
 
 
+async def open_holding(session: AsyncSession, channel: str, external_ids: Sequence[str]) -> Interaction | None:
+    """The open interaction holding the most recent of these messages: what an email reply
+    naming them (In-Reply-To, References) continues."""
+    if not external_ids:
+        return None
+    return await session.scalar(
+        select(Interaction)
+        .join(Message, Message.interaction_id == Interaction.id)
+        .where(
+            Message.channel == channel,
+            Message.external_id.in_(external_ids),
+            Interaction.state.not_in([s.value for s in InteractionState if not s.is_open]),
+        )
+        .order_by(Message.created_at.desc())
+        .limit(1)
+    )
+
+
 def record_event(
     session: AsyncSession, interaction_id: str, type_: str, actor: Actor, data: dict[str, Any] | None = None
 ) -> InteractionEvent:

@@ -32,8 +32,11 @@ def write_settings(
     first_response_seconds: int = 600,
     support: str = "",
     routing: str = "",
+    smtp: str = "",
+    support_channels: str = '["sms"]',
 ) -> Settings:
-    """``support`` and ``routing`` are extra TOML lines for [queues.support] and [routing]."""
+    """``support``, ``routing`` and ``smtp`` are extra TOML lines for [queues.support],
+    [routing] and [smtp] (where ``domains`` turns the SMTP server on, on a free port)."""
     path = tmp_path / "interaction-center.toml"
     path.write_text(
         f"""
@@ -41,6 +44,9 @@ skills = ["billing", "spanish"]
 [http]
 port = {port}
 public_base_url = "{PUBLIC_BASE}"
+[smtp]
+port = 0
+{smtp}
 [database]
 url = "{database_url}"
 [twilio]
@@ -55,7 +61,7 @@ tick_seconds = {tick}
 [channels.sms]
 queue = "support"
 [queues.support]
-channels = ["sms"]
+channels = {support_channels}
 {support}
 [queues.support.sla.sms]
 answer_seconds = {answer_seconds}

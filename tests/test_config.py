@@ -1402,3 +1402,56 @@ def test_any_environment_port_either_loads_as_that_port_or_is_reported_against_i
     else:
         assert loaded.http.port == int(raw)
         assert 0 <= loaded.http.port <= 65535
+
+
+# --- email -----------------------------------------------------------------------------------
+
+
+def test_email_settings_load_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    text = MINIMAL.replace('["sms"]', '["sms", "email"]') + (
+        '[smtp]\ndomains = ["Example.com", "help@example.org"]\nrelay_host = "127.0.0.1"\n'
+        'from_address = "support@example.com"\n[channels.email]\nqueue = "support"\n'
+    )
+
+    loaded = load(tmp_path, text, {"IC_SMTP_ACKNOWLEDGE": "true", "IC_SMTP_MAX_MESSAGE_BYTES": "2048"})
+
+    assert loaded.smtp.domains == ("example.com", "help@example.org")
+    assert (loaded.smtp.relay_host, loaded.smtp.relay_port, loaded.smtp.acknowledge) == ("127.0.0.1", 25, True)
+    assert (loaded.smtp.max_message_bytes, loaded.channels.email_queue) == (2048, "support")
+    assert load(tmp_path, text, {"IC_SMTP_DOMAINS": "a.test, b@c.test"}).smtp.domains == ("a.test", "b@c.test")
+
+
+@pytest.mark.parametrize(
+    ("extra", "environ", "key", "reason"),
+    [
+        ('[smtp]\ndomains = "example.com"\n', {}, "smtp.domains", "must be a list of strings, not 'example.com'"),
+        (
+            '[smtp]\ndomains = ["exa mple.com"]\n[queues.mail]\nchannels = ["email"]\n'
+            '[channels.email]\nqueue = "mail"\n',
+            {},
+            "smtp.domains",
+            "'exa mple.com' is neither a domain nor an email address",
+        ),
+        ("[smtp]\nmax_message_bytes = 0\n", {}, "smtp.max_message_bytes", "must be above 0"),
+        (
+            '[smtp]\nrelay_host = "relay.test"\n',
+            {},
+            "smtp.from_address",
+            "required with smtp.relay_host: our mail is sent from it",
+        ),
+        (
+            "[smtp]\nacknowledge = true\n",
+            {},
+            "smtp.acknowledge",
+            "needs smtp.relay_host to send acknowledgements through",
+        ),
+        ("", {"IC_SMTP_ACKNOWLEDGE": "yes"}, "smtp.acknowledge", "must be true or false, not 'yes'"),
+        ('[smtp]\ndomains = ["example.com"]\n', {}, "channels.email.queue", "queue 'support' does not accept email"),
+    ],
+)
+def test_bad_email_settings_are_reported(
+    tmp_path: Path, extra: str, environ: dict[str, str], key: str, reason: str
+) -> None:
+    issue = only_issue(tmp_path, MINIMAL + extra, environ)
+
+    assert (issue.key, issue.reason) == (key, reason)

@@ -1,0 +1,112 @@
+"""Email in: an aiosmtpd server on the service's own event loop. It takes mail only for
+our domains and addresses, within the size limit, and answers 250 only once the contact
+is committed; no input ever stops it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from channels.email_address import accepts
+from channels.email_parse import contact_from_mail
+from interaction_center.errors import InteractionCenterError, InvalidInput
+from interaction_center.model import InboundContact
+from interaction_center.settings import SmtpSettings
+
+log = logging.getLogger(__name__)
+
+Receiver = Callable[[InboundContact], Awaitable[Any]]
+
+TEMPORARY_FAILURE = "451 4.3.0 Temporary failure, please try again later"
+
+
+def smtp_status(error: Exception) -> str:
+    """The one mapping of our errors to SMTP replies: input we cannot use is refused for
+    good; anything else (storage down, a bug) is temporary, so the sender retries."""
+    if isinstance(error, InvalidInput):
+        reason = " ".join(error.message.split())[:200]
+        return f"554 5.6.0 {reason}"
+    return TEMPORARY_FAILURE
+
+
+class MailHandler:
+    """aiosmtpd's handler hooks, called by name for each SMTP command."""
+
+    def __init__(self, receive: Receiver, domains: tuple[str, ...], max_bytes: int) -> None:
+        self._receive = receive
+        self._domains = frozenset(domains)
+        self._max_bytes = max_bytes
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        if not accepts(address, self._domains):
+            log.info("smtp %s: recipient %r refused", session.peer, address)
+            return "550 5.1.1 Recipient not accepted here"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        if len(raw) > self._max_bytes:
+            return f"552 5.3.4 Message larger than {self._max_bytes} bytes"
+        try:
+            contact = contact_from_mail(raw, envelope.mail_from, envelope.rcpt_tos)
+            await self._receive(contact)
+        except Exception as exc:
+            if not isinstance(exc, InteractionCenterError) or exc.status >= 500:
+                log.exception("smtp %s: mail from %r not taken", session.peer, envelope.mail_from)
+            return smtp_status(exc)
+        return f"250 2.0.0 OK {contact.external_id}"
+
+    async def handle_exception(self, error: Exception) -> str:
+        log.exception("smtp: session error", exc_info=error)
+        return smtp_status(error)
+
+
+class SmtpServer:
+    """Started and stopped with the service; ``port`` is the one bound (``smtp.port`` 0
+    picks a free one)."""
+
+    def __init__(self, settings: SmtpSettings, receive: Receiver) -> None:
+        self._settings = settings
+        self._handler = MailHandler(receive, settings.domains, settings.max_message_bytes)
+        self._server: asyncio.Server | None = None
+        self._sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
+        self.port = settings.port
+
+    def _session(self) -> SMTP:
+        smtp = SMTP(
+            self._handler,
+            # Announced as SIZE, so clients can give up before sending; aiosmtpd answers 552.
+            data_size_limit=self._settings.max_message_bytes,
+            enable_SMTPUTF8=True,
+            # Named, not looked up: socket.getfqdn() can stall on a box without DNS.
+            hostname=self._settings.domains[0] if self._settings.domains else "localhost",
+            ident="Interaction Center",
+            loop=asyncio.get_running_loop(),
+        )
+        self._sessions.add(smtp)
+        return smtp
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(self._session, self._settings.host, self._settings.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("smtp listening on %s:%s for %s", self._settings.host, self.port, ", ".join(self._settings.domains))
+
+    async def close(self) -> None:
+        if self._server is None:
+            return
+        self._server.close()
+        # Open sessions end too: a mail not yet answered 250 is retried by its sender.
+        for smtp in list(self._sessions):
+            if smtp.transport is not None:
+                smtp.transport.close()
+        await self._server.wait_closed()
+        self._server = None

@@ -1,0 +1,79 @@
+"""Email out over SMTP to the configured relay, with ``aiosmtplib``: replies threaded to the
+customer's last message (In-Reply-To, References), a Message-ID of ours that their answer
+names, and a Reply-To carrying the conversation's token."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+import aiosmtplib
+
+from channels.email_address import tokened
+from interaction_center.errors import ChannelError
+from interaction_center.model import OutboundMessage, SentMessage
+from interaction_center.settings import SmtpSettings
+
+# Relays drop long References lines; the newest ids are the ones threading needs.
+_MAX_REFERENCES = 20
+
+
+def reply_subject(subject: str) -> str:
+    subject = " ".join(subject.split())
+    if not subject:
+        return "Re: your message"
+    return subject if subject.lower().startswith("re:") else f"Re: {subject}"
+
+
+def compose(message: OutboundMessage, message_id: str) -> EmailMessage:
+    mail = EmailMessage()
+    mail["Message-ID"] = message_id
+    mail["Date"] = formatdate(usegmt=True)
+    mail["From"] = message.from_address
+    mail["To"] = message.to_address
+    mail["Reply-To"] = tokened(message.from_address, message.thread_key)
+    mail["Subject"] = reply_subject(message.subject)
+    if message.in_reply_to:
+        mail["In-Reply-To"] = message.in_reply_to
+    references = [*message.references, *([message.in_reply_to] if message.in_reply_to else [])]
+    if references:
+        mail["References"] = " ".join(dict.fromkeys(references[-_MAX_REFERENCES:]))
+    if message.automated:
+        # RFC 3834: tells other auto-responders not to answer this one.
+        mail["Auto-Submitted"] = "auto-replied"
+    mail.set_content(message.body)
+    return mail
+
+
+class SmtpEmailSender:
+    def __init__(self, settings: SmtpSettings, timeout: float = 30.0) -> None:
+        self._settings = settings
+        self._timeout = timeout
+
+    async def send(self, message: OutboundMessage) -> SentMessage:
+        message_id = make_msgid(domain=message.from_address.rpartition("@")[2] or None)
+        try:
+            mail = compose(message, message_id)
+        except (ValueError, TypeError) as exc:  # a header the email package will not write
+            raise ChannelError(f"the reply cannot be written as email: {exc}", code="email.invalid") from exc
+        try:
+            # One connection per message: replies are few, and a relay restart costs nothing.
+            await aiosmtplib.send(
+                mail,
+                sender=message.from_address,
+                recipients=[message.to_address],
+                hostname=self._settings.relay_host,
+                port=self._settings.relay_port,
+                timeout=self._timeout,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            raise ChannelError(f"the relay refused the recipient: {exc}", code="email.refused") from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            code = "email.refused" if exc.code >= 500 else "email.unreachable"
+            raise ChannelError(f"the relay answered {exc.code} {exc.message}", code=code) from exc
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            raise ChannelError(f"the relay could not be reached: {exc}", code="email.unreachable") from exc
+        return SentMessage(external_id=message_id, status="sent")
+
+    async def close(self) -> None:
+        """Nothing held between messages."""
