@@ -37,13 +37,12 @@ from routing.types import (
     QueueStats,
     RoutingEvent,
     SlaBreached,
+    Strategy,
     WrapUpEnded,
 )
 
 BucketKey = tuple[str, str, int, tuple[tuple[str, int], ...]]  # queue, channel, priority, skills
 _RESERVED = "@reserved"  # the "bucket" of an entry held in its preferred agent's own heap
-# How long an escalation due while its entry is out on offer waits before it is retried.
-_RETRY_SECONDS = 1.0
 
 
 class MemoryRoutingBackend(RoutingBackend):
@@ -66,7 +65,7 @@ class MemoryRoutingBackend(RoutingBackend):
         self._declined: dict[str, set[str]] = {}
         self._answered: set[str] = set()
         self._sla: list[tuple[float, str]] = []
-        self._escalations: list[tuple[float, str, int]] = []
+        self._escalations: list[tuple[float, str, str, int]] = []
         self._preferences: list[tuple[float, str]] = []
         self._wrap_ups: list[tuple[float, str]] = []
         self._counters: dict[tuple[str, str], Counters] = {}
@@ -137,8 +136,14 @@ class MemoryRoutingBackend(RoutingBackend):
             if entry is None:
                 continue
             agent = self._best_agent(entry, now)
-            if agent is not None:
-                return self._offer(offer_id, entry, agent, now)
+            if agent is None:
+                continue
+            # The queue's strategy chose the agent; the agent's own queue priorities and
+            # the queues' order choose what it takes, which may be something older.
+            best = self._best_entry(agent, now) or entry
+            if best is not entry:
+                heapq.heappush(self._pending_entries, (entry.order_key, iid))
+            return self._offer(offer_id, best, agent, now)
         while self._pending_agents:
             agent = self._agents[self._pending_agents.popleft()]
             if agent.state is not AgentState.AVAILABLE:
@@ -282,10 +287,9 @@ class MemoryRoutingBackend(RoutingBackend):
         heapq.heappush(self._pending_entries, (entry.order_key, iid))
         if entry.answer_deadline is not None and not entry.breached:
             heapq.heappush(self._sla, (entry.answer_deadline, iid))
-        steps = self._config.policy(entry.queue).escalation
-        if entry.escalations_done < len(steps):
-            due = entry.enqueued_at + steps[entry.escalations_done].after_seconds
-            heapq.heappush(self._escalations, (due, iid, entry.escalations_done))
+        due = self._escalation_due(entry)
+        if due is not None:
+            heapq.heappush(self._escalations, (due, iid, entry.queue, entry.escalations_done))
 
     def _unplace(self, interaction_id: str) -> QueueEntry:
         """Take a waiting entry out; its heap items go stale and are dropped when met."""
@@ -325,24 +329,24 @@ class MemoryRoutingBackend(RoutingBackend):
         priority, then time waited."""
         if agent.eligible_epoch != self._bucket_epoch:
             self._rebuild_eligible(agent)
-        best: tuple[tuple[int, int, float, str], QueueEntry] | None = None
+        # An entry the agent declined or missed ranks after everything else it could take.
+        best: tuple[tuple[bool, int, int, float, str], QueueEntry] | None = None
+        declined = self._declined
         reserved = self._reserved_head(agent)
         if reserved is not None and agent.can_take(reserved.channel):
             membership = agent.memberships.get(reserved.queue)
-            rank = (membership.priority if membership else 0, -reserved.priority, reserved.enqueued_at, "")
+            refused = agent.agent_id in declined.get(reserved.interaction_id, ())
+            rank = (refused, membership.priority if membership else 0, -reserved.priority, reserved.enqueued_at, "")
             best = (rank, reserved)
-        declined = self._declined
         for channel in agent.channels_open():
             for queue_priority, delay, key in agent.eligible.get(channel, ()):
                 head = self._head(key)
                 if head is None or (delay and head[0] > now - delay):
                     continue
-                rank = (queue_priority, -key[2], head[0], head[1])
-                if best is not None and rank >= best[0]:
-                    continue
-                if head[1] in declined and agent.agent_id in declined[head[1]]:
-                    continue
-                best = (rank, self._entries[head[1]])
+                refused = head[1] in declined and agent.agent_id in declined[head[1]]
+                rank = (refused, queue_priority, -key[2], head[0], head[1])
+                if best is None or rank < best[0]:
+                    best = (rank, self._entries[head[1]])
         return None if best is None else best[1]
 
     def _rebuild_eligible(self, agent: EngineAgent) -> None:
@@ -403,9 +407,12 @@ class MemoryRoutingBackend(RoutingBackend):
         channels = agent.channels_open()
         for queue in agent.memberships:
             policy = self._config.policy(queue)
+            # Heap items are refreshed only when they surface, which is sound for ranks
+            # that only worsen; a load that drops improves a least-occupied rank.
+            improves = policy.strategy is Strategy.LEAST_OCCUPIED
             for channel in channels:
                 slot = (queue, channel)
-                if slot not in agent.in_ready:
+                if improves or slot not in agent.in_ready:
                     heapq.heappush(
                         self._ready.setdefault(slot, []), (agent.rank(policy.strategy, policy.skills), agent.agent_id)
                     )
@@ -465,10 +472,10 @@ class MemoryRoutingBackend(RoutingBackend):
 
     def _breach_deadlines(self, now: float, events: list[RoutingEvent]) -> None:
         while self._sla and self._sla[0][0] <= now:
-            _, iid = heapq.heappop(self._sla)
-            offer_id = self._offer_of.get(iid)
-            entry = self._offers[offer_id].entry if offer_id is not None else self._entries.get(iid)
-            if entry is None or entry.breached:
+            deadline, iid = heapq.heappop(self._sla)
+            entry = self._current(iid)
+            # A timer left from an earlier routing (before a transfer) is not this one's.
+            if entry is None or entry.breached or entry.answer_deadline != deadline:
                 continue
             breached = dataclasses.replace(entry, breached=True)
             self._replace(breached, now)
@@ -479,15 +486,31 @@ class MemoryRoutingBackend(RoutingBackend):
                 self._apply_step(breached, now, events)
 
     def _escalate(self, now: float, events: list[RoutingEvent]) -> None:
-        while self._escalations and self._escalations[0][0] <= now:
-            _, iid, step = heapq.heappop(self._escalations)
-            if iid in self._offer_of:
-                if self._offers[self._offer_of[iid]].entry.escalations_done == step:
-                    heapq.heappush(self._escalations, (now + _RETRY_SECONDS, iid, step))
+        # Only timers due before this tick began: a step that schedules another already
+        # due (overflow into a queue whose first step is immediate) waits for the next
+        # tick, so queues that overflow into each other cannot spin.
+        budget = sum(1 for item in self._escalations if item[0] <= now)
+        while budget and self._escalations and self._escalations[0][0] <= now:
+            budget -= 1
+            due, iid, queue, step = heapq.heappop(self._escalations)
+            entry = self._current(iid)
+            if entry is None or (entry.queue, entry.escalations_done) != (queue, step):
+                continue  # a timer of an earlier queue or step
+            # Out on offer: if the offer comes back, placing the entry again re-arms the step.
+            if self._escalation_due(entry) != due or iid in self._offer_of:
                 continue
-            entry = self._entries.get(iid)
-            if entry is not None and entry.escalations_done == step:
-                self._apply_step(entry, now, events)
+            self._apply_step(entry, now, events)
+
+    def _escalation_due(self, entry: QueueEntry) -> float | None:
+        steps = self._config.policy(entry.queue).escalation
+        if entry.escalations_done >= len(steps):
+            return None
+        return entry.escalation_start + steps[entry.escalations_done].after_seconds
+
+    def _current(self, interaction_id: str) -> QueueEntry | None:
+        """The interaction's entry while it is waiting or out on offer."""
+        offer_id = self._offer_of.get(interaction_id)
+        return self._offers[offer_id].entry if offer_id is not None else self._entries.get(interaction_id)
 
     def _apply_step(self, entry: QueueEntry, now: float, events: list[RoutingEvent]) -> None:
         step = self._config.policy(entry.queue).escalation[entry.escalations_done]
@@ -498,8 +521,9 @@ class MemoryRoutingBackend(RoutingBackend):
             priority=entry.priority + step.raise_priority,
             skills=tuple((name, level) for name, level in relaxed if level > 0),
             queue=step.overflow_to if overflow and step.overflow_to else entry.queue,
-            # A new queue has its own steps, counted from the start.
+            # A new queue has its own steps, counted from the arrival in it.
             escalations_done=0 if overflow else entry.escalations_done + 1,
+            escalation_base=now if overflow else entry.escalation_base,
         )
         self._replace(after, now)
         events.append(Escalated(entry, after))

@@ -86,10 +86,17 @@ class QueueEntry:
     preferred_until: float = 0.0
     escalations_done: int = 0
     breached: bool = False
+    # When the current queue's escalation steps started counting (its arrival in the
+    # queue after an overflow); None: the enqueue time.
+    escalation_base: float | None = None
 
     @property
     def order_key(self) -> tuple[int, float, str]:
         return (-self.priority, self.enqueued_at, self.interaction_id)
+
+    @property
+    def escalation_start(self) -> float:
+        return self.enqueued_at if self.escalation_base is None else self.escalation_base
 
 
 @dataclass(frozen=True, slots=True)

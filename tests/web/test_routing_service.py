@@ -249,9 +249,15 @@ async def test_a_restart_keeps_queue_order_deadlines_and_escalation(app_factory:
     for n in range(3):
         await post_sms(first, sms_form(sender=f"+1555123000{n}"))
 
+    sam = await login(first, "sam")
+
     async def escalated() -> list[Any] | None:
+        # Recorded in storage, not only decided by the engine.
         entries = await first.server.app[SERVICES].routing.waiting("support")
-        return entries if all(e.priority == 2 for e in entries) else None
+        for entry in entries:
+            if "escalated" not in await _events(first, sam, entry.interaction_id):
+                return None
+        return entries if len(entries) == 3 else None
 
     before = await _eventually(escalated)
     await first.close()
