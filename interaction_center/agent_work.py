@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 MAX_REPLY_CHARS = 1600  # Twilio's limit for one message body; other channels take as much.
 MAX_DISPOSITION_CHARS = 100
 
+# Told of each interaction an agent completes (web chat tells its visitor the chat ended).
+CompletedListener = Callable[[Interaction], Awaitable[None]]
+
 
 class AgentWork:
     def __init__(
@@ -36,11 +39,13 @@ class AgentWork:
         dispatcher: Dispatcher,
         senders: Mapping[Channel, OutboundSender],
         settings: Settings,
+        on_completed: CompletedListener | None = None,
     ) -> None:
         self._sessions = sessions
         self._dispatcher = dispatcher
         self._senders = senders
         self._settings = settings
+        self._on_completed = on_completed
 
     async def interaction(self, agent: Agent, interaction_id: str) -> dict[str, Any]:
         async with self._sessions() as session:
@@ -109,7 +114,14 @@ class AgentWork:
                 author_agent_id=agent.id,
             )
             session.add(message)
-        outbound = OutboundMessage(interaction.id, message.to_address, message.from_address, body)
+        outbound = OutboundMessage(
+            interaction.id,
+            message.to_address,
+            message.from_address,
+            body,
+            thread_key=interaction.thread_key,
+            message_id=message.id,
+        )
         if email:
             outbound = threaded(outbound, rows, interaction.thread_key)
         try:
@@ -143,6 +155,8 @@ class AgentWork:
         )
         await self._dispatcher.release(interaction.id, wrap_up)
         log.info("interaction %s: completed by agent %s (%s)", interaction.id, agent.id, disposition)
+        if self._on_completed is not None:
+            await self._on_completed(interaction)
         return serialize.interaction(interaction)
 
     async def transfer(

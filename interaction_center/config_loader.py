@@ -45,6 +45,12 @@ _FLAT_SECTIONS: dict[str, type[Any]] = {
 _TOP_LEVEL = {*_FLAT_SECTIONS, "channels", "skills", "queues", "agents"}
 # Twilio's documented variable names, honoured so existing deployments need no renaming.
 _TWILIO_ALIASES = {"account_sid": "TWILIO_ACCOUNT_SID", "auth_token": "TWILIO_AUTH_TOKEN"}
+# The keys each [channels.NAME] section takes.
+_CHANNEL_KEYS: dict[str, frozenset[str]] = {
+    Channel.SMS: frozenset({"queue"}),
+    Channel.EMAIL: frozenset({"queue"}),
+    Channel.CHAT: frozenset({"queue", "abandon_after_seconds"}),
+}
 _INT = re.compile(r"[+-]?[0-9]+")
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 _STRINGS = tuple[str, ...]
@@ -223,21 +229,38 @@ class _Loader:
         if not isinstance(table, dict):
             self.problem("channels", "must be a table")
             return ChannelsSettings()
-        values = {}
+        values: dict[str, Any] = {}
         for name, spec in table.items():
-            if name not in (Channel.SMS, Channel.EMAIL):
+            if name not in _CHANNEL_KEYS:
                 self.problem(f"channels.{name}", "unknown channel section")
                 continue
-            if not isinstance(spec, dict) or set(spec) - {"queue"} or not isinstance(spec.get("queue", ""), str):
+            if (
+                not isinstance(spec, dict)
+                or set(spec) - _CHANNEL_KEYS[name]
+                or not isinstance(spec.get("queue", ""), str)
+            ):
                 self.problem(f"channels.{name}", "must be a table with a queue name")
                 continue
             if "queue" in spec:
                 values[f"{name}_queue"] = spec["queue"]
+            if name == Channel.CHAT:
+                values.setdefault("chat_queue", ChannelsSettings.sms_queue)
+                grace = spec.get("abandon_after_seconds", ChannelsSettings.chat_abandon_after_seconds)
+                ok = isinstance(grace, int | float) and not isinstance(grace, bool) and 0 <= grace < math.inf
+                if not ok:
+                    self.problem(
+                        "channels.chat.abandon_after_seconds", f"must be a number of seconds, 0 or more, not {grace!r}"
+                    )
+                else:
+                    values["chat_abandon_after_seconds"] = float(grace)
         result = ChannelsSettings(**values)
         checked = [(Channel.SMS, result.sms_queue)]
         # Email is optional: its queue is checked once mail is taken or the queue is named.
         if email_on or "email_queue" in values:
             checked.append((Channel.EMAIL, result.email_queue))
+        # Web chat is on with its section.
+        if result.chat_queue is not None:
+            checked.append((Channel.CHAT, result.chat_queue))
         for channel, name in checked:
             queue = queues.get(name)
             if queue is None:

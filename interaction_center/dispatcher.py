@@ -166,6 +166,27 @@ class Dispatcher:
         if agent is not None:
             await self._push_status(agent)
 
+    async def abandon(self, interaction_id: str, data: dict[str, Any]) -> bool:
+        """The customer left while waiting: the interaction is closed as abandoned and leaves
+        routing, counted in the queue's abandoned figures. False (and no change) when it
+        no longer waits: an agent has it, or it is closed."""
+        async with self._lock:
+            async with self._sessions.begin() as session:
+                interaction = await store.get(session, interaction_id)
+                if interaction.state not in store.ROUTABLE:
+                    return False
+                offer = (interaction.offered_agent_id, interaction.offer_id)
+                store.transition(session, interaction, InteractionState.ABANDONED, SYSTEM, "abandoned", data)
+                interaction.offer_id = interaction.offered_agent_id = interaction.offer_expires_at = None
+            await self._routing.cancel(interaction_id, time.time(), abandoned=True)
+            # A withdrawn offer frees the agent for the next contact.
+            await self._dispatch()
+        agent_id, offer_id = offer
+        if agent_id is not None:
+            await self._hub.push(agent_id, {"type": "offer_closed", "offer_id": offer_id, "reason": "abandoned"})
+        log.info("interaction %s: abandoned (%s)", interaction_id, data.get("reason"))
+        return True
+
     async def transfer(self, agent: Agent, interaction_id: str, entry: QueueEntry, data: dict[str, Any]) -> None:
         """Hand an assigned interaction back to routing as ``entry``: another queue, or
         reserved for a named agent for a while."""

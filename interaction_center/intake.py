@@ -110,6 +110,12 @@ class Intake:
             store.record_event(session, interaction.id, "message_received", actor, {"message_id": message.id})
             if contact.opt_out is not None:
                 await self._record_opt_out(session, contact, interaction.id, actor)
+            for kind, value in contact.linked_identities:
+                holder = await customers.link(session, customer.id, kind, value)
+                if holder is not None:
+                    # Left for a person to merge: the two records may be two people.
+                    data = {"kind": kind, "value": value, "customer_id": holder}
+                    store.record_event(session, interaction.id, "identity_conflict", actor, data)
         result = IntakeResult(interaction.id, message.id, created=created, duplicate=False, filed=filed)
         return result, interaction, message
 

@@ -110,6 +110,9 @@ class InboundContact:
     # Sent by a machine (auto-reply, bounce, mailing list): it may continue an open
     # interaction but never opens one for an agent.
     automated: bool = False
+    # Further identities the sender gave for themselves (a chat visitor's email and phone):
+    # added to the resolved customer, unless another customer already holds one.
+    linked_identities: tuple[tuple[IdentityKind, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +131,8 @@ class OutboundMessage:
     thread_key: str = ""
     # Sent without a person (an acknowledgement): marked so that auto-responders stay quiet.
     automated: bool = False
+    # Our stored message's id, for channels that show it to the customer (chat).
+    message_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

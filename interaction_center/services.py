@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from channels.chat_sessions import ChatRooms, ChatSender
 from channels.email_in import SmtpServer
 from channels.email_out import SmtpEmailSender
 from channels.twilio_rest import TwilioSmsSender
 from interaction_center.accounts import Accounts
 from interaction_center.acknowledgement import Acknowledger
 from interaction_center.agent_work import AgentWork
+from interaction_center.chat import ChatDesk
 from interaction_center.dispatcher import Dispatcher
 from interaction_center.intake import Intake, IntakeResult
 from interaction_center.model import Channel, InboundContact, OutboundSender
@@ -40,6 +42,7 @@ class Services:
     intake: Intake
     accounts: Accounts
     work: AgentWork
+    chat: ChatDesk
     senders: dict[Channel, OutboundSender] = field(default_factory=dict)
     # Set when smtp.domains lists what we take mail for.
     mail: SmtpServer | None = None
@@ -66,6 +69,7 @@ class Services:
         await self.accounts.sync_roster(self.settings.agents)
         await self.dispatcher.recover()
         ticker = asyncio.create_task(self.dispatcher.run_ticker(), name="routing-ticker")
+        chat_updates = asyncio.create_task(self.chat.run_queue_updates(), name="chat-queue-updates")
         try:
             if self.mail is not None:
                 await self.mail.start()
@@ -74,9 +78,11 @@ class Services:
             # Mail stops first: nothing is taken in that could not be committed.
             if self.mail is not None:
                 await self.mail.close()
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
+            for task in (ticker, chat_updates):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await self.chat.close()
             if self.acknowledger is not None:
                 await self.acknowledger.close()
             await self.hub.close()
@@ -92,7 +98,8 @@ def build_services(settings: Settings) -> Services:
     routing = MemoryRoutingBackend(engine_config(settings))
     hub = AgentHub()
     dispatcher = Dispatcher(sessions, routing, hub, settings.routing)
-    senders: dict[Channel, OutboundSender] = {}
+    rooms = ChatRooms()
+    senders: dict[Channel, OutboundSender] = {Channel.CHAT: ChatSender(rooms)}
     if settings.twilio.account_sid:
         senders[Channel.SMS] = TwilioSmsSender(settings.twilio, settings.public_base_url + "/twilio/sms/status")
     else:
@@ -102,6 +109,8 @@ def build_services(settings: Settings) -> Services:
         senders[Channel.EMAIL] = SmtpEmailSender(smtp)
     elif smtp.domains:
         log.warning("smtp.relay_host is not set: inbound email works, replies by email are refused")
+    intake = Intake(sessions, dispatcher, hub, settings)
+    chat = ChatDesk(sessions, intake, dispatcher, routing, hub, rooms, settings)
     services = Services(
         settings=settings,
         engine=engine,
@@ -109,9 +118,10 @@ def build_services(settings: Settings) -> Services:
         routing=routing,
         hub=hub,
         dispatcher=dispatcher,
-        intake=Intake(sessions, dispatcher, hub, settings),
+        intake=intake,
         accounts=Accounts(sessions, settings.auth.token_ttl_seconds),
-        work=AgentWork(sessions, dispatcher, senders, settings),
+        work=AgentWork(sessions, dispatcher, senders, settings, on_completed=chat.completed),
+        chat=chat,
         senders=senders,
     )
     if smtp.domains:

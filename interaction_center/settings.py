@@ -77,6 +77,11 @@ class RoutingSettings:
 class ChannelsSettings:
     sms_queue: str = "support"
     email_queue: str = "support"
+    # Where new web chats wait; None (no [channels.chat] section): web chat is off.
+    chat_queue: str | None = None
+    # A visitor who leaves while waiting may reconnect within this long before the chat
+    # is abandoned.
+    chat_abandon_after_seconds: float = 60.0
 
 
 @dataclass(frozen=True)

@@ -39,3 +39,14 @@ async def identity(session: AsyncSession, kind: str, value: str) -> CustomerIden
     return await session.scalar(
         select(CustomerIdentity).where(CustomerIdentity.kind == kind, CustomerIdentity.value == value)
     )
+
+
+async def link(session: AsyncSession, customer_id: str, kind: str, value: str) -> str | None:
+    """Give the customer one more identity. Returns the id of the customer who already
+    holds it (None when it is now, or already was, this customer's): two existing records
+    are never merged behind a person's back."""
+    found = await identity(session, kind, value)
+    if found is None:
+        session.add(CustomerIdentity(customer_id=customer_id, kind=kind, value=value))
+        return None
+    return None if found.customer_id == customer_id else found.customer_id

@@ -155,6 +155,20 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ChatSession(Base):
+    """A web-chat visitor's session. Only a SHA-256 digest of its token is kept: a leaked
+    table lets nobody read or write a customer's chat."""
+
+    __tablename__ = "chat_sessions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    # What the visitor told us at start (normalized); linked to their customer record.
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class InteractionEvent(Base):
     __tablename__ = "interaction_events"
     id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)

@@ -34,9 +34,11 @@ def write_settings(
     routing: str = "",
     smtp: str = "",
     support_channels: str = '["sms"]',
+    channels: str = "",
 ) -> Settings:
     """``support``, ``routing`` and ``smtp`` are extra TOML lines for [queues.support],
-    [routing] and [smtp] (where ``domains`` turns the SMTP server on, on a free port)."""
+    [routing] and [smtp] (where ``domains`` turns the SMTP server on, on a free port);
+    ``channels`` more [channels.NAME] sections."""
     path = tmp_path / "interaction-center.toml"
     path.write_text(
         f"""
@@ -60,6 +62,7 @@ tick_seconds = {tick}
 {routing}
 [channels.sms]
 queue = "support"
+{channels}
 [queues.support]
 channels = {support_channels}
 {support}

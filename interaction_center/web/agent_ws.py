@@ -13,7 +13,7 @@ import logging
 from aiohttp import WSMsgType, web
 
 from interaction_center import serialize
-from interaction_center.errors import Unauthorized
+from interaction_center.errors import InteractionCenterError, Unauthorized
 from interaction_center.web.auth import bearer_token
 from interaction_center.web.keys import SERVICES
 from storage.models import Agent
@@ -40,8 +40,8 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
     try:
         await _hello(request, socket, agent)
         async for frame in socket:
-            if frame.type == WSMsgType.TEXT and frame.data == '{"type":"ping"}':
-                await socket.send_json({"type": "pong"})
+            if frame.type == WSMsgType.TEXT:
+                await _handle(request, socket, agent, frame.data)
     finally:
         services.hub.detach(agent.id, socket)
         log.info("agent %s: live channel closed", agent.id)
@@ -50,6 +50,24 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
             # the agent's offers must go back to the queue all the same.
             await asyncio.shield(services.dispatcher.agent_disconnected(agent.id))
     return socket
+
+
+async def _handle(request: web.Request, socket: web.WebSocketResponse, agent: Agent, raw: str) -> None:
+    """``ping``, and ``{"type": "typing", "interaction_id"}``: the agent is writing to a
+    chat visitor, who sees it. Other frames are ignored: this channel is mostly one way."""
+    if raw == '{"type":"ping"}':
+        await socket.send_json({"type": "pong"})
+        return
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return
+    if not isinstance(data, dict) or data.get("type") != "typing" or not isinstance(data.get("interaction_id"), str):
+        return
+    try:
+        await request.app[SERVICES].chat.agent_typing(agent.id, data["interaction_id"])
+    except InteractionCenterError as exc:
+        await socket.send_json({"type": "error", "code": exc.code, "message": exc.message})
 
 
 async def _token_frame(socket: web.WebSocketResponse) -> str:

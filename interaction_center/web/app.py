@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from channels.chat import ChatChannel
 from channels.sms import SmsWebhook
 from channels.twilio_signature import TwilioSignatureCheck
 from interaction_center.services import Services, build_services
@@ -25,6 +26,7 @@ def build_app(settings: Settings, services: Services | None = None) -> web.Appli
     app.add_routes(ops.routes)
     app.add_routes(api.routes)
     agent_ws.register(app)
+    ChatChannel(services.chat).register(app)
     signature = TwilioSignatureCheck(settings.twilio.auth_token, settings.public_base_url)
     SmsWebhook(signature, services.receive_sms, services.sms_delivery, settings.twilio.default_region).register(app)
     app.cleanup_ctx.append(_lifecycle)

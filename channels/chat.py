@@ -1,0 +1,197 @@
+"""Web chat in: the visitor's WebSocket (``GET /chat/ws``), the embeddable widget
+(``GET /chat/chat-widget.js``) and a demo page using it (``GET /chat/``).
+
+Frames are JSON objects with a ``type``. Anything wrong with one frame (too large, too
+many, not JSON, unknown) gets an error frame and the session goes on; only a token that
+opens no session closes the socket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from interaction_center.chat import ChatDesk, Visitor, history
+from interaction_center.errors import InteractionCenterError, InvalidInput, Unauthorized
+from storage.models import utcnow
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+# Our limit, answered with chat.too_large; aiohttp's own (which closes the socket, 1009)
+# sits well above it so that a large frame costs an error frame, not the session.
+MAX_FRAME_CHARS = 8 * 1024
+MAX_BODY_CHARS = 4000
+MAX_CLIENT_ID_CHARS = 100
+_SOCKET_LIMIT_BYTES = 256 * 1024
+# A burst of this many frames, refilled at this rate: enough for fast typists, not floods.
+RATE_BURST = 20
+RATE_PER_SECOND = 5.0
+_BAD_TOKEN_CLOSE = 4401
+
+
+class RateLimit:
+    """A token bucket per socket."""
+
+    def __init__(self, burst: int = RATE_BURST, per_second: float = RATE_PER_SECOND) -> None:
+        self._burst = burst
+        self._rate = per_second
+        self._tokens = float(burst)
+        self._at = time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
+        self._at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "code": code, "message": message}
+
+
+def _parse(raw: str) -> dict[str, Any]:
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidInput("the frame is not valid JSON", code="chat.bad_frame") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise InvalidInput('a frame is a JSON object with a "type"', code="chat.bad_frame")
+    return data
+
+
+def _text(data: dict[str, Any], name: str, *, required: bool, limit: int) -> str:
+    value = data.get(name, "" if not required else None)
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise InvalidInput(f'"{name}" must be a non-empty string', code="chat.bad_frame")
+    if len(value) > limit:
+        raise InvalidInput(f'"{name}" is longer than {limit} characters', code="chat.too_large")
+    return value
+
+
+class ChatChannel:
+    def __init__(self, desk: ChatDesk) -> None:
+        self._desk = desk
+
+    def register(self, app: web.Application) -> None:
+        app.router.add_get("/chat/ws", self.socket)
+        app.router.add_get("/chat/", self.page)
+        app.router.add_get("/chat/chat-widget.js", self.widget)
+
+    async def page(self, request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC / "chat.html", headers={"Content-Type": "text/html; charset=utf-8"})
+
+    async def widget(self, request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC / "chat-widget.js", headers={"Content-Type": "text/javascript; charset=utf-8"})
+
+    async def socket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse(heartbeat=30.0, max_msg_size=_SOCKET_LIMIT_BYTES)
+        await socket.prepare(request)
+        if not self._desk.enabled:
+            await socket.send_json(_error("chat.not_configured", "web chat is not enabled here"))
+            await socket.close()
+            return socket
+        session = _Session(self._desk, socket)
+        try:
+            await session.run()
+        finally:
+            if session.visitor is not None:
+                self._desk.left(session.visitor, socket)
+        return socket
+
+
+class _Session:
+    """One visitor socket: the start or resume handshake, then their frames."""
+
+    def __init__(self, desk: ChatDesk, socket: web.WebSocketResponse) -> None:
+        self._desk = desk
+        self._socket = socket
+        self._limit = RateLimit()
+        self.visitor: Visitor | None = None
+
+    async def run(self) -> None:
+        async for frame in self._socket:
+            if frame.type != WSMsgType.TEXT:
+                await self._socket.send_json(_error("chat.bad_frame", "frames are JSON text"))
+            elif not self._limit.allow():
+                await self._socket.send_json(_error("chat.rate_limited", "too many frames; slow down"))
+            elif len(frame.data) > MAX_FRAME_CHARS:
+                await self._socket.send_json(
+                    _error("chat.too_large", f"a frame is at most {MAX_FRAME_CHARS} characters")
+                )
+            else:
+                try:
+                    await self._handle(_parse(frame.data))
+                except Unauthorized as exc:
+                    await self._socket.send_json(_error(exc.code, exc.message))
+                    await self._socket.close(code=_BAD_TOKEN_CLOSE, message=b"unauthorized")
+                except InteractionCenterError as exc:
+                    await self._socket.send_json(_error(exc.code, exc.message))
+                except Exception:
+                    log.exception("chat %s: frame failed", self.visitor.session_id if self.visitor else "-")
+                    await self._socket.send_json(_error("chat.failed", "internal error; it has been logged"))
+
+    async def _handle(self, data: dict[str, Any]) -> None:
+        kind = data["type"]
+        if kind in ("start", "resume"):
+            if self.visitor is not None:
+                raise InvalidInput("this socket already has a session", code="chat.bad_frame")
+            await (self._start(data) if kind == "start" else self._resume(data))
+        elif self.visitor is None:
+            raise InvalidInput('start with {"type": "start"} or {"type": "resume", "token"}', code="chat.not_started")
+        elif kind == "message":
+            await self._message(self.visitor, data)
+        elif kind == "typing":
+            await self._desk.customer_typing(self.visitor)
+        else:
+            raise InvalidInput(f"unknown frame type {kind!r}", code="chat.bad_frame")
+
+    async def _start(self, data: dict[str, Any]) -> None:
+        name = _text(data, "name", required=False, limit=200)
+        email = _text(data, "email", required=False, limit=320) or None
+        phone = _text(data, "phone", required=False, limit=32) or None
+        token, visitor = await self._desk.start(name, email, phone)
+        self._attach(visitor)
+        await self._socket.send_json({"type": "started", "token": token, "interaction_id": None})
+
+    async def _resume(self, data: dict[str, Any]) -> None:
+        token = _text(data, "token", required=True, limit=100)
+        visitor, interaction, messages = await self._desk.resume(token)
+        self._attach(visitor)
+        await self._socket.send_json(
+            {
+                "type": "resumed",
+                "interaction_id": None if interaction is None else interaction.id,
+                "state": None if interaction is None else interaction.state,
+                "messages": history(messages),
+            }
+        )
+        await self._tell_place(visitor)
+
+    def _attach(self, visitor: Visitor) -> None:
+        self.visitor = visitor
+        self._desk.connected(visitor, self._socket)
+
+    async def _message(self, visitor: Visitor, data: dict[str, Any]) -> None:
+        client_id = _text(data, "client_id", required=True, limit=MAX_CLIENT_ID_CHARS)
+        body = _text(data, "body", required=True, limit=MAX_BODY_CHARS)
+        # Shielded: a visitor closing the tab mid-write must not cut the commit in half.
+        result = await asyncio.shield(self._desk.receive(visitor, client_id, body))
+        # Acknowledged only now that the message is committed.
+        ack = {"type": "ack", "client_id": client_id, "message_id": result.message_id, "at": utcnow().isoformat()}
+        await self._socket.send_json({**ack, "interaction_id": result.interaction_id})
+        if result.created:
+            await self._tell_place(visitor)
+
+    async def _tell_place(self, visitor: Visitor) -> None:
+        frame = (await self._desk.queue_frames(only=visitor.session_id)).get(visitor.session_id)
+        if frame is not None:
+            await self._socket.send_json(frame)

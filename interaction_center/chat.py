@@ -1,0 +1,260 @@
+"""Web chat's use cases: a visitor's session (start, resume with its token), their
+messages through the intake, typing both ways, their place in the queue, and the
+abandonment of a waiting chat whose visitor left and did not come back in time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from channels.chat_sessions import ChatRooms, session_of, thread_key
+from interaction_center.dispatcher import Dispatcher
+from interaction_center.errors import Forbidden, InvalidInput, Unauthorized
+from interaction_center.identity import normalize_email, normalize_phone
+from interaction_center.intake import Intake, IntakeResult
+from interaction_center.model import Channel, Direction, IdentityKind, InboundContact, InteractionState
+from interaction_center.notifier import AgentHub
+from interaction_center.settings import Settings
+from routing import RoutingBackend
+from storage import chat as chat_store
+from storage import interactions as store
+from storage.models import ChatSession, Interaction, Message, new_id
+
+log = logging.getLogger(__name__)
+
+# How often waiting visitors are told their (changed) place in the queue.
+QUEUE_UPDATE_SECONDS = 1.0
+MAX_NAME_CHARS = 200
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Visitor:
+    session_id: str
+    display_name: str
+    email: str | None
+    phone: str | None
+
+
+class ChatDesk:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        intake: Intake,
+        dispatcher: Dispatcher,
+        routing: RoutingBackend,
+        hub: AgentHub,
+        rooms: ChatRooms,
+        settings: Settings,
+    ) -> None:
+        self._sessions = sessions
+        self._intake = intake
+        self._dispatcher = dispatcher
+        self._routing = routing
+        self._hub = hub
+        self.rooms = rooms
+        self._settings = settings
+        # The interaction each live session is on, and what it was last told of its place.
+        self._current: dict[str, str] = {}
+        self._told: dict[str, tuple[int, int | None]] = {}
+        self._abandoning: dict[str, asyncio.Task[None]] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return self._settings.channels.chat_queue is not None
+
+    async def start(self, name: str, email: str | None, phone: str | None) -> tuple[str, Visitor]:
+        """A new session and its token; only the token's digest is stored."""
+        if len(name) > MAX_NAME_CHARS:
+            raise InvalidInput(f"a name is at most {MAX_NAME_CHARS} characters", code="chat.bad_frame")
+        visitor = Visitor(
+            session_id=new_id(),
+            display_name=name.strip(),
+            email=None if not email else normalize_email(email),
+            phone=None if not phone else normalize_phone(phone, self._settings.twilio.default_region),
+        )
+        token = secrets.token_urlsafe(32)
+        async with self._sessions.begin() as session:
+            session.add(
+                ChatSession(
+                    id=visitor.session_id,
+                    token_hash=token_digest(token),
+                    display_name=visitor.display_name,
+                    email=visitor.email,
+                    phone=visitor.phone,
+                )
+            )
+        log.info("chat %s: session started", visitor.session_id)
+        return token, visitor
+
+    async def resume(self, token: str) -> tuple[Visitor, Interaction | None, list[Message]]:
+        """The session the token opens, with its latest interaction and that one's messages."""
+        async with self._sessions() as session:
+            row = await chat_store.by_token_hash(session, token_digest(token))
+            if row is None:
+                raise Unauthorized("this chat token is not valid", code="chat.bad_token")
+            interaction = await chat_store.latest_interaction(session, thread_key(row.id))
+            messages = [] if interaction is None else list(await store.messages(session, [interaction.id]))
+        visitor = Visitor(row.id, row.display_name, row.email, row.phone)
+        if interaction is not None and InteractionState(interaction.state).is_open:
+            self._current[row.id] = interaction.id
+        return visitor, interaction, messages
+
+    async def receive(self, visitor: Visitor, client_id: str, body: str) -> IntakeResult:
+        queue = self._settings.channels.chat_queue
+        assert queue is not None  # the adapter serves nothing while chat is off
+        # The email (else the phone, else the session) names the customer; the rest join
+        # that record, so one person writing on several channels is one customer.
+        given = [(IdentityKind.EMAIL, visitor.email), (IdentityKind.PHONE, visitor.phone)]
+        identities = [(kind, value) for kind, value in given if value is not None]
+        identities.append((IdentityKind.CHAT, visitor.session_id))
+        (kind, address), *linked = identities
+        contact = InboundContact(
+            channel=Channel.CHAT,
+            # Scoped to the session: two visitors' client ids never meet.
+            external_id=f"{visitor.session_id}:{client_id}",
+            identity_kind=kind,
+            from_address=address,
+            to_address="chat",
+            body=body,
+            thread_key=thread_key(visitor.session_id),
+            attributes={"client_id": client_id, **({"name": visitor.display_name} if visitor.display_name else {})},
+            linked_identities=tuple(linked),
+        )
+        result = await self._intake.receive(contact, queue)
+        self._current[visitor.session_id] = result.interaction_id
+        return result
+
+    async def customer_typing(self, visitor: Visitor) -> None:
+        interaction_id = self._current.get(visitor.session_id)
+        if interaction_id is None:
+            return
+        async with self._sessions() as session:
+            interaction = await store.get(session, interaction_id)
+        if interaction.assigned_agent_id is not None:
+            frame = {"type": "customer_typing", "interaction_id": interaction_id}
+            await self._hub.push(interaction.assigned_agent_id, frame)
+
+    async def agent_typing(self, agent_id: str, interaction_id: str) -> None:
+        async with self._sessions() as session:
+            interaction = await store.get(session, interaction_id)
+        if interaction.assigned_agent_id != agent_id:
+            raise Forbidden("the interaction is not assigned to you", code="interaction.not_yours")
+        session_id = session_of(interaction.thread_key)
+        if interaction.channel == Channel.CHAT and session_id is not None:
+            await self.rooms.push(session_id, {"type": "typing", "from": "agent"})
+
+    async def completed(self, interaction: Interaction) -> None:
+        """An agent completed the interaction: its visitor hears the chat ended."""
+        session_id = session_of(interaction.thread_key)
+        if interaction.channel != Channel.CHAT or session_id is None:
+            return
+        self._current.pop(session_id, None)
+        await self.rooms.push(session_id, {"type": "ended", "interaction_id": interaction.id})
+
+    def connected(self, visitor: Visitor, socket: Any) -> None:
+        """A socket of the visitor opened: a pending abandonment is called off."""
+        self.rooms.attach(visitor.session_id, socket)
+        pending = self._abandoning.pop(visitor.session_id, None)
+        if pending is not None:
+            pending.cancel()
+            log.info("chat %s: visitor back within the grace period", visitor.session_id)
+
+    def left(self, visitor: Visitor, socket: Any) -> None:
+        """A socket closed. When it was the visitor's last and their chat still waits, it
+        is abandoned after ``channels.chat.abandon_after_seconds`` unless they come back."""
+        self.rooms.detach(visitor.session_id, socket)
+        self._told.pop(visitor.session_id, None)
+        interaction_id = self._current.get(visitor.session_id)
+        if self.rooms.connected(visitor.session_id) or interaction_id is None:
+            return
+        if visitor.session_id not in self._abandoning:
+            task = asyncio.create_task(self._abandon_later(visitor.session_id, interaction_id))
+            self._abandoning[visitor.session_id] = task
+
+    async def _abandon_later(self, session_id: str, interaction_id: str) -> None:
+        try:
+            await asyncio.sleep(self._settings.channels.chat_abandon_after_seconds)
+            if not self.rooms.connected(session_id):
+                # Forgotten either way, so sessions nobody returns to hold no memory; a
+                # resume finds the interaction again.
+                self._current.pop(session_id, None)
+                await self._dispatcher.abandon(interaction_id, {"reason": "customer_left"})
+        except Exception:
+            log.exception("chat %s: abandonment of interaction %s failed", session_id, interaction_id)
+        finally:
+            if self._abandoning.get(session_id) is asyncio.current_task():
+                del self._abandoning[session_id]
+
+    async def queue_frames(self, only: str | None = None) -> dict[str, dict[str, Any]]:
+        """``queued`` frames for the live sessions whose place changed since they were told
+        (for ``only``: that session's, whether or not it changed)."""
+        places: dict[str, tuple[str, int]] = {}
+        for name, settings in self._settings.queues.items():
+            if Channel.CHAT in settings.channels:
+                for index, entry in enumerate(await self._routing.waiting(name)):
+                    places[entry.interaction_id] = (name, index + 1)
+        speed = {
+            s.queue: s.average_speed_of_answer_seconds for s in await self._dispatcher.stats() if s.channel == "chat"
+        }
+        frames: dict[str, dict[str, Any]] = {}
+        for session_id in [only] if only else self.rooms.sessions():
+            place = places.get(self._current.get(session_id, ""))
+            if place is None:
+                continue
+            queue, position = place
+            wait = self._expected_wait(queue, position, speed.get(queue))
+            if only is None and self._told.get(session_id) == (position, wait):
+                continue
+            self._told[session_id] = (position, wait)
+            frames[session_id] = {"type": "queued", "position": position, "expected_wait_seconds": wait}
+        return frames
+
+    def _expected_wait(self, queue: str, position: int, average_answer: float | None) -> int | None:
+        """A simple estimate: the queue's average speed of answer for chat, once for each
+        contact up to this one; before anything was answered, the queue's answer target."""
+        if average_answer is not None:
+            return round(average_answer * position)
+        target = self._settings.queues[queue].sla.get(Channel.CHAT)
+        return None if target is None else target.answer_seconds
+
+    async def run_queue_updates(self) -> None:
+        while True:
+            await asyncio.sleep(QUEUE_UPDATE_SECONDS)
+            try:
+                for session_id, frame in (await self.queue_frames()).items():
+                    await self.rooms.push(session_id, frame)
+            except Exception:
+                log.exception("chat queue update failed")
+
+    async def close(self) -> None:
+        for task in list(self._abandoning.values()):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._abandoning.clear()
+        await self.rooms.close()
+
+
+def history(messages: list[Message]) -> list[dict[str, Any]]:
+    """The conversation as the visitor sees it: who, what, when; nothing internal."""
+    return [
+        {
+            "message_id": m.id,
+            "from": "customer" if m.direction == Direction.INBOUND else "agent",
+            "client_id": m.attributes.get("client_id"),
+            "body": m.body,
+            "at": m.created_at.isoformat(),
+        }
+        for m in messages
+    ]

@@ -1,0 +1,19 @@
+"""Web-chat sessions: found by the digest of their token, never by the token itself."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ChatSession, Interaction
+
+
+async def by_token_hash(session: AsyncSession, token_hash: str) -> ChatSession | None:
+    return await session.scalar(select(ChatSession).where(ChatSession.token_hash == token_hash))
+
+
+async def latest_interaction(session: AsyncSession, thread_key: str) -> Interaction | None:
+    """The session's most recent interaction, open or closed: what a reconnect shows."""
+    return await session.scalar(
+        select(Interaction).where(Interaction.thread_key == thread_key).order_by(Interaction.created_at.desc()).limit(1)
+    )

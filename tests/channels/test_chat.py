@@ -1,0 +1,286 @@
+"""Web chat over a real WebSocket on loopback: sessions and tokens, queueing, live replies,
+history on reconnect, limits, abandonment, and one customer across email, SMS and chat."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from interaction_center.settings import Settings
+from interaction_center.web.keys import SERVICES
+from storage.models import ChatSession, CustomerIdentity, Interaction
+from tests.channels import test_email
+from tests.channels.test_email import Relay, deliver, plain
+from tests.support import interaction, login, next_frame, offered, post_sms, set_status, sms_form
+
+# The outbound relay the email tests use (the service needs one to take mail with replies on).
+relay = test_email.relay
+CHAT = '[channels.chat]\nqueue = "support"\nabandon_after_seconds = {grace}'
+
+
+@pytest.fixture
+def chat_settings(settings_factory: Callable[..., Settings]) -> Callable[..., Settings]:
+    def make(grace: float = 60.0, **overrides: Any) -> Settings:
+        overrides.setdefault("support_channels", '["sms", "chat"]')
+        return settings_factory(channels=CHAT.format(grace=grace), **overrides)
+
+    return make
+
+
+@pytest.fixture
+async def chat_client(app_factory: Callable[[Settings], Any], chat_settings: Callable[..., Settings]) -> Any:
+    return await app_factory(chat_settings())
+
+
+async def start(client: Any, **fields: str) -> tuple[Any, dict[str, Any]]:
+    socket = await client.ws_connect("/chat/ws")
+    await socket.send_json({"type": "start", **fields})
+    return socket, await next_frame(socket, "started")
+
+
+async def say(socket: Any, body: str, client_id: str | None = None) -> dict[str, Any]:
+    client_id = client_id or uuid.uuid4().hex
+    await socket.send_json({"type": "message", "client_id": client_id, "body": body})
+    ack = await next_frame(socket, "ack")
+    assert ack["client_id"] == client_id
+    return ack
+
+
+async def resume(client: Any, token: str) -> tuple[Any, dict[str, Any]]:
+    socket = await client.ws_connect("/chat/ws")
+    await socket.send_json({"type": "resume", "token": token})
+    return socket, await socket.receive_json(timeout=5)
+
+
+async def accept(client: Any, headers: dict[str, str], interaction_id: str) -> dict[str, Any]:
+    """Accept the offer of this interaction (an agent takes up to three chats at once)."""
+    async with asyncio.timeout(5):
+        while not (offers := [o for o in await offered(client, headers) if o["id"] == interaction_id]):
+            await asyncio.sleep(0.05)
+    response = await client.post(f"/api/v1/offers/{offers[0]['offer']['id']}/accept", headers=headers)
+    assert response.status == 200, await response.text()
+    return dict(await response.json())
+
+
+async def state_of(client: Any, interaction_id: str) -> str:
+    async with client.server.app[SERVICES].sessions() as session:
+        row = await session.get(Interaction, interaction_id)
+        assert row is not None
+        return row.state
+
+
+async def test_a_visitor_is_queued_answered_live_and_sees_the_history_on_reconnect(chat_client: Any) -> None:
+    socket, started = await start(chat_client, name="Jane")
+    assert len(started["token"]) >= 43 and started["interaction_id"] is None
+    ack = await say(socket, "Hello, my bill is wrong")
+    queued = await next_frame(socket, "queued")
+    assert queued["position"] == 1
+    assert queued["expected_wait_seconds"] is None  # no chat SLA in this queue, nothing answered yet
+    # A second visitor waits behind the first.
+    other, _ = await start(chat_client)
+    await say(other, "Me too")
+    assert (await next_frame(other, "queued"))["position"] == 2
+
+    alice = await login(chat_client, "alice")
+    agent_socket = await chat_client.ws_connect("/api/v1/ws", headers=alice)
+    await set_status(chat_client, alice, "available")
+    accepted = await accept(chat_client, alice, ack["interaction_id"])
+    assert accepted["channel"] == "chat"
+
+    # Typing both ways.
+    await socket.send_json({"type": "typing"})
+    typing = await next_frame(agent_socket, "customer_typing")
+    assert typing["interaction_id"] == accepted["id"]
+    await agent_socket.send_json({"type": "typing", "interaction_id": accepted["id"]})
+    assert (await next_frame(socket, "typing"))["from"] == "agent"
+
+    response = await chat_client.post(
+        f"/api/v1/interactions/{accepted['id']}/messages", json={"body": "Let me look"}, headers=alice
+    )
+    assert response.status == 201, await response.text()
+    reply = await response.json()
+    assert reply["status"] == "delivered"
+    live = await next_frame(socket, "message")
+    assert (live["from"], live["body"], live["message_id"]) == ("agent", "Let me look", reply["id"])
+    await socket.close()
+
+    # Away, the visitor still gets the reply: stored, and shown on reconnect.
+    response = await chat_client.post(
+        f"/api/v1/interactions/{accepted['id']}/messages", json={"body": "Found it"}, headers=alice
+    )
+    assert (await response.json())["status"] == "sent"
+    again, resumed = await resume(chat_client, started["token"])
+    assert resumed["type"] == "resumed" and resumed["interaction_id"] == accepted["id"]
+    assert [(m["from"], m["body"]) for m in resumed["messages"]] == [
+        ("customer", "Hello, my bill is wrong"),
+        ("agent", "Let me look"),
+        ("agent", "Found it"),
+    ]
+
+    response = await chat_client.post(
+        f"/api/v1/interactions/{accepted['id']}/complete", json={"disposition": "resolved"}, headers=alice
+    )
+    assert response.status == 200
+    assert (await next_frame(again, "ended"))["interaction_id"] == accepted["id"]
+    # Only the digest of the token is stored.
+    async with chat_client.server.app[SERVICES].sessions() as session:
+        hashes = list(await session.scalars(select(ChatSession.token_hash)))
+    assert started["token"] not in hashes and all(len(h) == 64 for h in hashes)
+    for ws in (again, other, agent_socket):
+        await ws.close()
+
+
+async def test_a_forged_token_is_refused_and_the_socket_closed(chat_client: Any) -> None:
+    socket, frame = await resume(chat_client, "not-a-real-token-" + uuid.uuid4().hex)
+    assert (frame["type"], frame["code"]) == ("error", "chat.bad_token")
+    closed = await socket.receive(timeout=5)
+    assert socket.closed and closed.type.name in ("CLOSE", "CLOSED", "CLOSING")
+    assert socket.close_code == 4401
+
+
+async def test_one_client_id_is_one_message_and_sessions_do_not_collide(chat_client: Any) -> None:
+    socket, _ = await start(chat_client)
+    first = await say(socket, "Hello", client_id="m1")
+    again = await say(socket, "Hello", client_id="m1")
+    assert first["message_id"] == again["message_id"]
+    other, _ = await start(chat_client)
+    theirs = await say(other, "Hi", client_id="m1")
+    assert theirs["message_id"] != first["message_id"]
+    alice = await login(chat_client, "alice")
+    await set_status(chat_client, alice, "available")
+    ours = await accept(chat_client, alice, first["interaction_id"])
+    assert [m["body"] for m in ours["messages"]] == ["Hello"]
+    await socket.close()
+    await other.close()
+
+
+async def test_bad_frames_get_error_frames_and_the_session_goes_on(chat_client: Any) -> None:
+    socket, _ = await start(chat_client)
+    await socket.send_str("{not json")
+    assert (await next_frame(socket, "error"))["code"] == "chat.bad_frame"
+    await socket.send_json({"type": "dance"})
+    assert (await next_frame(socket, "error"))["code"] == "chat.bad_frame"
+    await socket.send_json({"type": "message", "client_id": "x", "body": "a" * 5000})
+    assert (await next_frame(socket, "error"))["code"] == "chat.too_large"
+    await socket.send_str('{"type": "typing", "pad": "' + "a" * 20_000 + '"}')
+    assert (await next_frame(socket, "error"))["code"] == "chat.too_large"
+    for _ in range(40):
+        await socket.send_json({"type": "typing"})
+    assert (await next_frame(socket, "error"))["code"] == "chat.rate_limited"
+    await asyncio.sleep(1.0)  # the bucket refills
+    ack = await say(socket, "Still here")
+    assert ack["message_id"]
+    await socket.close()
+
+
+async def test_a_message_before_start_is_refused(chat_client: Any) -> None:
+    socket = await chat_client.ws_connect("/chat/ws")
+    await socket.send_json({"type": "message", "client_id": "1", "body": "hi"})
+    assert (await next_frame(socket, "error"))["code"] == "chat.not_started"
+    await socket.send_json({"type": "start", "email": "not an address"})
+    assert (await next_frame(socket, "error"))["code"] == "contact.invalid_email"
+    await socket.send_json({"type": "start"})
+    assert (await next_frame(socket, "started"))["token"]
+    await socket.close()
+
+
+async def test_leaving_while_queued_abandons_after_the_grace_unless_the_visitor_returns(
+    app_factory: Callable[[Settings], Any], chat_settings: Callable[..., Settings]
+) -> None:
+    client = await app_factory(chat_settings(grace=0.5))
+    back, started = await start(client)
+    kept = (await say(back, "I will come back"))["interaction_id"]
+    await back.close()
+    again, resumed = await resume(client, started["token"])
+    assert resumed["state"] == "queued"
+    assert (await next_frame(again, "queued"))["position"] == 1
+
+    gone, _ = await start(client)
+    left = (await say(gone, "Never mind"))["interaction_id"]
+    behind, _ = await start(client)
+    await say(behind, "Waiting too")
+    assert (await next_frame(behind, "queued"))["position"] == 3
+    await gone.close()
+    async with asyncio.timeout(5):
+        while await state_of(client, left) != "abandoned":
+            await asyncio.sleep(0.05)
+    # The visitor behind moves up, and is told.
+    assert (await next_frame(behind, "queued"))["position"] == 2
+    await asyncio.sleep(0.6)
+    assert await state_of(client, kept) == "queued"
+
+    sam = await login(client, "sam")
+    stats = await (await client.get("/api/v1/queues", headers=sam)).json()
+    [chat] = [s for s in stats["queues"] if s["queue"] == "support" and s["channel"] == "chat"]
+    assert (chat["abandoned"], chat["waiting"]) == (1, 2)
+    detail = await interaction(client, sam, left)
+    assert detail["events"][-1]["type"] == "abandoned"
+    assert detail["events"][-1]["data"]["reason"] == "customer_left"
+    await again.close()
+    await behind.close()
+
+
+async def test_chat_is_off_without_its_section(client: Any) -> None:
+    socket = await client.ws_connect("/chat/ws")
+    assert (await socket.receive_json(timeout=5))["code"] == "chat.not_configured"
+    await socket.close()
+
+
+async def test_the_demo_page_and_the_widget_are_served(chat_client: Any) -> None:
+    page = await chat_client.get("/chat/")
+    assert page.status == 200 and page.content_type == "text/html"
+    assert 'src="chat-widget.js"' in await page.text()
+    widget = await chat_client.get("/chat/chat-widget.js")
+    assert widget.status == 200 and widget.content_type == "text/javascript"
+    assert "InteractionCenterChat" in await widget.text()
+
+
+async def test_one_customer_emails_chats_and_texts(
+    app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings], relay: Relay
+) -> None:
+    """The chat visitor gives both their email and their phone: the phone joins the record
+    their email already has, and the SMS they send later lands there too."""
+    settings = settings_factory(
+        support_channels='["sms", "email", "chat"]',
+        channels=CHAT.format(grace=60),
+        smtp=f'domains = ["example.com"]\nrelay_host = "127.0.0.1"\nrelay_port = {relay.port}\n'
+        'from_address = "support@example.com"',
+    )
+    client = await app_factory(settings)
+    code, _ = await deliver(client, plain(), sender="Jane.Doe@Customer.test")
+    assert code == 250
+    socket, _ = await start(client, name="Jane", email="jane.doe@customer.test", phone="(555) 123-0001")
+    await say(socket, "Following up on my mail")
+    response = await post_sms(client, sms_form(sender="+15551230001", body="And by text"))
+    assert response.status == 200
+
+    async with client.server.app[SERVICES].sessions() as session:
+        owners = {row.customer_id for row in await session.scalars(select(Interaction))}
+        identities = {(i.kind, i.value) for i in await session.scalars(select(CustomerIdentity))}
+    assert len(owners) == 1
+    assert {("email", "jane.doe@customer.test"), ("phone", "+15551230001")} <= identities
+    sam = await login(client, "sam")
+    customer = await (await client.get(f"/api/v1/customers/{owners.pop()}", headers=sam)).json()
+    assert sorted(i["channel"] for i in customer["interactions"]) == ["chat", "email", "sms"]
+    assert sum(1 for i in customer["identities"] if i["kind"] == "chat") == 1
+    await socket.close()
+
+
+async def test_a_phone_another_customer_holds_is_not_merged(chat_client: Any) -> None:
+    response = await post_sms(chat_client, sms_form(sender="+15551230002"))
+    assert response.status == 200
+    socket, _ = await start(chat_client, email="someone@customer.test", phone="+15551230002")
+    ack = await say(socket, "Hi")
+    async with chat_client.server.app[SERVICES].sessions() as session:
+        owners = {row.customer_id for row in await session.scalars(select(Interaction))}
+    assert len(owners) == 2
+    sam = await login(chat_client, "sam")
+    detail = await interaction(chat_client, sam, ack["interaction_id"])
+    conflict = [e for e in detail["events"] if e["type"] == "identity_conflict"]
+    assert [(e["data"]["kind"], e["data"]["value"]) for e in conflict] == [("phone", "+15551230002")]
+    await socket.close()
