@@ -1,0 +1,639 @@
+"""Sustained intake per channel, end to end into storage and the queue, each beside the bare
+component measured the same way in the same run:
+
+- SMS: signed Twilio webhooks (distinct senders, bounded concurrency) to the real service
+  -> contacts/s, beside a bare aiohttp form handler answering the same requests;
+- email: several SMTP clients, each on its own connection sending several mails, to the
+  service's aiosmtpd -> mails/s, beside a bare aiosmtpd sink answering 250;
+- web chat: K concurrent chat WebSockets (start, one message, its ack) -> the service
+  process's RSS growth per open session and acked messages/s, beside a bare aiohttp
+  WebSocket echo server.
+
+The service runs in its own process (one fresh instance per channel, SQLite in a temporary
+folder, no agent logged in, so every contact stays queued); so does each bare component
+(``bench.intake_bare``). The client is this process. After each service run the database
+and the live queue statistics are checked to hold every contact. Prints a table for people;
+the last line is one JSON object with the figures.
+
+    .venv/bin/python -m bench.intake [--sessions 5000] [--sms 2000] [--emails 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import aiosmtplib
+from twilio.request_validator import RequestValidator
+
+TOKEN = "bench-auth-token"
+PUBLIC = "http://bench.example"
+OUR_NUMBER = "+15005550006"
+SUPERVISOR = ("sam", "sam-bench-pw")
+
+SMS_IN_FLIGHT = 32
+SMTP_CLIENTS = 8
+CHAT_IN_FLIGHT = 64
+# Sessions opened, used and closed before the "before" RSS is read: imports, caches and
+# pools warmed up are not charged to the measured sessions.
+CHAT_WARMUP = 50
+# Every phase is bounded in time as well as in count.
+PHASE_SECONDS = 120.0
+STEP_SECONDS = 30.0
+# File descriptors kept free in each process (logs, /proc reads, the database, SMTP...).
+FD_RESERVE = 200
+# What each service instance wrote to stderr (the log is deleted with its folder).
+SERVER_LOGS: list[str] = []
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def _raise_fd_limit() -> int:
+    """The soft RLIMIT_NOFILE up to the hard one; child processes inherit it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = 1 << 20 if hard == resource.RLIM_INFINITY else hard
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("IC_", "TWILIO_"))}
+
+
+async def _wait_port(port: int, process: subprocess.Popen[bytes], seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process {process.args} exited with {process.returncode}")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return
+    raise RuntimeError(f"nothing listens on port {port} after {seconds} s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+# --- the real service and the bare components, each in its own process ----------------
+
+
+@dataclass
+class Service:
+    base: str
+    smtp_port: int
+    pid: int
+    database: Path
+    log: Path
+
+
+def _config(directory: Path, http_port: int, smtp_port: int) -> Path:
+    path = directory / "bench.toml"
+    path.write_text(
+        f"""
+[http]
+host = "127.0.0.1"
+port = {http_port}
+public_base_url = "{PUBLIC}"
+[smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+domains = ["example.com"]
+acknowledge = false
+[database]
+url = "sqlite:///{directory}/bench.db"
+[twilio]
+auth_token = "{TOKEN}"
+phone_number = "{OUR_NUMBER}"
+[channels.sms]
+queue = "support"
+[channels.email]
+queue = "support"
+[channels.chat]
+queue = "support"
+abandon_after_seconds = 3600
+[queues.support]
+channels = ["sms", "email", "chat"]
+max_size = 1000000
+[queues.support.sla.sms]
+answer_seconds = 3600
+[queues.support.sla.email]
+answer_seconds = 3600
+[queues.support.sla.chat]
+answer_seconds = 3600
+[[agents]]
+username = "{SUPERVISOR[0]}"
+role = "supervisor"
+queues = []
+password = "{SUPERVISOR[1]}"
+"""
+    )
+    return path
+
+
+@contextlib.asynccontextmanager
+async def _service() -> AsyncIterator[Service]:
+    with tempfile.TemporaryDirectory(prefix="ic-bench-intake-") as tmp:
+        directory = Path(tmp)
+        http_port, smtp_port = _free_port(), _free_port()
+        config = _config(directory, http_port, smtp_port)
+        command = [sys.executable, "-m", "interaction_center", "--config", str(config)]
+        env = _clean_env()
+        subprocess.run([*command, "db", "upgrade"], check=True, capture_output=True, env=env, timeout=120)
+        log = directory / "server.log"
+        with log.open("wb") as out:
+            server = subprocess.Popen([*command, "serve"], env=env, stdout=out, stderr=out)
+        try:
+            base = f"http://127.0.0.1:{http_port}"
+            await _wait_port(http_port, server)
+            await _wait_port(smtp_port, server)
+            async with aiohttp.ClientSession() as session:
+                for _ in range(600):
+                    with contextlib.suppress(aiohttp.ClientError):
+                        async with session.get(f"{base}/readyz") as response:
+                            if response.status == 200:
+                                break
+                    await asyncio.sleep(0.05)
+            yield Service(base, smtp_port, server.pid, directory / "bench.db", log)
+        finally:
+            _stop(server)
+            text = log.read_text(errors="replace")
+            tracebacks = text.count("Traceback (most recent call last)")
+            errors = text.count('"level": "ERROR"') + text.count('"level": "CRITICAL"')
+            SERVER_LOGS.append(f"{len(text.splitlines())} lines, {errors} errors, {tracebacks} tracebacks")
+            if errors or tracebacks:
+                at = min(i for i in (text.find('"level": "ERROR"'), text.find("Traceback")) if i >= 0)
+                SERVER_LOGS.append("first: " + text[max(0, at - 100) :][:600])
+
+
+@contextlib.asynccontextmanager
+async def _bare(kind: str) -> AsyncIterator[tuple[int, int]]:
+    """(port, pid) of ``python -m bench.intake_bare KIND PORT``."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.intake_bare", kind, str(port)],
+        env=_clean_env(),
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        await _wait_port(port, process)
+        yield port, process.pid
+    finally:
+        _stop(process)
+
+
+@dataclass
+class Stored:
+    """What the service holds once a channel's run is over."""
+
+    interactions: int
+    messages: int
+    queued: int
+    waiting: int  # the routing engine's live figure, GET /api/v1/queues
+
+
+async def _stored(service: Service, channel: str) -> Stored:
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            f"{service.base}/api/v1/auth/login", json={"username": SUPERVISOR[0], "password": SUPERVISOR[1]}
+        ) as response:
+            token = (await response.json())["token"]
+        async with session.get(
+            f"{service.base}/api/v1/queues", headers={"Authorization": f"Bearer {token}"}
+        ) as response:
+            stats = (await response.json())["queues"]
+    waiting = sum(s["waiting"] for s in stats if s["queue"] == "support" and s["channel"] == channel)
+
+    def count() -> tuple[int, int, int]:
+        with contextlib.closing(sqlite3.connect(f"file:{service.database}?mode=ro", uri=True, timeout=30)) as db:
+            interactions, queued = db.execute(
+                "SELECT count(*), coalesce(sum(state = 'queued'), 0) FROM interactions WHERE channel = ?", (channel,)
+            ).fetchone()
+            (messages,) = db.execute(
+                "SELECT count(*) FROM messages m JOIN interactions i ON i.id = m.interaction_id WHERE i.channel = ?",
+                (channel,),
+            ).fetchone()
+        return int(interactions), int(messages), int(queued)
+
+    interactions, messages, queued = await asyncio.to_thread(count)
+    return Stored(interactions, messages, queued, waiting)
+
+
+async def _bounded(count: int, in_flight: int, one: Callable[[int], Awaitable[None]]) -> tuple[float, int]:
+    """Runs ``one(0..count-1)`` with at most ``in_flight`` at once, for at most PHASE_SECONDS:
+    (seconds taken, calls completed)."""
+    next_index = 0
+    completed = 0
+
+    async def worker() -> None:
+        nonlocal next_index, completed
+        while next_index < count:
+            index = next_index
+            next_index += 1
+            await one(index)
+            completed += 1
+
+    start = time.perf_counter()
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(PHASE_SECONDS):
+            await asyncio.gather(*(worker() for _ in range(in_flight)))
+    return time.perf_counter() - start, completed
+
+
+# --- SMS --------------------------------------------------------------------------------
+
+
+def _sms_requests(count: int) -> list[tuple[str, dict[str, str]]]:
+    """Signed in advance: the client's signing is not timed."""
+    validator = RequestValidator(TOKEN)
+    requests = []
+    for n in range(count):
+        form = {
+            "MessageSid": f"SM{n:032x}",
+            "AccountSid": "AC" + "0" * 32,
+            "From": f"+1555{n:07d}",
+            "To": OUR_NUMBER,
+            "Body": f"Hello, this is customer {n}: my bill is wrong.",
+            "NumMedia": "0",
+            "NumSegments": "1",
+        }
+        headers = {
+            "X-Twilio-Signature": validator.compute_signature(PUBLIC + "/twilio/sms", form),
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        requests.append((urlencode(form), headers))
+    return requests
+
+
+async def _post_all(url: str, requests: list[tuple[str, dict[str, str]]]) -> float:
+    """Requests answered 200 per second."""
+    failures: list[str] = []
+    connector = aiohttp.TCPConnector(limit=SMS_IN_FLIGHT)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def one(n: int) -> None:
+            body, headers = requests[n]
+            async with session.post(url, data=body, headers=headers) as response:
+                text = await response.text()
+                if response.status != 200:
+                    failures.append(f"{response.status} {text[:200]}")
+
+        # A few first, untimed: connections opened, code paths warm.
+        for n in range(min(SMS_IN_FLIGHT, len(requests))):
+            await one(n)
+        warm = min(SMS_IN_FLIGHT, len(requests))
+        seconds, done = await _bounded(len(requests) - warm, SMS_IN_FLIGHT, lambda i: one(warm + i))
+    if failures or done != len(requests) - warm:
+        first = failures[0] if failures else f"timed out after {seconds:.0f} s"
+        raise RuntimeError(f"{len(failures)} webhooks not answered 200 ({done} done), first: {first}")
+    return done / seconds
+
+
+# --- email ------------------------------------------------------------------------------
+
+
+def _mails(count: int) -> list[tuple[str, bytes]]:
+    mails = []
+    for n in range(count):
+        mail = EmailMessage()
+        sender = f"customer{n}@customer.test"
+        mail["From"] = f"Customer {n} <{sender}>"
+        mail["To"] = "support@example.com"
+        mail["Subject"] = f"Invoice {n} is wrong"
+        mail["Message-ID"] = f"<bench-{n}@customer.test>"
+        mail["Date"] = "Mon, 01 Jan 2024 12:00:00 +0000"
+        mail.set_content(f"Hello,\n\nmy invoice {n} charges me twice. Please fix it.\n\nCustomer {n}\n")
+        mails.append((sender, mail.as_bytes(policy=SMTP_POLICY)))
+    return mails
+
+
+async def _send_mails(port: int, mails: list[tuple[str, bytes]]) -> float:
+    """Mails answered 250 per second: SMTP_CLIENTS connections, each sending its share in turn."""
+    failures: list[str] = []
+    shares = [mails[i::SMTP_CLIENTS] for i in range(SMTP_CLIENTS)]
+    clients = [
+        aiosmtplib.SMTP(hostname="127.0.0.1", port=port, local_hostname="client.test", timeout=STEP_SECONDS)
+        for _ in shares
+    ]
+    for client in clients:
+        await client.connect()  # EHLO included
+
+    async def run(client: aiosmtplib.SMTP, share: list[tuple[str, bytes]]) -> None:
+        for sender, data in share:
+            try:
+                errors, reply = await client.sendmail(sender, ["support@example.com"], data)
+            except aiosmtplib.SMTPException as exc:
+                failures.append(repr(exc))
+                continue
+            if errors:
+                failures.append(f"{errors} {reply}")
+
+    start = time.perf_counter()
+    try:
+        async with asyncio.timeout(PHASE_SECONDS):
+            await asyncio.gather(*(run(c, s) for c, s in zip(clients, shares, strict=True)))
+        seconds = time.perf_counter() - start
+    finally:
+        for client in clients:
+            with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                await client.quit()
+    if failures:
+        raise RuntimeError(f"{len(failures)} mails not accepted, first: {failures[0]}")
+    return len(mails) / seconds
+
+
+# --- web chat ---------------------------------------------------------------------------
+
+
+@dataclass
+class ChatRun:
+    wanted: int
+    opened: int = 0
+    acked: int = 0
+    open_failures: list[str] = field(default_factory=list)
+    rss_before_kb: int = 0
+    rss_started_kb: int = 0
+    rss_after_kb: int = 0
+    open_seconds: float = 0.0
+    message_seconds: float = 0.0
+
+    @property
+    def kb_per_session(self) -> float:
+        return (self.rss_after_kb - self.rss_before_kb) / self.opened if self.opened else float("nan")
+
+    @property
+    def msgs_per_s(self) -> float:
+        return self.acked / self.message_seconds if self.message_seconds else float("nan")
+
+
+class _Chat:
+    """One chat socket with a reader that keeps draining it (so pings get their pongs while
+    the socket waits) and hands on the text frames."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self._frames: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        try:
+            async for message in self.ws:
+                if message.type == aiohttp.WSMsgType.TEXT:
+                    self._frames.put_nowait(json.loads(message.data))
+        finally:
+            self._frames.put_nowait(None)
+
+    async def frame(self, types: tuple[str, ...]) -> dict[str, Any]:
+        """The next frame of one of ``types`` (the echo server answers with the frame sent)."""
+        async with asyncio.timeout(STEP_SECONDS):
+            while True:
+                frame = await self._frames.get()
+                if frame is None:
+                    raise ConnectionError(f"socket ended ({self.ws.close_code})")
+                if frame.get("type") in types:
+                    return frame
+                if frame.get("type") == "error":
+                    raise RuntimeError(f"error frame: {frame}")
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.ws.close()
+        self._reader.cancel()
+        with contextlib.suppress(BaseException):
+            await self._reader
+
+
+_CHAT_ERRORS = (OSError, aiohttp.ClientError, TimeoutError, ConnectionError, RuntimeError)
+
+
+async def _chat(url: str, pid: int, sessions: int, fd_limit: int) -> ChatRun:
+    """Opens ``sessions`` chat sockets (start, started), reads the server's RSS, then has each
+    send one message and wait for its ack, reads it again, and closes them all. Both this
+    process and the server hold one descriptor per socket: with too few, fewer are opened."""
+    run = ChatRun(sessions)
+    if sessions > fd_limit - FD_RESERVE:
+        sessions = max(0, fd_limit - FD_RESERVE)
+        run.open_failures.append(f"capped at {sessions}: RLIMIT_NOFILE {fd_limit} less {FD_RESERVE} kept free")
+    connector = aiohttp.TCPConnector(limit=0, force_close=True)
+    timeout = aiohttp.ClientTimeout(total=None, connect=STEP_SECONDS, sock_connect=STEP_SECONDS)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as client:
+
+        async def session_once(n: int) -> None:
+            chat = _Chat(await client.ws_connect(url))
+            try:
+                await chat.ws.send_json({"type": "start", "name": f"Warm-up {n}"})
+                await chat.frame(("started", "start"))
+                await chat.ws.send_json({"type": "message", "client_id": f"warm{n}", "body": "hello"})
+                await chat.frame(("ack", "message"))
+            finally:
+                await chat.close()
+
+        # Warm-up, untimed and closed before the baseline.
+        seconds, done = await _bounded(CHAT_WARMUP, 8, session_once)
+        if done != CHAT_WARMUP:
+            raise RuntimeError(f"chat warm-up: {done} of {CHAT_WARMUP} sessions in {seconds:.0f} s")
+        await asyncio.sleep(1.0)
+        run.rss_before_kb = _rss_kb(pid)
+
+        chats: list[_Chat] = []
+        stop_opening = False
+
+        async def open_one(n: int) -> None:
+            nonlocal stop_opening
+            if stop_opening:
+                return
+            try:
+                chat = _Chat(await client.ws_connect(url))
+            except _CHAT_ERRORS as exc:
+                # Out of file descriptors (here or there), or the server takes no more.
+                run.open_failures.append(f"connect: {type(exc).__name__}: {exc}")
+                stop_opening = True
+                return
+            chats.append(chat)
+            try:
+                await chat.ws.send_json({"type": "start", "name": f"Visitor {n}"})
+                await chat.frame(("started", "start"))
+            except _CHAT_ERRORS as exc:
+                run.open_failures.append(f"start: {type(exc).__name__}: {exc}")
+                stop_opening = True
+
+        try:
+            run.open_seconds, _ = await _bounded(sessions, CHAT_IN_FLIGHT, open_one)
+            started = [chat for chat in chats if not chat.ws.closed]
+            run.opened = len(started)
+            run.rss_started_kb = _rss_kb(pid)
+
+            async def say(n: int) -> None:
+                chat = started[n]
+                await chat.ws.send_json({"type": "message", "client_id": f"m{n}", "body": f"Hello, I am visitor {n}."})
+                await chat.frame(("ack", "message"))
+                run.acked += 1
+
+            async def say_or_note(n: int) -> None:
+                try:
+                    await say(n)
+                except _CHAT_ERRORS as exc:
+                    run.open_failures.append(f"message: {type(exc).__name__}: {exc}")
+
+            run.message_seconds, _ = await _bounded(len(started), CHAT_IN_FLIGHT, say_or_note)
+            # Acked means committed; give the queue bookkeeping a moment before reading RSS.
+            await asyncio.sleep(1.0)
+            run.rss_after_kb = _rss_kb(pid)
+            # Sessions still open at once after every message, the figure RSS is divided by.
+            run.opened = sum(1 for chat in started if not chat.ws.closed)
+        finally:
+            async with asyncio.timeout(PHASE_SECONDS):
+                await asyncio.gather(*(chat.close() for chat in chats), return_exceptions=True)
+    return run
+
+
+# --- the run ----------------------------------------------------------------------------
+
+
+def _check(name: str, stored: Stored, sent: int, warm: int = 0) -> str:
+    want = sent + warm
+    note = (
+        f"{name}: stored {stored.interactions} interactions / {stored.messages} messages, "
+        f"{stored.queued} queued, routing engine waiting {stored.waiting} (sent {want})"
+    )
+    if stored.interactions != want or stored.messages != want or stored.queued != want or stored.waiting != want:
+        note += "  <-- MISMATCH"
+    return note
+
+
+async def main(sessions: int, sms_count: int, email_count: int) -> None:
+    fd_limit = _raise_fd_limit()
+    checks: list[str] = []
+
+    requests = _sms_requests(sms_count)
+    async with _service() as service:
+        sms_per_s = await _post_all(f"{service.base}/twilio/sms", requests)
+        checks.append(_check("sms", await _stored(service, "sms"), sms_count))
+    async with _bare("sms") as (port, _):
+        sms_bare = await _post_all(f"http://127.0.0.1:{port}/twilio/sms", requests)
+
+    mails = _mails(email_count)
+    async with _service() as service:
+        email_per_s = await _send_mails(service.smtp_port, mails)
+        checks.append(_check("email", await _stored(service, "email"), email_count))
+    async with _bare("smtp") as (port, _):
+        email_bare = await _send_mails(port, mails)
+
+    async with _service() as service:
+        chat = await _chat(f"{service.base}/chat/ws", service.pid, sessions, fd_limit)
+        stored = await _stored(service, "chat")
+        checks.append(_check("chat", stored, chat.acked, CHAT_WARMUP))
+    async with _bare("chat") as (port, pid):
+        bare_chat = await _chat(f"http://127.0.0.1:{port}/chat/ws", pid, sessions, fd_limit)
+
+    print(
+        f"intake, client and server each in their own process on loopback (RLIMIT_NOFILE soft {fd_limit}); "
+        f"SMS {sms_count} webhooks at {SMS_IN_FLIGHT} in flight, email {email_count} mails over "
+        f"{SMTP_CLIENTS} SMTP connections, chat target {sessions} sessions ({CHAT_IN_FLIGHT} in flight)"
+    )
+    print(f"{'channel':<8} {'service':>14} {'bare':>14} {'ratio':>7}  unit")
+    print(f"{'sms':<8} {sms_per_s:>14,.0f} {sms_bare:>14,.0f} {sms_per_s / sms_bare:>7.3f}  contacts/s vs requests/s")
+    print(f"{'email':<8} {email_per_s:>14,.0f} {email_bare:>14,.0f} {email_per_s / email_bare:>7.3f}  mails/s")
+    print(
+        f"{'chat':<8} {chat.msgs_per_s:>14,.0f} {bare_chat.msgs_per_s:>14,.0f} "
+        f"{chat.msgs_per_s / bare_chat.msgs_per_s:>7.3f}  acked messages/s vs echoes/s"
+    )
+    print(
+        f"{'chat':<8} {chat.kb_per_session:>14,.1f} {bare_chat.kb_per_session:>14,.1f} "
+        f"{chat.kb_per_session / bare_chat.kb_per_session:>7.1f}  KB RSS per open session"
+    )
+    for name, r in (("service", chat), ("bare echo", bare_chat)):
+        print(
+            f"  chat {name}: {r.opened}/{r.wanted} sessions open at once, {r.acked} acked; "
+            f"RSS {r.rss_before_kb / 1024:.1f} MB -> {r.rss_started_kb / 1024:.1f} MB started "
+            f"-> {r.rss_after_kb / 1024:.1f} MB after messages; opened in {r.open_seconds:.1f} s "
+            f"({r.opened / r.open_seconds if r.open_seconds else 0:,.0f}/s), messages in {r.message_seconds:.1f} s"
+        )
+        if r.open_failures:
+            print(f"    {len(r.open_failures)} notes/failures, first: {r.open_failures[0]}")
+            if len(r.open_failures) > 1:
+                print(f"    last: {r.open_failures[-1]}")
+    for note in checks:
+        print(f"  {note}")
+    print(f"  service logs (sms, email, chat runs): {'; '.join(SERVER_LOGS)}")
+    figures = {
+        "sms_contacts_per_s": round(sms_per_s, 1),
+        "sms_bare_per_s": round(sms_bare, 1),
+        "sms_ratio_to_bare": round(sms_per_s / sms_bare, 4),
+        "email_msgs_per_s": round(email_per_s, 1),
+        "email_bare_per_s": round(email_bare, 1),
+        "email_ratio_to_bare": round(email_per_s / email_bare, 4),
+        "chat_sessions": chat.opened,
+        "chat_sessions_target": sessions,
+        "chat_bare_sessions": bare_chat.opened,
+        "chat_kb_per_session": round(chat.kb_per_session, 2),
+        "chat_bare_kb_per_session": round(bare_chat.kb_per_session, 2),
+        "chat_msgs_per_s": round(chat.msgs_per_s, 1),
+        "chat_bare_msgs_per_s": round(bare_chat.msgs_per_s, 1),
+        "chat_ratio_to_bare": round(chat.msgs_per_s / bare_chat.msgs_per_s, 4),
+        "sms_sent": sms_count,
+        "emails_sent": email_count,
+        "stored_ok": not any("MISMATCH" in note for note in checks),
+    }
+    print(json.dumps(figures))
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.intake", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=5000, help="concurrent chat sessions to open (5000)")
+    parser.add_argument("--sms", type=int, default=2000, help="SMS webhooks to send (2000)")
+    parser.add_argument("--emails", type=int, default=1000, help="mails to send (1000)")
+    arguments = parser.parse_args()
+    if min(arguments.sessions, arguments.sms, arguments.emails) < 1:
+        parser.error("counts must be positive")
+    return arguments
+
+
+if __name__ == "__main__":
+    args = _arguments()
+    asyncio.run(main(args.sessions, args.sms, args.emails))

@@ -1,0 +1,72 @@
+"""The bare components ``bench.intake`` compares the service with, each run in its own
+process (like the service) so that client and server never share one event loop:
+
+    python -m bench.intake_bare sms PORT    # aiohttp form handler answering empty TwiML
+    python -m bench.intake_bare smtp PORT   # aiosmtpd sink answering 250 to every mail
+    python -m bench.intake_bare chat PORT   # aiohttp WebSocket echo server
+
+Each serves on 127.0.0.1:PORT until it is terminated."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+from aiohttp import WSMsgType, web
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+# What the service answers a webhook with: str(twilio.twiml.messaging_response.MessagingResponse()).
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'
+
+
+async def _sms(request: web.Request) -> web.Response:
+    form = await request.post()
+    if not form.get("From") or not form.get("To") or not form.get("MessageSid"):
+        return web.json_response({"error": {"code": "webhook.missing_field"}}, status=400)
+    return web.Response(text=EMPTY_TWIML, content_type="text/xml")
+
+
+async def _echo(request: web.Request) -> web.WebSocketResponse:
+    socket = web.WebSocketResponse(heartbeat=30.0, max_msg_size=256 * 1024)
+    await socket.prepare(request)
+    async for frame in socket:
+        if frame.type == WSMsgType.TEXT:
+            await socket.send_str(frame.data)
+    return socket
+
+
+class _Sink:
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        return "250 2.0.0 OK"
+
+
+async def _serve(kind: str, port: int) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    if kind == "smtp":
+        sink = _Sink()
+        server = await loop.create_server(
+            lambda: SMTP(sink, hostname="example.com", ident="bare", loop=loop), "127.0.0.1", port
+        )
+        await stop.wait()
+        server.close()
+        return
+    app = web.Application()
+    if kind == "sms":
+        app.router.add_post("/twilio/sms", _sms)
+    else:
+        app.router.add_get("/chat/ws", _echo)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await stop.wait()
+    await runner.cleanup()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] not in ("sms", "smtp", "chat"):
+        raise SystemExit("usage: python -m bench.intake_bare sms|smtp|chat PORT")
+    asyncio.run(_serve(sys.argv[1], int(sys.argv[2])))
