@@ -37,6 +37,7 @@ test: install services lint
 
 bench: install
 	$(BIN)/python -m bench.routing
+	$(BIN)/python -m bench.intake
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
