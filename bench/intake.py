@@ -44,6 +44,8 @@ import aiohttp
 import aiosmtplib
 from twilio.request_validator import RequestValidator
 
+from bench.offer_latency import wait_ready
+
 TOKEN = "bench-auth-token"
 PUBLIC = "http://bench.example"
 OUR_NUMBER = "+15005550006"
@@ -190,13 +192,7 @@ async def _service() -> AsyncIterator[Service]:
             base = f"http://127.0.0.1:{http_port}"
             await _wait_port(http_port, server)
             await _wait_port(smtp_port, server)
-            async with aiohttp.ClientSession() as session:
-                for _ in range(600):
-                    with contextlib.suppress(aiohttp.ClientError):
-                        async with session.get(f"{base}/readyz") as response:
-                            if response.status == 200:
-                                break
-                    await asyncio.sleep(0.05)
+            await wait_ready(base, "/readyz", seconds=30.0)
             yield Service(base, smtp_port, server.pid, directory / "bench.db", log)
         finally:
             _stop(server)

@@ -75,17 +75,23 @@ async def _service(agents: int, capacity: int, database_url: str) -> AsyncIterat
             server = subprocess.Popen([*command, "serve"], env=env, stdout=log, stderr=log)
         try:
             base = f"http://127.0.0.1:{port}"
-            async with aiohttp.ClientSession() as session:
-                for _ in range(1200):
-                    with contextlib.suppress(aiohttp.ClientError):
-                        async with session.get(f"{base}/healthz") as response:
-                            if response.status == 200:
-                                break
-                    await asyncio.sleep(0.05)
+            await wait_ready(base, "/healthz")
             yield base
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+async def wait_ready(base: str, path: str, seconds: float = 60.0) -> None:
+    """Poll the service until ``path`` answers 200 (start-up hashes the roster's passwords)."""
+    async with aiohttp.ClientSession() as session:
+        for _ in range(int(seconds / 0.05)):
+            with contextlib.suppress(aiohttp.ClientError):
+                async with session.get(base + path) as response:
+                    if response.status == 200:
+                        return
+            await asyncio.sleep(0.05)
+    raise RuntimeError(f"{base}{path} did not answer within {seconds:.0f} s")
 
 
 def percentile(values: list[float], share: float) -> float:

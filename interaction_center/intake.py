@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -135,19 +136,7 @@ class Intake:
         """An auto-reply or bounce that continues nothing is kept on the customer's record
         (closed at once, so it is never offered) instead of starting a conversation that
         could answer a machine, which might answer back."""
-        now = utcnow()
-        interaction = Interaction(
-            id=new_id(),
-            customer_id=customer_id,
-            channel=contact.channel,
-            state=InteractionState.NEW,
-            queue=queue,
-            thread_key=contact.thread_key,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(interaction)
-        store.record_event(session, interaction.id, "created", actor, {"channel": contact.channel})
+        interaction = _created(session, contact, queue, customer_id, actor, utcnow())
         store.transition(session, interaction, InteractionState.CANCELLED, SYSTEM, "filed", {"reason": "automated"})
         return interaction
 
@@ -188,13 +177,13 @@ class Intake:
         if settings.preferred_agent_seconds > 0:
             since = now - timedelta(hours=self._settings.routing.returning_customer_hours)
             preferred = await store.last_agent_of(session, customer_id, since)
-        interaction = Interaction(
-            id=new_id(),
-            customer_id=customer_id,
-            channel=contact.channel,
-            state=InteractionState.NEW,
-            queue=queue,
-            thread_key=contact.thread_key,
+        interaction = _created(
+            session,
+            contact,
+            queue,
+            customer_id,
+            actor,
+            now,
             enqueued_at=now,
             priority=settings.priority,
             required_skills=dict(settings.skills),
@@ -202,11 +191,7 @@ class Intake:
             first_response_deadline=None if first_response is None else now + timedelta(seconds=first_response),
             preferred_agent_id=preferred,
             preferred_until=None if preferred is None else now + timedelta(seconds=settings.preferred_agent_seconds),
-            created_at=now,
-            updated_at=now,
         )
-        session.add(interaction)
-        store.record_event(session, interaction.id, "created", actor, {"channel": contact.channel})
         deadline = interaction.answer_deadline
         store.transition(
             session,
@@ -217,3 +202,30 @@ class Intake:
             {"queue": queue, "answer_deadline": None if deadline is None else deadline.isoformat()},
         )
         return interaction
+
+
+def _created(
+    session: AsyncSession,
+    contact: InboundContact,
+    queue: str,
+    customer_id: str,
+    actor: Actor,
+    now: datetime,
+    **routing: Any,
+) -> Interaction:
+    """A new interaction for the contact's thread, with its "created" event; ``routing``
+    holds what queueing it needs (deadlines, priority, skills)."""
+    interaction = Interaction(
+        id=new_id(),
+        customer_id=customer_id,
+        channel=contact.channel,
+        state=InteractionState.NEW,
+        queue=queue,
+        thread_key=contact.thread_key,
+        created_at=now,
+        updated_at=now,
+        **routing,
+    )
+    session.add(interaction)
+    store.record_event(session, interaction.id, "created", actor, {"channel": contact.channel})
+    return interaction
