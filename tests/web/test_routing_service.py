@@ -253,11 +253,13 @@ async def test_a_restart_keeps_queue_order_deadlines_and_escalation(app_factory:
 
     async def escalated() -> list[Any] | None:
         # Recorded in storage, not only decided by the engine.
-        entries = await first.server.app[SERVICES].routing.waiting("support")
-        for entry in entries:
+        routing = first.server.app[SERVICES].routing
+        for entry in await routing.waiting("support"):
             if "escalated" not in await _events(first, sam, entry.interaction_id):
                 return None
-        return entries if len(entries) == 3 else None
+        # Read again: the checks above awaited, and a tick may have moved things meanwhile.
+        entries = await routing.waiting("support")
+        return entries if len(entries) == 3 and all(e.escalations_done == 1 for e in entries) else None
 
     before = await _eventually(escalated)
     await first.close()
