@@ -79,7 +79,11 @@ def _serve(args: argparse.Namespace, settings: Settings, path: Path | None) -> i
     base = settings.public_base_url
     print(f"Interaction Center on http://{settings.http.host}:{settings.http.port} (config: {path or 'defaults'})")
     print(f"  agent API:           {base}/api/v1  (live events: {base}/api/v1/ws)")
-    print(f"  Twilio SMS webhook:  {base}/twilio/sms")
+    print(f"  Twilio SMS webhook:  {base}/twilio/sms  (delivery reports: {base}/twilio/sms/status)")
+    print(f"  web chat demo:       {base}/chat/")
+    smtp = settings.smtp
+    if smtp.domains:
+        print(f"  email (SMTP):        {smtp.host}:{smtp.port} for {', '.join(smtp.domains)}")
     web.run_app(build_app(settings), host=settings.http.host, port=settings.http.port, print=None)
     return 0
 
