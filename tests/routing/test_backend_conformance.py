@@ -1163,6 +1163,18 @@ def draw_profile(data: st.DataObject, mode: Mode, agent_id: str) -> AgentProfile
     return profile(agent_id, *memberships, skills=skills, capacity=capacity)
 
 
+Arrival = tuple[str, int, int, dict[str, int], float | None, str | None]
+# queue, channel (index into the queue's channels), priority, skills, answer target, preferred agent
+ARRIVALS: st.SearchStrategy[Arrival] = st.tuples(
+    st.sampled_from(QUEUES),
+    st.integers(0, 2),
+    st.integers(0, 2),
+    st.dictionaries(st.sampled_from(SKILL_NAMES), st.integers(1, 3)),
+    st.sampled_from([None, 10.0, 30.0]),
+    st.sampled_from([None, None, *AGENT_IDS]),
+)
+
+
 def pick(items: Sequence[T], index: int) -> T:
     return items[index % len(items)]
 
@@ -1212,28 +1224,17 @@ class RoutingMachine(RuleBasedStateMachine):
             self.profiles[agent_id] = draw_profile(data, self.mode, agent_id)
             self.states[agent_id] = AgentState.OFFLINE
             self.missed[agent_id] = 0
+        # A few arrivals up front, so that short runs have something to route.
+        for arrival in data.draw(st.lists(ARRIVALS, min_size=2 if self.mode.dense else 0, max_size=5)):
+            self.arrive(arrival)
         for agent_id in AGENT_IDS:
             if data.draw(st.integers(0, 3)):
                 self._set_state(agent_id, AgentState.AVAILABLE)
         self._after_change()
 
-    @rule(
-        queue=st.sampled_from(QUEUES),
-        channel_index=st.integers(0, 2),
-        priority=st.integers(0, 2),
-        skills=st.dictionaries(st.sampled_from(SKILL_NAMES), st.integers(1, 3)),
-        answer_within=st.sampled_from([None, 10.0, 30.0]),
-        preferred=st.sampled_from([None, None, *AGENT_IDS]),
-    )
-    def arrive(
-        self,
-        queue: str,
-        channel_index: int,
-        priority: int,
-        skills: dict[str, int],
-        answer_within: float | None,
-        preferred: str | None,
-    ) -> None:
+    @rule(arrival=ARRIVALS)
+    def arrive(self, arrival: Arrival) -> None:
+        queue, channel_index, priority, skills, answer_within, preferred = arrival
         iid = f"i{next(self.ids):04d}"
         channel = QUEUE_CHANNELS[queue][channel_index]
         if not self.mode.preferred_agents:
@@ -1461,9 +1462,13 @@ class RoutingMachine(RuleBasedStateMachine):
             and item.enqueued_at <= self.now - membership.delay_seconds
         )
 
-    def _rank(self, agent: AgentProfile, item: QueueEntry) -> tuple[int, int, float]:
+    def _rank(self, agent: AgentProfile, item: QueueEntry) -> tuple[bool, int, int, float]:
+        """Smaller is taken first: an entry the agent declined (rejected or let lapse) after
+        anything else it could take, then its queue's membership priority, then the entry's
+        priority, then the time it has waited."""
         membership = next(m for m in agent.queues if m.queue == item.queue)
-        return (membership.priority, -item.priority, item.enqueued_at)
+        declined = agent.agent_id in self.declined.get(item.interaction_id, ())
+        return (declined, membership.priority, -item.priority, item.enqueued_at)
 
     def _drain(self) -> None:
         for _ in range(500):
@@ -1495,7 +1500,7 @@ class RoutingMachine(RuleBasedStateMachine):
             return
         rank = self._rank(agent, item)
         for other in waiting:
-            if other == item or agent_id in self.declined.get(other.interaction_id, ()):
+            if other == item:
                 continue
             if self._eligible(agent, other) and self._can_take(agent, held[agent_id], other.channel):
                 assert not self._rank(agent, other) < rank, f"{offer} made while {other} ranks ahead for {agent_id}"
