@@ -3,8 +3,10 @@ readable over the REST API, so a dropped socket loses no state."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Coroutine
 from typing import Any
 
 from aiohttp import web
@@ -15,6 +17,16 @@ log = logging.getLogger(__name__)
 class AgentHub:
     def __init__(self) -> None:
         self._sockets: defaultdict[str, set[web.WebSocketResponse]] = defaultdict(set)
+        self._cleanups: set[asyncio.Task[None]] = set()
+
+    def after_disconnect(self, cleanup: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run the clean-up of a closed agent socket as a task of its own: aiohttp cancels
+        the handler of a dropped connection, and the clean-up must finish all the same
+        (``close`` waits for it before storage goes away)."""
+        task = asyncio.create_task(cleanup)
+        self._cleanups.add(task)
+        task.add_done_callback(self._cleanups.discard)
+        return task
 
     def attach(self, agent_id: str, socket: web.WebSocketResponse) -> None:
         self._sockets[agent_id].add(socket)
@@ -42,3 +54,7 @@ class AgentHub:
             for socket in list(sockets):
                 await socket.close(code=1001, message=b"server shutting down")
         self._sockets.clear()
+        while self._cleanups:
+            for result in await asyncio.gather(*self._cleanups, return_exceptions=True):
+                if isinstance(result, Exception):
+                    log.warning("clean-up after an agent disconnect failed: %s", result)

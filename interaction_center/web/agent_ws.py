@@ -46,9 +46,9 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
         services.hub.detach(agent.id, socket)
         log.info("agent %s: live channel closed", agent.id)
         if not services.hub.connected(agent.id):
-            # Shielded: aiohttp cancels the handler of a connection that went away, and
-            # the agent's offers must go back to the queue all the same.
-            await asyncio.shield(services.dispatcher.agent_disconnected(agent.id))
+            # Shielded: the agent's offers must go back to the queue even if aiohttp
+            # cancels this handler; the hub waits for the task on shutdown.
+            await asyncio.shield(services.hub.after_disconnect(services.dispatcher.agent_disconnected(agent.id)))
     return socket
 
 
