@@ -8,7 +8,8 @@ protocol: after every change, ``next_offer`` is called until it returns None (``
 The last part drives random operation sequences against a reference model (hypothesis state
 machines, a fresh event loop per example) and checks the routing invariants after every step.
 
-The bugs this suite found in the in-memory backend are fixed; their tests stay as regressions.
+Most bugs this suite found in the in-memory backend are fixed and their tests stay as regressions;
+tests marked ``xfail(strict=True)`` pin the ones still open.
 """
 
 from __future__ import annotations
@@ -1065,6 +1066,40 @@ async def test_cyclic_overflow_does_not_hang_tick(backend_factory: Make) -> None
     assert 1 <= len(events) <= 2
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="memory.py _best_entry ranks only bucket heads (one bucket per queue, channel, priority and skills): a "
+    "declined head ranks last, and with it every entry queued behind it, so the agent that rejected (or let lapse) "
+    "an entry is handed it again although an equal entry it never declined is waiting",
+)
+async def test_an_agent_that_rejected_an_entry_gets_an_equal_waiting_one_instead(backend_factory: Make) -> None:
+    backend = backend_factory(EngineConfig())
+    assert await arrive(backend, T0, entry("x", T0 - 2), entry("y", T0 - 1)) == []
+    [offer] = await available(backend, profile("a1", capacity={"chat": 1}), T0)
+    assert offer.interaction_id == "x"
+    assert await backend.reject(offer.offer_id, "a1", T0 + 1) == offer
+    again = await only_offer(backend, T0 + 1)
+    assert (again.interaction_id, again.agent_id) == ("y", "a1")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="memory.py _best_entry ranks only bucket heads: when the agent let the head of the priority-1 bucket "
+    "lapse, the whole bucket ranks last for it, so it takes a priority-0 entry although another priority-1 entry "
+    "it never declined is waiting",
+)
+async def test_an_entry_an_agent_let_lapse_does_not_demote_the_entries_queued_behind_it(backend_factory: Make) -> None:
+    backend = backend_factory(EngineConfig(max_missed_offers=2))
+    waiting = [entry("low", T0 - 3), entry("high-1", T0 - 2, priority=1), entry("high-2", T0 - 1, priority=1)]
+    assert await arrive(backend, T0, *waiting) == []
+    [offer] = await available(backend, profile("a1", capacity={"chat": 1}), T0)
+    assert offer.interaction_id == "high-1"
+    now, event = await lapse(backend, offer)
+    assert event.agent_set_away is False
+    again = await only_offer(backend, now)
+    assert (again.interaction_id, again.agent_id) == ("high-2", "a1")
+
+
 # -- property-based: random operation sequences against a reference model ------------------
 
 QUEUES = ("q1", "q2")
@@ -1104,7 +1139,6 @@ def draw_config(data: st.DataObject, mode: Mode) -> EngineConfig:
     queues = {}
     for name in QUEUES:
         # Overflow only q1 -> q2, so escalation never cycles (cycles have their own test).
-        # Every queue has exactly two steps, possibly doing nothing.
         step = st.builds(
             EscalationStep,
             after_seconds=st.sampled_from([5.0, 15.0, 40.0]),
@@ -1117,7 +1151,7 @@ def draw_config(data: st.DataObject, mode: Mode) -> EngineConfig:
             channels=QUEUE_CHANNELS[name],
             strategy=data.draw(st.sampled_from(list(Strategy))),
             skills=SKILL_NAMES,
-            escalation=tuple(data.draw(st.lists(step, min_size=2, max_size=2))),
+            escalation=tuple(data.draw(st.lists(step, max_size=2))),
             max_size=data.draw(st.none() | st.integers(1, 6)),
         )
     if mode.declines:
@@ -1618,8 +1652,10 @@ def test_random_operations_keep_queue_order_without_declines_or_queue_priorities
 
 @pytest.mark.xfail(
     strict=True,
-    reason="open: with declines and membership priorities the reference model and the engine disagree; the "
-    "engine ranks an entry the agent declined after everything else it could take, the model does not yet",
+    reason="memory.py _best_entry ranks only bucket heads, so an entry an agent declined demotes every entry queued "
+    "behind it in its bucket (see the two xfail tests above for minimal cases)",
 )
 def test_random_operations_keep_queue_order(backend_factory: BackendFactory) -> None:
-    run_machine(backend_factory, ORDER_FULL, database=None, phases=[Phase.generate], stateful_step_count=50)
+    run_machine(
+        backend_factory, ORDER_FULL, derandomize=True, database=None, phases=[Phase.generate], stateful_step_count=50
+    )
