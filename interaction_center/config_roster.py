@@ -39,6 +39,15 @@ class RosterParser:
         self.problem = problem
         self.skills = skills
 
+    def known_table(self, key: str, spec: Any, known: set[str]) -> bool:
+        """Whether ``spec`` is a table; each key it has beyond ``known`` is reported."""
+        if not isinstance(spec, dict):
+            self.problem(key, "must be a table")
+            return False
+        for extra in set(spec) - known:
+            self.problem(f"{key}.{extra}", "unknown key")
+        return True
+
     def strings(self, key: str, value: Any) -> list[str]:
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             self.problem(key, "must be a list of non-empty strings")
@@ -86,11 +95,8 @@ class RosterParser:
         queues = {}
         for name, spec in table.items():
             key = f"queues.{name}"
-            if not isinstance(spec, dict):
-                self.problem(key, "must be a table")
+            if not self.known_table(key, spec, _QUEUE_KEYS):
                 continue
-            for extra in set(spec) - _QUEUE_KEYS:
-                self.problem(f"{key}.{extra}", "unknown key")
             channels = self.channel_list(f"{key}.channels", spec.get("channels", []))
             if not channels:
                 self.problem(f"{key}.channels", "a queue must accept at least one channel")
@@ -181,11 +187,8 @@ class RosterParser:
         seeds: list[AgentSeed] = []
         for index, spec in enumerate(items):
             key = f"agents[{index}]"
-            if not isinstance(spec, dict):
-                self.problem(key, "must be a table")
+            if not self.known_table(key, spec, _AGENT_KEYS):
                 continue
-            for extra in set(spec) - _AGENT_KEYS:
-                self.problem(f"{key}.{extra}", "unknown key")
             username = spec.get("username")
             if not isinstance(username, str) or not username.strip():
                 self.problem(f"{key}.username", "required, a non-empty string")
