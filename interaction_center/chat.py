@@ -176,11 +176,32 @@ class ChatDesk:
         self.rooms.detach(visitor.session_id, socket)
         self._told.pop(visitor.session_id, None)
         interaction_id = self._current.get(visitor.session_id)
-        if self.rooms.connected(visitor.session_id) or interaction_id is None:
-            return
-        if visitor.session_id not in self._abandoning:
-            task = asyncio.create_task(self._abandon_later(visitor.session_id, interaction_id))
-            self._abandoning[visitor.session_id] = task
+        if interaction_id is not None:
+            self._abandon_unless_back(visitor.session_id, interaction_id)
+
+    async def recover(self) -> int:
+        """After a (re)start no visitor is connected: each chat still waiting gets the full
+        grace period, counted from now, to be resumed before it is abandoned. (When the
+        visitor was last seen is not stored; counting from the start never cuts a visitor
+        short whose socket the restart itself closed.) Returns how many were armed."""
+        async with self._sessions() as session:
+            waiting = await chat_store.waiting(session)
+        armed = 0
+        for interaction_id, key in waiting:
+            session_id = session_of(key)
+            if session_id is not None:
+                self._current[session_id] = interaction_id
+                armed += self._abandon_unless_back(session_id, interaction_id)
+        if armed:
+            log.info("%d waiting chats will be abandoned unless their visitors return", armed)
+        return armed
+
+    def _abandon_unless_back(self, session_id: str, interaction_id: str) -> bool:
+        """Arm the abandonment of a waiting chat whose visitor has no socket open."""
+        if self.rooms.connected(session_id) or session_id in self._abandoning:
+            return False
+        self._abandoning[session_id] = asyncio.create_task(self._abandon_later(session_id, interaction_id))
+        return True
 
     async def _abandon_later(self, session_id: str, interaction_id: str) -> None:
         try:

@@ -68,6 +68,7 @@ class Services:
         await check_current(self.engine)
         await self.accounts.sync_roster(self.settings.agents)
         await self.dispatcher.recover()
+        await self.chat.recover()
         ticker = asyncio.create_task(self.dispatcher.run_ticker(), name="routing-ticker")
         chat_updates = asyncio.create_task(self.chat.run_queue_updates(), name="chat-queue-updates")
         try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from interaction_center.model import Channel
+from storage.interactions import ROUTABLE
 from storage.models import ChatSession, Interaction
 
 
@@ -17,3 +19,13 @@ async def latest_interaction(session: AsyncSession, thread_key: str) -> Interact
     return await session.scalar(
         select(Interaction).where(Interaction.thread_key == thread_key).order_by(Interaction.created_at.desc()).limit(1)
     )
+
+
+async def waiting(session: AsyncSession) -> list[tuple[str, str]]:
+    """Chat interactions still waiting for an agent (queued or offered), as (id, thread key)."""
+    rows = await session.execute(
+        select(Interaction.id, Interaction.thread_key).where(
+            Interaction.channel == Channel.CHAT, Interaction.state.in_(ROUTABLE)
+        )
+    )
+    return [(row.id, row.thread_key) for row in rows]

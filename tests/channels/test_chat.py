@@ -225,6 +225,37 @@ async def test_leaving_while_queued_abandons_after_the_grace_unless_the_visitor_
     await behind.close()
 
 
+async def test_after_a_restart_a_waiting_chat_is_abandoned_unless_its_visitor_returns_within_the_grace(
+    app_factory: Callable[[Settings], Any], chat_settings: Callable[..., Settings]
+) -> None:
+    before = await app_factory(chat_settings(grace=60))
+    gone, _ = await start(before)
+    left = (await say(gone, "Anyone there?"))["interaction_id"]
+    back, started = await start(before)
+    kept = (await say(back, "I will come back"))["interaction_id"]
+    # The restart closes both sockets; the old process's own timers die with it.
+    await before.close()
+    for socket in (gone, back):
+        await socket.close()
+
+    # The grace is counted from the new start: one visitor resumes in time, one never does.
+    after = await app_factory(chat_settings(grace=1.0))
+    again, resumed = await resume(after, started["token"])
+    assert (resumed["interaction_id"], resumed["state"]) == (kept, "queued")
+    assert (await next_frame(again, "queued"))["position"] == 2
+    async with asyncio.timeout(5):
+        while await state_of(after, left) != "abandoned":
+            await asyncio.sleep(0.05)
+    # The visitor who came back moves up, and is told.
+    assert (await next_frame(again, "queued"))["position"] == 1
+    await asyncio.sleep(0.3)
+    assert await state_of(after, kept) == "queued"
+    sam = await login(after, "sam")
+    detail = await interaction(after, sam, left)
+    assert (detail["events"][-1]["type"], detail["events"][-1]["data"]["reason"]) == ("abandoned", "customer_left")
+    await again.close()
+
+
 async def test_chat_is_off_without_its_section(client: Any) -> None:
     socket = await client.ws_connect("/chat/ws")
     assert (await socket.receive_json(timeout=5))["code"] == "chat.not_configured"
