@@ -9,7 +9,8 @@ Indexes keep each decision independent of queue depth and agent count:
   heap items are checked (and refreshed) lazily when they reach the top.
 A change marks the entry or agent it touched as pending; ``next_offer`` looks only at
 pending ones: a new or returned entry looks for the best ready agent, a freed agent for
-the best bucket head it is eligible for.
+the best entry of the buckets it is eligible for: a bucket's head, or for an agent that
+declined the head, the first entry behind it that the agent did not decline.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from __future__ import annotations
 import dataclasses
 import heapq
 from collections import Counter, deque
+from collections.abc import Callable
 from itertools import count
+from operator import attrgetter
+from typing import TypeVar
 
 from routing.agents import EngineAgent
 from routing.backend import RoutingBackend
@@ -43,13 +47,22 @@ from routing.types import (
 
 BucketKey = tuple[str, str, int, tuple[tuple[str, int], ...]]  # queue, channel, priority, skills
 _RESERVED = "@reserved"  # the "bucket" of an entry held in its preferred agent's own heap
+Home = BucketKey | tuple[str, str]  # where a waiting entry sits: a bucket, or (_RESERVED, agent id)
+_K = TypeVar("_K")
+# What a bucket heap and a reserved heap are ordered by.
+_ENQUEUED_AT: Callable[[QueueEntry], float] = attrgetter("enqueued_at")
+_ORDER: Callable[[QueueEntry], tuple[int, float, str]] = attrgetter("order_key")
+# Declines per agent are few. Looking past at most this many in one heap keeps a decision
+# cheap even for an agent that rejects everything; past them, the rest of that heap ranks
+# for it as if declined too.
+_PEEK_PAST_DECLINED = 16
 
 
 class MemoryRoutingBackend(RoutingBackend):
     def __init__(self, config: EngineConfig | None = None) -> None:
         self._config = config or EngineConfig()
         self._entries: dict[str, QueueEntry] = {}  # waiting only
-        self._bucket_of: dict[str, BucketKey | tuple[str, str]] = {}
+        self._bucket_of: dict[str, Home] = {}
         self._buckets: dict[BucketKey, list[tuple[float, str]]] = {}
         self._queue_buckets: dict[str, list[BucketKey]] = {}
         self._bucket_epoch = 0
@@ -246,7 +259,9 @@ class MemoryRoutingBackend(RoutingBackend):
     def _oldest(self, queue: str, channel: str, default: float) -> float:
         """Oldest enqueue time among the bucket heads and reserved entries of a queue."""
         times = [
-            head[0] for key in self._queue_buckets.get(queue, ()) if key[1] == channel and (head := self._head(key))
+            head.enqueued_at
+            for key in self._queue_buckets.get(queue, ())
+            if key[1] == channel and (head := self._top(self._buckets[key], key, _ENQUEUED_AT))
         ]
         for agent in self._agents.values():
             for _, iid in agent.reserved:
@@ -298,25 +313,36 @@ class MemoryRoutingBackend(RoutingBackend):
         self._waiting_count[(entry.queue, entry.channel)] -= 1
         return entry
 
-    def _head(self, key: BucketKey) -> tuple[float, str] | None:
-        heap = self._buckets[key]
+    def _top(self, heap: list[tuple[_K, str]], home: Home, key_of: Callable[[QueueEntry], _K]) -> QueueEntry | None:
+        """The heap's best waiting entry; items left behind by a move or removal are
+        dropped as they surface."""
         while heap:
-            at, iid = heap[0]
+            key, iid = heap[0]
             entry = self._entries.get(iid)
-            if entry is not None and self._bucket_of[iid] == key and entry.enqueued_at == at:
-                return heap[0]
-            heapq.heappop(heap)
-        return None
-
-    def _reserved_head(self, agent: EngineAgent) -> QueueEntry | None:
-        heap = agent.reserved
-        while heap:
-            order, iid = heap[0]
-            entry = self._entries.get(iid)
-            if entry is not None and self._bucket_of[iid] == (_RESERVED, agent.agent_id) and entry.order_key == order:
+            if entry is not None and self._bucket_of[iid] == home and key_of(entry) == key:
                 return entry
             heapq.heappop(heap)
         return None
+
+    def _top_for(
+        self, agent_id: str, heap: list[tuple[_K, str]], home: Home, key_of: Callable[[QueueEntry], _K]
+    ) -> tuple[QueueEntry | None, QueueEntry | None]:
+        """The heap's best waiting entry, and its best one the agent has not declined (None
+        if it declined all it looked at). The entries it declined are set aside to see
+        what is behind them and put back, so one agent's declines never reorder others."""
+        head = self._top(heap, home, key_of)
+        if head is None or agent_id not in self._declined.get(head.interaction_id, ()):
+            return head, head
+        aside = [heapq.heappop(heap)]
+        undeclined = None
+        while len(aside) <= _PEEK_PAST_DECLINED and (entry := self._top(heap, home, key_of)) is not None:
+            if agent_id not in self._declined.get(entry.interaction_id, ()):
+                undeclined = entry
+                break
+            aside.append(heapq.heappop(heap))
+        for item in aside:
+            heapq.heappush(heap, item)
+        return head, undeclined
 
     def _queue_size(self, queue: str) -> int:
         return sum(n for (q, _), n in self._waiting_count.items() if q == queue)
@@ -324,29 +350,32 @@ class MemoryRoutingBackend(RoutingBackend):
     # -- matching --------------------------------------------------------------------
 
     def _best_entry(self, agent: EngineAgent, now: float) -> QueueEntry | None:
-        """The best waiting entry for a freed agent: its reserved ones and the heads of
-        the buckets it is eligible for, ranked by its queue priority, then the entry's
-        priority, then time waited."""
+        """The best waiting entry for a freed agent: its reserved ones and the buckets it
+        is eligible for, ranked by its queue priority, then the entry's priority, then
+        time waited; an entry it declined (rejected or let lapse) after everything else it
+        could take."""
         if agent.eligible_epoch != self._bucket_epoch:
             self._rebuild_eligible(agent)
-        # An entry the agent declined or missed ranks after everything else it could take.
+        agent_id = agent.agent_id
         best: tuple[tuple[bool, int, int, float, str], QueueEntry] | None = None
-        declined = self._declined
-        reserved = self._reserved_head(agent)
+        head, undeclined = self._top_for(agent_id, agent.reserved, (_RESERVED, agent_id), _ORDER)
+        reserved = undeclined or head
         if reserved is not None and agent.can_take(reserved.channel):
             membership = agent.memberships.get(reserved.queue)
-            refused = agent.agent_id in declined.get(reserved.interaction_id, ())
-            rank = (refused, membership.priority if membership else 0, -reserved.priority, reserved.enqueued_at, "")
-            best = (rank, reserved)
+            priority = membership.priority if membership else 0
+            best = ((undeclined is None, priority, -reserved.priority, reserved.enqueued_at, ""), reserved)
         for channel in agent.channels_open():
             for queue_priority, delay, key in agent.eligible.get(channel, ()):
-                head = self._head(key)
-                if head is None or (delay and head[0] > now - delay):
+                head, undeclined = self._top_for(agent_id, self._buckets[key], key, _ENQUEUED_AT)
+                if head is None or (delay and head.enqueued_at > now - delay):
                     continue
-                refused = head[1] in declined and agent.agent_id in declined[head[1]]
-                rank = (refused, queue_priority, -key[2], head[0], head[1])
+                if undeclined is not None and not (delay and undeclined.enqueued_at > now - delay):
+                    candidate, refused = undeclined, False
+                else:
+                    candidate, refused = head, True
+                rank = (refused, queue_priority, -key[2], candidate.enqueued_at, candidate.interaction_id)
                 if best is None or rank < best[0]:
-                    best = (rank, self._entries[head[1]])
+                    best = (rank, candidate)
         return None if best is None else best[1]
 
     def _rebuild_eligible(self, agent: EngineAgent) -> None:

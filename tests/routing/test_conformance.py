@@ -1066,12 +1066,6 @@ async def test_cyclic_overflow_does_not_hang_tick(backend_factory: Make) -> None
     assert 1 <= len(events) <= 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="memory.py _best_entry ranks only bucket heads (one bucket per queue, channel, priority and skills): a "
-    "declined head ranks last, and with it every entry queued behind it, so the agent that rejected (or let lapse) "
-    "an entry is handed it again although an equal entry it never declined is waiting",
-)
 async def test_an_agent_that_rejected_an_entry_gets_an_equal_waiting_one_instead(backend_factory: Make) -> None:
     backend = backend_factory(EngineConfig())
     assert await arrive(backend, T0, entry("x", T0 - 2), entry("y", T0 - 1)) == []
@@ -1082,12 +1076,6 @@ async def test_an_agent_that_rejected_an_entry_gets_an_equal_waiting_one_instead
     assert (again.interaction_id, again.agent_id) == ("y", "a1")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="memory.py _best_entry ranks only bucket heads: when the agent let the head of the priority-1 bucket "
-    "lapse, the whole bucket ranks last for it, so it takes a priority-0 entry although another priority-1 entry "
-    "it never declined is waiting",
-)
 async def test_an_entry_an_agent_let_lapse_does_not_demote_the_entries_queued_behind_it(backend_factory: Make) -> None:
     backend = backend_factory(EngineConfig(max_missed_offers=2))
     waiting = [entry("low", T0 - 3), entry("high-1", T0 - 2, priority=1), entry("high-2", T0 - 1, priority=1)]
@@ -1665,11 +1653,6 @@ def test_random_operations_keep_queue_order_without_declines_or_queue_priorities
     run_machine(backend_factory, ORDER_PLAIN)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="memory.py _best_entry ranks only bucket heads, so an entry an agent declined demotes every entry queued "
-    "behind it in its bucket (see the two xfail tests above for minimal cases)",
-)
 def test_random_operations_keep_queue_order(backend_factory: BackendFactory) -> None:
     run_machine(
         backend_factory, ORDER_FULL, derandomize=True, database=None, phases=[Phase.generate], stateful_step_count=50
