@@ -14,6 +14,7 @@ import logging
 import time
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -39,6 +40,7 @@ from routing import (
     WrapUpEnded,
 )
 from storage import agents as agent_store
+from storage import intake_rows as rows
 from storage import interactions as store
 from storage.models import Agent, Interaction
 
@@ -86,14 +88,21 @@ class Dispatcher:
         await self.dispatch()
         return len(waiting)
 
-    async def enqueue(self, interaction: Interaction) -> None:
+    async def enqueue(self, interactions: Sequence[Interaction]) -> None:
+        """Queue new interactions (committed as queued) and offer what can be offered."""
         async with self._lock:
-            result = await self._routing.enqueue(entry_for(interaction), time.time())
-            if result in (Enqueued.OVER_CAPACITY, Enqueued.REFUSED):
+            now = time.time()
+            refused = []
+            for interaction in interactions:
+                result = await self._routing.enqueue(entry_for(interaction), now)
+                if result in (Enqueued.OVER_CAPACITY, Enqueued.REFUSED):
+                    refused.append((interaction, result == Enqueued.REFUSED))
+            if refused:
                 async with self._sessions.begin() as session:
-                    data = {"queue": interaction.queue, "refused": result == Enqueued.REFUSED}
-                    store.record_event(session, interaction.id, "queue_over_capacity", SYSTEM, data)
-                log.warning("interaction %s: queue %s is over capacity", interaction.id, interaction.queue)
+                    for interaction, outright in refused:
+                        data = {"queue": interaction.queue, "refused": outright}
+                        store.record_event(session, interaction.id, "queue_over_capacity", SYSTEM, data)
+                        log.warning("interaction %s: queue %s is over capacity", interaction.id, interaction.queue)
             await self._dispatch()
 
     async def dispatch(self) -> None:
@@ -288,32 +297,62 @@ class Dispatcher:
                 log.warning("interaction %s: first-response SLA breached", interaction.id)
 
     async def _dispatch(self) -> None:
-        while (offer := await self._routing.next_offer(str(uuid.uuid4()), time.time())) is not None:
-            try:
-                preview = await self._record_offer(offer)
-            except NotFound:
-                await self._routing.cancel(offer.interaction_id, time.time())
-                continue
-            log.info("interaction %s: offered to agent %s", offer.interaction_id, offer.agent_id)
-            await self._hub.push(offer.agent_id, offer_frame(offer, preview))
+        """Make every offer the engine can make now, record them in one transaction, then
+        tell the agents."""
+        while offers := await self._next_offers():
+            previews = await self._record_offers(offers)
+            for offer in offers:
+                if offer.interaction_id not in previews:
+                    # Gone from storage (deleted, or closed behind routing's back).
+                    await self._routing.cancel(offer.interaction_id, time.time())
+                    continue
+                log.info("interaction %s: offered to agent %s", offer.interaction_id, offer.agent_id)
+                await self._hub.push(offer.agent_id, offer_frame(offer, previews[offer.interaction_id]))
 
-    async def _record_offer(self, offer: Offer) -> dict[str, Any]:
-        """Store the offer; returns a preview of the contact (who, what) for the agent."""
+    async def _next_offers(self) -> list[Offer]:
+        offers = []
+        while (offer := await self._routing.next_offer(str(uuid.uuid4()), time.time())) is not None:
+            offers.append(offer)
+        return offers
+
+    async def _record_offers(self, offers: Sequence[Offer]) -> dict[str, dict[str, Any]]:
+        """Store the offers; returns, for each interaction found, a preview of the contact
+        (who, what) for the agent."""
+        ids = [offer.interaction_id for offer in offers]
+        now = to_datetime(time.time())
         async with self._sessions.begin() as session:
-            interaction = await store.get(session, offer.interaction_id)
-            store.transition(
-                session,
-                interaction,
-                InteractionState.OFFERED,
-                SYSTEM,
-                "offered",
-                {"agent_id": offer.agent_id, "offer_id": offer.offer_id},
+            conn = await session.connection()
+            current = await rows.states(conn, ids)
+            found = [offer for offer in offers if offer.interaction_id in current]
+            changes, events = [], []
+            for offer in found:
+                state = current[offer.interaction_id]
+                values = store.transition_values(state, InteractionState.OFFERED, now)
+                expires_at = to_datetime(offer.expires_at)
+                changes.append(
+                    {
+                        "id": offer.interaction_id,
+                        **values,
+                        "offer_id": offer.offer_id,
+                        "offered_agent_id": offer.agent_id,
+                        "offer_expires_at": expires_at,
+                    }
+                )
+                data = store.transition_data(
+                    state, InteractionState.OFFERED, {"agent_id": offer.agent_id, "offer_id": offer.offer_id}
+                )
+                events.append(store.event_row(offer.interaction_id, "offered", SYSTEM, data, now))
+            await rows.update_interactions(conn, changes)
+            await rows.insert_all(conn, (), (), events)
+            latest = await rows.latest_inbound(conn, [offer.interaction_id for offer in found])
+        return {
+            offer.interaction_id: (
+                {"from": latest[offer.interaction_id][0], "body": latest[offer.interaction_id][1][:PREVIEW_CHARS]}
+                if offer.interaction_id in latest
+                else {}
             )
-            interaction.offer_id = offer.offer_id
-            interaction.offered_agent_id = offer.agent_id
-            interaction.offer_expires_at = to_datetime(offer.expires_at)
-            latest = await store.latest_inbound(session, interaction.id)
-        return {} if latest is None else {"from": latest.from_address, "body": latest.body[:PREVIEW_CHARS]}
+            for offer in found
+        }
 
     async def _requeue(self, offer: Offer, event: str, actor: Actor) -> None:
         async with self._sessions.begin() as session:

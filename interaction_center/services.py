@@ -79,6 +79,7 @@ class Services:
             # Mail stops first: nothing is taken in that could not be committed.
             if self.mail is not None:
                 await self.mail.close()
+            await self.intake.close()
             for task in (ticker, chat_updates):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -121,7 +122,9 @@ def build_services(settings: Settings) -> Services:
         dispatcher=dispatcher,
         intake=intake,
         accounts=Accounts(sessions, settings.auth.token_ttl_seconds),
-        work=AgentWork(sessions, dispatcher, senders, settings, on_completed=chat.completed),
+        work=AgentWork(
+            sessions, dispatcher, senders, settings, on_accepted=chat.assigned, on_completed=chat.completed
+        ),
         chat=chat,
         senders=senders,
     )

@@ -56,14 +56,40 @@ async def open_holding(session: AsyncSession, channel: str, external_ids: Sequen
     )
 
 
+def event_row(
+    interaction_id: str, type_: str, actor: Actor, data: dict[str, Any] | None, now: datetime
+) -> dict[str, Any]:
+    """An event as a plain row, for writers that insert many at once."""
+    return {
+        "interaction_id": interaction_id,
+        "type": type_,
+        "actor_kind": actor.kind,
+        "actor_id": actor.id,
+        "data": data or {},
+        "created_at": now,
+    }
+
+
 def record_event(
     session: AsyncSession, interaction_id: str, type_: str, actor: Actor, data: dict[str, Any] | None = None
 ) -> InteractionEvent:
-    event = InteractionEvent(
-        interaction_id=interaction_id, type=type_, actor_kind=actor.kind, actor_id=actor.id, data=data or {}
-    )
+    event = InteractionEvent(**event_row(interaction_id, type_, actor, data, utcnow()))
     session.add(event)
     return event
+
+
+def transition_values(current: str, target: InteractionState, now: datetime) -> dict[str, Any]:
+    """The columns a move from ``current`` to ``target`` sets; raises IllegalTransition
+    when the state machine does not allow it."""
+    check_transition(InteractionState(current), target)
+    values: dict[str, Any] = {"state": target, "updated_at": now}
+    if not target.is_open:
+        values["closed_at"] = now
+    return values
+
+
+def transition_data(current: str, target: InteractionState, data: dict[str, Any] | None) -> dict[str, Any]:
+    return {"from": InteractionState(current), "to": target, **(data or {})}
 
 
 def transition(
@@ -74,14 +100,10 @@ def transition(
     event: str,
     data: dict[str, Any] | None = None,
 ) -> None:
-    current = InteractionState(interaction.state)
-    check_transition(current, target)
-    now = utcnow()
-    interaction.state = target
-    interaction.updated_at = now
-    if not target.is_open:
-        interaction.closed_at = now
-    record_event(session, interaction.id, event, actor, {"from": current, "to": target, **(data or {})})
+    current = interaction.state
+    for column, value in transition_values(current, target, utcnow()).items():
+        setattr(interaction, column, value)
+    record_event(session, interaction.id, event, actor, transition_data(current, target, data))
 
 
 async def routable(session: AsyncSession) -> Sequence[Interaction]:

@@ -1,0 +1,75 @@
+"""Group commit: items that arrive while one batch is being written go together into the
+next, so the cost of a transaction (statements, the disk flush) is shared by every
+contact that arrived meanwhile. An idle system writes batches of one at once; a busy one
+writes bigger batches instead of a longer queue of small ones."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+log = logging.getLogger(__name__)
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+# Large enough to amortize a transaction, small enough that one batch never holds the
+# database (and the routing step after it) for long.
+MAX_BATCH = 200
+
+
+class GroupCommit(Generic[Item, Result]):
+    """``write`` takes a batch and returns one result per item, in order, once they are
+    committed. When a batch fails, its items are written one by one, so a single bad item
+    fails alone."""
+
+    def __init__(self, write: Callable[[Sequence[Item]], Awaitable[Sequence[Result]]]) -> None:
+        self._write = write
+        self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def submit(self, item: Item) -> Result:
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain(), name="group-commit")
+        # A caller that gives up waiting does not take its item back: it may already be
+        # committed, and the sender will retry into an idempotent intake anyway.
+        return await asyncio.shield(future)
+
+    async def close(self) -> None:
+        """Wait until everything submitted is written."""
+        if self._writer is not None:
+            await self._writer
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            try:
+                results = await self._write([item for item, _ in batch])
+            except Exception as exc:
+                if len(batch) == 1:
+                    _settle(batch[0][1], exc)
+                    continue
+                log.warning("a batch of %d failed (%s); writing its items one by one", len(batch), exc)
+                for item, future in batch:
+                    try:
+                        (result,) = await self._write([item])
+                    except Exception as single:
+                        _settle(future, single)
+                    else:
+                        _settle(future, result)
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                _settle(future, result)
+
+
+def _settle(future: asyncio.Future[Result], outcome: Result | Exception) -> None:
+    if future.done():
+        return
+    if isinstance(outcome, Exception):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)

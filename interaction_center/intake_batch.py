@@ -1,0 +1,252 @@
+"""One transaction for a batch of inbound contacts: who each is from, which open thread it
+continues or which interaction it opens, and the rows that record it.
+
+The batch is decided in arrival order, as if its contacts had come one after another: a
+second contact of a thread opened earlier in the same batch continues it, a message id
+seen earlier in the batch is a duplicate."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from interaction_center.model import SYSTEM, Actor, ActorKind, Direction, InboundContact, InteractionState
+from interaction_center.settings import Settings
+from storage import intake_rows as rows
+from storage.intake_rows import OpenThread
+from storage.interactions import event_row, transition_data, transition_values
+from storage.models import Interaction, Message, new_id
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    interaction_id: str
+    message_id: str
+    created: bool
+    duplicate: bool
+    # An automated contact that continued nothing: kept on a closed interaction, never routed.
+    filed: bool = False
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One contact's outcome, and what is left to do once it is committed."""
+
+    result: IntakeResult
+    # A new interaction waiting for an agent (a detached copy of its row).
+    queued: Interaction | None = None
+    # The message, when it continues an interaction an agent holds: pushed to that agent.
+    agent_id: str | None = None
+    message: Message | None = None
+
+
+@dataclass
+class _Rows:
+    customers: list[tuple[str, str, str]] = field(default_factory=list)
+    interactions: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    # Contacts that also change identities (opt-out keywords, identities given together):
+    # rare, so done one by one once the batch's customers exist.
+    identity_changes: list[tuple[InboundContact, str, str]] = field(default_factory=list)
+
+
+async def write(
+    conn: AsyncConnection, items: Sequence[tuple[InboundContact, str]], settings: Settings, now: datetime
+) -> list[Stored]:
+    seen = await _seen(conn, items)
+    customers = await _customers(conn, items)
+    threads = await rows.open_threads(conn, {key for contact, _ in items for key in _thread_keys(contact)})
+    last_agents = await _last_agents(conn, items, customers, settings, now)
+    out = _Rows()
+    stored: list[Stored] = []
+    for contact, queue in items:
+        earlier = seen.get((contact.channel, contact.external_id))
+        if earlier is not None:
+            stored.append(Stored(earlier))
+            continue
+        identity = (contact.identity_kind, contact.from_address)
+        if identity not in customers:
+            customers[identity] = new_id()
+            out.customers.append((customers[identity], *identity))
+        customer_id = customers[identity]
+        thread = next((threads[key] for key in _thread_keys(contact) if key in threads), None)
+        if thread is None and contact.replies_to:
+            thread = await rows.open_holding(conn, contact.channel, contact.replies_to)
+        queued = None
+        if thread is None:
+            row = _opened(contact, queue, customer_id, last_agents.get(customer_id), settings, now, out)
+            if not contact.automated:
+                queued = Interaction(**row)
+                threads[contact.thread_key] = OpenThread(row["id"], None)
+            interaction_id = row["id"]
+        else:
+            interaction_id = thread.interaction_id
+        message = _message(contact, interaction_id, customer_id, now, out)
+        if contact.opt_out is not None or contact.linked_identities:
+            out.identity_changes.append((contact, interaction_id, customer_id))
+        result = IntakeResult(
+            interaction_id,
+            message["id"],
+            created=queued is not None,
+            duplicate=False,
+            filed=thread is None and queued is None,
+        )
+        seen[(contact.channel, contact.external_id)] = IntakeResult(
+            interaction_id, message["id"], created=False, duplicate=True
+        )
+        holder = None if thread is None else thread.assigned_agent_id
+        stored.append(Stored(result, queued, holder, None if holder is None else Message(**message)))
+    await rows.add_customers(conn, out.customers, now)
+    await rows.insert_all(conn, out.interactions, out.messages, out.events)
+    changes = [event for change in out.identity_changes for event in await _change_identities(conn, *change, now)]
+    await rows.insert_all(conn, (), (), changes)
+    return stored
+
+
+def _thread_keys(contact: InboundContact) -> tuple[str, ...]:
+    """Where an open interaction for this contact is looked for, in order: its own thread,
+    then threads it names."""
+    return (contact.thread_key, *contact.thread_hints)
+
+
+async def _seen(
+    conn: AsyncConnection, items: Sequence[tuple[InboundContact, str]]
+) -> dict[tuple[str, str], IntakeResult]:
+    by_channel: dict[str, set[str]] = defaultdict(set)
+    for contact, _ in items:
+        by_channel[contact.channel].add(contact.external_id)
+    seen = {}
+    for channel, external_ids in by_channel.items():
+        for external_id, (message_id, interaction_id) in (
+            await rows.known_messages(conn, channel, external_ids)
+        ).items():
+            seen[(channel, external_id)] = IntakeResult(interaction_id, message_id, created=False, duplicate=True)
+    return seen
+
+
+async def _customers(conn: AsyncConnection, items: Sequence[tuple[InboundContact, str]]) -> dict[tuple[str, str], str]:
+    by_kind: dict[str, set[str]] = defaultdict(set)
+    for contact, _ in items:
+        by_kind[contact.identity_kind].add(contact.from_address)
+    return {
+        (kind, value): customer_id
+        for kind, values in by_kind.items()
+        for value, customer_id in (await rows.owners(conn, kind, values)).items()
+    }
+
+
+async def _last_agents(
+    conn: AsyncConnection,
+    items: Sequence[tuple[InboundContact, str]],
+    customers: dict[tuple[str, str], str],
+    settings: Settings,
+    now: datetime,
+) -> dict[str, str]:
+    """Returning customers' last agents, for queues that offer a customer to them first."""
+    returning = {
+        customers[identity]
+        for contact, queue in items
+        if settings.queues[queue].preferred_agent_seconds > 0
+        and (identity := (contact.identity_kind, contact.from_address)) in customers
+    }
+    since = now - timedelta(hours=settings.routing.returning_customer_hours)
+    return await rows.last_agents(conn, returning, since)
+
+
+def _opened(
+    contact: InboundContact,
+    queue: str,
+    customer_id: str,
+    last_agent: str | None,
+    settings: Settings,
+    now: datetime,
+    out: _Rows,
+) -> dict[str, Any]:
+    """A new interaction for the contact's thread, queued with its deadlines; or, for an
+    auto-reply or bounce, filed: kept on the customer's record, closed at once so it is
+    never offered, instead of starting a conversation that could answer a machine, which
+    might answer back."""
+    policy = settings.queues[queue]
+    target = policy.sla.get(contact.channel)
+    routed = not contact.automated
+    first_response = None if target is None else target.first_response_seconds
+    preferred = last_agent if routed and policy.preferred_agent_seconds > 0 else None
+    answer_deadline = None if target is None or not routed else now + timedelta(seconds=target.answer_seconds)
+    row: dict[str, Any] = {
+        "id": new_id(),
+        "customer_id": customer_id,
+        "channel": contact.channel,
+        "queue": queue,
+        "thread_key": contact.thread_key,
+        "created_at": now,
+        "closed_at": None,
+        "enqueued_at": now if routed else None,
+        "priority": policy.priority if routed else 0,
+        "escalation_level": 0,
+        "required_skills": dict(policy.skills) if routed else {},
+        "answer_deadline": answer_deadline,
+        "first_response_deadline": (
+            None if first_response is None or not routed else now + timedelta(seconds=first_response)
+        ),
+        "preferred_agent_id": preferred,
+        "preferred_until": None if preferred is None else now + timedelta(seconds=policy.preferred_agent_seconds),
+    }
+    target_state = InteractionState.QUEUED if routed else InteractionState.CANCELLED
+    row |= transition_values(InteractionState.NEW, target_state, now)
+    out.interactions.append(row)
+    actor = Actor(ActorKind.CUSTOMER, customer_id)
+    out.events.append(event_row(row["id"], "created", actor, {"channel": contact.channel}, now))
+    if routed:
+        deadline = None if answer_deadline is None else answer_deadline.isoformat()
+        data = transition_data(InteractionState.NEW, target_state, {"queue": queue, "answer_deadline": deadline})
+        out.events.append(event_row(row["id"], "queued", SYSTEM, data, now))
+    else:
+        data = transition_data(InteractionState.NEW, target_state, {"reason": "automated"})
+        out.events.append(event_row(row["id"], "filed", SYSTEM, data, now))
+    return row
+
+
+def _message(
+    contact: InboundContact, interaction_id: str, customer_id: str, now: datetime, out: _Rows
+) -> dict[str, Any]:
+    row = {
+        "id": new_id(),
+        "interaction_id": interaction_id,
+        "channel": contact.channel,
+        "direction": Direction.INBOUND,
+        "external_id": contact.external_id,
+        "from_address": contact.from_address,
+        "to_address": contact.to_address,
+        "body": contact.body,
+        "status": "received",
+        "attributes": contact.attributes,
+        "created_at": now,
+    }
+    out.messages.append(row)
+    actor = Actor(ActorKind.CUSTOMER, customer_id)
+    out.events.append(event_row(interaction_id, "message_received", actor, {"message_id": row["id"]}, now))
+    return row
+
+
+async def _change_identities(
+    conn: AsyncConnection, contact: InboundContact, interaction_id: str, customer_id: str, now: datetime
+) -> list[dict[str, Any]]:
+    actor = Actor(ActorKind.CUSTOMER, customer_id)
+    events = []
+    if contact.opt_out is not None:
+        when = now if contact.opt_out else None
+        await rows.set_opted_out(conn, contact.identity_kind, contact.from_address, when)
+        events.append(event_row(interaction_id, "opted_out" if contact.opt_out else "opted_in", actor, None, now))
+    for kind, value in contact.linked_identities:
+        holder = await rows.link_identity(conn, customer_id, kind, value, now)
+        if holder is not None:
+            # Left for a person to merge: the two records may be two people.
+            data = {"kind": kind, "value": value, "customer_id": holder}
+            events.append(event_row(interaction_id, "identity_conflict", actor, data, now))
+    return events
