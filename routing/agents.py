@@ -25,7 +25,9 @@ class EngineAgent:
         default_factory=dict
     )
     eligible_epoch: int = -1
-    in_ready: set[tuple[str, str]] = field(default_factory=set)
+    # Per (queue, channel) ready heap, the stamp of this agent's one live item there;
+    # items with another stamp are stale and dropped when they surface.
+    in_ready: dict[tuple[str, str], int] = field(default_factory=dict)
     reserved: list[tuple[tuple[int, float, str], str]] = field(default_factory=list)
     skills: dict[str, int] = field(init=False)
     capacity: dict[str, int] = field(init=False)
@@ -36,6 +38,9 @@ class EngineAgent:
         self.set_profile(self.profile)
 
     def set_profile(self, profile: AgentProfile) -> None:
+        if profile != self.profile:
+            # Ranked by the old skills, queues and capacity: the engine indexes it afresh.
+            self.in_ready.clear()
         self.profile = profile
         self.skills = dict(profile.skills)
         self.capacity = dict(profile.capacity)

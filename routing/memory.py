@@ -74,7 +74,8 @@ class MemoryRoutingBackend(RoutingBackend):
         self._expiry: list[tuple[float, str]] = []
         self._assigned: dict[str, tuple[str, QueueEntry]] = {}
         self._agents: dict[str, EngineAgent] = {}
-        self._ready: dict[tuple[str, str], list[tuple[tuple[float, ...], str]]] = {}
+        self._ready: dict[tuple[str, str], list[tuple[tuple[float, ...], str, int]]] = {}
+        self._ready_stamps = count(1)
         self._declined: dict[str, set[str]] = {}
         self._answered: set[str] = set()
         self._sla: list[tuple[float, str]] = []
@@ -395,23 +396,27 @@ class MemoryRoutingBackend(RoutingBackend):
             agent = self._agents[entry.preferred_agent or ""]
             return agent if agent.can_take(entry.channel) else None
         policy = self._config.policy(entry.queue)
-        heap = self._ready.get((entry.queue, entry.channel))
+        slot = (entry.queue, entry.channel)
+        heap = self._ready.get(slot)
         if not heap:
             return None
         declined = self._declined.get(entry.interaction_id, set())
-        passed_over: list[tuple[tuple[float, ...], str]] = []
+        passed_over: list[tuple[tuple[float, ...], str, int]] = []
         chosen: EngineAgent | None = None
         fallback: EngineAgent | None = None
         while heap:
-            rank, agent_id = heap[0]
+            rank, agent_id, stamp = heap[0]
             agent = self._agents[agent_id]
+            if agent.in_ready.get(slot) != stamp:
+                heapq.heappop(heap)
+                continue
             if not self._ready_for(agent, entry.queue, entry.channel):
                 heapq.heappop(heap)
-                agent.in_ready.discard((entry.queue, entry.channel))
+                del agent.in_ready[slot]
                 continue
             fresh = agent.rank(policy.strategy, policy.skills)
             if fresh != rank:
-                heapq.heapreplace(heap, (fresh, agent_id))
+                heapq.heapreplace(heap, (fresh, agent_id, stamp))
                 continue
             membership = agent.memberships[entry.queue]
             eligible = agent.has_skills(entry.skills) and entry.enqueued_at <= now - membership.delay_seconds
@@ -437,15 +442,15 @@ class MemoryRoutingBackend(RoutingBackend):
         for queue in agent.memberships:
             policy = self._config.policy(queue)
             # Heap items are refreshed only when they surface, which is sound for ranks
-            # that only worsen; a load that drops improves a least-occupied rank.
+            # that only worsen; a load that drops improves a least-occupied rank, and a
+            # new profile any rank (set_profile forgets the agent's items for that).
             improves = policy.strategy is Strategy.LEAST_OCCUPIED
             for channel in channels:
                 slot = (queue, channel)
                 if improves or slot not in agent.in_ready:
-                    heapq.heappush(
-                        self._ready.setdefault(slot, []), (agent.rank(policy.strategy, policy.skills), agent.agent_id)
-                    )
-                    agent.in_ready.add(slot)
+                    stamp = agent.in_ready[slot] = next(self._ready_stamps)
+                    rank = agent.rank(policy.strategy, policy.skills)
+                    heapq.heappush(self._ready.setdefault(slot, []), (rank, agent.agent_id, stamp))
         self._pending_agents.append(agent.agent_id)
 
     def _offer(self, offer_id: str, entry: QueueEntry, agent: EngineAgent, now: float) -> Offer:

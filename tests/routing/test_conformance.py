@@ -8,8 +8,8 @@ protocol: after every change, ``next_offer`` is called until it returns None (``
 The last part drives random operation sequences against a reference model (hypothesis state
 machines, a fresh event loop per example) and checks the routing invariants after every step.
 
-Most bugs this suite found in the in-memory backend are fixed and their tests stay as regressions;
-tests marked ``xfail(strict=True)`` pin the ones still open.
+Bugs this suite found in the in-memory backend are fixed and their tests stay as regressions; a
+bug found but not fixed yet is pinned by a test marked ``xfail(strict=True)``.
 """
 
 from __future__ import annotations
@@ -1088,12 +1088,6 @@ async def test_an_entry_an_agent_let_lapse_does_not_demote_the_entries_queued_be
     assert (again.interaction_id, again.agent_id) == ("high-2", "a1")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="memory.py _touch re-indexes an available agent in the ready heaps only for least_occupied; heap ranks "
-    "are refreshed only when they surface, so under most_skilled an agent whose skills set_agent raised keeps its "
-    "old, worse rank and is passed over for a less skilled one",
-)
 async def test_most_skilled_sees_an_agents_skills_raised(backend_factory: Make) -> None:
     backend = backend_factory(strategy_config(Strategy.MOST_SKILLED, skills=("tech",)))
     assert await available(backend, profile("a1", skills={"tech": 1}), T0 - 60) == []
