@@ -28,7 +28,7 @@ class EngineAgent:
     # Per (queue, channel) ready heap, the stamp of this agent's one live item there;
     # items with another stamp are stale and dropped when they surface.
     in_ready: dict[tuple[str, str], int] = field(default_factory=dict)
-    reserved: list[tuple[tuple[int, float, str], str]] = field(default_factory=list)
+    reserved: list[tuple[tuple[int, float, str], str, int]] = field(default_factory=list)
     skills: dict[str, int] = field(init=False)
     capacity: dict[str, int] = field(init=False)
     memberships: dict[str, QueueMembership] = field(init=False)

@@ -18,9 +18,7 @@ from __future__ import annotations
 import dataclasses
 import heapq
 from collections import Counter, deque
-from collections.abc import Callable
 from itertools import count
-from operator import attrgetter
 from typing import TypeVar
 
 from routing.agents import EngineAgent
@@ -48,10 +46,7 @@ from routing.types import (
 BucketKey = tuple[str, str, int, tuple[tuple[str, int], ...]]  # queue, channel, priority, skills
 _RESERVED = "@reserved"  # the "bucket" of an entry held in its preferred agent's own heap
 Home = BucketKey | tuple[str, str]  # where a waiting entry sits: a bucket, or (_RESERVED, agent id)
-_K = TypeVar("_K")
-# What a bucket heap and a reserved heap are ordered by.
-_ENQUEUED_AT: Callable[[QueueEntry], float] = attrgetter("enqueued_at")
-_ORDER: Callable[[QueueEntry], tuple[int, float, str]] = attrgetter("order_key")
+_K = TypeVar("_K")  # what a heap of waiting entries is ordered by
 # Declines per agent are few. Looking past at most this many in one heap keeps a decision
 # cheap even for an agent that rejects everything; past them, the rest of that heap ranks
 # for it as if declined too.
@@ -63,7 +58,10 @@ class MemoryRoutingBackend(RoutingBackend):
         self._config = config or EngineConfig()
         self._entries: dict[str, QueueEntry] = {}  # waiting only
         self._bucket_of: dict[str, Home] = {}
-        self._buckets: dict[BucketKey, list[tuple[float, str]]] = {}
+        # Each placement of an entry stamps its heap item; an item with another stamp is stale.
+        self._placement_of: dict[str, int] = {}
+        self._placements = count(1)
+        self._buckets: dict[BucketKey, list[tuple[float, str, int]]] = {}
         self._queue_buckets: dict[str, list[BucketKey]] = {}
         self._bucket_epoch = 0
         self._waiting_count: Counter[tuple[str, str]] = Counter()
@@ -262,10 +260,10 @@ class MemoryRoutingBackend(RoutingBackend):
         times = [
             head.enqueued_at
             for key in self._queue_buckets.get(queue, ())
-            if key[1] == channel and (head := self._top(self._buckets[key], key, _ENQUEUED_AT))
+            if key[1] == channel and (head := self._top(self._buckets[key]))
         ]
         for agent in self._agents.values():
-            for _, iid in agent.reserved:
+            for _, iid, _ in agent.reserved:
                 entry = self._entries.get(iid)
                 if entry is not None and entry.queue == queue and entry.channel == channel:
                     times.append(entry.enqueued_at)
@@ -279,6 +277,7 @@ class MemoryRoutingBackend(RoutingBackend):
     def _place(self, entry: QueueEntry, now: float) -> None:
         iid = entry.interaction_id
         self._entries[iid] = entry
+        placement = self._placement_of[iid] = next(self._placements)
         self._waiting_count[(entry.queue, entry.channel)] += 1
         if entry.preferred_agent is not None and entry.preferred_until > now:
             agent = self._agents.get(entry.preferred_agent)
@@ -287,7 +286,7 @@ class MemoryRoutingBackend(RoutingBackend):
                     AgentProfile(entry.preferred_agent, ()), idle_since=now
                 )
             self._bucket_of[iid] = (_RESERVED, entry.preferred_agent)
-            heapq.heappush(agent.reserved, (entry.order_key, iid))
+            heapq.heappush(agent.reserved, (entry.order_key, iid, placement))
             heapq.heappush(self._preferences, (entry.preferred_until, iid))
             if agent.state is AgentState.AVAILABLE:
                 self._pending_agents.append(agent.agent_id)
@@ -299,7 +298,7 @@ class MemoryRoutingBackend(RoutingBackend):
                 self._queue_buckets.setdefault(entry.queue, []).append(key)
                 self._bucket_epoch += 1
             self._bucket_of[iid] = key
-            heapq.heappush(bucket, (entry.enqueued_at, iid))
+            heapq.heappush(bucket, (entry.enqueued_at, iid, placement))
         heapq.heappush(self._pending_entries, (entry.order_key, iid))
         if entry.answer_deadline is not None and not entry.breached:
             heapq.heappush(self._sla, (entry.answer_deadline, iid))
@@ -311,32 +310,30 @@ class MemoryRoutingBackend(RoutingBackend):
         """Take a waiting entry out; its heap items go stale and are dropped when met."""
         entry = self._entries.pop(interaction_id)
         del self._bucket_of[interaction_id]
+        del self._placement_of[interaction_id]
         self._waiting_count[(entry.queue, entry.channel)] -= 1
         return entry
 
-    def _top(self, heap: list[tuple[_K, str]], home: Home, key_of: Callable[[QueueEntry], _K]) -> QueueEntry | None:
+    def _top(self, heap: list[tuple[_K, str, int]]) -> QueueEntry | None:
         """The heap's best waiting entry; items left behind by a move or removal are
         dropped as they surface."""
         while heap:
-            key, iid = heap[0]
-            entry = self._entries.get(iid)
-            if entry is not None and self._bucket_of[iid] == home and key_of(entry) == key:
-                return entry
+            _, iid, placement = heap[0]
+            if self._placement_of.get(iid) == placement:
+                return self._entries[iid]
             heapq.heappop(heap)
         return None
 
-    def _top_for(
-        self, agent_id: str, heap: list[tuple[_K, str]], home: Home, key_of: Callable[[QueueEntry], _K]
-    ) -> tuple[QueueEntry | None, QueueEntry | None]:
+    def _top_for(self, agent_id: str, heap: list[tuple[_K, str, int]]) -> tuple[QueueEntry | None, QueueEntry | None]:
         """The heap's best waiting entry, and its best one the agent has not declined (None
         if it declined all it looked at). The entries it declined are set aside to see
         what is behind them and put back, so one agent's declines never reorder others."""
-        head = self._top(heap, home, key_of)
+        head = self._top(heap)
         if head is None or agent_id not in self._declined.get(head.interaction_id, ()):
             return head, head
         aside = [heapq.heappop(heap)]
         undeclined = None
-        while len(aside) <= _PEEK_PAST_DECLINED and (entry := self._top(heap, home, key_of)) is not None:
+        while len(aside) <= _PEEK_PAST_DECLINED and (entry := self._top(heap)) is not None:
             if agent_id not in self._declined.get(entry.interaction_id, ()):
                 undeclined = entry
                 break
@@ -359,7 +356,7 @@ class MemoryRoutingBackend(RoutingBackend):
             self._rebuild_eligible(agent)
         agent_id = agent.agent_id
         best: tuple[tuple[bool, int, int, float, str], QueueEntry] | None = None
-        head, undeclined = self._top_for(agent_id, agent.reserved, (_RESERVED, agent_id), _ORDER)
+        head, undeclined = self._top_for(agent_id, agent.reserved)
         reserved = undeclined or head
         if reserved is not None and agent.can_take(reserved.channel):
             membership = agent.memberships.get(reserved.queue)
@@ -367,7 +364,7 @@ class MemoryRoutingBackend(RoutingBackend):
             best = ((undeclined is None, priority, -reserved.priority, reserved.enqueued_at, ""), reserved)
         for channel in agent.channels_open():
             for queue_priority, delay, key in agent.eligible.get(channel, ()):
-                head, undeclined = self._top_for(agent_id, self._buckets[key], key, _ENQUEUED_AT)
+                head, undeclined = self._top_for(agent_id, self._buckets[key])
                 if head is None or (delay and head.enqueued_at > now - delay):
                     continue
                 if undeclined is not None and not (delay and undeclined.enqueued_at > now - delay):
