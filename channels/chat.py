@@ -164,17 +164,19 @@ class _Session:
 
     async def _resume(self, data: dict[str, Any]) -> None:
         token = _text(data, "token", required=True, limit=100)
-        visitor, interaction, messages = await self._desk.resume(token)
-        self._attach(visitor)
+        resumed = await self._desk.resume(token)
+        self._attach(resumed.visitor)
+        interaction = resumed.interaction
         await self._socket.send_json(
             {
                 "type": "resumed",
                 "interaction_id": None if interaction is None else interaction.id,
                 "state": None if interaction is None else interaction.state,
-                "messages": history(messages),
+                "agent_name": resumed.agent_name,
+                "messages": history(resumed.messages),
             }
         )
-        await self._tell_place(visitor)
+        await self._tell_place(resumed.visitor)
 
     def _attach(self, visitor: Visitor) -> None:
         self.visitor = visitor

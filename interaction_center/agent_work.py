@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 MAX_REPLY_CHARS = 1600  # Twilio's limit for one message body; other channels take as much.
 MAX_DISPOSITION_CHARS = 100
 
-# Told of each interaction an agent completes (web chat tells its visitor the chat ended).
+# Told of each interaction an agent accepts (web chat tells its visitor who took it) or
+# completes (web chat tells its visitor the chat ended).
+AcceptedListener = Callable[[Interaction, Agent], Awaitable[None]]
 CompletedListener = Callable[[Interaction], Awaitable[None]]
 
 
@@ -39,12 +41,14 @@ class AgentWork:
         dispatcher: Dispatcher,
         senders: Mapping[Channel, OutboundSender],
         settings: Settings,
+        on_accepted: AcceptedListener | None = None,
         on_completed: CompletedListener | None = None,
     ) -> None:
         self._sessions = sessions
         self._dispatcher = dispatcher
         self._senders = senders
         self._settings = settings
+        self._on_accepted = on_accepted
         self._on_completed = on_completed
 
     async def interaction(self, agent: Agent, interaction_id: str) -> dict[str, Any]:
@@ -78,6 +82,12 @@ class AgentWork:
             rows = await store.offered_to(session, agent.id)
             messages = await store.messages(session, [row.id for row in rows])
             return [serialize.interaction(row, messages) for row in rows]
+
+    async def accept(self, agent: Agent, offer_id: str) -> dict[str, Any]:
+        interaction = await self._dispatcher.accept(agent.id, offer_id)
+        if self._on_accepted is not None:
+            await self._on_accepted(interaction, agent)
+        return await self.interaction(agent, interaction.id)
 
     async def reply(self, agent: Agent, interaction_id: str, body: str) -> dict[str, Any]:
         if not body.strip():

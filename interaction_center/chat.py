@@ -23,9 +23,10 @@ from interaction_center.model import Channel, Direction, IdentityKind, InboundCo
 from interaction_center.notifier import AgentHub
 from interaction_center.settings import Settings
 from routing import RoutingBackend
+from storage import agents as agent_store
 from storage import chat as chat_store
 from storage import interactions as store
-from storage.models import ChatSession, Interaction, Message, new_id
+from storage.models import Agent, ChatSession, Interaction, Message, new_id
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,14 @@ class Visitor:
     display_name: str
     email: str | None
     phone: str | None
+
+
+@dataclass(frozen=True)
+class Resumed:
+    visitor: Visitor
+    interaction: Interaction | None
+    messages: list[Message]
+    agent_name: str | None
 
 
 class ChatDesk:
@@ -97,18 +106,24 @@ class ChatDesk:
         log.info("chat %s: session started", visitor.session_id)
         return token, visitor
 
-    async def resume(self, token: str) -> tuple[Visitor, Interaction | None, list[Message]]:
-        """The session the token opens, with its latest interaction and that one's messages."""
+    async def resume(self, token: str) -> Resumed:
+        """The session the token opens, with its latest interaction, that one's messages and
+        the display name of the agent who has it."""
         async with self._sessions() as session:
             row = await chat_store.by_token_hash(session, token_digest(token))
             if row is None:
                 raise Unauthorized("this chat token is not valid", code="chat.bad_token")
             interaction = await chat_store.latest_interaction(session, thread_key(row.id))
             messages = [] if interaction is None else list(await store.messages(session, [interaction.id]))
+            # Named only while the agent has the chat: a completed one keeps its agent's id.
+            agent = None
+            if interaction is not None and interaction.state == InteractionState.ASSIGNED:
+                agent_id = interaction.assigned_agent_id
+                agent = None if agent_id is None else await agent_store.get(session, agent_id)
         visitor = Visitor(row.id, row.display_name, row.email, row.phone)
         if interaction is not None and InteractionState(interaction.state).is_open:
             self._current[row.id] = interaction.id
-        return visitor, interaction, messages
+        return Resumed(visitor, interaction, messages, None if agent is None else agent.display_name)
 
     async def receive(self, visitor: Visitor, client_id: str, body: str) -> IntakeResult:
         queue = self._settings.channels.chat_queue
@@ -153,6 +168,15 @@ class ChatDesk:
         session_id = session_of(interaction.thread_key)
         if interaction.channel == Channel.CHAT and session_id is not None:
             await self.rooms.push(session_id, {"type": "typing", "from": "agent"})
+
+    async def assigned(self, interaction: Interaction, agent: Agent) -> None:
+        """An agent took the chat: its visitor hears who, by display name only (the
+        username and id are for the staff)."""
+        session_id = session_of(interaction.thread_key)
+        if interaction.channel != Channel.CHAT or session_id is None:
+            return
+        frame = {"type": "assigned", "interaction_id": interaction.id, "agent_name": agent.display_name}
+        await self.rooms.push(session_id, frame)
 
     async def completed(self, interaction: Interaction) -> None:
         """An agent completed the interaction: its visitor hears the chat ended."""

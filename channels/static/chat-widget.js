@@ -37,11 +37,12 @@
     var seen = {};
     var counter = 0;
     var lastTyping = 0;
+    var agentName = "";  // the display name of the agent who took the chat, once one has
 
     function show(who, body, id) {
       if (id && seen[id]) { return; }
       if (id) { seen[id] = true; }
-      log.append(el("p", {"class": "icc-" + who}, (who === "agent" ? "Agent: " : "You: ") + body));
+      log.append(el("p", {"class": "icc-" + who}, (who === "agent" ? (agentName || "Agent") + ": " : "You: ") + body));
       log.scrollTop = log.scrollHeight;
     }
 
@@ -57,16 +58,24 @@
             break;
           case "resumed":
             intro.hidden = true; form.hidden = false; status.textContent = "Welcome back";
+            agentName = frame.agent_name || "";
             frame.messages.forEach(function (m) { show(m.from, m.body, m.message_id); });
             break;
           case "ack": show("customer", pending[frame.client_id] || "", frame.message_id); break;
           case "message": show("agent", frame.body, frame.message_id); status.textContent = ""; break;
-          case "typing": status.textContent = "The agent is typing..."; break;
+          case "assigned":
+            agentName = frame.agent_name;
+            status.textContent = agentName + " has joined the chat";
+            break;
+          case "typing": status.textContent = (agentName || "The agent") + " is typing..."; break;
           case "queued":
             status.textContent = "You are number " + frame.position + " in the queue" +
               (frame.expected_wait_seconds ? " (about " + Math.ceil(frame.expected_wait_seconds / 60) + " min)" : "");
             break;
-          case "ended": status.textContent = "The chat has ended. Write again to start a new one."; break;
+          case "ended":
+            agentName = "";
+            status.textContent = "The chat has ended. Write again to start a new one.";
+            break;
           case "error":
             status.textContent = frame.message;
             if (frame.code === "chat.bad_token") { sessionStorage.removeItem(TOKEN_KEY); intro.hidden = false; form.hidden = true; }

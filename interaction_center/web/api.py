@@ -85,9 +85,7 @@ async def list_offers(request: web.Request, agent: Agent) -> web.Response:
 @routes.post("/api/v1/offers/{offer_id}/accept")
 @allow(*EVERYONE)
 async def accept_offer(request: web.Request, agent: Agent) -> web.Response:
-    services = request.app[SERVICES]
-    interaction = await services.dispatcher.accept(agent.id, request.match_info["offer_id"])
-    return web.json_response(await services.work.interaction(agent, interaction.id))
+    return web.json_response(await request.app[SERVICES].work.accept(agent, request.match_info["offer_id"]))
 
 
 @routes.post("/api/v1/offers/{offer_id}/reject")

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from interaction_center.settings import Settings
+from interaction_center.model import Role
+from interaction_center.settings import AgentSeed, QueueMembershipSettings, Settings
 from interaction_center.web.keys import SERVICES
 from storage.models import ChatSession, CustomerIdentity, Interaction
 from tests.channels import test_email
@@ -132,6 +133,34 @@ async def test_a_visitor_is_queued_answered_live_and_sees_the_history_on_reconne
         hashes = list(await session.scalars(select(ChatSession.token_hash)))
     assert started["token"] not in hashes and all(len(h) == 64 for h in hashes)
     for ws in (again, other, agent_socket):
+        await ws.close()
+
+
+async def test_the_visitor_hears_which_agent_took_the_chat_by_display_name(chat_client: Any) -> None:
+    seed = AgentSeed("dana", "Dana Scully", Role.AGENT, (QueueMembershipSettings("support"),), password="dana-pass")
+    dana_row = await chat_client.server.app[SERVICES].accounts.add(seed)
+    socket, started = await start(chat_client, name="Jane")
+    ack = await say(socket, "Hello")
+    response = await chat_client.post("/api/v1/auth/login", json={"username": "dana", "password": "dana-pass"})
+    dana = {"Authorization": f"Bearer {(await response.json())['token']}"}
+    await set_status(chat_client, dana, "available")
+    await accept(chat_client, dana, ack["interaction_id"])
+
+    assigned = await next_frame(socket, "assigned")
+    assert assigned == {"type": "assigned", "interaction_id": ack["interaction_id"], "agent_name": "Dana Scully"}
+    # The visitor learns nothing of the staff's accounts: no username, no id.
+    assert "dana" not in str(assigned) and dana_row.id not in str(assigned)
+    # A reload shows who has the chat; once it ended, nobody.
+    again, resumed = await resume(chat_client, started["token"])
+    assert (resumed["state"], resumed["agent_name"]) == ("assigned", "Dana Scully")
+    response = await chat_client.post(
+        f"/api/v1/interactions/{ack['interaction_id']}/complete", json={"disposition": "resolved"}, headers=dana
+    )
+    assert response.status == 200
+    await next_frame(again, "ended")
+    later, resumed = await resume(chat_client, started["token"])
+    assert (resumed["state"], resumed["agent_name"]) == ("completed", None)
+    for ws in (socket, again, later):
         await ws.close()
 
 
