@@ -27,7 +27,6 @@ from interaction_center.settings import Settings
 from routing import MemoryRoutingBackend, RoutingBackend
 from storage.database import create_engine, session_factory
 from storage.migrate import check_current
-from storage.writer import Writer
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +39,6 @@ class Services:
     routing: RoutingBackend
     hub: AgentHub
     dispatcher: Dispatcher
-    writer: Writer
     intake: Intake
     accounts: Accounts
     work: AgentWork
@@ -93,7 +91,6 @@ class Services:
             for sender in self.senders.values():
                 await sender.close()
             await self.routing.close()
-            await self.writer.close()
             await self.engine.dispose()
 
 
@@ -102,8 +99,7 @@ def build_services(settings: Settings) -> Services:
     sessions = session_factory(engine)
     routing = MemoryRoutingBackend(engine_config(settings))
     hub = AgentHub()
-    writer = Writer(engine)
-    dispatcher = Dispatcher(sessions, writer, routing, hub, settings.routing)
+    dispatcher = Dispatcher(sessions, routing, hub, settings.routing)
     rooms = ChatRooms()
     senders: dict[Channel, OutboundSender] = {Channel.CHAT: ChatSender(rooms)}
     if settings.twilio.account_sid:
@@ -115,7 +111,7 @@ def build_services(settings: Settings) -> Services:
         senders[Channel.EMAIL] = SmtpEmailSender(smtp)
     elif smtp.domains:
         log.warning("smtp.relay_host is not set: inbound email works, replies by email are refused")
-    intake = Intake(sessions, writer, dispatcher, hub, settings)
+    intake = Intake(sessions, dispatcher, hub, settings)
     chat = ChatDesk(sessions, intake, dispatcher, routing, hub, rooms, settings)
     services = Services(
         settings=settings,
@@ -124,7 +120,6 @@ def build_services(settings: Settings) -> Services:
         routing=routing,
         hub=hub,
         dispatcher=dispatcher,
-        writer=writer,
         intake=intake,
         accounts=Accounts(sessions, settings.auth.token_ttl_seconds),
         work=AgentWork(sessions, dispatcher, senders, settings, on_accepted=chat.assigned, on_completed=chat.completed),
