@@ -38,7 +38,8 @@ class RoutingBackend(ABC):
 
     @abstractmethod
     async def accept(self, offer_id: str, agent_id: str, now: float) -> Offer | None:
-        """Turn the agent's open offer into an assignment; None if it is no longer open."""
+        """Turn the agent's open offer into an assignment; None if it is no longer open, or
+        has expired (``now`` at or past ``expires_at``) and waits for ``tick`` to lapse it."""
 
     @abstractmethod
     async def reject(self, offer_id: str, agent_id: str, now: float) -> Offer | None:

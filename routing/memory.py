@@ -169,7 +169,9 @@ class MemoryRoutingBackend(RoutingBackend):
 
     async def accept(self, offer_id: str, agent_id: str, now: float) -> Offer | None:
         offer = self._offers.get(offer_id)
-        if offer is None or offer.agent_id != agent_id:
+        # An expired offer is left for the next tick to lapse (and report, and count as
+        # missed), as if that tick had already run.
+        if offer is None or offer.agent_id != agent_id or now >= offer.expires_at:
             return None
         self._close_offer(offer_id)
         self._assigned[offer.interaction_id] = (agent_id, offer.entry)

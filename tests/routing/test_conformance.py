@@ -744,6 +744,26 @@ async def test_an_offer_lapses_once_tick_passes_its_expiry_and_the_entry_returns
     assert await backend.accept(offer.offer_id, "a1", T0 + 0.5) is None
 
 
+async def test_an_accept_at_or_after_the_offers_expiry_is_refused_even_before_the_tick_lapses_it(
+    backend_factory: Make,
+) -> None:
+    backend = backend_factory(EngineConfig(default_offer_timeout=30.0, max_missed_offers=5))
+    assert await available(backend, profile("a1", capacity={"chat": 1}), T0 - 60) == []
+    x = entry("x", T0 - 30)
+    [offer] = await arrive(backend, T0 - 30, x)
+    assert offer.expires_at == T0
+    assert await backend.accept(offer.offer_id, "a1", T0) is None
+    assert await backend.accept(offer.offer_id, "a1", T0 + 0.5) is None
+    assert await drain(backend, T0 + 0.5) == []
+    # As if the tick had run first: the offer lapses, counted as missed, and x waits again.
+    assert await backend.tick(T0 + 0.5) == [OfferLapsed(offer, agent_set_away=False)]
+    assert await backend.waiting("support") == [x]
+    snapshot = await backend.agent("a1")
+    assert snapshot is not None
+    assert (snapshot.holding, snapshot.missed_in_a_row) == ((), 1)
+    assert (await stat(backend, T0 + 0.5, "support", "chat")).answered == 0
+
+
 async def test_offer_timeouts_are_per_channel(backend_factory: Make) -> None:
     config = EngineConfig(offer_timeouts={"chat": 45.0, "voice": 15.0}, default_offer_timeout=20.0, max_missed_offers=5)
     backend = backend_factory(config)
