@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from interaction_center.chat import ChatDesk, Visitor, history
+from interaction_center.chat import MAX_MESSAGE_CHARS, ChatDesk, Visitor, history
 from interaction_center.errors import InteractionCenterError, InvalidInput, Unauthorized
 from storage.models import utcnow
 
@@ -26,7 +26,6 @@ STATIC = Path(__file__).parent / "static"
 # Our limit, answered with chat.too_large; aiohttp's own (which closes the socket, 1009)
 # sits well above it so that a large frame costs an error frame, not the session.
 MAX_FRAME_CHARS = 8 * 1024
-MAX_BODY_CHARS = 4000
 MAX_CLIENT_ID_CHARS = 100
 _SOCKET_LIMIT_BYTES = 256 * 1024
 # A burst of this many frames, refilled at this rate: enough for fast typists, not floods.
@@ -184,7 +183,7 @@ class _Session:
 
     async def _message(self, visitor: Visitor, data: dict[str, Any]) -> None:
         client_id = _text(data, "client_id", required=True, limit=MAX_CLIENT_ID_CHARS)
-        body = _text(data, "body", required=True, limit=MAX_BODY_CHARS)
+        body = _text(data, "body", required=True, limit=MAX_MESSAGE_CHARS)
         # Shielded: a visitor closing the tab mid-write must not cut the commit in half.
         result = await asyncio.shield(self._desk.receive(visitor, client_id, body))
         # Acknowledged only now that the message is committed.

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from interaction_center import serialize
 from interaction_center.accounts import can_supervise
+from interaction_center.chat import MAX_MESSAGE_CHARS as MAX_CHAT_CHARS
 from interaction_center.dispatcher import Dispatcher, agent_actor
 from interaction_center.email_threads import threaded
 from interaction_center.errors import ChannelError, Conflict, Forbidden, InvalidInput, NotFound
@@ -25,7 +26,9 @@ from storage.models import Agent, Interaction, Message, utcnow
 
 log = logging.getLogger(__name__)
 
-MAX_REPLY_CHARS = 1600  # Twilio's limit for one message body; other channels take as much.
+# The longest reply each channel takes: Twilio's limit for one SMS body; as much in a chat
+# as a visitor may write; for email about ten pages, a mail a person still reads.
+MAX_REPLY_CHARS: Mapping[Channel, int] = {Channel.SMS: 1600, Channel.CHAT: MAX_CHAT_CHARS, Channel.EMAIL: 20_000}
 MAX_DISPOSITION_CHARS = 100
 
 # Told of each interaction an agent accepts (web chat tells its visitor who took it) or
@@ -92,14 +95,19 @@ class AgentWork:
     async def reply(self, agent: Agent, interaction_id: str, body: str) -> dict[str, Any]:
         if not body.strip():
             raise InvalidInput("a reply needs a body", code="message.empty")
-        if len(body) > MAX_REPLY_CHARS:
-            raise InvalidInput(f"a reply is at most {MAX_REPLY_CHARS} characters", code="message.too_long")
         # The message is on record before it leaves, so a crash mid-send still shows it.
         async with self._sessions.begin() as session:
             interaction = await self._held(session, agent, interaction_id)
-            sender = self._senders.get(Channel(interaction.channel))
+            channel = Channel(interaction.channel)
+            sender = self._senders.get(channel)
             if sender is None:
-                raise ChannelError(f"the {interaction.channel} channel cannot send", code="channel.not_configured")
+                raise ChannelError(f"the {channel} channel cannot send", code="channel.not_configured")
+            limit = MAX_REPLY_CHARS.get(channel)
+            if limit is not None and len(body) > limit:
+                raise InvalidInput(
+                    f"a reply by {channel} is at most {limit} characters; this one has {len(body)}",
+                    code="message.too_long",
+                )
             rows = await store.messages(session, [interaction.id])
             inbound = store.first_inbound(rows)
             if inbound is None:

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 # How often waiting visitors are told their (changed) place in the queue.
 QUEUE_UPDATE_SECONDS = 1.0
 MAX_NAME_CHARS = 200
+# The longest chat message, the visitor's and the agent's alike.
+MAX_MESSAGE_CHARS = 4000
 
 
 def token_digest(token: str) -> str:

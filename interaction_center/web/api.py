@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from aiohttp import web
 
 from interaction_center import serialize
@@ -105,9 +107,10 @@ async def get_interaction(request: web.Request, agent: Agent) -> web.Response:
 @allow(*EVERYONE)
 async def reply(request: web.Request, agent: Agent) -> web.Response:
     body = await json_object(request)
-    message = await request.app[SERVICES].work.reply(
-        agent, request.match_info["interaction_id"], text_field(body, "body")
-    )
+    # No cap here: the request size bounds it, and the limit of the interaction's channel is
+    # checked with the interaction (message.too_long, naming the channel).
+    text = text_field(body, "body", max_length=sys.maxsize)
+    message = await request.app[SERVICES].work.reply(agent, request.match_info["interaction_id"], text)
     return web.json_response(message, status=201)
 
 

@@ -164,6 +164,26 @@ async def test_the_visitor_hears_which_agent_took_the_chat_by_display_name(chat_
         await ws.close()
 
 
+async def test_a_chat_reply_is_held_to_the_chat_limit_not_the_sms_one(chat_client: Any) -> None:
+    socket, _ = await start(chat_client)
+    ack = await say(socket, "Tell me everything")
+    alice = await login(chat_client, "alice")
+    await set_status(chat_client, alice, "available")
+    await accept(chat_client, alice, ack["interaction_id"])
+    url = f"/api/v1/interactions/{ack['interaction_id']}/messages"
+
+    response = await chat_client.post(url, json={"body": "y" * 2000}, headers=alice)
+    assert response.status == 201, await response.text()
+    assert len((await next_frame(socket, "message"))["body"]) == 2000
+    response = await chat_client.post(url, json={"body": "y" * 4001}, headers=alice)
+    error = (await response.json())["error"]
+    assert (response.status, error["code"]) == (400, "message.too_long")
+    assert "chat" in error["message"] and "4000" in error["message"]
+    record = await interaction(chat_client, alice, ack["interaction_id"])
+    assert [len(m["body"]) for m in record["messages"]] == [len("Tell me everything"), 2000]
+    await socket.close()
+
+
 async def test_a_forged_token_is_refused_and_the_socket_closed(chat_client: Any) -> None:
     socket, frame = await resume(chat_client, "not-a-real-token-" + uuid.uuid4().hex)
     assert (frame["type"], frame["code"]) == ("error", "chat.bad_token")

@@ -186,6 +186,27 @@ async def test_the_agents_reply_is_threaded_and_the_customers_answer_comes_back(
     ]
 
 
+async def test_an_email_reply_may_be_longer_than_an_sms_up_to_the_email_limit(mail_client: Any, relay: Relay) -> None:
+    alice = await login(mail_client, "alice")
+    await set_status(mail_client, alice, "available")
+    await deliver(mail_client, plain())
+    taken = await accept_first(mail_client, alice)
+    url = f"/api/v1/interactions/{taken['id']}/messages"
+    long_reply = "We checked every line of the invoice. " * 130  # about 5,000 characters: no SMS takes it
+
+    response = await mail_client.post(url, json={"body": long_reply}, headers=alice)
+    assert response.status == 201, await response.text()
+    assert (await relay.next_mail(1)).get_content().strip() == long_reply.strip()
+
+    response = await mail_client.post(url, json={"body": "x" * 20_001}, headers=alice)
+    error = (await response.json())["error"]
+    assert (response.status, error["code"]) == (400, "message.too_long")
+    assert "email" in error["message"] and "20000" in error["message"]
+    record = await interaction(mail_client, alice, taken["id"])
+    assert [len(m["body"]) for m in record["messages"] if m["direction"] == "outbound"] == [len(long_reply)]
+    assert len(relay.mails) == 1
+
+
 async def test_the_reply_token_threads_a_mail_without_headers(mail_client: Any, relay: Relay) -> None:
     alice = await login(mail_client, "alice")
     await set_status(mail_client, alice, "available")
