@@ -15,8 +15,10 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from interaction_center.errors import Conflict, NotFound
@@ -43,6 +45,7 @@ from storage import agents as agent_store
 from storage import intake_rows as rows
 from storage import interactions as store
 from storage.models import Agent, Interaction
+from storage.writer import Writer
 
 log = logging.getLogger(__name__)
 PREVIEW_CHARS = 160
@@ -56,11 +59,13 @@ class Dispatcher:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
+        writer: Writer,
         routing: RoutingBackend,
         hub: AgentHub,
         settings: RoutingSettings,
     ) -> None:
         self._sessions = sessions
+        self._writer = writer
         self._routing = routing
         self._hub = hub
         self._settings = settings
@@ -318,41 +323,7 @@ class Dispatcher:
     async def _record_offers(self, offers: Sequence[Offer]) -> dict[str, dict[str, Any]]:
         """Store the offers; returns, for each interaction found, a preview of the contact
         (who, what) for the agent."""
-        ids = [offer.interaction_id for offer in offers]
-        now = to_datetime(time.time())
-        async with self._sessions.begin() as session:
-            conn = await session.connection()
-            current = await rows.states(conn, ids)
-            found = [offer for offer in offers if offer.interaction_id in current]
-            changes, events = [], []
-            for offer in found:
-                state = current[offer.interaction_id]
-                values = store.transition_values(state, InteractionState.OFFERED, now)
-                expires_at = to_datetime(offer.expires_at)
-                changes.append(
-                    {
-                        "id": offer.interaction_id,
-                        **values,
-                        "offer_id": offer.offer_id,
-                        "offered_agent_id": offer.agent_id,
-                        "offer_expires_at": expires_at,
-                    }
-                )
-                data = store.transition_data(
-                    state, InteractionState.OFFERED, {"agent_id": offer.agent_id, "offer_id": offer.offer_id}
-                )
-                events.append(store.event_row(offer.interaction_id, "offered", SYSTEM, data, now))
-            await rows.update_interactions(conn, changes)
-            await rows.insert_all(conn, (), (), events)
-            latest = await rows.latest_inbound(conn, [offer.interaction_id for offer in found])
-        return {
-            offer.interaction_id: (
-                {"from": latest[offer.interaction_id][0], "body": latest[offer.interaction_id][1][:PREVIEW_CHARS]}
-                if offer.interaction_id in latest
-                else {}
-            )
-            for offer in found
-        }
+        return await self._writer.run(lambda conn: _offers_recorded(conn, offers, to_datetime(time.time())))
 
     async def _requeue(self, offer: Offer, event: str, actor: Actor) -> None:
         async with self._sessions.begin() as session:
@@ -375,6 +346,33 @@ class Dispatcher:
 
     async def _push_status(self, agent: Agent) -> None:
         await self._hub.push(agent.id, _status_frame(agent))
+
+
+def _offers_recorded(conn: Connection, offers: Sequence[Offer], now: datetime) -> dict[str, dict[str, Any]]:
+    current = rows.states(conn, [offer.interaction_id for offer in offers])
+    found = [offer for offer in offers if offer.interaction_id in current]
+    changes, events = [], []
+    for offer in found:
+        state = current[offer.interaction_id]
+        offered = {"agent_id": offer.agent_id, "offer_id": offer.offer_id}
+        changes.append(
+            {
+                "id": offer.interaction_id,
+                **store.transition_values(state, InteractionState.OFFERED, now),
+                "offer_id": offer.offer_id,
+                "offered_agent_id": offer.agent_id,
+                "offer_expires_at": to_datetime(offer.expires_at),
+            }
+        )
+        data = store.transition_data(state, InteractionState.OFFERED, offered)
+        events.append(store.event_row(offer.interaction_id, "offered", SYSTEM, data, now))
+    rows.update_interactions(conn, changes)
+    rows.insert_all(conn, (), (), events)
+    latest = rows.latest_inbound(conn, [offer.interaction_id for offer in found])
+    previews: dict[str, dict[str, Any]] = {offer.interaction_id: {} for offer in found}
+    for interaction_id, (sender, body) in latest.items():
+        previews[interaction_id] = {"from": sender, "body": body[:PREVIEW_CHARS]}
+    return previews
 
 
 def _status_frame(agent: Agent) -> dict[str, Any]:

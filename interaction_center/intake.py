@@ -19,6 +19,7 @@ from interaction_center.notifier import AgentHub
 from interaction_center.settings import Settings
 from storage import interactions as store
 from storage.models import utcnow
+from storage.writer import Writer
 
 __all__ = ["Intake", "IntakeResult"]
 
@@ -37,29 +38,34 @@ _ATTEMPTS = 3
 
 class Intake:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], dispatcher: Dispatcher, hub: AgentHub, settings: Settings
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        writer: Writer,
+        dispatcher: Dispatcher,
+        hub: AgentHub,
+        settings: Settings,
     ) -> None:
         self._sessions = sessions
+        self._writer = writer
         self._dispatcher = dispatcher
         self._hub = hub
         self._settings = settings
-        self._writer: GroupCommit[tuple[InboundContact, str], IntakeResult] = GroupCommit(self._take_in)
+        self._batches: GroupCommit[tuple[InboundContact, str], IntakeResult] = GroupCommit(self._take_in)
 
     async def receive(self, contact: InboundContact, queue: str) -> IntakeResult:
         """Store the contact (committed when this returns) and queue what it opened."""
         if queue not in self._settings.queues:
             raise InvalidInput(f"no queue named {queue!r}", code="queue.unknown")
-        return await self._writer.submit((contact, queue))
+        return await self._batches.submit((contact, queue))
 
     async def close(self) -> None:
         """Finish what was received: everything acknowledged is committed and queued."""
-        await self._writer.close()
+        await self._batches.close()
 
     async def _take_in(self, items: Sequence[tuple[InboundContact, str]]) -> list[IntakeResult]:
         for attempt in range(1, _ATTEMPTS + 1):
             try:
-                async with self._sessions.begin() as session:
-                    stored = await intake_batch.write(await session.connection(), items, self._settings, utcnow())
+                stored = await self._writer.run(lambda conn: intake_batch.write(conn, items, self._settings, utcnow()))
                 break
             except IntegrityError:
                 if attempt == _ATTEMPTS:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection
 
 from interaction_center.model import SYSTEM, Actor, ActorKind, Direction, InboundContact, InteractionState
 from interaction_center.settings import Settings
@@ -56,13 +56,13 @@ class _Rows:
     identity_changes: list[tuple[InboundContact, str, str]] = field(default_factory=list)
 
 
-async def write(
-    conn: AsyncConnection, items: Sequence[tuple[InboundContact, str]], settings: Settings, now: datetime
+def write(
+    conn: Connection, items: Sequence[tuple[InboundContact, str]], settings: Settings, now: datetime
 ) -> list[Stored]:
-    seen = await _seen(conn, items)
-    customers = await _customers(conn, items)
-    threads = await rows.open_threads(conn, {key for contact, _ in items for key in _thread_keys(contact)})
-    last_agents = await _last_agents(conn, items, customers, settings, now)
+    seen = _seen(conn, items)
+    customers = _customers(conn, items)
+    threads = rows.open_threads(conn, {key for contact, _ in items for key in _thread_keys(contact)})
+    last_agents = _last_agents(conn, items, customers, settings, now)
     out = _Rows()
     stored: list[Stored] = []
     for contact, queue in items:
@@ -77,7 +77,7 @@ async def write(
         customer_id = customers[identity]
         thread = next((threads[key] for key in _thread_keys(contact) if key in threads), None)
         if thread is None and contact.replies_to:
-            thread = await rows.open_holding(conn, contact.channel, contact.replies_to)
+            thread = rows.open_holding(conn, contact.channel, contact.replies_to)
         queued = None
         if thread is None:
             row = _opened(contact, queue, customer_id, last_agents.get(customer_id), settings, now, out)
@@ -102,10 +102,10 @@ async def write(
         )
         holder = None if thread is None else thread.assigned_agent_id
         stored.append(Stored(result, queued, holder, None if holder is None else Message(**message)))
-    await rows.add_customers(conn, out.customers, now)
-    await rows.insert_all(conn, out.interactions, out.messages, out.events)
-    changes = [event for change in out.identity_changes for event in await _change_identities(conn, *change, now)]
-    await rows.insert_all(conn, (), (), changes)
+    rows.add_customers(conn, out.customers, now)
+    rows.insert_all(conn, out.interactions, out.messages, out.events)
+    changes = [event for change in out.identity_changes for event in _change_identities(conn, *change, now)]
+    rows.insert_all(conn, (), (), changes)
     return stored
 
 
@@ -115,34 +115,30 @@ def _thread_keys(contact: InboundContact) -> tuple[str, ...]:
     return (contact.thread_key, *contact.thread_hints)
 
 
-async def _seen(
-    conn: AsyncConnection, items: Sequence[tuple[InboundContact, str]]
-) -> dict[tuple[str, str], IntakeResult]:
+def _seen(conn: Connection, items: Sequence[tuple[InboundContact, str]]) -> dict[tuple[str, str], IntakeResult]:
     by_channel: dict[str, set[str]] = defaultdict(set)
     for contact, _ in items:
         by_channel[contact.channel].add(contact.external_id)
     seen = {}
     for channel, external_ids in by_channel.items():
-        for external_id, (message_id, interaction_id) in (
-            await rows.known_messages(conn, channel, external_ids)
-        ).items():
+        for external_id, (message_id, interaction_id) in rows.known_messages(conn, channel, external_ids).items():
             seen[(channel, external_id)] = IntakeResult(interaction_id, message_id, created=False, duplicate=True)
     return seen
 
 
-async def _customers(conn: AsyncConnection, items: Sequence[tuple[InboundContact, str]]) -> dict[tuple[str, str], str]:
+def _customers(conn: Connection, items: Sequence[tuple[InboundContact, str]]) -> dict[tuple[str, str], str]:
     by_kind: dict[str, set[str]] = defaultdict(set)
     for contact, _ in items:
         by_kind[contact.identity_kind].add(contact.from_address)
     return {
         (kind, value): customer_id
         for kind, values in by_kind.items()
-        for value, customer_id in (await rows.owners(conn, kind, values)).items()
+        for value, customer_id in rows.owners(conn, kind, values).items()
     }
 
 
-async def _last_agents(
-    conn: AsyncConnection,
+def _last_agents(
+    conn: Connection,
     items: Sequence[tuple[InboundContact, str]],
     customers: dict[tuple[str, str], str],
     settings: Settings,
@@ -156,7 +152,7 @@ async def _last_agents(
         and (identity := (contact.identity_kind, contact.from_address)) in customers
     }
     since = now - timedelta(hours=settings.routing.returning_customer_hours)
-    return await rows.last_agents(conn, returning, since)
+    return rows.last_agents(conn, returning, since)
 
 
 def _opened(
@@ -234,17 +230,17 @@ def _message(
     return row
 
 
-async def _change_identities(
-    conn: AsyncConnection, contact: InboundContact, interaction_id: str, customer_id: str, now: datetime
+def _change_identities(
+    conn: Connection, contact: InboundContact, interaction_id: str, customer_id: str, now: datetime
 ) -> list[dict[str, Any]]:
     actor = Actor(ActorKind.CUSTOMER, customer_id)
     events = []
     if contact.opt_out is not None:
         when = now if contact.opt_out else None
-        await rows.set_opted_out(conn, contact.identity_kind, contact.from_address, when)
+        rows.set_opted_out(conn, contact.identity_kind, contact.from_address, when)
         events.append(event_row(interaction_id, "opted_out" if contact.opt_out else "opted_in", actor, None, now))
     for kind, value in contact.linked_identities:
-        holder = await rows.link_identity(conn, customer_id, kind, value, now)
+        holder = rows.link_identity(conn, customer_id, kind, value, now)
         if holder is not None:
             # Left for a person to merge: the two records may be two people.
             data = {"kind": kind, "value": value, "customer_id": holder}

@@ -27,6 +27,7 @@ from interaction_center.settings import Settings
 from routing import MemoryRoutingBackend, RoutingBackend
 from storage.database import create_engine, session_factory
 from storage.migrate import check_current
+from storage.writer import Writer
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ class Services:
     routing: RoutingBackend
     hub: AgentHub
     dispatcher: Dispatcher
+    writer: Writer
     intake: Intake
     accounts: Accounts
     work: AgentWork
@@ -91,6 +93,7 @@ class Services:
             for sender in self.senders.values():
                 await sender.close()
             await self.routing.close()
+            await self.writer.close()
             await self.engine.dispose()
 
 
@@ -99,7 +102,8 @@ def build_services(settings: Settings) -> Services:
     sessions = session_factory(engine)
     routing = MemoryRoutingBackend(engine_config(settings))
     hub = AgentHub()
-    dispatcher = Dispatcher(sessions, routing, hub, settings.routing)
+    writer = Writer(engine)
+    dispatcher = Dispatcher(sessions, writer, routing, hub, settings.routing)
     rooms = ChatRooms()
     senders: dict[Channel, OutboundSender] = {Channel.CHAT: ChatSender(rooms)}
     if settings.twilio.account_sid:
@@ -111,7 +115,7 @@ def build_services(settings: Settings) -> Services:
         senders[Channel.EMAIL] = SmtpEmailSender(smtp)
     elif smtp.domains:
         log.warning("smtp.relay_host is not set: inbound email works, replies by email are refused")
-    intake = Intake(sessions, dispatcher, hub, settings)
+    intake = Intake(sessions, writer, dispatcher, hub, settings)
     chat = ChatDesk(sessions, intake, dispatcher, routing, hub, rooms, settings)
     services = Services(
         settings=settings,
@@ -120,6 +124,7 @@ def build_services(settings: Settings) -> Services:
         routing=routing,
         hub=hub,
         dispatcher=dispatcher,
+        writer=writer,
         intake=intake,
         accounts=Accounts(sessions, settings.auth.token_ttl_seconds),
         work=AgentWork(sessions, dispatcher, senders, settings, on_accepted=chat.assigned, on_completed=chat.completed),

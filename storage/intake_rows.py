@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
 from interaction_center.model import InteractionState
 from storage.models import Customer, CustomerIdentity, Interaction, InteractionEvent, Message
@@ -34,13 +33,11 @@ class OpenThread:
     assigned_agent_id: str | None
 
 
-async def known_messages(
-    conn: AsyncConnection, channel: str, external_ids: Collection[str]
-) -> dict[str, tuple[str, str]]:
+def known_messages(conn: Connection, channel: str, external_ids: Collection[str]) -> dict[str, tuple[str, str]]:
     """External id -> (message id, interaction id), for the ones already stored on ``channel``."""
     if not external_ids:
         return {}
-    rows = await conn.execute(
+    rows = conn.execute(
         select(MESSAGES.c.external_id, MESSAGES.c.id, MESSAGES.c.interaction_id).where(
             MESSAGES.c.channel == channel, MESSAGES.c.external_id.in_(external_ids)
         )
@@ -48,11 +45,11 @@ async def known_messages(
     return {external_id: (message_id, interaction_id) for external_id, message_id, interaction_id in rows}
 
 
-async def owners(conn: AsyncConnection, kind: str, values: Collection[str]) -> dict[str, str]:
+def owners(conn: Connection, kind: str, values: Collection[str]) -> dict[str, str]:
     """Identity value -> the customer holding it, for the known ones of this kind."""
     if not values:
         return {}
-    rows = await conn.execute(
+    rows = conn.execute(
         select(IDENTITIES.c.value, IDENTITIES.c.customer_id).where(
             IDENTITIES.c.kind == kind, IDENTITIES.c.value.in_(values)
         )
@@ -60,24 +57,24 @@ async def owners(conn: AsyncConnection, kind: str, values: Collection[str]) -> d
     return {value: customer_id for value, customer_id in rows}
 
 
-async def add_customers(conn: AsyncConnection, created: Sequence[tuple[str, str, str]], now: datetime) -> None:
+def add_customers(conn: Connection, created: Sequence[tuple[str, str, str]], now: datetime) -> None:
     """New customers, each with the identity that led to it: (customer id, kind, value).
     Two writers creating the same identity meet on its unique key."""
     if not created:
         return
-    await conn.execute(
+    conn.execute(
         insert(CUSTOMERS), [{"id": cid, "display_name": value, "created_at": now} for cid, _, value in created]
     )
-    await conn.execute(
+    conn.execute(
         insert(IDENTITIES),
         [{"customer_id": cid, "kind": kind, "value": value, "created_at": now} for cid, kind, value in created],
     )
 
 
-async def open_threads(conn: AsyncConnection, thread_keys: Collection[str]) -> dict[str, OpenThread]:
+def open_threads(conn: Connection, thread_keys: Collection[str]) -> dict[str, OpenThread]:
     if not thread_keys:
         return {}
-    rows = await conn.execute(
+    rows = conn.execute(
         select(INTERACTIONS.c.thread_key, INTERACTIONS.c.id, INTERACTIONS.c.assigned_agent_id).where(
             INTERACTIONS.c.thread_key.in_(thread_keys), INTERACTIONS.c.state.not_in(_CLOSED)
         )
@@ -85,30 +82,28 @@ async def open_threads(conn: AsyncConnection, thread_keys: Collection[str]) -> d
     return {key: OpenThread(interaction_id, agent_id) for key, interaction_id, agent_id in rows}
 
 
-async def open_holding(conn: AsyncConnection, channel: str, external_ids: Sequence[str]) -> OpenThread | None:
+def open_holding(conn: Connection, channel: str, external_ids: Sequence[str]) -> OpenThread | None:
     """The open interaction holding the most recent of these messages: what an email reply
     naming them (In-Reply-To, References) continues."""
-    row = (
-        await conn.execute(
-            select(INTERACTIONS.c.id, INTERACTIONS.c.assigned_agent_id)
-            .join(MESSAGES, MESSAGES.c.interaction_id == INTERACTIONS.c.id)
-            .where(
-                MESSAGES.c.channel == channel,
-                MESSAGES.c.external_id.in_(external_ids),
-                INTERACTIONS.c.state.not_in(_CLOSED),
-            )
-            .order_by(MESSAGES.c.created_at.desc())
-            .limit(1)
+    row = conn.execute(
+        select(INTERACTIONS.c.id, INTERACTIONS.c.assigned_agent_id)
+        .join(MESSAGES, MESSAGES.c.interaction_id == INTERACTIONS.c.id)
+        .where(
+            MESSAGES.c.channel == channel,
+            MESSAGES.c.external_id.in_(external_ids),
+            INTERACTIONS.c.state.not_in(_CLOSED),
         )
+        .order_by(MESSAGES.c.created_at.desc())
+        .limit(1)
     ).first()
     return None if row is None else OpenThread(row[0], row[1])
 
 
-async def last_agents(conn: AsyncConnection, customer_ids: Collection[str], since: datetime) -> dict[str, str]:
+def last_agents(conn: Connection, customer_ids: Collection[str], since: datetime) -> dict[str, str]:
     """Customer -> the agent who last completed an interaction with them since ``since``."""
     if not customer_ids:
         return {}
-    rows = await conn.execute(
+    rows = conn.execute(
         select(INTERACTIONS.c.customer_id, INTERACTIONS.c.assigned_agent_id)
         .where(
             INTERACTIONS.c.customer_id.in_(customer_ids),
@@ -122,35 +117,29 @@ async def last_agents(conn: AsyncConnection, customer_ids: Collection[str], sinc
     return {customer_id: agent_id for customer_id, agent_id in rows}
 
 
-async def link_identity(conn: AsyncConnection, customer_id: str, kind: str, value: str, now: datetime) -> str | None:
+def link_identity(conn: Connection, customer_id: str, kind: str, value: str, now: datetime) -> str | None:
     """Give the customer one more identity. Returns the id of the customer who already
     holds it (None when it is now, or already was, this customer's): two existing records
     are never merged behind a person's back."""
-    holder = await conn.scalar(
-        select(IDENTITIES.c.customer_id).where(IDENTITIES.c.kind == kind, IDENTITIES.c.value == value)
-    )
+    holder = conn.scalar(select(IDENTITIES.c.customer_id).where(IDENTITIES.c.kind == kind, IDENTITIES.c.value == value))
     if holder is None:
-        await conn.execute(
-            insert(IDENTITIES), {"customer_id": customer_id, "kind": kind, "value": value, "created_at": now}
-        )
+        conn.execute(insert(IDENTITIES), {"customer_id": customer_id, "kind": kind, "value": value, "created_at": now})
         return None
     return None if holder == customer_id else str(holder)
 
 
-async def set_opted_out(conn: AsyncConnection, kind: str, value: str, when: datetime | None) -> None:
-    await conn.execute(
+def set_opted_out(conn: Connection, kind: str, value: str, when: datetime | None) -> None:
+    conn.execute(
         update(IDENTITIES).where(IDENTITIES.c.kind == kind, IDENTITIES.c.value == value).values(opted_out_at=when)
     )
 
 
-async def states(conn: AsyncConnection, interaction_ids: Collection[str]) -> dict[str, str]:
-    rows = await conn.execute(
-        select(INTERACTIONS.c.id, INTERACTIONS.c.state).where(INTERACTIONS.c.id.in_(interaction_ids))
-    )
+def states(conn: Connection, interaction_ids: Collection[str]) -> dict[str, str]:
+    rows = conn.execute(select(INTERACTIONS.c.id, INTERACTIONS.c.state).where(INTERACTIONS.c.id.in_(interaction_ids)))
     return {interaction_id: state for interaction_id, state in rows}
 
 
-async def update_interactions(conn: AsyncConnection, changes: Sequence[dict[str, Any]]) -> None:
+def update_interactions(conn: Connection, changes: Sequence[dict[str, Any]]) -> None:
     """One UPDATE per row, sent as one batch; each dict has ``id`` and the same other keys."""
     if not changes:
         return
@@ -160,12 +149,12 @@ async def update_interactions(conn: AsyncConnection, changes: Sequence[dict[str,
         .where(INTERACTIONS.c.id == bindparam("row_id"))
         .values({column: bindparam(column) for column in columns})
     )
-    await conn.execute(statement, [{"row_id": row["id"], **{c: row[c] for c in columns}} for row in changes])
+    conn.execute(statement, [{"row_id": row["id"], **{c: row[c] for c in columns}} for row in changes])
 
 
-async def latest_inbound(conn: AsyncConnection, interaction_ids: Collection[str]) -> dict[str, tuple[str, str]]:
+def latest_inbound(conn: Connection, interaction_ids: Collection[str]) -> dict[str, tuple[str, str]]:
     """Interaction -> (from, body) of its latest inbound message."""
-    rows = await conn.execute(
+    rows = conn.execute(
         select(MESSAGES.c.interaction_id, MESSAGES.c.from_address, MESSAGES.c.body)
         .where(MESSAGES.c.interaction_id.in_(interaction_ids), MESSAGES.c.direction == "inbound")
         .order_by(MESSAGES.c.created_at, MESSAGES.c.id)
@@ -173,8 +162,8 @@ async def latest_inbound(conn: AsyncConnection, interaction_ids: Collection[str]
     return {interaction_id: (sender, body) for interaction_id, sender, body in rows}
 
 
-async def insert_all(
-    conn: AsyncConnection,
+def insert_all(
+    conn: Connection,
     interactions: Iterable[dict[str, Any]],
     messages: Iterable[dict[str, Any]],
     events: Iterable[dict[str, Any]],
@@ -182,4 +171,4 @@ async def insert_all(
     """Rows in the order their keys need them; events keep their list order as their ids."""
     for table, rows in ((INTERACTIONS, list(interactions)), (MESSAGES, list(messages)), (EVENTS, list(events))):
         if rows:
-            await conn.execute(insert(table), rows)
+            conn.execute(insert(table), rows)
