@@ -4,6 +4,7 @@ names, and a Reply-To carrying the conversation's token."""
 
 from __future__ import annotations
 
+import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
@@ -45,12 +46,19 @@ def compose(message: OutboundMessage, message_id: str) -> EmailMessage:
     return mail
 
 
+# smtp.relay_tls -> aiosmtplib's start_tls (None: if the relay offers it).
+_START_TLS: dict[str, bool | None] = {"auto": None, "starttls": True, "tls": False, "none": False}
+
+
 class SmtpEmailSender:
     def __init__(self, settings: SmtpSettings, timeout: float = 30.0) -> None:
         self._settings = settings
         self._timeout = timeout
+        # Verifies the relay's certificate and host name; built once, not per message.
+        self._tls = ssl.create_default_context(cafile=settings.relay_ca_file or None)
 
     async def send(self, message: OutboundMessage) -> SentMessage:
+        smtp = self._settings
         message_id = make_msgid(domain=message.from_address.rpartition("@")[2] or None)
         try:
             mail = compose(message, message_id)
@@ -62,10 +70,20 @@ class SmtpEmailSender:
                 mail,
                 sender=message.from_address,
                 recipients=[message.to_address],
-                hostname=self._settings.relay_host,
-                port=self._settings.relay_port,
+                hostname=smtp.relay_host,
+                port=smtp.relay_port,
+                username=smtp.relay_username or None,
+                password=smtp.relay_password or None,
+                use_tls=smtp.relay_tls == "tls",
+                start_tls=_START_TLS[smtp.relay_tls],
+                tls_context=self._tls,
                 timeout=self._timeout,
             )
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            # The relay's answer only: the credentials are never part of a message.
+            raise ChannelError(
+                f"the relay refused our credentials: {exc.code} {exc.message}", code="email.auth_failed"
+            ) from exc
         except aiosmtplib.SMTPRecipientsRefused as exc:
             raise ChannelError(f"the relay refused the recipient: {exc}", code="email.refused") from exc
         except aiosmtplib.SMTPResponseException as exc:

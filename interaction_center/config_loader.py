@@ -6,9 +6,11 @@ reason, and ``serve`` refuses to start on any of them."""
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import math
 import os
 import re
+import ssl
 import tomllib
 import typing
 from collections.abc import Mapping
@@ -19,6 +21,7 @@ from interaction_center.config_roster import RosterParser
 from interaction_center.errors import ConfigError
 from interaction_center.model import Channel
 from interaction_center.settings import (
+    RELAY_TLS_MODES,
     AuthSettings,
     ChannelsSettings,
     DatabaseSettings,
@@ -325,7 +328,37 @@ class _Loader:
             self.problem("smtp.from_address", "required with smtp.relay_host: our mail is sent from it")
         if smtp.acknowledge and not smtp.relay_host:
             self.problem("smtp.acknowledge", "needs smtp.relay_host to send acknowledgements through")
+        self._check_relay_security(smtp)
         return dataclasses.replace(settings, smtp=dataclasses.replace(smtp, domains=domains))
+
+    def _check_relay_security(self, smtp: SmtpSettings) -> None:
+        if smtp.relay_tls not in RELAY_TLS_MODES:
+            self.problem("smtp.relay_tls", f"must be one of {', '.join(RELAY_TLS_MODES)}, not {smtp.relay_tls!r}")
+        if bool(smtp.relay_username) != bool(smtp.relay_password):
+            missing = "smtp.relay_password" if smtp.relay_username else "smtp.relay_username"
+            self.problem(missing, "smtp.relay_username and smtp.relay_password go together")
+        # A password may cross the network only inside TLS; "auto" would send it in clear
+        # text to a relay that does not offer STARTTLS.
+        if smtp.relay_password and smtp.relay_tls in ("auto", "none") and not _is_loopback(smtp.relay_host):
+            self.problem(
+                "smtp.relay_tls", "must be starttls or tls with a relay password, unless the relay is on this machine"
+            )
+        if smtp.relay_ca_file:
+            try:
+                ssl.create_default_context(cafile=smtp.relay_ca_file)
+            except FileNotFoundError:
+                self.problem("smtp.relay_ca_file", f"{smtp.relay_ca_file}: file not found")
+            except (ssl.SSLError, OSError) as exc:
+                self.problem("smtp.relay_ca_file", f"{smtp.relay_ca_file}: not a PEM certificate bundle ({exc})")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,6 +15,9 @@ class HttpSettings:
     public_base_url: str = ""
 
 
+RELAY_TLS_MODES = ("auto", "starttls", "tls", "none")
+
+
 @dataclass(frozen=True)
 class SmtpSettings:
     """Email both ways: the server mail arrives on, and the relay our mail leaves through."""
@@ -29,6 +32,14 @@ class SmtpSettings:
     # Where replies and acknowledgements go out; empty: replies by email are refused.
     relay_host: str = ""
     relay_port: int = 25
+    # One of RELAY_TLS_MODES: "auto" upgrades with STARTTLS when the relay offers it,
+    # "starttls" insists on it, "tls" speaks TLS from the first byte (port 465), "none" never.
+    relay_tls: str = "auto"
+    # A PEM bundle the relay's certificate must chain to; empty: the system's CAs.
+    relay_ca_file: str = ""
+    # SMTP AUTH, when the relay wants it (both or neither).
+    relay_username: str = ""
+    relay_password: str = field(default="", repr=False)
     from_address: str = ""
     # Answer a new (human) email contact at once with its reference.
     acknowledge: bool = False

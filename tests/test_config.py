@@ -1455,3 +1455,60 @@ def test_bad_email_settings_are_reported(
     issue = only_issue(tmp_path, MINIMAL + extra, environ)
 
     assert (issue.key, issue.reason) == (key, reason)
+
+
+RELAY = '[smtp]\nrelay_host = "smtp.example.net"\nrelay_port = 587\nfrom_address = "support@example.com"\n'
+
+
+def test_relay_credentials_come_from_the_environment_and_never_show(tmp_path: Path) -> None:
+    environ = {"IC_SMTP_RELAY_USERNAME": "mailer", "IC_SMTP_RELAY_PASSWORD": "relay-secret", "IC_SMTP_RELAY_TLS": "tls"}
+
+    loaded = load(tmp_path, MINIMAL + RELAY, environ)
+
+    smtp = loaded.smtp
+    assert (smtp.relay_username, smtp.relay_password, smtp.relay_tls) == ("mailer", "relay-secret", "tls")
+    assert "relay-secret" not in repr(loaded)
+
+
+def test_relay_tls_defaults_to_starttls_when_offered_and_a_local_relay_may_take_a_password_in_clear(
+    tmp_path: Path,
+) -> None:
+    assert load(tmp_path, MINIMAL + RELAY).smtp.relay_tls == "auto"
+    local = (
+        RELAY.replace("smtp.example.net", "127.0.0.1")
+        + 'relay_username = "u"\nrelay_password = "p"\nrelay_tls = "none"\n'
+    )
+    assert load(tmp_path, MINIMAL + local).smtp.relay_password == "p"
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "reason"),
+    [
+        ('relay_tls = "ssl"\n', "smtp.relay_tls", "must be one of auto, starttls, tls, none, not 'ssl'"),
+        (
+            'relay_username = "mailer"\nrelay_tls = "tls"\n',
+            "smtp.relay_password",
+            "smtp.relay_username and smtp.relay_password go together",
+        ),
+        (
+            'relay_username = "mailer"\nrelay_password = "secret"\n',
+            "smtp.relay_tls",
+            "must be starttls or tls with a relay password, unless the relay is on this machine",
+        ),
+        ('relay_ca_file = "/nonexistent/ca.pem"\n', "smtp.relay_ca_file", "/nonexistent/ca.pem: file not found"),
+    ],
+)
+def test_bad_relay_security_settings_are_reported(tmp_path: Path, extra: str, key: str, reason: str) -> None:
+    issue = only_issue(tmp_path, MINIMAL + RELAY + extra)
+
+    assert (issue.key, issue.reason) == (key, reason)
+    assert "secret" not in str(issue)
+
+
+def test_a_relay_ca_file_that_is_not_pem_is_reported(tmp_path: Path) -> None:
+    bogus = tmp_path / "ca.pem"
+    bogus.write_text("not a certificate")
+
+    issue = only_issue(tmp_path, MINIMAL + RELAY + f'relay_ca_file = "{bogus}"\n')
+
+    assert issue.key == "smtp.relay_ca_file" and "not a PEM certificate bundle" in issue.reason
