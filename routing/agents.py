@@ -25,10 +25,9 @@ class EngineAgent:
         default_factory=dict
     )
     eligible_epoch: int = -1
-    # Per (queue, channel) ready heap, the stamp of this agent's one live item there;
-    # items with another stamp are stale and dropped when they surface.
+    # Per (queue, channel), the stamp of this agent's one live item in that ready heap
+    # (routing/ready.py); forgotten when the profile changes, so it is pushed afresh.
     in_ready: dict[tuple[str, str], int] = field(default_factory=dict)
-    reserved: list[tuple[tuple[int, float, str], str, int]] = field(default_factory=list)
     skills: dict[str, int] = field(init=False)
     capacity: dict[str, int] = field(init=False)
     memberships: dict[str, QueueMembership] = field(init=False)

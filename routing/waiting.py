@@ -1,0 +1,173 @@
+"""The waiting entries, indexed so that finding the best one for an agent never scans them.
+
+Entries sit in buckets keyed by (queue, channel, priority, required skills), each a heap
+ordered by enqueue time; an entry held for its preferred agent sits instead in that
+agent's own heap, ordered by priority, then enqueue time. Heap items are never removed in
+place: each placement of an entry stamps its item, and an item whose stamp is no longer
+its entry's (the entry was offered, cancelled or moved since) is dropped when it surfaces.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from collections.abc import Collection, Mapping
+from itertools import count
+from typing import TypeVar
+
+from routing.agents import EngineAgent
+from routing.types import QueueEntry, Skills
+
+BucketKey = tuple[str, str, int, Skills]  # queue, channel, priority, required skills
+Declined = Mapping[str, Collection[str]]  # interaction id -> the agents that declined it
+_K = TypeVar("_K")  # what a heap of waiting entries is ordered by
+
+# Declines per agent are few. Looking past at most this many in one heap keeps a decision
+# cheap even for an agent that rejects everything; past them, the rest of that heap ranks
+# for it as if declined too.
+PEEK_PAST_DECLINED = 16
+
+
+class WaitingEntries:
+    def __init__(self) -> None:
+        self._entries: dict[str, QueueEntry] = {}
+        self._placement_of: dict[str, int] = {}
+        self._placements = count(1)
+        self._reserved_for: dict[str, str] = {}  # interaction id -> the agent it is held for
+        self._reserved: dict[str, list[tuple[tuple[int, float, str], str, int]]] = {}  # per agent
+        self._buckets: dict[BucketKey, list[tuple[float, str, int]]] = {}
+        self._queue_buckets: dict[str, list[BucketKey]] = {}
+        # Counts the buckets made: an agent's list of the buckets it may take from is
+        # recomputed when a new one appears.
+        self._epoch = 0
+        self._count: Counter[tuple[str, str]] = Counter()
+
+    def __contains__(self, interaction_id: str) -> bool:
+        return interaction_id in self._entries
+
+    def get(self, interaction_id: str) -> QueueEntry | None:
+        return self._entries.get(interaction_id)
+
+    def place(self, entry: QueueEntry, reserved_for: str | None = None) -> None:
+        """Add the entry to its bucket, or to the heap of the agent it is held for."""
+        iid = entry.interaction_id
+        self._entries[iid] = entry
+        placement = self._placement_of[iid] = next(self._placements)
+        self._count[(entry.queue, entry.channel)] += 1
+        if reserved_for is not None:
+            self._reserved_for[iid] = reserved_for
+            heapq.heappush(self._reserved.setdefault(reserved_for, []), (entry.order_key, iid, placement))
+            return
+        key: BucketKey = (entry.queue, entry.channel, entry.priority, entry.skills)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = []
+            self._queue_buckets.setdefault(entry.queue, []).append(key)
+            self._epoch += 1
+        heapq.heappush(bucket, (entry.enqueued_at, iid, placement))
+
+    def remove(self, interaction_id: str) -> QueueEntry:
+        entry = self._entries.pop(interaction_id)
+        del self._placement_of[interaction_id]
+        self._reserved_for.pop(interaction_id, None)
+        self._count[(entry.queue, entry.channel)] -= 1
+        return entry
+
+    def reserved_for(self, interaction_id: str) -> str | None:
+        """The agent a waiting entry is held for, if any."""
+        return self._reserved_for.get(interaction_id)
+
+    def count(self, queue: str, channel: str) -> int:
+        return self._count[(queue, channel)]
+
+    def queue_size(self, queue: str) -> int:
+        return sum(n for (q, _), n in self._count.items() if q == queue)
+
+    def occupied(self) -> set[tuple[str, str]]:
+        """The (queue, channel) pairs with entries waiting."""
+        return {key for key, n in self._count.items() if n}
+
+    def in_queue(self, queue: str) -> list[QueueEntry]:
+        """The queue's entries, best first (a scan: for supervisor views, not decisions)."""
+        return sorted((e for e in self._entries.values() if e.queue == queue), key=lambda e: e.order_key)
+
+    def oldest(self, queue: str, channel: str) -> float | None:
+        """The oldest enqueue time among the queue's bucket heads and reserved entries."""
+        times = [
+            head.enqueued_at
+            for key in self._queue_buckets.get(queue, ())
+            if key[1] == channel and (head := self._top(self._buckets[key]))
+        ]
+        for iid in self._reserved_for:
+            entry = self._entries[iid]
+            if entry.queue == queue and entry.channel == channel:
+                times.append(entry.enqueued_at)
+        return min(times, default=None)
+
+    def best_for(self, agent: EngineAgent, declined: Declined, now: float) -> QueueEntry | None:
+        """The best waiting entry for the agent: its reserved ones and the buckets it is
+        eligible for, ranked by its queue priority, then the entry's priority, then time
+        waited; an entry it declined (rejected or let lapse) after everything else it
+        could take."""
+        if agent.eligible_epoch != self._epoch:
+            self._rebuild_eligible(agent)
+        agent_id = agent.agent_id
+        best: tuple[tuple[bool, int, int, float, str], QueueEntry] | None = None
+        head, undeclined = self._top_for(agent_id, self._reserved.get(agent_id, []), declined)
+        reserved = undeclined or head
+        if reserved is not None and agent.can_take(reserved.channel):
+            membership = agent.memberships.get(reserved.queue)
+            priority = membership.priority if membership else 0
+            best = ((undeclined is None, priority, -reserved.priority, reserved.enqueued_at, ""), reserved)
+        for channel in agent.channels_open():
+            for queue_priority, delay, key in agent.eligible.get(channel, ()):
+                head, undeclined = self._top_for(agent_id, self._buckets[key], declined)
+                if head is None or (delay and head.enqueued_at > now - delay):
+                    continue
+                if undeclined is not None and not (delay and undeclined.enqueued_at > now - delay):
+                    candidate, refused = undeclined, False
+                else:
+                    candidate, refused = head, True
+                rank = (refused, queue_priority, -key[2], candidate.enqueued_at, candidate.interaction_id)
+                if best is None or rank < best[0]:
+                    best = (rank, candidate)
+        return None if best is None else best[1]
+
+    def _rebuild_eligible(self, agent: EngineAgent) -> None:
+        agent.eligible = {}
+        for membership in agent.memberships.values():
+            for key in self._queue_buckets.get(membership.queue, ()):
+                if agent.capacity.get(key[1], 0) and agent.has_skills(key[3]):
+                    agent.eligible.setdefault(key[1], []).append((membership.priority, membership.delay_seconds, key))
+        for buckets in agent.eligible.values():
+            buckets.sort()
+        agent.eligible_epoch = self._epoch
+
+    def _top(self, heap: list[tuple[_K, str, int]]) -> QueueEntry | None:
+        """The heap's best entry, dropping the stale items above it."""
+        while heap:
+            _, iid, placement = heap[0]
+            if self._placement_of.get(iid) == placement:
+                return self._entries[iid]
+            heapq.heappop(heap)
+        return None
+
+    def _top_for(
+        self, agent_id: str, heap: list[tuple[_K, str, int]], declined: Declined
+    ) -> tuple[QueueEntry | None, QueueEntry | None]:
+        """The heap's best entry, and its best one the agent has not declined (None if it
+        declined all it looked at). The entries it declined are set aside to see what is
+        behind them and put back, so one agent's declines never hide anything from others."""
+        head = self._top(heap)
+        if head is None or agent_id not in declined.get(head.interaction_id, ()):
+            return head, head
+        aside = [heapq.heappop(heap)]
+        undeclined = None
+        while len(aside) <= PEEK_PAST_DECLINED and (entry := self._top(heap)) is not None:
+            if agent_id not in declined.get(entry.interaction_id, ()):
+                undeclined = entry
+                break
+            aside.append(heapq.heappop(heap))
+        for item in aside:
+            heapq.heappush(heap, item)
+        return head, undeclined
