@@ -96,6 +96,8 @@ class SmsWebhook:
         self._receive = receive
         self._delivered = delivered
         self._region = default_region
+        # An empty TwiML reply sends nothing back; it never changes, so it is made once.
+        self._empty_reply = str(MessagingResponse())
 
     def register(self, app: web.Application) -> None:
         app.router.add_post("/twilio/sms", self.inbound)
@@ -105,8 +107,8 @@ class SmsWebhook:
         form = await self._signature.verified_form(request)
         contact = contact_from_form(form, self._region)
         await self._receive(contact)
-        # Answered only now that the contact is committed; an empty TwiML reply sends nothing back.
-        return web.Response(text=str(MessagingResponse()), content_type="text/xml")
+        # Answered only now that the contact is committed.
+        return web.Response(text=self._empty_reply, content_type="text/xml")
 
     async def status(self, request: web.Request) -> web.Response:
         form = await self._signature.verified_form(request)

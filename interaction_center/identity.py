@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
@@ -12,6 +13,9 @@ _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 _SEPARATORS = re.compile(r"[\s.\-]")
 
 
+# Parsing is the dear part of taking in an SMS, and the same numbers come back (our own on
+# every message, a customer's on each of theirs).
+@functools.lru_cache(maxsize=4096)
 def normalize_phone(raw: str, default_region: str) -> str:
     """E.164 form. A number already written in E.164 (as Twilio sends them) is kept digit
     for digit: phonenumbers would strip what it takes for a trunk prefix, and a second pass

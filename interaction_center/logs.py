@@ -38,8 +38,9 @@ def logging_config(*, json_lines: bool, level: str = "INFO") -> dict[str, Any]:
                 "formatter": "json" if json_lines else "text",
             }
         },
-        # aiohttp's access log would repeat every webhook; warnings and errors still show.
-        "loggers": {"aiohttp.access": {"level": "WARNING"}},
+        # aiohttp's access log would repeat every webhook, aiosmtpd's every SMTP connection
+        # (several lines a mail); their warnings and errors still show.
+        "loggers": {"aiohttp.access": {"level": "WARNING"}, "mail.log": {"level": "WARNING"}},
         "root": {"level": level, "handlers": ["stderr"]},
     }
 

@@ -29,33 +29,6 @@ async def find_message(session: AsyncSession, channel: str, external_id: str) ->
     return await session.scalar(select(Message).where(Message.channel == channel, Message.external_id == external_id))
 
 
-async def find_open(session: AsyncSession, thread_key: str) -> Interaction | None:
-    return await session.scalar(
-        select(Interaction).where(
-            Interaction.thread_key == thread_key,
-            Interaction.state.not_in([s.value for s in InteractionState if not s.is_open]),
-        )
-    )
-
-
-async def open_holding(session: AsyncSession, channel: str, external_ids: Sequence[str]) -> Interaction | None:
-    """The open interaction holding the most recent of these messages: what an email reply
-    naming them (In-Reply-To, References) continues."""
-    if not external_ids:
-        return None
-    return await session.scalar(
-        select(Interaction)
-        .join(Message, Message.interaction_id == Interaction.id)
-        .where(
-            Message.channel == channel,
-            Message.external_id.in_(external_ids),
-            Interaction.state.not_in([s.value for s in InteractionState if not s.is_open]),
-        )
-        .order_by(Message.created_at.desc())
-        .limit(1)
-    )
-
-
 def event_row(
     interaction_id: str, type_: str, actor: Actor, data: dict[str, Any] | None, now: datetime
 ) -> dict[str, Any]:
@@ -170,15 +143,6 @@ async def agent_has_worked(
     return (await session.scalar(query.limit(1))) is not None
 
 
-async def latest_inbound(session: AsyncSession, interaction_id: str) -> Message | None:
-    return await session.scalar(
-        select(Message)
-        .where(Message.interaction_id == interaction_id, Message.direction == "inbound")
-        .order_by(Message.created_at.desc())
-        .limit(1)
-    )
-
-
 def first_inbound(rows: Sequence[Message]) -> Message | None:
     return next((m for m in rows if m.direction == "inbound"), None)
 
@@ -191,22 +155,8 @@ async def first_response_overdue(session: AsyncSession, now: datetime) -> Sequen
             Interaction.first_response_deadline < now,
             Interaction.first_responded_at.is_(None),
             Interaction.first_response_breached_at.is_(None),
-            Interaction.state.not_in([s.value for s in InteractionState if not s.is_open]),
+            # Closing sets closed_at: the same as an open state, in the partial index's terms.
+            Interaction.closed_at.is_(None),
         )
     )
     return rows.all()
-
-
-async def last_agent_of(session: AsyncSession, customer_id: str, since: datetime) -> str | None:
-    """The agent who last completed an interaction with this customer since ``since``."""
-    return await session.scalar(
-        select(Interaction.assigned_agent_id)
-        .where(
-            Interaction.customer_id == customer_id,
-            Interaction.state == InteractionState.COMPLETED,
-            Interaction.assigned_agent_id.is_not(None),
-            Interaction.closed_at >= since,
-        )
-        .order_by(Interaction.closed_at.desc())
-        .limit(1)
-    )

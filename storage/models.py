@@ -15,6 +15,7 @@ from sqlalchemy.types import TypeDecorator
 # States after which a thread is closed; the partial unique index below keeps one open
 # interaction per thread even when two contacts race in.
 CLOSED_STATES_SQL = "state NOT IN ('completed', 'abandoned', 'cancelled')"
+FIRST_RESPONSE_PENDING_SQL = "first_responded_at IS NULL AND first_response_breached_at IS NULL AND closed_at IS NULL"
 
 
 def new_id() -> str:
@@ -108,6 +109,14 @@ class Interaction(Base):
             postgresql_where=text(CLOSED_STATES_SQL),
         ),
         Index("ix_interactions_state", "state"),
+        # The routing tick looks for first responses overdue several times a second: only
+        # the open, unanswered, unbreached ones are indexed, so the look costs what is due.
+        Index(
+            "ix_interactions_first_response_due",
+            "first_response_deadline",
+            sqlite_where=text(FIRST_RESPONSE_PENDING_SQL),
+            postgresql_where=text(FIRST_RESPONSE_PENDING_SQL),
+        ),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
