@@ -69,6 +69,12 @@ def _parser() -> argparse.ArgumentParser:
     sms.add_argument("--from", dest="sender", required=True, help="the customer's number, e.g. +15551230001")
     sms.add_argument("text")
     sms.set_defaults(run=_simulate_sms)
+    email = simulate.add_parser("email", help="send a mail to the running service's SMTP port")
+    email.add_argument("--from", dest="sender", required=True, help="the customer's address, e.g. jane@customer.test")
+    email.add_argument("--subject", required=True)
+    email.add_argument("--to", help="one of our addresses (default: the first of smtp.domains, support@ a domain)")
+    email.add_argument("text")
+    email.set_defaults(run=_simulate_email)
     return parser
 
 
@@ -164,3 +170,25 @@ def _simulate_sms(args: argparse.Namespace, settings: Settings, path: Path | Non
         return 1
     print(f"HTTP {status}: {body}")
     return 0 if status == 200 else 1
+
+
+def _simulate_email(args: argparse.Namespace, settings: Settings, path: Path | None) -> int:
+    import aiosmtplib
+
+    from interaction_center.simulate import simulate_email
+
+    where = f"{settings.smtp.host}:{settings.smtp.port}"
+    try:
+        answer = asyncio.run(simulate_email(settings, args.sender, args.subject, args.text, args.to))
+    except aiosmtplib.SMTPRecipientsRefused as exc:
+        refused = exc.recipients[0]
+        print(f"SMTP {refused.code}: {refused.message}", file=sys.stderr)
+        return 1
+    except aiosmtplib.SMTPResponseException as exc:
+        print(f"SMTP {exc.code}: {exc.message}", file=sys.stderr)
+        return 1
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        print(f"error: the service's SMTP server at {where} did not answer: {exc}", file=sys.stderr)
+        return 1
+    print(f"SMTP 250: {answer}")
+    return 0

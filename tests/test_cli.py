@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -517,3 +518,39 @@ def test_agents_add_rejects_a_level_written_with_non_decimal_digits(
 
     assert code == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+# --- simulate email, in process --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("smtp", "reason"),
+    [
+        ("", "email is off here: smtp.domains lists no domain or address"),
+        ('[smtp]\ndomains = ["example.com"]\nport = 0\n', "smtp.port is 0 (any free port)"),
+    ],
+)
+def test_simulate_email_says_why_it_cannot_send(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], smtp: str, reason: str
+) -> None:
+    path = good_config(tmp_path)
+    path.write_text(path.read_text() + smtp)
+
+    code = main(["--config", str(path), "simulate", "email", "--from", "a@b.test", "--subject", "S", "T"])
+
+    assert code == 1
+    assert reason in capsys.readouterr().err
+
+
+def test_simulate_email_without_a_server_listening_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = good_config(tmp_path)
+    # A port nobody listens on: bound, then closed.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path.write_text(path.read_text() + f'[smtp]\ndomains = ["example.com"]\nport = {port}\n')
+
+    code = main(["--config", str(path), "simulate", "email", "--from", "a@b.test", "--subject", "S", "T"])
+
+    assert code == 1
+    assert f"the service's SMTP server at 127.0.0.1:{port} did not answer" in capsys.readouterr().err

@@ -4,11 +4,13 @@ server, and a second aiosmtpd server stands in for the outbound relay."""
 from __future__ import annotations
 
 import asyncio
+import os
 import smtplib
 from collections.abc import AsyncIterator, Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import make_msgid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from interaction_center import cli
 from interaction_center.settings import Settings
 from interaction_center.web.keys import SERVICES
 from storage.models import CustomerIdentity, Interaction, Message
@@ -205,6 +208,33 @@ async def test_an_email_reply_may_be_longer_than_an_sms_up_to_the_email_limit(ma
     record = await interaction(mail_client, alice, taken["id"])
     assert [len(m["body"]) for m in record["messages"] if m["direction"] == "outbound"] == [len(long_reply)]
     assert len(relay.mails) == 1
+
+
+async def test_simulate_email_sends_a_mail_the_running_service_takes(
+    mail_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in os.environ:
+        if name.startswith(("IC_", "TWILIO_")):
+            monkeypatch.delenv(name)
+    # The command reads the service's configuration; the service took a free port.
+    served = (tmp_path / "interaction-center.toml").read_text()
+    config = tmp_path / "simulate.toml"
+    config.write_text(served.replace("[smtp]\nport = 0\n", f"[smtp]\nport = {smtp_port(mail_client)}\n", 1))
+
+    def simulate(*args: str) -> int:
+        return cli.main(["--config", str(config), "simulate", "email", *args])
+
+    code = await asyncio.to_thread(simulate, "--from", "jane@customer.test", "--subject", "Order 7", "Not arrived")
+    assert (code, capsys.readouterr().out[:8]) == (0, "SMTP 250")
+    async with mail_client.server.app[SERVICES].sessions() as session:
+        [message] = await session.scalars(select(Message))
+    assert (message.from_address, message.to_address) == ("jane@customer.test", "support@example.com")
+    assert (message.attributes["subject"], message.body.strip()) == ("Order 7", "Not arrived")
+
+    code = await asyncio.to_thread(
+        simulate, "--from", "jane@customer.test", "--to", "x@elsewhere.test", "--subject", "S", "T"
+    )
+    assert (code, capsys.readouterr().err[:8]) == (1, "SMTP 550")
 
 
 async def test_the_reply_token_threads_a_mail_without_headers(mail_client: Any, relay: Relay) -> None:
