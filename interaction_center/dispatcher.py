@@ -302,28 +302,54 @@ class Dispatcher:
                 log.warning("interaction %s: first-response SLA breached", interaction.id)
 
     async def _dispatch(self) -> None:
-        """Make every offer the engine can make now, record them in one transaction, then
-        tell the agents."""
+        """Make every offer the engine can make now and record them in one transaction.
+        The agents hear of them while that transaction commits: an accept waits for this
+        lock, so nothing acts on an offer before it is stored."""
         while offers := await self._next_offers():
-            previews = await self._record_offers(offers)
-            for offer in offers:
-                if offer.interaction_id not in previews:
-                    # Gone from storage (deleted, or closed behind routing's back).
-                    await self._routing.cancel(offer.interaction_id, time.time())
-                    continue
+            await self._offer(offers)
+
+    async def _offer(self, offers: list[Offer]) -> None:
+        announcing: list[asyncio.Task[None]] = []
+        now = to_datetime(time.time())
+
+        def record(conn: Connection) -> dict[str, dict[str, Any]]:
+            return _offers_recorded(conn, offers, now)
+
+        def announce(previews: dict[str, dict[str, Any]]) -> None:
+            announcing.append(asyncio.create_task(self._announce(offers, previews)))
+
+        try:
+            previews = await self._writer.run(record, before_commit=announce)
+        except Exception:
+            await asyncio.gather(*announcing)
+            await self._withdraw(offers, announced=bool(announcing))
+            raise
+        await asyncio.gather(*announcing)
+        for offer in offers:
+            if offer.interaction_id not in previews:
+                # Gone from storage (deleted, or closed behind routing's back).
+                await self._routing.cancel(offer.interaction_id, time.time())
+
+    async def _announce(self, offers: Sequence[Offer], previews: dict[str, dict[str, Any]]) -> None:
+        for offer in offers:
+            if offer.interaction_id in previews:
                 log.info("interaction %s: offered to agent %s", offer.interaction_id, offer.agent_id)
                 await self._hub.push(offer.agent_id, offer_frame(offer, previews[offer.interaction_id]))
+
+    async def _withdraw(self, offers: Sequence[Offer], announced: bool) -> None:
+        """Offers storage did not take go back to their queues, as if never made."""
+        for offer in offers:
+            await self._routing.cancel(offer.interaction_id, time.time())
+            await self._routing.enqueue(offer.entry, time.time())
+            if announced:
+                frame = {"type": "offer_closed", "offer_id": offer.offer_id, "reason": "not_recorded"}
+                await self._hub.push(offer.agent_id, frame)
 
     async def _next_offers(self) -> list[Offer]:
         offers = []
         while (offer := await self._routing.next_offer(str(uuid.uuid4()), time.time())) is not None:
             offers.append(offer)
         return offers
-
-    async def _record_offers(self, offers: Sequence[Offer]) -> dict[str, dict[str, Any]]:
-        """Store the offers; returns, for each interaction found, a preview of the contact
-        (who, what) for the agent."""
-        return await self._writer.run(lambda conn: _offers_recorded(conn, offers, to_datetime(time.time())))
 
     async def _requeue(self, offer: Offer, event: str, actor: Actor) -> None:
         async with self._sessions.begin() as session:
