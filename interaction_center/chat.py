@@ -130,23 +130,29 @@ class ChatDesk:
     async def receive(self, visitor: Visitor, client_id: str, body: str) -> IntakeResult:
         queue = self._settings.channels.chat_queue
         assert queue is not None  # the adapter serves nothing while chat is off
-        # The email (else the phone, else the session) names the customer; the rest join
-        # that record, so one person writing on several channels is one customer.
-        given = [(IdentityKind.EMAIL, visitor.email), (IdentityKind.PHONE, visitor.phone)]
-        identities = [(kind, value) for kind, value in given if value is not None]
-        identities.append((IdentityKind.CHAT, visitor.session_id))
-        (kind, address), *linked = identities
+        # Anyone can type any email or phone into the start form, so the session alone names
+        # the customer: a typed identity never leads into a record that has it already (an
+        # SMS from that phone, a mail from that address): that gets an identity_conflict
+        # event for a person to merge. One nobody holds yet is the chat customer's, so their
+        # later mail or SMS joins them; the messages say which identities were only typed.
+        given = ((IdentityKind.EMAIL, visitor.email), (IdentityKind.PHONE, visitor.phone))
+        typed = [(kind, value) for kind, value in given if value]
+        attributes: dict[str, Any] = {"client_id": client_id}
+        if visitor.display_name:
+            attributes["name"] = visitor.display_name
+        if typed:
+            attributes["unverified_identities"] = {kind.value: value for kind, value in typed}
         contact = InboundContact(
             channel=Channel.CHAT,
             # Scoped to the session: two visitors' client ids never meet.
             external_id=f"{visitor.session_id}:{client_id}",
-            identity_kind=kind,
-            from_address=address,
+            identity_kind=IdentityKind.CHAT,
+            from_address=visitor.session_id,
             to_address="chat",
             body=body,
             thread_key=thread_key(visitor.session_id),
-            attributes={"client_id": client_id, **({"name": visitor.display_name} if visitor.display_name else {})},
-            linked_identities=tuple(linked),
+            attributes=attributes,
+            linked_identities=tuple(typed),
         )
         result = await self._intake.receive(contact, queue)
         self._current[visitor.session_id] = result.interaction_id

@@ -320,35 +320,82 @@ async def test_the_demo_page_and_the_widget_are_served(chat_client: Any) -> None
     assert "InteractionCenterChat" in await widget.text()
 
 
-async def test_one_customer_emails_chats_and_texts(
-    app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings], relay: Relay
-) -> None:
-    """The chat visitor gives both their email and their phone: the phone joins the record
-    their email already has, and the SMS they send later lands there too."""
-    settings = settings_factory(
+@pytest.fixture
+def omnichannel_settings(settings_factory: Callable[..., Settings], relay: Relay) -> Settings:
+    return settings_factory(
         support_channels='["sms", "email", "chat"]',
         channels=CHAT.format(grace=60),
         smtp=f'domains = ["example.com"]\nrelay_host = "127.0.0.1"\nrelay_port = {relay.port}\n'
         'from_address = "support@example.com"',
     )
-    client = await app_factory(settings)
+
+
+async def owners_and_identities(client: Any) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    """Each interaction's customer by channel, and each identity's customer."""
+    async with client.server.app[SERVICES].sessions() as session:
+        owners = {row.channel: row.customer_id for row in await session.scalars(select(Interaction))}
+        identities = {(i.kind, i.value): i.customer_id for i in await session.scalars(select(CustomerIdentity))}
+    return owners, identities
+
+
+async def test_one_customer_chats_then_emails_and_texts(
+    app_factory: Callable[[Settings], Any], omnichannel_settings: Settings
+) -> None:
+    """The chat visitor gives an email and a phone nobody holds yet: they become the chat
+    customer's, and the mail and the SMS that follow land on that one record."""
+    client = await app_factory(omnichannel_settings)
+    socket, _ = await start(client, name="Jane", email="jane.doe@customer.test", phone="(555) 123-0001")
+    await say(socket, "Hello, a question before I write")
     code, _ = await deliver(client, plain(), sender="Jane.Doe@Customer.test")
     assert code == 250
-    socket, _ = await start(client, name="Jane", email="jane.doe@customer.test", phone="(555) 123-0001")
-    await say(socket, "Following up on my mail")
     response = await post_sms(client, sms_form(sender="+15551230001", body="And by text"))
     assert response.status == 200
 
-    async with client.server.app[SERVICES].sessions() as session:
-        owners = {row.customer_id for row in await session.scalars(select(Interaction))}
-        identities = {(i.kind, i.value) for i in await session.scalars(select(CustomerIdentity))}
-    assert len(owners) == 1
-    assert {("email", "jane.doe@customer.test"), ("phone", "+15551230001")} <= identities
+    owners, identities = await owners_and_identities(client)
+    assert set(owners) == {"chat", "email", "sms"} and len(set(owners.values())) == 1
+    assert identities[("email", "jane.doe@customer.test")] == identities[("phone", "+15551230001")] == owners["chat"]
     sam = await login(client, "sam")
-    customer = await (await client.get(f"/api/v1/customers/{owners.pop()}", headers=sam)).json()
+    customer = await (await client.get(f"/api/v1/customers/{owners['chat']}", headers=sam)).json()
     assert sorted(i["channel"] for i in customer["interactions"]) == ["chat", "email", "sms"]
     assert sum(1 for i in customer["identities"] if i["kind"] == "chat") == 1
     await socket.close()
+
+
+async def test_an_email_typed_into_the_chat_form_does_not_open_the_record_that_mailed_from_it(
+    app_factory: Callable[[Settings], Any], omnichannel_settings: Settings
+) -> None:
+    """Anyone can type Jane's address: the chat gets a record of its own, with an
+    identity_conflict event naming Jane's for a person to merge, and Jane's record shows
+    nothing of it. A second chat typing the same address is kept apart the same way."""
+    client = await app_factory(omnichannel_settings)
+    code, _ = await deliver(client, plain(), sender="Jane.Doe@Customer.test")
+    assert code == 250
+    socket, _ = await start(client, name="Jane?", email="jane.doe@customer.test", phone="+15551230009")
+    ack = await say(socket, "What is the address on my account?")
+    other, _ = await start(client, email="jane.doe@customer.test")
+    theirs = await say(other, "Me too")
+
+    _, identities = await owners_and_identities(client)
+    jane = identities[("email", "jane.doe@customer.test")]
+    sam = await login(client, "sam")
+    chats = {ack["interaction_id"]: await interaction(client, sam, ack["interaction_id"])}
+    chats[theirs["interaction_id"]] = await interaction(client, sam, theirs["interaction_id"])
+    assert len({jane, *(chat["customer_id"] for chat in chats.values())}) == 3
+    for chat in chats.values():
+        conflicts = [e["data"] for e in chat["events"] if e["type"] == "identity_conflict"]
+        assert conflicts == [{"kind": "email", "value": "jane.doe@customer.test", "customer_id": jane}]
+    first = chats[ack["interaction_id"]]
+    assert first["messages"][0]["attributes"]["unverified_identities"] == {
+        "email": "jane.doe@customer.test",
+        "phone": "+15551230009",
+    }
+    # The phone nobody held is the first chat's record's; Jane's record has only its mail.
+    assert identities[("phone", "+15551230009")] == first["customer_id"]
+    customer = await (await client.get(f"/api/v1/customers/{jane}", headers=sam)).json()
+    assert [i["channel"] for i in customer["interactions"]] == ["email"]
+    assert {i["kind"] for i in customer["identities"]} == {"email"}
+    for ws in (socket, other):
+        await ws.close()
 
 
 async def test_a_phone_another_customer_holds_is_not_merged(chat_client: Any) -> None:
