@@ -607,7 +607,8 @@ async def main(sessions: int, sms_count: int, email_count: int) -> None:
                 print(f"    last: {r.open_failures[-1]}")
     for note in checks:
         print(f"  {note}")
-    print(f"  service logs (sms, email, chat runs): {'; '.join(SERVER_LOGS)}")
+    runs = [*(f"sms at {n}" for n in SMS_IN_FLIGHT), "email", "chat"]
+    print(f"  service logs ({', '.join(runs)} runs): {'; '.join(SERVER_LOGS)}")
     figures = {
         "sms_contacts_per_s": round(sms_per_s, 1),
         "sms_bare_per_s": round(sms_bare, 1),
