@@ -200,6 +200,7 @@ def contact_from_mail(raw: bytes, mail_from: str | None, recipients: Sequence[st
         thread_hints=tuple(key for key in map(named_thread, recipients) if key),
         replies_to=tuple(replies_to),
         automated=automated is not None,
+        sender_name=sender_name,
     )
 
 

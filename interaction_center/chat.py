@@ -153,6 +153,7 @@ class ChatDesk:
             thread_key=thread_key(visitor.session_id),
             attributes=attributes,
             linked_identities=tuple(typed),
+            sender_name=visitor.display_name,
         )
         result = await self._intake.receive(contact, queue)
         self._current[visitor.session_id] = result.interaction_id

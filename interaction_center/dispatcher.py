@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from interaction_center.errors import Conflict, NotFound
 from interaction_center.model import SYSTEM, Actor, ActorKind, InteractionState
 from interaction_center.notifier import AgentHub
-from interaction_center.routing_profiles import agent_profile, entry_for, to_datetime
+from interaction_center.routing_profiles import Queued, agent_profile, entry_for, to_datetime
 from interaction_center.settings import RoutingSettings
 from routing import (
     AgentState,
@@ -93,7 +93,7 @@ class Dispatcher:
         await self.dispatch()
         return len(waiting)
 
-    async def enqueue(self, interactions: Sequence[Interaction]) -> None:
+    async def enqueue(self, interactions: Sequence[Queued]) -> None:
         """Queue new interactions (committed as queued) and offer what can be offered."""
         async with self._lock:
             now = time.time()

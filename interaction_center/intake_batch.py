@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,7 +20,7 @@ from interaction_center.settings import Settings
 from storage import intake_rows as rows
 from storage.intake_rows import OpenThread
 from storage.interactions import event_row, transition_data, transition_values
-from storage.models import Interaction, Message, new_id
+from storage.models import Message, new_id
 
 
 @dataclass(frozen=True)
@@ -33,13 +33,35 @@ class IntakeResult:
     filed: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class NewInteraction:
+    """A new interaction's routing fields, as written: what the queue needs of it (a full
+    ORM object would cost more to build than the rows cost to write)."""
+
+    id: str
+    queue: str
+    channel: str
+    created_at: datetime
+    enqueued_at: datetime | None
+    priority: int
+    required_skills: dict[str, int]
+    answer_deadline: datetime | None
+    preferred_agent_id: str | None
+    preferred_until: datetime | None
+    escalation_level: int
+    sla_breached_at: datetime | None
+
+
+_NEW_FIELDS = tuple(f.name for f in fields(NewInteraction))
+
+
 @dataclass(frozen=True)
 class Stored:
     """One contact's outcome, and what is left to do once it is committed."""
 
     result: IntakeResult
-    # A new interaction waiting for an agent (a detached copy of its row).
-    queued: Interaction | None = None
+    # A new interaction waiting for an agent.
+    queued: NewInteraction | None = None
     # The message, when it continues an interaction an agent holds: pushed to that agent.
     agent_id: str | None = None
     message: Message | None = None
@@ -47,7 +69,8 @@ class Stored:
 
 @dataclass
 class _Rows:
-    customers: list[tuple[str, str, str]] = field(default_factory=list)
+    # New customers: (id, identity kind, identity value, display name).
+    customers: list[tuple[str, str, str, str]] = field(default_factory=list)
     interactions: list[dict[str, Any]] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -73,7 +96,7 @@ def write(
         identity = (contact.identity_kind, contact.from_address)
         if identity not in customers:
             customers[identity] = new_id()
-            out.customers.append((customers[identity], *identity))
+            out.customers.append((customers[identity], *identity, contact.sender_name or contact.from_address))
         customer_id = customers[identity]
         thread = next((threads[key] for key in _thread_keys(contact) if key in threads), None)
         if thread is None and contact.replies_to:
@@ -82,7 +105,7 @@ def write(
         if thread is None:
             row = _opened(contact, queue, customer_id, last_agents.get(customer_id), settings, now, out)
             if not contact.automated:
-                queued = Interaction(**row)
+                queued = NewInteraction(**{name: row[name] for name in _NEW_FIELDS})
                 threads[contact.thread_key] = OpenThread(row["id"], None)
             interaction_id = row["id"]
         else:
@@ -185,6 +208,7 @@ def _opened(
         "enqueued_at": now if routed else None,
         "priority": policy.priority if routed else 0,
         "escalation_level": 0,
+        "sla_breached_at": None,
         "required_skills": dict(policy.skills) if routed else {},
         "answer_deadline": answer_deadline,
         "first_response_deadline": (

@@ -113,6 +113,9 @@ class InboundContact:
     # Further identities the sender gave for themselves (a chat visitor's email and phone):
     # added to the resolved customer, unless another customer already holds one.
     linked_identities: tuple[tuple[IdentityKind, str], ...] = ()
+    # How the sender names themselves (an email's From name, a chat visitor's name): what a
+    # customer first met through this contact is called.
+    sender_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ config from the settings, an agent's profile, a stored interaction's queue entry
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Protocol
 
 from interaction_center.settings import Settings
 from routing import (
@@ -17,7 +18,7 @@ from routing import (
     skills_of,
 )
 from routing.types import DEFAULT_CAPACITY
-from storage.models import Agent, Interaction
+from storage.models import Agent
 
 
 def to_datetime(timestamp: float) -> datetime:
@@ -63,7 +64,36 @@ def agent_profile(agent: Agent) -> AgentProfile:
     )
 
 
-def entry_for(interaction: Interaction) -> QueueEntry:
+class Queued(Protocol):
+    """What routing needs of an interaction: a stored one, or one being written."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def queue(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def enqueued_at(self) -> datetime | None: ...
+    @property
+    def priority(self) -> int: ...
+    @property
+    def required_skills(self) -> dict[str, int]: ...
+    @property
+    def answer_deadline(self) -> datetime | None: ...
+    @property
+    def preferred_agent_id(self) -> str | None: ...
+    @property
+    def preferred_until(self) -> datetime | None: ...
+    @property
+    def escalation_level(self) -> int: ...
+    @property
+    def sla_breached_at(self) -> datetime | None: ...
+
+
+def entry_for(interaction: Queued) -> QueueEntry:
     enqueued_at = interaction.enqueued_at or interaction.created_at
     return QueueEntry(
         interaction_id=interaction.id,

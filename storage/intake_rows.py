@@ -57,17 +57,17 @@ def owners(conn: Connection, kind: str, values: Collection[str]) -> dict[str, st
     return {value: customer_id for value, customer_id in rows}
 
 
-def add_customers(conn: Connection, created: Sequence[tuple[str, str, str]], now: datetime) -> None:
-    """New customers, each with the identity that led to it: (customer id, kind, value).
-    Two writers creating the same identity meet on its unique key."""
+def add_customers(conn: Connection, created: Sequence[tuple[str, str, str, str]], now: datetime) -> None:
+    """New customers, each with the identity that led to it: (customer id, kind, value,
+    display name). Two writers creating the same identity meet on its unique key."""
     if not created:
         return
     conn.execute(
-        insert(CUSTOMERS), [{"id": cid, "display_name": value, "created_at": now} for cid, _, value in created]
+        insert(CUSTOMERS), [{"id": cid, "display_name": name[:200], "created_at": now} for cid, _, _, name in created]
     )
     conn.execute(
         insert(IDENTITIES),
-        [{"customer_id": cid, "kind": kind, "value": value, "created_at": now} for cid, kind, value in created],
+        [{"customer_id": cid, "kind": kind, "value": value, "created_at": now} for cid, kind, value, _ in created],
     )
 
 

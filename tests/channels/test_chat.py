@@ -358,6 +358,8 @@ async def test_one_customer_chats_then_emails_and_texts(
     customer = await (await client.get(f"/api/v1/customers/{owners['chat']}", headers=sam)).json()
     assert sorted(i["channel"] for i in customer["interactions"]) == ["chat", "email", "sms"]
     assert sum(1 for i in customer["identities"] if i["kind"] == "chat") == 1
+    # Called as they named themselves in the chat form, not by their session.
+    assert customer["display_name"] == "Jane"
     await socket.close()
 
 

@@ -157,6 +157,15 @@ async def test_a_multipart_latin1_mail_with_an_attachment_becomes_one_readable_i
     ]
 
 
+async def test_a_new_customer_is_called_as_their_mail_names_them(mail_client: Any) -> None:
+    code, _ = await deliver(mail_client, plain())
+    assert code == 250
+    [stored], _ = await rows(mail_client)
+    sam = await login(mail_client, "sam")
+    customer = await (await mail_client.get(f"/api/v1/customers/{stored.customer_id}", headers=sam)).json()
+    assert customer["display_name"] == "Jane Doe"
+
+
 async def test_the_agents_reply_is_threaded_and_the_customers_answer_comes_back(mail_client: Any, relay: Relay) -> None:
     alice = await login(mail_client, "alice")
     await set_status(mail_client, alice, "available")

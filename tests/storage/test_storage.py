@@ -59,7 +59,7 @@ async def _customer(session: AsyncSession, kind: str, value: str) -> str:
     if value in known:
         return known[value]
     customer_id = new_id()
-    await conn.run_sync(lambda sync: rows.add_customers(sync, [(customer_id, kind, value)], utcnow()))
+    await conn.run_sync(lambda sync: rows.add_customers(sync, [(customer_id, kind, value, value)], utcnow()))
     return customer_id
 
 

@@ -31,7 +31,7 @@ async def _customers(engine: AsyncEngine) -> int:
 
 def _add_customer(conn: Connection) -> str:
     customer_id = new_id()
-    rows.add_customers(conn, [(customer_id, "chat", customer_id)], utcnow())
+    rows.add_customers(conn, [(customer_id, "chat", customer_id, "")], utcnow())
     return customer_id
 
 
