@@ -130,13 +130,14 @@ class ChatDesk:
     async def receive(self, visitor: Visitor, client_id: str, body: str) -> IntakeResult:
         queue = self._settings.channels.chat_queue
         assert queue is not None  # the adapter serves nothing while chat is off
-        # Anyone can type any email or phone into the start form, so the session alone names
-        # the customer: a typed identity never leads into a record that has it already (an
-        # SMS from that phone, a mail from that address): that gets an identity_conflict
-        # event for a person to merge. One nobody holds yet is the chat customer's, so their
-        # later mail or SMS joins them; the messages say which identities were only typed.
+        # The email (else the phone, else the session) names the customer and the rest join
+        # that record, so one person writing on several channels is one customer, in any
+        # order. Anyone can type anyone's address, though: the contact says so, and a chat
+        # that lands on an existing record that way is flagged for the agent to verify the
+        # person before telling them anything from it.
         given = ((IdentityKind.EMAIL, visitor.email), (IdentityKind.PHONE, visitor.phone))
         typed = [(kind, value) for kind, value in given if value]
+        (kind, address), *linked = [*typed, (IdentityKind.CHAT, visitor.session_id)]
         attributes: dict[str, Any] = {"client_id": client_id}
         if visitor.display_name:
             attributes["name"] = visitor.display_name
@@ -146,14 +147,15 @@ class ChatDesk:
             channel=Channel.CHAT,
             # Scoped to the session: two visitors' client ids never meet.
             external_id=f"{visitor.session_id}:{client_id}",
-            identity_kind=IdentityKind.CHAT,
-            from_address=visitor.session_id,
+            identity_kind=kind,
+            from_address=address,
             to_address="chat",
             body=body,
             thread_key=thread_key(visitor.session_id),
             attributes=attributes,
-            linked_identities=tuple(typed),
+            linked_identities=tuple(linked),
             sender_name=visitor.display_name,
+            verified=kind is IdentityKind.CHAT,
         )
         result = await self._intake.receive(contact, queue)
         self._current[visitor.session_id] = result.interaction_id

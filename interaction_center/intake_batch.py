@@ -88,6 +88,7 @@ def write(
     last_agents = _last_agents(conn, items, customers, settings, now)
     out = _Rows()
     stored: list[Stored] = []
+    new_customers: set[str] = set()
     for contact, queue in items:
         earlier = seen.get((contact.channel, contact.external_id))
         if earlier is not None:
@@ -96,14 +97,21 @@ def write(
         identity = (contact.identity_kind, contact.from_address)
         if identity not in customers:
             customers[identity] = new_id()
+            new_customers.add(customers[identity])
             out.customers.append((customers[identity], *identity, contact.sender_name or contact.from_address))
         customer_id = customers[identity]
+        # Known before this contact, and only claimed by it: the agent must verify the person.
+        claimed = not contact.verified and customer_id not in new_customers
         thread = next((threads[key] for key in _thread_keys(contact) if key in threads), None)
         if thread is None and contact.replies_to:
             thread = rows.open_holding(conn, contact.channel, contact.replies_to)
         queued = None
         if thread is None:
             row = _opened(contact, queue, customer_id, last_agents.get(customer_id), settings, now, out)
+            if claimed:
+                data = {"kind": contact.identity_kind, "value": contact.from_address}
+                actor = Actor(ActorKind.CUSTOMER, customer_id)
+                out.events.append(event_row(row["id"], "unverified_identity", actor, data, now))
             if not contact.automated:
                 queued = NewInteraction(**{name: row[name] for name in _NEW_FIELDS})
                 threads[contact.thread_key] = OpenThread(row["id"], None)

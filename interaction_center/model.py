@@ -116,6 +116,9 @@ class InboundContact:
     # How the sender names themselves (an email's From name, a chat visitor's name): what a
     # customer first met through this contact is called.
     sender_name: str = ""
+    # False when the sender only claims ``from_address`` (typed into a chat form) rather
+    # than the channel proving it (the number an SMS came from).
+    verified: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -363,40 +363,40 @@ async def test_one_customer_chats_then_emails_and_texts(
     await socket.close()
 
 
-async def test_an_email_typed_into_the_chat_form_does_not_open_the_record_that_mailed_from_it(
+async def test_a_chat_that_types_a_known_email_joins_that_record_flagged_unverified(
     app_factory: Callable[[Settings], Any], omnichannel_settings: Settings
 ) -> None:
-    """Anyone can type Jane's address: the chat gets a record of its own, with an
-    identity_conflict event naming Jane's for a person to merge, and Jane's record shows
-    nothing of it. A second chat typing the same address is kept apart the same way."""
+    """Jane mails, then chats giving that address and her phone, then texts from the phone:
+    one record holds all three. Anyone could have typed her address, so the chat carries an
+    unverified_identity event: the agent verifies the person before telling them anything
+    from the record. A chat whose typed address nobody holds yet is not flagged."""
     client = await app_factory(omnichannel_settings)
     code, _ = await deliver(client, plain(), sender="Jane.Doe@Customer.test")
     assert code == 250
-    socket, _ = await start(client, name="Jane?", email="jane.doe@customer.test", phone="+15551230009")
+    socket, _ = await start(client, name="Jane", email="jane.doe@customer.test", phone="(555) 123-0001")
     ack = await say(socket, "What is the address on my account?")
-    other, _ = await start(client, email="jane.doe@customer.test")
-    theirs = await say(other, "Me too")
+    response = await post_sms(client, sms_form(sender="+15551230001", body="And by text"))
+    assert response.status == 200
+    stranger, _ = await start(client, name="Ann", email="ann@customer.test")
+    theirs = await say(stranger, "Hello")
 
     _, identities = await owners_and_identities(client)
     jane = identities[("email", "jane.doe@customer.test")]
+    assert identities[("phone", "+15551230001")] == jane
     sam = await login(client, "sam")
-    chats = {ack["interaction_id"]: await interaction(client, sam, ack["interaction_id"])}
-    chats[theirs["interaction_id"]] = await interaction(client, sam, theirs["interaction_id"])
-    assert len({jane, *(chat["customer_id"] for chat in chats.values())}) == 3
-    for chat in chats.values():
-        conflicts = [e["data"] for e in chat["events"] if e["type"] == "identity_conflict"]
-        assert conflicts == [{"kind": "email", "value": "jane.doe@customer.test", "customer_id": jane}]
-    first = chats[ack["interaction_id"]]
-    assert first["messages"][0]["attributes"]["unverified_identities"] == {
-        "email": "jane.doe@customer.test",
-        "phone": "+15551230009",
-    }
-    # The phone nobody held is the first chat's record's; Jane's record has only its mail.
-    assert identities[("phone", "+15551230009")] == first["customer_id"]
     customer = await (await client.get(f"/api/v1/customers/{jane}", headers=sam)).json()
-    assert [i["channel"] for i in customer["interactions"]] == ["email"]
-    assert {i["kind"] for i in customer["identities"]} == {"email"}
-    for ws in (socket, other):
+    assert sorted(i["channel"] for i in customer["interactions"]) == ["chat", "email", "sms"]
+    chat = await interaction(client, sam, ack["interaction_id"])
+    flagged = [e["data"] for e in chat["events"] if e["type"] == "unverified_identity"]
+    assert flagged == [{"kind": "email", "value": "jane.doe@customer.test"}]
+    assert chat["messages"][0]["attributes"]["unverified_identities"] == {
+        "email": "jane.doe@customer.test",
+        "phone": "+15551230001",
+    }
+    other = await interaction(client, sam, theirs["interaction_id"])
+    assert other["customer_id"] != jane
+    assert not [e for e in other["events"] if e["type"] == "unverified_identity"]
+    for ws in (socket, stranger):
         await ws.close()
 
 
