@@ -376,7 +376,9 @@ class Dispatcher:
 
 def _offers_recorded(conn: Connection, offers: Sequence[Offer], now: datetime) -> dict[str, dict[str, Any]]:
     current = rows.states(conn, [offer.interaction_id for offer in offers])
-    found = [offer for offer in offers if offer.interaction_id in current]
+    # One closed behind routing's back (or gone) is left out, not failed: its offer is
+    # cancelled, and the batch's other offers stand.
+    found = [offer for offer in offers if current.get(offer.interaction_id) == InteractionState.QUEUED]
     changes, events = [], []
     for offer in found:
         state = current[offer.interaction_id]

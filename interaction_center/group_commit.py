@@ -26,11 +26,20 @@ LINGER_SECONDS = 0.002
 
 class GroupCommit(Generic[Item, Result]):
     """``write`` takes a batch and returns one result per item, in order, once they are
-    committed. When a batch fails, its items are written one by one, so a single bad item
-    fails alone."""
+    committed; ``after`` then gets those results, once their callers have them (for work
+    the callers need not wait for). When a batch fails with one of ``item_errors``, its
+    items are written one by one, so a single bad item fails alone; any other failure
+    fails the whole batch at once."""
 
-    def __init__(self, write: Callable[[Sequence[Item]], Awaitable[Sequence[Result]]]) -> None:
+    def __init__(
+        self,
+        write: Callable[[Sequence[Item]], Awaitable[Sequence[Result]]],
+        after: Callable[[Sequence[Result]], Awaitable[None]] | None = None,
+        item_errors: tuple[type[Exception], ...] = (Exception,),
+    ) -> None:
         self._write = write
+        self._after = after
+        self._item_errors = item_errors
         self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
         self._writer: asyncio.Task[None] | None = None
         self._expected = 1
@@ -53,27 +62,52 @@ class GroupCommit(Generic[Item, Result]):
             await self._writer
 
     async def _drain(self) -> None:
-        while self._pending:
-            await self._linger()
-            self._expected = min(len(self._pending), MAX_BATCH)
-            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-            try:
-                results = await self._write([item for item, _ in batch])
-            except Exception as exc:
-                if len(batch) == 1:
-                    _settle(batch[0][1], exc)
-                    continue
-                log.warning("a batch of %d failed (%s); writing its items one by one", len(batch), exc)
-                for item, future in batch:
+        batch: list[tuple[Item, asyncio.Future[Result]]] = []
+        try:
+            while self._pending:
+                await self._linger()
+                self._expected = min(len(self._pending), MAX_BATCH)
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                results = await self._written(batch)
+                if self._after is not None and results:
                     try:
-                        (result,) = await self._write([item])
-                    except Exception as single:
-                        _settle(future, single)
-                    else:
-                        _settle(future, result)
-                continue
-            for (_, future), result in zip(batch, results, strict=True):
-                _settle(future, result)
+                        await self._after(results)
+                    except Exception:
+                        # Committed and answered: a failure here must not stop the writer.
+                        log.exception("after a batch of %d", len(results))
+        except BaseException:
+            # Torn down mid-batch: nobody is left waiting for an answer that cannot come.
+            for _, future in [*batch, *self._pending]:
+                future.cancel()
+            self._pending = []
+            raise
+
+    async def _written(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> list[Result]:
+        """The batch written, each caller answered; the results of the items written."""
+        try:
+            results = list(await self._write([item for item, _ in batch]))
+        except self._item_errors as exc:
+            if len(batch) == 1:
+                _settle(batch[0][1], exc)
+                return []
+            log.warning("a batch of %d failed (%s); writing its items one by one", len(batch), exc)
+            written = []
+            for item, future in batch:
+                try:
+                    (result,) = await self._write([item])
+                except self._item_errors as single:
+                    _settle(future, single)
+                else:
+                    _settle(future, result)
+                    written.append(result)
+            return written
+        except Exception as exc:
+            for _, future in batch:
+                _settle(future, exc)
+            return []
+        for (_, future), result in zip(batch, results, strict=True):
+            _settle(future, result)
+        return results
 
     async def _linger(self) -> None:
         if len(self._pending) >= self._expected:

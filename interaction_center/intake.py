@@ -6,16 +6,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from interaction_center import intake_batch, serialize
 from interaction_center.dispatcher import Dispatcher
-from interaction_center.errors import InvalidInput
+from interaction_center.errors import InteractionCenterError, InvalidInput
 from interaction_center.group_commit import GroupCommit
 from interaction_center.intake_batch import IntakeResult
 from interaction_center.model import SYSTEM, Channel, Direction, InboundContact
 from interaction_center.notifier import AgentHub
+from interaction_center.routing_profiles import Queued
 from interaction_center.settings import Settings
 from storage import interactions as store
 from storage.models import utcnow
@@ -34,6 +35,9 @@ _DELIVERY_RANK = {
 # Identity and open-thread races with another writer surface as unique-key violations; a
 # fresh transaction then finds the row the other writer committed.
 _ATTEMPTS = 3
+# What one contact can cause; other failures (the database locked or gone) fail the whole
+# batch at once rather than being tried again contact by contact.
+_ITEM_ERRORS = (IntegrityError, DataError, InteractionCenterError)
 
 
 class Intake:
@@ -50,47 +54,56 @@ class Intake:
         self._dispatcher = dispatcher
         self._hub = hub
         self._settings = settings
-        self._batches: GroupCommit[tuple[InboundContact, str], IntakeResult] = GroupCommit(self._take_in)
+        self._batches: GroupCommit[tuple[InboundContact, str], intake_batch.Stored] = GroupCommit(
+            self._take_in, after=self._tell_agents, item_errors=_ITEM_ERRORS
+        )
 
     async def receive(self, contact: InboundContact, queue: str) -> IntakeResult:
-        """Store the contact (committed when this returns) and queue what it opened."""
+        """Store the contact and queue what it opened: committed and queued when this returns."""
         if queue not in self._settings.queues:
             raise InvalidInput(f"no queue named {queue!r}", code="queue.unknown")
-        return await self._batches.submit((contact, queue))
+        return (await self._batches.submit((contact, queue))).result
 
     async def close(self) -> None:
         """Finish what was received: everything acknowledged is committed and queued."""
         await self._batches.close()
 
-    async def _take_in(self, items: Sequence[tuple[InboundContact, str]]) -> list[IntakeResult]:
-        for attempt in range(1, _ATTEMPTS + 1):
+    async def _take_in(self, items: Sequence[tuple[InboundContact, str]]) -> list[intake_batch.Stored]:
+        attempt = 1
+        while True:
             try:
                 stored = await self._writer.run(lambda conn: intake_batch.write(conn, items, self._settings, utcnow()))
                 break
             except IntegrityError:
                 if attempt == _ATTEMPTS:
                     raise
+                attempt += 1
                 log.info("a batch of %d contacts raced another writer, retrying", len(items))
-        for (contact, _), outcome in zip(items, stored, strict=True):
-            log.debug(
-                "interaction %s: %s contact %s %s",
-                outcome.result.interaction_id,
-                contact.channel,
-                contact.external_id,
-                _verdict(outcome.result),
-            )
+        for outcome in stored:
+            log.debug("interaction %s: contact %s", outcome.result.interaction_id, _verdict(outcome.result))
         # Committed: from here on nothing may fail the batch, or its contacts would be
-        # written again (as duplicates) and never routed.
+        # written again (as duplicates).
         try:
-            await self._dispatcher.enqueue([s.queued for s in stored if s.queued is not None])
+            queued: list[Queued] = [s.queued for s in stored if s.queued is not None]
+            # A duplicate of a contact whose batch was committed but never routed (the
+            # commit's answer was lost, say) is routed now; routing ignores what it holds.
+            duplicates = [s.result.interaction_id for s in stored if s.result.duplicate]
+            if duplicates:
+                async with self._sessions() as session:
+                    queued += await store.queued(session, duplicates)
+            await self._dispatcher.enqueue(queued)
         except Exception:
             log.exception("routing %d new interactions failed; the next restart queues them", len(stored))
+        return stored
+
+    async def _tell_agents(self, stored: Sequence[intake_batch.Stored]) -> None:
+        """Messages on interactions agents hold, pushed once the senders have their answer:
+        a slow agent socket must not hold up an acknowledgement."""
         for outcome in stored:
             if outcome.agent_id is not None and outcome.message is not None:
                 message = serialize.message(outcome.message)
                 frame = {"type": "message", "interaction_id": outcome.result.interaction_id, "message": message}
                 await self._hub.push(outcome.agent_id, frame)
-        return [outcome.result for outcome in stored]
 
     async def delivery(self, channel: Channel, external_id: str, status: str, error: str | None) -> None:
         """A delivery report for a message we sent. Reports can arrive out of order, so a

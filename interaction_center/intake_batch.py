@@ -71,73 +71,121 @@ class Stored:
 class _Rows:
     # New customers: (id, identity kind, identity value, display name).
     customers: list[tuple[str, str, str, str]] = field(default_factory=list)
+    # Identities given alongside a contact, for its customer: (customer id, kind, value).
+    links: list[tuple[str, str, str]] = field(default_factory=list)
+    # Opt-out keywords in arrival order: (kind, value, when opted out or None for back in).
+    opt_outs: list[tuple[str, str, datetime | None]] = field(default_factory=list)
     interactions: list[dict[str, Any]] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
-    # Contacts that also change identities (opt-out keywords, identities given together):
-    # rare, so done one by one once the batch's customers exist.
-    identity_changes: list[tuple[InboundContact, str, str]] = field(default_factory=list)
 
 
 def write(
     conn: Connection, items: Sequence[tuple[InboundContact, str]], settings: Settings, now: datetime
 ) -> list[Stored]:
-    seen = _seen(conn, items)
-    customers = _customers(conn, items)
-    threads = rows.open_threads(conn, {key for contact, _ in items for key in _thread_keys(contact)})
-    last_agents = _last_agents(conn, items, customers, settings, now)
-    out = _Rows()
-    stored: list[Stored] = []
-    new_customers: set[str] = set()
-    for contact, queue in items:
-        earlier = seen.get((contact.channel, contact.external_id))
+    batch = _Batch(conn, items, settings, now)
+    # A microsecond apart, in arrival order: messages of one thread keep their order, and
+    # contacts queued together keep theirs.
+    stored = [batch.take(contact, queue, now + timedelta(microseconds=n)) for n, (contact, queue) in enumerate(items)]
+    out = batch.out
+    rows.add_customers(conn, out.customers, now)
+    rows.add_identities(conn, out.links, now)
+    for kind, value, when in out.opt_outs:
+        rows.set_opted_out(conn, kind, value, when)
+    rows.insert_all(conn, out.interactions, out.messages, out.events)
+    return stored
+
+
+class _Batch:
+    """What the batch knows so far: stored messages, customers by identity, open threads,
+    each updated as its contacts are taken in order."""
+
+    def __init__(
+        self, conn: Connection, items: Sequence[tuple[InboundContact, str]], settings: Settings, now: datetime
+    ) -> None:
+        self.conn = conn
+        self.settings = settings
+        self.out = _Rows()
+        self.seen = _seen(conn, items)
+        self.customers = _customers(conn, items)
+        self.new_customers: set[str] = set()
+        self.threads = rows.open_threads(conn, {key for contact, _ in items for key in _thread_keys(contact)})
+        # Messages taken in this batch, by (channel, external id): what a reply in the same
+        # batch continues, as open_holding finds it for earlier batches.
+        self.held: dict[tuple[str, str], OpenThread] = {}
+        self.last_agents = _last_agents(conn, items, self.customers, settings, now)
+
+    def take(self, contact: InboundContact, queue: str, at: datetime) -> Stored:
+        earlier = self.seen.get((contact.channel, contact.external_id))
         if earlier is not None:
-            stored.append(Stored(earlier))
-            continue
-        identity = (contact.identity_kind, contact.from_address)
-        if identity not in customers:
-            customers[identity] = new_id()
-            new_customers.add(customers[identity])
-            out.customers.append((customers[identity], *identity, contact.sender_name or contact.from_address))
-        customer_id = customers[identity]
-        # Known before this contact, and only claimed by it: the agent must verify the person.
-        claimed = not contact.verified and customer_id not in new_customers
-        thread = next((threads[key] for key in _thread_keys(contact) if key in threads), None)
-        if thread is None and contact.replies_to:
-            thread = rows.open_holding(conn, contact.channel, contact.replies_to)
+            return Stored(earlier)
+        customer_id = self._customer(contact)
+        actor = Actor(ActorKind.CUSTOMER, customer_id)
+        thread = self._thread(contact)
         queued = None
         if thread is None:
-            row = _opened(contact, queue, customer_id, last_agents.get(customer_id), settings, now, out)
-            if claimed:
+            row = _opened(contact, queue, customer_id, self.last_agents.get(customer_id), self.settings, at, self.out)
+            if not contact.verified and customer_id not in self.new_customers:
+                # Known before this contact, and only claimed by it: the agent verifies the person.
                 data = {"kind": contact.identity_kind, "value": contact.from_address}
-                actor = Actor(ActorKind.CUSTOMER, customer_id)
-                out.events.append(event_row(row["id"], "unverified_identity", actor, data, now))
+                self.out.events.append(event_row(row["id"], "unverified_identity", actor, data, at))
             if not contact.automated:
                 queued = NewInteraction(**{name: row[name] for name in _NEW_FIELDS})
-                threads[contact.thread_key] = OpenThread(row["id"], None)
+                thread = self.threads[contact.thread_key] = OpenThread(row["id"], None)
             interaction_id = row["id"]
         else:
             interaction_id = thread.interaction_id
-        message = _message(contact, interaction_id, customer_id, now, out)
-        if contact.opt_out is not None or contact.linked_identities:
-            out.identity_changes.append((contact, interaction_id, customer_id))
-        result = IntakeResult(
-            interaction_id,
-            message["id"],
-            created=queued is not None,
-            duplicate=False,
-            filed=thread is None and queued is None,
-        )
-        seen[(contact.channel, contact.external_id)] = IntakeResult(
+        message = _message(contact, interaction_id, customer_id, at, self.out)
+        self._change_identities(contact, interaction_id, customer_id, actor, at)
+        if thread is not None:
+            self.held[(contact.channel, contact.external_id)] = thread
+        self.seen[(contact.channel, contact.external_id)] = IntakeResult(
             interaction_id, message["id"], created=False, duplicate=True
         )
-        holder = None if thread is None else thread.assigned_agent_id
-        stored.append(Stored(result, queued, holder, None if holder is None else Message(**message)))
-    rows.add_customers(conn, out.customers, now)
-    rows.insert_all(conn, out.interactions, out.messages, out.events)
-    changes = [event for change in out.identity_changes for event in _change_identities(conn, *change, now)]
-    rows.insert_all(conn, (), (), changes)
-    return stored
+        result = IntakeResult(
+            interaction_id, message["id"], created=queued is not None, duplicate=False, filed=thread is None
+        )
+        holder = None if thread is None or queued is not None else thread.assigned_agent_id
+        return Stored(result, queued, holder, None if holder is None else Message(**message))
+
+    def _customer(self, contact: InboundContact) -> str:
+        identity = (contact.identity_kind, contact.from_address)
+        if identity not in self.customers:
+            customer_id = self.customers[identity] = new_id()
+            self.new_customers.add(customer_id)
+            self.out.customers.append((customer_id, *identity, contact.sender_name or contact.from_address))
+        return self.customers[identity]
+
+    def _thread(self, contact: InboundContact) -> OpenThread | None:
+        """The open interaction this contact continues: its own thread, a thread it names,
+        or the interaction of a message it answers (this batch's first, the newest)."""
+        thread = next((self.threads[key] for key in _thread_keys(contact) if key in self.threads), None)
+        if thread is None and contact.replies_to:
+            answered = (self.held.get((contact.channel, external_id)) for external_id in contact.replies_to)
+            thread = next((t for t in answered if t is not None), None)
+            if thread is None:
+                thread = rows.open_holding(self.conn, contact.channel, contact.replies_to)
+        return thread
+
+    def _change_identities(
+        self, contact: InboundContact, interaction_id: str, customer_id: str, actor: Actor, at: datetime
+    ) -> None:
+        """Opt-out keywords and identities given together, in arrival order: a later
+        contact of the batch from a linked identity finds this customer."""
+        if contact.opt_out is not None:
+            when = at if contact.opt_out else None
+            self.out.opt_outs.append((contact.identity_kind, contact.from_address, when))
+            event = "opted_out" if contact.opt_out else "opted_in"
+            self.out.events.append(event_row(interaction_id, event, actor, None, at))
+        for kind, value in contact.linked_identities:
+            holder = self.customers.get((kind, value))
+            if holder is None:
+                self.customers[(kind, value)] = customer_id
+                self.out.links.append((customer_id, kind, value))
+            elif holder != customer_id:
+                # Left for a person to merge: the two records may be two people.
+                data = {"kind": kind, "value": value, "customer_id": holder}
+                self.out.events.append(event_row(interaction_id, "identity_conflict", actor, data, at))
 
 
 def _thread_keys(contact: InboundContact) -> tuple[str, ...]:
@@ -158,9 +206,11 @@ def _seen(conn: Connection, items: Sequence[tuple[InboundContact, str]]) -> dict
 
 
 def _customers(conn: Connection, items: Sequence[tuple[InboundContact, str]]) -> dict[tuple[str, str], str]:
+    """Who holds each identity the contacts come from or give."""
     by_kind: dict[str, set[str]] = defaultdict(set)
     for contact, _ in items:
-        by_kind[contact.identity_kind].add(contact.from_address)
+        for kind, value in ((contact.identity_kind, contact.from_address), *contact.linked_identities):
+            by_kind[kind].add(value)
     return {
         (kind, value): customer_id
         for kind, values in by_kind.items()
@@ -260,21 +310,3 @@ def _message(
     actor = Actor(ActorKind.CUSTOMER, customer_id)
     out.events.append(event_row(interaction_id, "message_received", actor, {"message_id": row["id"]}, now))
     return row
-
-
-def _change_identities(
-    conn: Connection, contact: InboundContact, interaction_id: str, customer_id: str, now: datetime
-) -> list[dict[str, Any]]:
-    actor = Actor(ActorKind.CUSTOMER, customer_id)
-    events = []
-    if contact.opt_out is not None:
-        when = now if contact.opt_out else None
-        rows.set_opted_out(conn, contact.identity_kind, contact.from_address, when)
-        events.append(event_row(interaction_id, "opted_out" if contact.opt_out else "opted_in", actor, None, now))
-    for kind, value in contact.linked_identities:
-        holder = rows.link_identity(conn, customer_id, kind, value, now)
-        if holder is not None:
-            # Left for a person to merge: the two records may be two people.
-            data = {"kind": kind, "value": value, "customer_id": holder}
-            events.append(event_row(interaction_id, "identity_conflict", actor, data, now))
-    return events

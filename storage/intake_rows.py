@@ -117,15 +117,13 @@ def last_agents(conn: Connection, customer_ids: Collection[str], since: datetime
     return {customer_id: agent_id for customer_id, agent_id in rows}
 
 
-def link_identity(conn: Connection, customer_id: str, kind: str, value: str, now: datetime) -> str | None:
-    """Give the customer one more identity. Returns the id of the customer who already
-    holds it (None when it is now, or already was, this customer's): two existing records
-    are never merged behind a person's back."""
-    holder = conn.scalar(select(IDENTITIES.c.customer_id).where(IDENTITIES.c.kind == kind, IDENTITIES.c.value == value))
-    if holder is None:
-        conn.execute(insert(IDENTITIES), {"customer_id": customer_id, "kind": kind, "value": value, "created_at": now})
-        return None
-    return None if holder == customer_id else str(holder)
+def add_identities(conn: Connection, identities: Sequence[tuple[str, str, str]], now: datetime) -> None:
+    """More identities for existing customers: (customer id, kind, value)."""
+    if identities:
+        conn.execute(
+            insert(IDENTITIES),
+            [{"customer_id": cid, "kind": kind, "value": value, "created_at": now} for cid, kind, value in identities],
+        )
 
 
 def set_opted_out(conn: Connection, kind: str, value: str, when: datetime | None) -> None:

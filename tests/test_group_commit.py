@@ -100,3 +100,46 @@ async def test_a_caller_that_stops_waiting_does_not_stop_its_item_from_being_wri
     store.gate.set()
     await commit.close()
     assert store.batches == [["a"]]
+
+
+async def test_a_failure_no_item_could_cause_fails_the_whole_batch_at_once() -> None:
+    calls: list[list[str]] = []
+
+    async def write(items: Sequence[str]) -> list[str]:
+        calls.append(list(items))
+        raise ConnectionError("database gone")
+
+    commit: GroupCommit[str, str] = GroupCommit(write, item_errors=(ValueError,))
+    results = await asyncio.gather(*(commit.submit(n) for n in ("a", "b", "c")), return_exceptions=True)
+    assert all(isinstance(r, ConnectionError) for r in results)
+    assert calls == [["a", "b", "c"]]
+
+
+async def test_after_gets_the_results_and_the_callers_do_not_wait_for_it() -> None:
+    store = Store()
+    seen: list[list[str]] = []
+    release = asyncio.Event()
+
+    async def after(results: Sequence[str]) -> None:
+        seen.append(list(results))
+        await release.wait()
+
+    commit: GroupCommit[str, str] = GroupCommit(store.write, after=after)
+    async with asyncio.timeout(5):
+        # Answered while ``after`` still waits.
+        assert await asyncio.gather(commit.submit("a"), commit.submit("b")) == ["A", "B"]
+    release.set()
+    await commit.close()
+    assert seen == [["A", "B"]]
+
+
+async def test_a_writer_torn_down_mid_batch_leaves_nobody_waiting() -> None:
+    store = Store()
+    store.gate.clear()
+    commit: GroupCommit[str, str] = GroupCommit(store.write)
+    callers = [asyncio.create_task(commit.submit(n)) for n in ("a", "b")]
+    await asyncio.sleep(0.01)
+    assert commit._writer is not None
+    commit._writer.cancel()
+    done, _ = await asyncio.wait(callers, timeout=1)
+    assert done == set(callers) and all(task.cancelled() for task in callers)
