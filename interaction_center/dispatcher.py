@@ -154,8 +154,7 @@ class Dispatcher:
             except BaseException:
                 # Storage did not take it: undo the assignment so the routing state and the
                 # record keep telling the same story.
-                await self._routing.cancel(offer.interaction_id, time.time())
-                await self._routing.enqueue(offer.entry, time.time())
+                await self._put_back(offer)
                 raise
         log.info("interaction %s: accepted by agent %s", offer.interaction_id, agent_id)
         return interaction
@@ -330,6 +329,12 @@ class Dispatcher:
                 # Gone from storage (deleted, or closed behind routing's back).
                 await self._routing.cancel(offer.interaction_id, time.time())
 
+    async def _put_back(self, offer: Offer) -> None:
+        """The offer (or the assignment it became) undone in routing: its entry is queued
+        again as it was."""
+        await self._routing.cancel(offer.interaction_id, time.time())
+        await self._routing.enqueue(offer.entry, time.time())
+
     async def _announce(self, offers: Sequence[Offer], previews: dict[str, dict[str, Any]]) -> None:
         for offer in offers:
             if offer.interaction_id in previews:
@@ -339,8 +344,7 @@ class Dispatcher:
     async def _withdraw(self, offers: Sequence[Offer], announced: bool) -> None:
         """Offers storage did not take go back to their queues, as if never made."""
         for offer in offers:
-            await self._routing.cancel(offer.interaction_id, time.time())
-            await self._routing.enqueue(offer.entry, time.time())
+            await self._put_back(offer)
             if announced:
                 frame = {"type": "offer_closed", "offer_id": offer.offer_id, "reason": "not_recorded"}
                 await self._hub.push(offer.agent_id, frame)

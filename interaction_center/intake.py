@@ -100,10 +100,14 @@ class Intake:
         """Messages on interactions agents hold, pushed once the senders have their answer:
         a slow agent socket must not hold up an acknowledgement."""
         for outcome in stored:
-            if outcome.agent_id is not None and outcome.message is not None:
-                message = serialize.message(outcome.message)
-                frame = {"type": "message", "interaction_id": outcome.result.interaction_id, "message": message}
-                await self._hub.push(outcome.agent_id, frame)
+            if outcome.for_agent is not None:
+                agent_id, message = outcome.for_agent
+                frame = {
+                    "type": "message",
+                    "interaction_id": message.interaction_id,
+                    "message": serialize.message(message),
+                }
+                await self._hub.push(agent_id, frame)
 
     async def delivery(self, channel: Channel, external_id: str, status: str, error: str | None) -> None:
         """A delivery report for a message we sent. Reports can arrive out of order, so a

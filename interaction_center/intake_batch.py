@@ -62,9 +62,8 @@ class Stored:
     result: IntakeResult
     # A new interaction waiting for an agent.
     queued: NewInteraction | None = None
-    # The message, when it continues an interaction an agent holds: pushed to that agent.
-    agent_id: str | None = None
-    message: Message | None = None
+    # The agent holding the interaction this message continues, and the message for them.
+    for_agent: tuple[str, Message] | None = None
 
 
 @dataclass
@@ -146,7 +145,7 @@ class _Batch:
             interaction_id, message["id"], created=queued is not None, duplicate=False, filed=thread is None
         )
         holder = None if thread is None or queued is not None else thread.assigned_agent_id
-        return Stored(result, queued, holder, None if holder is None else Message(**message))
+        return Stored(result, queued, None if holder is None else (holder, Message(**message)))
 
     def _customer(self, contact: InboundContact) -> str:
         identity = (contact.identity_kind, contact.from_address)

@@ -65,10 +65,7 @@ def add_customers(conn: Connection, created: Sequence[tuple[str, str, str, str]]
     conn.execute(
         insert(CUSTOMERS), [{"id": cid, "display_name": name[:200], "created_at": now} for cid, _, _, name in created]
     )
-    conn.execute(
-        insert(IDENTITIES),
-        [{"customer_id": cid, "kind": kind, "value": value, "created_at": now} for cid, kind, value, _ in created],
-    )
+    add_identities(conn, [(cid, kind, value) for cid, kind, value, _ in created], now)
 
 
 def open_threads(conn: Connection, thread_keys: Collection[str]) -> dict[str, OpenThread]:
