@@ -33,6 +33,8 @@ async def test_the_demo_serves_and_a_simulated_sms_reaches_a_demo_agent(tmp_path
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IC_", "TWILIO_"))}
     env["IC_HTTP_PORT"] = str(port)
+    # The demo's own ports may be taken (a `make run` beside the tests): free ones instead.
+    env["IC_SMTP_PORT"] = str(free_port())
     assert _cli(tmp_path, env, "config", "check").returncode == 0
     assert _cli(tmp_path, env, "db", "upgrade").returncode == 0
     assert (tmp_path / "var" / "interaction-center.db").exists()
