@@ -3,7 +3,9 @@ events use an autoincrement key because their order is the history."""
 
 from __future__ import annotations
 
-import uuid
+import os
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -19,7 +21,22 @@ FIRST_RESPONSE_PENDING_SQL = "first_responded_at IS NULL AND first_response_brea
 
 
 def new_id() -> str:
-    return str(uuid.uuid4())
+    """A UUID version 7 (RFC 9562): the millisecond it was made, then 74 random bits.
+
+    Time-ordered ids land at the right-hand end of every index that holds them (primary
+    keys, and the interaction and customer ids other tables point at), so a batch of new
+    rows dirties a few index pages instead of one page per row: random version 4 ids made
+    the commit of a batch of contacts cost three times as much, and more as tables grew.
+    The random bits keep ids unguessable within a millisecond; they are not secrets (the
+    chat tokens are)."""
+    value = time.time_ns() // 1_000_000 << 80 | int.from_bytes(os.urandom(10)) & _RANDOM_BITS | _VERSION_7
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+# Of the 80 bits after the timestamp: version (4 bits), 12 random, variant (2 bits), 62 random.
+_RANDOM_BITS = (0xFFF << 64) | ((1 << 62) - 1)
+_VERSION_7 = (0x7 << 76) | (0b10 << 62)
 
 
 def utcnow() -> datetime:
@@ -33,14 +50,28 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are ambiguous; pass an aware one")
-        return value.astimezone(UTC).replace(tzinfo=None)
+        return None if value is None else _naive_utc(value)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[datetime | None], Any] | None:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        # SQLite keeps datetimes as text: written in one step, in exactly the form its
+        # DATETIME type writes (and reads, and compares) but without its two Python layers;
+        # a contact writes a dozen of them.
+        def process(value: datetime | None) -> str | None:
+            return None if value is None else _naive_utc(value).isoformat(" ", "microseconds")
+
+        return process
+
+
+def _naive_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive datetimes are ambiguous; pass an aware one")
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.

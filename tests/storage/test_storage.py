@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.sqlite import DATETIME
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -18,9 +24,9 @@ from interaction_center.model import SYSTEM, InteractionState
 from interaction_center.web.keys import SERVICES
 from storage import intake_rows as rows
 from storage import interactions as store
-from storage.database import create_engine, session_factory
+from storage.database import create_engine, is_sqlite, session_factory
 from storage.migrate import check_current
-from storage.models import Base, Customer, CustomerIdentity, Interaction, Message, new_id, utcnow
+from storage.models import Base, Customer, CustomerIdentity, Interaction, Message, UTCDateTime, new_id, utcnow
 from tests.support import post_sms, sms_form
 
 
@@ -130,3 +136,54 @@ async def test_concurrent_deliveries_of_one_sms_make_one_interaction_and_one_mes
     async with client.server.app[SERVICES].sessions() as session:
         counts = [await session.scalar(select(func.count()).select_from(t)) for t in (Customer, Interaction, Message)]
     assert counts == [1, 1, 5]
+
+
+def test_ids_are_time_ordered_uuids_of_version_7() -> None:
+    first = new_id()
+    time.sleep(0.002)
+    later = [new_id() for _ in range(1000)]
+    parsed = [uuid.UUID(i) for i in (first, *later)]
+    assert all(u.version == 7 and u.variant == uuid.RFC_4122 for u in parsed)
+    # A millisecond later sorts later, as text too: new rows go to the end of an index.
+    assert all(first < i for i in later)
+    assert len(set(later)) == len(later)
+    # The first 48 bits are the time they were made.
+    assert abs(int(first.replace("-", "")[:12], 16) - time.time() * 1000) < 60_000
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 11, 23, 1, 2, 3, 456789, tzinfo=UTC),
+        datetime(2026, 11, 23, 1, 2, 3, tzinfo=UTC),  # no microseconds: still written out
+        datetime(2026, 11, 23, 3, 2, 3, 5, tzinfo=timezone(timedelta(hours=2))),
+        datetime(999, 1, 1, tzinfo=UTC),
+    ],
+)
+async def test_a_datetime_round_trips_and_compares_as_sqlalchemy_writes_it(
+    migrated_url: str, sessions: async_sessionmaker[AsyncSession], moment: datetime
+) -> None:
+    async with sessions.begin() as session:
+        session.add(Customer(id="c", display_name="", created_at=moment))
+    counted = select(func.count()).select_from(Customer)
+    async with sessions() as session:
+        assert await session.scalar(select(Customer.created_at)) == moment
+        # Compared in SQL with a bound value, not only read back.
+        assert await session.scalar(counted.where(Customer.created_at >= moment)) == 1
+        assert await session.scalar(counted.where(Customer.created_at > moment + timedelta(microseconds=1))) == 0
+        if is_sqlite(migrated_url):
+            # SQLAlchemy's own SQLite DATETIME text: rows written before compare alike.
+            naive = moment.astimezone(UTC).replace(tzinfo=None)
+            written = DATETIME().bind_processor(sqlite.dialect())
+            assert written is not None
+            assert (await session.execute(text("SELECT created_at FROM customers"))).scalar() == written(naive)
+
+
+@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.dialect()], ids=["sqlite", "postgresql"])
+def test_a_naive_datetime_is_refused_before_it_reaches_the_database(dialect: Dialect) -> None:
+    process = UTCDateTime().bind_processor(dialect)
+    with pytest.raises(ValueError, match="naive"):
+        if process is None:
+            UTCDateTime().process_bind_param(datetime(2026, 1, 1), dialect)
+        else:
+            process(datetime(2026, 1, 1))
