@@ -255,6 +255,11 @@ class ChatDesk:
     async def queue_frames(self, only: str | None = None) -> dict[str, dict[str, Any]]:
         """``queued`` frames for the live sessions whose place changed since they were told
         (for ``only``: that session's, whether or not it changed)."""
+        sessions = [only] if only else self.rooms.sessions()
+        if not sessions:
+            # Nobody to tell: the queues (which may hold thousands of other contacts) are
+            # not walked every second for nothing.
+            return {}
         places: dict[str, tuple[str, int]] = {}
         for name, settings in self._settings.queues.items():
             if Channel.CHAT in settings.channels:
@@ -264,7 +269,7 @@ class ChatDesk:
             s.queue: s.average_speed_of_answer_seconds for s in await self._dispatcher.stats() if s.channel == "chat"
         }
         frames: dict[str, dict[str, Any]] = {}
-        for session_id in [only] if only else self.rooms.sessions():
+        for session_id in sessions:
             place = places.get(self._current.get(session_id, ""))
             if place is None:
                 continue

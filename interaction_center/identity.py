@@ -22,6 +22,8 @@ def normalize_phone(raw: str, default_region: str) -> str:
     would strip again. Only the shape is checked (``is_possible_number``): carriers and
     test ranges hand us numbers the metadata does not list as assigned."""
     compact = _SEPARATORS.sub("", raw)
+    if _E164.fullmatch(compact) and _plainly_possible(compact[1:]):
+        return compact
     try:
         number = phonenumbers.parse(raw, default_region)
     except phonenumbers.NumberParseException as exc:
@@ -34,6 +36,23 @@ def normalize_phone(raw: str, default_region: str) -> str:
     if not _E164.fullmatch(formatted):
         raise InvalidInput(f"not a phone number: {raw!r} (E.164 allows 15 digits)", code="contact.invalid_phone")
     return formatted
+
+
+def _plainly_possible(digits: str) -> bool:
+    """True when E.164 digits are a possible number as they stand: a country code (the
+    codes are prefix-free, so the first that matches is the one), then a national number
+    of a length its country allows. Full parsing costs several times more, and Twilio
+    sends every number this way; what this quick look does not accept (a trunk prefix or
+    a leading zero after the country code, say) still gets the full parse."""
+    for size in (1, 2, 3):
+        code = int(digits[:size])
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            national = digits[size:]
+            if len(national) < 2 or national[0] == "0":
+                return False
+            number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+            return bool(phonenumbers.is_possible_number(number))
+    return False
 
 
 def normalize_email(raw: str) -> str:
