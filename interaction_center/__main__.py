@@ -1,3 +1,5 @@
 from interaction_center.cli import main
 
-raise SystemExit(main())
+# Guarded: the storage writer process is spawned, and a spawned child imports this module.
+if __name__ == "__main__":
+    raise SystemExit(main())

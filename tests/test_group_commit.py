@@ -143,3 +143,57 @@ async def test_a_writer_torn_down_mid_batch_leaves_nobody_waiting() -> None:
     commit._writer.cancel()
     done, _ = await asyncio.wait(callers, timeout=1)
     assert done == set(callers) and all(task.cancelled() for task in callers)
+
+
+async def test_at_depth_two_the_next_batch_goes_out_while_the_last_is_still_being_written() -> None:
+    started: list[list[str]] = []
+    gates = [asyncio.Event(), asyncio.Event()]
+
+    async def write(items: Sequence[str]) -> list[str]:
+        started.append(list(items))
+        await gates[len(started) - 1].wait()
+        return [item.upper() for item in items]
+
+    commit: GroupCommit[str, str] = GroupCommit(write, depth=2)
+    first = asyncio.create_task(commit.submit("a"))
+    await asyncio.sleep(0.01)
+    rest = [asyncio.create_task(commit.submit(name)) for name in ("b", "c")]
+    await asyncio.sleep(0.01)
+    # Both out at once; at depth 1 "b" and "c" would wait for "a" to be written.
+    assert started == [["a"], ["b", "c"]]
+    later = asyncio.create_task(commit.submit("d"))
+    await asyncio.sleep(0.01)
+    assert started == [["a"], ["b", "c"]]  # no third batch while two are out
+    for gate in gates:
+        gate.set()
+    assert await asyncio.gather(first, *rest) == ["A", "B", "C"]
+    gates.append(asyncio.Event())
+    gates[2].set()
+    assert await later == "D"
+    assert started[2] == ["d"]
+
+
+async def test_after_takes_the_batches_in_order_whichever_is_written_first() -> None:
+    gates = {"a": asyncio.Event(), "b": asyncio.Event()}
+    seen: list[list[str]] = []
+
+    async def write(items: Sequence[str]) -> list[str]:
+        await gates[items[0]].wait()
+        return [item.upper() for item in items]
+
+    async def after(results: Sequence[str]) -> None:
+        seen.append(list(results))
+
+    commit: GroupCommit[str, str] = GroupCommit(write, after=after, depth=2)
+    first = asyncio.create_task(commit.submit("a"))
+    await asyncio.sleep(0.01)
+    second = asyncio.create_task(commit.submit("b"))
+    await asyncio.sleep(0.01)
+    gates["b"].set()
+    assert await second == "B"
+    await asyncio.sleep(0.01)
+    assert seen == []  # "b" is answered, but its after waits for "a"'s
+    gates["a"].set()
+    await first
+    await commit.close()
+    assert seen == [["A"], ["B"]]
