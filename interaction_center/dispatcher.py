@@ -311,11 +311,14 @@ class Dispatcher:
         announcing: list[asyncio.Task[None]] = []
         now = to_datetime(time.time())
 
+        def record(conn: Connection) -> dict[str, dict[str, Any]]:
+            return _offers_recorded(conn, offers, now)
+
         def announce(previews: dict[str, dict[str, Any]]) -> None:
             announcing.append(asyncio.create_task(self._announce(offers, previews)))
 
         try:
-            previews = await self._writer.run(_offers_recorded, offers, now, before_commit=announce)
+            previews = await self._writer.run(record, before_commit=announce)
         except Exception:
             await asyncio.gather(*announcing)
             await self._withdraw(offers, announced=bool(announcing))

@@ -6,10 +6,9 @@ writes bigger batches instead of a longer queue of small ones."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -28,38 +27,27 @@ LINGER_SECONDS = 0.002
 class GroupCommit(Generic[Item, Result]):
     """``write`` takes a batch and returns one result per item, in order, once they are
     committed; ``after`` then gets those results, once their callers have them (for work
-    the callers need not wait for), batch after batch in order. When a batch fails with one
-    of ``item_errors``, its items are written one by one, so a single bad item fails alone;
-    any other failure fails the whole batch at once.
-
-    ``depth`` is how many batches may be with ``write`` at once. Above 1, the next batch
-    goes out while the last is still being written, so a writer that takes batches one
-    after another in the order given (a writer process) starts on it the moment it is
-    done with the last, rather than when the event loop gets round to handing it over.
-    Leave it at 1 for a writer that would run two batches side by side."""
+    the callers need not wait for). When a batch fails with one of ``item_errors``, its
+    items are written one by one, so a single bad item fails alone; any other failure
+    fails the whole batch at once."""
 
     def __init__(
         self,
         write: Callable[[Sequence[Item]], Awaitable[Sequence[Result]]],
         after: Callable[[Sequence[Result]], Awaitable[None]] | None = None,
         item_errors: tuple[type[Exception], ...] = (Exception,),
-        depth: int = 1,
     ) -> None:
         self._write = write
         self._after = after
         self._item_errors = item_errors
-        self._depth = depth
         self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
         self._writer: asyncio.Task[None] | None = None
         self._expected = 1
         self._filled: asyncio.Event | None = None
-        # Set when there may be something for the writer task to do.
-        self._wake = asyncio.Event()
 
     async def submit(self, item: Item) -> Result:
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
-        self._wake.set()
         if self._filled is not None and len(self._pending) >= self._expected:
             self._filled.set()
         if self._writer is None or self._writer.done():
@@ -74,48 +62,25 @@ class GroupCommit(Generic[Item, Result]):
             await self._writer
 
     async def _drain(self) -> None:
-        writing: dict[asyncio.Task[None], list[tuple[Item, asyncio.Future[Result]]]] = {}
-        last: asyncio.Task[None] | None = None
+        batch: list[tuple[Item, asyncio.Future[Result]]] = []
         try:
-            while self._pending or writing:
-                if not self._pending or len(writing) >= self._depth:
-                    self._wake.clear()
-                    await self._wake.wait()
-                    continue
+            while self._pending:
                 await self._linger()
                 self._expected = min(len(self._pending), MAX_BATCH)
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-                last = asyncio.create_task(self._batch(batch, last))
-                writing[last] = batch
-                last.add_done_callback(functools.partial(self._written_off, writing))
+                results = await self._written(batch)
+                if self._after is not None and results:
+                    try:
+                        await self._after(results)
+                    except Exception:
+                        # Committed and answered: a failure here must not stop the writer.
+                        log.exception("after a batch of %d", len(results))
         except BaseException:
             # Torn down mid-batch: nobody is left waiting for an answer that cannot come.
-            for task, batch in list(writing.items()):
-                task.cancel()
-                for _, future in batch:
-                    future.cancel()
-            for _, future in self._pending:
+            for _, future in [*batch, *self._pending]:
                 future.cancel()
             self._pending = []
             raise
-
-    def _written_off(self, writing: dict[asyncio.Task[None], Any], task: asyncio.Task[None]) -> None:
-        del writing[task]
-        self._wake.set()
-
-    async def _batch(
-        self, batch: list[tuple[Item, asyncio.Future[Result]]], previous: asyncio.Task[None] | None
-    ) -> None:
-        results = await self._written(batch)
-        if previous is not None:
-            # ``after`` goes batch by batch, in order, whichever was written first.
-            await asyncio.wait([previous])
-        if self._after is not None and results:
-            try:
-                await self._after(results)
-            except Exception:
-                # Committed and answered: a failure here must not stop the writer.
-                log.exception("after a batch of %d", len(results))
 
     async def _written(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> list[Result]:
         """The batch written, each caller answered; the results of the items written."""

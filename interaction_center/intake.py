@@ -55,7 +55,7 @@ class Intake:
         self._hub = hub
         self._settings = settings
         self._batches: GroupCommit[tuple[InboundContact, str], intake_batch.Stored] = GroupCommit(
-            self._take_in, after=self._tell_agents, item_errors=_ITEM_ERRORS, depth=2 if writer.serial else 1
+            self._take_in, after=self._tell_agents, item_errors=_ITEM_ERRORS
         )
 
     async def receive(self, contact: InboundContact, queue: str) -> IntakeResult:
@@ -72,7 +72,7 @@ class Intake:
         attempt = 1
         while True:
             try:
-                stored = await self._writer.run(intake_batch.write, items, self._settings, utcnow())
+                stored = await self._writer.run(lambda conn: intake_batch.write(conn, items, self._settings, utcnow()))
                 break
             except IntegrityError:
                 if attempt == _ATTEMPTS:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -21,7 +20,6 @@ from interaction_center.agent_work import AgentWork
 from interaction_center.chat import ChatDesk
 from interaction_center.dispatcher import Dispatcher
 from interaction_center.intake import Intake, IntakeResult
-from interaction_center.logs import configure as configure_logging
 from interaction_center.model import Channel, InboundContact, OutboundSender
 from interaction_center.notifier import AgentHub
 from interaction_center.routing_profiles import engine_config
@@ -99,18 +97,12 @@ class Services:
             await self.engine.dispose()
 
 
-# Where the storage writer's units of work come from.
-_UNIT_MODULES = ("interaction_center.intake_batch", "interaction_center.dispatcher")
-
-
 def build_services(settings: Settings) -> Services:
     engine = create_engine(settings.database.url)
     sessions = session_factory(engine)
     routing = MemoryRoutingBackend(engine_config(settings))
     hub = AgentHub()
-    # The writer process logs as this one does, at the level this one runs at.
-    level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
-    writer = Writer(engine, functools.partial(configure_logging, level), _UNIT_MODULES)
+    writer = Writer(engine)
     dispatcher = Dispatcher(sessions, writer, routing, hub, settings.routing)
     rooms = ChatRooms()
     senders: dict[Channel, OutboundSender] = {Channel.CHAT: ChatSender(rooms)}

@@ -1,65 +1,80 @@
-"""The hot path's writer: units of work, each in one transaction, one after another.
+"""The hot path's writer: units of work (plain functions on a synchronous Connection), each
+in one transaction, one after another.
 
-A unit of work is a module-level function taking a synchronous Connection, and its
-arguments. On SQLite the units run in a writer process (storage/writer_process.py) with its
-own connection: one hop a unit, and its Python work off the event loop's GIL. SQLAlchemy's
-asyncio layer over aiosqlite cost several thread hops per statement, each waiting for the
-GIL on a busy loop, and a writer thread in this process still ran its Python work one
-after the loop's. PostgreSQL runs the same function through ``run_sync`` on the async
-engine: asyncpg has no thread to hop to, and the database works in its own processes."""
+SQLAlchemy's asyncio layer over aiosqlite costs several thread hops per statement, and on
+a busy event loop every hop waits for the GIL; batching contacts did not help while each
+batch still made dozens of hops. So for SQLite a unit of work runs whole on one dedicated
+thread with its own connection (one hop per unit), starting with BEGIN IMMEDIATE so its
+reads and writes see one state of the database. PostgreSQL runs the same function through
+``run_sync`` on the async engine: asyncpg has no thread to hop to."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from typing import TypeVar, TypeVarTuple
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.writer_process import WriterProcess
+from storage.database import sqlite_pragmas
 
 T = TypeVar("T")
-Ts = TypeVarTuple("Ts")
 
 
 class Writer:
-    def __init__(
-        self, engine: AsyncEngine, child_init: Callable[[], None] | None = None, preload: tuple[str, ...] = ()
-    ) -> None:
-        """``child_init`` (picklable) is called first in the writer process: logging set up
-        as in this one, say. ``preload`` names the modules the units come from, imported
-        once for every writer process."""
+    def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._process: WriterProcess | None = None
+        self._sqlite: Engine | None = None
+        self._thread: ThreadPoolExecutor | None = None
         if engine.dialect.name == "sqlite":
-            self._process = WriterProcess(str(engine.url.set(drivername="sqlite")), child_init, preload)
+            self._sqlite = create_engine(engine.url.set(drivername="sqlite"), connect_args={"timeout": 30})
+            event.listen(self._sqlite, "connect", _own_transactions)
+            event.listen(self._sqlite, "begin", _begin_immediate)
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="storage-writer")
 
-    @property
-    def serial(self) -> bool:
-        """Units run one after another in the order submitted: one submitted while another
-        runs waits its turn (and sees what the other wrote) instead of running beside it."""
-        return self._process is not None
-
-    async def run(
-        self,
-        work: Callable[[Connection, *Ts], T],
-        *args: *Ts,
-        before_commit: Callable[[T], None] | None = None,
-    ) -> T:
-        """``work(conn, *args)``'s result, once its transaction is committed; its exception
-        (and nothing written) otherwise. ``before_commit`` is called on the event loop with
-        the result once ``work`` is done, while the commit (the disk flush) is still under
-        way: for what may go out before it, as long as nothing can act on it until it is
+    async def run(self, work: Callable[[Connection], T], before_commit: Callable[[T], None] | None = None) -> T:
+        """``work``'s result, once its transaction is committed; its exception (and
+        nothing written) otherwise. ``before_commit`` is called on the event loop with the
+        result once ``work`` is done, while the commit (the disk flush) is still under way:
+        for what may go out before it, as long as nothing can act on it until it is
         committed."""
-        if self._process is None:
+        if self._sqlite is None:
             async with self._engine.begin() as conn:
-                done = await conn.run_sync(work, *args)
+                result = await conn.run_sync(work)
                 if before_commit is not None:
-                    before_commit(done)
-                return done
-        committed: T = await self._process.submit(work, args, before_commit)
-        return committed
+                    before_commit(result)
+                return result
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, self._in_transaction, work, before_commit, loop)
+
+    def _in_transaction(
+        self,
+        work: Callable[[Connection], T],
+        before_commit: Callable[[T], None] | None,
+        loop: asyncio.AbstractEventLoop,
+    ) -> T:
+        assert self._sqlite is not None
+        with self._sqlite.begin() as conn:
+            result = work(conn)
+            if before_commit is not None:
+                loop.call_soon_threadsafe(before_commit, result)
+            return result
 
     async def close(self) -> None:
-        if self._process is not None:
-            await self._process.stop()
+        if self._sqlite is not None and self._thread is not None:
+            # SQLite connections may only be closed by the thread that opened them.
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._sqlite.dispose)
+            self._thread.shutdown(wait=True)
+
+
+def _own_transactions(dbapi_connection: Any, record: Any) -> None:
+    sqlite_pragmas(dbapi_connection, record)
+    # The sqlite3 module would open transactions on its own, deferred and only before
+    # writes; SQLAlchemy's "begin" event below opens them instead.
+    dbapi_connection.isolation_level = None
+
+
+def _begin_immediate(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")

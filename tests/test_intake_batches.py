@@ -105,7 +105,9 @@ async def test_a_contact_stored_but_never_routed_is_queued_when_its_sender_deliv
     answer as a duplicate, and the interaction joins the queue it was never put in."""
     services = (await service(app_factory, settings_factory)).server.app[SERVICES]
     contact = sms()
-    [stored] = await services.writer.run(intake_batch.write, [(contact, "support")], services.settings, utcnow())
+    [stored] = await services.writer.run(
+        lambda conn: intake_batch.write(conn, [(contact, "support")], services.settings, utcnow())
+    )
 
     async def waiting() -> int:
         return sum(s.waiting for s in await services.dispatcher.stats() if s.queue == "support")
