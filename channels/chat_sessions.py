@@ -3,18 +3,10 @@
 
 from __future__ import annotations
 
-import logging
-import uuid
-from collections import defaultdict
-from typing import Any
-
-from aiohttp import web
-
 from interaction_center.errors import ChannelError
 from interaction_center.model import OutboundMessage, SentMessage
-from storage.models import utcnow
-
-log = logging.getLogger(__name__)
+from interaction_center.socket_groups import SocketGroups
+from storage.models import new_id, utcnow
 
 _THREAD_PREFIX = "chat:"
 
@@ -28,45 +20,11 @@ def session_of(key: str) -> str | None:
     return key.removeprefix(_THREAD_PREFIX) if key.startswith(_THREAD_PREFIX) else None
 
 
-class ChatRooms:
+class ChatRooms(SocketGroups):
     """A visitor may have the chat open in several tabs: each gets every frame."""
 
     def __init__(self) -> None:
-        self._sockets: defaultdict[str, set[web.WebSocketResponse]] = defaultdict(set)
-
-    def attach(self, session_id: str, socket: web.WebSocketResponse) -> None:
-        self._sockets[session_id].add(socket)
-
-    def detach(self, session_id: str, socket: web.WebSocketResponse) -> None:
-        sockets = self._sockets.get(session_id)
-        if sockets is not None:
-            sockets.discard(socket)
-            if not sockets:
-                del self._sockets[session_id]
-
-    def connected(self, session_id: str) -> bool:
-        return session_id in self._sockets
-
-    def sessions(self) -> list[str]:
-        return list(self._sockets)
-
-    async def push(self, session_id: str, frame: dict[str, Any]) -> bool:
-        """True if at least one of the visitor's sockets took the frame."""
-        delivered = False
-        for socket in list(self._sockets.get(session_id, ())):
-            try:
-                await socket.send_json(frame)
-                delivered = True
-            except (ConnectionError, RuntimeError):
-                log.info("chat %s: dropping a closed socket", session_id)
-                self.detach(session_id, socket)
-        return delivered
-
-    async def close(self) -> None:
-        for sockets in list(self._sockets.values()):
-            for socket in list(sockets):
-                await socket.close(code=1001, message=b"server shutting down")
-        self._sockets.clear()
+        super().__init__("chat")
 
 
 class ChatSender:
@@ -81,7 +39,7 @@ class ChatSender:
         session_id = session_of(message.thread_key)
         if session_id is None:
             raise ChannelError(f"interaction {message.interaction_id} is not a chat session", code="chat.no_session")
-        message_id = message.message_id or str(uuid.uuid4())
+        message_id = message.message_id or new_id()
         frame = {
             "type": "message",
             "from": "agent",

@@ -255,7 +255,7 @@ class ChatDesk:
     async def queue_frames(self, only: str | None = None) -> dict[str, dict[str, Any]]:
         """``queued`` frames for the live sessions whose place changed since they were told
         (for ``only``: that session's, whether or not it changed)."""
-        sessions = [only] if only else self.rooms.sessions()
+        sessions = [only] if only else self.rooms.owners()
         if not sessions:
             # Nobody to tell: the queues (which may hold thousands of other contacts) are
             # not walked every second for nothing.

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from collections.abc import Coroutine
 from typing import Any
 
-from aiohttp import web
+from interaction_center.socket_groups import SocketGroups
 
 log = logging.getLogger(__name__)
 
 
-class AgentHub:
+class AgentHub(SocketGroups):
     def __init__(self) -> None:
-        self._sockets: defaultdict[str, set[web.WebSocketResponse]] = defaultdict(set)
+        super().__init__("agent")
         self._cleanups: set[asyncio.Task[None]] = set()
 
     def after_disconnect(self, cleanup: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
@@ -28,32 +27,8 @@ class AgentHub:
         task.add_done_callback(self._cleanups.discard)
         return task
 
-    def attach(self, agent_id: str, socket: web.WebSocketResponse) -> None:
-        self._sockets[agent_id].add(socket)
-
-    def detach(self, agent_id: str, socket: web.WebSocketResponse) -> None:
-        sockets = self._sockets.get(agent_id)
-        if sockets is not None:
-            sockets.discard(socket)
-            if not sockets:
-                del self._sockets[agent_id]
-
-    def connected(self, agent_id: str) -> bool:
-        return agent_id in self._sockets
-
-    async def push(self, agent_id: str, payload: dict[str, Any]) -> None:
-        for socket in list(self._sockets.get(agent_id, ())):
-            try:
-                await socket.send_json(payload)
-            except (ConnectionError, RuntimeError):
-                log.info("agent %s: dropping a closed socket", agent_id)
-                self.detach(agent_id, socket)
-
     async def close(self) -> None:
-        for sockets in list(self._sockets.values()):
-            for socket in list(sockets):
-                await socket.close(code=1001, message=b"server shutting down")
-        self._sockets.clear()
+        await super().close()
         while self._cleanups:
             for result in await asyncio.gather(*self._cleanups, return_exceptions=True):
                 if isinstance(result, Exception):
