@@ -22,7 +22,8 @@ def normalize_phone(raw: str, default_region: str) -> str:
     would strip again. Only the shape is checked (``is_possible_number``): carriers and
     test ranges hand us numbers the metadata does not list as assigned."""
     compact = _SEPARATORS.sub("", raw)
-    if _E164.fullmatch(compact) and _plainly_possible(compact[1:]):
+    e164 = _E164.fullmatch(compact) is not None
+    if e164 and _plainly_possible(compact[1:]):
         return compact
     try:
         number = phonenumbers.parse(raw, default_region)
@@ -30,7 +31,7 @@ def normalize_phone(raw: str, default_region: str) -> str:
         raise InvalidInput(f"not a phone number: {raw!r}", code="contact.invalid_phone") from exc
     if not phonenumbers.is_possible_number(number):
         raise InvalidInput(f"not a phone number: {raw!r}", code="contact.invalid_phone")
-    if _E164.fullmatch(compact):
+    if e164:
         return compact
     formatted = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if not _E164.fullmatch(formatted):
