@@ -1,0 +1,91 @@
+"""Intake's lookups stay index searches as the tables grow: each batch of contacts reads
+what it needs through an index, never by reading a whole table. Checked on SQLite's own
+plans for the statements a batch really runs."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import Any
+
+from multidict import MultiDict
+from sqlalchemy import Engine, create_engine, event
+
+from channels.sms import contact_from_form
+from interaction_center import intake_batch
+from interaction_center.model import Channel, IdentityKind, InboundContact, InteractionState
+from storage.migrate import upgrade
+from storage.models import CLOSED_STATES_SQL, utcnow
+from tests.support import sms_form, write_settings
+
+
+def _sms(sender: str) -> InboundContact:
+    return contact_from_form(MultiDict(sms_form(sender=sender)), "US")
+
+
+def _mail(external_id: str, replies_to: tuple[str, ...] = ()) -> InboundContact:
+    return InboundContact(
+        channel=Channel.EMAIL,
+        external_id=external_id,
+        identity_kind=IdentityKind.EMAIL,
+        from_address="jane@customer.test",
+        to_address="support@example.com",
+        body="mail",
+        thread_key=f"email:{external_id}",
+        replies_to=replies_to,
+    )
+
+
+def _selects_of_a_batch(engine: Engine, tmp_path: Path, contacts: list[InboundContact]) -> list[tuple[str, Any]]:
+    settings = write_settings(
+        tmp_path,
+        str(engine.url),
+        "http://127.0.0.1:9",
+        support="preferred_agent_seconds = 30",
+        support_channels='["sms", "email"]',
+    )
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", record)
+    with engine.begin() as conn:
+        intake_batch.write(conn, [(c, "support") for c in contacts], settings, utcnow())
+    event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+def _plan(engine: Engine, statement: str, parameters: Any) -> list[str]:
+    with engine.connect() as conn:
+        cursor = conn.connection.driver_connection.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)  # type: ignore[union-attr]
+        return [str(row[3]) for row in cursor.fetchall()]
+
+
+def test_every_intake_lookup_searches_an_index(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'plans.db'}"
+    asyncio.run(upgrade(url.replace("sqlite://", "sqlite+aiosqlite://")))
+    engine = create_engine(url)
+    try:
+        first = [_sms(f"+1555123{n:04d}") for n in range(20)] + [_mail("<m1@customer.test>")]
+        _selects_of_a_batch(engine, tmp_path, first)
+        # A returning customer (their last agent is looked up), a new one, and a mail
+        # answering one this batch has not seen (looked up by the message it names).
+        second = [_sms("+15551230001"), _sms("+15559990000"), _mail("<m2@customer.test>", ("<m1@customer.test>",))]
+        selects = _selects_of_a_batch(engine, tmp_path, second)
+        plans = {statement: _plan(engine, statement, parameters) for statement, parameters in selects}
+    finally:
+        engine.dispose()
+    assert len(plans) >= 5, plans
+    for statement, plan in plans.items():
+        assert not [step for step in plan if step.startswith("SCAN")], (statement, plan)
+    [last_agent_plan] = [plan for statement, plan in plans.items() if "closed_at >=" in statement]
+    assert any("customer_id=?" in step for step in last_agent_plan), last_agent_plan
+
+
+def test_the_open_thread_condition_names_exactly_the_closed_states() -> None:
+    closed = {state.value for state in InteractionState if not state.is_open}
+    assert CLOSED_STATES_SQL.startswith("state NOT IN (")
+    assert set(re.findall(r"'(\w+)'", CLOSED_STATES_SQL)) == closed
