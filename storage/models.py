@@ -61,9 +61,14 @@ class UTCDateTime(TypeDecorator[datetime]):
 
         # SQLite keeps datetimes as text: written in one step, in exactly the form its
         # DATETIME type writes (and reads, and compares) but without its two Python layers;
-        # a contact writes a dozen of them.
+        # a contact writes a dozen of them. Ours are UTC already (utcnow): their text is
+        # taken as it is, less the offset, without converting and copying the datetime.
         def process(value: datetime | None) -> str | None:
-            return None if value is None else _naive_utc(value).isoformat(" ", "microseconds")
+            if value is None:
+                return None
+            if value.tzinfo is UTC:
+                return value.isoformat(" ", "microseconds")[: -len("+00:00")]
+            return _naive_utc(value).isoformat(" ", "microseconds")
 
         return process
 

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.sqlite import DATETIME
@@ -177,6 +179,21 @@ async def test_a_datetime_round_trips_and_compares_as_sqlalchemy_writes_it(
             written = DATETIME().bind_processor(sqlite.dialect())
             assert written is not None
             assert (await session.execute(text("SELECT created_at FROM customers"))).scalar() == written(naive)
+
+
+@given(
+    moment=st.datetimes(
+        # A day inside the years a datetime holds, so that any offset stays inside them.
+        min_value=datetime(1, 1, 2),
+        max_value=datetime(9999, 12, 30),
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-8))]),
+    )
+)
+def test_any_aware_datetime_is_written_as_sqlalchemy_writes_its_utc_time(moment: datetime) -> None:
+    ours = UTCDateTime().bind_processor(sqlite.dialect())
+    theirs = DATETIME().bind_processor(sqlite.dialect())
+    assert ours is not None and theirs is not None
+    assert ours(moment) == theirs(moment.astimezone(UTC).replace(tzinfo=None))
 
 
 @pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.dialect()], ids=["sqlite", "postgresql"])
