@@ -5,7 +5,9 @@ component measured the same way in the same run:
   a bare aiohttp form handler answering the same requests. Twilio does not bound how many
   webhooks it has in flight, so each side is driven at several concurrencies and its
   sustained rate is its best one: the bare handler is CPU-bound and peaks low, the service
-  commits in groups and needs more in flight to fill them;
+  commits in groups and needs more in flight to fill them. Each side runs twice at each
+  level, in turns, and keeps its best: noise from other work on the machine only ever
+  slows a run;
 - email: several SMTP clients, each on its own connection sending several mails, to the
   service's aiosmtpd -> mails/s, beside a bare aiosmtpd sink answering 250;
 - web chat: K concurrent chat WebSockets (start, one message, its ack) -> the service
@@ -56,6 +58,9 @@ SUPERVISOR = ("sam", "sam-bench-pw")
 
 # Webhooks in flight at once, each level its own run (a fresh service instance).
 SMS_IN_FLIGHT = (32, 128)
+# Runs of each side at each level, taken in turns, the best kept: on a shared machine a
+# neighbour's burst can only slow a run, and a run of a few seconds feels one fully.
+SMS_TRIALS = 2
 SMTP_CLIENTS = 8
 CHAT_IN_FLIGHT = 64
 # Sessions opened, used and closed before the "before" RSS is read: imports, caches and
@@ -553,11 +558,16 @@ async def main(sessions: int, sms_count: int, email_count: int) -> None:
     requests = _sms_requests(sms_count)
     sms_runs: dict[int, tuple[float, float]] = {}
     for in_flight in SMS_IN_FLIGHT:
-        async with _service() as service:
-            served = await _post_all(f"{service.base}/twilio/sms", requests, in_flight)
-            checks.append(_check(f"sms ({in_flight} in flight)", await _stored(service, "sms"), sms_count))
-        async with _bare("sms") as (port, _):
-            sms_runs[in_flight] = served, await _post_all(f"http://127.0.0.1:{port}/twilio/sms", requests, in_flight)
+        served = bare = 0.0
+        for trial in range(1, SMS_TRIALS + 1):
+            async with _service() as service:
+                rate = await _post_all(f"{service.base}/twilio/sms", requests, in_flight)
+                name = f"sms ({in_flight} in flight, trial {trial})"
+                checks.append(_check(name, await _stored(service, "sms"), sms_count))
+            served = max(served, rate)
+            async with _bare("sms") as (port, _):
+                bare = max(bare, await _post_all(f"http://127.0.0.1:{port}/twilio/sms", requests, in_flight))
+        sms_runs[in_flight] = served, bare
     sms_per_s = max(served for served, _ in sms_runs.values())
     sms_bare = max(bare for _, bare in sms_runs.values())
 
@@ -577,7 +587,8 @@ async def main(sessions: int, sms_count: int, email_count: int) -> None:
 
     print(
         f"intake, client and server each in their own process on loopback (RLIMIT_NOFILE soft {fd_limit}); "
-        f"SMS {sms_count} webhooks per run at {' and '.join(map(str, SMS_IN_FLIGHT))} in flight (best of each side), "
+        f"SMS {sms_count} webhooks per run at {' and '.join(map(str, SMS_IN_FLIGHT))} in flight, "
+        f"{SMS_TRIALS} runs of each (best of each side), "
         f"email {email_count} mails over "
         f"{SMTP_CLIENTS} SMTP connections, chat target {sessions} sessions ({CHAT_IN_FLIGHT} in flight)"
     )
@@ -607,7 +618,7 @@ async def main(sessions: int, sms_count: int, email_count: int) -> None:
                 print(f"    last: {r.open_failures[-1]}")
     for note in checks:
         print(f"  {note}")
-    runs = [*(f"sms at {n}" for n in SMS_IN_FLIGHT), "email", "chat"]
+    runs = [*(f"sms at {n} #{t}" for n in SMS_IN_FLIGHT for t in range(1, SMS_TRIALS + 1)), "email", "chat"]
     print(f"  service logs ({', '.join(runs)} runs): {'; '.join(SERVER_LOGS)}")
     figures = {
         "sms_contacts_per_s": round(sms_per_s, 1),
