@@ -28,6 +28,29 @@ IDENTITIES = cast(Table, CustomerIdentity.__table__)
 _STILL_OPEN = text(CLOSED_STATES_SQL)
 
 
+# The lookups every batch makes, built once: building and keying a statement cost more
+# than running it. Each takes its list of values as one expanding parameter, "values".
+_KNOWN_MESSAGES = select(MESSAGES.c.external_id, MESSAGES.c.id, MESSAGES.c.interaction_id).where(
+    MESSAGES.c.channel == bindparam("channel"), MESSAGES.c.external_id.in_(bindparam("values", expanding=True))
+)
+_OWNERS = select(IDENTITIES.c.value, IDENTITIES.c.customer_id).where(
+    IDENTITIES.c.kind == bindparam("kind"), IDENTITIES.c.value.in_(bindparam("values", expanding=True))
+)
+_OPEN_THREADS = select(INTERACTIONS.c.thread_key, INTERACTIONS.c.id, INTERACTIONS.c.assigned_agent_id).where(
+    INTERACTIONS.c.thread_key.in_(bindparam("values", expanding=True)), _STILL_OPEN
+)
+_LAST_AGENTS = (
+    select(INTERACTIONS.c.customer_id, INTERACTIONS.c.assigned_agent_id)
+    .where(
+        INTERACTIONS.c.customer_id.in_(bindparam("values", expanding=True)),
+        INTERACTIONS.c.state == InteractionState.COMPLETED,
+        INTERACTIONS.c.assigned_agent_id.is_not(None),
+        INTERACTIONS.c.closed_at >= bindparam("since", type_=INTERACTIONS.c.closed_at.type),
+    )
+    .order_by(INTERACTIONS.c.closed_at)
+)
+
+
 @dataclass(frozen=True, slots=True)
 class OpenThread:
     """An open interaction a contact may continue."""
@@ -40,11 +63,7 @@ def known_messages(conn: Connection, channel: str, external_ids: Collection[str]
     """External id -> (message id, interaction id), for the ones already stored on ``channel``."""
     if not external_ids:
         return {}
-    rows = conn.execute(
-        select(MESSAGES.c.external_id, MESSAGES.c.id, MESSAGES.c.interaction_id).where(
-            MESSAGES.c.channel == channel, MESSAGES.c.external_id.in_(external_ids)
-        )
-    )
+    rows = conn.execute(_KNOWN_MESSAGES, {"channel": channel, "values": list(external_ids)})
     return {external_id: (message_id, interaction_id) for external_id, message_id, interaction_id in rows}
 
 
@@ -52,11 +71,7 @@ def owners(conn: Connection, kind: str, values: Collection[str]) -> dict[str, st
     """Identity value -> the customer holding it, for the known ones of this kind."""
     if not values:
         return {}
-    rows = conn.execute(
-        select(IDENTITIES.c.value, IDENTITIES.c.customer_id).where(
-            IDENTITIES.c.kind == kind, IDENTITIES.c.value.in_(values)
-        )
-    )
+    rows = conn.execute(_OWNERS, {"kind": kind, "values": list(values)})
     return {value: customer_id for value, customer_id in rows}
 
 
@@ -74,11 +89,7 @@ def add_customers(conn: Connection, created: Sequence[tuple[str, str, str, str]]
 def open_threads(conn: Connection, thread_keys: Collection[str]) -> dict[str, OpenThread]:
     if not thread_keys:
         return {}
-    rows = conn.execute(
-        select(INTERACTIONS.c.thread_key, INTERACTIONS.c.id, INTERACTIONS.c.assigned_agent_id).where(
-            INTERACTIONS.c.thread_key.in_(thread_keys), _STILL_OPEN
-        )
-    )
+    rows = conn.execute(_OPEN_THREADS, {"values": list(thread_keys)})
     return {key: OpenThread(interaction_id, agent_id) for key, interaction_id, agent_id in rows}
 
 
@@ -103,16 +114,7 @@ def last_agents(conn: Connection, customer_ids: Collection[str], since: datetime
     """Customer -> the agent who last completed an interaction with them since ``since``."""
     if not customer_ids:
         return {}
-    rows = conn.execute(
-        select(INTERACTIONS.c.customer_id, INTERACTIONS.c.assigned_agent_id)
-        .where(
-            INTERACTIONS.c.customer_id.in_(customer_ids),
-            INTERACTIONS.c.state == InteractionState.COMPLETED,
-            INTERACTIONS.c.assigned_agent_id.is_not(None),
-            INTERACTIONS.c.closed_at >= since,
-        )
-        .order_by(INTERACTIONS.c.closed_at)
-    )
+    rows = conn.execute(_LAST_AGENTS, {"values": list(customer_ids), "since": since})
     # Ordered by closing time, so the last one written for a customer is the latest.
     return {customer_id: agent_id for customer_id, agent_id in rows}
 
