@@ -54,7 +54,7 @@ class GroupCommit(Generic[Item, Result]):
             self._writer = asyncio.create_task(self._drain(), name="group-commit")
         # A caller that gives up waiting cancels only its future, not its item: the item
         # may already be committed, and the sender will retry into an idempotent intake
-        # anyway. (No shield: it would cost every caller two more turns of the loop.)
+        # anyway. (No shield: it would cost every caller one more turn of the loop.)
         return await future
 
     async def close(self) -> None:

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, text, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
 from interaction_center.model import InteractionState
-from storage.models import CLOSED_STATES_SQL, Customer, CustomerIdentity, Interaction, InteractionEvent, Message
+from storage.models import Customer, CustomerIdentity, Interaction, InteractionEvent, Message
 
 INTERACTIONS = cast(Table, Interaction.__table__)
 MESSAGES = cast(Table, Message.__table__)
@@ -22,10 +22,12 @@ EVENTS = cast(Table, InteractionEvent.__table__)
 CUSTOMERS = cast(Table, Customer.__table__)
 IDENTITIES = cast(Table, CustomerIdentity.__table__)
 
-# Written out as the partial index on open threads states it: the planner uses that index
-# only for a condition it can match to the index's own, and with the closed states bound
-# as parameters SQLite scanned the whole table, once a batch.
-_STILL_OPEN = text(CLOSED_STATES_SQL)
+# Rendered into the SQL as the partial index on open threads states it: the planner uses
+# that index only for a condition it can match to the index's own, and with the closed
+# states bound as parameters SQLite scanned the whole table, once a batch.
+_STILL_OPEN = INTERACTIONS.c.state.not_in(
+    bindparam("closed_states", [s.value for s in InteractionState if not s.is_open], literal_execute=True)
+)
 
 
 # The lookups every batch makes, built once: building and keying a statement cost more
@@ -45,7 +47,7 @@ _LAST_AGENTS = (
         INTERACTIONS.c.customer_id.in_(bindparam("values", expanding=True)),
         INTERACTIONS.c.state == InteractionState.COMPLETED,
         INTERACTIONS.c.assigned_agent_id.is_not(None),
-        INTERACTIONS.c.closed_at >= bindparam("since", type_=INTERACTIONS.c.closed_at.type),
+        INTERACTIONS.c.closed_at >= bindparam("since"),
     )
     .order_by(INTERACTIONS.c.closed_at)
 )

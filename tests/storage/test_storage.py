@@ -189,7 +189,7 @@ async def test_a_datetime_round_trips_and_compares_as_sqlalchemy_writes_it(
         timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-8))]),
     )
 )
-def test_any_aware_datetime_is_written_as_sqlalchemy_writes_its_utc_time(moment: datetime) -> None:
+def test_aware_datetimes_in_several_zones_are_written_as_sqlalchemy_writes_their_utc_time(moment: datetime) -> None:
     ours = UTCDateTime().bind_processor(sqlite.dialect())
     theirs = DATETIME().bind_processor(sqlite.dialect())
     assert ours is not None and theirs is not None
