@@ -48,7 +48,7 @@ class ChatSender:
             "body": message.body,
             "at": utcnow().isoformat(),
         }
-        delivered = await self._rooms.push(session_id, frame)
+        delivered = self._rooms.push(session_id, frame)
         return SentMessage(external_id=f"out:{message_id}", status="delivered" if delivered else "sent")
 
     async def close(self) -> None:

@@ -169,7 +169,7 @@ class ChatDesk:
             interaction = await store.get(session, interaction_id)
         if interaction.assigned_agent_id is not None:
             frame = {"type": "customer_typing", "interaction_id": interaction_id}
-            await self._hub.push(interaction.assigned_agent_id, frame)
+            self._hub.push(interaction.assigned_agent_id, frame)
 
     async def agent_typing(self, agent_id: str, interaction_id: str) -> None:
         async with self._sessions() as session:
@@ -178,7 +178,7 @@ class ChatDesk:
             raise Forbidden("the interaction is not assigned to you", code="interaction.not_yours")
         session_id = session_of(interaction.thread_key)
         if interaction.channel == Channel.CHAT and session_id is not None:
-            await self.rooms.push(session_id, {"type": "typing", "from": "agent"})
+            self.rooms.push(session_id, {"type": "typing", "from": "agent"})
 
     async def assigned(self, interaction: Interaction, agent: Agent) -> None:
         """An agent took the chat: its visitor hears who, by display name only (the
@@ -187,7 +187,7 @@ class ChatDesk:
         if interaction.channel != Channel.CHAT or session_id is None:
             return
         frame = {"type": "assigned", "interaction_id": interaction.id, "agent_name": agent.display_name}
-        await self.rooms.push(session_id, frame)
+        self.rooms.push(session_id, frame)
 
     async def completed(self, interaction: Interaction) -> None:
         """An agent completed the interaction: its visitor hears the chat ended."""
@@ -195,7 +195,7 @@ class ChatDesk:
         if interaction.channel != Channel.CHAT or session_id is None:
             return
         self._current.pop(session_id, None)
-        await self.rooms.push(session_id, {"type": "ended", "interaction_id": interaction.id})
+        self.rooms.push(session_id, {"type": "ended", "interaction_id": interaction.id})
 
     def connected(self, visitor: Visitor, socket: Any) -> None:
         """A socket of the visitor opened: a pending abandonment is called off."""
@@ -294,7 +294,7 @@ class ChatDesk:
             await asyncio.sleep(QUEUE_UPDATE_SECONDS)
             try:
                 for session_id, frame in (await self.queue_frames()).items():
-                    await self.rooms.push(session_id, frame)
+                    self.rooms.push(session_id, frame)
             except Exception:
                 log.exception("chat queue update failed")
 

@@ -122,8 +122,8 @@ class Dispatcher:
                 await self._requeue(offer, "offer_revoked", agent_actor(agent_id))
             await self._dispatch()
         for offer in revoked:
-            await self._hub.push(agent_id, {"type": "offer_closed", "offer_id": offer.offer_id, "reason": "revoked"})
-        await self._push_status(agent)
+            self._hub.push(agent_id, {"type": "offer_closed", "offer_id": offer.offer_id, "reason": "revoked"})
+        self._push_status(agent)
         return agent
 
     async def agent_disconnected(self, agent_id: str) -> None:
@@ -177,7 +177,7 @@ class Dispatcher:
                 agent = await self._record_status(snapshot.agent_id, AgentState.WRAP_UP, None)
             await self._dispatch()
         if agent is not None:
-            await self._push_status(agent)
+            self._push_status(agent)
 
     async def abandon(self, interaction_id: str, data: dict[str, Any]) -> bool:
         """The customer left while waiting: the interaction is closed as abandoned and leaves
@@ -196,7 +196,7 @@ class Dispatcher:
             await self._dispatch()
         agent_id, offer_id = offer
         if agent_id is not None:
-            await self._hub.push(agent_id, {"type": "offer_closed", "offer_id": offer_id, "reason": "abandoned"})
+            self._hub.push(agent_id, {"type": "offer_closed", "offer_id": offer_id, "reason": "abandoned"})
         log.info("interaction %s: abandoned (%s)", interaction_id, data.get("reason"))
         return True
 
@@ -230,7 +230,7 @@ class Dispatcher:
             # again before it hears of its next offer.
             for event in events:
                 for agent_id, frame in await self._record(event):
-                    await self._hub.push(agent_id, frame)
+                    self._hub.push(agent_id, frame)
             if events:
                 await self._dispatch()
         await self._check_first_responses()
@@ -308,22 +308,22 @@ class Dispatcher:
             await self._offer(offers)
 
     async def _offer(self, offers: list[Offer]) -> None:
-        announcing: list[asyncio.Task[None]] = []
+        announced = False
         now = to_datetime(time.time())
 
         def record(conn: Connection) -> dict[str, dict[str, Any]]:
             return _offers_recorded(conn, offers, now)
 
         def announce(previews: dict[str, dict[str, Any]]) -> None:
-            announcing.append(asyncio.create_task(self._announce(offers, previews)))
+            nonlocal announced
+            announced = True
+            self._announce(offers, previews)
 
         try:
             previews = await self._writer.run(record, before_commit=announce)
         except Exception:
-            await asyncio.gather(*announcing)
-            await self._withdraw(offers, announced=bool(announcing))
+            await self._withdraw(offers, announced=announced)
             raise
-        await asyncio.gather(*announcing)
         for offer in offers:
             if offer.interaction_id not in previews:
                 # Gone from storage (deleted, or closed behind routing's back).
@@ -335,11 +335,11 @@ class Dispatcher:
         await self._routing.cancel(offer.interaction_id, time.time())
         await self._routing.enqueue(offer.entry, time.time())
 
-    async def _announce(self, offers: Sequence[Offer], previews: dict[str, dict[str, Any]]) -> None:
+    def _announce(self, offers: Sequence[Offer], previews: dict[str, dict[str, Any]]) -> None:
         for offer in offers:
             if offer.interaction_id in previews:
                 log.info("interaction %s: offered to agent %s", offer.interaction_id, offer.agent_id)
-                await self._hub.push(offer.agent_id, offer_frame(offer, previews[offer.interaction_id]))
+                self._hub.push(offer.agent_id, offer_frame(offer, previews[offer.interaction_id]))
 
     async def _withdraw(self, offers: Sequence[Offer], announced: bool) -> None:
         """Offers storage did not take go back to their queues, as if never made."""
@@ -347,7 +347,7 @@ class Dispatcher:
             await self._put_back(offer)
             if announced:
                 frame = {"type": "offer_closed", "offer_id": offer.offer_id, "reason": "not_recorded"}
-                await self._hub.push(offer.agent_id, frame)
+                self._hub.push(offer.agent_id, frame)
 
     async def _next_offers(self) -> list[Offer]:
         offers = []
@@ -374,8 +374,8 @@ class Dispatcher:
             agent.status, agent.status_reason, agent.status_changed_at = status, reason, to_datetime(time.time())
         return agent
 
-    async def _push_status(self, agent: Agent) -> None:
-        await self._hub.push(agent.id, _status_frame(agent))
+    def _push_status(self, agent: Agent) -> None:
+        self._hub.push(agent.id, _status_frame(agent))
 
 
 def _offers_recorded(conn: Connection, offers: Sequence[Offer], now: datetime) -> dict[str, dict[str, Any]]:

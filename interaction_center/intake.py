@@ -107,7 +107,7 @@ class Intake:
                     "interaction_id": message.interaction_id,
                     "message": serialize.message(message),
                 }
-                await self._hub.push(agent_id, frame)
+                self._hub.push(agent_id, frame)
 
     async def delivery(self, channel: Channel, external_id: str, status: str, error: str | None) -> None:
         """A delivery report for a message we sent. Reports can arrive out of order, so a

@@ -63,6 +63,13 @@ class Services:
     async def sms_delivery(self, external_id: str, status: str, error: str | None) -> None:
         await self.intake.delivery(Channel.SMS, external_id, status, error)
 
+    async def close_live_sockets(self) -> None:
+        """Agents' and chat visitors' sockets, closed as the service starts to stop: a
+        socket's handler ends only when its socket does, and the web server waits for
+        every handler to end (a minute, by default) before the rest can stop."""
+        await self.hub.close()
+        await self.chat.rooms.close()
+
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Start: check the schema, seed the roster, rebuild routing from storage, start

@@ -2,16 +2,19 @@
 several open (tabs, devices): each frame goes to all of them, and a socket that fails is
 dropped from its group.
 
-Pushes come from intake and routing, which must never wait on one slow reader: a socket
-whose peer stops reading is cut off, not waited for. Its owner reconnects and reads the
-state over the REST API, as after any dropped connection."""
+Pushes come from intake and routing, which must never wait on a socket: a push hands the
+frame to each socket and returns. A socket that has not taken a frame within its allowance
+(its peer stopped reading) is cut off; its owner reconnects and reads the state over the
+REST API, as after any dropped connection."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections import defaultdict
+from functools import partial
 from socket import SHUT_RDWR
 from typing import Any
 
@@ -19,10 +22,11 @@ from aiohttp import WSCloseCode, web
 
 log = logging.getLogger(__name__)
 
-# How long one frame may wait for a peer to take it. A frame waits at all only once the
-# peer has left the kernel's buffers and ours full (tens of kilobytes and more): a reader
-# that far behind is not coming back soon, and everything else waits while it does.
+# How long a frame may take to go out: a frame waits at all only once the peer has left
+# the kernel's buffers and aiohttp's (hundreds of kilobytes) unread, and then a second more,
+# plus the time a big frame (a long mail's body) takes at the slowest link still served.
 SEND_SECONDS = 1.0
+SLOWEST_READER_BYTES_PER_SECOND = 64 * 1024
 
 
 class SocketGroups:
@@ -30,6 +34,7 @@ class SocketGroups:
         """``kind`` names an owner in the log ("agent", "chat")."""
         self._kind = kind
         self._sockets: defaultdict[str, set[web.WebSocketResponse]] = defaultdict(set)
+        self._sending: set[asyncio.Task[None]] = set()
 
     def attach(self, owner: str, socket: web.WebSocketResponse) -> None:
         self._sockets[owner].add(socket)
@@ -47,47 +52,63 @@ class SocketGroups:
     def owners(self) -> list[str]:
         return list(self._sockets)
 
-    async def push(self, owner: str, frame: dict[str, Any]) -> bool:
-        """True if at least one of the owner's sockets took the frame."""
-        delivered = False
-        for socket in list(self._sockets.get(owner, ())):
-            try:
-                async with asyncio.timeout(SEND_SECONDS):
-                    await socket.send_json(frame)
-                delivered = True
-            except TimeoutError:
-                log.warning(
-                    "%s %s: a socket left a frame waiting %.1f s; cutting it off", self._kind, owner, SEND_SECONDS
-                )
-                self._cut(owner, socket)
-            except (ConnectionError, RuntimeError):
-                log.info("%s %s: dropping a closed socket", self._kind, owner)
-                self.detach(owner, socket)
-        return delivered
+    def push(self, owner: str, frame: dict[str, Any]) -> bool:
+        """Send the frame to each of the owner's open sockets, without waiting for them;
+        False when none is open. Frames to one socket go out in the order pushed."""
+        sockets = [socket for socket in self._sockets.get(owner, ()) if not socket.closed]
+        if not sockets:
+            return False
+        data = json.dumps(frame)
+        allowance = SEND_SECONDS + len(data) / SLOWEST_READER_BYTES_PER_SECOND
+        loop = asyncio.get_running_loop()
+        for socket in sockets:
+            sending = asyncio.ensure_future(socket.send_str(data))
+            self._sending.add(sending)
+            # Never cancelled: aiohttp's wait for a socket to drain is one future that
+            # every sender on the socket shares, and cancelling it would cancel them all.
+            overdue = loop.call_later(allowance, self._overdue, owner, socket, sending)
+            sending.add_done_callback(partial(self._sent, owner, socket, overdue))
+        return True
 
-    def _cut(self, owner: str, socket: web.WebSocketResponse) -> None:
+    def _sent(
+        self, owner: str, socket: web.WebSocketResponse, overdue: asyncio.TimerHandle, sending: asyncio.Task[None]
+    ) -> None:
+        overdue.cancel()
+        self._sending.discard(sending)
+        if sending.cancelled() or sending.exception() is None:
+            return
+        log.info("%s %s: dropping a closed socket (%s)", self._kind, owner, sending.exception())
         self.detach(owner, socket)
-        # A closing handshake would wait behind the unread frames like they did: the
-        # connection is shut under it instead. Its handler reads the end of the stream and
-        # finishes as for any dropped connection; the pending frames fail and are dropped.
-        connection = socket.get_extra_info("socket")
-        if connection is not None:
-            with contextlib.suppress(OSError):
-                connection.shutdown(SHUT_RDWR)
+
+    def _overdue(self, owner: str, socket: web.WebSocketResponse, sending: asyncio.Task[None]) -> None:
+        if sending.done():
+            return
+        log.warning("%s %s: a socket has not taken a frame in time; cutting it off", self._kind, owner)
+        self.detach(owner, socket)
+        _shut(socket)
 
     async def close(self) -> None:
         sockets = [socket for group in self._sockets.values() for socket in group]
         self._sockets.clear()
-        await asyncio.gather(
-            *(_close_within(socket, WSCloseCode.GOING_AWAY, b"server shutting down") for socket in sockets)
-        )
+        await asyncio.gather(*(_close(socket) for socket in sockets))
+        await asyncio.gather(*self._sending, return_exceptions=True)
 
 
-async def _close_within(socket: web.WebSocketResponse, code: int, message: bytes) -> bool:
-    """Closed politely if the peer is reading; else aiohttp drops the connection when the
-    close is cut short."""
+async def _close(socket: web.WebSocketResponse) -> None:
+    """Closed politely if the peer reads; else shut, as a close cut short leaves aiohttp
+    waiting to flush what the peer does not read."""
     try:
         async with asyncio.timeout(SEND_SECONDS):
-            return await socket.close(code=code, message=message)
+            await socket.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
     except TimeoutError:
-        return False
+        _shut(socket)
+
+
+def _shut(socket: web.WebSocketResponse) -> None:
+    """The connection shut under the socket: a closing handshake would wait behind the
+    unread frames. Its handler reads the end of the stream and finishes as for any dropped
+    connection, and the frames still waiting fail."""
+    connection = socket.get_extra_info("socket")
+    if connection is not None:
+        with contextlib.suppress(OSError):
+            connection.shutdown(SHUT_RDWR)

@@ -30,7 +30,12 @@ def build_app(settings: Settings, services: Services | None = None) -> web.Appli
     signature = TwilioSignatureCheck(settings.twilio.auth_token, settings.public_base_url)
     SmsWebhook(signature, services.receive_sms, services.sms_delivery, settings.twilio.default_region).register(app)
     app.cleanup_ctx.append(_lifecycle)
+    app.on_shutdown.append(_close_live_sockets)
     return app
+
+
+async def _close_live_sockets(app: web.Application) -> None:
+    await app[SERVICES].close_live_sockets()
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:

@@ -1,5 +1,6 @@
-"""A live socket whose peer stops reading is cut off, not waited for: pushes come from
-intake and routing, and one stuck agent desk must not hold up every other contact."""
+"""Live sockets never hold the service up: one whose peer stops reading is cut off, not
+waited for (pushes come from intake and routing, and one stuck agent desk must not hold up
+every other contact), and stopping the service closes them first."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import asyncio
 import base64
 import os
 import socket
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from interaction_center.web.keys import SERVICES
 from tests.support import login, next_frame, post_sms, set_status, sms_form
+
+FILLER = {"type": "filler", "data": "x" * 65536}
 
 
 async def _socket_that_never_reads(client: Any, headers: dict[str, str]) -> socket.socket:
@@ -28,32 +32,44 @@ async def _socket_that_never_reads(client: Any, headers: dict[str, str]) -> sock
         f"Authorization: {headers['Authorization']}\r\n\r\n"
     )
     await loop.sock_sendall(raw, handshake.encode())
-    assert (await loop.sock_recv(raw, 12)) == b"HTTP/1.1 101"
+    status = b""
+    while len(status) < 12:
+        status += await loop.sock_recv(raw, 12 - len(status))
+    assert status == b"HTTP/1.1 101"
     return raw
 
 
-async def _until(condition: Any) -> None:
+async def _until(condition: Callable[[], Awaitable[bool]]) -> None:
     while not await condition():
         await asyncio.sleep(0.02)
 
 
+async def _agent_id(client: Any, headers: dict[str, str]) -> str:
+    return str((await (await client.get("/api/v1/agents/me", headers=headers)).json())["id"])
+
+
 async def test_an_agent_socket_that_stops_reading_is_cut_off_and_intake_and_routing_go_on(client: Any) -> None:
-    services = client.server.app[SERVICES]
+    hub = client.server.app[SERVICES].hub
     alice, bob, sam = await login(client, "alice"), await login(client, "bob"), await login(client, "sam")
-    alice_id = (await (await client.get("/api/v1/agents/me", headers=alice)).json())["id"]
+    alice_id = await _agent_id(client, alice)
     stuck = await _socket_that_never_reads(client, alice)
     try:
         async with asyncio.timeout(30):
-            await _until(lambda: _true(services.hub.connected(alice_id)))
+
+            async def attached() -> bool:
+                return bool(hub.connected(alice_id))
+
+            await _until(attached)
             await set_status(client, alice, "available")
-            # Frames pile up behind the unread ones until one has to wait for the peer;
-            # it waits a bounded time, and the socket is cut off.
-            filler = {"type": "filler", "data": "x" * 65536}
+            # Frames pile up unread until one cannot go out in time: the socket is cut off.
+            # Pushing never waits for it meanwhile.
             pushes = 0
-            while services.hub.connected(alice_id):
-                await services.hub.push(alice_id, filler)
+            while hub.connected(alice_id):
+                assert hub.push(alice_id, FILLER)
                 pushes += 1
+                await asyncio.sleep(0.01)
             assert pushes > 1
+            assert not hub.push(alice_id, FILLER)
 
             # Her handler ended as for any dropped connection: nobody watches her desk.
             async def alice_away() -> bool:
@@ -75,5 +91,37 @@ async def test_an_agent_socket_that_stops_reading_is_cut_off_and_intake_and_rout
         stuck.close()
 
 
-async def _true(value: bool) -> bool:
-    return value
+async def test_closing_the_service_does_not_wait_on_a_socket_that_stopped_reading(client: Any) -> None:
+    hub = client.server.app[SERVICES].hub
+    alice = await login(client, "alice")
+    alice_id = await _agent_id(client, alice)
+    stuck = await _socket_that_never_reads(client, alice)
+    try:
+        async with asyncio.timeout(30):
+
+            async def attached() -> bool:
+                return bool(hub.connected(alice_id))
+
+            await _until(attached)
+            # Enough unread that a closing frame has to wait behind it.
+            for _ in range(8):
+                hub.push(alice_id, FILLER)
+                await asyncio.sleep(0.01)
+            await hub.close()
+            assert not hub.connected(alice_id)
+    finally:
+        stuck.close()
+
+
+async def test_stopping_the_service_closes_live_sockets_first_instead_of_waiting_on_them(client: Any) -> None:
+    alice = await login(client, "alice")
+    agent_socket = await client.ws_connect("/api/v1/ws", headers=alice)
+    await next_frame(agent_socket, "hello")
+    # Without closing them first, the web server waits out its shutdown timeout (a
+    # minute) for their handlers, then drops them without a word.
+    async with asyncio.timeout(15):
+        stopping = asyncio.create_task(client.server.close())
+        closing = await agent_socket.receive()
+        await stopping
+    assert closing.type.name == "CLOSE"
+    assert agent_socket.close_code == 1001
