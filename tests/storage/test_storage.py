@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from hypothesis import given
@@ -27,7 +28,7 @@ from interaction_center.web.keys import SERVICES
 from storage import intake_rows as rows
 from storage import interactions as store
 from storage.database import create_engine, is_sqlite, session_factory
-from storage.migrate import check_current
+from storage.migrate import alembic_config, check_current
 from storage.models import Base, Customer, CustomerIdentity, Interaction, Message, UTCDateTime, new_id, utcnow
 from tests.support import post_sms, sms_form
 
@@ -42,6 +43,24 @@ async def sessions(migrated_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
 async def test_the_migrations_build_exactly_the_models_schema(migrated_url: str) -> None:
     engine = create_engine(migrated_url)
     try:
+        async with engine.connect() as connection:
+            diff = await connection.run_sync(
+                lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+            )
+    finally:
+        await engine.dispose()
+    assert diff == []
+
+
+async def test_every_migration_steps_down_and_up_again(migrated_url: str) -> None:
+    """Each downgrade undoes its upgrade: stepping back to nothing and up again ends with
+    the models' schema (a downgrade that left something behind would fail the upgrade)."""
+    engine = create_engine(migrated_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(lambda sync: command.downgrade(alembic_config(sync), "base"))
+        async with engine.begin() as connection:
+            await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), "head"))
         async with engine.connect() as connection:
             diff = await connection.run_sync(
                 lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
