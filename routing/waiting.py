@@ -1,8 +1,10 @@
 """The waiting entries, indexed so that finding the best one for an agent never scans them.
 
 Entries sit in buckets keyed by (queue, channel, priority, required skills), each a heap
-ordered by enqueue time; an entry held for its preferred agent sits instead in that
-agent's own heap, ordered by priority, then enqueue time. Heap items are never removed in
+ordered by enqueue time; an entry held for its preferred agent sits instead in one of that
+agent's own heaps, one per (queue, channel), ordered by priority, then enqueue time: the
+agent ranks its queues by its own priorities, and may be able to take one channel and not
+another, so one heap for all would hide what it could take behind what it cannot. Heap items are never removed in
 place: each placement of an entry stamps its item, and an item whose stamp is no longer
 its entry's (the entry was offered, cancelled or moved since) is dropped when it surfaces.
 """
@@ -21,6 +23,9 @@ from routing.types import QueueEntry, Skills
 BucketKey = tuple[str, str, int, Skills]  # queue, channel, priority, required skills
 Declined = Mapping[str, Collection[str]]  # interaction id -> the agents that declined it
 _K = TypeVar("_K")  # what a heap of waiting entries is ordered by
+# How an agent ranks what it could take, smaller first: declined by it, its membership
+# priority for the queue, the entry's priority (negated), enqueue time, then a tie-break.
+_Rank = tuple[bool, int, int, float, str]
 
 # Declines per agent are few. Looking past at most this many in one heap keeps a decision
 # cheap even for an agent that rejects everything; past them, the rest of that heap ranks
@@ -34,7 +39,8 @@ class WaitingEntries:
         self._placement_of: dict[str, int] = {}
         self._placements = count(1)
         self._reserved_for: dict[str, str] = {}  # interaction id -> the agent it is held for
-        self._reserved: dict[str, list[tuple[tuple[int, float, str], str, int]]] = {}  # per agent
+        # Per agent, per (queue, channel).
+        self._reserved: dict[str, dict[tuple[str, str], list[tuple[tuple[int, float, str], str, int]]]] = {}
         self._buckets: dict[BucketKey, list[tuple[float, str, int]]] = {}
         self._queue_buckets: dict[str, list[BucketKey]] = {}
         # Counts the buckets made: an agent's list of the buckets it may take from is
@@ -56,7 +62,8 @@ class WaitingEntries:
         self._count[(entry.queue, entry.channel)] += 1
         if reserved_for is not None:
             self._reserved_for[iid] = reserved_for
-            heapq.heappush(self._reserved.setdefault(reserved_for, []), (entry.order_key, iid, placement))
+            heaps = self._reserved.setdefault(reserved_for, {})
+            heapq.heappush(heaps.setdefault((entry.queue, entry.channel), []), (entry.order_key, iid, placement))
             return
         key: BucketKey = (entry.queue, entry.channel, entry.priority, entry.skills)
         bucket = self._buckets.get(key)
@@ -112,13 +119,7 @@ class WaitingEntries:
         if agent.eligible_epoch != self._epoch:
             self._rebuild_eligible(agent)
         agent_id = agent.agent_id
-        best: tuple[tuple[bool, int, int, float, str], QueueEntry] | None = None
-        head, undeclined = self._top_for(agent_id, self._reserved.get(agent_id, []), declined)
-        reserved = undeclined or head
-        if reserved is not None and agent.can_take(reserved.channel):
-            membership = agent.memberships.get(reserved.queue)
-            priority = membership.priority if membership else 0
-            best = ((undeclined is None, priority, -reserved.priority, reserved.enqueued_at, ""), reserved)
+        best = self._best_reserved(agent, declined)
         for channel in agent.channels_open():
             for queue_priority, delay, key in agent.eligible.get(channel, ()):
                 head, undeclined = self._top_for(agent_id, self._buckets[key], declined)
@@ -132,6 +133,31 @@ class WaitingEntries:
                 if best is None or rank < best[0]:
                     best = (rank, candidate)
         return None if best is None else best[1]
+
+    def _best_reserved(self, agent: EngineAgent, declined: Declined) -> tuple[_Rank, QueueEntry] | None:
+        """The best of the entries held for the agent that it can take now, with its rank:
+        held for it alone, each ranks among the rest as they do, and goes first among
+        equals."""
+        reserved = self._reserved.get(agent.agent_id)
+        if reserved is None:
+            return None
+        best: tuple[_Rank, QueueEntry] | None = None
+        for (queue, channel), heap in list(reserved.items()):
+            head, undeclined = self._top_for(agent.agent_id, heap, declined)
+            if head is None:
+                del reserved[(queue, channel)]
+                continue
+            if not agent.can_take(channel):
+                continue
+            membership = agent.memberships.get(queue)
+            candidate = undeclined or head
+            priority = membership.priority if membership else 0
+            rank = (undeclined is None, priority, -candidate.priority, candidate.enqueued_at, "")
+            if best is None or rank < best[0]:
+                best = (rank, candidate)
+        if not reserved:
+            del self._reserved[agent.agent_id]
+        return best
 
     def _rebuild_eligible(self, agent: EngineAgent) -> None:
         agent.eligible = {}

@@ -611,6 +611,23 @@ async def test_an_entry_with_a_preferred_agent_is_offered_only_to_that_agent_whi
     assert (offer.interaction_id, offer.agent_id) == ("x", "last")
 
 
+async def test_an_entry_held_for_an_agent_who_cannot_take_its_channel_hides_none_held_on_another(
+    backend_factory: Make,
+) -> None:
+    backend = backend_factory(EngineConfig())
+    last = profile("last", capacity={"sms": 1, "chat": 1})
+    assert await available(backend, last, T0 - 60) == []
+    [busy] = await arrive(backend, T0 - 30, entry("busy", T0 - 30, channel="sms"))
+    assert await backend.accept(busy.offer_id, "last", T0 - 30) == busy
+    assert await backend.set_agent(last, AgentState.AWAY, T0 - 20) == []
+    held = entry("sms", T0, channel="sms", priority=1, preferred_agent="last", preferred_until=T0 + 120)
+    chat = entry("chat", T0 + 1, channel="chat", preferred_agent="last", preferred_until=T0 + 120)
+    assert await arrive(backend, T0 + 1, held, chat) == []
+    # Back, with her SMS at capacity: the SMS held for her waits, the chat does not.
+    [offer] = await available(backend, last, T0 + 2)
+    assert (offer.interaction_id, offer.agent_id) == ("chat", "last")
+
+
 async def test_when_the_preferred_window_ends_tick_reports_it_and_anyone_eligible_may_take_it(
     backend_factory: Make,
 ) -> None:
@@ -1149,7 +1166,7 @@ class Mode:
 
 SAFETY = Mode("safety", False, False, True, True, True, True, True, True)
 ORDER_PLAIN = Mode("order_plain", True, True, False, False, False, False, False, False)
-ORDER_FULL = Mode("order_full", True, True, True, True, False, False, True, True, dense=True)
+ORDER_FULL = Mode("order_full", True, True, True, True, False, True, True, True, dense=True)
 
 
 def draw_config(data: st.DataObject, mode: Mode) -> EngineConfig:
