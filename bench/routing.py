@@ -1,5 +1,6 @@
-"""``make bench``: the routing engine at three scales, and contact-to-offer latency through
-the whole service, each beside its bare-component ceiling measured in the same run.
+"""``make bench``: the routing engine at three scales, arrivals nobody ready may take (a
+scarce skill) at two, and contact-to-offer latency through the whole service, each beside
+its bare-component ceiling measured in the same run.
 
 Prints a table for people; the last line is one JSON object with the figures."""
 
@@ -10,9 +11,11 @@ import json
 import random
 
 from bench.offer_latency import bare_latency, percentile, service_latency
-from bench.routing_engine import Scale, run_scale
+from bench.routing_engine import Scale, run_scale, run_scarce
 
 SCALES = (Scale(100, 1_000), Scale(1_000, 10_000), Scale(10_000, 100_000))
+SCARCE_READY = (1_000, 10_000)
+SCARCE_ARRIVALS = 5_000
 CYCLES = 20_000
 RATE = 200.0
 SECONDS = 5.0
@@ -28,6 +31,10 @@ async def main() -> None:
             f"{scale.agents:>7} {scale.waiting:>8} {r.decisions_per_s:>12,.0f} {r.cost_us:>12.1f}"
             f" {r.heapq_us:>9.2f} {ratio:>6.1f}"
         )
+    scarce = [await run_scarce(ready, SCARCE_ARRIVALS, rng) for ready in SCARCE_READY]
+    print("\narrivals nobody ready may take (half lack the skill, half hold back for older entries):")
+    for r in scarce:
+        print(f"  {r.ready:>6} ready agents: {r.cost_us:.1f} us per arrival, heapq {r.heapq_us:.2f} us")
     service = await service_latency(RATE, SECONDS)
     bare = await bare_latency(RATE, SECONDS)
     print(f"\ncontact-to-offer at {RATE:.0f}/s for {SECONDS:.0f} s (webhook sent -> offer frame received):")
@@ -43,6 +50,9 @@ async def main() -> None:
         "cost_growth": round(large.cost_us / small.cost_us, 2),
         "cost_us": {f"{s.agents}x{s.waiting}": round(r.cost_us, 1) for s, r in results.items()},
         "cycles_per_s": round(middle.cycles_per_s),
+        "scarce_cost_us": {str(r.ready): round(r.cost_us, 1) for r in scarce},
+        "scarce_ratio_to_heapq": round(scarce[-1].cost_us / scarce[-1].heapq_us, 1),
+        "scarce_cost_growth": round(scarce[-1].cost_us / scarce[0].cost_us, 2),
         "offer_latency_p50_ms": round(percentile(service, 0.5), 1),
         "offer_latency_p99_ms": round(p99, 1),
         "bare_latency_p99_ms": round(bare_p99, 2),

@@ -125,3 +125,34 @@ def _heapq_cost(size: int, rng: random.Random, operations: int = 200_000) -> flo
         heapq.heappush(heap, (rng.random(), str(n)))
         heapq.heappop(heap)
     return (time.perf_counter() - started) / operations * 1e6
+
+
+@dataclass(frozen=True)
+class Scarce:
+    ready: int
+    cost_us: float
+    heapq_us: float
+
+
+async def run_scarce(ready: int, arrivals: int, rng: random.Random) -> Scarce:
+    """Arrivals nobody ready may take: ``ready`` idle agents in the queue, half without the
+    skill the entries need, half holding back (a membership delay) for older entries. One
+    arrival = enqueue, then next_offer (which finds nothing). A large centre short of one
+    language has just this: many idle agents, none of them for these contacts."""
+    policy = QueuePolicy("q", CHANNELS, Strategy.LONGEST_IDLE, ())
+    engine = MemoryRoutingBackend(EngineConfig(queues={"q": policy}, default_offer_timeout=3600.0))
+    clock = 1_000_000.0
+    for n in range(ready):
+        backup = n % 2 == 1
+        membership = QueueMembership("q", delay_seconds=3600.0 if backup else 0.0)
+        skills = (("spanish", 5),) if backup else ()
+        await engine.set_agent(AgentProfile(f"a{n}", (membership,), skills), AgentState.AVAILABLE, clock - n)
+    started = time.perf_counter()
+    for n in range(-arrivals, arrivals):
+        if n == 0:  # the first half warms up: the engine has seen this skill on every channel
+            started = time.perf_counter()
+        clock += 0.001
+        await engine.enqueue(QueueEntry(f"i{n}", "q", rng.choice(CHANNELS), clock, skills=(("spanish", 1),)), clock)
+        assert await engine.next_offer(f"o{n}", clock) is None
+    cost = (time.perf_counter() - started) / arrivals * 1e6
+    return Scarce(ready, cost, _heapq_cost(max(arrivals, ready), rng))

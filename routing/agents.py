@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from routing.types import AgentProfile, AgentSnapshot, AgentState, QueueMembership, Strategy
+from routing.types import AgentProfile, AgentSnapshot, AgentState, QueueMembership, Skills, Strategy
+
+ReadyKey = tuple[str, str, Skills]  # queue, channel, the skills entries there require
 
 
 @dataclass(slots=True)
@@ -25,9 +27,10 @@ class EngineAgent:
         default_factory=dict
     )
     eligible_epoch: int = -1
-    # Per (queue, channel), the stamp of this agent's one live item in that ready heap
-    # (routing/ready.py); forgotten when the profile changes, so it is pushed afresh.
-    in_ready: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Per (queue, channel, skills), the stamp of this agent's one live item among those
+    # ready agents (routing/ready.py); forgotten when the profile changes, so it is pushed
+    # afresh.
+    in_ready: dict[ReadyKey, int] = field(default_factory=dict)
     skills: dict[str, int] = field(init=False)
     capacity: dict[str, int] = field(init=False)
     memberships: dict[str, QueueMembership] = field(init=False)

@@ -1166,7 +1166,7 @@ class Mode:
 
 SAFETY = Mode("safety", False, False, True, True, True, True, True, True)
 ORDER_PLAIN = Mode("order_plain", True, True, False, False, False, False, False, False)
-ORDER_FULL = Mode("order_full", True, True, True, True, False, True, True, True, dense=True)
+ORDER_FULL = Mode("order_full", True, True, True, True, True, True, True, True, dense=True)
 
 
 def draw_config(data: st.DataObject, mode: Mode) -> EngineConfig:
