@@ -23,7 +23,8 @@ run: install
 	@echo
 	$(BIN)/interaction-center serve
 
-# PostgreSQL and Redis binaries for the throwaway test servers (tests/services.py starts them).
+# PostgreSQL and Redis binaries for the throwaway test servers (tests/services.py starts them),
+# and Chromium for the chat widget's browser tests.
 services:
 	@scripts/ensure-services
 

@@ -16,26 +16,12 @@ from interaction_center.settings import AgentSeed, QueueMembershipSettings, Sett
 from interaction_center.web.keys import SERVICES
 from storage.models import ChatSession, CustomerIdentity, Interaction
 from tests.channels import test_email
+from tests.channels.conftest import CHAT
 from tests.channels.test_email import Relay, deliver, plain
 from tests.support import interaction, login, next_frame, offered, post_sms, set_status, sms_form
 
 # The outbound relay the email tests use (the service needs one to take mail with replies on).
 relay = test_email.relay
-CHAT = '[channels.chat]\nqueue = "support"\nabandon_after_seconds = {grace}'
-
-
-@pytest.fixture
-def chat_settings(settings_factory: Callable[..., Settings]) -> Callable[..., Settings]:
-    def make(grace: float = 60.0, **overrides: Any) -> Settings:
-        overrides.setdefault("support_channels", '["sms", "chat"]')
-        return settings_factory(channels=CHAT.format(grace=grace), **overrides)
-
-    return make
-
-
-@pytest.fixture
-async def chat_client(app_factory: Callable[[Settings], Any], chat_settings: Callable[..., Settings]) -> Any:
-    return await app_factory(chat_settings())
 
 
 async def start(client: Any, **fields: str) -> tuple[Any, dict[str, Any]]:
