@@ -1,6 +1,6 @@
 """``make bench``: the routing engine at three scales, arrivals nobody ready may take (a
-scarce skill) at two, and contact-to-offer latency through the whole service, each beside
-its bare-component ceiling measured in the same run.
+scarce skill) at two, live queue statistics at 10,000 agents, and contact-to-offer latency
+through the whole service, each beside its bare-component ceiling measured in the same run.
 
 Prints a table for people; the last line is one JSON object with the figures."""
 
@@ -11,11 +11,13 @@ import json
 import random
 
 from bench.offer_latency import bare_latency, percentile, service_latency
-from bench.routing_engine import Scale, run_scale, run_scarce
+from bench.routing_engine import Scale, run_scale, run_scarce, run_stats
 
 SCALES = (Scale(100, 1_000), Scale(1_000, 10_000), Scale(10_000, 100_000))
 SCARCE_READY = (1_000, 10_000)
 SCARCE_ARRIVALS = 5_000
+STATS_AGENTS = 10_000
+STATS_CALLS = 20
 CYCLES = 20_000
 RATE = 200.0
 SECONDS = 5.0
@@ -35,6 +37,11 @@ async def main() -> None:
     print("\narrivals nobody ready may take (half lack the skill, half hold back for older entries):")
     for r in scarce:
         print(f"  {r.ready:>6} ready agents: {r.cost_us:.1f} us per arrival, heapq {r.heapq_us:.2f} us")
+    stats = await run_stats(STATS_AGENTS, STATS_CALLS, rng)
+    print(
+        f"\nqueue statistics at {stats.agents:,} agents: {stats.stats_ms:.1f} ms a call, "
+        f"one pass over their memberships {stats.bare_ms:.1f} ms"
+    )
     service = await service_latency(RATE, SECONDS)
     bare = await bare_latency(RATE, SECONDS)
     print(f"\ncontact-to-offer at {RATE:.0f}/s for {SECONDS:.0f} s (webhook sent -> offer frame received):")
@@ -53,6 +60,8 @@ async def main() -> None:
         "scarce_cost_us": {str(r.ready): round(r.cost_us, 1) for r in scarce},
         "scarce_ratio_to_heapq": round(scarce[-1].cost_us / scarce[-1].heapq_us, 1),
         "scarce_cost_growth": round(scarce[-1].cost_us / scarce[0].cost_us, 2),
+        "stats_ms": round(stats.stats_ms, 1),
+        "stats_ratio_to_bare": round(stats.stats_ms / stats.bare_ms, 1),
         "offer_latency_p50_ms": round(percentile(service, 0.5), 1),
         "offer_latency_p99_ms": round(p99, 1),
         "bare_latency_p99_ms": round(bare_p99, 2),

@@ -156,3 +156,35 @@ async def run_scarce(ready: int, arrivals: int, rng: random.Random) -> Scarce:
         assert await engine.next_offer(f"o{n}", clock) is None
     cost = (time.perf_counter() - started) / arrivals * 1e6
     return Scarce(ready, cost, _heapq_cost(max(arrivals, ready), rng))
+
+
+@dataclass(frozen=True)
+class StatsCost:
+    agents: int
+    stats_ms: float
+    bare_ms: float
+
+
+async def run_stats(agents: int, calls: int, rng: random.Random) -> StatsCost:
+    """Live queue statistics (what a supervisor's wallboard polls, and the chat desk once a
+    second for its wait estimates) at ``agents`` agents in 3 of 50 queues each, half busy;
+    beside the bare pass every figure needs at least: each membership counted once."""
+    engine = MemoryRoutingBackend(_config())
+    profiles = []
+    for n in range(agents):
+        queues = rng.sample(range(QUEUES), 3)
+        profile = AgentProfile(f"a{n}", tuple(QueueMembership(f"q{q}") for q in queues), ())
+        profiles.append(profile)
+        await engine.set_agent(profile, AgentState.AVAILABLE if n % 2 else AgentState.AWAY, 1.0)
+    started = time.perf_counter()
+    for _ in range(calls):
+        await engine.stats(2.0)
+    stats_ms = (time.perf_counter() - started) / calls * 1e3
+    started = time.perf_counter()
+    for _ in range(calls):
+        counted: dict[str, int] = {}
+        for profile in profiles:
+            for membership in profile.queues:
+                counted[membership.queue] = counted.get(membership.queue, 0) + 1
+    bare_ms = (time.perf_counter() - started) / calls * 1e3
+    return StatsCost(agents, stats_ms, bare_ms)

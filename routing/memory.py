@@ -19,7 +19,7 @@ from routing.agents import EngineAgent
 from routing.backend import RoutingBackend
 from routing.escalation import escalated, next_step_due
 from routing.ready import ReadyAgents
-from routing.stats import Counters
+from routing.stats import Counters, Staffing
 from routing.timers import Timers
 from routing.types import (
     AgentProfile,
@@ -223,13 +223,14 @@ class MemoryRoutingBackend(RoutingBackend):
     async def stats(self, now: float) -> list[QueueStats]:
         pairs = {(p.name, c) for p in self._config.queues.values() for c in p.channels}
         pairs |= self._waiting.occupied() | set(self._counters)
+        staffing = Staffing.of_queues(self._agents.values())
         figures = []
         for queue, channel in sorted(pairs):
-            members = [a for a in self._agents.values() if queue in a.memberships]
             counters = self._counters.get((queue, channel), Counters())
             oldest = self._waiting.oldest(queue, channel)
             longest = 0.0 if oldest is None else now - oldest
-            figures.append(counters.figures(queue, channel, self._waiting.count(queue, channel), longest, members))
+            waiting = self._waiting.count(queue, channel)
+            figures.append(counters.figures(queue, channel, waiting, longest, staffing.get(queue) or Staffing()))
         return figures
 
     async def close(self) -> None:

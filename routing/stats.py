@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from routing.agents import EngineAgent
 from routing.types import AgentState, QueueEntry, QueueStats
@@ -31,20 +31,7 @@ class Counters:
         if entry.answer_deadline is not None and now > entry.answer_deadline:
             self.abandoned_after_target += 1
 
-    def figures(
-        self,
-        queue: str,
-        channel: str,
-        waiting: int,
-        longest_wait: float,
-        agents: Iterable[EngineAgent],
-    ) -> QueueStats:
-        by_state: Counter[str] = Counter({state.value: 0 for state in AgentState})
-        loads = []
-        for agent in agents:
-            by_state[agent.state] += 1
-            if agent.state is not AgentState.OFFLINE:
-                loads.append(agent.occupancy())
+    def figures(self, queue: str, channel: str, waiting: int, longest_wait: float, staff: Staffing) -> QueueStats:
         fair = self.answered + self.abandoned_after_target
         return QueueStats(
             queue=queue,
@@ -58,6 +45,37 @@ class Counters:
             sla_breaches=self.sla_breaches,
             average_speed_of_answer_seconds=self.total_answer_seconds / self.answered if self.answered else None,
             service_level=self.answered_within_target / fair if fair else None,
-            agents=dict(by_state),
-            occupancy=sum(loads) / len(loads) if loads else None,
+            agents=dict(staff.by_state),
+            occupancy=staff.occupancy,
         )
+
+
+@dataclass(slots=True)
+class Staffing:
+    """A queue's agents by state, and the occupancy of those signed in: the same for each
+    of the queue's channels."""
+
+    by_state: Counter[str] = field(default_factory=lambda: Counter({state.value: 0 for state in AgentState}))
+    load: float = 0.0
+    signed_in: int = 0
+
+    @property
+    def occupancy(self) -> float | None:
+        return self.load / self.signed_in if self.signed_in else None
+
+    @staticmethod
+    def of_queues(agents: Iterable[EngineAgent]) -> dict[str, Staffing]:
+        """Per queue, in one pass: each agent's occupancy worked out once, however many
+        queues it serves."""
+        staffing: dict[str, Staffing] = {}
+        for agent in agents:
+            load = None if agent.state is AgentState.OFFLINE else agent.occupancy()
+            for queue in agent.memberships:
+                staff = staffing.get(queue)
+                if staff is None:
+                    staff = staffing[queue] = Staffing()
+                staff.by_state[agent.state] += 1
+                if load is not None:
+                    staff.load += load
+                    staff.signed_in += 1
+        return staffing
