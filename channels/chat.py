@@ -175,7 +175,7 @@ class _Session:
                 "messages": history(resumed.messages),
             }
         )
-        await self._tell_place(resumed.visitor)
+        self._desk.tell_place(resumed.visitor.session_id)
 
     def _attach(self, visitor: Visitor) -> None:
         self.visitor = visitor
@@ -190,9 +190,4 @@ class _Session:
         ack = {"type": "ack", "client_id": client_id, "message_id": result.message_id, "at": utcnow().isoformat()}
         await self._socket.send_json({**ack, "interaction_id": result.interaction_id})
         if result.created:
-            await self._tell_place(visitor)
-
-    async def _tell_place(self, visitor: Visitor) -> None:
-        frame = (await self._desk.queue_frames(only=visitor.session_id)).get(visitor.session_id)
-        if frame is not None:
-            await self._socket.send_json(frame)
+            self._desk.tell_place(visitor.session_id)

@@ -9,6 +9,8 @@ import contextlib
 import hashlib
 import logging
 import secrets
+import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +81,11 @@ class ChatDesk:
         self._current: dict[str, str] = {}
         self._told: dict[str, tuple[int, int | None]] = {}
         self._abandoning: dict[str, asyncio.Task[None]] = {}
+        # Sessions to be told their place on the loop's next turn, and the task telling them.
+        self._to_tell: set[str] = set()
+        self._telling: asyncio.Task[None] | None = None
+        # Each chat queue's average speed of answer, and when it was read.
+        self._speeds: tuple[float, dict[str, float | None]] = (-QUEUE_UPDATE_SECONDS, {})
 
     @property
     def enabled(self) -> bool:
@@ -252,10 +259,27 @@ class ChatDesk:
             if self._abandoning.get(session_id) is asyncio.current_task():
                 del self._abandoning[session_id]
 
-    async def queue_frames(self, only: str | None = None) -> dict[str, dict[str, Any]]:
+    def tell_place(self, session_id: str) -> None:
+        """Send the session its place in the queue now: on the loop's next turn, with those
+        of every other session that asked meanwhile, so that a burst of new chats costs one
+        look at the queues, not one each."""
+        self._to_tell.add(session_id)
+        if self._telling is None or self._telling.done():
+            self._telling = asyncio.create_task(self._tell_places())
+
+    async def _tell_places(self) -> None:
+        try:
+            while self._to_tell:
+                sessions, self._to_tell = self._to_tell, set()
+                for session_id, frame in (await self.queue_frames(only=sessions)).items():
+                    self.rooms.push(session_id, frame)
+        except Exception:
+            log.exception("telling chat visitors their places failed")
+
+    async def queue_frames(self, only: Collection[str] | None = None) -> dict[str, dict[str, Any]]:
         """``queued`` frames for the live sessions whose place changed since they were told
-        (for ``only``: that session's, whether or not it changed)."""
-        sessions = [only] if only else self.rooms.owners()
+        (for ``only``: those sessions', whether or not it changed)."""
+        sessions = list(only) if only is not None else self.rooms.owners()
         if not sessions:
             # Nobody to tell: the queues (which may hold thousands of other contacts) are
             # not walked every second for nothing.
@@ -265,9 +289,7 @@ class ChatDesk:
             if Channel.CHAT in settings.channels:
                 for index, entry in enumerate(await self._routing.waiting(name)):
                     places[entry.interaction_id] = (name, index + 1)
-        speed = {
-            s.queue: s.average_speed_of_answer_seconds for s in await self._dispatcher.stats() if s.channel == "chat"
-        }
+        speed = await self._answer_speeds()
         frames: dict[str, dict[str, Any]] = {}
         for session_id in sessions:
             place = places.get(self._current.get(session_id, ""))
@@ -280,6 +302,17 @@ class ChatDesk:
             self._told[session_id] = (position, wait)
             frames[session_id] = {"type": "queued", "position": position, "expected_wait_seconds": wait}
         return frames
+
+    async def _answer_speeds(self) -> dict[str, float | None]:
+        """Read from the live statistics at most once an update: they look at every agent,
+        and each new chat asks for its place at once."""
+        read_at, speeds = self._speeds
+        now = time.monotonic()
+        if now - read_at >= QUEUE_UPDATE_SECONDS:
+            stats = await self._dispatcher.stats()
+            speeds = {s.queue: s.average_speed_of_answer_seconds for s in stats if s.channel == Channel.CHAT}
+            self._speeds = (now, speeds)
+        return speeds
 
     def _expected_wait(self, queue: str, position: int, average_answer: float | None) -> int | None:
         """A simple estimate: the queue's average speed of answer for chat, once for each
@@ -299,6 +332,10 @@ class ChatDesk:
                 log.exception("chat queue update failed")
 
     async def close(self) -> None:
+        if self._telling is not None:
+            self._telling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._telling
         for task in list(self._abandoning.values()):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -36,6 +36,9 @@ PEEK_PAST_DECLINED = 16
 class WaitingEntries:
     def __init__(self) -> None:
         self._entries: dict[str, QueueEntry] = {}
+        # Per queue, the ids of its entries: a queue's list is read (chat visitors' places,
+        # supervisors' views) without walking every other queue's backlog.
+        self._in_queue: dict[str, set[str]] = {}
         self._placement_of: dict[str, int] = {}
         self._placements = count(1)
         self._reserved_for: dict[str, str] = {}  # interaction id -> the agent it is held for
@@ -58,6 +61,7 @@ class WaitingEntries:
         """Add the entry to its bucket, or to the heap of the agent it is held for."""
         iid = entry.interaction_id
         self._entries[iid] = entry
+        self._in_queue.setdefault(entry.queue, set()).add(iid)
         placement = self._placement_of[iid] = next(self._placements)
         self._count[(entry.queue, entry.channel)] += 1
         if reserved_for is not None:
@@ -75,6 +79,7 @@ class WaitingEntries:
 
     def remove(self, interaction_id: str) -> QueueEntry:
         entry = self._entries.pop(interaction_id)
+        self._in_queue[entry.queue].discard(interaction_id)
         del self._placement_of[interaction_id]
         self._reserved_for.pop(interaction_id, None)
         self._count[(entry.queue, entry.channel)] -= 1
@@ -95,8 +100,8 @@ class WaitingEntries:
         return {key for key, n in self._count.items() if n}
 
     def in_queue(self, queue: str) -> list[QueueEntry]:
-        """The queue's entries, best first (a scan: for supervisor views, not decisions)."""
-        return sorted((e for e in self._entries.values() if e.queue == queue), key=lambda e: e.order_key)
+        """The queue's entries, best first (a sort of the queue: for views, not decisions)."""
+        return sorted((self._entries[iid] for iid in self._in_queue.get(queue, ())), key=lambda e: e.order_key)
 
     def oldest(self, queue: str, channel: str) -> float | None:
         """The oldest enqueue time among the queue's bucket heads and reserved entries."""
