@@ -29,14 +29,22 @@ Item = tuple[tuple[float, ...], str, int]  # rank, agent id, stamp
 Pools = dict[float, list[Item]]  # membership delay -> heap
 Ranked = tuple[tuple[tuple[float, ...], str], EngineAgent]  # (rank, agent id), the agent
 
+# A skill set no entry has asked for in this long loses its pools (rebuilt if one does): each
+# is kept up on every change of its agents, and skill sets come and go (escalation relaxes
+# them, transfers name others).
+IDLE_POOL_SECONDS = 300.0
+
 
 class ReadyAgents:
     def __init__(self, agents: Mapping[str, EngineAgent], config: EngineConfig) -> None:
         self._agents = agents
         self._config = config
         self._pools: dict[ReadyKey, Pools] = {}
-        # Per (queue, channel), the skill sets entries there have asked for.
+        # Per (queue, channel), the skill sets entries there have asked for; and when each
+        # was last asked for.
         self._asked: dict[tuple[str, str], set[Skills]] = {}
+        self._asked_at: dict[ReadyKey, float] = {}
+        self._next_prune = 0.0
         self._stamps = count(1)
 
     def index(self, agent: EngineAgent) -> None:
@@ -54,11 +62,16 @@ class ReadyAgents:
                         stamp = agent.in_ready[key] = next(self._stamps)
                         pool = self._pools.setdefault(key, {}).setdefault(membership.delay_seconds, [])
                         heapq.heappush(pool, (rank, agent.agent_id, stamp))
+                        if len(pool) > 2 * len(self._agents) + 16:
+                            self._compact(key, pool)
 
     def best(self, entry: QueueEntry, declined: Collection[str], now: float) -> EngineAgent | None:
         """The best ready agent for the entry by its queue's strategy; an agent that
         declined it is taken only when no other is ready."""
         key = (entry.queue, entry.channel, entry.skills)
+        if now >= self._next_prune:
+            self._prune(now)
+        self._asked_at[key] = now
         pools = self._pools.get(key)
         if pools is None:
             pools = self._open(key)
@@ -88,10 +101,26 @@ class ReadyAgents:
                 stamp = agent.in_ready[key] = next(self._stamps)
                 rank = agent.rank(policy.strategy, policy.skills)
                 pools.setdefault(membership.delay_seconds, []).append((rank, agent.agent_id, stamp))
+            else:
+                # From pools since pruned: it is pushed afresh when next ready.
+                agent.in_ready.pop(key, None)
         for pool in pools.values():
             heapq.heapify(pool)
         self._pools[key] = pools
         return pools
+
+    def _prune(self, now: float) -> None:
+        for key, asked_at in list(self._asked_at.items()):
+            if asked_at < now - IDLE_POOL_SECONDS:
+                del self._asked_at[key], self._pools[key]
+                self._asked[key[:2]].discard(key[2])
+        self._next_prune = now + IDLE_POOL_SECONDS
+
+    def _compact(self, key: ReadyKey, pool: list[Item]) -> None:
+        """Drop the pool's stale items: agents that changed often (least occupied pushes
+        one at every change) while no entry looked at it."""
+        pool[:] = [item for item in pool if self._agents[item[1]].in_ready.get(key) == item[2]]
+        heapq.heapify(pool)
 
     def _top(self, key: ReadyKey, pool: list[Item], declined: Collection[str]) -> tuple[Ranked | None, Ranked | None]:
         """The pool's best agent that did not decline the entry, and the best that did

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from routing import AgentProfile, AgentState, EngineConfig, MemoryRoutingBackend, QueueEntry, QueueMembership
+from routing import (
+    AgentProfile,
+    AgentState,
+    EngineConfig,
+    MemoryRoutingBackend,
+    QueueEntry,
+    QueueMembership,
+    QueuePolicy,
+    Strategy,
+)
+from routing.ready import IDLE_POOL_SECONDS
 
 T0 = 1_000_000.0
 
@@ -34,3 +44,49 @@ async def test_an_agent_looks_past_at_most_16_of_its_declines_in_one_bucket_and_
         assert await backend.release(offer.interaction_id, T0) == "other"
         served.append(offer.interaction_id)
     assert served == ids
+
+
+def _pool_items(backend: MemoryRoutingBackend, key: tuple[str, str, tuple[tuple[str, int], ...]]) -> int:
+    return sum(len(pool) for pool in backend._ready._pools.get(key, {}).values())
+
+
+async def test_a_pool_nobody_looks_at_stays_bounded_while_its_agents_change() -> None:
+    # Least occupied pushes an agent afresh at every change of its load.
+    config = EngineConfig(queues={"support": QueuePolicy("support", ("chat",), Strategy.LEAST_OCCUPIED)})
+    backend = MemoryRoutingBackend(config)
+    agent = AgentProfile("a", (QueueMembership("support"),), skills=(("french", 3),), capacity=(("chat", 1),))
+    assert await backend.set_agent(agent, AgentState.AVAILABLE, T0) == []
+    # One entry asks for French once, and is served.
+    await backend.enqueue(QueueEntry("fr", "support", "chat", T0, skills=(("french", 1),)), T0)
+    offer = await backend.next_offer("o-fr", T0)
+    assert offer is not None and await backend.accept(offer.offer_id, "a", T0) == offer
+    assert await backend.release("fr", T0) == "a"
+    for n in range(2_000):
+        await backend.enqueue(QueueEntry(f"x{n}", "support", "chat", T0 + n), T0 + n)
+        offer = await backend.next_offer(f"o{n}", T0 + n)
+        assert offer is not None and await backend.accept(offer.offer_id, "a", T0 + n) == offer
+        assert await backend.release(f"x{n}", T0 + n) == "a"
+    assert _pool_items(backend, ("support", "chat", (("french", 1),))) <= 2 * 1 + 16 + 1
+
+
+async def test_pools_no_entry_asked_for_are_dropped_and_rebuilt_right_when_one_does() -> None:
+    backend = MemoryRoutingBackend(EngineConfig())
+    french = AgentProfile("a", (QueueMembership("support"),), skills=(("french", 3),), capacity=(("chat", 1),))
+    assert await backend.set_agent(french, AgentState.AVAILABLE, T0) == []
+    await backend.enqueue(QueueEntry("fr1", "support", "chat", T0, skills=(("french", 1),)), T0)
+    offer = await backend.next_offer("o1", T0)
+    assert offer is not None and await backend.accept(offer.offer_id, "a", T0) == offer
+    # Busy, then away and back long after anyone asked for French: its pool is gone.
+    later = T0 + IDLE_POOL_SECONDS + 1
+    await backend.enqueue(QueueEntry("plain", "support", "chat", later), later)
+    assert await backend.next_offer("o2", later) is None
+    assert _pool_items(backend, ("support", "chat", (("french", 1),))) == 0
+    assert await backend.release("fr1", later) == "a"
+    offer = await backend.next_offer("o3", later)
+    assert offer is not None and offer.interaction_id == "plain"
+    assert await backend.accept(offer.offer_id, "a", later) == offer
+    assert await backend.release("plain", later) == "a"
+    # French asked for again: the pool is rebuilt with the agent in it.
+    await backend.enqueue(QueueEntry("fr2", "support", "chat", later + 1, skills=(("french", 1),)), later + 1)
+    offer = await backend.next_offer("o4", later + 1)
+    assert offer is not None and (offer.interaction_id, offer.agent_id) == ("fr2", "a")
