@@ -18,6 +18,7 @@ from aiohttp import WSMsgType, web
 
 from interaction_center.chat import MAX_MESSAGE_CHARS, ChatDesk, Visitor, history
 from interaction_center.errors import InteractionCenterError, InvalidInput, Unauthorized
+from interaction_center.socket_groups import live_socket
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ class ChatChannel:
         return web.FileResponse(STATIC / "chat-widget.js", headers={"Content-Type": "text/javascript; charset=utf-8"})
 
     async def socket(self, request: web.Request) -> web.WebSocketResponse:
-        socket = web.WebSocketResponse(heartbeat=30.0, max_msg_size=_SOCKET_LIMIT_BYTES)
+        socket = live_socket(max_msg_size=_SOCKET_LIMIT_BYTES)
         await socket.prepare(request)
         if not self._desk.enabled:
             await socket.send_json(_error("chat.not_configured", "web chat is not enabled here"))

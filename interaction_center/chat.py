@@ -279,7 +279,8 @@ class ChatDesk:
     async def queue_frames(self, only: Collection[str] | None = None) -> dict[str, dict[str, Any]]:
         """``queued`` frames for the live sessions whose place changed since they were told
         (for ``only``: those sessions', whether or not it changed)."""
-        sessions = list(only) if only is not None else self.rooms.owners()
+        # Only live sessions: one that left before its turn came is not remembered again.
+        sessions = [s for s in only if self.rooms.connected(s)] if only is not None else self.rooms.owners()
         if not sessions:
             # Nobody to tell: the queues (which may hold thousands of other contacts) are
             # not walked every second for nothing.

@@ -29,12 +29,22 @@ SEND_SECONDS = 1.0
 SLOWEST_READER_BYTES_PER_SECOND = 64 * 1024
 
 
+def live_socket(max_msg_size: int) -> web.WebSocketResponse:
+    """A live socket as the groups need it: pinged so a vanished peer is noticed, and not
+    compressed, as aiohttp compresses a big frame in a task of its own and a small frame
+    pushed after it could then go out first."""
+    return web.WebSocketResponse(heartbeat=30.0, max_msg_size=max_msg_size, compress=False)
+
+
 class SocketGroups:
     def __init__(self, kind: str) -> None:
         """``kind`` names an owner in the log ("agent", "chat")."""
         self._kind = kind
         self._sockets: defaultdict[str, set[web.WebSocketResponse]] = defaultdict(set)
         self._sending: set[asyncio.Task[None]] = set()
+        # Per socket, the bytes handed to it and not yet taken: a frame waits for those
+        # ahead of it too, and its allowance counts them.
+        self._backlog: dict[web.WebSocketResponse, int] = {}
 
     def attach(self, owner: str, socket: web.WebSocketResponse) -> None:
         self._sockets[owner].add(socket)
@@ -59,22 +69,31 @@ class SocketGroups:
         if not sockets:
             return False
         data = json.dumps(frame)
-        allowance = SEND_SECONDS + len(data) / SLOWEST_READER_BYTES_PER_SECOND
         loop = asyncio.get_running_loop()
         for socket in sockets:
+            backlog = self._backlog[socket] = self._backlog.get(socket, 0) + len(data)
             sending = asyncio.ensure_future(socket.send_str(data))
             self._sending.add(sending)
             # Never cancelled: aiohttp's wait for a socket to drain is one future that
             # every sender on the socket shares, and cancelling it would cancel them all.
+            allowance = SEND_SECONDS + backlog / SLOWEST_READER_BYTES_PER_SECOND
             overdue = loop.call_later(allowance, self._overdue, owner, socket, sending)
-            sending.add_done_callback(partial(self._sent, owner, socket, overdue))
+            sending.add_done_callback(partial(self._sent, owner, socket, overdue, len(data)))
         return True
 
     def _sent(
-        self, owner: str, socket: web.WebSocketResponse, overdue: asyncio.TimerHandle, sending: asyncio.Task[None]
+        self,
+        owner: str,
+        socket: web.WebSocketResponse,
+        overdue: asyncio.TimerHandle,
+        size: int,
+        sending: asyncio.Task[None],
     ) -> None:
         overdue.cancel()
         self._sending.discard(sending)
+        left = self._backlog.pop(socket, 0) - size
+        if left > 0:
+            self._backlog[socket] = left
         if sending.cancelled() or sending.exception() is None:
             return
         log.info("%s %s: dropping a closed socket (%s)", self._kind, owner, sending.exception())
@@ -90,12 +109,16 @@ class SocketGroups:
     async def close(self) -> None:
         sockets = [socket for group in self._sockets.values() for socket in group]
         self._sockets.clear()
-        await asyncio.gather(*(_close(socket) for socket in sockets))
+        for socket in sockets:
+            if self._backlog.get(socket):
+                # Behind on its frames: a closing frame would only queue after them.
+                _shut(socket)
+        await asyncio.gather(*(_close(socket) for socket in sockets if not self._backlog.get(socket)))
         await asyncio.gather(*self._sending, return_exceptions=True)
 
 
 async def _close(socket: web.WebSocketResponse) -> None:
-    """Closed politely if the peer reads; else shut, as a close cut short leaves aiohttp
+    """Closed politely; shut if even that stalls, as a close cut short leaves aiohttp
     waiting to flush what the peer does not read."""
     try:
         async with asyncio.timeout(SEND_SECONDS):

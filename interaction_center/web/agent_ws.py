@@ -14,6 +14,7 @@ from aiohttp import WSMsgType, web
 
 from interaction_center import serialize
 from interaction_center.errors import InteractionCenterError, Unauthorized
+from interaction_center.socket_groups import live_socket
 from interaction_center.web.auth import bearer_token
 from interaction_center.web.keys import SERVICES
 from storage.models import Agent
@@ -26,7 +27,7 @@ _UNAUTHORIZED_CLOSE = 4401
 
 async def agent_socket(request: web.Request) -> web.WebSocketResponse:
     services = request.app[SERVICES]
-    socket = web.WebSocketResponse(heartbeat=30.0, max_msg_size=64 * 1024)
+    socket = live_socket(max_msg_size=64 * 1024)
     await socket.prepare(request)
     try:
         token = bearer_token(request) or await _token_frame(socket)

@@ -1,6 +1,7 @@
 """Live sockets never hold the service up: one whose peer stops reading is cut off, not
 waited for (pushes come from intake and routing, and one stuck agent desk must not hold up
-every other contact), and stopping the service closes them first."""
+every other contact), and stopping the service closes them first. Frames still arrive in
+the order pushed."""
 
 from __future__ import annotations
 
@@ -125,3 +126,19 @@ async def test_stopping_the_service_closes_live_sockets_first_instead_of_waiting
         await stopping
     assert closing.type.name == "CLOSE"
     assert agent_socket.close_code == 1001
+
+
+async def test_frames_pushed_to_a_socket_arrive_in_the_order_pushed_big_or_small(client: Any) -> None:
+    hub = client.server.app[SERVICES].hub
+    alice = await login(client, "alice")
+    alice_id = await _agent_id(client, alice)
+    # A client that offers compression, as browsers do.
+    agent_socket = await client.ws_connect("/api/v1/ws", headers=alice, compress=15)
+    await next_frame(agent_socket, "hello")
+    big = {"type": "filler", "data": "long mail " * 10_000}
+    for n in range(5):
+        hub.push(alice_id, big | {"n": n})
+        hub.push(alice_id, {"type": "filler", "n": n})
+    received = [(await agent_socket.receive_json(timeout=5))["n"] for _ in range(10)]
+    assert received == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    await agent_socket.close()
