@@ -54,11 +54,13 @@ class ReadyAgents:
         for queue, membership in agent.memberships.items():
             policy = self._config.policy(queue)
             improves = policy.strategy is Strategy.LEAST_OCCUPIED
-            rank = agent.rank(policy.strategy, policy.skills)
+            rank: tuple[float, ...] | None = None  # worked out only if the agent is pushed
             for channel in channels:
                 for skills in self._asked.get((queue, channel), ()):
                     key = (queue, channel, skills)
                     if (improves or key not in agent.in_ready) and agent.has_skills(skills):
+                        if rank is None:
+                            rank = agent.rank(policy.strategy, policy.skills)
                         stamp = agent.in_ready[key] = next(self._stamps)
                         pool = self._pools.setdefault(key, {}).setdefault(membership.delay_seconds, [])
                         heapq.heappush(pool, (rank, agent.agent_id, stamp))
