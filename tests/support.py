@@ -8,9 +8,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp.test_utils import TestClient
+from multidict import MultiDict
 from twilio.request_validator import RequestValidator
 
+from channels.sms import contact_from_form
 from interaction_center.config_loader import load_settings
+from interaction_center.model import Channel, IdentityKind, InboundContact
 from interaction_center.settings import Settings
 
 AUTH_TOKEN = "test-auth-token"
@@ -102,6 +105,25 @@ def sms_form(sender: str = "+15551230001", body: str = "Hello, I need help", sid
         "NumSegments": "1",
         "NumMedia": "0",
     }
+
+
+def sms(sender: str = "+15551230001", body: str = "Hello") -> InboundContact:
+    """An inbound SMS as the webhook makes it, for tests that take contacts in directly."""
+    return contact_from_form(MultiDict(sms_form(sender=sender, body=body)), "US")
+
+
+def mail(external_id: str, replies_to: tuple[str, ...] = ()) -> InboundContact:
+    return InboundContact(
+        channel=Channel.EMAIL,
+        external_id=external_id,
+        identity_kind=IdentityKind.EMAIL,
+        from_address="jane@customer.test",
+        to_address="support@example.com",
+        body=f"mail {external_id}",
+        # Every mail a thread of its own: only replies_to ties a reply to its mail.
+        thread_key=f"email:{external_id}",
+        replies_to=replies_to,
+    )
 
 
 def twilio_signature(path: str, form: dict[str, str], token: str = AUTH_TOKEN) -> str:

@@ -8,10 +8,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from multidict import MultiDict
 from sqlalchemy import update
 
-from channels.sms import contact_from_form
 from interaction_center import intake_batch
 from interaction_center.model import Channel, IdentityKind, InboundContact, InteractionState
 from interaction_center.services import Services
@@ -19,25 +17,7 @@ from interaction_center.settings import Settings
 from interaction_center.web.keys import SERVICES
 from storage import interactions as store
 from storage.models import Interaction, utcnow
-from tests.support import login, offered, post_sms, set_status, sms_form
-
-
-def sms(sender: str = "+15551230001", body: str = "Hello") -> InboundContact:
-    return contact_from_form(MultiDict(sms_form(sender=sender, body=body)), "US")
-
-
-def mail(external_id: str, replies_to: tuple[str, ...] = ()) -> InboundContact:
-    return InboundContact(
-        channel=Channel.EMAIL,
-        external_id=external_id,
-        identity_kind=IdentityKind.EMAIL,
-        from_address="jane@customer.test",
-        to_address="support@example.com",
-        body=f"mail {external_id}",
-        # Every mail a thread of its own: only replies_to ties a reply to its mail.
-        thread_key=f"email:{external_id}",
-        replies_to=replies_to,
-    )
+from tests.support import login, mail, offered, post_sms, set_status, sms, sms_form
 
 
 async def together(services: Services, *contacts: InboundContact) -> list[intake_batch.IntakeResult]:

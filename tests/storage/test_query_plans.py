@@ -9,32 +9,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-from multidict import MultiDict
 from sqlalchemy import Engine, create_engine, event
 
-from channels.sms import contact_from_form
 from interaction_center import intake_batch
-from interaction_center.model import Channel, IdentityKind, InboundContact, InteractionState
+from interaction_center.model import InboundContact, InteractionState
 from storage.migrate import upgrade
 from storage.models import CLOSED_STATES_SQL, utcnow
-from tests.support import sms_form, write_settings
-
-
-def _sms(sender: str) -> InboundContact:
-    return contact_from_form(MultiDict(sms_form(sender=sender)), "US")
-
-
-def _mail(external_id: str, replies_to: tuple[str, ...] = ()) -> InboundContact:
-    return InboundContact(
-        channel=Channel.EMAIL,
-        external_id=external_id,
-        identity_kind=IdentityKind.EMAIL,
-        from_address="jane@customer.test",
-        to_address="support@example.com",
-        body="mail",
-        thread_key=f"email:{external_id}",
-        replies_to=replies_to,
-    )
+from tests.support import mail, sms, write_settings
 
 
 def _selects_of_a_batch(engine: Engine, tmp_path: Path, contacts: list[InboundContact]) -> list[tuple[str, Any]]:
@@ -69,11 +50,11 @@ def test_every_intake_lookup_searches_an_index(tmp_path: Path) -> None:
     asyncio.run(upgrade(url.replace("sqlite://", "sqlite+aiosqlite://")))
     engine = create_engine(url)
     try:
-        first = [_sms(f"+1555123{n:04d}") for n in range(20)] + [_mail("<m1@customer.test>")]
+        first = [sms(f"+1555123{n:04d}") for n in range(20)] + [mail("<m1@customer.test>")]
         _selects_of_a_batch(engine, tmp_path, first)
         # A returning customer (their last agent is looked up), a new one, and a mail
         # answering one this batch has not seen (looked up by the message it names).
-        second = [_sms("+15551230001"), _sms("+15559990000"), _mail("<m2@customer.test>", ("<m1@customer.test>",))]
+        second = [sms("+15551230001"), sms("+15559990000"), mail("<m2@customer.test>", ("<m1@customer.test>",))]
         selects = _selects_of_a_batch(engine, tmp_path, second)
         plans = {statement: _plan(engine, statement, parameters) for statement, parameters in selects}
     finally:

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.sqlite import DATETIME
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from interaction_center.errors import IllegalTransition, StorageError
 from interaction_center.model import SYSTEM, InteractionState
@@ -40,13 +40,16 @@ async def sessions(migrated_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
     await engine.dispose()
 
 
+async def _schema_diff(engine: AsyncEngine) -> list[Any]:
+    """What the database's schema lacks or has beyond the models'."""
+    async with engine.connect() as connection:
+        return await connection.run_sync(lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata))
+
+
 async def test_the_migrations_build_exactly_the_models_schema(migrated_url: str) -> None:
     engine = create_engine(migrated_url)
     try:
-        async with engine.connect() as connection:
-            diff = await connection.run_sync(
-                lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
-            )
+        diff = await _schema_diff(engine)
     finally:
         await engine.dispose()
     assert diff == []
@@ -61,10 +64,7 @@ async def test_every_migration_steps_down_and_up_again(migrated_url: str) -> Non
             await connection.run_sync(lambda sync: command.downgrade(alembic_config(sync), "base"))
         async with engine.begin() as connection:
             await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), "head"))
-        async with engine.connect() as connection:
-            diff = await connection.run_sync(
-                lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
-            )
+        diff = await _schema_diff(engine)
     finally:
         await engine.dispose()
     assert diff == []

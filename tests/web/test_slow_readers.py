@@ -45,6 +45,15 @@ async def _until(condition: Callable[[], Awaitable[bool]]) -> None:
         await asyncio.sleep(0.02)
 
 
+async def _until_attached(hub: Any, agent_id: str) -> None:
+    """Until the service has taken the hand-opened socket as the agent's."""
+
+    async def attached() -> bool:
+        return bool(hub.connected(agent_id))
+
+    await _until(attached)
+
+
 async def _agent_id(client: Any, headers: dict[str, str]) -> str:
     return str((await (await client.get("/api/v1/agents/me", headers=headers)).json())["id"])
 
@@ -56,11 +65,7 @@ async def test_an_agent_socket_that_stops_reading_is_cut_off_and_intake_and_rout
     stuck = await _socket_that_never_reads(client, alice)
     try:
         async with asyncio.timeout(30):
-
-            async def attached() -> bool:
-                return bool(hub.connected(alice_id))
-
-            await _until(attached)
+            await _until_attached(hub, alice_id)
             await set_status(client, alice, "available")
             # Frames pile up unread until one cannot go out in time: the socket is cut off.
             # Pushing never waits for it meanwhile.
@@ -99,11 +104,7 @@ async def test_closing_the_service_does_not_wait_on_a_socket_that_stopped_readin
     stuck = await _socket_that_never_reads(client, alice)
     try:
         async with asyncio.timeout(30):
-
-            async def attached() -> bool:
-                return bool(hub.connected(alice_id))
-
-            await _until(attached)
+            await _until_attached(hub, alice_id)
             # Enough unread that a closing frame has to wait behind it.
             for _ in range(8):
                 hub.push(alice_id, FILLER)
