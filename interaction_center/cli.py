@@ -13,12 +13,12 @@ from pathlib import Path
 
 from aiohttp import ClientError, web
 
-from interaction_center.config_loader import ConfigInvalid, config_path, load_settings
-from interaction_center.config_roster import RosterParser
-from interaction_center.errors import InteractionCenterError
+from interaction_center.domain.errors import InteractionCenterError
+from interaction_center.domain.model import Role
 from interaction_center.logs import configure
-from interaction_center.model import Role
-from interaction_center.settings import AgentSeed, Settings
+from interaction_center.settings.loader import ConfigInvalid, config_path, load_settings
+from interaction_center.settings.model import AgentSeed, Settings
+from interaction_center.settings.roster import RosterParser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,7 +108,7 @@ def _db_upgrade(args: argparse.Namespace, settings: Settings, path: Path | None)
 
 
 def _agents_add(args: argparse.Namespace, settings: Settings, path: Path | None) -> int:
-    from interaction_center.accounts import Accounts
+    from interaction_center.desk.accounts import Accounts
     from storage.database import create_engine, session_factory
     from storage.migrate import check_current
 

@@ -10,20 +10,20 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from channels.chat_sessions import ChatRooms, ChatSender
-from channels.email_in import SmtpServer
-from channels.email_out import SmtpEmailSender
-from channels.twilio_rest import TwilioSmsSender
-from interaction_center.accounts import Accounts
-from interaction_center.acknowledgement import Acknowledger
-from interaction_center.agent_work import AgentWork
-from interaction_center.chat import ChatDesk
-from interaction_center.dispatcher import Dispatcher
-from interaction_center.intake import Intake, IntakeResult
-from interaction_center.model import Channel, InboundContact, OutboundSender
-from interaction_center.notifier import AgentHub
-from interaction_center.routing_profiles import engine_config
-from interaction_center.settings import Settings
+from channels.chat.rooms import ChatRooms, ChatSender
+from channels.email.inbound import SmtpServer
+from channels.email.outbound import SmtpEmailSender
+from channels.twilio.rest import TwilioSmsSender
+from interaction_center.desk.accounts import Accounts
+from interaction_center.desk.chat import ChatDesk
+from interaction_center.desk.work import AgentWork
+from interaction_center.dispatch.dispatcher import Dispatcher
+from interaction_center.dispatch.notifier import AgentHub
+from interaction_center.dispatch.profiles import engine_config
+from interaction_center.domain.model import Channel, InboundContact, OutboundSender
+from interaction_center.intake.acknowledgement import Acknowledger
+from interaction_center.intake.service import Intake, IntakeResult
+from interaction_center.settings.model import Settings
 from routing import MemoryRoutingBackend, RoutingBackend
 from storage.database import create_engine, session_factory
 from storage.migrate import check_current

@@ -12,8 +12,8 @@ import aiohttp
 import aiosmtplib
 from twilio.request_validator import RequestValidator
 
-from interaction_center.errors import InvalidInput
-from interaction_center.settings import Settings
+from interaction_center.domain.errors import InvalidInput
+from interaction_center.settings.model import Settings
 
 
 def signed_sms_form(settings: Settings, url: str, sender: str, text: str) -> tuple[dict[str, str], str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from interaction_center.model import Channel
+from interaction_center.domain.model import Channel
 from storage.interactions import ROUTABLE
 from storage.models import ChatSession, Interaction
 

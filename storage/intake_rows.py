@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
-from interaction_center.model import InteractionState
+from interaction_center.domain.model import InteractionState
 from storage.models import Customer, CustomerIdentity, Interaction, InteractionEvent, Message
 
 INTERACTIONS = cast(Table, Interaction.__table__)

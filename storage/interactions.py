@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from interaction_center.errors import NotFound
-from interaction_center.model import Actor, InteractionState, check_transition
+from interaction_center.domain.errors import NotFound
+from interaction_center.domain.model import Actor, InteractionState, check_transition
 from storage.models import Interaction, InteractionEvent, Message, utcnow
 
 ROUTABLE = (InteractionState.QUEUED, InteractionState.OFFERED)

@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from interaction_center.errors import StorageError
+from interaction_center.domain.errors import StorageError
 from storage.database import create_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")

@@ -14,7 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.engine import make_url
 
-from interaction_center.settings import Settings
+from interaction_center.settings.model import Settings
 from interaction_center.web.app import build_app
 from storage.migrate import upgrade
 from tests.services import start_postgres, start_redis, unavailable

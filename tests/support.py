@@ -11,10 +11,10 @@ from aiohttp.test_utils import TestClient
 from multidict import MultiDict
 from twilio.request_validator import RequestValidator
 
-from channels.sms import contact_from_form
-from interaction_center.config_loader import load_settings
-from interaction_center.model import Channel, IdentityKind, InboundContact
-from interaction_center.settings import Settings
+from channels.sms.webhook import contact_from_form
+from interaction_center.domain.model import Channel, IdentityKind, InboundContact
+from interaction_center.settings.loader import load_settings
+from interaction_center.settings.model import Settings
 
 AUTH_TOKEN = "test-auth-token"
 ACCOUNT_SID = "AC" + "1" * 32

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from interaction_center.config_loader import ConfigInvalid, ConfigIssue, config_path, load_settings
-from interaction_center.errors import ConfigError
-from interaction_center.model import Channel, Role
-from interaction_center.settings import (
+from interaction_center.domain.errors import ConfigError
+from interaction_center.domain.model import Channel, Role
+from interaction_center.settings.loader import ConfigInvalid, ConfigIssue, config_path, load_settings
+from interaction_center.settings.model import (
     AgentSeed,
     EscalationSettings,
     QueueMembershipSettings,

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import aiohttp
 from sqlalchemy import select
 
-from interaction_center.settings import Settings
+from interaction_center.settings.model import Settings
 from storage.database import create_engine
 from storage.models import Interaction
 from tests.services import free_port

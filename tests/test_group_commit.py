@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from interaction_center.group_commit import MAX_BATCH, GroupCommit
+from interaction_center.intake.group_commit import MAX_BATCH, GroupCommit
 
 
 class Store:

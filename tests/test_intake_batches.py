@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy import update
 
-from interaction_center import intake_batch
-from interaction_center.model import Channel, IdentityKind, InboundContact, InteractionState
+from interaction_center.domain.model import Channel, IdentityKind, InboundContact, InteractionState
+from interaction_center.intake import batch as intake_batch
 from interaction_center.services import Services
-from interaction_center.settings import Settings
+from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
 from storage import interactions as store
 from storage.models import Interaction, utcnow

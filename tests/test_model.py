@@ -11,9 +11,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from interaction_center.errors import IllegalTransition, InvalidInput
-from interaction_center.identity import _plainly_possible, normalize_email, normalize_phone
-from interaction_center.model import TRANSITIONS, InteractionState, check_transition
+from interaction_center.domain.errors import IllegalTransition, InvalidInput
+from interaction_center.domain.identity import _plainly_possible, normalize_email, normalize_phone
+from interaction_center.domain.model import TRANSITIONS, InteractionState, check_transition
 
 S = InteractionState
 CLOSED = {S.COMPLETED, S.ABANDONED, S.CANCELLED}

@@ -12,9 +12,9 @@ import logging
 
 from aiohttp import WSMsgType, web
 
-from interaction_center import serialize
-from interaction_center.errors import InteractionCenterError, Unauthorized
-from interaction_center.socket_groups import live_socket
+from channels.live import live_socket
+from interaction_center import wire as serialize
+from interaction_center.domain.errors import InteractionCenterError, Unauthorized
 from interaction_center.web.auth import bearer_token
 from interaction_center.web.keys import SERVICES
 from storage.models import Agent

@@ -6,8 +6,8 @@ import sys
 
 from aiohttp import web
 
-from interaction_center import serialize
-from interaction_center.errors import InvalidInput
+from interaction_center import wire as serialize
+from interaction_center.domain.errors import InvalidInput
 from interaction_center.web.auth import EVERYONE, SUPERVISORS, allow, bearer_token
 from interaction_center.web.errors import json_object, text_field
 from interaction_center.web.keys import SERVICES

@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from channels.chat import ChatChannel
-from channels.sms import SmsWebhook
-from channels.twilio_signature import TwilioSignatureCheck
+from channels.chat.socket import ChatChannel
+from channels.sms.webhook import SmsWebhook
+from channels.twilio.signature import TwilioSignatureCheck
 from interaction_center.services import Services, build_services
-from interaction_center.settings import Settings
+from interaction_center.settings.model import Settings
 from interaction_center.web import agent_ws, api, ops
 from interaction_center.web.errors import error_middleware
 from interaction_center.web.keys import SERVICES

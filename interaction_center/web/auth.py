@@ -7,8 +7,8 @@ from functools import wraps
 
 from aiohttp import web
 
-from interaction_center.errors import Forbidden, Unauthorized
-from interaction_center.model import Role
+from interaction_center.domain.errors import Forbidden, Unauthorized
+from interaction_center.domain.model import Role
 from interaction_center.web.keys import SERVICES
 from storage.models import Agent
 

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from interaction_center.errors import InteractionCenterError, InvalidInput
+from interaction_center.domain.errors import InteractionCenterError, InvalidInput
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from interaction_center.settings import Settings
+from interaction_center.settings.model import Settings
 
 CHAT = '[channels.chat]\nqueue = "support"\nabandon_after_seconds = {grace}'
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from interaction_center.model import Role
-from interaction_center.settings import AgentSeed, QueueMembershipSettings, Settings
+from interaction_center.domain.model import Role
+from interaction_center.settings.model import AgentSeed, QueueMembershipSettings, Settings
 from interaction_center.web.keys import SERVICES
 from storage.models import ChatSession, CustomerIdentity, Interaction
 from tests.channels import test_email

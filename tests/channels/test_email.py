@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from interaction_center import cli
-from interaction_center.settings import Settings
+from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
 from storage.models import CustomerIdentity, Interaction, Message
 from tests.support import accept_first, interaction, login, offered, set_status

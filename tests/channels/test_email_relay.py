@@ -13,10 +13,10 @@ import pytest
 import trustme
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from channels.email_out import SmtpEmailSender
-from interaction_center.errors import ChannelError
-from interaction_center.model import OutboundMessage
-from interaction_center.settings import Settings, SmtpSettings
+from channels.email.outbound import SmtpEmailSender
+from interaction_center.domain.errors import ChannelError
+from interaction_center.domain.model import OutboundMessage
+from interaction_center.settings.model import Settings, SmtpSettings
 from tests.channels.test_email import Relay, deliver, plain
 from tests.support import accept_first, login, set_status
 

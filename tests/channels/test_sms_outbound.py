@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from interaction_center.settings import Settings
+from interaction_center.settings.model import Settings
 from tests.support import login, post_sms, set_status, sms_form
 from tests.twilio_stub import TwilioStub
 

@@ -22,8 +22,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from interaction_center.errors import IllegalTransition, StorageError
-from interaction_center.model import SYSTEM, InteractionState
+from interaction_center.domain.errors import IllegalTransition, StorageError
+from interaction_center.domain.model import SYSTEM, InteractionState
 from interaction_center.web.keys import SERVICES
 from storage import intake_rows as rows
 from storage import interactions as store

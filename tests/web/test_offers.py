@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from interaction_center.settings import Settings
+from interaction_center.settings.model import Settings
 from tests.support import login, next_frame, post_sms, set_status, sms_form
 
 

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from interaction_center.settings import Settings
+from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
 from tests.support import (
     accept_first,

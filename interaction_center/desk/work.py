@@ -10,14 +10,21 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from interaction_center import serialize
-from interaction_center.accounts import can_supervise
-from interaction_center.chat import MAX_MESSAGE_CHARS as MAX_CHAT_CHARS
-from interaction_center.dispatcher import Dispatcher, agent_actor
-from interaction_center.email_threads import threaded
-from interaction_center.errors import ChannelError, Conflict, Forbidden, InvalidInput, NotFound
-from interaction_center.model import Channel, Direction, IdentityKind, InteractionState, OutboundMessage, OutboundSender
-from interaction_center.settings import Settings
+from channels.email.threads import threaded
+from interaction_center import wire as serialize
+from interaction_center.desk.accounts import can_supervise
+from interaction_center.desk.chat import MAX_MESSAGE_CHARS as MAX_CHAT_CHARS
+from interaction_center.dispatch.dispatcher import Dispatcher, agent_actor
+from interaction_center.domain.errors import ChannelError, Conflict, Forbidden, InvalidInput, NotFound
+from interaction_center.domain.model import (
+    Channel,
+    Direction,
+    IdentityKind,
+    InteractionState,
+    OutboundMessage,
+    OutboundSender,
+)
+from interaction_center.settings.model import Settings
 from routing import QueueEntry, skills_of
 from storage import agents as agent_store
 from storage import customers

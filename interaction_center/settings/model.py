@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from interaction_center.model import Channel, Role
+from interaction_center.domain.model import Channel, Role
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from interaction_center.errors import ChannelError
-from interaction_center.model import OutboundMessage, SentMessage
-from interaction_center.socket_groups import SocketGroups
+from channels.live import SocketGroups
+from interaction_center.domain.errors import ChannelError
+from interaction_center.domain.model import OutboundMessage, SentMessage
 from storage.models import new_id, utcnow
 
 _THREAD_PREFIX = "chat:"

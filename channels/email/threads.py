@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from interaction_center.model import Direction, OutboundMessage
+from interaction_center.domain.model import Direction, OutboundMessage
 from storage.models import Message
 
 

@@ -7,7 +7,7 @@ import re
 
 import phonenumbers
 
-from interaction_center.errors import InvalidInput
+from interaction_center.domain.errors import InvalidInput
 
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 _SEPARATORS = re.compile(r"[\s.\-]")

@@ -8,7 +8,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from interaction_center.errors import IllegalTransition
+from interaction_center.domain.errors import IllegalTransition
 
 
 class Channel(enum.StrEnum):

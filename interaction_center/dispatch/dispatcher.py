@@ -21,11 +21,11 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from interaction_center.errors import Conflict, NotFound
-from interaction_center.model import SYSTEM, Actor, ActorKind, InteractionState
-from interaction_center.notifier import AgentHub
-from interaction_center.routing_profiles import Queued, agent_profile, entry_for, to_datetime
-from interaction_center.settings import RoutingSettings
+from interaction_center.dispatch.notifier import AgentHub
+from interaction_center.dispatch.profiles import Queued, agent_profile, entry_for, to_datetime
+from interaction_center.domain.errors import Conflict, NotFound
+from interaction_center.domain.model import SYSTEM, Actor, ActorKind, InteractionState
+from interaction_center.settings.model import RoutingSettings
 from routing import (
     AgentState,
     Enqueued,

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
-from interaction_center.socket_groups import SocketGroups
+from channels.live import SocketGroups
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from channels.email_address import accepts
-from channels.email_parse import contact_from_mail
-from interaction_center.errors import InteractionCenterError, InvalidInput
-from interaction_center.model import InboundContact
-from interaction_center.settings import SmtpSettings
+from channels.email.address import accepts
+from channels.email.parse import contact_from_mail
+from interaction_center.domain.errors import InteractionCenterError, InvalidInput
+from interaction_center.domain.model import InboundContact
+from interaction_center.settings.model import SmtpSettings
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ from email.parser import BytesParser
 from email.utils import getaddresses
 from typing import Any
 
-from channels.email_address import MAX_ADDRESS, named_thread, new_thread_key
-from channels.email_html import html_to_text
-from interaction_center.errors import InvalidInput
-from interaction_center.identity import normalize_email
-from interaction_center.model import Channel, IdentityKind, InboundContact
+from channels.email.address import MAX_ADDRESS, named_thread, new_thread_key
+from channels.email.html import html_to_text
+from interaction_center.domain.errors import InvalidInput
+from interaction_center.domain.identity import normalize_email
+from interaction_center.domain.model import Channel, IdentityKind, InboundContact
 
 # Message ids must fit the messages.external_id column; longer ones are hashed (the same
 # way wherever they appear, so replies naming them still match).

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Protocol
 
-from interaction_center.settings import Settings
+from interaction_center.settings.model import Settings
 from routing import (
     AgentProfile,
     EngineConfig,

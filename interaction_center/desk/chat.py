@@ -16,14 +16,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from channels.chat_sessions import ChatRooms, session_of, thread_key
-from interaction_center.dispatcher import Dispatcher
-from interaction_center.errors import Forbidden, InvalidInput, Unauthorized
-from interaction_center.identity import normalize_email, normalize_phone
-from interaction_center.intake import Intake, IntakeResult
-from interaction_center.model import Channel, Direction, IdentityKind, InboundContact, InteractionState
-from interaction_center.notifier import AgentHub
-from interaction_center.settings import Settings
+from channels.chat.rooms import ChatRooms, session_of, thread_key
+from interaction_center.dispatch.dispatcher import Dispatcher
+from interaction_center.dispatch.notifier import AgentHub
+from interaction_center.domain.errors import Forbidden, InvalidInput, Unauthorized
+from interaction_center.domain.identity import normalize_email, normalize_phone
+from interaction_center.domain.model import Channel, Direction, IdentityKind, InboundContact, InteractionState
+from interaction_center.intake.service import Intake, IntakeResult
+from interaction_center.settings.model import Settings
 from routing import RoutingBackend
 from storage import agents as agent_store
 from storage import chat as chat_store

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from interaction_center.model import SYSTEM, Actor, ActorKind, Direction, InboundContact, InteractionState
-from interaction_center.settings import Settings
+from interaction_center.domain.model import SYSTEM, Actor, ActorKind, Direction, InboundContact, InteractionState
+from interaction_center.settings.model import Settings
 from storage import intake_rows as rows
 from storage.intake_rows import OpenThread
 from storage.interactions import event_row, transition_data, transition_values

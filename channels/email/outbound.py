@@ -10,10 +10,10 @@ from email.utils import formatdate, make_msgid
 
 import aiosmtplib
 
-from channels.email_address import tokened
-from interaction_center.errors import ChannelError
-from interaction_center.model import OutboundMessage, SentMessage
-from interaction_center.settings import SmtpSettings
+from channels.email.address import tokened
+from interaction_center.domain.errors import ChannelError
+from interaction_center.domain.model import OutboundMessage, SentMessage
+from interaction_center.settings.model import SmtpSettings
 
 # Relays drop long References lines; the newest ids are the ones threading needs.
 _MAX_REFERENCES = 20

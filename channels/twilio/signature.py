@@ -9,7 +9,7 @@ from aiohttp import web
 from multidict import MultiDict
 from twilio.request_validator import RequestValidator
 
-from interaction_center.errors import Forbidden, InvalidInput
+from interaction_center.domain.errors import Forbidden, InvalidInput
 
 _REFUSED = "missing or invalid Twilio signature"
 

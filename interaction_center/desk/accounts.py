@@ -16,9 +16,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from interaction_center.errors import Conflict, InvalidInput, Unauthorized
-from interaction_center.model import Role
-from interaction_center.settings import AgentSeed
+from interaction_center.domain.errors import Conflict, InvalidInput, Unauthorized
+from interaction_center.domain.model import Role
+from interaction_center.settings.model import AgentSeed
 from storage import agents as agent_store
 from storage.models import Agent, utcnow
 

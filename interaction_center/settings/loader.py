@@ -17,10 +17,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from interaction_center.config_roster import RosterParser
-from interaction_center.errors import ConfigError
-from interaction_center.model import Channel
-from interaction_center.settings import (
+from interaction_center.domain.errors import ConfigError
+from interaction_center.domain.model import Channel
+from interaction_center.settings.model import (
     RELAY_TLS_MODES,
     AuthSettings,
     ChannelsSettings,
@@ -33,6 +32,7 @@ from interaction_center.settings import (
     SmtpSettings,
     TwilioSettings,
 )
+from interaction_center.settings.roster import RosterParser
 
 DEFAULT_CONFIG = Path("config/interaction-center.toml")
 

@@ -9,10 +9,10 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from channels.email_address import thread_token
-from interaction_center.email_threads import threaded
-from interaction_center.errors import ChannelError
-from interaction_center.model import SYSTEM, Direction, OutboundMessage, OutboundSender
+from channels.email.address import thread_token
+from channels.email.threads import threaded
+from interaction_center.domain.errors import ChannelError
+from interaction_center.domain.model import SYSTEM, Direction, OutboundMessage, OutboundSender
 from storage import interactions as store
 from storage.models import Message
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from interaction_center.chat import MAX_MESSAGE_CHARS, ChatDesk, Visitor, history
-from interaction_center.errors import InteractionCenterError, InvalidInput, Unauthorized
-from interaction_center.socket_groups import live_socket
+from channels.live import live_socket
+from interaction_center.desk.chat import MAX_MESSAGE_CHARS, ChatDesk, Visitor, history
+from interaction_center.domain.errors import InteractionCenterError, InvalidInput, Unauthorized
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)

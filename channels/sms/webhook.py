@@ -11,10 +11,10 @@ from aiohttp import web
 from multidict import MultiDict
 from twilio.twiml.messaging_response import MessagingResponse
 
-from channels.twilio_signature import TwilioSignatureCheck
-from interaction_center.errors import InvalidInput
-from interaction_center.identity import normalize_phone
-from interaction_center.model import Channel, IdentityKind, InboundContact
+from channels.twilio.signature import TwilioSignatureCheck
+from interaction_center.domain.errors import InvalidInput
+from interaction_center.domain.identity import normalize_phone
+from interaction_center.domain.model import Channel, IdentityKind, InboundContact
 
 log = logging.getLogger(__name__)
 

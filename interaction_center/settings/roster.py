@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from interaction_center.model import Channel, Role
-from interaction_center.settings import (
+from interaction_center.domain.model import Channel, Role
+from interaction_center.settings.model import (
     AgentSeed,
     EscalationSettings,
     QueueMembershipSettings,

@@ -9,15 +9,16 @@ from collections.abc import Sequence
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from interaction_center import intake_batch, serialize
-from interaction_center.dispatcher import Dispatcher
-from interaction_center.errors import InteractionCenterError, InvalidInput
-from interaction_center.group_commit import GroupCommit
-from interaction_center.intake_batch import IntakeResult
-from interaction_center.model import SYSTEM, Channel, Direction, InboundContact
-from interaction_center.notifier import AgentHub
-from interaction_center.routing_profiles import Queued
-from interaction_center.settings import Settings
+from interaction_center import wire as serialize
+from interaction_center.dispatch.dispatcher import Dispatcher
+from interaction_center.dispatch.notifier import AgentHub
+from interaction_center.dispatch.profiles import Queued
+from interaction_center.domain.errors import InteractionCenterError, InvalidInput
+from interaction_center.domain.model import SYSTEM, Channel, Direction, InboundContact
+from interaction_center.intake import batch as intake_batch
+from interaction_center.intake.batch import IntakeResult
+from interaction_center.intake.group_commit import GroupCommit
+from interaction_center.settings.model import Settings
 from storage import interactions as store
 from storage.models import utcnow
 from storage.writer import Writer
