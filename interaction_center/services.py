@@ -10,17 +10,19 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from channels.chat.rooms import ChatRooms, ChatSender
-from channels.email.inbound import SmtpServer
-from channels.email.outbound import SmtpEmailSender
-from channels.twilio.rest import TwilioSmsSender
+from channels.chat.adapter import ChatChannel
+from channels.chat.rooms import ChatRooms
+from channels.contract import Capacity, ChannelAdapter
+from channels.email.adapter import EmailChannel
+from channels.sms.adapter import SmsChannel
 from interaction_center.desk.accounts import Accounts
 from interaction_center.desk.chat import ChatDesk
 from interaction_center.desk.work import AgentWork
 from interaction_center.dispatch.dispatcher import Dispatcher
 from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.dispatch.profiles import engine_config
-from interaction_center.domain.model import Channel, InboundContact, OutboundSender
+from interaction_center.domain.errors import InvalidInput
+from interaction_center.domain.model import Channel, InboundContact
 from interaction_center.intake.acknowledgement import Acknowledger
 from interaction_center.intake.service import Intake, IntakeResult
 from interaction_center.settings.model import Settings
@@ -30,6 +32,31 @@ from storage.migrate import check_current
 from storage.writer import Writer
 
 log = logging.getLogger(__name__)
+
+
+class ChannelIntake:
+    """The way in for every channel adapter (``channels.contract.Intake``): a new
+    conversation waits in its channel's queue, and a new email from a person is
+    acknowledged when ``smtp.acknowledge`` asks for it."""
+
+    def __init__(self, intake: Intake, settings: Settings) -> None:
+        self._intake = intake
+        self._settings = settings
+        self.acknowledger: Acknowledger | None = None
+
+    async def receive(self, contact: InboundContact) -> IntakeResult:
+        queue = self._settings.channels.queue_for(contact.channel)
+        if queue is None:
+            raise InvalidInput(f"the {contact.channel} channel takes no contacts here", code="channel.not_configured")
+        result = await self._intake.receive(contact, queue)
+        # Machines get no acknowledgement: two auto-responders would answer each other forever.
+        acknowledger = self.acknowledger if contact.channel == Channel.EMAIL else None
+        if acknowledger is not None and result.created and not contact.automated:
+            acknowledger.schedule(result.interaction_id)
+        return result
+
+    async def delivery(self, channel: Channel, external_id: str, status: str, error: str | None) -> None:
+        await self._intake.delivery(channel, external_id, status, error)
 
 
 @dataclass
@@ -45,23 +72,8 @@ class Services:
     accounts: Accounts
     work: AgentWork
     chat: ChatDesk
-    senders: dict[Channel, OutboundSender] = field(default_factory=dict)
-    # Set when smtp.domains lists what we take mail for.
-    mail: SmtpServer | None = None
+    channels: dict[Channel, ChannelAdapter] = field(default_factory=dict)
     acknowledger: Acknowledger | None = None
-
-    async def receive_email(self, contact: InboundContact) -> IntakeResult:
-        result = await self.intake.receive(contact, self.settings.channels.email_queue)
-        # Machines get no acknowledgement: two auto-responders would answer each other forever.
-        if result.created and not contact.automated and self.acknowledger is not None:
-            self.acknowledger.schedule(result.interaction_id)
-        return result
-
-    async def receive_sms(self, contact: InboundContact) -> IntakeResult:
-        return await self.intake.receive(contact, self.settings.channels.sms_queue)
-
-    async def sms_delivery(self, external_id: str, status: str, error: str | None) -> None:
-        await self.intake.delivery(Channel.SMS, external_id, status, error)
 
     async def close_live_sockets(self) -> None:
         """Agents' and chat visitors' sockets, closed as the service starts to stop: a
@@ -81,13 +93,13 @@ class Services:
         ticker = asyncio.create_task(self.dispatcher.run_ticker(), name="routing-ticker")
         chat_updates = asyncio.create_task(self.chat.run_queue_updates(), name="chat-queue-updates")
         try:
-            if self.mail is not None:
-                await self.mail.start()
+            for adapter in self.channels.values():
+                await adapter.start()
             yield
         finally:
-            # Mail stops first: nothing is taken in that could not be committed.
-            if self.mail is not None:
-                await self.mail.close()
+            # Channels stop first: nothing is taken in that could not be committed.
+            for adapter in self.channels.values():
+                await adapter.stop()
             await self.intake.close()
             for task in (ticker, chat_updates):
                 task.cancel()
@@ -97,8 +109,6 @@ class Services:
             if self.acknowledger is not None:
                 await self.acknowledger.close()
             await self.hub.close()
-            for sender in self.senders.values():
-                await sender.close()
             await self.routing.close()
             await self.writer.close()
             await self.engine.dispose()
@@ -110,20 +120,23 @@ def build_services(settings: Settings) -> Services:
     routing = MemoryRoutingBackend(engine_config(settings))
     hub = AgentHub()
     writer = Writer(engine)
-    dispatcher = Dispatcher(sessions, writer, routing, hub, settings.routing)
-    rooms = ChatRooms()
-    senders: dict[Channel, OutboundSender] = {Channel.CHAT: ChatSender(rooms)}
-    if settings.twilio.account_sid:
-        senders[Channel.SMS] = TwilioSmsSender(settings.twilio, settings.public_base_url + "/twilio/sms/status")
-    else:
-        log.warning("twilio.account_sid is not set: inbound SMS works, replies by SMS are refused")
-    smtp = settings.smtp
-    if smtp.relay_host:
-        senders[Channel.EMAIL] = SmtpEmailSender(smtp)
-    elif smtp.domains:
-        log.warning("smtp.relay_host is not set: inbound email works, replies by email are refused")
+    # Filled from the channels below (the chat channel needs the desk, which needs the
+    # dispatcher); read when agents' profiles are loaded, once the service starts.
+    capacities: dict[str, Capacity] = {}
+    dispatcher = Dispatcher(sessions, writer, routing, hub, settings.routing, capacities)
     intake = Intake(sessions, writer, dispatcher, hub, settings)
+    port = ChannelIntake(intake, settings)
+    rooms = ChatRooms()
     chat = ChatDesk(sessions, intake, dispatcher, routing, hub, rooms, settings)
+    # Every channel the service speaks: adding one is its subpackage, its configuration
+    # section and one line here.
+    adapters: list[ChannelAdapter] = [
+        SmsChannel(settings.twilio, port, settings.public_base_url),
+        EmailChannel(settings.smtp, port),
+        ChatChannel(chat, rooms),
+    ]
+    capacities.update({adapter.channel: adapter.capacity for adapter in adapters})
+    senders = {adapter.channel: adapter.sender for adapter in adapters if adapter.sender is not None}
     services = Services(
         settings=settings,
         engine=engine,
@@ -136,10 +149,10 @@ def build_services(settings: Settings) -> Services:
         accounts=Accounts(sessions, settings.auth.token_ttl_seconds),
         work=AgentWork(sessions, dispatcher, senders, settings, on_accepted=chat.assigned, on_completed=chat.completed),
         chat=chat,
-        senders=senders,
+        channels={adapter.channel: adapter for adapter in adapters},
     )
-    if smtp.domains:
-        services.mail = SmtpServer(smtp, services.receive_email)
-    if smtp.acknowledge and Channel.EMAIL in senders:
-        services.acknowledger = Acknowledger(sessions, senders[Channel.EMAIL], smtp.from_address)
+    if settings.smtp.acknowledge and Channel.EMAIL in senders:
+        services.acknowledger = port.acknowledger = Acknowledger(
+            sessions, senders[Channel.EMAIL], settings.smtp.from_address
+        )
     return services

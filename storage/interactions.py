@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from interaction_center.domain.errors import NotFound
 from interaction_center.domain.model import Actor, InteractionState, check_transition
-from storage.models import Interaction, InteractionEvent, Message, utcnow
+from interaction_center.domain.stamps import utcnow
+from storage.models import Interaction, InteractionEvent, Message
 
 ROUTABLE = (InteractionState.QUEUED, InteractionState.OFFERED)
 

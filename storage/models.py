@@ -3,8 +3,6 @@ events use an autoincrement key because their order is the history."""
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -14,33 +12,12 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from interaction_center.domain.stamps import new_id, utcnow
+
 # States after which a thread is closed; the partial unique index below keeps one open
 # interaction per thread even when two contacts race in.
 CLOSED_STATES_SQL = "state NOT IN ('completed', 'abandoned', 'cancelled')"
 FIRST_RESPONSE_PENDING_SQL = "first_responded_at IS NULL AND first_response_breached_at IS NULL AND closed_at IS NULL"
-
-
-def new_id() -> str:
-    """A UUID version 7 (RFC 9562): the millisecond it was made, then 74 random bits.
-
-    Time-ordered ids land at the right-hand end of every index that holds them (primary
-    keys, and the interaction and customer ids other tables point at), so a batch of new
-    rows dirties a few index pages instead of one page per row: random version 4 ids made
-    the commit of a batch of contacts cost three times as much, and more as tables grew.
-    The random bits keep ids unguessable within a millisecond; they are not secrets (the
-    chat tokens are)."""
-    value = time.time_ns() // 1_000_000 << 80 | int.from_bytes(os.urandom(10)) & _RANDOM_BITS | _VERSION_7
-    text = f"{value:032x}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
-
-
-# Of the 80 bits after the timestamp: version (4 bits), 12 random, variant (2 bits), 62 random.
-_RANDOM_BITS = (0xFFF << 64) | ((1 << 62) - 1)
-_VERSION_7 = (0x7 << 76) | (0b10 << 62)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

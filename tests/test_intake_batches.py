@@ -11,12 +11,13 @@ from typing import Any
 from sqlalchemy import update
 
 from interaction_center.domain.model import Channel, IdentityKind, InboundContact, InteractionState
+from interaction_center.domain.stamps import utcnow
 from interaction_center.intake import batch as intake_batch
 from interaction_center.services import Services
 from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
 from storage import interactions as store
-from storage.models import Interaction, utcnow
+from storage.models import Interaction
 from tests.support import login, mail, offered, post_sms, set_status, sms, sms_form
 
 

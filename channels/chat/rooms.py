@@ -6,7 +6,7 @@ from __future__ import annotations
 from channels.live import SocketGroups
 from interaction_center.domain.errors import ChannelError
 from interaction_center.domain.model import OutboundMessage, SentMessage
-from storage.models import new_id, utcnow
+from interaction_center.domain.stamps import new_id, utcnow
 
 _THREAD_PREFIX = "chat:"
 

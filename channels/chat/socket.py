@@ -16,10 +16,10 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from channels.chat.service import MAX_MESSAGE_CHARS, ChatService, Visitor
 from channels.live import live_socket
-from interaction_center.desk.chat import MAX_MESSAGE_CHARS, ChatDesk, Visitor, history
 from interaction_center.domain.errors import InteractionCenterError, InvalidInput, Unauthorized
-from storage.models import utcnow
+from interaction_center.domain.stamps import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +77,8 @@ def _text(data: dict[str, Any], name: str, *, required: bool, limit: int) -> str
     return value
 
 
-class ChatChannel:
-    def __init__(self, desk: ChatDesk) -> None:
+class ChatSocket:
+    def __init__(self, desk: ChatService) -> None:
         self._desk = desk
 
     def register(self, app: web.Application) -> None:
@@ -111,7 +111,7 @@ class ChatChannel:
 class _Session:
     """One visitor socket: the start or resume handshake, then their frames."""
 
-    def __init__(self, desk: ChatDesk, socket: web.WebSocketResponse) -> None:
+    def __init__(self, desk: ChatService, socket: web.WebSocketResponse) -> None:
         self._desk = desk
         self._socket = socket
         self._limit = RateLimit()
@@ -166,14 +166,13 @@ class _Session:
         token = _text(data, "token", required=True, limit=100)
         resumed = await self._desk.resume(token)
         self._attach(resumed.visitor)
-        interaction = resumed.interaction
         await self._socket.send_json(
             {
                 "type": "resumed",
-                "interaction_id": None if interaction is None else interaction.id,
-                "state": None if interaction is None else interaction.state,
+                "interaction_id": resumed.interaction_id,
+                "state": resumed.state,
                 "agent_name": resumed.agent_name,
-                "messages": history(resumed.messages),
+                "messages": resumed.messages,
             }
         )
         self._desk.tell_place(resumed.visitor.session_id)

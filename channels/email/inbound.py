@@ -14,9 +14,9 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from channels.email.address import accepts
 from channels.email.parse import contact_from_mail
+from channels.email.settings import SmtpSettings
 from interaction_center.domain.errors import InteractionCenterError, InvalidInput
 from interaction_center.domain.model import InboundContact
-from interaction_center.settings.model import SmtpSettings
 
 log = logging.getLogger(__name__)
 

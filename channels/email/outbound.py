@@ -11,9 +11,9 @@ from email.utils import formatdate, make_msgid
 import aiosmtplib
 
 from channels.email.address import tokened
+from channels.email.settings import SmtpSettings
 from interaction_center.domain.errors import ChannelError
 from interaction_center.domain.model import OutboundMessage, SentMessage
-from interaction_center.settings.model import SmtpSettings
 
 # Relays drop long References lines; the newest ids are the ones threading needs.
 _MAX_REFERENCES = 20

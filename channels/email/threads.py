@@ -1,16 +1,27 @@
 """What an email we send answers: the conversation's subject, the customer's last message
-and its ancestry, read from the attributes ``channels.email_parse`` stored."""
+and its ancestry, read from the attributes ``channels.email.parse`` stored."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any, Protocol
 
 from interaction_center.domain.model import Direction, OutboundMessage
-from storage.models import Message
 
 
-def threaded(outbound: OutboundMessage, rows: Sequence[Message], thread_key: str) -> OutboundMessage:
+class ThreadMessage(Protocol):
+    """What threading reads of a stored message (the storage row has these)."""
+
+    @property
+    def direction(self) -> str: ...
+    @property
+    def external_id(self) -> str | None: ...
+    @property
+    def attributes(self) -> dict[str, Any]: ...
+
+
+def threaded(outbound: OutboundMessage, rows: Sequence[ThreadMessage], thread_key: str) -> OutboundMessage:
     """``outbound`` as a reply in the thread of ``rows`` (the interaction's messages, in order)."""
     inbound = [row for row in rows if row.direction == Direction.INBOUND]
     if not inbound:

@@ -4,13 +4,13 @@ delivery reports for what we sent (``POST /twilio/sms/status``)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 from multidict import MultiDict
 from twilio.twiml.messaging_response import MessagingResponse
 
+from channels.contract import Intake, Keywords
 from channels.twilio.signature import TwilioSignatureCheck
 from interaction_center.domain.errors import InvalidInput
 from interaction_center.domain.identity import normalize_phone
@@ -18,16 +18,16 @@ from interaction_center.domain.model import Channel, IdentityKind, InboundContac
 
 log = logging.getLogger(__name__)
 
-Receiver = Callable[[InboundContact], Awaitable[Any]]
-DeliveryReceiver = Callable[[str, str, str | None], Awaitable[Any]]
 # Twilio message SIDs: "SM" or "MM" and 32 hex digits; a bounded length keeps junk out.
 _MAX_SID = 64
 # Twilio sends at most 10 media items with one MMS.
 _MAX_MEDIA = 10
 # Twilio's default opt-out keywords, which carriers also honour.
-_STOP = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"})
-_START = frozenset({"START", "YES", "UNSTOP", "OPTIN"})
-_HELP = frozenset({"HELP", "INFO"})
+KEYWORDS = Keywords(
+    stop=frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"}),
+    start=frozenset({"START", "YES", "UNSTOP", "OPTIN"}),
+    help=frozenset({"HELP", "INFO"}),
+)
 _STATUSES = frozenset(
     {"accepted", "scheduled", "queued", "sending", "sent", "delivered", "undelivered", "failed", "read", "canceled"}
 )
@@ -63,12 +63,12 @@ def contact_from_form(form: MultiDict[str], default_region: str) -> InboundConta
     customer = normalize_phone(form["From"], default_region)
     ours = normalize_phone(form["To"], default_region)
     body = form.get("Body", "")
-    keyword = body.strip().upper()
+    keyword = KEYWORDS.of(body)
     attributes: dict[str, Any] = {"num_segments": form.get("NumSegments"), "account_sid": form.get("AccountSid")}
     media = _media(form)
     if media:
         attributes["media"] = media
-    if keyword in _STOP | _START | _HELP:
+    if keyword is not None:
         attributes["keyword"] = keyword
     return InboundContact(
         channel=Channel.SMS,
@@ -80,7 +80,8 @@ def contact_from_form(form: MultiDict[str], default_region: str) -> InboundConta
         # One open conversation per customer number and our number.
         thread_key=f"sms:{ours}:{customer}",
         attributes=attributes,
-        opt_out=True if keyword in _STOP else False if keyword in _START else None,
+        opt_out=KEYWORDS.opt_out(keyword),
+        keyword=keyword,
     )
 
 
@@ -88,13 +89,11 @@ class SmsWebhook:
     def __init__(
         self,
         signature: TwilioSignatureCheck,
-        receive: Receiver,
-        delivered: DeliveryReceiver,
+        intake: Intake,
         default_region: str,
     ) -> None:
         self._signature = signature
-        self._receive = receive
-        self._delivered = delivered
+        self._intake = intake
         self._region = default_region
         # An empty TwiML reply sends nothing back; it never changes, so it is made once.
         self._empty_reply = str(MessagingResponse())
@@ -106,7 +105,7 @@ class SmsWebhook:
     async def inbound(self, request: web.Request) -> web.Response:
         form = await self._signature.verified_form(request)
         contact = contact_from_form(form, self._region)
-        await self._receive(contact)
+        await self._intake.receive(contact)
         # Answered only now that the contact is committed.
         return web.Response(text=self._empty_reply, content_type="text/xml")
 
@@ -116,5 +115,5 @@ class SmsWebhook:
         status = form.get("MessageStatus", "").strip().lower()
         if status not in _STATUSES:
             raise InvalidInput(f"MessageStatus {status!r} is not a Twilio message status", code="webhook.bad_field")
-        await self._delivered(sid, status, form.get("ErrorCode") or None)
+        await self._intake.delivery(Channel.SMS, sid, status, form.get("ErrorCode") or None)
         return web.Response(status=204)

@@ -9,9 +9,9 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
+from channels.twilio.settings import TwilioSettings
 from interaction_center.domain.errors import ChannelError
 from interaction_center.domain.model import OutboundMessage, SentMessage
-from interaction_center.settings.model import TwilioSettings
 
 log = logging.getLogger(__name__)
 

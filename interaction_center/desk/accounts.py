@@ -9,7 +9,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -18,9 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from interaction_center.domain.errors import Conflict, InvalidInput, Unauthorized
 from interaction_center.domain.model import Role
+from interaction_center.domain.stamps import utcnow
 from interaction_center.settings.model import AgentSeed
 from storage import agents as agent_store
-from storage.models import Agent, utcnow
+from storage.models import Agent
+
+# The signed-in agent as the web layer holds it and hands it back to the desk's services:
+# the stored record, named for the layers above the desk.
+Account: TypeAlias = Agent
 
 log = logging.getLogger(__name__)
 _hasher = PasswordHasher()
@@ -101,6 +106,10 @@ class Accounts:
         except IntegrityError as exc:
             raise Conflict(f"an agent named {seed.username!r} exists", code="agent.exists") from exc
         return agent
+
+    async def all(self) -> list[Account]:
+        async with self._sessions() as session:
+            return list(await agent_store.all_agents(session))
 
     async def sync_roster(self, seeds: tuple[AgentSeed, ...]) -> None:
         """Create configured agents that do not exist yet; existing ones keep their

@@ -11,52 +11,35 @@ import logging
 import secrets
 import time
 from collections.abc import Collection
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.chat.rooms import ChatRooms, session_of, thread_key
+from channels.chat.service import Resumed, Visitor
 from interaction_center.dispatch.dispatcher import Dispatcher
 from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.domain.errors import Forbidden, InvalidInput, Unauthorized
 from interaction_center.domain.identity import normalize_email, normalize_phone
 from interaction_center.domain.model import Channel, Direction, IdentityKind, InboundContact, InteractionState
+from interaction_center.domain.stamps import new_id
 from interaction_center.intake.service import Intake, IntakeResult
 from interaction_center.settings.model import Settings
 from routing import RoutingBackend
 from storage import agents as agent_store
 from storage import chat as chat_store
 from storage import interactions as store
-from storage.models import Agent, ChatSession, Interaction, Message, new_id
+from storage.models import Agent, ChatSession, Interaction, Message
 
 log = logging.getLogger(__name__)
 
 # How often waiting visitors are told their (changed) place in the queue.
 QUEUE_UPDATE_SECONDS = 1.0
 MAX_NAME_CHARS = 200
-# The longest chat message, the visitor's and the agent's alike.
-MAX_MESSAGE_CHARS = 4000
 
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class Visitor:
-    session_id: str
-    display_name: str
-    email: str | None
-    phone: str | None
-
-
-@dataclass(frozen=True)
-class Resumed:
-    visitor: Visitor
-    interaction: Interaction | None
-    messages: list[Message]
-    agent_name: str | None
 
 
 class ChatDesk:
@@ -132,7 +115,13 @@ class ChatDesk:
         visitor = Visitor(row.id, row.display_name, row.email, row.phone)
         if interaction is not None and InteractionState(interaction.state).is_open:
             self._current[row.id] = interaction.id
-        return Resumed(visitor, interaction, messages, None if agent is None else agent.display_name)
+        return Resumed(
+            visitor,
+            interaction_id=None if interaction is None else interaction.id,
+            state=None if interaction is None else interaction.state,
+            agent_name=None if agent is None else agent.display_name,
+            messages=history(messages),
+        )
 
     async def receive(self, visitor: Visitor, client_id: str, body: str) -> IntakeResult:
         queue = self._settings.channels.chat_queue

@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from channels.chat.service import MAX_MESSAGE_CHARS as MAX_CHAT_CHARS
 from channels.email.threads import threaded
 from interaction_center import wire as serialize
 from interaction_center.desk.accounts import can_supervise
-from interaction_center.desk.chat import MAX_MESSAGE_CHARS as MAX_CHAT_CHARS
 from interaction_center.dispatch.dispatcher import Dispatcher, agent_actor
 from interaction_center.domain.errors import ChannelError, Conflict, Forbidden, InvalidInput, NotFound
 from interaction_center.domain.model import (
@@ -24,12 +24,13 @@ from interaction_center.domain.model import (
     OutboundMessage,
     OutboundSender,
 )
+from interaction_center.domain.stamps import utcnow
 from interaction_center.settings.model import Settings
 from routing import QueueEntry, skills_of
 from storage import agents as agent_store
 from storage import customers
 from storage import interactions as store
-from storage.models import Agent, Interaction, Message, utcnow
+from storage.models import Agent, Interaction, Message
 
 log = logging.getLogger(__name__)
 

@@ -14,13 +14,14 @@ import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from channels.contract import Capacity
 from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.dispatch.profiles import Queued, agent_profile, entry_for, to_datetime
 from interaction_center.domain.errors import Conflict, NotFound
@@ -63,7 +64,9 @@ class Dispatcher:
         routing: RoutingBackend,
         hub: AgentHub,
         settings: RoutingSettings,
+        capacities: Mapping[str, Capacity],
     ) -> None:
+        self._capacities = capacities
         self._sessions = sessions
         self._writer = writer
         self._routing = routing
@@ -80,7 +83,9 @@ class Dispatcher:
         now = time.time()
         async with self._lock, self._sessions.begin() as session:
             for agent in await agent_store.all_agents(session):
-                await self._routing.set_agent(agent_profile(agent), AgentState(agent.status), now, agent.status_reason)
+                await self._routing.set_agent(
+                    agent_profile(agent, self._capacities), AgentState(agent.status), now, agent.status_reason
+                )
             waiting = await store.routable(session)
             for interaction in waiting:
                 if interaction.state == InteractionState.OFFERED:
@@ -117,7 +122,7 @@ class Dispatcher:
     async def set_status(self, agent_id: str, status: AgentState, reason: str | None = None) -> Agent:
         async with self._lock:
             agent = await self._record_status(agent_id, status, reason)
-            revoked = await self._routing.set_agent(agent_profile(agent), status, time.time(), reason)
+            revoked = await self._routing.set_agent(agent_profile(agent, self._capacities), status, time.time(), reason)
             for offer in revoked:
                 await self._requeue(offer, "offer_revoked", agent_actor(agent_id))
             await self._dispatch()

@@ -3,9 +3,11 @@ config from the settings, an agent's profile, a stored interaction's queue entry
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Protocol
 
+from channels.contract import Capacity
 from interaction_center.settings.model import Settings
 from routing import (
     AgentProfile,
@@ -17,7 +19,6 @@ from routing import (
     Strategy,
     skills_of,
 )
-from routing.types import DEFAULT_CAPACITY
 from storage.models import Agent
 
 
@@ -52,7 +53,10 @@ def engine_config(settings: Settings) -> EngineConfig:
     )
 
 
-def agent_profile(agent: Agent) -> AgentProfile:
+def agent_profile(agent: Agent, capacities: Mapping[str, Capacity]) -> AgentProfile:
+    """The agent's routing profile; channels their profile leaves out count as the
+    channel says (``capacities``, from each channel adapter)."""
+    defaults = {channel: capacity.slots for channel, capacity in capacities.items()}
     return AgentProfile(
         agent_id=agent.id,
         queues=tuple(
@@ -60,7 +64,8 @@ def agent_profile(agent: Agent) -> AgentProfile:
             for item in agent.queues
         ),
         skills=skills_of(agent.skills),
-        capacity=tuple(sorted((DEFAULT_CAPACITY | agent.capacity).items())),
+        capacity=tuple(sorted((defaults | agent.capacity).items())),
+        exclusive=tuple(sorted(channel for channel, capacity in capacities.items() if capacity.exclusive)),
     )
 
 

@@ -102,6 +102,9 @@ class InboundContact:
     attributes: dict[str, Any] = field(default_factory=dict)
     # True: the sender asked for no more messages (SMS STOP); False: asked to resume.
     opt_out: bool | None = None
+    # The channel keyword the contact consists of (SMS STOP, START, HELP): an instruction to
+    # the service, kept on the record, never a conversation opened for an agent.
+    keyword: str | None = None
     # Other open threads the sender named (an email reply token), tried after ``thread_key``.
     thread_hints: tuple[str, ...] = ()
     # External ids (same channel) of earlier messages this one answers, most recent first
@@ -110,6 +113,7 @@ class InboundContact:
     # Sent by a machine (auto-reply, bounce, mailing list): it may continue an open
     # interaction but never opens one for an agent.
     automated: bool = False
+
     # Further identities the sender gave for themselves (a chat visitor's email and phone):
     # added to the resolved customer, unless another customer already holds one.
     linked_identities: tuple[tuple[IdentityKind, str], ...] = ()
@@ -119,6 +123,11 @@ class InboundContact:
     # False when the sender only claims ``from_address`` (typed into a chat form) rather
     # than the channel proving it (the number an SMS came from).
     verified: bool = True
+
+    @property
+    def routable(self) -> bool:
+        """Whether the contact may open an interaction that waits for an agent."""
+        return not self.automated and self.keyword is None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,11 +16,12 @@ from typing import Any
 from sqlalchemy import Connection
 
 from interaction_center.domain.model import SYSTEM, Actor, ActorKind, Direction, InboundContact, InteractionState
+from interaction_center.domain.stamps import new_id
 from interaction_center.settings.model import Settings
 from storage import intake_rows as rows
 from storage.intake_rows import OpenThread
 from storage.interactions import event_row, transition_data, transition_values
-from storage.models import Message, new_id
+from storage.models import Message
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ class _Batch:
                 # Known before this contact, and only claimed by it: the agent verifies the person.
                 data = {"kind": contact.identity_kind, "value": contact.from_address}
                 self.out.events.append(event_row(row["id"], "unverified_identity", actor, data, at))
-            if not contact.automated:
+            if contact.routable:
                 queued = NewInteraction(**{name: row[name] for name in _NEW_FIELDS})
                 thread = self.threads[contact.thread_key] = OpenThread(row["id"], None)
             interaction_id = row["id"]
@@ -247,10 +248,11 @@ def _opened(
     """A new interaction for the contact's thread, queued with its deadlines; or, for an
     auto-reply or bounce, filed: kept on the customer's record, closed at once so it is
     never offered, instead of starting a conversation that could answer a machine, which
-    might answer back."""
+    might answer back. A keyword (SMS STOP) that continues no conversation is filed the
+    same way: it is an instruction, not a contact for an agent."""
     policy = settings.queues[queue]
     target = policy.sla.get(contact.channel)
-    routed = not contact.automated
+    routed = contact.routable
     first_response = None if target is None else target.first_response_seconds
     preferred = last_agent if routed and policy.preferred_agent_seconds > 0 else None
     answer_deadline = None if target is None or not routed else now + timedelta(seconds=target.answer_seconds)
@@ -284,7 +286,8 @@ def _opened(
         data = transition_data(InteractionState.NEW, target_state, {"queue": queue, "answer_deadline": deadline})
         out.events.append(event_row(row["id"], "queued", SYSTEM, data, now))
     else:
-        data = transition_data(InteractionState.NEW, target_state, {"reason": "automated"})
+        reason = "automated" if contact.automated else "keyword"
+        data = transition_data(InteractionState.NEW, target_state, {"reason": reason})
         out.events.append(event_row(row["id"], "filed", SYSTEM, data, now))
     return row
 

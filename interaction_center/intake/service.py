@@ -15,12 +15,12 @@ from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.dispatch.profiles import Queued
 from interaction_center.domain.errors import InteractionCenterError, InvalidInput
 from interaction_center.domain.model import SYSTEM, Channel, Direction, InboundContact
+from interaction_center.domain.stamps import utcnow
 from interaction_center.intake import batch as intake_batch
 from interaction_center.intake.batch import IntakeResult
 from interaction_center.intake.group_commit import GroupCommit
 from interaction_center.settings.model import Settings
 from storage import interactions as store
-from storage.models import utcnow
 from storage.writer import Writer
 
 __all__ = ["Intake", "IntakeResult"]

@@ -17,10 +17,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from channels.email.settings import RELAY_TLS_MODES, SmtpSettings
+from channels.twilio.settings import TwilioSettings
 from interaction_center.domain.errors import ConfigError
 from interaction_center.domain.model import Channel
 from interaction_center.settings.model import (
-    RELAY_TLS_MODES,
     AuthSettings,
     ChannelsSettings,
     DatabaseSettings,
@@ -29,8 +30,6 @@ from interaction_center.settings.model import (
     RedisSettings,
     RoutingSettings,
     Settings,
-    SmtpSettings,
-    TwilioSettings,
 )
 from interaction_center.settings.roster import RosterParser
 

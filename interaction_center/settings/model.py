@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from channels.email.settings import SmtpSettings
+from channels.twilio.settings import TwilioSettings
 from interaction_center.domain.model import Channel, Role
 
 
@@ -15,36 +17,6 @@ class HttpSettings:
     public_base_url: str = ""
 
 
-RELAY_TLS_MODES = ("auto", "starttls", "tls", "none")
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    """Email both ways: the server mail arrives on, and the relay our mail leaves through."""
-
-    host: str = "127.0.0.1"
-    # 0 binds any free port (tests read the bound one back).
-    port: int = 8025
-    # Domains ("example.com": any address there) and addresses ("support@example.com", and
-    # its +tags) we take mail for; any other recipient is refused. Empty: no SMTP server.
-    domains: tuple[str, ...] = ()
-    max_message_bytes: int = 10 * 1024 * 1024
-    # Where replies and acknowledgements go out; empty: replies by email are refused.
-    relay_host: str = ""
-    relay_port: int = 25
-    # One of RELAY_TLS_MODES: "auto" upgrades with STARTTLS when the relay offers it,
-    # "starttls" insists on it, "tls" speaks TLS from the first byte (port 465), "none" never.
-    relay_tls: str = "auto"
-    # A PEM bundle the relay's certificate must chain to; empty: the system's CAs.
-    relay_ca_file: str = ""
-    # SMTP AUTH, when the relay wants it (both or neither).
-    relay_username: str = ""
-    relay_password: str = field(default="", repr=False)
-    from_address: str = ""
-    # Answer a new (human) email contact at once with its reference.
-    acknowledge: bool = False
-
-
 @dataclass(frozen=True)
 class DatabaseSettings:
     url: str = "sqlite+aiosqlite:///var/interaction-center.db"
@@ -53,16 +25,6 @@ class DatabaseSettings:
 @dataclass(frozen=True)
 class RedisSettings:
     url: str = ""
-
-
-@dataclass(frozen=True)
-class TwilioSettings:
-    account_sid: str = ""
-    auth_token: str = field(default="", repr=False)
-    phone_number: str = ""
-    api_base_url: str = "https://api.twilio.com"
-    # Region assumed for numbers written without a country code.
-    default_region: str = "US"
 
 
 @dataclass(frozen=True)
@@ -93,6 +55,12 @@ class ChannelsSettings:
     # A visitor who leaves while waiting may reconnect within this long before the chat
     # is abandoned.
     chat_abandon_after_seconds: float = 60.0
+
+    def queue_for(self, channel: Channel) -> str | None:
+        """Where a new conversation on ``channel`` waits; None: the channel takes none."""
+        return {Channel.SMS: self.sms_queue, Channel.EMAIL: self.email_queue, Channel.CHAT: self.chat_queue}.get(
+            channel
+        )
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ from aiohttp import WSMsgType, web
 
 from channels.live import live_socket
 from interaction_center import wire as serialize
+from interaction_center.desk.accounts import Account
 from interaction_center.domain.errors import InteractionCenterError, Unauthorized
 from interaction_center.web.auth import bearer_token
 from interaction_center.web.keys import SERVICES
-from storage.models import Agent
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
     return socket
 
 
-async def _handle(request: web.Request, socket: web.WebSocketResponse, agent: Agent, raw: str) -> None:
+async def _handle(request: web.Request, socket: web.WebSocketResponse, agent: Account, raw: str) -> None:
     """``ping``, and ``{"type": "typing", "interaction_id"}``: the agent is writing to a
     chat visitor, who sees it. Other frames are ignored: this channel is mostly one way."""
     if raw == '{"type":"ping"}':
@@ -86,7 +86,7 @@ async def _token_frame(socket: web.WebSocketResponse) -> str:
     return token
 
 
-async def _hello(request: web.Request, socket: web.WebSocketResponse, agent: Agent) -> None:
+async def _hello(request: web.Request, socket: web.WebSocketResponse, agent: Account) -> None:
     offers = await request.app[SERVICES].work.offers(agent)
     await socket.send_json({"type": "hello", "agent": serialize.agent(agent), "offers": offers})
 

@@ -7,13 +7,12 @@ import sys
 from aiohttp import web
 
 from interaction_center import wire as serialize
+from interaction_center.desk.accounts import Account
 from interaction_center.domain.errors import InvalidInput
 from interaction_center.web.auth import EVERYONE, SUPERVISORS, allow, bearer_token
 from interaction_center.web.errors import json_object, text_field
 from interaction_center.web.keys import SERVICES
 from routing import AgentState
-from storage import agents as agent_store
-from storage.models import Agent
 
 routes = web.RouteTableDef()
 
@@ -34,7 +33,7 @@ async def login(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/auth/logout")
 @allow(*EVERYONE)
-async def logout(request: web.Request, agent: Agent) -> web.Response:
+async def logout(request: web.Request, agent: Account) -> web.Response:
     token = bearer_token(request)
     assert token is not None  # allow() has checked it
     await request.app[SERVICES].accounts.logout(token)
@@ -43,13 +42,13 @@ async def logout(request: web.Request, agent: Agent) -> web.Response:
 
 @routes.get("/api/v1/agents/me")
 @allow(*EVERYONE)
-async def me(request: web.Request, agent: Agent) -> web.Response:
+async def me(request: web.Request, agent: Account) -> web.Response:
     return web.json_response(serialize.agent(agent))
 
 
 @routes.put("/api/v1/agents/me/status")
 @allow(*EVERYONE)
-async def set_status(request: web.Request, agent: Agent) -> web.Response:
+async def set_status(request: web.Request, agent: Account) -> web.Response:
     body = await json_object(request)
     status = text_field(body, "status", max_length=20)
     if status not in _SETTABLE:
@@ -63,15 +62,14 @@ async def set_status(request: web.Request, agent: Agent) -> web.Response:
 
 @routes.get("/api/v1/agents")
 @allow(*SUPERVISORS)
-async def list_agents(request: web.Request, agent: Agent) -> web.Response:
-    async with request.app[SERVICES].sessions() as session:
-        rows = await agent_store.all_agents(session)
+async def list_agents(request: web.Request, agent: Account) -> web.Response:
+    rows = await request.app[SERVICES].accounts.all()
     return web.json_response({"agents": [serialize.agent(row) for row in rows]})
 
 
 @routes.get("/api/v1/queues")
 @allow(*SUPERVISORS)
-async def list_queues(request: web.Request, agent: Agent) -> web.Response:
+async def list_queues(request: web.Request, agent: Account) -> web.Response:
     """Live figures per queue and channel, from the routing engine's own counters."""
     dispatcher = request.app[SERVICES].dispatcher
     stats = await dispatcher.stats()
@@ -80,32 +78,32 @@ async def list_queues(request: web.Request, agent: Agent) -> web.Response:
 
 @routes.get("/api/v1/offers")
 @allow(*EVERYONE)
-async def list_offers(request: web.Request, agent: Agent) -> web.Response:
+async def list_offers(request: web.Request, agent: Account) -> web.Response:
     return web.json_response({"offers": await request.app[SERVICES].work.offers(agent)})
 
 
 @routes.post("/api/v1/offers/{offer_id}/accept")
 @allow(*EVERYONE)
-async def accept_offer(request: web.Request, agent: Agent) -> web.Response:
+async def accept_offer(request: web.Request, agent: Account) -> web.Response:
     return web.json_response(await request.app[SERVICES].work.accept(agent, request.match_info["offer_id"]))
 
 
 @routes.post("/api/v1/offers/{offer_id}/reject")
 @allow(*EVERYONE)
-async def reject_offer(request: web.Request, agent: Agent) -> web.Response:
+async def reject_offer(request: web.Request, agent: Account) -> web.Response:
     await request.app[SERVICES].dispatcher.reject(agent.id, request.match_info["offer_id"])
     return web.json_response({"ok": True})
 
 
 @routes.get("/api/v1/interactions/{interaction_id}")
 @allow(*EVERYONE)
-async def get_interaction(request: web.Request, agent: Agent) -> web.Response:
+async def get_interaction(request: web.Request, agent: Account) -> web.Response:
     return web.json_response(await request.app[SERVICES].work.interaction(agent, request.match_info["interaction_id"]))
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/messages")
 @allow(*EVERYONE)
-async def reply(request: web.Request, agent: Agent) -> web.Response:
+async def reply(request: web.Request, agent: Account) -> web.Response:
     body = await json_object(request)
     # No cap here: the request size bounds it, and the limit of the interaction's channel is
     # checked with the interaction (message.too_long, naming the channel).
@@ -116,7 +114,7 @@ async def reply(request: web.Request, agent: Agent) -> web.Response:
 
 @routes.post("/api/v1/interactions/{interaction_id}/complete")
 @allow(*EVERYONE)
-async def complete(request: web.Request, agent: Agent) -> web.Response:
+async def complete(request: web.Request, agent: Account) -> web.Response:
     body = await json_object(request)
     result = await request.app[SERVICES].work.complete(
         agent, request.match_info["interaction_id"], text_field(body, "disposition", max_length=1000)
@@ -126,7 +124,7 @@ async def complete(request: web.Request, agent: Agent) -> web.Response:
 
 @routes.post("/api/v1/interactions/{interaction_id}/transfer")
 @allow(*EVERYONE)
-async def transfer(request: web.Request, agent: Agent) -> web.Response:
+async def transfer(request: web.Request, agent: Account) -> web.Response:
     body = await json_object(request)
     queue = text_field(body, "queue", max_length=100) if "queue" in body else None
     to_agent = text_field(body, "agent_id", max_length=36) if "agent_id" in body else None
@@ -138,5 +136,5 @@ async def transfer(request: web.Request, agent: Agent) -> web.Response:
 
 @routes.get("/api/v1/customers/{customer_id}")
 @allow(*EVERYONE)
-async def get_customer(request: web.Request, agent: Agent) -> web.Response:
+async def get_customer(request: web.Request, agent: Account) -> web.Response:
     return web.json_response(await request.app[SERVICES].work.customer(agent, request.match_info["customer_id"]))

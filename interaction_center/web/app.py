@@ -6,9 +6,6 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from channels.chat.socket import ChatChannel
-from channels.sms.webhook import SmsWebhook
-from channels.twilio.signature import TwilioSignatureCheck
 from interaction_center.services import Services, build_services
 from interaction_center.settings.model import Settings
 from interaction_center.web import agent_ws, api, ops
@@ -26,9 +23,8 @@ def build_app(settings: Settings, services: Services | None = None) -> web.Appli
     app.add_routes(ops.routes)
     app.add_routes(api.routes)
     agent_ws.register(app)
-    ChatChannel(services.chat).register(app)
-    signature = TwilioSignatureCheck(settings.twilio.auth_token, settings.public_base_url)
-    SmsWebhook(signature, services.receive_sms, services.sms_delivery, settings.twilio.default_region).register(app)
+    for adapter in services.channels.values():
+        adapter.register(app)
     app.cleanup_ctx.append(_lifecycle)
     app.on_shutdown.append(_close_live_sockets)
     return app

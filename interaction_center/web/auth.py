@@ -7,12 +7,12 @@ from functools import wraps
 
 from aiohttp import web
 
+from interaction_center.desk.accounts import Account
 from interaction_center.domain.errors import Forbidden, Unauthorized
 from interaction_center.domain.model import Role
 from interaction_center.web.keys import SERVICES
-from storage.models import Agent
 
-AgentHandler = Callable[[web.Request, Agent], Awaitable[web.StreamResponse]]
+AgentHandler = Callable[[web.Request, Account], Awaitable[web.StreamResponse]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 EVERYONE = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN)

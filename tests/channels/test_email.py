@@ -19,7 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from channels.email.adapter import EmailChannel
 from interaction_center import cli
+from interaction_center.domain.model import Channel
 from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
 from storage.models import CustomerIdentity, Interaction, Message
@@ -86,9 +88,9 @@ async def mail_client(app_factory: Callable[[Settings], Any], email_settings: Ca
 
 
 def smtp_port(client: Any) -> int:
-    mail = client.server.app[SERVICES].mail
-    assert mail is not None
-    return int(mail.port)
+    adapter = client.server.app[SERVICES].channels[Channel.EMAIL]
+    assert isinstance(adapter, EmailChannel) and adapter.server is not None
+    return int(adapter.server.port)
 
 
 def _deliver(port: int, sender: str, recipients: list[str], data: bytes, options: list[str]) -> tuple[int, bytes]:

@@ -14,9 +14,10 @@ import trustme
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from channels.email.outbound import SmtpEmailSender
+from channels.email.settings import SmtpSettings
 from interaction_center.domain.errors import ChannelError
 from interaction_center.domain.model import OutboundMessage
-from interaction_center.settings.model import Settings, SmtpSettings
+from interaction_center.settings.model import Settings
 from tests.channels.test_email import Relay, deliver, plain
 from tests.support import accept_first, login, set_status
 

@@ -5,11 +5,17 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from sqlalchemy import select
+
+from interaction_center.web.keys import SERVICES
+from storage import interactions as store
+from storage.models import Interaction
 from tests.support import (
     PUBLIC_BASE,
     accept_first,
     interaction,
     login,
+    offered,
     post_sms,
     set_status,
     sms_form,
@@ -122,3 +128,26 @@ async def test_a_long_reply_goes_out_as_one_message(client: Any, twilio_stub: Tw
     await _replied(client, twilio_stub, body=long[:1600])
     [request] = twilio_stub.requests
     assert request.form["Body"] == long[:1600]
+
+
+async def test_a_keyword_that_continues_no_conversation_is_filed_never_offered(client: Any) -> None:
+    """STOP, START and HELP are instructions: from a number with no open conversation each
+    is kept on the customer's record, closed at once, and no agent is offered it."""
+    alice = await login(client, "alice")
+    await set_status(client, alice, "available")
+    for n, word in enumerate(("STOP", " start ", "help")):
+        response = await post_sms(client, sms_form(sender=f"+1555123010{n}", body=word))
+        assert response.status == 200
+    assert await offered(client, alice) == []
+    async with client.server.app[SERVICES].sessions() as session:
+        rows = (
+            await session.scalars(select(Interaction).where(Interaction.thread_key.like("sms:%:+1555123010%")))
+        ).all()
+        events = await store.events(session, [row.id for row in rows])
+    assert sorted(row.state for row in rows) == ["cancelled"] * 3
+    filed = [event.data for event in events if event.type == "filed"]
+    assert filed == [{"from": "new", "to": "cancelled", "reason": "keyword"}] * 3
+    # A conversation after the keyword is a contact like any other.
+    await post_sms(client, sms_form(sender="+15551230100", body="Why did you stop texting me?"))
+    [offer] = await offered(client, alice)
+    assert offer["messages"][0]["body"] == "Why did you stop texting me?"

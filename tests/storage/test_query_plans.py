@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 
 from interaction_center.domain.model import InboundContact, InteractionState
+from interaction_center.domain.stamps import utcnow
 from interaction_center.intake import batch as intake_batch
 from storage.migrate import upgrade
-from storage.models import CLOSED_STATES_SQL, utcnow
+from storage.models import CLOSED_STATES_SQL
 from tests.support import mail, sms, write_settings
 
 

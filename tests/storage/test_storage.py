@@ -24,12 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from interaction_center.domain.errors import IllegalTransition, StorageError
 from interaction_center.domain.model import SYSTEM, InteractionState
+from interaction_center.domain.stamps import new_id, utcnow
 from interaction_center.web.keys import SERVICES
 from storage import intake_rows as rows
 from storage import interactions as store
 from storage.database import create_engine, is_sqlite, session_factory
 from storage.migrate import alembic_config, check_current
-from storage.models import Base, Customer, CustomerIdentity, Interaction, Message, UTCDateTime, new_id, utcnow
+from storage.models import Base, Customer, CustomerIdentity, Interaction, Message, UTCDateTime
 from tests.support import post_sms, sms_form
 
 

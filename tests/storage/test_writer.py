@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import Connection, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from interaction_center.domain.stamps import new_id, utcnow
 from storage import intake_rows as rows
 from storage.database import create_engine, is_sqlite
-from storage.models import new_id, utcnow
 from storage.writer import Writer
 
 

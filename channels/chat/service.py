@@ -1,0 +1,58 @@
+"""What the chat socket needs of the service behind it: the channel states it here and the
+application's chat desk implements it, so the adapter knows nothing of storage or routing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+# The longest chat message, the visitor's and the agent's alike.
+MAX_MESSAGE_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class Visitor:
+    session_id: str
+    display_name: str
+    email: str | None
+    phone: str | None
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """A session opened again by its token: its latest interaction (if any), the agent who
+    has it (by display name, while they do) and the conversation as the visitor sees it."""
+
+    visitor: Visitor
+    interaction_id: str | None
+    state: str | None
+    agent_name: str | None
+    messages: list[dict[str, Any]]
+
+
+class Received(Protocol):
+    @property
+    def interaction_id(self) -> str: ...
+    @property
+    def message_id(self) -> str: ...
+    @property
+    def created(self) -> bool: ...
+
+
+class ChatService(Protocol):
+    @property
+    def enabled(self) -> bool: ...
+
+    async def start(self, name: str, email: str | None, phone: str | None) -> tuple[str, Visitor]: ...
+
+    async def resume(self, token: str) -> Resumed: ...
+
+    async def receive(self, visitor: Visitor, client_id: str, body: str) -> Received: ...
+
+    async def customer_typing(self, visitor: Visitor) -> None: ...
+
+    def connected(self, visitor: Visitor, socket: Any) -> None: ...
+
+    def left(self, visitor: Visitor, socket: Any) -> None: ...
+
+    def tell_place(self, session_id: str) -> None: ...
