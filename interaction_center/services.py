@@ -18,7 +18,9 @@ from channels.sms.adapter import SmsChannel
 from interaction_center.desk.accounts import Accounts
 from interaction_center.desk.chat import ChatDesk
 from interaction_center.desk.work import AgentWork
+from interaction_center.dispatch.consumer import LogConsumer
 from interaction_center.dispatch.dispatcher import Dispatcher
+from interaction_center.dispatch.feed import Waiting, routing_feed
 from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.dispatch.profiles import engine_config
 from interaction_center.domain.errors import InvalidInput
@@ -72,6 +74,7 @@ class Services:
     accounts: Accounts
     work: AgentWork
     chat: ChatDesk
+    feed: LogConsumer[list[Waiting]]
     channels: dict[Channel, ChannelAdapter] = field(default_factory=dict)
     acknowledger: Acknowledger | None = None
 
@@ -91,6 +94,7 @@ class Services:
         await self.dispatcher.recover()
         await self.chat.recover()
         ticker = asyncio.create_task(self.dispatcher.run_ticker(), name="routing-ticker")
+        feed = asyncio.create_task(self.feed.run(), name="routing-feed")
         chat_updates = asyncio.create_task(self.chat.run_queue_updates(), name="chat-queue-updates")
         try:
             for adapter in self.channels.values():
@@ -101,7 +105,7 @@ class Services:
             for adapter in self.channels.values():
                 await adapter.stop()
             await self.intake.close()
-            for task in (ticker, chat_updates):
+            for task in (feed, ticker, chat_updates):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -124,7 +128,8 @@ def build_services(settings: Settings) -> Services:
     # dispatcher); read when agents' profiles are loaded, once the service starts.
     capacities: dict[str, Capacity] = {}
     dispatcher = Dispatcher(sessions, writer, routing, hub, settings.routing, capacities)
-    intake = Intake(sessions, writer, dispatcher, hub, settings)
+    feed = routing_feed(writer, dispatcher)
+    intake = Intake(sessions, writer, hub, settings, committed=feed.wake)
     port = ChannelIntake(intake, settings)
     rooms = ChatRooms()
     chat = ChatDesk(sessions, intake, dispatcher, routing, hub, rooms, settings)
@@ -149,6 +154,7 @@ def build_services(settings: Settings) -> Services:
         accounts=Accounts(sessions, settings.auth.token_ttl_seconds),
         work=AgentWork(sessions, dispatcher, senders, settings, on_accepted=chat.assigned, on_completed=chat.completed),
         chat=chat,
+        feed=feed,
         channels={adapter.channel: adapter for adapter in adapters},
     )
     if settings.smtp.acknowledge and Channel.EMAIL in senders:

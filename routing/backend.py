@@ -66,6 +66,12 @@ class RoutingBackend(ABC):
         capacity counts it."""
 
     @abstractmethod
+    async def restore_offer(self, offer: Offer) -> bool:
+        """Record an open offer that storage holds, after a restart: the agent holds it
+        again and it lapses at its own ``expires_at``. False (and no change) when the
+        interaction is already routed or the agent is not available to hold it."""
+
+    @abstractmethod
     async def waiting(self, queue: str) -> list[QueueEntry]:
         """The queue's waiting entries, best first (supervisor views and tests)."""
 

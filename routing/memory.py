@@ -207,6 +207,19 @@ class MemoryRoutingBackend(RoutingBackend):
         self._assigned[entry.interaction_id] = (agent_id, entry)
         self._answered.add(entry.interaction_id)
 
+    async def restore_offer(self, offer: Offer) -> bool:
+        iid = offer.interaction_id
+        agent = self._agents.get(offer.agent_id)
+        if iid in self._waiting or iid in self._offer_of or iid in self._assigned:
+            return False
+        if agent is None or agent.state is not AgentState.AVAILABLE:
+            return False
+        self._offers[offer.offer_id] = offer
+        self._offer_of[iid] = offer.offer_id
+        self._timers.offer_expires(offer.expires_at, offer.offer_id)
+        agent.hold(iid, offer.entry.channel)
+        return True
+
     async def waiting(self, queue: str) -> list[QueueEntry]:
         return self._waiting.in_queue(queue)
 

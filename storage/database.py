@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from interaction_center.domain.errors import StaleState
+from storage.events import number_new_events
 
 
 def is_sqlite(url: str) -> bool:
@@ -36,5 +42,20 @@ def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class GuardedSession(Session):
+    """Versioned rows (interactions, agents) are updated on condition of the version they
+    were read at; a flush that finds it changed raises the domain's StaleState, with
+    nothing of the transaction written."""
+
+    def flush(self, objects: Sequence[Any] | None = None) -> None:
+        try:
+            super().flush(objects)
+        except StaleDataError as exc:
+            raise StaleState("someone else changed this in the meantime; nothing was written") from exc
+
+
+event.listen(GuardedSession, "before_flush", number_new_events)
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=GuardedSession)

@@ -14,6 +14,8 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
 from interaction_center.domain.model import InteractionState
+from storage.events import INTERACTIONS as INTERACTION_STREAM
+from storage.events import number
 from storage.models import Customer, CustomerIdentity, Interaction, InteractionEvent, Message
 
 INTERACTIONS = cast(Table, Interaction.__table__)
@@ -136,22 +138,41 @@ def set_opted_out(conn: Connection, kind: str, value: str, when: datetime | None
     )
 
 
-def states(conn: Connection, interaction_ids: Collection[str]) -> dict[str, str]:
-    rows = conn.execute(select(INTERACTIONS.c.id, INTERACTIONS.c.state).where(INTERACTIONS.c.id.in_(interaction_ids)))
-    return {interaction_id: state for interaction_id, state in rows}
+def states(conn: Connection, interaction_ids: Collection[str]) -> dict[str, tuple[str, int]]:
+    """Interaction -> (state, version), for the ones that exist."""
+    rows = conn.execute(
+        select(INTERACTIONS.c.id, INTERACTIONS.c.state, INTERACTIONS.c.version).where(
+            INTERACTIONS.c.id.in_(interaction_ids)
+        )
+    )
+    return {interaction_id: (state, version) for interaction_id, state, version in rows}
 
 
 def update_interactions(conn: Connection, changes: Sequence[dict[str, Any]]) -> None:
-    """One UPDATE per row, sent as one batch; each dict has ``id`` and the same other keys."""
+    """One conditional UPDATE per row, sent as one batch: each dict has ``id``, the
+    ``expected_version`` it was read at, and the same other keys. A row whose version
+    moved meanwhile is left alone (see ``holding``: the caller finds out which landed)."""
     if not changes:
         return
-    columns = [key for key in changes[0] if key != "id"]
+    columns = [key for key in changes[0] if key not in ("id", "expected_version")]
     statement = (
         update(INTERACTIONS)
-        .where(INTERACTIONS.c.id == bindparam("row_id"))
-        .values({column: bindparam(column) for column in columns})
+        .where(INTERACTIONS.c.id == bindparam("row_id"), INTERACTIONS.c.version == bindparam("expected_version"))
+        .values({**{column: bindparam(column) for column in columns}, "version": INTERACTIONS.c.version + 1})
     )
-    conn.execute(statement, [{"row_id": row["id"], **{c: row[c] for c in columns}} for row in changes])
+    conn.execute(
+        statement,
+        [
+            {"row_id": row["id"], "expected_version": row["expected_version"], **{c: row[c] for c in columns}}
+            for row in changes
+        ],
+    )
+
+
+def holding(conn: Connection, offers: dict[str, str]) -> set[str]:
+    """Of ``offers`` (interaction -> offer id), the interactions that now hold that offer."""
+    rows = conn.execute(select(INTERACTIONS.c.id, INTERACTIONS.c.offer_id).where(INTERACTIONS.c.id.in_(offers)))
+    return {interaction_id for interaction_id, offer_id in rows if offers[interaction_id] == offer_id}
 
 
 def latest_inbound(conn: Connection, interaction_ids: Collection[str]) -> dict[str, tuple[str, str]]:
@@ -170,7 +191,28 @@ def insert_all(
     messages: Iterable[dict[str, Any]],
     events: Iterable[dict[str, Any]],
 ) -> None:
-    """Rows in the order their keys need them; events keep their list order as their ids."""
-    for table, rows in ((INTERACTIONS, list(interactions)), (MESSAGES, list(messages)), (EVENTS, list(events))):
+    """Rows in the order their keys need them; events keep their list order as their ids
+    and their numbers in the log."""
+    event_rows = list(events)
+    number(conn, INTERACTION_STREAM, event_rows)
+    for table, rows in ((INTERACTIONS, list(interactions)), (MESSAGES, list(messages)), (EVENTS, event_rows)):
         if rows:
             conn.execute(insert(table), rows)
+
+
+_ROUTING_FIELDS = (
+    "id", "queue", "channel", "created_at", "enqueued_at", "priority", "required_skills", "answer_deadline",
+    "preferred_agent_id", "preferred_until", "escalation_level", "sla_breached_at",
+)  # fmt: skip
+
+
+def routing_fields(conn: Connection, interaction_ids: Collection[str]) -> list[dict[str, Any]]:
+    """What routing needs of each of these interactions that is still queued."""
+    if not interaction_ids:
+        return []
+    rows = conn.execute(
+        select(*(INTERACTIONS.c[name] for name in _ROUTING_FIELDS)).where(
+            INTERACTIONS.c.id.in_(interaction_ids), INTERACTIONS.c.state == InteractionState.QUEUED
+        )
+    )
+    return [dict(row._mapping) for row in rows]

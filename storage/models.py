@@ -99,6 +99,10 @@ class Agent(Base):
     # Channel -> how many at once; channels left out take the engine's defaults.
     capacity: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Every change is written on condition of the version it was read at (see Interaction).
+    version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (read once, by the mapper)
 
 
 class AuthToken(Base):
@@ -160,6 +164,12 @@ class Interaction(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
+    # Raised by every change and part of its WHERE clause: of two writers that read the
+    # same version, the second updates no row and fails (StaleState) instead of both
+    # winning. Instances share nothing but the database, so the database must decide.
+    version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (read once, by the mapper)
 
 
 class Message(Base):
@@ -197,10 +207,48 @@ class ChatSession(Base):
 
 class InteractionEvent(Base):
     __tablename__ = "interaction_events"
+    __table_args__ = (Index("uq_interaction_events_seq", "seq", unique=True),)
     id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    # The event's place in the "interactions" stream, given out in commit order
+    # (storage.events): what consumers read by and record how far they got.
+    seq: Mapped[int | None] = mapped_column(BigInteger)
     interaction_id: Mapped[str] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"), index=True)
     type: Mapped[str] = mapped_column(String(50))
     actor_kind: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[str | None] = mapped_column(String(36))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AgentEvent(Base):
+    """The "agents" stream: every change of an agent's state, in order."""
+
+    __tablename__ = "agent_events"
+    seq: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=False)
+    agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(50))
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[str | None] = mapped_column(String(36))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EventStream(Base):
+    """The last sequence number given out in each stream. Taking numbers updates this row,
+    so transactions that write events to one stream take their turn on it and commit in
+    the order of their numbers: a consumer reading "after N" never skips one that commits
+    late."""
+
+    __tablename__ = "event_streams"
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class ConsumerPosition(Base):
+    """How far each consumer of a stream has read: where it resumes after a crash."""
+
+    __tablename__ = "consumer_positions"
+    consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(50))
+    position: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -34,33 +34,18 @@ class Writer:
             event.listen(self._sqlite, "begin", _begin_immediate)
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="storage-writer")
 
-    async def run(self, work: Callable[[Connection], T], before_commit: Callable[[T], None] | None = None) -> T:
+    async def run(self, work: Callable[[Connection], T]) -> T:
         """``work``'s result, once its transaction is committed; its exception (and
-        nothing written) otherwise. ``before_commit`` is called on the event loop with the
-        result once ``work`` is done, while the commit (the disk flush) is still under way:
-        for what may go out before it, as long as nothing can act on it until it is
-        committed."""
+        nothing written) otherwise."""
         if self._sqlite is None:
             async with self._engine.begin() as conn:
-                result = await conn.run_sync(work)
-                if before_commit is not None:
-                    before_commit(result)
-                return result
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, self._in_transaction, work, before_commit, loop)
+                return await conn.run_sync(work)
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._in_transaction, work)
 
-    def _in_transaction(
-        self,
-        work: Callable[[Connection], T],
-        before_commit: Callable[[T], None] | None,
-        loop: asyncio.AbstractEventLoop,
-    ) -> T:
+    def _in_transaction(self, work: Callable[[Connection], T]) -> T:
         assert self._sqlite is not None
         with self._sqlite.begin() as conn:
-            result = work(conn)
-            if before_commit is not None:
-                loop.call_soon_threadsafe(before_commit, result)
-            return result
+            return work(conn)
 
     async def close(self) -> None:
         if self._sqlite is not None and self._thread is not None:

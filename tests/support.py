@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 from typing import Any
@@ -9,12 +10,15 @@ from urllib.parse import urlencode
 
 from aiohttp.test_utils import TestClient
 from multidict import MultiDict
+from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from channels.sms.webhook import contact_from_form
 from interaction_center.domain.model import Channel, IdentityKind, InboundContact
 from interaction_center.settings.loader import load_settings
 from interaction_center.settings.model import Settings
+from interaction_center.web.keys import SERVICES
+from storage.models import InteractionEvent
 
 AUTH_TOKEN = "test-auth-token"
 ACCOUNT_SID = "AC" + "1" * 32
@@ -135,7 +139,22 @@ async def post_sms(client: TestClient[Any, Any], form: dict[str, str], signature
         "X-Twilio-Signature": signature if signature is not None else twilio_signature("/twilio/sms", form),
         "Content-Type": "application/x-www-form-urlencoded",
     }
-    return await client.post("/twilio/sms", data=urlencode(form), headers=headers)
+    response = await client.post("/twilio/sms", data=urlencode(form), headers=headers)
+    await routed(client)
+    return response
+
+
+async def routed(client: TestClient[Any, Any]) -> None:
+    """Wait until routing has read every event committed so far (and made its offers):
+    it reads them after the sender's answer, so a test that looks next would race it."""
+    services = client.app[SERVICES]
+    last_queued = select(func.coalesce(func.max(InteractionEvent.seq), 0)).where(InteractionEvent.type == "queued")
+    head = await services.writer.run(lambda conn: int(conn.execute(last_queued).scalar_one()))
+    for _ in range(1000):
+        if services.feed.reached >= head:
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"routing did not reach event {head}")
 
 
 async def login(client: TestClient[Any, Any], username: str) -> dict[str, str]:
@@ -159,6 +178,7 @@ async def next_frame(socket: Any, kind: str, timeout: float = 5.0) -> dict[str, 
 
 async def offered(client: TestClient[Any, Any], headers: dict[str, str]) -> list[dict[str, Any]]:
     """The caller's open offers (interactions, each with its ``offer``)."""
+    await routed(client)
     return list((await (await client.get("/api/v1/offers", headers=headers)).json())["offers"])
 
 

@@ -104,9 +104,11 @@ async def test_a_contact_acknowledged_before_a_crash_is_queued_again_with_its_en
     assert datetime.fromisoformat(offer["answer_deadline"]) == before.answer_deadline
 
 
-async def test_an_offer_open_at_the_crash_returns_to_the_queue_and_is_offered_again(
+async def test_an_offer_open_at_the_crash_is_still_the_agents_after_the_restart(
     tmp_path: Path, settings_factory: Callable[..., Settings]
 ) -> None:
+    """Recovery changes nothing stored: the offer is the agent's again, with its own id and
+    expiry, and can be accepted (it lapses as any offer would if it is not)."""
     port = free_port()
     settings = settings_factory(port=port)
     async with _server(tmp_path, port) as process, aiohttp.ClientSession() as session:
@@ -123,10 +125,13 @@ async def test_an_offer_open_at_the_crash_returns_to_the_queue_and_is_offered_ag
     assert before.state == "offered"
 
     async with _server(tmp_path, port), aiohttp.ClientSession() as session:
+        alice = await _as_alice(port, session)
         base = f"http://127.0.0.1:{port}/api/v1"
-        async with session.post(f"{base}/auth/login", json={"username": "sam", "password": PASSWORDS["sam"]}) as r:
-            sam = {"Authorization": f"Bearer {(await r.json())['token']}"}
-        async with session.get(f"{base}/interactions/{before.id}", headers=sam) as response:
+        async with session.get(f"{base}/offers", headers=alice) as response:
+            [offer] = (await response.json())["offers"]
+        assert (offer["id"], offer["offer"]["id"]) == (before.id, before.offer_id)
+        async with session.post(f"{base}/offers/{before.offer_id}/accept", headers=alice) as response:
+            assert response.status == 200, await response.text()
             record: dict[str, Any] = await response.json()
-    assert [e["type"] for e in record["events"]][-3:] == ["offered", "offer_lost_on_restart", "offered"]
+    assert [e["type"] for e in record["events"]][-2:] == ["offered", "accepted"]
     assert datetime.fromisoformat(record["enqueued_at"]) == before.enqueued_at

@@ -10,12 +10,12 @@ could be recorded before its lapse.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
-from collections import Counter
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -23,9 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.contract import Capacity
 from interaction_center.dispatch.notifier import AgentHub
+from interaction_center.dispatch.offers import offer_frame, offers_recorded, status_frame
 from interaction_center.dispatch.profiles import Queued, agent_profile, entry_for, to_datetime
 from interaction_center.domain.errors import Conflict, NotFound
 from interaction_center.domain.model import SYSTEM, Actor, ActorKind, InteractionState
+from interaction_center.domain.stamps import utcnow
 from interaction_center.settings.model import RoutingSettings
 from routing import (
     AgentState,
@@ -43,13 +45,12 @@ from routing import (
     WrapUpEnded,
 )
 from storage import agents as agent_store
-from storage import intake_rows as rows
+from storage import events
 from storage import interactions as store
 from storage.models import Agent, Interaction
 from storage.writer import Writer
 
 log = logging.getLogger(__name__)
-PREVIEW_CHARS = 160
 
 
 def agent_actor(agent_id: str) -> Actor:
@@ -73,30 +74,54 @@ class Dispatcher:
         self._hub = hub
         self._settings = settings
         self._lock = asyncio.Lock()
+        self._unrecorded: deque[RoutingEvent] = deque()
         self.first_response_breaches: Counter[tuple[str, str]] = Counter()
 
     async def recover(self) -> int:
-        """Rebuild the routing state from storage after a (re)start: what was queued or
-        offered is queued again at its original place with its deadlines and escalation
-        level; assignments and agents' states are restored. Returns how many interactions
-        were queued again."""
+        """Rebuild the routing state from storage after a (re)start, changing nothing
+        stored: what was queued is queued again at its original place with its deadlines
+        and escalation level; an open offer is the agent's again until its own expiry
+        (then it lapses as any offer does); assignments and agents' states are restored.
+        Only an offer to an agent no longer available goes back to its queue, as it
+        would have had the agent left with the service running. Returns how many
+        interactions wait or are offered."""
         now = time.time()
-        async with self._lock, self._sessions.begin() as session:
-            for agent in await agent_store.all_agents(session):
-                await self._routing.set_agent(
-                    agent_profile(agent, self._capacities), AgentState(agent.status), now, agent.status_reason
-                )
-            waiting = await store.routable(session)
-            for interaction in waiting:
-                if interaction.state == InteractionState.OFFERED:
-                    self._clear_offer(session, interaction, "offer_lost_on_restart", SYSTEM)
-                await self._routing.enqueue(entry_for(interaction), now)
-            for interaction in await store.assigned(session):
+        async with self._lock:
+            async with self._sessions() as session:
+                agents = await agent_store.all_agents(session)
+                waiting = await store.routable(session)
+                assigned = await store.assigned(session)
+            for agent in agents:
+                profile = agent_profile(agent, self._capacities)
+                await self._routing.set_agent(profile, AgentState(agent.status), now, agent.status_reason)
+            for interaction in assigned:
                 if interaction.assigned_agent_id is not None:
                     await self._routing.restore_assigned(entry_for(interaction), interaction.assigned_agent_id)
+            for interaction in waiting:
+                if interaction.state == InteractionState.OFFERED and not await self._restore_offer(interaction):
+                    await self._requeue_stored(interaction.id, interaction.offer_id, "offer_revoked", SYSTEM)
+                await self._routing.enqueue(entry_for(interaction), now)
+            await self._dispatch()
         log.info("recovered %d waiting interactions", len(waiting))
-        await self.dispatch()
         return len(waiting)
+
+    async def _restore_offer(self, interaction: Interaction) -> bool:
+        if interaction.offer_id is None or interaction.offered_agent_id is None or interaction.offer_expires_at is None:
+            return False
+        offer = Offer(
+            interaction.offer_id,
+            interaction.offered_agent_id,
+            entry_for(interaction),
+            interaction.offer_expires_at.timestamp(),
+        )
+        return await self._routing.restore_offer(offer)
+
+    @contextlib.asynccontextmanager
+    async def paused(self) -> AsyncIterator[None]:
+        """Routing held still: no decision is made or recorded until this ends (for
+        maintenance, and for tests that show what does not wait for routing)."""
+        async with self._lock:
+            yield
 
     async def enqueue(self, interactions: Sequence[Queued]) -> None:
         """Queue new interactions (committed as queued) and offer what can be offered."""
@@ -119,10 +144,14 @@ class Dispatcher:
         async with self._lock:
             await self._dispatch()
 
-    async def set_status(self, agent_id: str, status: AgentState, reason: str | None = None) -> Agent:
+    async def set_status(
+        self, agent_id: str, status: AgentState, reason: str | None = None, actor: Actor | None = None
+    ) -> Agent:
+        """The agent's state, set by ``actor`` (the agent themselves unless named)."""
         async with self._lock:
-            agent = await self._record_status(agent_id, status, reason)
-            revoked = await self._routing.set_agent(agent_profile(agent, self._capacities), status, time.time(), reason)
+            agent = await self._record_status(agent_id, status, reason, actor or agent_actor(agent_id))
+            profile = agent_profile(agent, self._capacities)
+            revoked = await self._routing.set_agent(profile, status, time.time(), reason)
             for offer in revoked:
                 await self._requeue(offer, "offer_revoked", agent_actor(agent_id))
             await self._dispatch()
@@ -136,7 +165,7 @@ class Dispatcher:
         agent is set away so nothing more is offered to a desk nobody watches."""
         snapshot = await self._routing.agent(agent_id)
         if snapshot is not None and snapshot.state is AgentState.AVAILABLE:
-            await self.set_status(agent_id, AgentState.AWAY, "disconnected")
+            await self.set_status(agent_id, AgentState.AWAY, "disconnected", SYSTEM)
 
     async def accept(self, agent_id: str, offer_id: str) -> Interaction:
         async with self._lock:
@@ -179,7 +208,7 @@ class Dispatcher:
             snapshot = await self._routing.agent(agent_id) if agent_id else None
             agent = None
             if snapshot is not None and snapshot.state is AgentState.WRAP_UP:
-                agent = await self._record_status(snapshot.agent_id, AgentState.WRAP_UP, None)
+                agent = await self._record_status(snapshot.agent_id, AgentState.WRAP_UP, None, SYSTEM)
             await self._dispatch()
         if agent is not None:
             self._push_status(agent)
@@ -229,14 +258,22 @@ class Dispatcher:
         return await self._routing.stats(time.time())
 
     async def tick(self) -> None:
+        """Fire the engine's timers and record what they did. The engine has already
+        moved on when it reports an event, so one that cannot be recorded now (storage
+        away) is kept and recorded, in order, before anything newer at the next tick:
+        none is lost while the process lives, and after a restart the stored state is
+        the one routing is rebuilt from."""
         async with self._lock:
-            events = await self._routing.tick(time.time())
-            # Frames go out in the order things happened: an agent hears it is available
-            # again before it hears of its next offer.
-            for event in events:
-                for agent_id, frame in await self._record(event):
+            self._unrecorded.extend(await self._routing.tick(time.time()))
+            recorded = False
+            while self._unrecorded:
+                # Frames go out in the order things happened: an agent hears it is available
+                # again before it hears of its next offer.
+                for agent_id, frame in await self._record(self._unrecorded[0]):
                     self._hub.push(agent_id, frame)
-            if events:
+                self._unrecorded.popleft()
+                recorded = True
+            if recorded:
                 await self._dispatch()
         await self._check_first_responses()
 
@@ -259,16 +296,16 @@ class Dispatcher:
                 (offer.agent_id, {"type": "offer_closed", "offer_id": offer.offer_id, "reason": "timeout"})
             ]
             if event.agent_set_away:
-                agent = await self._record_status(offer.agent_id, AgentState.AWAY, "missed")
-                frames.append((agent.id, _status_frame(agent)))
+                agent = await self._record_status(offer.agent_id, AgentState.AWAY, "missed", SYSTEM)
+                frames.append((agent.id, status_frame(agent)))
             return frames
         if isinstance(event, OfferRevoked):
             await self._requeue(event.offer, "offer_revoked", SYSTEM)
             frame = {"type": "offer_closed", "offer_id": event.offer.offer_id, "reason": "revoked"}
             return [(event.offer.agent_id, frame)]
         if isinstance(event, WrapUpEnded):
-            agent = await self._record_status(event.agent_id, AgentState.AVAILABLE, None)
-            return [(agent.id, _status_frame(agent))]
+            agent = await self._record_status(event.agent_id, AgentState.AVAILABLE, None, SYSTEM)
+            return [(agent.id, status_frame(agent))]
         async with self._sessions.begin() as session:
             if isinstance(event, SlaBreached):
                 interaction = await store.get(session, event.entry.interaction_id)
@@ -306,32 +343,30 @@ class Dispatcher:
                 log.warning("interaction %s: first-response SLA breached", interaction.id)
 
     async def _dispatch(self) -> None:
-        """Make every offer the engine can make now and record them in one transaction.
-        The agents hear of them while that transaction commits: an accept waits for this
-        lock, so nothing acts on an offer before it is stored."""
+        """Make every offer the engine can make now, record them in one transaction, and
+        only then tell the agents: an offer reaches an agent once storage has it."""
         while offers := await self._next_offers():
             await self._offer(offers)
 
     async def _offer(self, offers: list[Offer]) -> None:
-        announced = False
         now = to_datetime(time.time())
 
         def record(conn: Connection) -> dict[str, dict[str, Any]]:
-            return _offers_recorded(conn, offers, now)
-
-        def announce(previews: dict[str, dict[str, Any]]) -> None:
-            nonlocal announced
-            announced = True
-            self._announce(offers, previews)
+            return offers_recorded(conn, offers, now)
 
         try:
-            previews = await self._writer.run(record, before_commit=announce)
+            previews = await self._writer.run(record)
         except Exception:
-            await self._withdraw(offers, announced=announced)
+            # Never told to anyone: the offers go back to their queues as if never made.
+            for offer in offers:
+                await self._put_back(offer)
             raise
         for offer in offers:
-            if offer.interaction_id not in previews:
-                # Gone from storage (deleted, or closed behind routing's back).
+            if offer.interaction_id in previews:
+                log.info("interaction %s: offered to agent %s", offer.interaction_id, offer.agent_id)
+                self._hub.push(offer.agent_id, offer_frame(offer, previews[offer.interaction_id]))
+            else:
+                # Changed in storage behind routing's back (closed, or offered elsewhere).
                 await self._routing.cancel(offer.interaction_id, time.time())
 
     async def _put_back(self, offer: Offer) -> None:
@@ -340,20 +375,6 @@ class Dispatcher:
         await self._routing.cancel(offer.interaction_id, time.time())
         await self._routing.enqueue(offer.entry, time.time())
 
-    def _announce(self, offers: Sequence[Offer], previews: dict[str, dict[str, Any]]) -> None:
-        for offer in offers:
-            if offer.interaction_id in previews:
-                log.info("interaction %s: offered to agent %s", offer.interaction_id, offer.agent_id)
-                self._hub.push(offer.agent_id, offer_frame(offer, previews[offer.interaction_id]))
-
-    async def _withdraw(self, offers: Sequence[Offer], announced: bool) -> None:
-        """Offers storage did not take go back to their queues, as if never made."""
-        for offer in offers:
-            await self._put_back(offer)
-            if announced:
-                frame = {"type": "offer_closed", "offer_id": offer.offer_id, "reason": "not_recorded"}
-                self._hub.push(offer.agent_id, frame)
-
     async def _next_offers(self) -> list[Offer]:
         offers = []
         while (offer := await self._routing.next_offer(str(uuid.uuid4()), time.time())) is not None:
@@ -361,69 +382,31 @@ class Dispatcher:
         return offers
 
     async def _requeue(self, offer: Offer, event: str, actor: Actor) -> None:
+        await self._requeue_stored(offer.interaction_id, offer.offer_id, event, actor)
+
+    async def _requeue_stored(self, interaction_id: str, offer_id: str | None, event: str, actor: Actor) -> None:
+        """The stored offer closed, the interaction queued again; nothing when storage no
+        longer holds that offer (an accept or a close got there first)."""
         async with self._sessions.begin() as session:
-            interaction = await store.get(session, offer.interaction_id)
-            self._clear_offer(session, interaction, event, actor)
+            interaction = await store.get(session, interaction_id)
+            if interaction.state != InteractionState.OFFERED or interaction.offer_id != offer_id:
+                log.info("interaction %s: offer %s already closed in storage", interaction_id, offer_id)
+                return
+            data = {"agent_id": interaction.offered_agent_id, "offer_id": interaction.offer_id}
+            store.transition(session, interaction, InteractionState.QUEUED, actor, event, data)
+            interaction.offer_id = interaction.offered_agent_id = interaction.offer_expires_at = None
 
-    @staticmethod
-    def _clear_offer(session: AsyncSession, interaction: Interaction, event: str, actor: Actor) -> None:
-        data = {"agent_id": interaction.offered_agent_id, "offer_id": interaction.offer_id}
-        store.transition(session, interaction, InteractionState.QUEUED, actor, event, data)
-        interaction.offer_id = interaction.offered_agent_id = interaction.offer_expires_at = None
-
-    async def _record_status(self, agent_id: str, status: AgentState, reason: str | None) -> Agent:
+    async def _record_status(self, agent_id: str, status: AgentState, reason: str | None, actor: Actor) -> Agent:
+        """The agent's new state on condition of the version read, with its event."""
         async with self._sessions.begin() as session:
             agent = await agent_store.get(session, agent_id)
             if agent is None:
                 raise NotFound(f"no agent {agent_id}", code="agent.not_found")
-            agent.status, agent.status_reason, agent.status_changed_at = status, reason, to_datetime(time.time())
+            now = utcnow()
+            data = {"from": agent.status, "to": status, "reason": reason}
+            agent.status, agent.status_reason, agent.status_changed_at = status, reason, now
+            session.add(events.agent_event(agent_id, "status_changed", actor, data, now))
         return agent
 
     def _push_status(self, agent: Agent) -> None:
-        self._hub.push(agent.id, _status_frame(agent))
-
-
-def _offers_recorded(conn: Connection, offers: Sequence[Offer], now: datetime) -> dict[str, dict[str, Any]]:
-    current = rows.states(conn, [offer.interaction_id for offer in offers])
-    # One closed behind routing's back (or gone) is left out, not failed: its offer is
-    # cancelled, and the batch's other offers stand.
-    found = [offer for offer in offers if current.get(offer.interaction_id) == InteractionState.QUEUED]
-    changes, events = [], []
-    for offer in found:
-        state = current[offer.interaction_id]
-        offered = {"agent_id": offer.agent_id, "offer_id": offer.offer_id}
-        changes.append(
-            {
-                "id": offer.interaction_id,
-                **store.transition_values(state, InteractionState.OFFERED, now),
-                "offer_id": offer.offer_id,
-                "offered_agent_id": offer.agent_id,
-                "offer_expires_at": to_datetime(offer.expires_at),
-            }
-        )
-        data = store.transition_data(state, InteractionState.OFFERED, offered)
-        events.append(store.event_row(offer.interaction_id, "offered", SYSTEM, data, now))
-    rows.update_interactions(conn, changes)
-    rows.insert_all(conn, (), (), events)
-    latest = rows.latest_inbound(conn, [offer.interaction_id for offer in found])
-    previews: dict[str, dict[str, Any]] = {offer.interaction_id: {} for offer in found}
-    for interaction_id, (sender, body) in latest.items():
-        previews[interaction_id] = {"from": sender, "body": body[:PREVIEW_CHARS]}
-    return previews
-
-
-def _status_frame(agent: Agent) -> dict[str, Any]:
-    return {"type": "status", "status": agent.status, "reason": agent.status_reason}
-
-
-def offer_frame(offer: Offer, preview: dict[str, Any]) -> dict[str, object]:
-    return {
-        "preview": preview,
-        "type": "offer",
-        "offer_id": offer.offer_id,
-        "interaction_id": offer.interaction_id,
-        "channel": offer.entry.channel,
-        "queue": offer.entry.queue,
-        "priority": offer.entry.priority,
-        "expires_at": to_datetime(offer.expires_at).isoformat(),
-    }
+        self._hub.push(agent.id, status_frame(agent))

@@ -62,3 +62,10 @@ class ChannelError(InteractionCenterError):
 
     code = "channel.failed"
     status = 502
+
+
+class StaleState(Conflict):
+    """Another writer changed the record after it was read (two agents, two instances):
+    this change was not written. The caller reads again and decides anew."""
+
+    code = "state.changed"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,35 +34,11 @@ class IntakeResult:
     filed: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class NewInteraction:
-    """A new interaction's routing fields, as written: what the queue needs of it (a full
-    ORM object would cost more to build than the rows cost to write)."""
-
-    id: str
-    queue: str
-    channel: str
-    created_at: datetime
-    enqueued_at: datetime | None
-    priority: int
-    required_skills: dict[str, int]
-    answer_deadline: datetime | None
-    preferred_agent_id: str | None
-    preferred_until: datetime | None
-    escalation_level: int
-    sla_breached_at: datetime | None
-
-
-_NEW_FIELDS = tuple(f.name for f in fields(NewInteraction))
-
-
 @dataclass(frozen=True)
 class Stored:
     """One contact's outcome, and what is left to do once it is committed."""
 
     result: IntakeResult
-    # A new interaction waiting for an agent.
-    queued: NewInteraction | None = None
     # The agent holding the interaction this message continues, and the message for them.
     for_agent: tuple[str, Message] | None = None
 
@@ -122,7 +98,7 @@ class _Batch:
         customer_id = self._customer(contact)
         actor = Actor(ActorKind.CUSTOMER, customer_id)
         thread = self._thread(contact)
-        queued = None
+        opened = False
         if thread is None:
             row = _opened(contact, queue, customer_id, self.last_agents.get(customer_id), self.settings, at, self.out)
             if not contact.verified and customer_id not in self.new_customers:
@@ -130,7 +106,7 @@ class _Batch:
                 data = {"kind": contact.identity_kind, "value": contact.from_address}
                 self.out.events.append(event_row(row["id"], "unverified_identity", actor, data, at))
             if contact.routable:
-                queued = NewInteraction(**{name: row[name] for name in _NEW_FIELDS})
+                opened = True
                 thread = self.threads[contact.thread_key] = OpenThread(row["id"], None)
             interaction_id = row["id"]
         else:
@@ -142,11 +118,9 @@ class _Batch:
         self.seen[(contact.channel, contact.external_id)] = IntakeResult(
             interaction_id, message["id"], created=False, duplicate=True
         )
-        result = IntakeResult(
-            interaction_id, message["id"], created=queued is not None, duplicate=False, filed=thread is None
-        )
-        holder = None if thread is None or queued is not None else thread.assigned_agent_id
-        return Stored(result, queued, None if holder is None else (holder, Message(**message)))
+        result = IntakeResult(interaction_id, message["id"], created=opened, duplicate=False, filed=thread is None)
+        holder = None if thread is None or opened else thread.assigned_agent_id
+        return Stored(result, None if holder is None else (holder, Message(**message)))
 
     def _customer(self, contact: InboundContact) -> str:
         identity = (contact.identity_kind, contact.from_address)

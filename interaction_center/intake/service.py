@@ -4,15 +4,13 @@ everything committed before the channel acknowledges the sender."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from interaction_center import wire as serialize
-from interaction_center.dispatch.dispatcher import Dispatcher
 from interaction_center.dispatch.notifier import AgentHub
-from interaction_center.dispatch.profiles import Queued
 from interaction_center.domain.errors import InteractionCenterError, InvalidInput
 from interaction_center.domain.model import SYSTEM, Channel, Direction, InboundContact
 from interaction_center.domain.stamps import utcnow
@@ -46,13 +44,13 @@ class Intake:
         self,
         sessions: async_sessionmaker[AsyncSession],
         writer: Writer,
-        dispatcher: Dispatcher,
         hub: AgentHub,
         settings: Settings,
+        committed: Callable[[], None],
     ) -> None:
         self._sessions = sessions
         self._writer = writer
-        self._dispatcher = dispatcher
+        self._committed = committed
         self._hub = hub
         self._settings = settings
         self._batches: GroupCommit[tuple[InboundContact, str], intake_batch.Stored] = GroupCommit(
@@ -60,13 +58,15 @@ class Intake:
         )
 
     async def receive(self, contact: InboundContact, queue: str) -> IntakeResult:
-        """Store the contact and queue what it opened: committed and queued when this returns."""
+        """Store the contact: committed, with the events of what it opened, when this
+        returns. Routing reads those events from the log (dispatch.feed), so the sender's
+        answer never waits for it."""
         if queue not in self._settings.queues:
             raise InvalidInput(f"no queue named {queue!r}", code="queue.unknown")
         return (await self._batches.submit((contact, queue))).result
 
     async def close(self) -> None:
-        """Finish what was received: everything acknowledged is committed and queued."""
+        """Finish what was received: everything acknowledged is committed."""
         await self._batches.close()
 
     async def _take_in(self, items: Sequence[tuple[InboundContact, str]]) -> list[intake_batch.Stored]:
@@ -82,19 +82,8 @@ class Intake:
                 log.info("a batch of %d contacts raced another writer, retrying", len(items))
         for outcome in stored:
             log.debug("interaction %s: contact %s", outcome.result.interaction_id, _verdict(outcome.result))
-        # Committed: from here on nothing may fail the batch, or its contacts would be
-        # written again (as duplicates).
-        try:
-            queued: list[Queued] = [s.queued for s in stored if s.queued is not None]
-            # A duplicate of a contact whose batch was committed but never routed (the
-            # commit's answer was lost, say) is routed now; routing ignores what it holds.
-            duplicates = [s.result.interaction_id for s in stored if s.result.duplicate]
-            if duplicates:
-                async with self._sessions() as session:
-                    queued += await store.queued(session, duplicates)
-            await self._dispatcher.enqueue(queued)
-        except Exception:
-            log.exception("routing %d new interactions failed; the next restart queues them", len(stored))
+        # Committed: routing may read it now.
+        self._committed()
         return stored
 
     async def _tell_agents(self, stored: Sequence[intake_batch.Stored]) -> None:

@@ -35,25 +35,17 @@ def _add_customer(conn: Connection) -> str:
     return customer_id
 
 
-async def test_a_unit_is_committed_when_run_returns_and_announced_before(engine: AsyncEngine) -> None:
+async def test_a_unit_is_committed_when_run_returns(engine: AsyncEngine) -> None:
     writer = Writer(engine)
-    announced: list[tuple[str, bool]] = []
-
-    def before_commit(customer_id: str) -> None:
-        announced.append((customer_id, threading.current_thread() is threading.main_thread()))
-
     try:
-        customer_id = await writer.run(_add_customer, before_commit=before_commit)
+        await writer.run(_add_customer)
     finally:
         await writer.close()
-    # Announced on the event loop's thread, with the unit's result.
-    assert announced == [(customer_id, True)]
     assert await _customers(engine) == 1
 
 
-async def test_a_failed_unit_writes_nothing_and_announces_nothing(engine: AsyncEngine) -> None:
+async def test_a_failed_unit_writes_nothing(engine: AsyncEngine) -> None:
     writer = Writer(engine)
-    announced: list[str] = []
 
     def half_done(conn: Connection) -> str:
         _add_customer(conn)
@@ -61,11 +53,10 @@ async def test_a_failed_unit_writes_nothing_and_announces_nothing(engine: AsyncE
 
     try:
         with pytest.raises(RuntimeError, match="half way"):
-            await writer.run(half_done, before_commit=announced.append)
+            await writer.run(half_done)
         await writer.run(_add_customer)
     finally:
         await writer.close()
-    assert announced == []
     assert await _customers(engine) == 1
 
 

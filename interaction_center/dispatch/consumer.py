@@ -1,0 +1,112 @@
+"""A consumer of the event log: reads one stream in order, hands each batch on, and
+records how far it got, so that it resumes there after a crash.
+
+The position is recorded in the same transaction as the next read, so a crash between
+handling a batch and recording it replays that batch: consumers are idempotent by event
+(routing ignores what it already holds). A batch that fails is not skipped: it is tried
+again, with a growing pause, until it goes through; the failure is logged each time."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+from sqlalchemy import Connection
+
+from interaction_center.domain.stamps import utcnow
+from storage import events
+from storage.events import LoggedEvent
+from storage.writer import Writer
+
+log = logging.getLogger(__name__)
+
+Loaded = TypeVar("Loaded")
+
+# Enough to amortize a read, few enough that one batch never holds routing long.
+BATCH = 500
+# How often the log is looked at without a nudge: for what other processes commit.
+POLL_SECONDS = 0.5
+FIRST_RETRY_SECONDS = 0.05
+LAST_RETRY_SECONDS = 5.0
+
+
+class LogConsumer(Generic[Loaded]):
+    """``load`` runs in the read's transaction, on what was read (to fetch what the events
+    name in the same look at the database); ``handle`` gets its result on the event loop.
+    A consumer never seen before starts at the stream's head when ``from_head`` (its
+    past is in the state it is started from) and at the beginning otherwise."""
+
+    def __init__(
+        self,
+        name: str,
+        stream: str,
+        writer: Writer,
+        load: Callable[[Connection, Sequence[LoggedEvent]], Loaded],
+        handle: Callable[[Loaded], Awaitable[None]],
+        *,
+        from_head: bool,
+    ) -> None:
+        self.name = name
+        self._stream = stream
+        self._writer = writer
+        self._load = load
+        self._handle = handle
+        self._from_head = from_head
+        self._nudged = asyncio.Event()
+        # Handled, not yet recorded: the next read records it.
+        self._reached: int | None = None
+        self._recorded: int | None = None
+
+    @property
+    def reached(self) -> int:
+        """The last event handled (its number), or where the consumer started."""
+        return self._reached if self._reached is not None else self._recorded or 0
+
+    def wake(self) -> None:
+        """Something was committed to the stream: read now rather than at the next poll."""
+        self._nudged.set()
+
+    async def run(self) -> None:
+        pause = FIRST_RETRY_SECONDS
+        while True:
+            try:
+                handled = await self.step()
+            except Exception:
+                log.exception("consumer %s: batch after %s failed; again in %.2f s", self.name, self._recorded, pause)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, LAST_RETRY_SECONDS)
+                continue
+            pause = FIRST_RETRY_SECONDS
+            if handled < BATCH:
+                await self._idle()
+
+    async def step(self) -> int:
+        """Record the position reached, read and handle the next batch; how many events
+        it held."""
+        reached = self._reached
+        read, loaded, start = await self._writer.run(lambda conn: self._read(conn, reached))
+        self._recorded = start
+        if read:
+            await self._handle(loaded)
+            self._reached = read[-1].seq
+        return len(read)
+
+    def _read(self, conn: Connection, reached: int | None) -> tuple[list[LoggedEvent], Loaded, int]:
+        if reached is not None and reached != self._recorded:
+            events.record_position(conn, self.name, self._stream, reached, utcnow())
+        start = reached if reached is not None else events.position(conn, self.name)
+        if start is None:
+            start = events.head(conn, self._stream) if self._from_head else 0
+            events.record_position(conn, self.name, self._stream, start, utcnow())
+        read = events.read(conn, self._stream, start, BATCH)
+        return read, self._load(conn, read), start
+
+    async def _idle(self) -> None:
+        try:
+            async with asyncio.timeout(POLL_SECONDS):
+                await self._nudged.wait()
+        except TimeoutError:
+            pass
+        self._nudged.clear()

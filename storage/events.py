@@ -1,0 +1,114 @@
+"""The event log: every event gets the next number of its stream in the transaction
+that writes it, consumers read a stream in that order and record how far they got.
+
+Numbers are taken by updating the stream's row in ``event_streams``, so two transactions
+writing to one stream take turns on that row and commit in the order of their numbers:
+a reader that has seen N has seen everything before N. (Autoincrement ids do not promise
+that on PostgreSQL: id 9 can commit after id 10, and a reader past 10 would skip it.)"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy.orm import Session
+
+from interaction_center.domain.model import Actor
+from storage.models import AgentEvent, ConsumerPosition, EventStream, InteractionEvent
+
+INTERACTIONS = "interactions"
+AGENTS = "agents"
+
+STREAMS = cast(Table, EventStream.__table__)
+POSITIONS = cast(Table, ConsumerPosition.__table__)
+INTERACTION_EVENTS = cast(Table, InteractionEvent.__table__)
+AGENT_EVENTS = cast(Table, AgentEvent.__table__)
+_TABLES = {INTERACTIONS: INTERACTION_EVENTS, AGENTS: AGENT_EVENTS}
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    """One event as consumers read it."""
+
+    stream: str
+    seq: int
+    subject: str  # the interaction or agent it happened to
+    type: str
+    actor_kind: str
+    actor_id: str | None
+    data: dict[str, Any]
+    created_at: datetime
+
+
+def take_numbers(conn: Connection, stream: str, count: int) -> int:
+    """Reserve ``count`` numbers of ``stream`` for this transaction; returns the first."""
+    last = conn.execute(
+        update(STREAMS)
+        .where(STREAMS.c.name == stream)
+        .values(last_seq=STREAMS.c.last_seq + count)
+        .returning(STREAMS.c.last_seq)
+    ).scalar_one()
+    return int(last) - count + 1
+
+
+def number(conn: Connection, stream: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Give plain event rows, in their order, the next numbers of ``stream``."""
+    if rows:
+        first = take_numbers(conn, stream, len(rows))
+        for offset, row in enumerate(rows):
+            row["seq"] = first + offset
+
+
+def number_new_events(session: Session, _context: Any, _instances: Any) -> None:
+    """A ``before_flush`` hook: events added through the ORM are numbered as they are
+    flushed, in the order they were added (``Session.new`` keeps it)."""
+    fresh: dict[str, list[InteractionEvent | AgentEvent]] = {}
+    for item in session.new:
+        if isinstance(item, InteractionEvent) and item.seq is None:
+            fresh.setdefault(INTERACTIONS, []).append(item)
+        elif isinstance(item, AgentEvent) and not item.seq:
+            fresh.setdefault(AGENTS, []).append(item)
+    for stream, items in fresh.items():
+        first = take_numbers(session.connection(), stream, len(items))
+        for offset, item in enumerate(items):
+            item.seq = first + offset
+
+
+def agent_event(agent_id: str, type_: str, actor: Actor, data: dict[str, Any] | None, now: datetime) -> AgentEvent:
+    return AgentEvent(
+        agent_id=agent_id, type=type_, actor_kind=actor.kind, actor_id=actor.id, data=data or {}, created_at=now
+    )
+
+
+def head(conn: Connection, stream: str) -> int:
+    return int(conn.execute(select(STREAMS.c.last_seq).where(STREAMS.c.name == stream)).scalar_one())
+
+
+def read(conn: Connection, stream: str, after: int, limit: int) -> list[LoggedEvent]:
+    table = _TABLES[stream]
+    subject = table.c.interaction_id if stream == INTERACTIONS else table.c.agent_id
+    rows = conn.execute(
+        select(
+            table.c.seq, subject, table.c.type, table.c.actor_kind, table.c.actor_id, table.c.data, table.c.created_at
+        )
+        .where(table.c.seq > after)
+        .order_by(table.c.seq)
+        .limit(limit)
+    )
+    return [LoggedEvent(stream, *row) for row in rows]
+
+
+def position(conn: Connection, consumer: str) -> int | None:
+    found = conn.execute(select(POSITIONS.c.position).where(POSITIONS.c.consumer == consumer)).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
+def record_position(conn: Connection, consumer: str, stream: str, seq: int, now: datetime) -> None:
+    moved = conn.execute(
+        update(POSITIONS).where(POSITIONS.c.consumer == consumer).values(position=seq, updated_at=now)
+    ).rowcount
+    if not moved:
+        conn.execute(insert(POSITIONS).values(consumer=consumer, stream=stream, position=seq, updated_at=now))

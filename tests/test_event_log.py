@@ -1,0 +1,162 @@
+"""The event log and its consumers: the sender's answer never waits for routing; a
+consumer killed mid-stream resumes where it got to, losing nothing and doing nothing
+twice; a batch that fails is tried again until it goes through."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from sqlalchemy import Connection, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from interaction_center.dispatch import consumer as consumer_module
+from interaction_center.dispatch.consumer import LogConsumer
+from interaction_center.domain.model import SYSTEM
+from interaction_center.domain.stamps import new_id, utcnow
+from interaction_center.settings.model import Settings
+from interaction_center.web.keys import SERVICES
+from storage import events
+from storage import intake_rows as rows
+from storage.database import create_engine
+from storage.events import LoggedEvent
+from storage.interactions import event_row
+from storage.models import AgentEvent
+from storage.writer import Writer
+from tests.support import login, offered, set_status, sms_form, twilio_signature
+
+EVENTS = 1_200
+
+
+@pytest.fixture
+async def engine(migrated_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(migrated_url)
+    yield engine
+    await engine.dispose()
+
+
+def _write_events(conn: Connection) -> None:
+    customer_id, interaction_id = new_id(), new_id()
+    now = utcnow()
+    rows.add_customers(conn, [(customer_id, "chat", customer_id, "")], now)
+    interaction = {
+        "id": interaction_id, "customer_id": customer_id, "channel": "chat", "state": "completed",
+        "queue": "support", "thread_key": interaction_id, "created_at": now, "updated_at": now,
+    }  # fmt: skip
+    noted = [event_row(interaction_id, "note", SYSTEM, {"n": n}, now) for n in range(EVENTS)]
+    rows.insert_all(conn, [interaction], (), noted)
+
+
+def _seqs(conn: Connection, read: Sequence[LoggedEvent]) -> list[int]:
+    return [event.seq for event in read]
+
+
+async def test_a_consumer_killed_mid_stream_resumes_without_loss_or_double_effect(engine: AsyncEngine) -> None:
+    writer = Writer(engine)
+    effects: Counter[int] = Counter()
+    second_batch = asyncio.Event()
+    gate = asyncio.Event()
+
+    async def apply(seqs: list[int]) -> None:
+        if effects:
+            second_batch.set()
+            # Killed here, before this batch has any effect.
+            await gate.wait()
+        effects.update(seqs)
+
+    def consumer(handle: Callable[[list[int]], Any]) -> LogConsumer[list[int]]:
+        return LogConsumer("counting", events.INTERACTIONS, writer, _seqs, handle, from_head=False)
+
+    try:
+        await writer.run(_write_events)
+        first = asyncio.create_task(consumer(apply).run())
+        await asyncio.wait_for(second_batch.wait(), 10)
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        assert sum(effects.values()) == consumer_module.BATCH
+
+        async def apply_all(seqs: list[int]) -> None:
+            effects.update(seqs)
+
+        resumed = consumer(apply_all)
+        while resumed.reached < EVENTS:
+            await resumed.step()
+    finally:
+        await writer.close()
+    assert sorted(effects) == list(range(1, EVENTS + 1))
+    assert set(effects.values()) == {1}
+
+
+async def test_a_failing_batch_is_retried_until_it_goes_through(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(consumer_module, "FIRST_RETRY_SECONDS", 0.001)
+    writer = Writer(engine)
+    attempts: list[int] = []
+    done = asyncio.Event()
+
+    async def flaky(seqs: list[int]) -> None:
+        attempts.append(seqs[0])
+        if len(attempts) < 3:
+            raise RuntimeError("storage away")
+        if seqs[-1] == EVENTS:
+            done.set()
+
+    try:
+        await writer.run(_write_events)
+        task = asyncio.create_task(
+            LogConsumer("flaky", events.INTERACTIONS, writer, _seqs, flaky, from_head=False).run()
+        )
+        await asyncio.wait_for(done.wait(), 10)
+        task.cancel()
+    finally:
+        await writer.close()
+    # The same first batch three times, then on.
+    assert attempts[:3] == [1, 1, 1] and attempts[3] == consumer_module.BATCH + 1
+
+
+async def test_the_sms_200_does_not_wait_for_routing_and_the_contact_is_routed_once_it_runs(
+    app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings]
+) -> None:
+    client = await app_factory(settings_factory())
+    services = client.app[SERVICES]
+    alice = await login(client, "alice")
+    await set_status(client, alice, "available")
+    form = sms_form()
+    headers = {"X-Twilio-Signature": twilio_signature("/twilio/sms", form)}
+    async with services.dispatcher.paused():
+        response = await asyncio.wait_for(
+            client.post(
+                "/twilio/sms",
+                data=urlencode(form),
+                headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
+            ),
+            5,
+        )
+        assert response.status == 200
+        listed = await client.get("/api/v1/offers", headers=alice)
+        assert (await listed.json())["offers"] == []
+    [offer] = await offered(client, alice)
+    assert offer["messages"][0]["body"] == form["Body"]
+
+
+async def test_every_change_of_an_agents_state_is_an_event_of_the_agents_stream(
+    app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings]
+) -> None:
+    client = await app_factory(settings_factory())
+    alice = await login(client, "alice")
+    await set_status(client, alice, "available")
+    await set_status(client, alice, "away")
+    async with client.app[SERVICES].sessions() as session:
+        logged = (await session.scalars(select(AgentEvent).order_by(AgentEvent.seq))).all()
+    changes = [(event.type, event.data["from"], event.data["to"], event.actor_kind) for event in logged]
+    assert changes[-2:] == [
+        ("status_changed", "offline", "available", "agent"),
+        ("status_changed", "available", "away", "agent"),
+    ]
+    assert [event.seq for event in logged] == list(range(1, len(logged) + 1))
