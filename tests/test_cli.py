@@ -254,6 +254,30 @@ def test_serve_with_a_bad_config_exits_2_without_starting(tmp_path: Path) -> Non
     assert "Traceback" not in result.stderr
 
 
+def test_serve_refuses_a_redis_url_that_nothing_would_use(tmp_path: Path) -> None:
+    path = good_config(tmp_path)
+    path.write_text(path.read_text() + '[redis]\nurl = "redis://127.0.0.1:6379/0"\n')
+
+    result = run(tmp_path, "--config", str(path), "serve", timeout=30)
+
+    assert result.returncode == 2
+    assert "Interaction Center on" not in result.stdout
+    assert f"error: {path}: redis.url: the Redis routing backend is not built yet" in result.stderr
+
+
+def test_config_check_refuses_ic_redis_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("IC_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+    code = main(["--config", str(good_config(tmp_path)), "config", "check"])
+
+    assert code == 2
+    assert "error: environment IC_REDIS_URL: redis.url: the Redis routing backend is not built yet" in (
+        capsys.readouterr().err
+    )
+
+
 # --- db upgrade ----------------------------------------------------------------------------
 
 

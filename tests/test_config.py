@@ -198,7 +198,6 @@ def test_environment_overrides_a_default_the_file_does_not_mention(tmp_path: Pat
         ("IC_HTTP_HOST", "0.0.0.0", "http", "host", "0.0.0.0"),
         ("IC_HTTP_PUBLIC_BASE_URL", "https://ic.example.test", "http", "public_base_url", "https://ic.example.test"),
         ("IC_SMTP_HOST", "mail.local", "smtp", "host", "mail.local"),
-        ("IC_REDIS_URL", "redis://localhost:6379/0", "redis", "url", "redis://localhost:6379/0"),
         ("IC_TWILIO_PHONE_NUMBER", "+15550001111", "twilio", "phone_number", "+15550001111"),
         ("IC_TWILIO_API_BASE_URL", "http://127.0.0.1:9999", "twilio", "api_base_url", "http://127.0.0.1:9999"),
         ("IC_TWILIO_DEFAULT_REGION", "GB", "twilio", "default_region", "GB"),
@@ -1140,10 +1139,27 @@ def test_database_url_with_an_unsupported_scheme_is_rejected(tmp_path: Path, url
     assert (issue.key, issue.reason) == ("database.url", "must be a sqlite:// or postgresql:// URL")
 
 
-def test_redis_url_scheme_is_checked(tmp_path: Path) -> None:
-    issue = only_issue(tmp_path, MINIMAL + '[redis]\nurl = "http://localhost:6379"\n')
+REDIS_REFUSED = (
+    "the Redis routing backend is not built yet, so this setting would be ignored;"
+    " leave it empty (routing is in-process when it is empty)"
+)
 
-    assert issue.key == "redis.url"
+
+@pytest.mark.parametrize("url", ["redis://localhost:6379/0", "http://localhost:6379"])
+def test_a_redis_url_in_the_file_is_refused_until_a_redis_backend_reads_it(tmp_path: Path, url: str) -> None:
+    issue = only_issue(tmp_path, MINIMAL + f'[redis]\nurl = "{url}"\n')
+
+    assert issue == issue_in_file(tmp_path, "redis.url", REDIS_REFUSED)
+
+
+def test_a_redis_url_from_the_environment_is_refused_naming_the_variable(tmp_path: Path) -> None:
+    issue = only_issue(tmp_path, MINIMAL, {"IC_REDIS_URL": "redis://localhost:6379/0"})
+
+    assert issue == ConfigIssue("environment IC_REDIS_URL", "redis.url", REDIS_REFUSED)
+
+
+def test_an_empty_redis_url_routes_in_process_without_a_problem(tmp_path: Path) -> None:
+    assert load(tmp_path, MINIMAL + '[redis]\nurl = ""\n', {"IC_REDIS_URL": ""}).redis.url == ""
 
 
 def test_public_base_url_must_be_http(tmp_path: Path) -> None:
