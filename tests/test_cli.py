@@ -73,11 +73,14 @@ def clean_environ() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if not name.startswith(("IC_", "TWILIO_"))}
 
 
-def run(tmp_path: Path, *args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run(
+    tmp_path: Path, *args: str, stdin: str | None = None, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The command as a process, in a clean environment plus ``env``."""
     return subprocess.run(
         [sys.executable, "-m", "interaction_center", *args],
         cwd=tmp_path,
-        env=clean_environ(),
+        env=clean_environ() | (env or {}),
         input=stdin,
         capture_output=True,
         text=True,
@@ -204,6 +207,30 @@ def test_config_check_without_any_file_reports_what_the_defaults_lack(capsys: py
     assert "error: <defaults>: queues: at least one queue is required" in err
 
 
+def test_config_check_lists_an_unknown_ic_variable_with_the_close_match(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("IC_HTTP_PROT", "9000")
+
+    code = main(["--config", str(good_config(tmp_path)), "config", "check"])
+
+    assert code == 2
+    assert capsys.readouterr().err.startswith(
+        "error: environment: IC_HTTP_PROT: unknown variable; did you mean IC_HTTP_PORT?"
+    )
+
+
+def test_config_check_accepts_the_ic_variables_that_are_not_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("IC_CONFIG", str(good_config(tmp_path)))
+    monkeypatch.setenv("IC_REQUIRE_SERVICES", "1")
+
+    code = main(["config", "check"])
+
+    assert (code, capsys.readouterr().err) == (0, "")
+
+
 def test_an_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["frobnicate"])
@@ -252,6 +279,14 @@ def test_serve_with_a_bad_config_exits_2_without_starting(tmp_path: Path) -> Non
     assert "Interaction Center on" not in result.stdout
     assert "3 configuration error(s); nothing was started" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serve_refuses_an_unknown_ic_variable(tmp_path: Path) -> None:
+    result = run(tmp_path, "--config", str(good_config(tmp_path)), "serve", env={"IC_HTTP_PROT": "9000"}, timeout=30)
+
+    assert result.returncode == 2
+    assert "Interaction Center on" not in result.stdout
+    assert "error: environment: IC_HTTP_PROT: unknown variable; did you mean IC_HTTP_PORT?" in result.stderr
 
 
 def test_serve_refuses_a_redis_url_that_nothing_would_use(tmp_path: Path) -> None:
@@ -303,16 +338,9 @@ def test_db_upgrade_twice_is_harmless(tmp_path: Path) -> None:
 
 def test_db_upgrade_uses_ic_database_url_over_the_file(tmp_path: Path) -> None:
     other = tmp_path / "from-env.db"
-    environ = clean_environ() | {"IC_DATABASE_URL": f"sqlite:///{other}"}
 
-    result = subprocess.run(
-        [sys.executable, "-m", "interaction_center", "--config", str(good_config(tmp_path)), "db", "upgrade"],
-        cwd=tmp_path,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = run(
+        tmp_path, "--config", str(good_config(tmp_path)), "db", "upgrade", env={"IC_DATABASE_URL": f"sqlite:///{other}"}
     )
 
     assert result.returncode == 0, result.stderr

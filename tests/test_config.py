@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from datetime import date
@@ -280,6 +281,76 @@ def test_explicit_empty_environ_ignores_the_process_environment(
     loaded = load(tmp_path, MINIMAL, {})
 
     assert loaded.http.port == 8080
+
+
+# --- unknown IC_ variables -------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+# How the repository reads a variable: environ.get("IC_..."), environ["IC_..."],
+# getenv("IC_..."), and in shell export IC_... or $IC_...
+_READS = re.compile(
+    r"""(?:environ(?:\.get\(|\[)|getenv\()\s*["'](IC_[A-Z0-9_]+)|export (IC_[A-Z0-9_]+)|\$\{?(IC_[A-Z0-9_]+)"""
+)
+
+
+def _variables_the_repository_reads() -> set[str]:
+    found: set[str] = set()
+    for path in ROOT.rglob("*"):
+        parts = path.relative_to(ROOT).parts
+        if not path.is_file() or parts[0] in {".venv", ".git", "var"} or "cache" in "".join(parts):
+            continue
+        if path.suffix in {".py", ".md", ".toml"} or path.name == "Makefile" or parts[0] in {".ci", "scripts"}:
+            found.update(name for match in _READS.findall(path.read_text(errors="replace")) for name in match if name)
+    return found
+
+
+def test_a_misspelt_ic_variable_is_reported_with_the_close_match(tmp_path: Path) -> None:
+    issue = only_issue(tmp_path, MINIMAL, {"IC_HTTP_PROT": "9000"})
+
+    assert issue == ConfigIssue(
+        "environment",
+        "IC_HTTP_PROT",
+        "unknown variable; did you mean IC_HTTP_PORT? (the known ones: IC_<SECTION>_<KEY> for the keys of [http],"
+        " [smtp], [database], [redis], [twilio], [auth], [routing] in README.md's Configuration,"
+        " and IC_CONFIG, IC_REQUIRE_SERVICES)",
+    )
+
+
+def test_an_unknown_ic_variable_without_a_close_match_lists_the_known_ones(tmp_path: Path) -> None:
+    issue = only_issue(tmp_path, MINIMAL, {"IC_QUEUE": "support"})
+
+    assert (issue.source, issue.key) == ("environment", "IC_QUEUE")
+    assert issue.reason.startswith("unknown variable; the known ones: IC_HTTP_HOST, IC_HTTP_PORT, ")
+    for name in ("IC_SMTP_RELAY_PASSWORD", "IC_ROUTING_TRANSFER_WINDOW_SECONDS", "IC_CONFIG", "IC_REQUIRE_SERVICES"):
+        assert name in issue.reason
+
+
+def test_every_unknown_ic_variable_is_reported_beside_the_other_problems(tmp_path: Path) -> None:
+    issues = issues_of(tmp_path, MINIMAL, {"IC_HTTP_PROT": "1", "IC_SMTP_HOSTNAME": "x", "IC_HTTP_PORT": "x"})
+
+    assert [(issue.source, issue.key) for issue in issues] == [
+        ("environment", "IC_HTTP_PROT"),
+        ("environment", "IC_SMTP_HOSTNAME"),
+        ("environment IC_HTTP_PORT", "http.port"),
+    ]
+
+
+def test_variables_outside_the_ic_prefix_are_left_alone(tmp_path: Path) -> None:
+    loaded = load(tmp_path, MINIMAL, {"TWILIO_REGION": "au1", "ic_http_prot": "1", "PATH": "/bin"})
+
+    assert loaded.http.port == 8080
+
+
+def test_every_ic_variable_the_repository_reads_is_accepted(tmp_path: Path) -> None:
+    read = _variables_the_repository_reads()
+    # The scan finds what it is meant to (so an empty result cannot pass).
+    assert {"IC_CONFIG", "IC_REQUIRE_SERVICES", "IC_DATABASE_URL", "IC_REDIS_URL"} <= read
+
+    for name in sorted(read):
+        try:
+            load(tmp_path, MINIMAL, {name: ""})
+        except ConfigInvalid as exc:
+            assert name not in [issue.key for issue in exc.issues], exc.issues
 
 
 # --- choosing the file ---------------------------------------------------------------------
