@@ -207,6 +207,47 @@ def test_config_check_without_any_file_reports_what_the_defaults_lack(capsys: py
     assert "error: <defaults>: queues: at least one queue is required" in err
 
 
+def test_config_check_takes_config_after_the_command_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = good_config(tmp_path)
+
+    code = main(["config", "check", "--config", str(path)])
+
+    assert (code, capsys.readouterr().out) == (0, f"{path}: OK (2 queues, 1 agents)\n")
+
+
+# Every command, with the arguments it needs: each reads the configuration.
+EVERY_COMMAND = [
+    ["serve"],
+    ["config", "check"],
+    ["db", "upgrade"],
+    ["agents", "add", "erin"],
+    ["simulate", "sms", "--from", "+15551230001", "Hello"],
+    ["simulate", "email", "--from", "jane@customer.test", "--subject", "Hi", "Hello"],
+]
+
+
+@pytest.mark.parametrize("command", EVERY_COMMAND, ids=" ".join)
+def test_every_command_reads_the_config_given_after_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    path = bad_config(tmp_path)
+
+    code = main([*command, "--config", str(path)])
+
+    assert code == 2
+    assert f"error: {path}: http.port: must be a whole number, not 'eighty'" in capsys.readouterr().err
+
+
+def test_config_after_the_command_wins_over_config_before_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = good_config(tmp_path)
+
+    code = main(["--config", str(bad_config(tmp_path)), "config", "check", "--config", str(path)])
+
+    assert (code, capsys.readouterr().out) == (0, f"{path}: OK (2 queues, 1 agents)\n")
+
+
 def test_config_check_lists_an_unknown_ic_variable_with_the_close_match(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -279,6 +320,13 @@ def test_serve_with_a_bad_config_exits_2_without_starting(tmp_path: Path) -> Non
     assert "Interaction Center on" not in result.stdout
     assert "3 configuration error(s); nothing was started" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serve_process_takes_config_after_the_command(tmp_path: Path) -> None:
+    result = run(tmp_path, "serve", "--config", str(bad_config(tmp_path)), timeout=30)
+
+    assert result.returncode == 2
+    assert "3 configuration error(s); nothing was started" in result.stderr
 
 
 def test_serve_refuses_an_unknown_ic_variable(tmp_path: Path) -> None:
