@@ -59,6 +59,14 @@ def _command(
     return command
 
 
+def _with_url(command: argparse.ArgumentParser) -> None:
+    """--url, for a simulation over HTTP: the service is not always where the configuration
+    says (another machine, a port mapped elsewhere)."""
+    command.add_argument(
+        "--url", metavar="BASE", help="the service's HTTP address (default: http://http.host:http.port)"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="interaction-center", description="Omnichannel interaction centre", parents=[_CONFIG_OPTION]
@@ -88,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     sms = _command(simulate, "sms", "post a Twilio-signed SMS webhook to the running service", _simulate_sms)
     sms.add_argument("--from", dest="sender", required=True, help="the customer's number, e.g. +15551230001")
     sms.add_argument("text")
+    _with_url(sms)
     email = _command(simulate, "email", "send a mail to the running service's SMTP port", _simulate_email)
     email.add_argument("--from", dest="sender", required=True, help="the customer's address, e.g. jane@customer.test")
     email.add_argument("--subject", required=True)
@@ -179,12 +188,13 @@ def _pairs(option: str, items: list[str], problems: list[str]) -> dict[str, int]
 
 
 def _simulate_sms(args: argparse.Namespace, settings: Settings, path: Path | None) -> int:
-    from interaction_center.simulate import simulate_sms
+    from interaction_center.simulate import http_base, simulate_sms
 
+    base = http_base(settings, args.url)
     try:
-        status, body = asyncio.run(simulate_sms(settings, args.sender, args.text))
+        status, body = asyncio.run(simulate_sms(settings, base, args.sender, args.text))
     except ClientError as exc:
-        print(f"error: the service at {settings.public_base_url} did not answer: {exc}", file=sys.stderr)
+        print(f"error: the service at {base} did not answer: {exc}", file=sys.stderr)
         return 1
     print(f"HTTP {status}: {body}")
     return 0 if status == 200 else 1

@@ -1,6 +1,7 @@
-"""``interaction-center simulate sms``: post a webhook signed exactly as Twilio signs it,
-so the service can be tried without a Twilio account; ``simulate email``: send a mail to
-the service's own SMTP server, as a customer's mail server would."""
+"""``interaction-center simulate``: contacts as a customer's side would send them, to the
+service the configuration describes, so it can be tried without a Twilio account. ``sms``
+posts a webhook signed exactly as Twilio signs it; ``email`` sends a mail to the service's
+own SMTP server, as a customer's mail server would."""
 
 from __future__ import annotations
 
@@ -16,6 +17,24 @@ from interaction_center.domain.errors import InvalidInput
 from interaction_center.settings.model import Settings
 
 
+def http_base(settings: Settings, url: str | None) -> str:
+    """Where the running service takes HTTP: ``--url``, else ``http.host:http.port``. Not
+    ``public_base_url``, which is where Twilio reaches it (a tunnel or a proxy, perhaps
+    not reachable from here at all)."""
+    if url is not None:
+        if not url.startswith(("http://", "https://")):
+            raise InvalidInput(f"--url {url!r}: must start with http:// or https://", code="simulate.url")
+        return url.rstrip("/")
+    if settings.http.port == 0:
+        raise InvalidInput(
+            "http.port is 0 (any free port): set the port the service listens on, or give --url",
+            code="simulate.port",
+        )
+    host = settings.http.host
+    # An IPv6 address is bracketed in a URL, or its colons read as the port's.
+    return f"http://{f'[{host}]' if ':' in host else host}:{settings.http.port}"
+
+
 def signed_sms_form(settings: Settings, url: str, sender: str, text: str) -> tuple[dict[str, str], str]:
     form = {
         "MessageSid": "SM" + uuid.uuid4().hex,
@@ -29,12 +48,14 @@ def signed_sms_form(settings: Settings, url: str, sender: str, text: str) -> tup
     return form, RequestValidator(settings.twilio.auth_token).compute_signature(url, form)
 
 
-async def simulate_sms(settings: Settings, sender: str, text: str) -> tuple[int, str]:
-    url = settings.public_base_url + "/twilio/sms"
-    form, signature = signed_sms_form(settings, url, sender, text)
+async def simulate_sms(settings: Settings, base: str, sender: str, text: str) -> tuple[int, str]:
+    """Posted to ``base``, signed over the public URL: the service checks the signature
+    over the URL Twilio calls, whichever address the webhook really came in on."""
+    path = "/twilio/sms"
+    form, signature = signed_sms_form(settings, settings.public_base_url + path, sender, text)
     async with (
         aiohttp.ClientSession() as session,
-        session.post(url, data=form, headers={"X-Twilio-Signature": signature}) as response,
+        session.post(base + path, data=form, headers={"X-Twilio-Signature": signature}) as response,
     ):
         return response.status, await response.text()
 

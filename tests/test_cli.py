@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,10 @@ import pytest
 from argon2 import PasswordHasher
 
 from interaction_center.cli import main
+from interaction_center.settings.model import HttpSettings, Settings
+from interaction_center.simulate import http_base
+from tests.services import free_port
+from tests.support import login, offered, set_status
 
 SHIPPED = Path(__file__).resolve().parents[1] / "config" / "interaction-center.toml"
 CONSOLE_SCRIPT = Path(sys.executable).with_name("interaction-center")
@@ -644,13 +649,102 @@ def test_simulate_email_says_why_it_cannot_send(
 
 def test_simulate_email_without_a_server_listening_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = good_config(tmp_path)
-    # A port nobody listens on: bound, then closed.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # nobody listens on it
     path.write_text(path.read_text() + f'[smtp]\ndomains = ["example.com"]\nport = {port}\n')
 
     code = main(["--config", str(path), "simulate", "email", "--from", "a@b.test", "--subject", "S", "T"])
 
     assert code == 1
     assert f"the service's SMTP server at 127.0.0.1:{port} did not answer" in capsys.readouterr().err
+
+
+# --- simulate sms, against the served app ---------------------------------------------------
+
+SMS = ["sms", "--from", "+15551230001", "Hello, my bill is wrong"]
+
+
+@pytest.fixture
+async def served(app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings]) -> Any:
+    """The app, on a free port."""
+    return await app_factory(settings_factory())
+
+
+@pytest.fixture
+def served_config(served: Any, settings_factory: Callable[..., Settings], tmp_path: Path) -> Callable[[int], Path]:
+    """The served app's configuration naming ``port`` as http.port: the file the command reads."""
+
+    def naming(port: int) -> Path:
+        settings_factory(port=port)
+        return tmp_path / "interaction-center.toml"
+
+    return naming
+
+
+async def simulate(config: Path, *args: str) -> int:
+    # The command runs its own event loop, and the app serves on this one.
+    return await asyncio.to_thread(main, ["--config", str(config), "simulate", *args])
+
+
+async def test_simulate_sms_posts_to_the_configured_port_signed_over_the_public_url(
+    served: Any, served_config: Callable[[int], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The configuration's public_base_url (tests.support.PUBLIC_BASE) is not reachable from
+    # here: the webhook must go to http.host:http.port and be signed over the public URL.
+    code = await simulate(served_config(served.port), *SMS)
+
+    assert (code, capsys.readouterr().out) == (0, 'HTTP 200: <?xml version="1.0" encoding="UTF-8"?><Response />\n')
+    alice = await login(served, "alice")
+    await set_status(served, alice, "available")
+    [offer] = await offered(served, alice)
+    assert (offer["channel"], [m["body"] for m in offer["messages"]]) == ("sms", ["Hello, my bill is wrong"])
+
+
+@pytest.mark.parametrize("command", [SMS], ids=lambda command: command[0])
+async def test_simulate_url_overrides_the_configured_port(
+    served: Any, served_config: Callable[[int], Path], capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    config = served_config(free_port())  # nobody listens there
+
+    code = await simulate(config, *command, "--url", f"http://127.0.0.1:{served.port}/")
+
+    assert code == 0, capsys.readouterr().err
+    alice = await login(served, "alice")
+    await set_status(served, alice, "available")
+    assert [offer["channel"] for offer in await offered(served, alice)] == [command[0]]
+
+
+@pytest.mark.parametrize("command", [SMS], ids=lambda command: command[0])
+def test_simulate_without_the_service_listening_names_the_address_it_tried(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    port = free_port()  # nobody listens on it
+    path = good_config(tmp_path)
+    path.write_text(path.read_text() + f"[http]\nport = {port}\n")
+
+    code = main(["--config", str(path), "simulate", *command])
+
+    assert code == 1
+    assert f"at http://127.0.0.1:{port}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("options", "reason"),
+    [
+        ([], "error: http.port is 0 (any free port): set the port the service listens on, or give --url"),
+        (["--url", "127.0.0.1:8080"], "error: --url '127.0.0.1:8080': must start with http:// or https://"),
+    ],
+)
+@pytest.mark.parametrize("command", [SMS], ids=lambda command: command[0])
+def test_simulate_says_why_it_has_no_address(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str], options: list[str], reason: str
+) -> None:
+    path = good_config(tmp_path)
+    path.write_text(path.read_text() + "[http]\nport = 0\n")
+
+    code = main(["--config", str(path), "simulate", *command, *options])
+
+    assert (code, capsys.readouterr().err) == (1, reason + "\n")
+
+
+def test_an_ipv6_http_host_is_bracketed_in_the_address() -> None:
+    assert http_base(Settings(http=HttpSettings(host="::1", port=8080)), None) == "http://[::1]:8080"
