@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import dataclasses
 import getpass
+import json
 import os
 import re
 import sys
@@ -102,6 +103,11 @@ def _parser() -> argparse.ArgumentParser:
     email.add_argument("--subject", required=True)
     email.add_argument("--to", help="one of our addresses (default: the first of smtp.domains, support@ a domain)")
     email.add_argument("text")
+    chat = _command(simulate, "chat", "send one web-chat message to the running service", _simulate_chat)
+    chat.add_argument("--name", required=True, help="the visitor's name, as the chat widget asks for it")
+    chat.add_argument("--email", help="the visitor's address, if they give one")
+    chat.add_argument("text")
+    _with_url(chat)
     return parser
 
 
@@ -198,6 +204,20 @@ def _simulate_sms(args: argparse.Namespace, settings: Settings, path: Path | Non
         return 1
     print(f"HTTP {status}: {body}")
     return 0 if status == 200 else 1
+
+
+def _simulate_chat(args: argparse.Namespace, settings: Settings, path: Path | None) -> int:
+    from interaction_center.simulate import http_base, simulate_chat
+
+    base = http_base(settings, args.url)
+    try:
+        frame = asyncio.run(simulate_chat(base, args.name, args.email, args.text))
+    except ClientError as exc:
+        print(f"error: the service's web chat at {base}/chat/ws did not answer: {exc}", file=sys.stderr)
+        return 1
+    refused = frame["type"] == "error"
+    print(json.dumps(frame), file=sys.stderr if refused else sys.stdout)
+    return 1 if refused else 0
 
 
 def _simulate_email(args: argparse.Namespace, settings: Settings, path: Path | None) -> int:

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from argon2 import PasswordHasher
 
 from interaction_center.cli import main
@@ -228,6 +230,7 @@ EVERY_COMMAND = [
     ["agents", "add", "erin"],
     ["simulate", "sms", "--from", "+15551230001", "Hello"],
     ["simulate", "email", "--from", "jane@customer.test", "--subject", "Hi", "Hello"],
+    ["simulate", "chat", "--name", "Jane", "Hello"],
 ]
 
 
@@ -658,15 +661,20 @@ def test_simulate_email_without_a_server_listening_says_so(tmp_path: Path, capsy
     assert f"the service's SMTP server at 127.0.0.1:{port} did not answer" in capsys.readouterr().err
 
 
-# --- simulate sms, against the served app ---------------------------------------------------
+# --- simulate sms and chat, against the served app -------------------------------------------
 
 SMS = ["sms", "--from", "+15551230001", "Hello, my bill is wrong"]
+CHAT = ["chat", "--name", "Jane", "--email", "jane@customer.test", "Hello from the chat"]
+
+
+# tests.support.write_settings's overrides for a support queue that takes web chat too.
+WITH_CHAT = {"support_channels": '["sms", "chat"]', "channels": '[channels.chat]\nqueue = "support"'}
 
 
 @pytest.fixture
 async def served(app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings]) -> Any:
-    """The app, on a free port."""
-    return await app_factory(settings_factory())
+    """The app with SMS and web chat, on a free port."""
+    return await app_factory(settings_factory(**WITH_CHAT))
 
 
 @pytest.fixture
@@ -674,7 +682,7 @@ def served_config(served: Any, settings_factory: Callable[..., Settings], tmp_pa
     """The served app's configuration naming ``port`` as http.port: the file the command reads."""
 
     def naming(port: int) -> Path:
-        settings_factory(port=port)
+        settings_factory(port=port, **WITH_CHAT)
         return tmp_path / "interaction-center.toml"
 
     return naming
@@ -699,7 +707,27 @@ async def test_simulate_sms_posts_to_the_configured_port_signed_over_the_public_
     assert (offer["channel"], [m["body"] for m in offer["messages"]]) == ("sms", ["Hello, my bill is wrong"])
 
 
-@pytest.mark.parametrize("command", [SMS], ids=lambda command: command[0])
+async def test_simulate_chat_starts_a_chat_on_the_configured_port_and_prints_the_ack(
+    served: Any, served_config: Callable[[int], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = await simulate(served_config(served.port), *CHAT)
+
+    out, err = capsys.readouterr()
+    assert (code, err) == (0, "")
+    ack = json.loads(out)
+    assert (ack["type"], ack["client_id"], set(ack)) == (
+        "ack",
+        "simulate-1",
+        {"type", "client_id", "message_id", "interaction_id", "at"},
+    )
+    alice = await login(served, "alice")
+    await set_status(served, alice, "available")
+    [offer] = await offered(served, alice)
+    assert (offer["id"], offer["channel"]) == (ack["interaction_id"], "chat")
+    assert [(m["id"], m["body"]) for m in offer["messages"]] == [(ack["message_id"], "Hello from the chat")]
+
+
+@pytest.mark.parametrize("command", [SMS, CHAT], ids=lambda command: command[0])
 async def test_simulate_url_overrides_the_configured_port(
     served: Any, served_config: Callable[[int], Path], capsys: pytest.CaptureFixture[str], command: list[str]
 ) -> None:
@@ -713,7 +741,55 @@ async def test_simulate_url_overrides_the_configured_port(
     assert [offer["channel"] for offer in await offered(served, alice)] == [command[0]]
 
 
-@pytest.mark.parametrize("command", [SMS], ids=lambda command: command[0])
+async def test_simulate_chat_prints_the_error_frame_when_web_chat_is_off(
+    app_factory: Callable[[Settings], Any],
+    settings_factory: Callable[..., Settings],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    client = await app_factory(settings_factory())
+    settings_factory(port=client.port)
+
+    code = await simulate(tmp_path / "interaction-center.toml", *CHAT)
+
+    out, err = capsys.readouterr()
+    assert (code, out) == (1, "")
+    assert json.loads(err) == {
+        "type": "error",
+        "code": "chat.not_configured",
+        "message": "web chat is not enabled here",
+    }
+
+
+async def test_simulate_chat_prints_the_error_frame_that_refused_the_message(
+    served: Any, served_config: Callable[[int], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = await simulate(served_config(served.port), "chat", "--name", "Jane", "x" * 4001)
+
+    out, err = capsys.readouterr()
+    assert (code, out) == (1, "")
+    assert json.loads(err)["code"] == "chat.too_large"
+
+
+async def test_simulate_chat_says_so_when_the_socket_closes_without_an_answer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def hang_up(request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.close()
+        return socket
+
+    app = web.Application()
+    app.router.add_get("/chat/ws", hang_up)
+    async with TestServer(app) as server:
+        code = await simulate(good_config(tmp_path), *CHAT, "--url", str(server.make_url("")))
+
+    assert code == 1
+    assert "did not answer: the chat socket closed before a 'started' frame" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [SMS, CHAT], ids=lambda command: command[0])
 def test_simulate_without_the_service_listening_names_the_address_it_tried(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
 ) -> None:
@@ -734,7 +810,7 @@ def test_simulate_without_the_service_listening_names_the_address_it_tried(
         (["--url", "127.0.0.1:8080"], "error: --url '127.0.0.1:8080': must start with http:// or https://"),
     ],
 )
-@pytest.mark.parametrize("command", [SMS], ids=lambda command: command[0])
+@pytest.mark.parametrize("command", [SMS, CHAT], ids=lambda command: command[0])
 def test_simulate_says_why_it_has_no_address(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str], options: list[str], reason: str
 ) -> None:
