@@ -295,11 +295,10 @@ _READS = re.compile(
 
 def _variables_the_repository_reads() -> set[str]:
     found: set[str] = set()
-    for path in ROOT.rglob("*"):
-        parts = path.relative_to(ROOT).parts
-        if not path.is_file() or parts[0] in {".venv", ".git", "var"} or "cache" in "".join(parts):
-            continue
-        if path.suffix in {".py", ".md", ".toml"} or path.name == "Makefile" or parts[0] in {".ci", "scripts"}:
+    tops = [top for top in ROOT.iterdir() if top.name not in {".venv", ".git", "var"} and "cache" not in top.name]
+    for path in [*tops, *(path for top in tops if top.is_dir() for path in top.rglob("*"))]:
+        script = path.parent.name in {".ci", "scripts"} or path.name == "Makefile"
+        if path.is_file() and (path.suffix in {".py", ".md", ".toml"} or script):
             found.update(name for match in _READS.findall(path.read_text(errors="replace")) for name in match if name)
     return found
 
