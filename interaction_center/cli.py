@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import dataclasses
 import getpass
+import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import ClientError, web
@@ -20,10 +22,12 @@ from interaction_center.settings.loader import ConfigInvalid, config_path, load_
 from interaction_center.settings.model import AgentSeed, Settings
 from interaction_center.settings.roster import RosterParser
 
+Runner = Callable[[argparse.Namespace, Settings, Path | None], int]
+
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    path = config_path(args.config, os.environ)
+    path = config_path(getattr(args, "config", None), os.environ)
     try:
         settings = load_settings(path)
     except ConfigInvalid as exc:
@@ -38,22 +42,48 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+# --config, taken before the command and after it alike: every command reads the
+# configuration. Suppressed as a default so that a command's parser, which has it too,
+# does not overwrite one given before the command with None.
+_CONFIG_OPTION = argparse.ArgumentParser(add_help=False)
+_CONFIG_OPTION.add_argument(
+    "--config", default=argparse.SUPPRESS, help="TOML file (default: $IC_CONFIG or config/interaction-center.toml)"
+)
+
+
+def _command(
+    group: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str, run: Runner
+) -> argparse.ArgumentParser:
+    """A command that runs (a leaf of the command tree), with --config."""
+    command = group.add_parser(name, help=summary, parents=[_CONFIG_OPTION])
+    command.set_defaults(run=run)
+    return command
+
+
+def _with_url(command: argparse.ArgumentParser) -> None:
+    """--url, for a simulation over HTTP: the service is not always where the configuration
+    says (another machine, a port mapped elsewhere)."""
+    command.add_argument(
+        "--url", metavar="BASE", help="the service's HTTP address (default: http://http.host:http.port)"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="interaction-center", description="Omnichannel interaction centre")
-    parser.add_argument("--config", help="TOML file (default: $IC_CONFIG or config/interaction-center.toml)")
+    parser = argparse.ArgumentParser(
+        prog="interaction-center", description="Omnichannel interaction centre", parents=[_CONFIG_OPTION]
+    )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the service")
-    serve.set_defaults(run=_serve)
+    _command(commands, "serve", "run the service", _serve)
 
     config = commands.add_parser("config", help="configuration").add_subparsers(required=True, metavar="ACTION")
-    config.add_parser("check", help="validate the configuration and exit").set_defaults(run=_config_check)
+    _command(config, "check", "validate the configuration and exit", _config_check)
 
     db = commands.add_parser("db", help="database schema").add_subparsers(required=True, metavar="ACTION")
-    db.add_parser("upgrade", help="apply migrations up to the newest").set_defaults(run=_db_upgrade)
+    _command(db, "upgrade", "apply migrations up to the newest", _db_upgrade)
 
     agents = commands.add_parser("agents", help="agent accounts").add_subparsers(required=True, metavar="ACTION")
-    add = agents.add_parser("add", help="create an agent (password read from the terminal or stdin)")
+    add = _command(agents, "add", "create an agent (password read from the terminal or stdin)", _agents_add)
     add.add_argument("username")
     add.add_argument("--name", help="display name (default: the username)")
     add.add_argument("--role", choices=[r.value for r in Role], default=Role.AGENT.value)
@@ -62,19 +92,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--skill", action="append", default=[], metavar="NAME=LEVEL", help="a skill, level 1-10")
     add.add_argument("--capacity", action="append", default=[], metavar="CHANNEL=N", help="contacts at once")
-    add.set_defaults(run=_agents_add)
 
     simulate = commands.add_parser("simulate", help="send test contacts").add_subparsers(required=True, metavar="KIND")
-    sms = simulate.add_parser("sms", help="post a Twilio-signed SMS webhook to the running service")
+    sms = _command(simulate, "sms", "post a Twilio-signed SMS webhook to the running service", _simulate_sms)
     sms.add_argument("--from", dest="sender", required=True, help="the customer's number, e.g. +15551230001")
     sms.add_argument("text")
-    sms.set_defaults(run=_simulate_sms)
-    email = simulate.add_parser("email", help="send a mail to the running service's SMTP port")
+    _with_url(sms)
+    email = _command(simulate, "email", "send a mail to the running service's SMTP port", _simulate_email)
     email.add_argument("--from", dest="sender", required=True, help="the customer's address, e.g. jane@customer.test")
     email.add_argument("--subject", required=True)
     email.add_argument("--to", help="one of our addresses (default: the first of smtp.domains, support@ a domain)")
     email.add_argument("text")
-    email.set_defaults(run=_simulate_email)
+    chat = _command(simulate, "chat", "send one web-chat message to the running service", _simulate_chat)
+    chat.add_argument("--name", required=True, help="the visitor's name, as the chat widget asks for it")
+    chat.add_argument("--email", help="the visitor's address, if they give one")
+    chat.add_argument("text")
+    _with_url(chat)
     return parser
 
 
@@ -161,15 +194,30 @@ def _pairs(option: str, items: list[str], problems: list[str]) -> dict[str, int]
 
 
 def _simulate_sms(args: argparse.Namespace, settings: Settings, path: Path | None) -> int:
-    from interaction_center.simulate import simulate_sms
+    from interaction_center.simulate import http_base, simulate_sms
 
+    base = http_base(settings, args.url)
     try:
-        status, body = asyncio.run(simulate_sms(settings, args.sender, args.text))
+        status, body = asyncio.run(simulate_sms(settings, base, args.sender, args.text))
     except ClientError as exc:
-        print(f"error: the service at {settings.public_base_url} did not answer: {exc}", file=sys.stderr)
+        print(f"error: the service at {base} did not answer: {exc}", file=sys.stderr)
         return 1
     print(f"HTTP {status}: {body}")
     return 0 if status == 200 else 1
+
+
+def _simulate_chat(args: argparse.Namespace, settings: Settings, path: Path | None) -> int:
+    from interaction_center.simulate import http_base, simulate_chat
+
+    base = http_base(settings, args.url)
+    try:
+        frame = asyncio.run(simulate_chat(base, args.name, args.email, args.text))
+    except ClientError as exc:
+        print(f"error: the service's web chat at {base}/chat/ws did not answer: {exc}", file=sys.stderr)
+        return 1
+    refused = frame["type"] == "error"
+    print(json.dumps(frame), file=sys.stderr if refused else sys.stdout)
+    return 1 if refused else 0
 
 
 def _simulate_email(args: argparse.Namespace, settings: Settings, path: Path | None) -> int:

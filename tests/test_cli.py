@@ -3,19 +3,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from argon2 import PasswordHasher
 
 from interaction_center.cli import main
+from interaction_center.settings.model import HttpSettings, Settings
+from interaction_center.simulate import http_base
+from tests.services import free_port
+from tests.support import login, offered, set_status
 
 SHIPPED = Path(__file__).resolve().parents[1] / "config" / "interaction-center.toml"
 CONSOLE_SCRIPT = Path(sys.executable).with_name("interaction-center")
@@ -73,11 +80,14 @@ def clean_environ() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if not name.startswith(("IC_", "TWILIO_"))}
 
 
-def run(tmp_path: Path, *args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run(
+    tmp_path: Path, *args: str, stdin: str | None = None, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The command as a process, in a clean environment plus ``env``."""
     return subprocess.run(
         [sys.executable, "-m", "interaction_center", *args],
         cwd=tmp_path,
-        env=clean_environ(),
+        env=clean_environ() | (env or {}),
         input=stdin,
         capture_output=True,
         text=True,
@@ -204,6 +214,72 @@ def test_config_check_without_any_file_reports_what_the_defaults_lack(capsys: py
     assert "error: <defaults>: queues: at least one queue is required" in err
 
 
+def test_config_check_takes_config_after_the_command_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = good_config(tmp_path)
+
+    code = main(["config", "check", "--config", str(path)])
+
+    assert (code, capsys.readouterr().out) == (0, f"{path}: OK (2 queues, 1 agents)\n")
+
+
+# Every command, with the arguments it needs: each reads the configuration.
+EVERY_COMMAND = [
+    ["serve"],
+    ["config", "check"],
+    ["db", "upgrade"],
+    ["agents", "add", "erin"],
+    ["simulate", "sms", "--from", "+15551230001", "Hello"],
+    ["simulate", "email", "--from", "jane@customer.test", "--subject", "Hi", "Hello"],
+    ["simulate", "chat", "--name", "Jane", "Hello"],
+]
+
+
+@pytest.mark.parametrize("command", EVERY_COMMAND, ids=" ".join)
+def test_every_command_reads_the_config_given_after_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    path = bad_config(tmp_path)
+
+    code = main([*command, "--config", str(path)])
+
+    assert code == 2
+    assert f"error: {path}: http.port: must be a whole number, not 'eighty'" in capsys.readouterr().err
+
+
+def test_config_after_the_command_wins_over_config_before_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = good_config(tmp_path)
+
+    code = main(["--config", str(bad_config(tmp_path)), "config", "check", "--config", str(path)])
+
+    assert (code, capsys.readouterr().out) == (0, f"{path}: OK (2 queues, 1 agents)\n")
+
+
+def test_config_check_lists_an_unknown_ic_variable_with_the_close_match(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("IC_HTTP_PROT", "9000")
+
+    code = main(["--config", str(good_config(tmp_path)), "config", "check"])
+
+    assert code == 2
+    assert capsys.readouterr().err.startswith(
+        "error: environment: IC_HTTP_PROT: unknown variable; did you mean IC_HTTP_PORT?"
+    )
+
+
+def test_config_check_accepts_the_ic_variables_that_are_not_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("IC_CONFIG", str(good_config(tmp_path)))
+    monkeypatch.setenv("IC_REQUIRE_SERVICES", "1")
+
+    code = main(["config", "check"])
+
+    assert (code, capsys.readouterr().err) == (0, "")
+
+
 def test_an_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["frobnicate"])
@@ -254,6 +330,45 @@ def test_serve_with_a_bad_config_exits_2_without_starting(tmp_path: Path) -> Non
     assert "Traceback" not in result.stderr
 
 
+def test_serve_process_takes_config_after_the_command(tmp_path: Path) -> None:
+    result = run(tmp_path, "serve", "--config", str(bad_config(tmp_path)), timeout=30)
+
+    assert result.returncode == 2
+    assert "3 configuration error(s); nothing was started" in result.stderr
+
+
+def test_serve_refuses_an_unknown_ic_variable(tmp_path: Path) -> None:
+    result = run(tmp_path, "--config", str(good_config(tmp_path)), "serve", env={"IC_HTTP_PROT": "9000"}, timeout=30)
+
+    assert result.returncode == 2
+    assert "Interaction Center on" not in result.stdout
+    assert "error: environment: IC_HTTP_PROT: unknown variable; did you mean IC_HTTP_PORT?" in result.stderr
+
+
+def test_serve_refuses_a_redis_url_that_nothing_would_use(tmp_path: Path) -> None:
+    path = good_config(tmp_path)
+    path.write_text(path.read_text() + '[redis]\nurl = "redis://127.0.0.1:6379/0"\n')
+
+    result = run(tmp_path, "--config", str(path), "serve", timeout=30)
+
+    assert result.returncode == 2
+    assert "Interaction Center on" not in result.stdout
+    assert f"error: {path}: redis.url: the Redis routing backend is not built yet" in result.stderr
+
+
+def test_config_check_refuses_ic_redis_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("IC_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+    code = main(["--config", str(good_config(tmp_path)), "config", "check"])
+
+    assert code == 2
+    assert "error: environment IC_REDIS_URL: redis.url: the Redis routing backend is not built yet" in (
+        capsys.readouterr().err
+    )
+
+
 # --- db upgrade ----------------------------------------------------------------------------
 
 
@@ -279,16 +394,9 @@ def test_db_upgrade_twice_is_harmless(tmp_path: Path) -> None:
 
 def test_db_upgrade_uses_ic_database_url_over_the_file(tmp_path: Path) -> None:
     other = tmp_path / "from-env.db"
-    environ = clean_environ() | {"IC_DATABASE_URL": f"sqlite:///{other}"}
 
-    result = subprocess.run(
-        [sys.executable, "-m", "interaction_center", "--config", str(good_config(tmp_path)), "db", "upgrade"],
-        cwd=tmp_path,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = run(
+        tmp_path, "--config", str(good_config(tmp_path)), "db", "upgrade", env={"IC_DATABASE_URL": f"sqlite:///{other}"}
     )
 
     assert result.returncode == 0, result.stderr
@@ -544,13 +652,175 @@ def test_simulate_email_says_why_it_cannot_send(
 
 def test_simulate_email_without_a_server_listening_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = good_config(tmp_path)
-    # A port nobody listens on: bound, then closed.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # nobody listens on it
     path.write_text(path.read_text() + f'[smtp]\ndomains = ["example.com"]\nport = {port}\n')
 
     code = main(["--config", str(path), "simulate", "email", "--from", "a@b.test", "--subject", "S", "T"])
 
     assert code == 1
     assert f"the service's SMTP server at 127.0.0.1:{port} did not answer" in capsys.readouterr().err
+
+
+# --- simulate sms and chat, against the served app -------------------------------------------
+
+SMS = ["sms", "--from", "+15551230001", "Hello, my bill is wrong"]
+CHAT = ["chat", "--name", "Jane", "--email", "jane@customer.test", "Hello from the chat"]
+
+
+# tests.support.write_settings's overrides for a support queue that takes web chat too.
+WITH_CHAT = {"support_channels": '["sms", "chat"]', "channels": '[channels.chat]\nqueue = "support"'}
+
+
+@pytest.fixture
+async def served(app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings]) -> Any:
+    """The app with SMS and web chat, on a free port."""
+    return await app_factory(settings_factory(**WITH_CHAT))
+
+
+@pytest.fixture
+def served_config(served: Any, settings_factory: Callable[..., Settings], tmp_path: Path) -> Callable[[int], Path]:
+    """The served app's configuration naming ``port`` as http.port: the file the command reads."""
+
+    def naming(port: int) -> Path:
+        settings_factory(port=port, **WITH_CHAT)
+        return tmp_path / "interaction-center.toml"
+
+    return naming
+
+
+async def simulate(config: Path, *args: str) -> int:
+    # The command runs its own event loop, and the app serves on this one.
+    return await asyncio.to_thread(main, ["--config", str(config), "simulate", *args])
+
+
+async def test_simulate_sms_posts_to_the_configured_port_signed_over_the_public_url(
+    served: Any, served_config: Callable[[int], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The configuration's public_base_url (tests.support.PUBLIC_BASE) is not reachable from
+    # here: the webhook must go to http.host:http.port and be signed over the public URL.
+    code = await simulate(served_config(served.port), *SMS)
+
+    assert (code, capsys.readouterr().out) == (0, 'HTTP 200: <?xml version="1.0" encoding="UTF-8"?><Response />\n')
+    alice = await login(served, "alice")
+    await set_status(served, alice, "available")
+    [offer] = await offered(served, alice)
+    assert (offer["channel"], [m["body"] for m in offer["messages"]]) == ("sms", ["Hello, my bill is wrong"])
+
+
+async def test_simulate_chat_starts_a_chat_on_the_configured_port_and_prints_the_ack(
+    served: Any, served_config: Callable[[int], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = await simulate(served_config(served.port), *CHAT)
+
+    out, err = capsys.readouterr()
+    assert (code, err) == (0, "")
+    ack = json.loads(out)
+    assert (ack["type"], ack["client_id"], set(ack)) == (
+        "ack",
+        "simulate-1",
+        {"type", "client_id", "message_id", "interaction_id", "at"},
+    )
+    alice = await login(served, "alice")
+    await set_status(served, alice, "available")
+    [offer] = await offered(served, alice)
+    assert (offer["id"], offer["channel"]) == (ack["interaction_id"], "chat")
+    assert [(m["id"], m["body"]) for m in offer["messages"]] == [(ack["message_id"], "Hello from the chat")]
+
+
+@pytest.mark.parametrize("command", [SMS, CHAT], ids=lambda command: command[0])
+async def test_simulate_url_overrides_the_configured_port(
+    served: Any, served_config: Callable[[int], Path], capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    config = served_config(free_port())  # nobody listens there
+
+    code = await simulate(config, *command, "--url", f"http://127.0.0.1:{served.port}/")
+
+    assert code == 0, capsys.readouterr().err
+    alice = await login(served, "alice")
+    await set_status(served, alice, "available")
+    assert [offer["channel"] for offer in await offered(served, alice)] == [command[0]]
+
+
+async def test_simulate_chat_prints_the_error_frame_when_web_chat_is_off(
+    app_factory: Callable[[Settings], Any],
+    settings_factory: Callable[..., Settings],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    client = await app_factory(settings_factory())
+    settings_factory(port=client.port)
+
+    code = await simulate(tmp_path / "interaction-center.toml", *CHAT)
+
+    out, err = capsys.readouterr()
+    assert (code, out) == (1, "")
+    assert json.loads(err) == {
+        "type": "error",
+        "code": "chat.not_configured",
+        "message": "web chat is not enabled here",
+    }
+
+
+async def test_simulate_chat_prints_the_error_frame_that_refused_the_message(
+    served: Any, served_config: Callable[[int], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = await simulate(served_config(served.port), "chat", "--name", "Jane", "x" * 4001)
+
+    out, err = capsys.readouterr()
+    assert (code, out) == (1, "")
+    assert json.loads(err)["code"] == "chat.too_large"
+
+
+async def test_simulate_chat_says_so_when_the_socket_closes_without_an_answer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def hang_up(request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.close()
+        return socket
+
+    app = web.Application()
+    app.router.add_get("/chat/ws", hang_up)
+    async with TestServer(app) as server:
+        code = await simulate(good_config(tmp_path), *CHAT, "--url", str(server.make_url("")))
+
+    assert code == 1
+    assert "did not answer: the chat socket closed before a 'started' frame" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [SMS, CHAT], ids=lambda command: command[0])
+def test_simulate_without_the_service_listening_names_the_address_it_tried(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    port = free_port()  # nobody listens on it
+    path = good_config(tmp_path)
+    path.write_text(path.read_text() + f"[http]\nport = {port}\n")
+
+    code = main(["--config", str(path), "simulate", *command])
+
+    assert code == 1
+    assert f"at http://127.0.0.1:{port}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("options", "reason"),
+    [
+        ([], "error: http.port is 0 (any free port): set the port the service listens on, or give --url"),
+        (["--url", "127.0.0.1:8080"], "error: --url '127.0.0.1:8080': must start with http:// or https://"),
+    ],
+)
+@pytest.mark.parametrize("command", [SMS, CHAT], ids=lambda command: command[0])
+def test_simulate_says_why_it_has_no_address(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str], options: list[str], reason: str
+) -> None:
+    path = good_config(tmp_path)
+    path.write_text(path.read_text() + "[http]\nport = 0\n")
+
+    code = main(["--config", str(path), "simulate", *command, *options])
+
+    assert (code, capsys.readouterr().err) == (1, reason + "\n")
+
+
+def test_an_ipv6_http_host_is_bracketed_in_the_address() -> None:
+    assert http_base(Settings(http=HttpSettings(host="::1", port=8080)), None) == "http://[::1]:8080"

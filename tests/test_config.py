@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from datetime import date
@@ -198,7 +199,6 @@ def test_environment_overrides_a_default_the_file_does_not_mention(tmp_path: Pat
         ("IC_HTTP_HOST", "0.0.0.0", "http", "host", "0.0.0.0"),
         ("IC_HTTP_PUBLIC_BASE_URL", "https://ic.example.test", "http", "public_base_url", "https://ic.example.test"),
         ("IC_SMTP_HOST", "mail.local", "smtp", "host", "mail.local"),
-        ("IC_REDIS_URL", "redis://localhost:6379/0", "redis", "url", "redis://localhost:6379/0"),
         ("IC_TWILIO_PHONE_NUMBER", "+15550001111", "twilio", "phone_number", "+15550001111"),
         ("IC_TWILIO_API_BASE_URL", "http://127.0.0.1:9999", "twilio", "api_base_url", "http://127.0.0.1:9999"),
         ("IC_TWILIO_DEFAULT_REGION", "GB", "twilio", "default_region", "GB"),
@@ -281,6 +281,75 @@ def test_explicit_empty_environ_ignores_the_process_environment(
     loaded = load(tmp_path, MINIMAL, {})
 
     assert loaded.http.port == 8080
+
+
+# --- unknown IC_ variables -------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+# How the repository reads a variable: environ.get("IC_..."), environ["IC_..."],
+# getenv("IC_..."), and in shell export IC_... or $IC_...
+_READS = re.compile(
+    r"""(?:environ(?:\.get\(|\[)|getenv\()\s*["'](IC_[A-Z0-9_]+)|export (IC_[A-Z0-9_]+)|\$\{?(IC_[A-Z0-9_]+)"""
+)
+
+
+def _variables_the_repository_reads() -> set[str]:
+    found: set[str] = set()
+    tops = [top for top in ROOT.iterdir() if top.name not in {".venv", ".git", "var"} and "cache" not in top.name]
+    for path in [*tops, *(path for top in tops if top.is_dir() for path in top.rglob("*"))]:
+        script = path.parent.name in {".ci", "scripts"} or path.name == "Makefile"
+        if path.is_file() and (path.suffix in {".py", ".md", ".toml"} or script):
+            found.update(name for match in _READS.findall(path.read_text(errors="replace")) for name in match if name)
+    return found
+
+
+def test_a_misspelt_ic_variable_is_reported_with_the_close_match(tmp_path: Path) -> None:
+    issue = only_issue(tmp_path, MINIMAL, {"IC_HTTP_PROT": "9000"})
+
+    assert issue == ConfigIssue(
+        "environment",
+        "IC_HTTP_PROT",
+        "unknown variable; did you mean IC_HTTP_PORT? (the known ones: IC_<SECTION>_<KEY> for the keys of [http],"
+        " [smtp], [database], [redis], [twilio], [auth], [routing] in README.md's Configuration,"
+        " and IC_CONFIG, IC_REQUIRE_SERVICES)",
+    )
+
+
+def test_an_unknown_ic_variable_without_a_close_match_lists_the_known_ones(tmp_path: Path) -> None:
+    issue = only_issue(tmp_path, MINIMAL, {"IC_QUEUE": "support"})
+
+    assert (issue.source, issue.key) == ("environment", "IC_QUEUE")
+    assert issue.reason.startswith("unknown variable; the known ones: IC_HTTP_HOST, IC_HTTP_PORT, ")
+    for name in ("IC_SMTP_RELAY_PASSWORD", "IC_ROUTING_TRANSFER_WINDOW_SECONDS", "IC_CONFIG", "IC_REQUIRE_SERVICES"):
+        assert name in issue.reason
+
+
+def test_every_unknown_ic_variable_is_reported_beside_the_other_problems(tmp_path: Path) -> None:
+    issues = issues_of(tmp_path, MINIMAL, {"IC_HTTP_PROT": "1", "IC_SMTP_HOSTNAME": "x", "IC_HTTP_PORT": "x"})
+
+    assert [(issue.source, issue.key) for issue in issues] == [
+        ("environment", "IC_HTTP_PROT"),
+        ("environment", "IC_SMTP_HOSTNAME"),
+        ("environment IC_HTTP_PORT", "http.port"),
+    ]
+
+
+def test_variables_outside_the_ic_prefix_are_left_alone(tmp_path: Path) -> None:
+    loaded = load(tmp_path, MINIMAL, {"TWILIO_REGION": "au1", "ic_http_prot": "1", "PATH": "/bin"})
+
+    assert loaded.http.port == 8080
+
+
+def test_every_ic_variable_the_repository_reads_is_accepted(tmp_path: Path) -> None:
+    read = _variables_the_repository_reads()
+    # The scan finds what it is meant to (so an empty result cannot pass).
+    assert {"IC_CONFIG", "IC_REQUIRE_SERVICES", "IC_DATABASE_URL", "IC_REDIS_URL"} <= read
+
+    for name in sorted(read):
+        try:
+            load(tmp_path, MINIMAL, {name: ""})
+        except ConfigInvalid as exc:
+            assert name not in [issue.key for issue in exc.issues], exc.issues
 
 
 # --- choosing the file ---------------------------------------------------------------------
@@ -1140,10 +1209,27 @@ def test_database_url_with_an_unsupported_scheme_is_rejected(tmp_path: Path, url
     assert (issue.key, issue.reason) == ("database.url", "must be a sqlite:// or postgresql:// URL")
 
 
-def test_redis_url_scheme_is_checked(tmp_path: Path) -> None:
-    issue = only_issue(tmp_path, MINIMAL + '[redis]\nurl = "http://localhost:6379"\n')
+REDIS_REFUSED = (
+    "the Redis routing backend is not built yet, so this setting would be ignored;"
+    " leave it empty (routing is in-process when it is empty)"
+)
 
-    assert issue.key == "redis.url"
+
+@pytest.mark.parametrize("url", ["redis://localhost:6379/0", "http://localhost:6379"])
+def test_a_redis_url_in_the_file_is_refused_until_a_redis_backend_reads_it(tmp_path: Path, url: str) -> None:
+    issue = only_issue(tmp_path, MINIMAL + f'[redis]\nurl = "{url}"\n')
+
+    assert issue == issue_in_file(tmp_path, "redis.url", REDIS_REFUSED)
+
+
+def test_a_redis_url_from_the_environment_is_refused_naming_the_variable(tmp_path: Path) -> None:
+    issue = only_issue(tmp_path, MINIMAL, {"IC_REDIS_URL": "redis://localhost:6379/0"})
+
+    assert issue == ConfigIssue("environment IC_REDIS_URL", "redis.url", REDIS_REFUSED)
+
+
+def test_an_empty_redis_url_routes_in_process_without_a_problem(tmp_path: Path) -> None:
+    assert load(tmp_path, MINIMAL + '[redis]\nurl = ""\n', {"IC_REDIS_URL": ""}).redis.url == ""
 
 
 def test_public_base_url_must_be_http(tmp_path: Path) -> None:

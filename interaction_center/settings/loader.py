@@ -6,6 +6,7 @@ reason, and ``serve`` refuses to start on any of them."""
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import ipaddress
 import math
 import os
@@ -47,6 +48,13 @@ _FLAT_SECTIONS: dict[str, type[Any]] = {
 _TOP_LEVEL = {*_FLAT_SECTIONS, "channels", "skills", "queues", "agents"}
 # Twilio's documented variable names, honoured so existing deployments need no renaming.
 _TWILIO_ALIASES = {"account_sid": "TWILIO_ACCOUNT_SID", "auth_token": "TWILIO_AUTH_TOKEN"}
+# IC_ variables that are read but set no configuration key. Every other IC_ variable must
+# name a key: a misspelt one would otherwise leave its setting at the file's value unnoticed.
+# (IC_DATABASE_URL and IC_REDIS_URL, which the tests read too, are settings.)
+NOT_SETTINGS: dict[str, str] = {
+    "IC_CONFIG": "the configuration file, when --config is not given",
+    "IC_REQUIRE_SERVICES": "tests (tests/services.py): 1 fails a test that cannot get its server or browser",
+}
 # The keys each [channels.NAME] section takes.
 _CHANNEL_KEYS: dict[str, frozenset[str]] = {
     Channel.SMS: frozenset({"queue"}),
@@ -62,6 +70,10 @@ _DOMAIN = r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]*[a-z0-9])
 _MAIL_DOMAIN = re.compile(_DOMAIN)
 _MAIL_ADDRESS = re.compile(r'[^@\s"<>(),;:\[\]\\]+@' + _DOMAIN)
 _NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_REDIS_NOT_BUILT = (
+    "the Redis routing backend is not built yet, so this setting would be ignored;"
+    " leave it empty (routing is in-process when it is empty)"
+)
 _DATABASE_SCHEMES = {
     "sqlite": "sqlite+aiosqlite",
     "sqlite+aiosqlite": "sqlite+aiosqlite",
@@ -99,6 +111,33 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
     return _Loader(path, os.environ if environ is None else environ).load()
 
 
+def setting_variables() -> list[str]:
+    """Every ``IC_`` variable that sets a configuration key, section by section."""
+    return [_variable(section, key) for section, cls in _FLAT_SECTIONS.items() for key in _scalar_keys(cls)]
+
+
+def _variable(section: str, key: str) -> str:
+    return f"IC_{section}_{key}".upper()
+
+
+def _scalar_keys(cls: type[Any]) -> list[str]:
+    """The keys of a section the file and the environment set directly (tables inside it,
+    like routing.offer_timeouts, are parsed on their own)."""
+    hints = typing.get_type_hints(cls)
+    return [f.name for f in dataclasses.fields(cls) if hints[f.name] in _SCALARS]
+
+
+def _unknown_variable(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    if not close:
+        return f"unknown variable; the known ones: {', '.join(known)}"
+    sections = ", ".join(f"[{section}]" for section in _FLAT_SECTIONS)
+    return (
+        f"unknown variable; did you mean {close[0]}? (the known ones: IC_<SECTION>_<KEY> for the keys of"
+        f" {sections} in README.md's Configuration, and {', '.join(NOT_SETTINGS)})"
+    )
+
+
 class _Loader:
     def __init__(self, path: Path | None, environ: Mapping[str, str]) -> None:
         self.path = path
@@ -118,6 +157,7 @@ class _Loader:
         for key in data:
             if key not in _TOP_LEVEL:
                 self.problem(key, "unknown key")
+        self._check_variables()
         sections = {name: self._flat(name, cls, data.get(name, {})) for name, cls in _FLAT_SECTIONS.items()}
         roster = RosterParser(self.problem, set())
         skills = tuple(roster.strings("skills", data.get("skills", [])))
@@ -140,6 +180,12 @@ class _Loader:
         if self.issues:
             raise ConfigInvalid(self.issues)
         return settings
+
+    def _check_variables(self) -> None:
+        known = [*setting_variables(), *NOT_SETTINGS]
+        for name in sorted(self.environ):
+            if name.startswith("IC_") and name not in known:
+                self.problem(name, _unknown_variable(name, known), source="environment")
 
     def _read(self) -> dict[str, Any]:
         if self.path is None:
@@ -164,8 +210,7 @@ class _Loader:
             self.problem(section, "must be a table")
             table = {}
         hints = typing.get_type_hints(cls)
-        # Tables inside a section (routing.offer_timeouts) are parsed on their own.
-        known = {f.name for f in dataclasses.fields(cls) if hints[f.name] in _SCALARS}
+        known = set(_scalar_keys(cls))
         nested = {f.name for f in dataclasses.fields(cls)} - known
         values: dict[str, Any] = {}
         for key, value in table.items():
@@ -180,7 +225,7 @@ class _Loader:
             else:
                 values[key] = cast
         for key in known:
-            names = [f"IC_{section}_{key}".upper()]
+            names = [_variable(section, key)]
             if section == "twilio" and key in _TWILIO_ALIASES:
                 names.append(_TWILIO_ALIASES[key])
             for name in names:
@@ -287,9 +332,10 @@ class _Loader:
             database = DatabaseSettings(url=f"{_DATABASE_SCHEMES[scheme]}://{rest}")
             settings = dataclasses.replace(settings, database=database)
         settings = self._checked_smtp(settings)
-        redis_url = settings.redis.url
-        if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
-            self.problem("redis.url", "must be a redis://, rediss:// or unix:// URL")
+        # Refused rather than checked: nothing reads it yet, and a deployment that sets it
+        # expects routing shared between instances, which it would silently not get.
+        if settings.redis.url:
+            self.problem("redis.url", _REDIS_NOT_BUILT)
         if not settings.twilio.auth_token:
             self.problem(
                 "twilio.auth_token", "required: inbound webhooks are verified with it (or set TWILIO_AUTH_TOKEN)"
