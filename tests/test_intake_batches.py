@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy import update
 
@@ -17,7 +16,7 @@ from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
 from storage import interactions as store
 from storage.models import Interaction, utcnow
-from tests.support import login, mail, offered, post_sms, set_status, sms, sms_form
+from tests.support import AppFactory, Client, login, mail, offered, post_sms, set_status, sms, sms_form
 
 
 async def together(services: Services, *contacts: InboundContact) -> list[intake_batch.IntakeResult]:
@@ -25,14 +24,14 @@ async def together(services: Services, *contacts: InboundContact) -> list[intake
     return list(await asyncio.gather(*(services.intake.receive(c, "support") for c in contacts)))
 
 
-async def service(app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings]) -> Any:
+async def service(app_factory: AppFactory, settings_factory: Callable[..., Settings]) -> Client:
     return await app_factory(settings_factory(support_channels='["sms", "email", "chat"]'))
 
 
 async def test_messages_of_one_thread_taken_together_keep_their_order(
-    app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings]
+    app_factory: AppFactory, settings_factory: Callable[..., Settings]
 ) -> None:
-    services = (await service(app_factory, settings_factory)).server.app[SERVICES]
+    services = (await service(app_factory, settings_factory)).app[SERVICES]
     results = await together(services, *(sms(body=f"part {n}") for n in range(10)))
     [interaction_id] = {r.interaction_id for r in results}
     async with services.sessions() as session:
@@ -41,9 +40,9 @@ async def test_messages_of_one_thread_taken_together_keep_their_order(
 
 
 async def test_a_reply_taken_together_with_the_mail_it_answers_continues_it(
-    app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings]
+    app_factory: AppFactory, settings_factory: Callable[..., Settings]
 ) -> None:
-    services = (await service(app_factory, settings_factory)).server.app[SERVICES]
+    services = (await service(app_factory, settings_factory)).app[SERVICES]
     first, reply = await together(
         services, mail("<a@customer.test>"), mail("<b@customer.test>", ("<a@customer.test>",))
     )
@@ -52,11 +51,11 @@ async def test_a_reply_taken_together_with_the_mail_it_answers_continues_it(
 
 
 async def test_identities_and_keywords_take_effect_in_arrival_order(
-    app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings]
+    app_factory: AppFactory, settings_factory: Callable[..., Settings]
 ) -> None:
     """A chat giving a phone nobody holds, then an SMS from that phone, in one batch: one
     customer, as one after the other. STOP between two texts: its event between theirs."""
-    services = (await service(app_factory, settings_factory)).server.app[SERVICES]
+    services = (await service(app_factory, settings_factory)).app[SERVICES]
     chat = InboundContact(
         channel=Channel.CHAT,
         external_id="session-1:c1",
@@ -79,11 +78,11 @@ async def test_identities_and_keywords_take_effect_in_arrival_order(
 
 
 async def test_a_contact_stored_but_never_routed_is_queued_when_its_sender_delivers_it_again(
-    app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings]
+    app_factory: AppFactory, settings_factory: Callable[..., Settings]
 ) -> None:
     """As when a batch committed but its answer was lost: the sender retries, gets its
     answer as a duplicate, and the interaction joins the queue it was never put in."""
-    services = (await service(app_factory, settings_factory)).server.app[SERVICES]
+    services = (await service(app_factory, settings_factory)).app[SERVICES]
     contact = sms()
     [stored] = await services.writer.run(
         lambda conn: intake_batch.write(conn, [(contact, "support")], services.settings, utcnow())
@@ -102,10 +101,10 @@ async def test_a_contact_stored_but_never_routed_is_queued_when_its_sender_deliv
 
 
 async def test_an_interaction_closed_behind_routings_back_does_not_hold_up_the_offers_made_with_it(
-    app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings]
+    app_factory: AppFactory, settings_factory: Callable[..., Settings]
 ) -> None:
     client = await service(app_factory, settings_factory)
-    services = client.server.app[SERVICES]
+    services = client.app[SERVICES]
     for sender in ("+15551230001", "+15551230002"):
         assert (await post_sms(client, sms_form(sender=sender))).status == 200
     async with services.sessions() as session:
