@@ -18,7 +18,7 @@ from interaction_center.settings.model import Settings
 from interaction_center.web.app import build_app
 from storage.migrate import upgrade
 from tests.services import start_postgres, start_redis, unavailable
-from tests.support import write_settings
+from tests.support import AppFactory, Client, write_settings
 from tests.twilio_stub import TwilioStub
 
 
@@ -30,7 +30,7 @@ def postgres_server() -> Iterator[tuple[str | None, str]]:
         return
     url, reason, stop = start_postgres()
     yield url, reason
-    stop()  # type: ignore[operator]
+    stop()
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +41,7 @@ def redis_server() -> Iterator[tuple[str | None, str]]:
         return
     url, reason, stop = start_redis()
     yield url, reason
-    stop()  # type: ignore[operator]
+    stop()
 
 
 @pytest.fixture
@@ -104,12 +104,12 @@ def settings_factory(tmp_path: Path, migrated_url: str, twilio_stub: TwilioStub)
 
 
 @pytest.fixture
-async def app_factory(migrated_url: str) -> AsyncIterator[Callable[[Settings], Any]]:
+async def app_factory(migrated_url: str) -> AsyncIterator[AppFactory]:
     """Apps on the test's database; depending on it makes them stop before it is dropped."""
-    clients: list[TestClient[Any, Any]] = []
+    clients: list[Client] = []
 
-    async def start(settings: Settings) -> TestClient[Any, Any]:
-        client: TestClient[Any, Any] = TestClient(TestServer(build_app(settings)))
+    async def start(settings: Settings) -> Client:
+        client = TestClient(TestServer(build_app(settings)))
         await client.start_server()
         clients.append(client)
         return client
@@ -120,5 +120,5 @@ async def app_factory(migrated_url: str) -> AsyncIterator[Callable[[Settings], A
 
 
 @pytest.fixture
-async def client(app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings]) -> Any:
+async def client(app_factory: AppFactory, settings_factory: Callable[..., Settings]) -> Client:
     return await app_factory(settings_factory())

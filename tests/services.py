@@ -14,7 +14,9 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NoReturn
 
 import pytest
 
@@ -25,7 +27,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def unavailable(reason: str) -> None:
+def unavailable(reason: str) -> NoReturn:
     if os.environ.get("IC_REQUIRE_SERVICES") == "1":
         pytest.fail(f"IC_REQUIRE_SERVICES=1 but {reason}", pytrace=False)
     pytest.skip(reason)
@@ -34,7 +36,7 @@ def unavailable(reason: str) -> None:
 @dataclass
 class Server:
     url: str
-    stop: object  # a zero-argument callable
+    stop: Callable[[], None]
 
 
 def _postgres_bin() -> str | None:
@@ -45,7 +47,7 @@ def _postgres_bin() -> str | None:
     return os.path.dirname(initdb) if initdb else None
 
 
-def start_postgres() -> tuple[str | None, str, object]:
+def start_postgres() -> tuple[str | None, str, Callable[[], None]]:
     """(url or None, reason, stop). PostgreSQL refuses to run as root: as root the
     cluster belongs to the ``postgres`` user and its commands run as that user."""
     bindir = _postgres_bin()
@@ -77,7 +79,7 @@ def start_postgres() -> tuple[str | None, str, object]:
     return f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres", "", stop
 
 
-def start_redis() -> tuple[str | None, str, object]:
+def start_redis() -> tuple[str | None, str, Callable[[], None]]:
     binary = shutil.which("redis-server")
     if binary is None:
         return None, "redis-server is not installed (run scripts/ensure-services)", lambda: None

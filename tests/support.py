@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from aiohttp import ClientResponse, ClientWebSocketResponse, web
 from aiohttp.test_utils import TestClient
 from multidict import MultiDict
 from sqlalchemy import func, select
@@ -26,6 +28,10 @@ OUR_NUMBER = "+15005550006"
 # What Twilio is configured to call: a public name in front of the loopback test server.
 PUBLIC_BASE = "https://ic.example.test"
 PASSWORDS = {"alice": "alice-pass", "bob": "bob-pass", "carol": "carol-pass", "sam": "sam-pass"}
+
+# A client of the service on loopback, and the fixture that starts one per settings.
+Client = TestClient[web.Request, web.Application]
+AppFactory = Callable[[Settings], Awaitable[Client]]
 
 
 def write_settings(
@@ -131,10 +137,11 @@ def mail(external_id: str, replies_to: tuple[str, ...] = ()) -> InboundContact:
 
 
 def twilio_signature(path: str, form: dict[str, str], token: str = AUTH_TOKEN) -> str:
-    return RequestValidator(token).compute_signature(PUBLIC_BASE + path, form)
+    signature: str = RequestValidator(token).compute_signature(PUBLIC_BASE + path, form)
+    return signature
 
 
-async def post_sms(client: TestClient[Any, Any], form: dict[str, str], signature: str | None = None) -> Any:
+async def post_sms(client: Client, form: dict[str, str], signature: str | None = None) -> ClientResponse:
     headers = {
         "X-Twilio-Signature": signature if signature is not None else twilio_signature("/twilio/sms", form),
         "Content-Type": "application/x-www-form-urlencoded",
@@ -157,18 +164,18 @@ async def routed(client: TestClient[Any, Any]) -> None:
     raise AssertionError(f"routing did not reach event {head}")
 
 
-async def login(client: TestClient[Any, Any], username: str) -> dict[str, str]:
+async def login(client: Client, username: str) -> dict[str, str]:
     response = await client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORDS[username]})
     assert response.status == 200, await response.text()
     return {"Authorization": f"Bearer {(await response.json())['token']}"}
 
 
-async def set_status(client: TestClient[Any, Any], headers: dict[str, str], status: str) -> None:
+async def set_status(client: Client, headers: dict[str, str], status: str) -> None:
     response = await client.put("/api/v1/agents/me/status", json={"status": status}, headers=headers)
     assert response.status == 200, await response.text()
 
 
-async def next_frame(socket: Any, kind: str, timeout: float = 5.0) -> dict[str, Any]:
+async def next_frame(socket: ClientWebSocketResponse, kind: str, timeout: float = 5.0) -> dict[str, Any]:
     """The next frame of the given type, skipping others (status pushes and the like)."""
     while True:
         frame = await socket.receive_json(timeout=timeout)
@@ -176,20 +183,20 @@ async def next_frame(socket: Any, kind: str, timeout: float = 5.0) -> dict[str, 
             return dict(frame)
 
 
-async def offered(client: TestClient[Any, Any], headers: dict[str, str]) -> list[dict[str, Any]]:
+async def offered(client: Client, headers: dict[str, str]) -> list[dict[str, Any]]:
     """The caller's open offers (interactions, each with its ``offer``)."""
     await routed(client)
     return list((await (await client.get("/api/v1/offers", headers=headers)).json())["offers"])
 
 
-async def accept_first(client: TestClient[Any, Any], headers: dict[str, str]) -> dict[str, Any]:
+async def accept_first(client: Client, headers: dict[str, str]) -> dict[str, Any]:
     [offer] = await offered(client, headers)
     response = await client.post(f"/api/v1/offers/{offer['offer']['id']}/accept", headers=headers)
     assert response.status == 200, await response.text()
     return dict(await response.json())
 
 
-async def interaction(client: TestClient[Any, Any], headers: dict[str, str], interaction_id: str) -> dict[str, Any]:
+async def interaction(client: Client, headers: dict[str, str], interaction_id: str) -> dict[str, Any]:
     response = await client.get(f"/api/v1/interactions/{interaction_id}", headers=headers)
     assert response.status == 200, await response.text()
     return dict(await response.json())

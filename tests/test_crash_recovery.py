@@ -78,6 +78,8 @@ async def _stored(database_url: str) -> list[Interaction]:
     engine = create_engine(database_url)
     try:
         async with engine.connect() as connection:
+            # Rows of the table's columns (read on a Core connection), read by name as the
+            # entity's attributes would be: typed as the entity.
             return list((await connection.execute(select(Interaction))).all())  # type: ignore[arg-type]
     finally:
         await engine.dispose()

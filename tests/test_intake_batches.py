@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy import update
 
@@ -18,7 +17,7 @@ from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
 from storage import interactions as store
 from storage.models import Interaction
-from tests.support import login, mail, offered, post_sms, set_status, sms, sms_form
+from tests.support import AppFactory, Client, login, mail, offered, post_sms, set_status, sms, sms_form
 
 
 async def together(services: Services, *contacts: InboundContact) -> list[intake_batch.IntakeResult]:
@@ -26,14 +25,14 @@ async def together(services: Services, *contacts: InboundContact) -> list[intake
     return list(await asyncio.gather(*(services.intake.receive(c, "support") for c in contacts)))
 
 
-async def service(app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings]) -> Any:
+async def service(app_factory: AppFactory, settings_factory: Callable[..., Settings]) -> Client:
     return await app_factory(settings_factory(support_channels='["sms", "email", "chat"]'))
 
 
 async def test_messages_of_one_thread_taken_together_keep_their_order(
-    app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings]
+    app_factory: AppFactory, settings_factory: Callable[..., Settings]
 ) -> None:
-    services = (await service(app_factory, settings_factory)).server.app[SERVICES]
+    services = (await service(app_factory, settings_factory)).app[SERVICES]
     results = await together(services, *(sms(body=f"part {n}") for n in range(10)))
     [interaction_id] = {r.interaction_id for r in results}
     async with services.sessions() as session:
@@ -42,9 +41,9 @@ async def test_messages_of_one_thread_taken_together_keep_their_order(
 
 
 async def test_a_reply_taken_together_with_the_mail_it_answers_continues_it(
-    app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings]
+    app_factory: AppFactory, settings_factory: Callable[..., Settings]
 ) -> None:
-    services = (await service(app_factory, settings_factory)).server.app[SERVICES]
+    services = (await service(app_factory, settings_factory)).app[SERVICES]
     first, reply = await together(
         services, mail("<a@customer.test>"), mail("<b@customer.test>", ("<a@customer.test>",))
     )
@@ -53,11 +52,11 @@ async def test_a_reply_taken_together_with_the_mail_it_answers_continues_it(
 
 
 async def test_identities_and_keywords_take_effect_in_arrival_order(
-    app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings]
+    app_factory: AppFactory, settings_factory: Callable[..., Settings]
 ) -> None:
     """A chat giving a phone nobody holds, then an SMS from that phone, in one batch: one
     customer, as one after the other. STOP between two texts: its event between theirs."""
-    services = (await service(app_factory, settings_factory)).server.app[SERVICES]
+    services = (await service(app_factory, settings_factory)).app[SERVICES]
     chat = InboundContact(
         channel=Channel.CHAT,
         external_id="session-1:c1",
@@ -80,12 +79,12 @@ async def test_identities_and_keywords_take_effect_in_arrival_order(
 
 
 async def test_a_contact_committed_without_a_word_to_routing_is_queued_from_the_log(
-    app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings]
+    app_factory: AppFactory, settings_factory: Callable[..., Settings]
 ) -> None:
     """As when another process committed it, or this one crashed between its commit and
     routing: nothing tells routing, and the interaction still joins its queue, from its
     event in the log. Delivered again, it is a duplicate and is not queued twice."""
-    services = (await service(app_factory, settings_factory)).server.app[SERVICES]
+    services = (await service(app_factory, settings_factory)).app[SERVICES]
     contact = sms()
     [stored] = await services.writer.run(
         lambda conn: intake_batch.write(conn, [(contact, "support")], services.settings, utcnow())
@@ -105,10 +104,10 @@ async def test_a_contact_committed_without_a_word_to_routing_is_queued_from_the_
 
 
 async def test_an_interaction_closed_behind_routings_back_does_not_hold_up_the_offers_made_with_it(
-    app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings]
+    app_factory: AppFactory, settings_factory: Callable[..., Settings]
 ) -> None:
     client = await service(app_factory, settings_factory)
-    services = client.server.app[SERVICES]
+    services = client.app[SERVICES]
     for sender in ("+15551230001", "+15551230002"):
         assert (await post_sms(client, sms_form(sender=sender))).status == 200
     async with services.sessions() as session:

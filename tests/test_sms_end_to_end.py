@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from tests.support import ACCOUNT_SID, OUR_NUMBER, PUBLIC_BASE, login, next_frame, post_sms, set_status, sms_form
+from tests.support import (
+    ACCOUNT_SID,
+    OUR_NUMBER,
+    PUBLIC_BASE,
+    Client,
+    login,
+    next_frame,
+    post_sms,
+    set_status,
+    sms_form,
+)
 from tests.twilio_stub import TwilioStub
 
 
-async def test_sms_is_offered_answered_and_recorded_on_the_customer(client: Any, twilio_stub: TwilioStub) -> None:
+async def test_sms_is_offered_answered_and_recorded_on_the_customer(client: Client, twilio_stub: TwilioStub) -> None:
     alice = await login(client, "alice")
     await set_status(client, alice, "available")
     socket = await client.ws_connect("/api/v1/ws", headers=alice)
@@ -81,7 +90,7 @@ async def test_sms_is_offered_answered_and_recorded_on_the_customer(client: Any,
     await socket.close()
 
 
-async def test_the_same_webhook_twice_makes_one_interaction_and_one_message(client: Any) -> None:
+async def test_the_same_webhook_twice_makes_one_interaction_and_one_message(client: Client) -> None:
     form = sms_form()
     first = await post_sms(client, form)
     second = await post_sms(client, form)
@@ -94,7 +103,7 @@ async def test_the_same_webhook_twice_makes_one_interaction_and_one_message(clie
     assert len(interaction["messages"]) == 1
 
 
-async def test_a_second_sms_continues_the_open_conversation(client: Any) -> None:
+async def test_a_second_sms_continues_the_open_conversation(client: Client) -> None:
     await post_sms(client, sms_form(body="first"))
     await post_sms(client, sms_form(body="second"))
     await post_sms(client, sms_form(sender="+15551230002", body="someone else"))
@@ -106,12 +115,12 @@ async def test_a_second_sms_continues_the_open_conversation(client: Any) -> None
     }
 
 
-async def _only_customer_id(client: Any) -> str:
+async def _only_customer_id(client: Client) -> str:
     from sqlalchemy import select
 
     from interaction_center.web.keys import SERVICES
     from storage.models import Customer
 
-    async with client.server.app[SERVICES].sessions() as session:
+    async with client.app[SERVICES].sessions() as session:
         [customer_id] = (await session.scalars(select(Customer.id))).all()
     return str(customer_id)

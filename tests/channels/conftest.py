@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from interaction_center.settings.model import Settings
+from tests.support import AppFactory, Client
 
 CHAT = '[channels.chat]\nqueue = "support"\nabandon_after_seconds = {grace}'
 
@@ -22,5 +23,5 @@ def chat_settings(settings_factory: Callable[..., Settings]) -> Callable[..., Se
 
 
 @pytest.fixture
-async def chat_client(app_factory: Callable[[Settings], Any], chat_settings: Callable[..., Settings]) -> Any:
+async def chat_client(app_factory: AppFactory, chat_settings: Callable[..., Settings]) -> Client:
     return await app_factory(chat_settings())

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from aiohttp import ClientWebSocketResponse
 from sqlalchemy import select
 
 from interaction_center.domain.model import Role
@@ -18,19 +19,19 @@ from storage.models import ChatSession, CustomerIdentity, Interaction
 from tests.channels import test_email
 from tests.channels.conftest import CHAT
 from tests.channels.test_email import Relay, deliver, plain
-from tests.support import interaction, login, next_frame, offered, post_sms, set_status, sms_form
+from tests.support import AppFactory, Client, interaction, login, next_frame, offered, post_sms, set_status, sms_form
 
 # The outbound relay the email tests use (the service needs one to take mail with replies on).
 relay = test_email.relay
 
 
-async def start(client: Any, **fields: str) -> tuple[Any, dict[str, Any]]:
+async def start(client: Client, **fields: str) -> tuple[ClientWebSocketResponse, dict[str, Any]]:
     socket = await client.ws_connect("/chat/ws")
     await socket.send_json({"type": "start", **fields})
     return socket, await next_frame(socket, "started")
 
 
-async def say(socket: Any, body: str, client_id: str | None = None) -> dict[str, Any]:
+async def say(socket: ClientWebSocketResponse, body: str, client_id: str | None = None) -> dict[str, Any]:
     client_id = client_id or uuid.uuid4().hex
     await socket.send_json({"type": "message", "client_id": client_id, "body": body})
     ack = await next_frame(socket, "ack")
@@ -38,13 +39,13 @@ async def say(socket: Any, body: str, client_id: str | None = None) -> dict[str,
     return ack
 
 
-async def resume(client: Any, token: str) -> tuple[Any, dict[str, Any]]:
+async def resume(client: Client, token: str) -> tuple[ClientWebSocketResponse, dict[str, Any]]:
     socket = await client.ws_connect("/chat/ws")
     await socket.send_json({"type": "resume", "token": token})
     return socket, await socket.receive_json(timeout=5)
 
 
-async def accept(client: Any, headers: dict[str, str], interaction_id: str) -> dict[str, Any]:
+async def accept(client: Client, headers: dict[str, str], interaction_id: str) -> dict[str, Any]:
     """Accept the offer of this interaction (an agent takes up to three chats at once)."""
     async with asyncio.timeout(5):
         while not (offers := [o for o in await offered(client, headers) if o["id"] == interaction_id]):
@@ -54,14 +55,14 @@ async def accept(client: Any, headers: dict[str, str], interaction_id: str) -> d
     return dict(await response.json())
 
 
-async def state_of(client: Any, interaction_id: str) -> str:
-    async with client.server.app[SERVICES].sessions() as session:
+async def state_of(client: Client, interaction_id: str) -> str:
+    async with client.app[SERVICES].sessions() as session:
         row = await session.get(Interaction, interaction_id)
         assert row is not None
         return row.state
 
 
-async def test_a_visitor_is_queued_answered_live_and_sees_the_history_on_reconnect(chat_client: Any) -> None:
+async def test_a_visitor_is_queued_answered_live_and_sees_the_history_on_reconnect(chat_client: Client) -> None:
     socket, started = await start(chat_client, name="Jane")
     assert len(started["token"]) >= 43 and started["interaction_id"] is None
     ack = await say(socket, "Hello, my bill is wrong")
@@ -115,16 +116,16 @@ async def test_a_visitor_is_queued_answered_live_and_sees_the_history_on_reconne
     assert response.status == 200
     assert (await next_frame(again, "ended"))["interaction_id"] == accepted["id"]
     # Only the digest of the token is stored.
-    async with chat_client.server.app[SERVICES].sessions() as session:
+    async with chat_client.app[SERVICES].sessions() as session:
         hashes = list(await session.scalars(select(ChatSession.token_hash)))
     assert started["token"] not in hashes and all(len(h) == 64 for h in hashes)
     for ws in (again, other, agent_socket):
         await ws.close()
 
 
-async def test_the_visitor_hears_which_agent_took_the_chat_by_display_name(chat_client: Any) -> None:
+async def test_the_visitor_hears_which_agent_took_the_chat_by_display_name(chat_client: Client) -> None:
     seed = AgentSeed("dana", "Dana Scully", Role.AGENT, (QueueMembershipSettings("support"),), password="dana-pass")
-    dana_row = await chat_client.server.app[SERVICES].accounts.add(seed)
+    dana_row = await chat_client.app[SERVICES].accounts.add(seed)
     socket, started = await start(chat_client, name="Jane")
     ack = await say(socket, "Hello")
     response = await chat_client.post("/api/v1/auth/login", json={"username": "dana", "password": "dana-pass"})
@@ -150,7 +151,7 @@ async def test_the_visitor_hears_which_agent_took_the_chat_by_display_name(chat_
         await ws.close()
 
 
-async def test_a_chat_reply_is_held_to_the_chat_limit_not_the_sms_one(chat_client: Any) -> None:
+async def test_a_chat_reply_is_held_to_the_chat_limit_not_the_sms_one(chat_client: Client) -> None:
     socket, _ = await start(chat_client)
     ack = await say(socket, "Tell me everything")
     alice = await login(chat_client, "alice")
@@ -170,7 +171,7 @@ async def test_a_chat_reply_is_held_to_the_chat_limit_not_the_sms_one(chat_clien
     await socket.close()
 
 
-async def test_a_forged_token_is_refused_and_the_socket_closed(chat_client: Any) -> None:
+async def test_a_forged_token_is_refused_and_the_socket_closed(chat_client: Client) -> None:
     socket, frame = await resume(chat_client, "not-a-real-token-" + uuid.uuid4().hex)
     assert (frame["type"], frame["code"]) == ("error", "chat.bad_token")
     closed = await socket.receive(timeout=5)
@@ -178,7 +179,7 @@ async def test_a_forged_token_is_refused_and_the_socket_closed(chat_client: Any)
     assert socket.close_code == 4401
 
 
-async def test_one_client_id_is_one_message_and_sessions_do_not_collide(chat_client: Any) -> None:
+async def test_one_client_id_is_one_message_and_sessions_do_not_collide(chat_client: Client) -> None:
     socket, _ = await start(chat_client)
     first = await say(socket, "Hello", client_id="m1")
     again = await say(socket, "Hello", client_id="m1")
@@ -194,7 +195,7 @@ async def test_one_client_id_is_one_message_and_sessions_do_not_collide(chat_cli
     await other.close()
 
 
-async def test_bad_frames_get_error_frames_and_the_session_goes_on(chat_client: Any) -> None:
+async def test_bad_frames_get_error_frames_and_the_session_goes_on(chat_client: Client) -> None:
     socket, _ = await start(chat_client)
     await socket.send_str("{not json")
     assert (await next_frame(socket, "error"))["code"] == "chat.bad_frame"
@@ -213,7 +214,7 @@ async def test_bad_frames_get_error_frames_and_the_session_goes_on(chat_client: 
     await socket.close()
 
 
-async def test_a_message_before_start_is_refused(chat_client: Any) -> None:
+async def test_a_message_before_start_is_refused(chat_client: Client) -> None:
     socket = await chat_client.ws_connect("/chat/ws")
     await socket.send_json({"type": "message", "client_id": "1", "body": "hi"})
     assert (await next_frame(socket, "error"))["code"] == "chat.not_started"
@@ -225,7 +226,7 @@ async def test_a_message_before_start_is_refused(chat_client: Any) -> None:
 
 
 async def test_leaving_while_queued_abandons_after_the_grace_unless_the_visitor_returns(
-    app_factory: Callable[[Settings], Any], chat_settings: Callable[..., Settings]
+    app_factory: AppFactory, chat_settings: Callable[..., Settings]
 ) -> None:
     client = await app_factory(chat_settings(grace=0.5))
     back, started = await start(client)
@@ -261,7 +262,7 @@ async def test_leaving_while_queued_abandons_after_the_grace_unless_the_visitor_
 
 
 async def test_after_a_restart_a_waiting_chat_is_abandoned_unless_its_visitor_returns_within_the_grace(
-    app_factory: Callable[[Settings], Any], chat_settings: Callable[..., Settings]
+    app_factory: AppFactory, chat_settings: Callable[..., Settings]
 ) -> None:
     before = await app_factory(chat_settings(grace=60))
     gone, _ = await start(before)
@@ -291,13 +292,13 @@ async def test_after_a_restart_a_waiting_chat_is_abandoned_unless_its_visitor_re
     await again.close()
 
 
-async def test_chat_is_off_without_its_section(client: Any) -> None:
+async def test_chat_is_off_without_its_section(client: Client) -> None:
     socket = await client.ws_connect("/chat/ws")
     assert (await socket.receive_json(timeout=5))["code"] == "chat.not_configured"
     await socket.close()
 
 
-async def test_the_demo_page_and_the_widget_are_served(chat_client: Any) -> None:
+async def test_the_demo_page_and_the_widget_are_served(chat_client: Client) -> None:
     page = await chat_client.get("/chat/")
     assert page.status == 200 and page.content_type == "text/html"
     assert 'src="chat-widget.js"' in await page.text()
@@ -316,16 +317,16 @@ def omnichannel_settings(settings_factory: Callable[..., Settings], relay: Relay
     )
 
 
-async def owners_and_identities(client: Any) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+async def owners_and_identities(client: Client) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
     """Each interaction's customer by channel, and each identity's customer."""
-    async with client.server.app[SERVICES].sessions() as session:
+    async with client.app[SERVICES].sessions() as session:
         owners = {row.channel: row.customer_id for row in await session.scalars(select(Interaction))}
         identities = {(i.kind, i.value): i.customer_id for i in await session.scalars(select(CustomerIdentity))}
     return owners, identities
 
 
 async def test_one_customer_chats_then_emails_and_texts(
-    app_factory: Callable[[Settings], Any], omnichannel_settings: Settings
+    app_factory: AppFactory, omnichannel_settings: Settings
 ) -> None:
     """The chat visitor gives an email and a phone nobody holds yet: they become the chat
     customer's, and the mail and the SMS that follow land on that one record."""
@@ -350,7 +351,7 @@ async def test_one_customer_chats_then_emails_and_texts(
 
 
 async def test_a_chat_that_types_a_known_email_joins_that_record_flagged_unverified(
-    app_factory: Callable[[Settings], Any], omnichannel_settings: Settings
+    app_factory: AppFactory, omnichannel_settings: Settings
 ) -> None:
     """Jane mails, then chats giving that address and her phone, then texts from the phone:
     one record holds all three. Anyone could have typed her address, so the chat carries an
@@ -386,12 +387,12 @@ async def test_a_chat_that_types_a_known_email_joins_that_record_flagged_unverif
         await ws.close()
 
 
-async def test_a_phone_another_customer_holds_is_not_merged(chat_client: Any) -> None:
+async def test_a_phone_another_customer_holds_is_not_merged(chat_client: Client) -> None:
     response = await post_sms(chat_client, sms_form(sender="+15551230002"))
     assert response.status == 200
     socket, _ = await start(chat_client, email="someone@customer.test", phone="+15551230002")
     ack = await say(socket, "Hi")
-    async with chat_client.server.app[SERVICES].sessions() as session:
+    async with chat_client.app[SERVICES].sessions() as session:
         owners = {row.customer_id for row in await session.scalars(select(Interaction))}
     assert len(owners) == 2
     sam = await login(chat_client, "sam")

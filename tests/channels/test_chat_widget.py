@@ -6,14 +6,13 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.channels.test_chat import accept
 from tests.services import unavailable
-from tests.support import login, offered, set_status
+from tests.support import Client, login, offered, set_status
 
 WAIT_MS = 10_000
 
@@ -31,7 +30,7 @@ async def browser() -> AsyncIterator[Browser]:
         await launched.close()
 
 
-async def _agent_says(client: Any, headers: dict[str, str], interaction_id: str, body: str) -> None:
+async def _agent_says(client: Client, headers: dict[str, str], interaction_id: str, body: str) -> None:
     response = await client.post(
         f"/api/v1/interactions/{interaction_id}/messages", json={"body": body}, headers=headers
     )
@@ -43,7 +42,7 @@ async def _log(page: Page) -> list[str]:
 
 
 async def test_a_visitor_chats_through_the_widget_and_a_reload_resumes_the_conversation(
-    chat_client: Any, browser: Browser
+    chat_client: Client, browser: Browser
 ) -> None:
     page = await browser.new_page()
     await page.goto(str(chat_client.make_url("/chat/")))

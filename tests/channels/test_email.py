@@ -11,7 +11,6 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -25,7 +24,7 @@ from interaction_center.domain.model import Channel
 from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
 from storage.models import CustomerIdentity, Interaction, Message
-from tests.support import accept_first, interaction, login, offered, set_status
+from tests.support import AppFactory, Client, accept_first, interaction, login, offered, set_status
 
 CUSTOMER = "Jane.Doe@Customer.test"
 
@@ -83,12 +82,12 @@ from_address = "support@example.com"
 
 
 @pytest.fixture
-async def mail_client(app_factory: Callable[[Settings], Any], email_settings: Callable[..., Settings]) -> Any:
+async def mail_client(app_factory: AppFactory, email_settings: Callable[..., Settings]) -> Client:
     return await app_factory(email_settings())
 
 
-def smtp_port(client: Any) -> int:
-    adapter = client.server.app[SERVICES].channels[Channel.EMAIL]
+def smtp_port(client: Client) -> int:
+    adapter = client.app[SERVICES].channels[Channel.EMAIL]
     assert isinstance(adapter, EmailChannel) and adapter.server is not None
     return int(adapter.server.port)
 
@@ -108,7 +107,7 @@ def _deliver(port: int, sender: str, recipients: list[str], data: bytes, options
 
 
 async def deliver(
-    client: Any,
+    client: Client,
     mail: EmailMessage | bytes,
     *,
     sender: str = CUSTOMER,
@@ -132,14 +131,14 @@ def plain(body: str = "Hello, my invoice is wrong.", subject: str = "Invoice 42"
     return mail
 
 
-async def rows(client: Any) -> tuple[list[Interaction], list[Message]]:
-    async with client.server.app[SERVICES].sessions() as session:
+async def rows(client: Client) -> tuple[list[Interaction], list[Message]]:
+    async with client.app[SERVICES].sessions() as session:
         interactions = list(await session.scalars(select(Interaction).order_by(Interaction.created_at)))
         messages = list(await session.scalars(select(Message).order_by(Message.created_at)))
     return interactions, messages
 
 
-async def test_a_multipart_latin1_mail_with_an_attachment_becomes_one_readable_interaction(mail_client: Any) -> None:
+async def test_a_multipart_latin1_mail_with_an_attachment_becomes_one_readable_interaction(mail_client: Client) -> None:
     mail = plain("Grüße aus Köln: die Rechnung ist falsch.")
     mail.replace_header("Content-Type", "text/plain")
     mail.set_content("Grüße aus Köln: die Rechnung ist falsch.", charset="iso-8859-1", cte="quoted-printable")
@@ -159,7 +158,7 @@ async def test_a_multipart_latin1_mail_with_an_attachment_becomes_one_readable_i
     ]
 
 
-async def test_a_new_customer_is_called_as_their_mail_names_them(mail_client: Any) -> None:
+async def test_a_new_customer_is_called_as_their_mail_names_them(mail_client: Client) -> None:
     code, _ = await deliver(mail_client, plain())
     assert code == 250
     [stored], _ = await rows(mail_client)
@@ -168,7 +167,9 @@ async def test_a_new_customer_is_called_as_their_mail_names_them(mail_client: An
     assert customer["display_name"] == "Jane Doe"
 
 
-async def test_the_agents_reply_is_threaded_and_the_customers_answer_comes_back(mail_client: Any, relay: Relay) -> None:
+async def test_the_agents_reply_is_threaded_and_the_customers_answer_comes_back(
+    mail_client: Client, relay: Relay
+) -> None:
     alice = await login(mail_client, "alice")
     await set_status(mail_client, alice, "available")
     first = plain(References="<older@customer.test>")
@@ -200,7 +201,9 @@ async def test_the_agents_reply_is_threaded_and_the_customers_answer_comes_back(
     ]
 
 
-async def test_an_email_reply_may_be_longer_than_an_sms_up_to_the_email_limit(mail_client: Any, relay: Relay) -> None:
+async def test_an_email_reply_may_be_longer_than_an_sms_up_to_the_email_limit(
+    mail_client: Client, relay: Relay
+) -> None:
     alice = await login(mail_client, "alice")
     await set_status(mail_client, alice, "available")
     await deliver(mail_client, plain())
@@ -222,7 +225,7 @@ async def test_an_email_reply_may_be_longer_than_an_sms_up_to_the_email_limit(ma
 
 
 async def test_simulate_email_sends_a_mail_the_running_service_takes(
-    mail_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    mail_client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     for name in os.environ:
         if name.startswith(("IC_", "TWILIO_")):
@@ -237,7 +240,7 @@ async def test_simulate_email_sends_a_mail_the_running_service_takes(
 
     code = await asyncio.to_thread(simulate, "--from", "jane@customer.test", "--subject", "Order 7", "Not arrived")
     assert (code, capsys.readouterr().out[:8]) == (0, "SMTP 250")
-    async with mail_client.server.app[SERVICES].sessions() as session:
+    async with mail_client.app[SERVICES].sessions() as session:
         [message] = await session.scalars(select(Message))
     assert (message.from_address, message.to_address) == ("jane@customer.test", "support@example.com")
     assert (message.attributes["subject"], message.body.strip()) == ("Order 7", "Not arrived")
@@ -248,7 +251,7 @@ async def test_simulate_email_sends_a_mail_the_running_service_takes(
     assert (code, capsys.readouterr().err[:8]) == (1, "SMTP 550")
 
 
-async def test_the_reply_token_threads_a_mail_without_headers(mail_client: Any, relay: Relay) -> None:
+async def test_the_reply_token_threads_a_mail_without_headers(mail_client: Client, relay: Relay) -> None:
     alice = await login(mail_client, "alice")
     await set_status(mail_client, alice, "available")
     await deliver(mail_client, plain())
@@ -264,7 +267,7 @@ async def test_the_reply_token_threads_a_mail_without_headers(mail_client: Any, 
     assert len(interactions) == 1 and len(messages) == 3
 
 
-async def test_a_new_subject_from_the_same_sender_opens_a_new_interaction(mail_client: Any) -> None:
+async def test_a_new_subject_from_the_same_sender_opens_a_new_interaction(mail_client: Client) -> None:
     await deliver(mail_client, plain(subject="Invoice 42"))
     await deliver(mail_client, plain(subject="Change my address"))
 
@@ -273,7 +276,7 @@ async def test_a_new_subject_from_the_same_sender_opens_a_new_interaction(mail_c
     assert interactions[0].customer_id == interactions[1].customer_id
 
 
-async def test_the_same_message_id_twice_is_one_message(mail_client: Any) -> None:
+async def test_the_same_message_id_twice_is_one_message(mail_client: Client) -> None:
     mail = plain()
     assert (await deliver(mail_client, mail))[0] == 250
     assert (await deliver(mail_client, mail))[0] == 250
@@ -288,7 +291,7 @@ async def test_the_same_message_id_twice_is_one_message(mail_client: Any) -> Non
 
 
 @pytest.mark.parametrize("recipient", ["someone@gmail.com", "x@example.org", "help@example.org.evil.test", "<>"])
-async def test_mail_for_anyone_but_us_is_refused_with_550(mail_client: Any, recipient: str) -> None:
+async def test_mail_for_anyone_but_us_is_refused_with_550(mail_client: Client, recipient: str) -> None:
     code, reply = await deliver(mail_client, plain(), to=recipient)
 
     assert code == 550, reply
@@ -296,13 +299,13 @@ async def test_mail_for_anyone_but_us_is_refused_with_550(mail_client: Any, reci
     assert await rows(mail_client) == ([], [])
 
 
-async def test_listed_addresses_and_their_tags_are_accepted(mail_client: Any) -> None:
+async def test_listed_addresses_and_their_tags_are_accepted(mail_client: Client) -> None:
     for recipient in ("help@example.org", "Help+billing@Example.org", "anyone@EXAMPLE.com"):
         assert (await deliver(mail_client, plain(), to=recipient))[0] == 250
 
 
 async def test_an_over_size_mail_is_refused_with_552(
-    app_factory: Callable[[Settings], Any], email_settings: Callable[..., Settings]
+    app_factory: AppFactory, email_settings: Callable[..., Settings]
 ) -> None:
     client = await app_factory(email_settings("max_message_bytes = 4000"))
 
@@ -314,7 +317,7 @@ async def test_an_over_size_mail_is_refused_with_552(
     assert (await deliver(client, plain()))[0] == 250
 
 
-async def test_a_malformed_mail_is_stored_flagged_and_the_server_keeps_answering(mail_client: Any) -> None:
+async def test_a_malformed_mail_is_stored_flagged_and_the_server_keeps_answering(mail_client: Client) -> None:
     broken = (
         b"From: Jane <jane@customer.test>\r\nSubject: =?utf-8?q?broken?=\r\nMessage-ID: <b1@customer.test>\r\n"
         b'Content-Type: multipart/mixed; boundary="never-closed"\r\n\r\n'
@@ -331,7 +334,7 @@ async def test_a_malformed_mail_is_stored_flagged_and_the_server_keeps_answering
     assert "CloseBoundaryNotFoundDefect" in messages[0].attributes["defects"]
 
 
-async def test_html_only_mail_becomes_readable_text(mail_client: Any) -> None:
+async def test_html_only_mail_becomes_readable_text(mail_client: Client) -> None:
     mail = plain()
     html = (
         "<html><head><style>p {color: red}</style></head><body><p>Hello&nbsp;team,</p>"
@@ -356,7 +359,7 @@ async def test_html_only_mail_becomes_readable_text(mail_client: Any) -> None:
     ],
 )
 async def test_auto_replies_start_nothing_and_get_no_acknowledgement(
-    app_factory: Callable[[Settings], Any],
+    app_factory: AppFactory,
     email_settings: Callable[..., Settings],
     relay: Relay,
     headers: dict[str, str],
@@ -379,7 +382,7 @@ async def test_auto_replies_start_nothing_and_get_no_acknowledgement(
     assert relay.mails == []
 
 
-async def test_an_auto_reply_to_an_open_thread_lands_on_it(mail_client: Any, relay: Relay) -> None:
+async def test_an_auto_reply_to_an_open_thread_lands_on_it(mail_client: Client, relay: Relay) -> None:
     first = plain()
     await deliver(mail_client, first)
 
@@ -390,7 +393,7 @@ async def test_an_auto_reply_to_an_open_thread_lands_on_it(mail_client: Any, rel
 
 
 async def test_a_new_contact_is_acknowledged_with_its_reference(
-    app_factory: Callable[[Settings], Any], email_settings: Callable[..., Settings], relay: Relay
+    app_factory: AppFactory, email_settings: Callable[..., Settings], relay: Relay
 ) -> None:
     client = await app_factory(email_settings("acknowledge = true"))
     mail = plain()
@@ -410,16 +413,16 @@ async def test_a_new_contact_is_acknowledged_with_its_reference(
     assert len(interactions) == 1 and [m.direction for m in messages] == ["inbound", "outbound", "inbound"]
 
 
-async def test_an_email_identity_is_not_merged_with_a_phone_identity(mail_client: Any) -> None:
+async def test_an_email_identity_is_not_merged_with_a_phone_identity(mail_client: Client) -> None:
     await deliver(mail_client, plain(), sender="+15551230001@customer.test")
 
-    async with mail_client.server.app[SERVICES].sessions() as session:
+    async with mail_client.app[SERVICES].sessions() as session:
         identities = list(await session.scalars(select(CustomerIdentity)))
     assert [(i.kind, i.value) for i in identities] == [("email", CUSTOMER.lower())]
 
 
 async def test_the_smtp_server_stops_with_the_service(
-    app_factory: Callable[[Settings], Any], email_settings: Callable[..., Settings]
+    app_factory: AppFactory, email_settings: Callable[..., Settings]
 ) -> None:
     client = await app_factory(email_settings())
     port = smtp_port(client)
@@ -437,7 +440,9 @@ async def test_the_smtp_server_stops_with_the_service(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(data=st.binary(max_size=3000))
-async def test_any_bytes_as_data_get_an_smtp_answer_and_the_server_keeps_serving(mail_client: Any, data: bytes) -> None:
+async def test_any_bytes_as_data_get_an_smtp_answer_and_the_server_keeps_serving(
+    mail_client: Client, data: bytes
+) -> None:
     code, _ = await deliver(mail_client, data)
 
     assert 200 <= code < 600 and code // 100 in (2, 4, 5)

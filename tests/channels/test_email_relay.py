@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import pytest
 import trustme
@@ -19,7 +19,7 @@ from interaction_center.domain.errors import ChannelError
 from interaction_center.domain.model import OutboundMessage
 from interaction_center.settings.model import Settings
 from tests.channels.test_email import Relay, deliver, plain
-from tests.support import accept_first, login, set_status
+from tests.support import AppFactory, accept_first, login, set_status
 
 # The relays take AUTH without STARTTLS on purpose: in clear text on loopback, and on
 # implicit TLS, which aiosmtpd does not count as TLS.
@@ -60,7 +60,7 @@ def ca_file(authority: trustme.CA, tmp_path: Path) -> str:
     return str(path)
 
 
-RelayFactory = Callable[..., Any]
+RelayFactory = Callable[[str], Awaitable[SecureRelay]]
 
 
 @pytest.fixture
@@ -108,7 +108,14 @@ async def start_relay(authority: trustme.CA) -> AsyncIterator[RelayFactory]:
     await asyncio.sleep(0)
 
 
-def sender(port: int, **relay: str) -> SmtpEmailSender:
+class RelayOptions(TypedDict, total=False):
+    relay_tls: str
+    relay_ca_file: str
+    relay_username: str
+    relay_password: str
+
+
+def sender(port: int, **relay: Unpack[RelayOptions]) -> SmtpEmailSender:
     settings = SmtpSettings(relay_host="127.0.0.1", relay_port=port, from_address="support@example.com", **relay)
     return SmtpEmailSender(settings, timeout=5)
 
@@ -179,7 +186,7 @@ async def test_starttls_is_insisted_on_when_configured(start_relay: RelayFactory
 
 
 async def test_an_agents_reply_goes_through_an_authenticated_starttls_relay(
-    app_factory: Callable[[Settings], Any],
+    app_factory: AppFactory,
     settings_factory: Callable[..., Settings],
     start_relay: RelayFactory,
     ca_file: str,

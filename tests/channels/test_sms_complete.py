@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlencode
 
+from aiohttp import ClientResponse
 from sqlalchemy import select
 
 from interaction_center.web.keys import SERVICES
@@ -12,6 +12,7 @@ from storage import interactions as store
 from storage.models import Interaction
 from tests.support import (
     PUBLIC_BASE,
+    Client,
     accept_first,
     interaction,
     login,
@@ -24,7 +25,7 @@ from tests.support import (
 from tests.twilio_stub import TwilioStub
 
 
-async def _post_status(client: Any, form: dict[str, str], signature: str | None = None) -> Any:
+async def _post_status(client: Client, form: dict[str, str], signature: str | None = None) -> ClientResponse:
     headers = {
         "X-Twilio-Signature": signature or twilio_signature("/twilio/sms/status", form),
         "Content-Type": "application/x-www-form-urlencoded",
@@ -32,7 +33,7 @@ async def _post_status(client: Any, form: dict[str, str], signature: str | None 
     return await client.post("/twilio/sms/status", data=urlencode(form), headers=headers)
 
 
-async def _replied(client: Any, twilio_stub: TwilioStub, body: str = "On it") -> tuple[dict[str, str], str, str]:
+async def _replied(client: Client, twilio_stub: TwilioStub, body: str = "On it") -> tuple[dict[str, str], str, str]:
     alice = await login(client, "alice")
     await set_status(client, alice, "available")
     await post_sms(client, sms_form())
@@ -42,7 +43,9 @@ async def _replied(client: Any, twilio_stub: TwilioStub, body: str = "On it") ->
     return alice, taken["id"], (await response.json())["external_id"]
 
 
-async def test_delivery_reports_update_the_sent_message_and_never_go_back(client: Any, twilio_stub: TwilioStub) -> None:
+async def test_delivery_reports_update_the_sent_message_and_never_go_back(
+    client: Client, twilio_stub: TwilioStub
+) -> None:
     alice, interaction_id, sid = await _replied(client, twilio_stub)
     assert twilio_stub.requests[0].form["StatusCallback"] == PUBLIC_BASE + "/twilio/sms/status"
     for status in ("sent", "delivered", "sent"):
@@ -55,7 +58,7 @@ async def test_delivery_reports_update_the_sent_message_and_never_go_back(client
     assert reports == ["sent", "delivered"]
 
 
-async def test_a_failed_delivery_keeps_its_error_code(client: Any, twilio_stub: TwilioStub) -> None:
+async def test_a_failed_delivery_keeps_its_error_code(client: Client, twilio_stub: TwilioStub) -> None:
     alice, interaction_id, sid = await _replied(client, twilio_stub)
     form = {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30003"}
     assert (await _post_status(client, form)).status == 204
@@ -63,7 +66,7 @@ async def test_a_failed_delivery_keeps_its_error_code(client: Any, twilio_stub: 
     assert (sent["status"], sent["error"]) == ("undelivered", "sms error 30003")
 
 
-async def test_delivery_reports_are_verified_and_checked(client: Any, twilio_stub: TwilioStub) -> None:
+async def test_delivery_reports_are_verified_and_checked(client: Client, twilio_stub: TwilioStub) -> None:
     alice, interaction_id, sid = await _replied(client, twilio_stub)
     forged = await _post_status(client, {"MessageSid": sid, "MessageStatus": "delivered"}, signature="forged")
     assert forged.status == 403
@@ -77,7 +80,7 @@ async def test_delivery_reports_are_verified_and_checked(client: Any, twilio_stu
     assert sent["status"] == "queued"
 
 
-async def test_mms_media_is_stored_on_the_message(client: Any) -> None:
+async def test_mms_media_is_stored_on_the_message(client: Client) -> None:
     alice = await login(client, "alice")
     await set_status(client, alice, "available")
     form = sms_form(body="see photo") | {
@@ -95,13 +98,13 @@ async def test_mms_media_is_stored_on_the_message(client: Any) -> None:
     ]
 
 
-async def test_malformed_media_fields_are_refused(client: Any) -> None:
+async def test_malformed_media_fields_are_refused(client: Client) -> None:
     for extra in ({"NumMedia": "many"}, {"NumMedia": "11"}, {"NumMedia": "1"}, {"NumMedia": "1", "MediaUrl0": "x"}):
         response = await post_sms(client, sms_form() | extra)
         assert (response.status, (await response.json())["error"]["code"]) == (400, "webhook.bad_field"), extra
 
 
-async def test_stop_blocks_replies_until_start(client: Any, twilio_stub: TwilioStub) -> None:
+async def test_stop_blocks_replies_until_start(client: Client, twilio_stub: TwilioStub) -> None:
     alice, sam = await login(client, "alice"), await login(client, "sam")
     await set_status(client, alice, "available")
     await post_sms(client, sms_form(body="hello"))
@@ -123,14 +126,14 @@ async def test_stop_blocks_replies_until_start(client: Any, twilio_stub: TwilioS
     ]
 
 
-async def test_a_long_reply_goes_out_as_one_message(client: Any, twilio_stub: TwilioStub) -> None:
+async def test_a_long_reply_goes_out_as_one_message(client: Client, twilio_stub: TwilioStub) -> None:
     long = "Thank you for waiting. " * 60
     await _replied(client, twilio_stub, body=long[:1600])
     [request] = twilio_stub.requests
     assert request.form["Body"] == long[:1600]
 
 
-async def test_a_keyword_that_continues_no_conversation_is_filed_never_offered(client: Any) -> None:
+async def test_a_keyword_that_continues_no_conversation_is_filed_never_offered(client: Client) -> None:
     """STOP, START and HELP are instructions: from a number with no open conversation each
     is kept on the customer's record, closed at once, and no agent is offered it."""
     alice = await login(client, "alice")
@@ -139,7 +142,7 @@ async def test_a_keyword_that_continues_no_conversation_is_filed_never_offered(c
         response = await post_sms(client, sms_form(sender=f"+1555123010{n}", body=word))
         assert response.status == 200
     assert await offered(client, alice) == []
-    async with client.server.app[SERVICES].sessions() as session:
+    async with client.app[SERVICES].sessions() as session:
         rows = (
             await session.scalars(select(Interaction).where(Interaction.thread_key.like("sms:%:+1555123010%")))
         ).all()

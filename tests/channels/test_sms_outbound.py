@@ -4,14 +4,13 @@ error to the agent and stays on record."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from interaction_center.settings.model import Settings
-from tests.support import login, post_sms, set_status, sms_form
+from tests.support import AppFactory, Client, login, post_sms, set_status, sms_form
 from tests.twilio_stub import TwilioStub
 
 
-async def _assigned(client: Any) -> tuple[dict[str, str], str]:
+async def _assigned(client: Client) -> tuple[dict[str, str], str]:
     alice = await login(client, "alice")
     await set_status(client, alice, "available")
     await post_sms(client, sms_form())
@@ -21,7 +20,9 @@ async def _assigned(client: Any) -> tuple[dict[str, str], str]:
     return alice, str(offer["id"])
 
 
-async def test_a_reply_twilio_refuses_is_a_502_and_is_recorded_as_failed(client: Any, twilio_stub: TwilioStub) -> None:
+async def test_a_reply_twilio_refuses_is_a_502_and_is_recorded_as_failed(
+    client: Client, twilio_stub: TwilioStub
+) -> None:
     alice, interaction_id = await _assigned(client)
     twilio_stub.fail_with = 400
     response = await client.post(f"/api/v1/interactions/{interaction_id}/messages", json={"body": "hi"}, headers=alice)
@@ -36,10 +37,11 @@ async def test_a_reply_twilio_refuses_is_a_502_and_is_recorded_as_failed(client:
 
 
 async def test_an_unreachable_twilio_is_a_502(
-    app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings], twilio_stub: TwilioStub
+    app_factory: AppFactory, settings_factory: Callable[..., Settings], twilio_stub: TwilioStub
 ) -> None:
     settings = settings_factory()
-    await twilio_stub.server.close()  # type: ignore[union-attr]
+    assert twilio_stub.server is not None
+    await twilio_stub.server.close()
     client = await app_factory(settings)
     alice, interaction_id = await _assigned(client)
     response = await client.post(f"/api/v1/interactions/{interaction_id}/messages", json={"body": "hi"}, headers=alice)
@@ -48,7 +50,7 @@ async def test_an_unreachable_twilio_is_a_502(
 
 
 async def test_without_twilio_credentials_replies_are_refused_clearly(
-    app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings]
+    app_factory: AppFactory, settings_factory: Callable[..., Settings]
 ) -> None:
     import dataclasses
 

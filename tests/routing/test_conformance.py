@@ -1212,6 +1212,7 @@ def draw_profile(data: st.DataObject, mode: Mode, agent_id: str) -> AgentProfile
         for queue in queues
     ]
     skills = data.draw(st.dictionaries(st.sampled_from(SKILL_NAMES), st.integers(1, 3)))
+    capacity: dict[str, int] | None
     if mode.dense:
         per_channel = {
             "voice": st.integers(0, 1),

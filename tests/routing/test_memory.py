@@ -38,7 +38,7 @@ async def test_an_agent_looks_past_at_most_16_of_its_declines_in_one_bucket_and_
     assert offered == [*ids[:17], "x00"]
     assert await backend.set_agent(chat_agent("picky"), AgentState.AWAY, T0) == []
     assert await backend.set_agent(chat_agent("other"), AgentState.AVAILABLE, T0) == []
-    served = []
+    served: list[str] = []
     while (offer := await backend.next_offer(f"other-{len(served)}", T0)) is not None:
         assert await backend.accept(offer.offer_id, "other", T0) == offer
         assert await backend.release(offer.interaction_id, T0) == "other"

@@ -9,7 +9,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine.interfaces import DBAPICursor, ExecutionContext
 
 from interaction_center.domain.model import InboundContact, InteractionState
 from interaction_center.domain.stamps import utcnow
@@ -29,7 +30,14 @@ def _selects_of_a_batch(engine: Engine, tmp_path: Path, contacts: list[InboundCo
     )
     seen: list[tuple[str, Any]] = []
 
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+    def record(
+        conn: Connection,
+        cursor: DBAPICursor,
+        statement: str,
+        parameters: Any,
+        context: ExecutionContext | None,
+        executemany: bool,
+    ) -> None:
         if statement.lstrip().upper().startswith("SELECT"):
             seen.append((statement, parameters))
 
@@ -42,6 +50,7 @@ def _selects_of_a_batch(engine: Engine, tmp_path: Path, contacts: list[InboundCo
 
 def _plan(engine: Engine, statement: str, parameters: Any) -> list[str]:
     with engine.connect() as conn:
+        # An open connection always has its driver's (sqlite3) connection.
         cursor = conn.connection.driver_connection.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)  # type: ignore[union-attr]
         return [str(row[3]) for row in cursor.fetchall()]
 

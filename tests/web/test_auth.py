@@ -4,28 +4,27 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 
 from interaction_center.web.keys import SERVICES
 from storage.models import Agent, AuthToken
-from tests.support import login, post_sms, set_status, sms_form
+from tests.support import Client, login, post_sms, set_status, sms_form
 
 PUBLIC = {("POST", "/api/v1/auth/login"), ("GET", "/api/v1/ws")}
 
 
-def _api_routes(client: Any) -> list[tuple[str, str]]:
+def _api_routes(client: Client) -> list[tuple[str, str]]:
     routes = []
-    for route in client.server.app.router.routes():
+    for route in client.app.router.routes():
         path = route.resource.canonical if route.resource else ""
         if path.startswith("/api/v1") and route.method != "HEAD" and (route.method, path) not in PUBLIC:
             routes.append((route.method, re.sub(r"\{[^}]+\}", "x", path)))
     return routes
 
 
-async def test_every_api_route_refuses_a_missing_or_forged_token(client: Any) -> None:
+async def test_every_api_route_refuses_a_missing_or_forged_token(client: Client) -> None:
     routes = _api_routes(client)
     assert len(routes) >= 10
     for method, path in routes:
@@ -35,7 +34,7 @@ async def test_every_api_route_refuses_a_missing_or_forged_token(client: Any) ->
             assert (await response.json())["error"]["code"].startswith("auth.")
 
 
-async def test_supervisor_routes_refuse_agents(client: Any) -> None:
+async def test_supervisor_routes_refuse_agents(client: Client) -> None:
     alice = await login(client, "alice")
     for path in ("/api/v1/agents", "/api/v1/queues"):
         response = await client.get(path, headers=alice)
@@ -45,23 +44,23 @@ async def test_supervisor_routes_refuse_agents(client: Any) -> None:
     assert (await client.get("/api/v1/agents", headers=sam)).status == 200
 
 
-async def test_a_wrong_password_or_unknown_user_is_refused_alike(client: Any) -> None:
+async def test_a_wrong_password_or_unknown_user_is_refused_alike(client: Client) -> None:
     for body in ({"username": "alice", "password": "wrong"}, {"username": "nobody", "password": "x"}):
         response = await client.post("/api/v1/auth/login", json=body)
         assert response.status == 401
         assert (await response.json())["error"]["code"] == "auth.bad_credentials"
 
 
-async def test_passwords_are_stored_hashed(client: Any) -> None:
-    async with client.server.app[SERVICES].sessions() as session:
+async def test_passwords_are_stored_hashed(client: Client) -> None:
+    async with client.app[SERVICES].sessions() as session:
         hashes = (await session.scalars(select(Agent.password_hash))).all()
     assert hashes and all(h.startswith("$argon2id$") for h in hashes)
 
 
-async def test_an_expired_token_is_refused_and_logout_ends_a_token(client: Any) -> None:
+async def test_an_expired_token_is_refused_and_logout_ends_a_token(client: Client) -> None:
     alice = await login(client, "alice")
     assert (await client.get("/api/v1/agents/me", headers=alice)).status == 200
-    async with client.server.app[SERVICES].sessions.begin() as session:
+    async with client.app[SERVICES].sessions.begin() as session:
         await session.execute(update(AuthToken).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
     assert (await client.get("/api/v1/agents/me", headers=alice)).status == 401
 
@@ -70,7 +69,7 @@ async def test_an_expired_token_is_refused_and_logout_ends_a_token(client: Any) 
     assert (await client.get("/api/v1/agents/me", headers=alice)).status == 401
 
 
-async def test_an_agent_sees_only_the_interactions_and_customers_they_handle(client: Any) -> None:
+async def test_an_agent_sees_only_the_interactions_and_customers_they_handle(client: Client) -> None:
     alice, bob = await login(client, "alice"), await login(client, "bob")
     await set_status(client, alice, "available")
     await post_sms(client, sms_form())
@@ -94,7 +93,7 @@ async def test_an_agent_sees_only_the_interactions_and_customers_they_handle(cli
         (b'{"status": "away", "reason": ""}', "agent.bad_reason"),
     ],
 )
-async def test_malformed_json_gets_400_and_changes_nothing(client: Any, body: bytes, code: str) -> None:
+async def test_malformed_json_gets_400_and_changes_nothing(client: Client, body: bytes, code: str) -> None:
     alice = await login(client, "alice")
     response = await client.put(
         "/api/v1/agents/me/status", data=body, headers={**alice, "Content-Type": "application/json"}
@@ -105,7 +104,7 @@ async def test_malformed_json_gets_400_and_changes_nothing(client: Any, body: by
     assert me["status"] == "offline"
 
 
-async def test_replies_and_completions_check_their_input(client: Any) -> None:
+async def test_replies_and_completions_check_their_input(client: Client) -> None:
     alice = await login(client, "alice")
     await set_status(client, alice, "available")
     await post_sms(client, sms_form())

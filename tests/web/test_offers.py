@@ -6,17 +6,17 @@ from collections.abc import Callable
 from typing import Any
 
 from interaction_center.settings.model import Settings
-from tests.support import login, next_frame, post_sms, set_status, sms_form
+from tests.support import AppFactory, Client, login, next_frame, post_sms, set_status, sms_form
 
 
-async def _interaction(client: Any, headers: dict[str, str], interaction_id: str) -> dict[str, Any]:
+async def _interaction(client: Client, headers: dict[str, str], interaction_id: str) -> dict[str, Any]:
     response = await client.get(f"/api/v1/interactions/{interaction_id}", headers=headers)
     assert response.status == 200, await response.text()
     return dict(await response.json())
 
 
 async def test_an_unanswered_offer_goes_back_to_the_head_of_its_queue_and_to_the_next_agent(
-    app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings]
+    app_factory: AppFactory, settings_factory: Callable[..., Settings]
 ) -> None:
     # One lapse is enough to be set away here, so Alice is not offered it a second time.
     client = await app_factory(settings_factory(offer_timeout=0.3, routing="max_missed_offers = 1"))
@@ -48,7 +48,7 @@ async def test_an_unanswered_offer_goes_back_to_the_head_of_its_queue_and_to_the
     await bob_socket.close()
 
 
-async def test_a_rejected_offer_keeps_its_place_and_goes_to_another_agent(client: Any) -> None:
+async def test_a_rejected_offer_keeps_its_place_and_goes_to_another_agent(client: Client) -> None:
     alice, bob, sam = await login(client, "alice"), await login(client, "bob"), await login(client, "sam")
     alice_socket = await client.ws_connect("/api/v1/ws", headers=alice)
     bob_socket = await client.ws_connect("/api/v1/ws", headers=bob)
@@ -71,7 +71,7 @@ async def test_a_rejected_offer_keeps_its_place_and_goes_to_another_agent(client
     await bob_socket.close()
 
 
-async def test_an_agent_cannot_accept_someone_elses_offer(client: Any) -> None:
+async def test_an_agent_cannot_accept_someone_elses_offer(client: Client) -> None:
     alice, bob = await login(client, "alice"), await login(client, "bob")
     await set_status(client, alice, "available")
     await post_sms(client, sms_form())
@@ -82,7 +82,7 @@ async def test_an_agent_cannot_accept_someone_elses_offer(client: Any) -> None:
     assert mine.status == 200
 
 
-async def test_going_away_with_an_open_offer_returns_it_to_the_queue(client: Any) -> None:
+async def test_going_away_with_an_open_offer_returns_it_to_the_queue(client: Client) -> None:
     alice, sam = await login(client, "alice"), await login(client, "sam")
     await set_status(client, alice, "available")
     await post_sms(client, sms_form())
@@ -94,7 +94,7 @@ async def test_going_away_with_an_open_offer_returns_it_to_the_queue(client: Any
     assert (await (await client.get("/api/v1/offers", headers=alice)).json())["offers"] == []
 
 
-async def test_the_live_channel_takes_its_token_as_a_first_frame_and_refuses_a_forged_one(client: Any) -> None:
+async def test_the_live_channel_takes_its_token_as_a_first_frame_and_refuses_a_forged_one(client: Client) -> None:
     alice = await login(client, "alice")
     socket = await client.ws_connect("/api/v1/ws")
     await socket.send_json({"type": "auth", "token": alice["Authorization"].removeprefix("Bearer ")})

@@ -4,12 +4,15 @@ escalation, preferred agents, live statistics, presence, and what a restart keep
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
+from routing import QueueEntry
 from tests.support import (
+    AppFactory,
+    Client,
     accept_first,
     interaction,
     login,
@@ -20,15 +23,16 @@ from tests.support import (
     sms_form,
 )
 
-Start = Callable[[Settings], Any]
+Start = AppFactory
 Make = Callable[..., Settings]
+T = TypeVar("T")
 
 
-async def _events(client: Any, headers: dict[str, str], interaction_id: str) -> list[str]:
+async def _events(client: Client, headers: dict[str, str], interaction_id: str) -> list[str]:
     return [e["type"] for e in (await interaction(client, headers, interaction_id))["events"]]
 
 
-async def _eventually(check: Callable[[], Any], seconds: float = 5.0) -> Any:
+async def _eventually(check: Callable[[], Awaitable[T | None]], seconds: float = 5.0) -> T:
     for _ in range(int(seconds / 0.05)):
         result = await check()
         if result:
@@ -37,7 +41,7 @@ async def _eventually(check: Callable[[], Any], seconds: float = 5.0) -> Any:
     raise AssertionError("the condition never held")
 
 
-async def _stats(client: Any, headers: dict[str, str]) -> dict[str, Any]:
+async def _stats(client: Client, headers: dict[str, str]) -> dict[str, Any]:
     rows = (await (await client.get("/api/v1/queues", headers=headers)).json())["queues"]
     return {row["queue"]: row for row in rows if row["channel"] == "sms"}
 
@@ -81,7 +85,7 @@ async def test_an_agent_can_end_wrap_up_early_by_going_available(app_factory: St
     assert offer["messages"][0]["from"] == "+15551230002"
 
 
-async def test_a_transfer_to_another_queue_is_offered_to_its_agents(client: Any) -> None:
+async def test_a_transfer_to_another_queue_is_offered_to_its_agents(client: Client) -> None:
     alice, carol, sam = await login(client, "alice"), await login(client, "carol"), await login(client, "sam")
     await set_status(client, alice, "available")
     await set_status(client, carol, "available")
@@ -97,7 +101,7 @@ async def test_a_transfer_to_another_queue_is_offered_to_its_agents(client: Any)
     assert transfer["data"]["from_queue"] == "support"
 
 
-async def test_a_transfer_to_a_named_agent_waits_for_that_agent(client: Any) -> None:
+async def test_a_transfer_to_a_named_agent_waits_for_that_agent(client: Client) -> None:
     alice, bob = await login(client, "alice"), await login(client, "bob")
     await set_status(client, alice, "available")
     await post_sms(client, sms_form())
@@ -112,7 +116,7 @@ async def test_a_transfer_to_a_named_agent_waits_for_that_agent(client: Any) -> 
     assert offer["id"] == taken["id"]
 
 
-async def test_a_transfer_needs_exactly_one_known_target(client: Any) -> None:
+async def test_a_transfer_needs_exactly_one_known_target(client: Client) -> None:
     alice = await login(client, "alice")
     await set_status(client, alice, "available")
     await post_sms(client, sms_form())
@@ -134,7 +138,7 @@ async def test_an_sla_breach_is_recorded_escalates_and_is_counted(app_factory: S
     client = await app_factory(settings_factory(answer_seconds=1, support=escalation))
     sam = await login(client, "sam")
     await post_sms(client, sms_form())
-    [waiting] = await client.server.app[SERVICES].routing.waiting("support")
+    [waiting] = await client.app[SERVICES].routing.waiting("support")
 
     async def breached() -> list[str] | None:
         events = await _events(client, sam, waiting.interaction_id)
@@ -199,7 +203,7 @@ async def test_a_returning_customer_is_held_for_their_last_agent(app_factory: St
     assert again["customer_id"] == first["customer_id"] and again["id"] != first["id"]
 
 
-async def test_queue_statistics_come_live_from_the_engine(client: Any) -> None:
+async def test_queue_statistics_come_live_from_the_engine(client: Client) -> None:
     alice, sam = await login(client, "alice"), await login(client, "sam")
     await post_sms(client, sms_form(sender="+15551230001"))
     await post_sms(client, sms_form(sender="+15551230002"))
@@ -221,12 +225,12 @@ async def test_a_full_queue_still_takes_sms_and_flags_it(app_factory: Start, set
     await post_sms(client, sms_form(sender="+15551230001"))
     response = await post_sms(client, sms_form(sender="+15551230002"))
     assert response.status == 200
-    waiting = await client.server.app[SERVICES].routing.waiting("support")
+    waiting = await client.app[SERVICES].routing.waiting("support")
     assert len(waiting) == 2
     assert "queue_over_capacity" in await _events(client, sam, waiting[1].interaction_id)
 
 
-async def test_closing_the_live_channel_returns_open_offers_and_sets_the_agent_away(client: Any) -> None:
+async def test_closing_the_live_channel_returns_open_offers_and_sets_the_agent_away(client: Client) -> None:
     alice, sam = await login(client, "alice"), await login(client, "sam")
     socket = await client.ws_connect("/api/v1/ws", headers=alice)
     await set_status(client, alice, "available")
@@ -235,7 +239,7 @@ async def test_closing_the_live_channel_returns_open_offers_and_sets_the_agent_a
     await socket.close()
 
     async def returned() -> bool:
-        return (await interaction(client, sam, offer["interaction_id"]))["state"] == "queued"
+        return bool((await interaction(client, sam, offer["interaction_id"]))["state"] == "queued")
 
     await _eventually(returned)
     me = await (await client.get("/api/v1/agents/me", headers=alice)).json()
@@ -251,9 +255,9 @@ async def test_a_restart_keeps_queue_order_deadlines_and_escalation(app_factory:
 
     sam = await login(first, "sam")
 
-    async def escalated() -> list[Any] | None:
+    async def escalated() -> list[QueueEntry] | None:
         # Recorded in storage, not only decided by the engine.
-        routing = first.server.app[SERVICES].routing
+        routing = first.app[SERVICES].routing
         for entry in await routing.waiting("support"):
             if "escalated" not in await _events(first, sam, entry.interaction_id):
                 return None
@@ -265,7 +269,7 @@ async def test_a_restart_keeps_queue_order_deadlines_and_escalation(app_factory:
     await first.close()
 
     second = await app_factory(settings)
-    after = await second.server.app[SERVICES].routing.waiting("support")
+    after = await second.app[SERVICES].routing.waiting("support")
     assert [(e.interaction_id, e.enqueued_at, e.answer_deadline, e.priority, e.escalations_done) for e in after] == [
         (e.interaction_id, e.enqueued_at, e.answer_deadline, e.priority, e.escalations_done) for e in before
     ]

@@ -10,15 +10,15 @@ import base64
 import os
 import socket
 from collections.abc import Awaitable, Callable
-from typing import Any
 
+from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.web.keys import SERVICES
-from tests.support import login, next_frame, post_sms, set_status, sms_form
+from tests.support import Client, login, next_frame, post_sms, set_status, sms_form
 
 FILLER = {"type": "filler", "data": "x" * 65536}
 
 
-async def _socket_that_never_reads(client: Any, headers: dict[str, str]) -> socket.socket:
+async def _socket_that_never_reads(client: Client, headers: dict[str, str]) -> socket.socket:
     """An agent WebSocket opened by hand: the handshake, then not another byte read."""
     loop = asyncio.get_running_loop()
     raw = socket.socket()
@@ -45,7 +45,7 @@ async def _until(condition: Callable[[], Awaitable[bool]]) -> None:
         await asyncio.sleep(0.02)
 
 
-async def _until_attached(hub: Any, agent_id: str) -> None:
+async def _until_attached(hub: AgentHub, agent_id: str) -> None:
     """Until the service has taken the hand-opened socket as the agent's."""
 
     async def attached() -> bool:
@@ -54,12 +54,12 @@ async def _until_attached(hub: Any, agent_id: str) -> None:
     await _until(attached)
 
 
-async def _agent_id(client: Any, headers: dict[str, str]) -> str:
+async def _agent_id(client: Client, headers: dict[str, str]) -> str:
     return str((await (await client.get("/api/v1/agents/me", headers=headers)).json())["id"])
 
 
-async def test_an_agent_socket_that_stops_reading_is_cut_off_and_intake_and_routing_go_on(client: Any) -> None:
-    hub = client.server.app[SERVICES].hub
+async def test_an_agent_socket_that_stops_reading_is_cut_off_and_intake_and_routing_go_on(client: Client) -> None:
+    hub = client.app[SERVICES].hub
     alice, bob, sam = await login(client, "alice"), await login(client, "bob"), await login(client, "sam")
     alice_id = await _agent_id(client, alice)
     stuck = await _socket_that_never_reads(client, alice)
@@ -97,8 +97,8 @@ async def test_an_agent_socket_that_stops_reading_is_cut_off_and_intake_and_rout
         stuck.close()
 
 
-async def test_closing_the_service_does_not_wait_on_a_socket_that_stopped_reading(client: Any) -> None:
-    hub = client.server.app[SERVICES].hub
+async def test_closing_the_service_does_not_wait_on_a_socket_that_stopped_reading(client: Client) -> None:
+    hub = client.app[SERVICES].hub
     alice = await login(client, "alice")
     alice_id = await _agent_id(client, alice)
     stuck = await _socket_that_never_reads(client, alice)
@@ -115,7 +115,7 @@ async def test_closing_the_service_does_not_wait_on_a_socket_that_stopped_readin
         stuck.close()
 
 
-async def test_stopping_the_service_closes_live_sockets_first_instead_of_waiting_on_them(client: Any) -> None:
+async def test_stopping_the_service_closes_live_sockets_first_instead_of_waiting_on_them(client: Client) -> None:
     alice = await login(client, "alice")
     agent_socket = await client.ws_connect("/api/v1/ws", headers=alice)
     await next_frame(agent_socket, "hello")
@@ -129,8 +129,8 @@ async def test_stopping_the_service_closes_live_sockets_first_instead_of_waiting
     assert agent_socket.close_code == 1001
 
 
-async def test_frames_pushed_to_a_socket_arrive_in_the_order_pushed_big_or_small(client: Any) -> None:
-    hub = client.server.app[SERVICES].hub
+async def test_frames_pushed_to_a_socket_arrive_in_the_order_pushed_big_or_small(client: Client) -> None:
+    hub = client.app[SERVICES].hub
     alice = await login(client, "alice")
     alice_id = await _agent_id(client, alice)
     # A client that offers compression, as browsers do.
