@@ -29,9 +29,7 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import resource
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -49,7 +47,7 @@ import aiohttp
 import aiosmtplib
 from twilio.request_validator import RequestValidator
 
-from bench.offer_latency import wait_ready
+from bench.processes import bare_server, clean_env, free_port, stop, wait_port, wait_ready
 
 TOKEN = "bench-auth-token"
 PUBLIC = "http://bench.example"
@@ -75,12 +73,6 @@ FD_RESERVE = 200
 SERVER_LOGS: list[str] = []
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _rss_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -96,37 +88,6 @@ def _raise_fd_limit() -> int:
         with contextlib.suppress(ValueError, OSError):
             resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def _clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("IC_", "TWILIO_"))}
-
-
-async def _wait_port(port: int, process: subprocess.Popen[bytes], seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"process {process.args} exited with {process.returncode}")
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            await asyncio.sleep(0.05)
-            continue
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
-        return
-    raise RuntimeError(f"nothing listens on port {port} after {seconds} s")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 # --- the real service and the bare components, each in its own process ----------------
@@ -189,22 +150,22 @@ password = "{SUPERVISOR[1]}"
 async def _service() -> AsyncIterator[Service]:
     with tempfile.TemporaryDirectory(prefix="ic-bench-intake-") as tmp:
         directory = Path(tmp)
-        http_port, smtp_port = _free_port(), _free_port()
+        http_port, smtp_port = free_port(), free_port()
         config = _config(directory, http_port, smtp_port)
         command = [sys.executable, "-m", "interaction_center", "--config", str(config)]
-        env = _clean_env()
+        env = clean_env()
         subprocess.run([*command, "db", "upgrade"], check=True, capture_output=True, env=env, timeout=120)
         log = directory / "server.log"
         with log.open("wb") as out:
             server = subprocess.Popen([*command, "serve"], env=env, stdout=out, stderr=out)
         try:
             base = f"http://127.0.0.1:{http_port}"
-            await _wait_port(http_port, server)
-            await _wait_port(smtp_port, server)
+            await wait_port(http_port, server)
+            await wait_port(smtp_port, server)
             await wait_ready(base, "/readyz", seconds=30.0)
             yield Service(base, smtp_port, server.pid, directory / "bench.db", log)
         finally:
-            _stop(server)
+            stop(server)
             text = log.read_text(errors="replace")
             tracebacks = text.count("Traceback (most recent call last)")
             errors = text.count('"level": "ERROR"') + text.count('"level": "CRITICAL"')
@@ -212,24 +173,6 @@ async def _service() -> AsyncIterator[Service]:
             if errors or tracebacks:
                 at = min(i for i in (text.find('"level": "ERROR"'), text.find("Traceback")) if i >= 0)
                 SERVER_LOGS.append("first: " + text[max(0, at - 100) :][:600])
-
-
-@contextlib.asynccontextmanager
-async def _bare(kind: str) -> AsyncIterator[tuple[int, int]]:
-    """(port, pid) of ``python -m bench.intake_bare KIND PORT``."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.intake_bare", kind, str(port)],
-        env=_clean_env(),
-        cwd=Path(__file__).resolve().parent.parent,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        await _wait_port(port, process)
-        yield port, process.pid
-    finally:
-        _stop(process)
 
 
 @dataclass
@@ -565,7 +508,7 @@ async def main(sessions: int, sms_count: int, email_count: int) -> None:
                 name = f"sms ({in_flight} in flight, trial {trial})"
                 checks.append(_check(name, await _stored(service, "sms"), sms_count))
             served = max(served, rate)
-            async with _bare("sms") as (port, _):
+            async with bare_server("sms") as (port, _):
                 bare = max(bare, await _post_all(f"http://127.0.0.1:{port}/twilio/sms", requests, in_flight))
         sms_runs[in_flight] = served, bare
     sms_per_s = max(served for served, _ in sms_runs.values())
@@ -575,14 +518,14 @@ async def main(sessions: int, sms_count: int, email_count: int) -> None:
     async with _service() as service:
         email_per_s = await _send_mails(service.smtp_port, mails)
         checks.append(_check("email", await _stored(service, "email"), email_count))
-    async with _bare("smtp") as (port, _):
+    async with bare_server("smtp") as (port, _):
         email_bare = await _send_mails(port, mails)
 
     async with _service() as service:
         chat = await _chat(f"{service.base}/chat/ws", service.pid, sessions, fd_limit)
         stored = await _stored(service, "chat")
         checks.append(_check("chat", stored, chat.acked, CHAT_WARMUP))
-    async with _bare("chat") as (port, pid):
+    async with bare_server("chat") as (port, pid):
         bare_chat = await _chat(f"http://127.0.0.1:{port}/chat/ws", pid, sessions, fd_limit)
 
     print(
