@@ -1,6 +1,6 @@
-"""Starting and stopping the processes a benchmark measures: the service and the bare
-components (``bench.intake_bare``) each run in their own, so that none shares an event
-loop with the load generator."""
+"""Starting and stopping the processes a benchmark measures: the service, the bare
+components (``bench.intake_bare``) and the agents (``bench.agents``) each run in their own,
+so that none shares an event loop with the load generator."""
 
 from __future__ import annotations
 
