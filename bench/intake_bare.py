@@ -1,9 +1,10 @@
-"""The bare components ``bench.intake`` compares the service with, each run in its own
+"""The bare components the benchmarks compare the service with, each run in its own
 process (like the service) so that client and server never share one event loop:
 
     python -m bench.intake_bare sms PORT    # aiohttp form handler answering empty TwiML
     python -m bench.intake_bare smtp PORT   # aiosmtpd sink answering 250 to every mail
     python -m bench.intake_bare chat PORT   # aiohttp WebSocket echo server
+    python -m bench.intake_bare offer PORT  # form handler pushing one frame to a socket on /ws
 
 Each serves on 127.0.0.1:PORT until it is terminated."""
 
@@ -25,6 +26,27 @@ async def _sms(request: web.Request) -> web.Response:
     if not form.get("From") or not form.get("To") or not form.get("MessageSid"):
         return web.json_response({"error": {"code": "webhook.missing_field"}}, status=400)
     return web.Response(text=EMPTY_TWIML, content_type="text/xml")
+
+
+# The sockets open on /ws, which the offer handler pushes to (bench.offer_latency opens one).
+_AGENT_SOCKETS: list[web.WebSocketResponse] = []
+
+
+async def _offer(request: web.Request) -> web.Response:
+    form = await request.post()
+    await _AGENT_SOCKETS[0].send_json({"type": "offer", "preview": {"from": form["From"]}})
+    return web.Response(text=EMPTY_TWIML, content_type="text/xml")
+
+
+async def _agent_socket(request: web.Request) -> web.WebSocketResponse:
+    socket = web.WebSocketResponse()
+    # Listed before the handshake ends, so that the client's first webhook finds it.
+    _AGENT_SOCKETS.append(socket)
+    await socket.prepare(request)
+    async for _ in socket:
+        pass
+    _AGENT_SOCKETS.remove(socket)
+    return socket
 
 
 async def _echo(request: web.Request) -> web.WebSocketResponse:
@@ -57,6 +79,9 @@ async def _serve(kind: str, port: int) -> None:
     app = web.Application()
     if kind == "sms":
         app.router.add_post("/twilio/sms", _sms)
+    elif kind == "offer":
+        app.router.add_post("/twilio/sms", _offer)
+        app.router.add_get("/ws", _agent_socket)
     else:
         app.router.add_get("/chat/ws", _echo)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
@@ -67,6 +92,6 @@ async def _serve(kind: str, port: int) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in ("sms", "smtp", "chat"):
-        raise SystemExit("usage: python -m bench.intake_bare sms|smtp|chat PORT")
+    if len(sys.argv) != 3 or sys.argv[1] not in ("sms", "smtp", "chat", "offer"):
+        raise SystemExit("usage: python -m bench.intake_bare sms|smtp|chat|offer PORT")
     asyncio.run(_serve(sys.argv[1], int(sys.argv[2])))

@@ -1,14 +1,13 @@
 """Contact-to-offer latency: from sending a signed SMS webhook to receiving the offer frame
 on the agent's WebSocket, at a steady rate, against the real service in its own process
-(SQLite, in-memory routing). The ceiling, measured the same way in the same run: a bare
-aiohttp app whose form handler pushes one frame to a connected WebSocket."""
+(SQLite, in-memory routing). The ceiling, measured the same way by the same client in the
+same run: a bare aiohttp app in its own process too (``bench.intake_bare offer``), whose
+form handler pushes one frame to a connected WebSocket."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,18 +17,13 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
-from aiohttp import web
 from twilio.request_validator import RequestValidator
+
+from bench.processes import bare_server, clean_env, free_port, stop, wait_ready
 
 TOKEN = "bench-auth-token"
 PUBLIC = "http://bench.example"
 OUR_NUMBER = "+15005550006"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _config(directory: Path, port: int, agents: int, capacity: int, database_url: str) -> Path:
@@ -66,9 +60,9 @@ answer_seconds = 60
 async def _service(agents: int, capacity: int, database_url: str) -> AsyncIterator[str]:
     with tempfile.TemporaryDirectory(prefix="ic-bench-") as tmp:
         directory = Path(tmp)
-        port = _free_port()
+        port = free_port()
         config = _config(directory, port, agents, capacity, database_url)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("IC_", "TWILIO_"))}
+        env = clean_env()
         command = [sys.executable, "-m", "interaction_center", "--config", str(config)]
         subprocess.run([*command, "db", "upgrade"], check=True, capture_output=True, env=env)
         with (directory / "server.log").open("wb") as log:
@@ -78,20 +72,7 @@ async def _service(agents: int, capacity: int, database_url: str) -> AsyncIterat
             await wait_ready(base, "/healthz")
             yield base
         finally:
-            server.terminate()
-            server.wait(timeout=30)
-
-
-async def wait_ready(base: str, path: str, seconds: float = 60.0) -> None:
-    """Poll the service until ``path`` answers 200 (start-up hashes the roster's passwords)."""
-    async with aiohttp.ClientSession() as session:
-        for _ in range(int(seconds / 0.05)):
-            with contextlib.suppress(aiohttp.ClientError):
-                async with session.get(base + path) as response:
-                    if response.status == 200:
-                        return
-            await asyncio.sleep(0.05)
-    raise RuntimeError(f"{base}{path} did not answer within {seconds:.0f} s")
+            stop(server)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -164,35 +145,10 @@ async def service_latency(rate: float, seconds: float, database_url: str = "", a
 
 async def bare_latency(rate: float, seconds: float) -> list[float]:
     """The same round trip through a bare aiohttp form handler that pushes one frame."""
-    sockets: list[web.WebSocketResponse] = []
-
-    async def handler(request: web.Request) -> web.Response:
-        form = await request.post()
-        await sockets[0].send_json({"type": "offer", "preview": {"from": form["From"]}})
-        return web.Response(text="<Response/>", content_type="text/xml")
-
-    async def ws(request: web.Request) -> web.WebSocketResponse:
-        socket_ = web.WebSocketResponse()
-        await socket_.prepare(request)
-        sockets.append(socket_)
-        async for _ in socket_:
-            pass
-        return socket_
-
-    app = web.Application()
-    app.router.add_post("/twilio/sms", handler)
-    app.router.add_get("/ws", ws)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = _free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        async with aiohttp.ClientSession() as session:
-            received: dict[str, float] = {}
-            socket_ = await session.ws_connect(f"http://127.0.0.1:{port}/ws")
-            listener = asyncio.create_task(_listen(socket_, received))
-            sent = await _drive(session, f"http://127.0.0.1:{port}/twilio/sms", rate, int(rate * seconds), received)
-            listener.cancel()
-    finally:
-        await runner.cleanup()
+    async with bare_server("offer") as (port, _), aiohttp.ClientSession() as session:
+        received: dict[str, float] = {}
+        socket_ = await session.ws_connect(f"http://127.0.0.1:{port}/ws")
+        listener = asyncio.create_task(_listen(socket_, received))
+        sent = await _drive(session, f"http://127.0.0.1:{port}/twilio/sms", rate, int(rate * seconds), received)
+        listener.cancel()
     return [(received[k] - sent[k]) * 1000 for k in sent if k in received]
