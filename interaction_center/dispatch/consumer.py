@@ -1,15 +1,17 @@
 """A consumer of the event log: reads one stream in order, hands each batch on, and
 records how far it got, so that it resumes there after a crash.
 
-The position is recorded in the same transaction as the next read, so a crash between
-handling a batch and recording it replays that batch: consumers are idempotent by event
-(routing ignores what it already holds). A batch that fails is not skipped: it is tried
+The position is recorded with a later read, at most every ``RECORD_SECONDS`` (a write
+on the path of every contact would cost it a disk flush), so a crash replays what was
+handled since: delivery is at least once, and consumers are idempotent by event (routing
+ignores what it already holds). A batch that fails is not skipped: it is tried
 again, with a growing pause, until it goes through; the failure is logged each time."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -28,6 +30,8 @@ Loaded = TypeVar("Loaded")
 BATCH = 500
 # How often the log is looked at without a nudge: for what other processes commit.
 POLL_SECONDS = 0.5
+# How much a restarted consumer may replay, at most.
+RECORD_SECONDS = 0.5
 FIRST_RETRY_SECONDS = 0.05
 LAST_RETRY_SECONDS = 5.0
 
@@ -58,6 +62,7 @@ class LogConsumer(Generic[Loaded]):
         # Handled, not yet recorded: the next read records it.
         self._reached: int | None = None
         self._recorded: int | None = None
+        self._recorded_at = time.monotonic()
 
     @property
     def reached(self) -> int:
@@ -86,16 +91,19 @@ class LogConsumer(Generic[Loaded]):
         """Record the position reached, read and handle the next batch; how many events
         it held."""
         reached = self._reached
-        read, loaded, start = await self._writer.run(lambda conn: self._read(conn, reached))
-        self._recorded = start
+        due = time.monotonic() - self._recorded_at >= RECORD_SECONDS
+        record = reached if reached is not None and reached != self._recorded and due else None
+        read, loaded, start = await self._writer.run(lambda conn: self._read(conn, reached, record))
+        if record is not None or self._recorded is None:
+            self._recorded, self._recorded_at = start if record is None else record, time.monotonic()
         if read:
             await self._handle(loaded)
             self._reached = read[-1].seq
         return len(read)
 
-    def _read(self, conn: Connection, reached: int | None) -> tuple[list[LoggedEvent], Loaded, int]:
-        if reached is not None and reached != self._recorded:
-            events.record_position(conn, self.name, self._stream, reached, utcnow())
+    def _read(self, conn: Connection, reached: int | None, record: int | None) -> tuple[list[LoggedEvent], Loaded, int]:
+        if record is not None:
+            events.record_position(conn, self.name, self._stream, record, utcnow())
         start = reached if reached is not None else events.position(conn, self.name)
         if start is None:
             start = events.head(conn, self._stream) if self._from_head else 0
