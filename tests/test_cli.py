@@ -22,7 +22,7 @@ from interaction_center.cli import main
 from interaction_center.settings.model import HttpSettings, Settings
 from interaction_center.simulate import http_base
 from tests.services import free_port
-from tests.support import login, offered, set_status
+from tests.support import AppFactory, Client, login, offered, set_status
 
 SHIPPED = Path(__file__).resolve().parents[1] / "config" / "interaction-center.toml"
 CONSOLE_SCRIPT = Path(sys.executable).with_name("interaction-center")
@@ -109,7 +109,7 @@ def agent_rows(database: Path) -> list[tuple[str, str, str, str, str, str, str]]
         ).fetchall()
 
 
-def routing_profile(database: Path, username: str) -> tuple[Any, Any, Any]:
+def routing_profile(database: Path, username: str) -> tuple[list[dict[str, Any]], dict[str, int], dict[str, int]]:
     """An agent row's queues, skills and capacity, decoded from their JSON columns."""
     [(queues, skills, capacity)] = [row[3:6] for row in agent_rows(database) if row[0] == username]
     return json.loads(queues), json.loads(skills), json.loads(capacity)
@@ -672,13 +672,13 @@ WITH_CHAT = {"support_channels": '["sms", "chat"]', "channels": '[channels.chat]
 
 
 @pytest.fixture
-async def served(app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings]) -> Any:
+async def served(app_factory: AppFactory, settings_factory: Callable[..., Settings]) -> Client:
     """The app with SMS and web chat, on a free port."""
     return await app_factory(settings_factory(**WITH_CHAT))
 
 
 @pytest.fixture
-def served_config(served: Any, settings_factory: Callable[..., Settings], tmp_path: Path) -> Callable[[int], Path]:
+def served_config(served: Client, settings_factory: Callable[..., Settings], tmp_path: Path) -> Callable[[int], Path]:
     """The served app's configuration naming ``port`` as http.port: the file the command reads."""
 
     def naming(port: int) -> Path:
@@ -694,11 +694,12 @@ async def simulate(config: Path, *args: str) -> int:
 
 
 async def test_simulate_sms_posts_to_the_configured_port_signed_over_the_public_url(
-    served: Any, served_config: Callable[[int], Path], capsys: pytest.CaptureFixture[str]
+    served: Client, served_config: Callable[[int], Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The configuration's public_base_url (tests.support.PUBLIC_BASE) is not reachable from
     # here: the webhook must go to http.host:http.port and be signed over the public URL.
-    code = await simulate(served_config(served.port), *SMS)
+    # TestClient.port is None only until the server starts; app_factory has started it.
+    code = await simulate(served_config(served.port), *SMS)  # type: ignore[arg-type]
 
     assert (code, capsys.readouterr().out) == (0, 'HTTP 200: <?xml version="1.0" encoding="UTF-8"?><Response />\n')
     alice = await login(served, "alice")
@@ -708,9 +709,10 @@ async def test_simulate_sms_posts_to_the_configured_port_signed_over_the_public_
 
 
 async def test_simulate_chat_starts_a_chat_on_the_configured_port_and_prints_the_ack(
-    served: Any, served_config: Callable[[int], Path], capsys: pytest.CaptureFixture[str]
+    served: Client, served_config: Callable[[int], Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = await simulate(served_config(served.port), *CHAT)
+    # TestClient.port is None only until the server starts; app_factory has started it.
+    code = await simulate(served_config(served.port), *CHAT)  # type: ignore[arg-type]
 
     out, err = capsys.readouterr()
     assert (code, err) == (0, "")
@@ -729,7 +731,7 @@ async def test_simulate_chat_starts_a_chat_on_the_configured_port_and_prints_the
 
 @pytest.mark.parametrize("command", [SMS, CHAT], ids=lambda command: command[0])
 async def test_simulate_url_overrides_the_configured_port(
-    served: Any, served_config: Callable[[int], Path], capsys: pytest.CaptureFixture[str], command: list[str]
+    served: Client, served_config: Callable[[int], Path], capsys: pytest.CaptureFixture[str], command: list[str]
 ) -> None:
     config = served_config(free_port())  # nobody listens there
 
@@ -742,7 +744,7 @@ async def test_simulate_url_overrides_the_configured_port(
 
 
 async def test_simulate_chat_prints_the_error_frame_when_web_chat_is_off(
-    app_factory: Callable[[Settings], Any],
+    app_factory: AppFactory,
     settings_factory: Callable[..., Settings],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -762,9 +764,10 @@ async def test_simulate_chat_prints_the_error_frame_when_web_chat_is_off(
 
 
 async def test_simulate_chat_prints_the_error_frame_that_refused_the_message(
-    served: Any, served_config: Callable[[int], Path], capsys: pytest.CaptureFixture[str]
+    served: Client, served_config: Callable[[int], Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = await simulate(served_config(served.port), "chat", "--name", "Jane", "x" * 4001)
+    # TestClient.port is None only until the server starts; app_factory has started it.
+    code = await simulate(served_config(served.port), "chat", "--name", "Jane", "x" * 4001)  # type: ignore[arg-type]
 
     out, err = capsys.readouterr()
     assert (code, out) == (1, "")
