@@ -88,13 +88,6 @@ async def routable(session: AsyncSession) -> Sequence[Interaction]:
     return rows.all()
 
 
-async def queued(session: AsyncSession, interaction_ids: Sequence[str]) -> list[Interaction]:
-    rows = await session.scalars(
-        select(Interaction).where(Interaction.id.in_(interaction_ids), Interaction.state == InteractionState.QUEUED)
-    )
-    return list(rows)
-
-
 async def assigned(session: AsyncSession) -> Sequence[Interaction]:
     rows = await session.scalars(select(Interaction).where(Interaction.state == InteractionState.ASSIGNED))
     return rows.all()

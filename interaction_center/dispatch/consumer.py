@@ -94,8 +94,9 @@ class LogConsumer(Generic[Loaded]):
         due = time.monotonic() - self._recorded_at >= RECORD_SECONDS
         record = reached if reached is not None and reached != self._recorded and due else None
         read, loaded, start = await self._writer.run(lambda conn: self._read(conn, reached, record))
+        # ``start`` is what was recorded: the position just written, or the one read.
         if record is not None or self._recorded is None:
-            self._recorded, self._recorded_at = start if record is None else record, time.monotonic()
+            self._recorded, self._recorded_at = start, time.monotonic()
         if read:
             await self._handle(loaded)
             self._reached = read[-1].seq

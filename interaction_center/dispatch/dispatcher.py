@@ -98,7 +98,9 @@ class Dispatcher:
                 if interaction.assigned_agent_id is not None:
                     await self._routing.restore_assigned(entry_for(interaction), interaction.assigned_agent_id)
             for interaction in waiting:
-                if interaction.state == InteractionState.OFFERED and not await self._restore_offer(interaction):
+                if interaction.state == InteractionState.OFFERED:
+                    if await self._restore_offer(interaction):
+                        continue
                     await self._requeue_stored(interaction.id, interaction.offer_id, "offer_revoked", SYSTEM)
                 await self._routing.enqueue(entry_for(interaction), now)
             await self._dispatch()
@@ -118,8 +120,8 @@ class Dispatcher:
 
     @contextlib.asynccontextmanager
     async def paused(self) -> AsyncIterator[None]:
-        """Routing held still: no decision is made or recorded until this ends (for
-        maintenance, and for tests that show what does not wait for routing)."""
+        """Routing held still: no decision is made or recorded until this ends. The hook
+        tests use to show what does not wait for routing (the senders' answers)."""
         async with self._lock:
             yield
 

@@ -26,7 +26,11 @@ def offers_recorded(conn: Connection, offers: Sequence[Offer], now: datetime) ->
     left out, not recorded over theirs: its offer is then withdrawn, and the batch's
     other offers stand."""
     current = rows.states(conn, [offer.interaction_id for offer in offers])
-    found = [offer for offer in offers if current.get(offer.interaction_id, ("",))[0] == InteractionState.QUEUED]
+    found = [
+        offer
+        for offer in offers
+        if offer.interaction_id in current and current[offer.interaction_id][0] == InteractionState.QUEUED
+    ]
     changes = []
     for offer in found:
         changes.append(
