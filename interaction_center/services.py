@@ -152,7 +152,9 @@ def build_services(settings: Settings) -> Services:
         writer=writer,
         intake=intake,
         accounts=Accounts(sessions, settings.auth.token_ttl_seconds),
-        work=AgentWork(sessions, dispatcher, senders, settings, on_accepted=chat.assigned, on_completed=chat.completed),
+        work=AgentWork(
+            sessions, dispatcher, writer, senders, settings, on_accepted=chat.assigned, on_completed=chat.completed
+        ),
         chat=chat,
         feed=feed,
         channels={adapter.channel: adapter for adapter in adapters},

@@ -1,18 +1,26 @@
-"""The hot path's writer: units of work (plain functions on a synchronous Connection), each
-in one transaction, one after another.
+"""The hot path's writer: units of work (plain functions on a synchronous Connection), run
+in the order they were submitted, and committed in groups.
 
 SQLAlchemy's asyncio layer over aiosqlite costs several thread hops per statement, and on
 a busy event loop every hop waits for the GIL; batching contacts did not help while each
-batch still made dozens of hops. So for SQLite a unit of work runs whole on one dedicated
-thread with its own connection (one hop per unit), starting with BEGIN IMMEDIATE so its
-reads and writes see one state of the database. PostgreSQL runs the same function through
-``run_sync`` on the async engine: asyncpg has no thread to hop to."""
+batch still made dozens of hops. So for SQLite units run whole on one dedicated thread
+with its own connection, in transactions that start with BEGIN IMMEDIATE so their reads
+and writes see one state of the database. PostgreSQL runs the same functions through
+``run_sync`` on the async engine: asyncpg has no thread to hop to.
+
+Units submitted while a transaction is being written go together into the next one, each
+in a savepoint of its own: the cost of a commit (the disk flush above all) is shared by
+everything that arrived meanwhile, and a unit that fails is rolled back alone while the
+others stand. One transaction at a time, in submission order: a caller that submits under
+its own lock has its records stored in the order of its decisions."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -20,7 +28,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.database import sqlite_pragmas
 
+log = logging.getLogger(__name__)
+
 T = TypeVar("T")
+Work = Callable[[Connection], Any]
+
+# Units in one transaction at most: enough to share a flush among a busy moment's
+# submissions, few enough that one transaction never holds the database for long.
+MAX_UNITS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    error: BaseException
 
 
 class Writer:
@@ -33,25 +53,89 @@ class Writer:
             event.listen(self._sqlite, "connect", _own_transactions)
             event.listen(self._sqlite, "begin", _begin_immediate)
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="storage-writer")
+        self._pending: list[tuple[Work, asyncio.Future[Any]]] = []
+        self._draining: asyncio.Task[None] | None = None
+
+    def submit(self, work: Callable[[Connection], T]) -> asyncio.Future[T]:
+        """Queue ``work`` behind everything submitted before it. The future has its result
+        once the transaction holding it is committed, or its exception (and nothing of it
+        written). A caller that stops waiting does not withdraw the unit: it may already
+        be written."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending.append((work, future))
+        if self._draining is None or self._draining.done():
+            self._draining = asyncio.create_task(self._drain(), name="storage-writer")
+        return future
 
     async def run(self, work: Callable[[Connection], T]) -> T:
-        """``work``'s result, once its transaction is committed; its exception (and
-        nothing written) otherwise."""
+        """``work``'s result, once its transaction is committed."""
+        return await self.submit(work)
+
+    async def _drain(self) -> None:
+        batch: list[tuple[Work, asyncio.Future[Any]]] = []
+        try:
+            while self._pending:
+                batch, self._pending = self._pending[:MAX_UNITS], self._pending[MAX_UNITS:]
+                units = [work for work, _ in batch]
+                try:
+                    outcomes = await self._committed(units)
+                except Exception as exc:
+                    # Nothing of the transaction is written: every unit in it failed.
+                    outcomes = [_Failed(exc)] * len(units)
+                for (_, future), outcome in zip(batch, outcomes, strict=True):
+                    if future.done():
+                        continue
+                    if isinstance(outcome, _Failed):
+                        future.set_exception(outcome.error)
+                    else:
+                        future.set_result(outcome)
+                batch = []
+        except BaseException:
+            # Torn down mid-transaction: nobody is left waiting for an answer that cannot come.
+            for _, future in [*batch, *self._pending]:
+                future.cancel()
+            self._pending = []
+            raise
+
+    async def _committed(self, units: Sequence[Work]) -> list[Any]:
         if self._sqlite is None:
             async with self._engine.begin() as conn:
-                return await conn.run_sync(work)
-        return await asyncio.get_running_loop().run_in_executor(self._thread, self._in_transaction, work)
+                return await conn.run_sync(_each, units)
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._in_transaction, units)
 
-    def _in_transaction(self, work: Callable[[Connection], T]) -> T:
+    def _in_transaction(self, units: Sequence[Work]) -> list[Any]:
         assert self._sqlite is not None
         with self._sqlite.begin() as conn:
-            return work(conn)
+            return _each(conn, units)
 
     async def close(self) -> None:
+        """Once everything submitted is written, the connection closed."""
+        while self._draining is not None and not self._draining.done():
+            await asyncio.wait([self._draining])
         if self._sqlite is not None and self._thread is not None:
             # SQLite connections may only be closed by the thread that opened them.
             await asyncio.get_running_loop().run_in_executor(self._thread, self._sqlite.dispose)
             self._thread.shutdown(wait=True)
+
+
+def _each(conn: Connection, units: Sequence[Work]) -> list[Any]:
+    """Every unit's result, or its failure with its own writes rolled back. A lone unit
+    needs no savepoint: its failure rolls back the transaction, which is only its own."""
+    if len(units) == 1:
+        return [units[0](conn)]
+    outcomes: list[Any] = []
+    for work in units:
+        savepoint = conn.begin_nested()
+        try:
+            result = work(conn)
+        except Exception as exc:
+            savepoint.rollback()
+            log.debug("a unit failed alone in a transaction of %d: %r", len(units), exc)
+            outcomes.append(_Failed(exc))
+        else:
+            savepoint.commit()
+            outcomes.append(result)
+    return outcomes
 
 
 def _own_transactions(dbapi_connection: Any, record: Any) -> None:

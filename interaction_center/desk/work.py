@@ -20,7 +20,6 @@ from interaction_center.domain.model import (
     Channel,
     Direction,
     IdentityKind,
-    InteractionState,
     OutboundMessage,
     OutboundSender,
 )
@@ -28,9 +27,10 @@ from interaction_center.domain.stamps import utcnow
 from interaction_center.settings.model import Settings
 from routing import QueueEntry, skills_of
 from storage import agents as agent_store
-from storage import customers
+from storage import assignments, customers
 from storage import interactions as store
 from storage.models import Agent, Interaction, Message
+from storage.writer import Writer
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ class AgentWork:
         self,
         sessions: async_sessionmaker[AsyncSession],
         dispatcher: Dispatcher,
+        writer: Writer,
         senders: Mapping[Channel, OutboundSender],
         settings: Settings,
         on_accepted: AcceptedListener | None = None,
@@ -57,6 +58,7 @@ class AgentWork:
     ) -> None:
         self._sessions = sessions
         self._dispatcher = dispatcher
+        self._writer = writer
         self._senders = senders
         self._settings = settings
         self._on_accepted = on_accepted
@@ -66,9 +68,7 @@ class AgentWork:
         async with self._sessions() as session:
             row = await store.get(session, interaction_id)
             await self._check_may_read(session, agent, interaction_id=row.id)
-            return serialize.interaction(
-                row, await store.messages(session, [row.id]), await store.events(session, [row.id])
-            )
+            return await _detail(session, row)
 
     async def customer(self, agent: Agent, customer_id: str) -> dict[str, Any]:
         async with self._sessions() as session:
@@ -95,10 +95,14 @@ class AgentWork:
             return [serialize.interaction(row, messages) for row in rows]
 
     async def accept(self, agent: Agent, offer_id: str) -> dict[str, Any]:
-        interaction = await self._dispatcher.accept(agent.id, offer_id)
+        interaction_id = await self._dispatcher.accept(agent.id, offer_id)
+        # Theirs now: no need to ask whether they may read it.
+        async with self._sessions() as session:
+            interaction = await store.get(session, interaction_id)
+            detail = await _detail(session, interaction)
         if self._on_accepted is not None:
             await self._on_accepted(interaction, agent)
-        return await self.interaction(agent, interaction.id)
+        return detail
 
     async def reply(self, agent: Agent, interaction_id: str, body: str) -> dict[str, Any]:
         if not body.strip():
@@ -166,14 +170,9 @@ class AgentWork:
             raise InvalidInput(
                 f"a disposition of 1 to {MAX_DISPOSITION_CHARS} characters is required", code="disposition.invalid"
             )
-        actor = agent_actor(agent.id)
-        async with self._sessions.begin() as session:
-            interaction = await self._held(session, agent, interaction_id)
-            store.transition(session, interaction, InteractionState.WRAP_UP, actor, "wrap_up_started")
-            store.transition(
-                session, interaction, InteractionState.COMPLETED, actor, "completed", {"disposition": disposition}
-            )
-            interaction.disposition = disposition
+        interaction = await self._writer.run(
+            lambda conn: assignments.complete(conn, interaction_id, disposition, agent.id, utcnow())
+        )
         wrap_up = (
             self._settings.queues[interaction.queue].wrap_up_seconds
             if interaction.queue in self._settings.queues
@@ -221,10 +220,7 @@ class AgentWork:
 
     async def _held(self, session: AsyncSession, agent: Agent, interaction_id: str) -> Interaction:
         interaction = await store.get(session, interaction_id)
-        if interaction.assigned_agent_id != agent.id:
-            raise Forbidden("the interaction is not assigned to you", code="interaction.not_yours")
-        if interaction.state != InteractionState.ASSIGNED:
-            raise Conflict(f"the interaction is {interaction.state}", code="interaction.not_assigned")
+        assignments.check_held(interaction.state, interaction.assigned_agent_id, agent.id)
         return interaction
 
     async def _settle(
@@ -253,3 +249,8 @@ class AgentWork:
             return
         if not await store.agent_has_worked(session, agent.id, interaction_id=interaction_id, customer_id=customer_id):
             raise Forbidden("agents see only the contacts they handle", code="auth.not_yours")
+
+
+async def _detail(session: AsyncSession, row: Interaction) -> dict[str, Any]:
+    """The interaction with its messages and events, as an agent reads it."""
+    return serialize.interaction(row, await store.messages(session, [row.id]), await store.events(session, [row.id]))

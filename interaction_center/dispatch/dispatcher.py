@@ -45,7 +45,7 @@ from routing import (
     WrapUpEnded,
 )
 from storage import agents as agent_store
-from storage import events
+from storage import assignments, events
 from storage import interactions as store
 from storage.models import Agent, Interaction
 from storage.writer import Writer
@@ -169,31 +169,28 @@ class Dispatcher:
         if snapshot is not None and snapshot.state is AgentState.AVAILABLE:
             await self.set_status(agent_id, AgentState.AWAY, "disconnected", SYSTEM)
 
-    async def accept(self, agent_id: str, offer_id: str) -> Interaction:
+    async def accept(self, agent_id: str, offer_id: str) -> str:
+        """The offer taken by the agent; the interaction's id once storage has it."""
         async with self._lock:
             offer = await self._routing.accept(offer_id, agent_id, time.time())
             if offer is None:
                 raise Conflict("the offer is no longer open", code="offer.closed")
-            try:
-                async with self._sessions.begin() as session:
-                    interaction = await store.get(session, offer.interaction_id)
-                    store.transition(
-                        session,
-                        interaction,
-                        InteractionState.ASSIGNED,
-                        agent_actor(agent_id),
-                        "accepted",
-                        {"offer_id": offer_id},
-                    )
-                    interaction.assigned_agent_id = agent_id
-                    interaction.offer_id = interaction.offered_agent_id = interaction.offer_expires_at = None
-            except BaseException:
-                # Storage did not take it: undo the assignment so the routing state and the
-                # record keep telling the same story.
+            # Submitted under the lock, so it is stored in the order of the decisions; the
+            # commit is awaited outside it, so other decisions do not wait for the disk.
+            recorded = self._writer.submit(
+                lambda conn: assignments.accept(conn, offer.interaction_id, offer_id, agent_id, utcnow())
+            )
+        try:
+            await recorded
+        except Exception:
+            # Storage did not take it: undo the assignment so the routing state and the
+            # record keep telling the same story.
+            async with self._lock:
                 await self._put_back(offer)
-                raise
+                await self._dispatch()
+            raise
         log.info("interaction %s: accepted by agent %s", offer.interaction_id, agent_id)
-        return interaction
+        return offer.interaction_id
 
     async def reject(self, agent_id: str, offer_id: str) -> None:
         async with self._lock:

@@ -1,11 +1,12 @@
-"""The hot path's writer, on SQLite and PostgreSQL: a unit of work is one transaction, its
-early announcement comes before its result, and a failed unit leaves nothing behind."""
+"""The hot path's writer, on SQLite and PostgreSQL: units run in the order they were
+submitted, those submitted together share one transaction, and a failed unit leaves
+nothing of its own behind."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from sqlalchemy import Connection, func, select
@@ -76,3 +77,49 @@ async def test_units_run_one_after_another_on_sqlite_on_one_writer_thread(engine
     expected = "storage-writer" if is_sqlite(str(engine.url)) else threading.main_thread().name
     assert len(threads) == 1 and next(iter(threads)).startswith(expected)
     assert await _customers(engine) == 10
+
+
+async def test_units_submitted_together_share_one_commit_and_a_failing_one_fails_alone(engine: AsyncEngine) -> None:
+    """A poison unit amid others: its own writes are rolled back, theirs are committed,
+    and all of them went in one transaction (one disk flush for the lot)."""
+    writer = Writer(engine)
+    transactions: list[object] = []
+    order: list[int] = []
+
+    def unit(n: int) -> Callable[[Connection], str]:
+        def work(conn: Connection) -> str:
+            transactions.append(conn.get_transaction())
+            order.append(n)
+            customer_id = _add_customer(conn)
+            if n == 3:
+                raise RuntimeError("poison")
+            return customer_id
+
+        return work
+
+    try:
+        # Submitted before the writer gets a turn of the loop: one batch.
+        futures = [writer.submit(unit(n)) for n in range(6)]
+        outcomes = await asyncio.gather(*futures, return_exceptions=True)
+    finally:
+        await writer.close()
+    assert [isinstance(outcome, RuntimeError) for outcome in outcomes] == [n == 3 for n in range(6)]
+    assert order == list(range(6))
+    assert all(transaction is transactions[0] for transaction in transactions)
+    assert await _customers(engine) == 5
+
+
+async def test_a_unit_runs_after_everything_submitted_before_it(engine: AsyncEngine) -> None:
+    writer = Writer(engine)
+    seen: list[int] = []
+
+    def unit(n: int) -> Callable[[Connection], None]:
+        return lambda conn: seen.append(n)
+
+    try:
+        first = [writer.submit(unit(n)) for n in range(3)]
+        await first[0]
+        await asyncio.gather(*first, *(writer.submit(unit(n)) for n in range(3, 250)))
+    finally:
+        await writer.close()
+    assert seen == list(range(250))
