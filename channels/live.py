@@ -14,9 +14,10 @@ import contextlib
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from functools import partial
 from socket import SHUT_RDWR
-from typing import Any
+from typing import Generic, TypeVar
 
 from aiohttp import WSCloseCode, web
 
@@ -36,7 +37,12 @@ def live_socket(max_msg_size: int) -> web.WebSocketResponse:
     return web.WebSocketResponse(heartbeat=30.0, max_msg_size=max_msg_size, compress=False)
 
 
-class SocketGroups:
+# The frames a group's sockets take: each group is typed with its audience's frames
+# (domain/wire.py), so an agent's frame cannot be pushed to a chat visitor.
+Frame = TypeVar("Frame", bound=Mapping[str, object])
+
+
+class SocketGroups(Generic[Frame]):
     def __init__(self, kind: str) -> None:
         """``kind`` names an owner in the log ("agent", "chat")."""
         self._kind = kind
@@ -62,7 +68,7 @@ class SocketGroups:
     def owners(self) -> list[str]:
         return list(self._sockets)
 
-    def push(self, owner: str, frame: dict[str, Any]) -> bool:
+    def push(self, owner: str, frame: Frame) -> bool:
         """Send the frame to each of the owner's open sockets, without waiting for them;
         False when none is open. Frames to one socket go out in the order pushed."""
         sockets = [socket for socket in self._sockets.get(owner, ()) if not socket.closed]

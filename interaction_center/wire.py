@@ -1,21 +1,42 @@
-"""JSON shapes of the API, in one place so REST and WebSocket frames agree."""
+"""Storage rows and routing's records in the wire format's shapes (``domain/wire.py``):
+the REST bodies the services return, and the agents' frames made from rows. The domain
+may not import storage or routing, so what is made from them is made here."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from routing import QueueStats
+from interaction_center.domain.model import Direction
+from interaction_center.domain.stamps import to_datetime
+from interaction_center.domain.wire import (
+    AgentBody,
+    AgentsBody,
+    ChatLine,
+    CustomerBody,
+    EventBody,
+    HelloFrame,
+    InteractionBody,
+    LoginBody,
+    MessageBody,
+    NewMessageFrame,
+    OfferFrame,
+    Preview,
+    QueuesBody,
+    StatusFrame,
+)
+from routing import Offer, QueueStats
 from storage.models import Agent, Customer, CustomerIdentity, Interaction, InteractionEvent, Message
+
+PREVIEW_CHARS = 160
 
 
 def _when(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def agent(row: Agent) -> dict[str, Any]:
+def agent(row: Agent) -> AgentBody:
     return {
         "id": row.id,
         "username": row.username,
@@ -23,13 +44,21 @@ def agent(row: Agent) -> dict[str, Any]:
         "role": row.role,
         "status": row.status,
         "status_reason": row.status_reason,
-        "status_changed_at": _when(row.status_changed_at),
+        "status_changed_at": row.status_changed_at.isoformat(),
         "queues": row.queues,
         "skills": row.skills,
     }
 
 
-def message(row: Message) -> dict[str, Any]:
+def agents(rows: Sequence[Agent]) -> AgentsBody:
+    return {"agents": [agent(row) for row in rows]}
+
+
+def login(token: str, expires_at: datetime, row: Agent) -> LoginBody:
+    return {"token": token, "expires_at": expires_at.isoformat(), "agent": agent(row)}
+
+
+def message(row: Message) -> MessageBody:
     return {
         "id": row.id,
         "interaction_id": row.interaction_id,
@@ -44,23 +73,23 @@ def message(row: Message) -> dict[str, Any]:
         "error": row.error,
         "author_agent_id": row.author_agent_id,
         "attributes": row.attributes,
-        "created_at": _when(row.created_at),
+        "created_at": row.created_at.isoformat(),
     }
 
 
-def event(row: InteractionEvent) -> dict[str, Any]:
+def event(row: InteractionEvent) -> EventBody:
     return {
         "id": row.id,
         "type": row.type,
         "actor": {"kind": row.actor_kind, "id": row.actor_id},
-        "at": _when(row.created_at),
+        "at": row.created_at.isoformat(),
         "data": row.data,
     }
 
 
 def interaction(
     row: Interaction, messages: Sequence[Message] = (), events: Sequence[InteractionEvent] = ()
-) -> dict[str, Any]:
+) -> InteractionBody:
     return {
         "id": row.id,
         "customer_id": row.customer_id,
@@ -74,7 +103,7 @@ def interaction(
         if row.offer_id is None
         else {"id": row.offer_id, "agent_id": row.offered_agent_id, "expires_at": _when(row.offer_expires_at)},
         "disposition": row.disposition,
-        "created_at": _when(row.created_at),
+        "created_at": row.created_at.isoformat(),
         "closed_at": _when(row.closed_at),
         "messages": [message(m) for m in messages if m.interaction_id == row.id],
         "events": [event(e) for e in events if e.interaction_id == row.id],
@@ -87,33 +116,76 @@ def customer(
     interactions: Sequence[Interaction],
     messages: Sequence[Message],
     events: Sequence[InteractionEvent],
-) -> dict[str, Any]:
+) -> CustomerBody:
     return {
         "id": row.id,
         "display_name": row.display_name,
-        "created_at": _when(row.created_at),
+        "created_at": row.created_at.isoformat(),
         "identities": [{"kind": i.kind, "value": i.value, "opted_out_at": _when(i.opted_out_at)} for i in identities],
         "interactions": [interaction(i, messages, events) for i in interactions],
     }
 
 
-def queue_stats(stats: Sequence[QueueStats], first_response_breaches: Counter[tuple[str, str]]) -> list[dict[str, Any]]:
+def queues(stats: Sequence[QueueStats], first_response_breaches: Counter[tuple[str, str]]) -> QueuesBody:
+    return {
+        "queues": [
+            {
+                "queue": s.queue,
+                "channel": s.channel,
+                "waiting": s.waiting,
+                "longest_wait_seconds": round(s.longest_wait_seconds, 3),
+                "answered": s.answered,
+                "answered_within_target": s.answered_within_target,
+                "service_level": s.service_level,
+                "average_speed_of_answer_seconds": s.average_speed_of_answer_seconds,
+                "abandoned": s.abandoned,
+                "abandoned_after_target": s.abandoned_after_target,
+                "sla_breaches": s.sla_breaches,
+                "first_response_breaches": first_response_breaches[(s.queue, s.channel)],
+                "agents": s.agents,
+                "occupancy": s.occupancy,
+            }
+            for s in stats
+        ]
+    }
+
+
+def chat_history(rows: Sequence[Message]) -> list[ChatLine]:
+    """The conversation as its chat visitor sees it."""
     return [
         {
-            "queue": s.queue,
-            "channel": s.channel,
-            "waiting": s.waiting,
-            "longest_wait_seconds": round(s.longest_wait_seconds, 3),
-            "answered": s.answered,
-            "answered_within_target": s.answered_within_target,
-            "service_level": s.service_level,
-            "average_speed_of_answer_seconds": s.average_speed_of_answer_seconds,
-            "abandoned": s.abandoned,
-            "abandoned_after_target": s.abandoned_after_target,
-            "sla_breaches": s.sla_breaches,
-            "first_response_breaches": first_response_breaches[(s.queue, s.channel)],
-            "agents": s.agents,
-            "occupancy": s.occupancy,
+            "message_id": m.id,
+            "from": "customer" if m.direction == Direction.INBOUND else "agent",
+            "client_id": m.attributes.get("client_id"),
+            "body": m.body,
+            "at": m.created_at.isoformat(),
         }
-        for s in stats
+        for m in rows
     ]
+
+
+def hello_frame(row: Agent, offers: list[InteractionBody]) -> HelloFrame:
+    return {"type": "hello", "agent": agent(row), "offers": offers}
+
+
+def offer_frame(offer: Offer, latest: tuple[str, str] | None) -> OfferFrame:
+    """``latest``: the sender and body of the interaction's last inbound message."""
+    preview: Preview = {} if latest is None else {"from": latest[0], "body": latest[1][:PREVIEW_CHARS]}
+    return {
+        "type": "offer",
+        "offer_id": offer.offer_id,
+        "interaction_id": offer.interaction_id,
+        "channel": offer.entry.channel,
+        "queue": offer.entry.queue,
+        "priority": offer.entry.priority,
+        "expires_at": to_datetime(offer.expires_at).isoformat(),
+        "preview": preview,
+    }
+
+
+def status_frame(row: Agent) -> StatusFrame:
+    return {"type": "status", "status": row.status, "reason": row.status_reason}
+
+
+def new_message_frame(row: Message) -> NewMessageFrame:
+    return {"type": "message", "interaction_id": row.interaction_id, "message": message(row)}

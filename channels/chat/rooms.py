@@ -7,6 +7,7 @@ from channels.live import SocketGroups
 from interaction_center.domain.errors import ChannelError
 from interaction_center.domain.model import OutboundMessage, SentMessage
 from interaction_center.domain.stamps import new_id, utcnow
+from interaction_center.domain.wire import VisitorFrame, chat_message_frame
 
 _THREAD_PREFIX = "chat:"
 
@@ -20,7 +21,7 @@ def session_of(key: str) -> str | None:
     return key.removeprefix(_THREAD_PREFIX) if key.startswith(_THREAD_PREFIX) else None
 
 
-class ChatRooms(SocketGroups):
+class ChatRooms(SocketGroups[VisitorFrame]):
     """A visitor may have the chat open in several tabs: each gets every frame."""
 
     def __init__(self) -> None:
@@ -40,14 +41,7 @@ class ChatSender:
         if session_id is None:
             raise ChannelError(f"interaction {message.interaction_id} is not a chat session", code="chat.no_session")
         message_id = message.message_id or new_id()
-        frame = {
-            "type": "message",
-            "from": "agent",
-            "message_id": message_id,
-            "interaction_id": message.interaction_id,
-            "body": message.body,
-            "at": utcnow().isoformat(),
-        }
+        frame = chat_message_frame(message_id, message.interaction_id, message.body, utcnow())
         delivered = self._rooms.push(session_id, frame)
         return SentMessage(external_id=f"out:{message_id}", status="delivered" if delivered else "sent")
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from interaction_center.domain.wire import ChatLine
+
 # The longest chat message, the visitor's and the agent's alike.
 MAX_MESSAGE_CHARS = 4000
 
@@ -27,7 +29,7 @@ class Resumed:
     interaction_id: str | None
     state: str | None
     agent_name: str | None
-    messages: list[dict[str, Any]]
+    messages: list[ChatLine]
 
 
 class Received(Protocol):

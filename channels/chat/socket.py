@@ -20,6 +20,7 @@ from channels.chat.service import MAX_MESSAGE_CHARS, ChatService, Visitor
 from channels.live import live_socket
 from interaction_center.domain.errors import InteractionCenterError, InvalidInput, Unauthorized
 from interaction_center.domain.stamps import utcnow
+from interaction_center.domain.wire import ack_frame, error_frame, resumed_frame, started_frame
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +53,6 @@ class RateLimit:
             return False
         self._tokens -= 1
         return True
-
-
-def _error(code: str, message: str) -> dict[str, Any]:
-    return {"type": "error", "code": code, "message": message}
 
 
 def _parse(raw: str) -> dict[str, Any]:
@@ -96,7 +93,7 @@ class ChatSocket:
         socket = live_socket(max_msg_size=_SOCKET_LIMIT_BYTES)
         await socket.prepare(request)
         if not self._desk.enabled:
-            await socket.send_json(_error("chat.not_configured", "web chat is not enabled here"))
+            await socket.send_json(error_frame("chat.not_configured", "web chat is not enabled here"))
             await socket.close()
             return socket
         session = _Session(self._desk, socket)
@@ -120,24 +117,24 @@ class _Session:
     async def run(self) -> None:
         async for frame in self._socket:
             if frame.type != WSMsgType.TEXT:
-                await self._socket.send_json(_error("chat.bad_frame", "frames are JSON text"))
+                await self._socket.send_json(error_frame("chat.bad_frame", "frames are JSON text"))
             elif not self._limit.allow():
-                await self._socket.send_json(_error("chat.rate_limited", "too many frames; slow down"))
+                await self._socket.send_json(error_frame("chat.rate_limited", "too many frames; slow down"))
             elif len(frame.data) > MAX_FRAME_CHARS:
                 await self._socket.send_json(
-                    _error("chat.too_large", f"a frame is at most {MAX_FRAME_CHARS} characters")
+                    error_frame("chat.too_large", f"a frame is at most {MAX_FRAME_CHARS} characters")
                 )
             else:
                 try:
                     await self._handle(_parse(frame.data))
                 except Unauthorized as exc:
-                    await self._socket.send_json(_error(exc.code, exc.message))
+                    await self._socket.send_json(error_frame(exc.code, exc.message))
                     await self._socket.close(code=_BAD_TOKEN_CLOSE, message=b"unauthorized")
                 except InteractionCenterError as exc:
-                    await self._socket.send_json(_error(exc.code, exc.message))
+                    await self._socket.send_json(error_frame(exc.code, exc.message))
                 except Exception:
                     log.exception("chat %s: frame failed", self.visitor.session_id if self.visitor else "-")
-                    await self._socket.send_json(_error("chat.failed", "internal error; it has been logged"))
+                    await self._socket.send_json(error_frame("chat.failed", "internal error; it has been logged"))
 
     async def _handle(self, data: dict[str, Any]) -> None:
         kind = data["type"]
@@ -160,20 +157,14 @@ class _Session:
         phone = _text(data, "phone", required=False, limit=32) or None
         token, visitor = await self._desk.start(name, email, phone)
         self._attach(visitor)
-        await self._socket.send_json({"type": "started", "token": token, "interaction_id": None})
+        await self._socket.send_json(started_frame(token))
 
     async def _resume(self, data: dict[str, Any]) -> None:
         token = _text(data, "token", required=True, limit=100)
         resumed = await self._desk.resume(token)
         self._attach(resumed.visitor)
         await self._socket.send_json(
-            {
-                "type": "resumed",
-                "interaction_id": resumed.interaction_id,
-                "state": resumed.state,
-                "agent_name": resumed.agent_name,
-                "messages": resumed.messages,
-            }
+            resumed_frame(resumed.interaction_id, resumed.state, resumed.agent_name, resumed.messages)
         )
         self._desk.tell_place(resumed.visitor.session_id)
 
@@ -187,7 +178,6 @@ class _Session:
         # Shielded: a visitor closing the tab mid-write must not cut the commit in half.
         result = await asyncio.shield(self._desk.receive(visitor, client_id, body))
         # Acknowledged only now that the message is committed.
-        ack = {"type": "ack", "client_id": client_id, "message_id": result.message_id, "at": utcnow().isoformat()}
-        await self._socket.send_json({**ack, "interaction_id": result.interaction_id})
+        await self._socket.send_json(ack_frame(client_id, result.message_id, result.interaction_id, utcnow()))
         if result.created:
             self._desk.tell_place(visitor.session_id)

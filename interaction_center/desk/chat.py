@@ -17,19 +17,28 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.chat.rooms import ChatRooms, session_of, thread_key
 from channels.chat.service import Resumed, Visitor
+from interaction_center import wire
 from interaction_center.dispatch.dispatcher import Dispatcher
 from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.domain.errors import Forbidden, InvalidInput, Unauthorized
 from interaction_center.domain.identity import normalize_email, normalize_phone
-from interaction_center.domain.model import Channel, Direction, IdentityKind, InboundContact, InteractionState
+from interaction_center.domain.model import Channel, IdentityKind, InboundContact, InteractionState
 from interaction_center.domain.stamps import new_id
+from interaction_center.domain.wire import (
+    QueuedFrame,
+    agent_typing_frame,
+    assigned_frame,
+    customer_typing_frame,
+    ended_frame,
+    queued_frame,
+)
 from interaction_center.intake.service import Intake, IntakeResult
 from interaction_center.settings.model import Settings
 from routing import RoutingBackend
 from storage import agents as agent_store
 from storage import chat as chat_store
 from storage import interactions as store
-from storage.models import Agent, ChatSession, Interaction, Message
+from storage.models import Agent, ChatSession, Interaction
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +129,7 @@ class ChatDesk:
             interaction_id=None if interaction is None else interaction.id,
             state=None if interaction is None else interaction.state,
             agent_name=None if agent is None else agent.display_name,
-            messages=history(messages),
+            messages=wire.chat_history(messages),
         )
 
     async def receive(self, visitor: Visitor, client_id: str, body: str) -> IntakeResult:
@@ -164,8 +173,7 @@ class ChatDesk:
         async with self._sessions() as session:
             interaction = await store.get(session, interaction_id)
         if interaction.assigned_agent_id is not None:
-            frame = {"type": "customer_typing", "interaction_id": interaction_id}
-            self._hub.push(interaction.assigned_agent_id, frame)
+            self._hub.push(interaction.assigned_agent_id, customer_typing_frame(interaction_id))
 
     async def agent_typing(self, agent_id: str, interaction_id: str) -> None:
         async with self._sessions() as session:
@@ -174,7 +182,7 @@ class ChatDesk:
             raise Forbidden("the interaction is not assigned to you", code="interaction.not_yours")
         session_id = session_of(interaction.thread_key)
         if interaction.channel == Channel.CHAT and session_id is not None:
-            self.rooms.push(session_id, {"type": "typing", "from": "agent"})
+            self.rooms.push(session_id, agent_typing_frame())
 
     async def assigned(self, interaction: Interaction, agent: Agent) -> None:
         """An agent took the chat: its visitor hears who, by display name only (the
@@ -182,8 +190,7 @@ class ChatDesk:
         session_id = session_of(interaction.thread_key)
         if interaction.channel != Channel.CHAT or session_id is None:
             return
-        frame = {"type": "assigned", "interaction_id": interaction.id, "agent_name": agent.display_name}
-        self.rooms.push(session_id, frame)
+        self.rooms.push(session_id, assigned_frame(interaction.id, agent.display_name))
 
     async def completed(self, interaction: Interaction) -> None:
         """An agent completed the interaction: its visitor hears the chat ended."""
@@ -191,7 +198,7 @@ class ChatDesk:
         if interaction.channel != Channel.CHAT or session_id is None:
             return
         self._current.pop(session_id, None)
-        self.rooms.push(session_id, {"type": "ended", "interaction_id": interaction.id})
+        self.rooms.push(session_id, ended_frame(interaction.id))
 
     def connected(self, visitor: Visitor, socket: Any) -> None:
         """A socket of the visitor opened: a pending abandonment is called off."""
@@ -265,7 +272,7 @@ class ChatDesk:
         except Exception:
             log.exception("telling chat visitors their places failed")
 
-    async def queue_frames(self, only: Collection[str] | None = None) -> dict[str, dict[str, Any]]:
+    async def queue_frames(self, only: Collection[str] | None = None) -> dict[str, QueuedFrame]:
         """``queued`` frames for the live sessions whose place changed since they were told
         (for ``only``: those sessions', whether or not it changed)."""
         # Only live sessions: one that left before its turn came is not remembered again.
@@ -280,7 +287,7 @@ class ChatDesk:
                 for index, entry in enumerate(await self._routing.waiting(name)):
                     places[entry.interaction_id] = (name, index + 1)
         speed = await self._answer_speeds()
-        frames: dict[str, dict[str, Any]] = {}
+        frames: dict[str, QueuedFrame] = {}
         for session_id in sessions:
             place = places.get(self._current.get(session_id, ""))
             if place is None:
@@ -290,7 +297,7 @@ class ChatDesk:
             if only is None and self._told.get(session_id) == (position, wait):
                 continue
             self._told[session_id] = (position, wait)
-            frames[session_id] = {"type": "queued", "position": position, "expected_wait_seconds": wait}
+            frames[session_id] = queued_frame(position, wait)
         return frames
 
     async def _answer_speeds(self) -> dict[str, float | None]:
@@ -332,17 +339,3 @@ class ChatDesk:
                 await task
         self._abandoning.clear()
         await self.rooms.close()
-
-
-def history(messages: list[Message]) -> list[dict[str, Any]]:
-    """The conversation as the visitor sees it: who, what, when; nothing internal."""
-    return [
-        {
-            "message_id": m.id,
-            "from": "customer" if m.direction == Direction.INBOUND else "agent",
-            "client_id": m.attributes.get("client_id"),
-            "body": m.body,
-            "at": m.created_at.isoformat(),
-        }
-        for m in messages
-    ]

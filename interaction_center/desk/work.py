@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -24,6 +23,7 @@ from interaction_center.domain.model import (
     OutboundSender,
 )
 from interaction_center.domain.stamps import utcnow
+from interaction_center.domain.wire import CustomerBody, InteractionBody, MessageBody
 from interaction_center.settings.model import Settings
 from routing import QueueEntry, skills_of
 from storage import agents as agent_store
@@ -64,13 +64,13 @@ class AgentWork:
         self._on_accepted = on_accepted
         self._on_completed = on_completed
 
-    async def interaction(self, agent: Agent, interaction_id: str) -> dict[str, Any]:
+    async def interaction(self, agent: Agent, interaction_id: str) -> InteractionBody:
         async with self._sessions() as session:
             row = await store.get(session, interaction_id)
             await self._check_may_read(session, agent, interaction_id=row.id)
             return await _detail(session, row)
 
-    async def customer(self, agent: Agent, customer_id: str) -> dict[str, Any]:
+    async def customer(self, agent: Agent, customer_id: str) -> CustomerBody:
         async with self._sessions() as session:
             row = await customers.get(session, customer_id)
             if row is None:
@@ -86,7 +86,7 @@ class AgentWork:
                 await store.events(session, ids),
             )
 
-    async def offers(self, agent: Agent) -> list[dict[str, Any]]:
+    async def offers(self, agent: Agent) -> list[InteractionBody]:
         """The agent's open offers with their messages, so the contact can be read before
         it is accepted."""
         async with self._sessions() as session:
@@ -94,7 +94,7 @@ class AgentWork:
             messages = await store.messages(session, [row.id for row in rows])
             return [serialize.interaction(row, messages) for row in rows]
 
-    async def accept(self, agent: Agent, offer_id: str) -> dict[str, Any]:
+    async def accept(self, agent: Agent, offer_id: str) -> InteractionBody:
         interaction_id = await self._dispatcher.accept(agent.id, offer_id)
         # Theirs now: no need to ask whether they may read it.
         async with self._sessions() as session:
@@ -104,7 +104,7 @@ class AgentWork:
             await self._on_accepted(interaction, agent)
         return detail
 
-    async def reply(self, agent: Agent, interaction_id: str, body: str) -> dict[str, Any]:
+    async def reply(self, agent: Agent, interaction_id: str, body: str) -> MessageBody:
         if not body.strip():
             raise InvalidInput("a reply needs a body", code="message.empty")
         # The message is on record before it leaves, so a crash mid-send still shows it.
@@ -164,7 +164,7 @@ class AgentWork:
         log.info("interaction %s: reply %s sent", interaction.id, sent.external_id)
         return serialize.message(message)
 
-    async def complete(self, agent: Agent, interaction_id: str, disposition: str) -> dict[str, Any]:
+    async def complete(self, agent: Agent, interaction_id: str, disposition: str) -> InteractionBody:
         disposition = disposition.strip()
         if not disposition or len(disposition) > MAX_DISPOSITION_CHARS:
             raise InvalidInput(
@@ -186,7 +186,7 @@ class AgentWork:
 
     async def transfer(
         self, agent: Agent, interaction_id: str, *, queue: str | None, to_agent: str | None
-    ) -> dict[str, Any]:
+    ) -> InteractionBody:
         """Back to routing: into another queue (a fresh place and that queue's SLA), or
         reserved for a named agent for ``routing.transfer_window_seconds``, then anyone in
         the current queue."""
@@ -251,6 +251,6 @@ class AgentWork:
             raise Forbidden("agents see only the contacts they handle", code="auth.not_yours")
 
 
-async def _detail(session: AsyncSession, row: Interaction) -> dict[str, Any]:
+async def _detail(session: AsyncSession, row: Interaction) -> InteractionBody:
     """The interaction with its messages and events, as an agent reads it."""
     return serialize.interaction(row, await store.messages(session, [row.id]), await store.events(session, [row.id]))

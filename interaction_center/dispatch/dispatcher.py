@@ -22,12 +22,14 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.contract import Capacity
+from interaction_center import wire
 from interaction_center.dispatch.notifier import AgentHub
-from interaction_center.dispatch.offers import offer_frame, offers_recorded, status_frame
-from interaction_center.dispatch.profiles import Queued, agent_profile, entry_for, to_datetime
+from interaction_center.dispatch.offers import offers_recorded
+from interaction_center.dispatch.profiles import Queued, agent_profile, entry_for
 from interaction_center.domain.errors import Conflict, NotFound
 from interaction_center.domain.model import SYSTEM, Actor, ActorKind, InteractionState
-from interaction_center.domain.stamps import utcnow
+from interaction_center.domain.stamps import to_datetime, utcnow
+from interaction_center.domain.wire import AgentFrame, offer_closed_frame
 from interaction_center.settings.model import RoutingSettings
 from routing import (
     AgentState,
@@ -158,7 +160,7 @@ class Dispatcher:
                 await self._requeue(offer, "offer_revoked", agent_actor(agent_id))
             await self._dispatch()
         for offer in revoked:
-            self._hub.push(agent_id, {"type": "offer_closed", "offer_id": offer.offer_id, "reason": "revoked"})
+            self._hub.push(agent_id, offer_closed_frame(offer.offer_id, offer.interaction_id, "revoked"))
         self._push_status(agent)
         return agent
 
@@ -228,8 +230,8 @@ class Dispatcher:
             # A withdrawn offer frees the agent for the next contact.
             await self._dispatch()
         agent_id, offer_id = offer
-        if agent_id is not None:
-            self._hub.push(agent_id, {"type": "offer_closed", "offer_id": offer_id, "reason": "abandoned"})
+        if agent_id is not None and offer_id is not None:
+            self._hub.push(agent_id, offer_closed_frame(offer_id, interaction_id, "abandoned"))
         log.info("interaction %s: abandoned (%s)", interaction_id, data.get("reason"))
         return True
 
@@ -285,26 +287,26 @@ class Dispatcher:
                 # A storage hiccup must not stop offers from ever lapsing again.
                 log.exception("routing tick failed")
 
-    async def _record(self, event: RoutingEvent) -> list[tuple[str, dict[str, Any]]]:
+    async def _record(self, event: RoutingEvent) -> list[tuple[str, AgentFrame]]:
         """Store one routing event; returns the frames it calls for."""
         if isinstance(event, OfferLapsed):
             offer = event.offer
             log.info("interaction %s: offer to agent %s timed out", offer.interaction_id, offer.agent_id)
             await self._requeue(offer, "offer_timed_out", SYSTEM)
-            frames: list[tuple[str, dict[str, Any]]] = [
-                (offer.agent_id, {"type": "offer_closed", "offer_id": offer.offer_id, "reason": "timeout"})
+            frames: list[tuple[str, AgentFrame]] = [
+                (offer.agent_id, offer_closed_frame(offer.offer_id, offer.interaction_id, "timeout"))
             ]
             if event.agent_set_away:
                 agent = await self._record_status(offer.agent_id, AgentState.AWAY, "missed", SYSTEM)
-                frames.append((agent.id, status_frame(agent)))
+                frames.append((agent.id, wire.status_frame(agent)))
             return frames
         if isinstance(event, OfferRevoked):
             await self._requeue(event.offer, "offer_revoked", SYSTEM)
-            frame = {"type": "offer_closed", "offer_id": event.offer.offer_id, "reason": "revoked"}
+            frame = offer_closed_frame(event.offer.offer_id, event.offer.interaction_id, "revoked")
             return [(event.offer.agent_id, frame)]
         if isinstance(event, WrapUpEnded):
             agent = await self._record_status(event.agent_id, AgentState.AVAILABLE, None, SYSTEM)
-            return [(agent.id, status_frame(agent))]
+            return [(agent.id, wire.status_frame(agent))]
         async with self._sessions.begin() as session:
             if isinstance(event, SlaBreached):
                 interaction = await store.get(session, event.entry.interaction_id)
@@ -350,20 +352,20 @@ class Dispatcher:
     async def _offer(self, offers: list[Offer]) -> None:
         now = to_datetime(time.time())
 
-        def record(conn: Connection) -> dict[str, dict[str, Any]]:
+        def record(conn: Connection) -> dict[str, tuple[str, str] | None]:
             return offers_recorded(conn, offers, now)
 
         try:
-            previews = await self._writer.run(record)
+            latest = await self._writer.run(record)
         except Exception:
             # Never told to anyone: the offers go back to their queues as if never made.
             for offer in offers:
                 await self._put_back(offer)
             raise
         for offer in offers:
-            if offer.interaction_id in previews:
+            if offer.interaction_id in latest:
                 log.info("interaction %s: offered to agent %s", offer.interaction_id, offer.agent_id)
-                self._hub.push(offer.agent_id, offer_frame(offer, previews[offer.interaction_id]))
+                self._hub.push(offer.agent_id, wire.offer_frame(offer, latest[offer.interaction_id]))
             else:
                 # Changed in storage behind routing's back (closed, or offered elsewhere).
                 await self._routing.cancel(offer.interaction_id, time.time())
@@ -408,4 +410,4 @@ class Dispatcher:
         return agent
 
     def _push_status(self, agent: Agent) -> None:
-        self._hub.push(agent.id, status_frame(agent))
+        self._hub.push(agent.id, wire.status_frame(agent))

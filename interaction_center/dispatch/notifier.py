@@ -9,11 +9,12 @@ from collections.abc import Coroutine
 from typing import Any
 
 from channels.live import SocketGroups
+from interaction_center.domain.wire import AgentFrame
 
 log = logging.getLogger(__name__)
 
 
-class AgentHub(SocketGroups):
+class AgentHub(SocketGroups[AgentFrame]):
     def __init__(self) -> None:
         super().__init__("agent")
         self._cleanups: set[asyncio.Task[None]] = set()

@@ -4,7 +4,7 @@ config from the settings, an agent's profile, a stored interaction's queue entry
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
 from channels.contract import Capacity
@@ -20,10 +20,6 @@ from routing import (
     skills_of,
 )
 from storage.models import Agent
-
-
-def to_datetime(timestamp: float) -> datetime:
-    return datetime.fromtimestamp(timestamp, UTC)
 
 
 def _timestamp(value: datetime | None) -> float | None:

@@ -29,3 +29,8 @@ _VERSION_7 = (0x7 << 76) | (0b10 << 62)
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def to_datetime(timestamp: float) -> datetime:
+    """A time of the routing engine (seconds since the epoch) as storage and the wire hold it."""
+    return datetime.fromtimestamp(timestamp, UTC)

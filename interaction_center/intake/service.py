@@ -92,12 +92,7 @@ class Intake:
         for outcome in stored:
             if outcome.for_agent is not None:
                 agent_id, message = outcome.for_agent
-                frame = {
-                    "type": "message",
-                    "interaction_id": message.interaction_id,
-                    "message": serialize.message(message),
-                }
-                self._hub.push(agent_id, frame)
+                self._hub.push(agent_id, serialize.new_message_frame(message))
 
     async def delivery(self, channel: Channel, external_id: str, status: str, error: str | None) -> None:
         """A delivery report for a message we sent. Reports can arrive out of order, so a

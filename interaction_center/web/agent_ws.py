@@ -16,6 +16,7 @@ from channels.live import live_socket
 from interaction_center import wire as serialize
 from interaction_center.desk.accounts import Account
 from interaction_center.domain.errors import InteractionCenterError, Unauthorized
+from interaction_center.domain.wire import error_frame, pong_frame
 from interaction_center.web.auth import bearer_token
 from interaction_center.web.keys import SERVICES
 
@@ -33,7 +34,7 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
         token = bearer_token(request) or await _token_frame(socket)
         agent = await services.accounts.authenticate(token)
     except Unauthorized as exc:
-        await socket.send_json({"type": "error", "code": exc.code, "message": exc.message})
+        await socket.send_json(error_frame(exc.code, exc.message))
         await socket.close(code=_UNAUTHORIZED_CLOSE, message=b"unauthorized")
         return socket
     services.hub.attach(agent.id, socket)
@@ -57,7 +58,7 @@ async def _handle(request: web.Request, socket: web.WebSocketResponse, agent: Ac
     """``ping``, and ``{"type": "typing", "interaction_id"}``: the agent is writing to a
     chat visitor, who sees it. Other frames are ignored: this channel is mostly one way."""
     if raw == '{"type":"ping"}':
-        await socket.send_json({"type": "pong"})
+        await socket.send_json(pong_frame())
         return
     try:
         data = json.loads(raw)
@@ -68,7 +69,7 @@ async def _handle(request: web.Request, socket: web.WebSocketResponse, agent: Ac
     try:
         await request.app[SERVICES].chat.agent_typing(agent.id, data["interaction_id"])
     except InteractionCenterError as exc:
-        await socket.send_json({"type": "error", "code": exc.code, "message": exc.message})
+        await socket.send_json(error_frame(exc.code, exc.message))
 
 
 async def _token_frame(socket: web.WebSocketResponse) -> str:
@@ -88,7 +89,7 @@ async def _token_frame(socket: web.WebSocketResponse) -> str:
 
 async def _hello(request: web.Request, socket: web.WebSocketResponse, agent: Account) -> None:
     offers = await request.app[SERVICES].work.offers(agent)
-    await socket.send_json({"type": "hello", "agent": serialize.agent(agent), "offers": offers})
+    await socket.send_json(serialize.hello_frame(agent, offers))
 
 
 def register(app: web.Application) -> None:

@@ -9,6 +9,7 @@ from aiohttp import web
 from interaction_center import wire as serialize
 from interaction_center.desk.accounts import Account
 from interaction_center.domain.errors import InvalidInput
+from interaction_center.domain.wire import offers_body, ok_body
 from interaction_center.web.auth import EVERYONE, SUPERVISORS, allow, bearer_token
 from interaction_center.web.errors import json_object, text_field
 from interaction_center.web.keys import SERVICES
@@ -26,9 +27,7 @@ async def login(request: web.Request) -> web.Response:
     result = await request.app[SERVICES].accounts.login(
         text_field(body, "username", max_length=100), text_field(body, "password", max_length=1000)
     )
-    return web.json_response(
-        {"token": result.token, "expires_at": result.expires_at.isoformat(), "agent": serialize.agent(result.agent)}
-    )
+    return web.json_response(serialize.login(result.token, result.expires_at, result.agent))
 
 
 @routes.post("/api/v1/auth/logout")
@@ -37,7 +36,7 @@ async def logout(request: web.Request, agent: Account) -> web.Response:
     token = bearer_token(request)
     assert token is not None  # allow() has checked it
     await request.app[SERVICES].accounts.logout(token)
-    return web.json_response({"ok": True})
+    return web.json_response(ok_body())
 
 
 @routes.get("/api/v1/agents/me")
@@ -64,7 +63,7 @@ async def set_status(request: web.Request, agent: Account) -> web.Response:
 @allow(*SUPERVISORS)
 async def list_agents(request: web.Request, agent: Account) -> web.Response:
     rows = await request.app[SERVICES].accounts.all()
-    return web.json_response({"agents": [serialize.agent(row) for row in rows]})
+    return web.json_response(serialize.agents(rows))
 
 
 @routes.get("/api/v1/queues")
@@ -73,13 +72,13 @@ async def list_queues(request: web.Request, agent: Account) -> web.Response:
     """Live figures per queue and channel, from the routing engine's own counters."""
     dispatcher = request.app[SERVICES].dispatcher
     stats = await dispatcher.stats()
-    return web.json_response({"queues": serialize.queue_stats(stats, dispatcher.first_response_breaches)})
+    return web.json_response(serialize.queues(stats, dispatcher.first_response_breaches))
 
 
 @routes.get("/api/v1/offers")
 @allow(*EVERYONE)
 async def list_offers(request: web.Request, agent: Account) -> web.Response:
-    return web.json_response({"offers": await request.app[SERVICES].work.offers(agent)})
+    return web.json_response(offers_body(await request.app[SERVICES].work.offers(agent)))
 
 
 @routes.post("/api/v1/offers/{offer_id}/accept")
@@ -92,7 +91,7 @@ async def accept_offer(request: web.Request, agent: Account) -> web.Response:
 @allow(*EVERYONE)
 async def reject_offer(request: web.Request, agent: Account) -> web.Response:
     await request.app[SERVICES].dispatcher.reject(agent.id, request.match_info["offer_id"])
-    return web.json_response({"ok": True})
+    return web.json_response(ok_body())
 
 
 @routes.get("/api/v1/interactions/{interaction_id}")

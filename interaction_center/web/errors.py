@@ -9,12 +9,13 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from interaction_center.domain.errors import InteractionCenterError, InvalidInput
+from interaction_center.domain.wire import error_body
 
 log = logging.getLogger(__name__)
 
 
 def json_error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+    return web.json_response(error_body(code, message), status=status)
 
 
 @web.middleware

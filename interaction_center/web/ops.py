@@ -8,6 +8,7 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from interaction_center.domain.wire import health_body
 from interaction_center.web.errors import json_error
 from interaction_center.web.keys import SERVICES
 
@@ -17,7 +18,7 @@ routes = web.RouteTableDef()
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    return web.json_response(health_body("ok"))
 
 
 @routes.get("/readyz")
@@ -28,4 +29,4 @@ async def readyz(request: web.Request) -> web.Response:
     except (SQLAlchemyError, OSError) as exc:
         log.warning("not ready: database unreachable: %s", exc)
         return json_error(503, "storage.unreachable", "the database cannot be reached")
-    return web.json_response({"status": "ready"})
+    return web.json_response(health_body("ready"))

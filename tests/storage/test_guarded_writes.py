@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import Connection, select
@@ -101,7 +100,7 @@ async def test_two_routers_offering_one_interaction_record_one_offer(engine: Asy
     expires = (utcnow() + timedelta(seconds=30)).timestamp()
     offers = [Offer(f"offer-{n}", agent_id, entry, expires) for n, agent_id in enumerate(agents)]
 
-    def record(offer: Offer) -> Callable[[Connection], dict[str, dict[str, Any]]]:
+    def record(offer: Offer) -> Callable[[Connection], dict[str, tuple[str, str] | None]]:
         return lambda conn: offers_recorded(conn, [offer], utcnow())
 
     try:

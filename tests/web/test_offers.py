@@ -30,7 +30,12 @@ async def test_an_unanswered_offer_goes_back_to_the_head_of_its_queue_and_to_the
     first = await next_frame(alice_socket, "offer")
 
     closed = await next_frame(alice_socket, "offer_closed")
-    assert closed == {"type": "offer_closed", "offer_id": first["offer_id"], "reason": "timeout"}
+    assert closed == {
+        "type": "offer_closed",
+        "offer_id": first["offer_id"],
+        "interaction_id": first["interaction_id"],
+        "reason": "timeout",
+    }
     status = await next_frame(alice_socket, "status")
     assert status["status"] == "away" and status["reason"] == "missed"
 

@@ -12,10 +12,12 @@ import socket
 from collections.abc import Awaitable, Callable
 
 from interaction_center.dispatch.notifier import AgentHub
+from interaction_center.domain.wire import error_frame
 from interaction_center.web.keys import SERVICES
 from tests.support import Client, login, next_frame, post_sms, set_status, sms_form
 
-FILLER = {"type": "filler", "data": "x" * 65536}
+# Any frame of the agents' socket will do; an error frame carries a long text simply.
+FILLER = error_frame("test.filler", "x" * 65536)
 
 
 async def _socket_that_never_reads(client: Client, headers: dict[str, str]) -> socket.socket:
@@ -136,10 +138,9 @@ async def test_frames_pushed_to_a_socket_arrive_in_the_order_pushed_big_or_small
     # A client that offers compression, as browsers do.
     agent_socket = await client.ws_connect("/api/v1/ws", headers=alice, compress=15)
     await next_frame(agent_socket, "hello")
-    big = {"type": "filler", "data": "long mail " * 10_000}
     for n in range(5):
-        hub.push(alice_id, big | {"n": n})
-        hub.push(alice_id, {"type": "filler", "n": n})
-    received = [(await agent_socket.receive_json(timeout=5))["n"] for _ in range(10)]
-    assert received == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+        hub.push(alice_id, error_frame(f"big.{n}", "long mail " * 10_000))
+        hub.push(alice_id, error_frame(f"small.{n}", ""))
+    received = [(await agent_socket.receive_json(timeout=5))["code"] for _ in range(10)]
+    assert received == [f"{size}.{n}" for n in range(5) for size in ("big", "small")]
     await agent_socket.close()

@@ -1,0 +1,410 @@
+"""The wire format: every JSON shape the service sends, typed once here.
+
+Three audiences: the REST API's bodies (errors included), the frames of the agents'
+WebSocket (``AgentFrame``) and those of the chat visitors' (``VisitorFrame``). Each frame
+has a ``Literal`` ``type`` tag and one builder. The shapes are ``TypedDict``s, so a frame
+is a plain dict: nothing is validated or converted at runtime, which matters for offers
+and chat acks, sent on every contact.
+
+It sits in the domain because web chat's adapter (``channels/chat``) sends visitors'
+frames and channels import nothing of the application above the domain. What is built
+from storage rows or routing's records is built in ``interaction_center/wire.py``, which
+the domain may not import; what is built from plain values is built here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal, TypedDict
+
+# --- REST bodies -------------------------------------------------------------------------
+
+
+class ErrorDetail(TypedDict):
+    code: str
+    message: str
+
+
+class ErrorBody(TypedDict):
+    """Any refusal, with a stable ``code`` (docs: README, "Errors")."""
+
+    error: ErrorDetail
+
+
+class OkBody(TypedDict):
+    ok: Literal[True]
+
+
+class HealthBody(TypedDict):
+    status: Literal["ok", "ready"]
+
+
+class AgentBody(TypedDict):
+    id: str
+    username: str
+    display_name: str
+    role: str
+    status: str
+    status_reason: str | None
+    status_changed_at: str
+    queues: list[dict[str, Any]]
+    skills: dict[str, int]
+
+
+class LoginBody(TypedDict):
+    token: str
+    expires_at: str
+    agent: AgentBody
+
+
+class AgentsBody(TypedDict):
+    agents: list[AgentBody]
+
+
+# "from" is a keyword, so these shapes are written in the functional form.
+MessageBody = TypedDict(
+    "MessageBody",
+    {
+        "id": str,
+        "interaction_id": str,
+        "channel": str,
+        "direction": str,
+        "external_id": str | None,
+        "from": str,
+        "to": str,
+        "body": str,
+        "status": str,
+        "status_updated_at": str | None,
+        "error": str | None,
+        "author_agent_id": str | None,
+        "attributes": dict[str, Any],
+        "created_at": str,
+    },
+)
+
+
+class ActorBody(TypedDict):
+    kind: str
+    id: str | None
+
+
+class EventBody(TypedDict):
+    id: int
+    type: str
+    actor: ActorBody
+    at: str
+    data: dict[str, Any]
+
+
+class OfferRef(TypedDict):
+    id: str
+    agent_id: str | None
+    expires_at: str | None
+
+
+class InteractionBody(TypedDict):
+    id: str
+    customer_id: str
+    channel: str
+    state: str
+    queue: str
+    enqueued_at: str | None
+    answer_deadline: str | None
+    assigned_agent_id: str | None
+    offer: OfferRef | None
+    disposition: str | None
+    created_at: str
+    closed_at: str | None
+    messages: list[MessageBody]
+    events: list[EventBody]
+
+
+class OffersBody(TypedDict):
+    offers: list[InteractionBody]
+
+
+class IdentityBody(TypedDict):
+    kind: str
+    value: str
+    opted_out_at: str | None
+
+
+class CustomerBody(TypedDict):
+    id: str
+    display_name: str
+    created_at: str
+    identities: list[IdentityBody]
+    interactions: list[InteractionBody]
+
+
+class QueueStatsBody(TypedDict):
+    queue: str
+    channel: str
+    waiting: int
+    longest_wait_seconds: float
+    answered: int
+    answered_within_target: int
+    service_level: float | None
+    average_speed_of_answer_seconds: float | None
+    abandoned: int
+    abandoned_after_target: int
+    sla_breaches: int
+    first_response_breaches: int
+    agents: dict[str, int]
+    occupancy: float | None
+
+
+class QueuesBody(TypedDict):
+    queues: list[QueueStatsBody]
+
+
+def error_body(code: str, message: str) -> ErrorBody:
+    return {"error": {"code": code, "message": message}}
+
+
+def ok_body() -> OkBody:
+    return {"ok": True}
+
+
+def health_body(status: Literal["ok", "ready"]) -> HealthBody:
+    return {"status": status}
+
+
+def offers_body(offers: list[InteractionBody]) -> OffersBody:
+    return {"offers": offers}
+
+
+# --- Frames both sockets send ------------------------------------------------------------
+
+
+class ErrorFrame(TypedDict):
+    type: Literal["error"]
+    code: str
+    message: str
+
+
+def error_frame(code: str, message: str) -> ErrorFrame:
+    return {"type": "error", "code": code, "message": message}
+
+
+# --- The agents' WebSocket (GET /api/v1/ws) -----------------------------------------------
+
+
+class HelloFrame(TypedDict):
+    """The first frame: who the agent is and what is offered to them now."""
+
+    type: Literal["hello"]
+    agent: AgentBody
+    offers: list[InteractionBody]
+
+
+# Who wrote and what, cut short; empty for an interaction with no inbound message.
+Preview = TypedDict("Preview", {"from": str, "body": str}, total=False)
+
+
+class OfferFrame(TypedDict):
+    type: Literal["offer"]
+    offer_id: str
+    interaction_id: str
+    channel: str
+    queue: str
+    priority: int
+    expires_at: str
+    preview: Preview
+
+
+class OfferClosedFrame(TypedDict):
+    type: Literal["offer_closed"]
+    offer_id: str
+    interaction_id: str
+    reason: Literal["timeout", "revoked", "abandoned"]
+
+
+class StatusFrame(TypedDict):
+    type: Literal["status"]
+    status: str
+    reason: str | None
+
+
+class NewMessageFrame(TypedDict):
+    """A customer wrote on an interaction the agent holds."""
+
+    type: Literal["message"]
+    interaction_id: str
+    message: MessageBody
+
+
+class CustomerTypingFrame(TypedDict):
+    type: Literal["customer_typing"]
+    interaction_id: str
+
+
+class PongFrame(TypedDict):
+    type: Literal["pong"]
+
+
+AgentFrame = (
+    HelloFrame
+    | OfferFrame
+    | OfferClosedFrame
+    | StatusFrame
+    | NewMessageFrame
+    | CustomerTypingFrame
+    | PongFrame
+    | ErrorFrame
+)
+
+
+def offer_closed_frame(
+    offer_id: str, interaction_id: str, reason: Literal["timeout", "revoked", "abandoned"]
+) -> OfferClosedFrame:
+    return {"type": "offer_closed", "offer_id": offer_id, "interaction_id": interaction_id, "reason": reason}
+
+
+def customer_typing_frame(interaction_id: str) -> CustomerTypingFrame:
+    return {"type": "customer_typing", "interaction_id": interaction_id}
+
+
+def pong_frame() -> PongFrame:
+    return {"type": "pong"}
+
+
+# --- The chat visitors' WebSocket (GET /chat/ws) -------------------------------------------
+
+
+class StartedFrame(TypedDict):
+    """A new session; ``interaction_id`` is null until the first message opens one, as
+    in ``resumed``, so the widget reads both alike."""
+
+    type: Literal["started"]
+    token: str
+    interaction_id: None
+
+
+# One line of the conversation as the visitor sees it: who, what, when; nothing internal.
+ChatLine = TypedDict(
+    "ChatLine",
+    {
+        "message_id": str,
+        "from": Literal["customer", "agent"],
+        "client_id": str | None,
+        "body": str,
+        "at": str,
+    },
+)
+
+
+class ResumedFrame(TypedDict):
+    type: Literal["resumed"]
+    interaction_id: str | None
+    state: str | None
+    agent_name: str | None
+    messages: list[ChatLine]
+
+
+class AckFrame(TypedDict):
+    type: Literal["ack"]
+    client_id: str
+    message_id: str
+    interaction_id: str
+    at: str
+
+
+class QueuedFrame(TypedDict):
+    type: Literal["queued"]
+    position: int
+    expected_wait_seconds: int | None
+
+
+AgentTypingFrame = TypedDict("AgentTypingFrame", {"type": Literal["typing"], "from": Literal["agent"]})
+
+
+class AssignedFrame(TypedDict):
+    """The agent's display name only: their username and id are for the staff."""
+
+    type: Literal["assigned"]
+    interaction_id: str
+    agent_name: str
+
+
+ChatMessageFrame = TypedDict(
+    "ChatMessageFrame",
+    {
+        "type": Literal["message"],
+        "from": Literal["agent"],
+        "message_id": str,
+        "interaction_id": str,
+        "body": str,
+        "at": str,
+    },
+)
+
+
+class EndedFrame(TypedDict):
+    type: Literal["ended"]
+    interaction_id: str
+
+
+VisitorFrame = (
+    StartedFrame
+    | ResumedFrame
+    | AckFrame
+    | QueuedFrame
+    | AgentTypingFrame
+    | AssignedFrame
+    | ChatMessageFrame
+    | EndedFrame
+    | ErrorFrame
+)
+
+
+def started_frame(token: str) -> StartedFrame:
+    return {"type": "started", "token": token, "interaction_id": None}
+
+
+def resumed_frame(
+    interaction_id: str | None, state: str | None, agent_name: str | None, messages: list[ChatLine]
+) -> ResumedFrame:
+    return {
+        "type": "resumed",
+        "interaction_id": interaction_id,
+        "state": state,
+        "agent_name": agent_name,
+        "messages": messages,
+    }
+
+
+def ack_frame(client_id: str, message_id: str, interaction_id: str, at: datetime) -> AckFrame:
+    return {
+        "type": "ack",
+        "client_id": client_id,
+        "message_id": message_id,
+        "interaction_id": interaction_id,
+        "at": at.isoformat(),
+    }
+
+
+def queued_frame(position: int, expected_wait_seconds: int | None) -> QueuedFrame:
+    return {"type": "queued", "position": position, "expected_wait_seconds": expected_wait_seconds}
+
+
+def agent_typing_frame() -> AgentTypingFrame:
+    return {"type": "typing", "from": "agent"}
+
+
+def assigned_frame(interaction_id: str, agent_name: str) -> AssignedFrame:
+    return {"type": "assigned", "interaction_id": interaction_id, "agent_name": agent_name}
+
+
+def chat_message_frame(message_id: str, interaction_id: str, body: str, at: datetime) -> ChatMessageFrame:
+    return {
+        "type": "message",
+        "from": "agent",
+        "message_id": message_id,
+        "interaction_id": interaction_id,
+        "body": body,
+        "at": at.isoformat(),
+    }
+
+
+def ended_frame(interaction_id: str) -> EndedFrame:
+    return {"type": "ended", "interaction_id": interaction_id}
