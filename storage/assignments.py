@@ -79,3 +79,36 @@ def check_held(state: str, assigned_agent_id: str | None, agent_id: str) -> None
         raise Forbidden("the interaction is not assigned to you", code="interaction.not_yours")
     if state != InteractionState.ASSIGNED:
         raise Conflict(f"the interaction is {state}", code="interaction.not_assigned")
+
+
+def requeue(
+    conn: Connection, interaction_id: str, offer_id: str | None, event: str, actor: Actor, now: datetime
+) -> bool:
+    """The offer closed, the interaction queued again, with ``event``; False, and nothing
+    written, when the interaction no longer holds that offer (an accept or a close got
+    there first)."""
+    held = conn.execute(
+        select(_I.c.offered_agent_id, _I.c.version).where(
+            _I.c.id == interaction_id, _I.c.state == InteractionState.OFFERED, _I.c.offer_id == offer_id
+        )
+    ).one_or_none()
+    if held is None:
+        return False
+    moved = conn.execute(
+        update(_I)
+        .where(_I.c.id == interaction_id, _I.c.version == held.version)
+        .values(
+            **transition_values(InteractionState.OFFERED, InteractionState.QUEUED, now),
+            offer_id=None,
+            offered_agent_id=None,
+            offer_expires_at=None,
+            version=held.version + 1,
+        )
+    ).rowcount
+    if moved != 1:
+        raise StaleState("someone else changed this in the meantime; nothing was written")
+    data = transition_data(
+        InteractionState.OFFERED, InteractionState.QUEUED, {"agent_id": held.offered_agent_id, "offer_id": offer_id}
+    )
+    rows.insert_all(conn, (), (), [event_row(interaction_id, event, actor, data, now)])
+    return True

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import asyncpg
+from sqlalchemy.engine import make_url
+
 from interaction_center.settings.model import Settings
-from tests.support import AppFactory, Client, login, next_frame, post_sms, set_status, sms_form
+from interaction_center.web.keys import SERVICES
+from tests.support import AppFactory, Client, login, next_frame, offered, post_sms, set_status, sms_form
 
 
 async def _interaction(client: Client, headers: dict[str, str], interaction_id: str) -> dict[str, Any]:
@@ -113,3 +120,58 @@ async def test_the_live_channel_takes_its_token_as_a_first_frame_and_refuses_a_f
     assert error["code"] == "auth.invalid_token"
     await forged.receive()
     assert forged.closed and forged.close_code == 4401
+
+
+@contextlib.asynccontextmanager
+async def _storage_held(url: str) -> AsyncIterator[None]:
+    """Another connection holds what every write needs (SQLite's write lock, the event
+    streams' table on PostgreSQL): the service's writes wait until this ends, and its
+    event loop does not."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        assert parsed.database is not None
+        holder = sqlite3.connect(parsed.database, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        return
+    connection = await asyncpg.connect(parsed.set(drivername="postgresql").render_as_string(hide_password=False))
+    try:
+        async with connection.transaction():
+            await connection.execute("LOCK TABLE event_streams IN ACCESS EXCLUSIVE MODE")
+            yield
+    finally:
+        await connection.close()
+
+
+async def test_a_decision_does_not_wait_for_another_ones_record_to_commit(client: Client) -> None:
+    """One accept is decided and waits for storage; the other is decided meanwhile (the
+    engine counts both answered), and each is answered once storage takes it."""
+    alice, bob = await login(client, "alice"), await login(client, "bob")
+    await set_status(client, alice, "available")
+    await set_status(client, bob, "available")
+    await post_sms(client, sms_form(sender="+15551230001"))
+    await post_sms(client, sms_form(sender="+15551230002"))
+    offers = [(offer, alice) for offer in await offered(client, alice)]
+    offers += [(offer, bob) for offer in await offered(client, bob)]
+    assert len(offers) == 2
+    services = client.app[SERVICES]
+
+    async def answered() -> int:
+        return sum(stats.answered for stats in await services.dispatcher.stats())
+
+    async with _storage_held(services.settings.database.url):
+        accepts = [
+            asyncio.create_task(client.post(f"/api/v1/offers/{offer['offer']['id']}/accept", headers=headers))
+            for offer, headers in offers
+        ]
+        for _ in range(500):
+            if await answered() == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert await answered() == 2
+        assert not any(accept.done() for accept in accepts)
+    assert [(await accept).status for accept in accepts] == [200, 200]
