@@ -205,7 +205,18 @@ class ChatSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class InteractionEvent(Base):
+class EventColumns:
+    """What every event says, whichever stream it is in: what happened, who did it (a
+    kind and an id), its details and when."""
+
+    type: Mapped[str] = mapped_column(String(50))
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[str | None] = mapped_column(String(36))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InteractionEvent(EventColumns, Base):
     __tablename__ = "interaction_events"
     __table_args__ = (Index("uq_interaction_events_seq", "seq", unique=True),)
     id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
@@ -213,24 +224,14 @@ class InteractionEvent(Base):
     # (storage.events): what consumers read by and record how far they got.
     seq: Mapped[int | None] = mapped_column(BigInteger)
     interaction_id: Mapped[str] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"), index=True)
-    type: Mapped[str] = mapped_column(String(50))
-    actor_kind: Mapped[str] = mapped_column(String(16))
-    actor_id: Mapped[str | None] = mapped_column(String(36))
-    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class AgentEvent(Base):
+class AgentEvent(EventColumns, Base):
     """The "agents" stream: every change of an agent's state, in order."""
 
     __tablename__ = "agent_events"
     seq: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=False)
     agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
-    type: Mapped[str] = mapped_column(String(50))
-    actor_kind: Mapped[str] = mapped_column(String(16))
-    actor_id: Mapped[str | None] = mapped_column(String(36))
-    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class EventStream(Base):
