@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from interaction_center.domain.errors import Conflict, Forbidden, NotFound, StaleState
 from interaction_center.domain.model import Actor, ActorKind, InteractionState, check_transition
@@ -18,46 +18,50 @@ from storage.models import Interaction
 
 _I = rows.INTERACTIONS
 
+# Built once: building and keying a statement cost more than running it (see intake_rows).
+_TAKE_OFFER = (
+    update(_I)
+    .where(_I.c.id == bindparam("row_id"), _I.c.state == InteractionState.OFFERED, _I.c.offer_id == bindparam("held"))
+    .values(
+        state=InteractionState.ASSIGNED,
+        updated_at=bindparam("at"),
+        assigned_agent_id=bindparam("agent"),
+        offer_id=None,
+        offered_agent_id=None,
+        offer_expires_at=None,
+        version=_I.c.version + 1,
+    )
+)
+_ROW = select(_I).where(_I.c.id == bindparam("row_id"))
+_OFFER_HELD = select(_I.c.offered_agent_id, _I.c.version).where(
+    _I.c.id == bindparam("row_id"), _I.c.state == InteractionState.OFFERED, _I.c.offer_id == bindparam("held")
+)
+_NO_OFFER = {"offer_id": None, "offered_agent_id": None, "offer_expires_at": None}
+
 
 def accept(conn: Connection, interaction_id: str, offer_id: str, agent_id: str, now: datetime) -> None:
     """The offer ``offer_id`` of the interaction taken by the agent; Conflict when the
     interaction no longer holds that offer (lapsed, withdrawn, taken)."""
-    moved = conn.execute(
-        update(_I)
-        .where(_I.c.id == interaction_id, _I.c.state == InteractionState.OFFERED, _I.c.offer_id == offer_id)
-        .values(
-            **transition_values(InteractionState.OFFERED, InteractionState.ASSIGNED, now),
-            assigned_agent_id=agent_id,
-            offer_id=None,
-            offered_agent_id=None,
-            offer_expires_at=None,
-            version=_I.c.version + 1,
-        )
-    ).rowcount
-    if moved != 1:
+    moved = conn.execute(_TAKE_OFFER, {"row_id": interaction_id, "held": offer_id, "at": now, "agent": agent_id})
+    if moved.rowcount != 1:
         raise Conflict("the offer is no longer open", code="offer.closed")
     data = transition_data(InteractionState.OFFERED, InteractionState.ASSIGNED, {"offer_id": offer_id})
     rows.insert_all(conn, (), (), [event_row(interaction_id, "accepted", Actor(ActorKind.AGENT, agent_id), data, now)])
 
 
 def complete(conn: Connection, interaction_id: str, disposition: str, agent_id: str, now: datetime) -> Interaction:
-    """The interaction the agent holds, completed through wrap-up with its
-    disposition; the interaction as it now stands (detached: a record to answer with)."""
-    held = conn.execute(select(_I).where(_I.c.id == interaction_id)).mappings().one_or_none()
+    """The interaction the agent holds, completed through wrap-up with its disposition;
+    the interaction as it now stands (detached: a record to answer with)."""
+    held = conn.execute(_ROW, {"row_id": interaction_id}).mappings().one_or_none()
     if held is None:
         raise NotFound(f"no interaction {interaction_id}", code="interaction.not_found")
     check_held(held["state"], held["assigned_agent_id"], agent_id)
+    check_transition(InteractionState(held["state"]), InteractionState.WRAP_UP)
     values: dict[str, Any] = {
         **transition_values(InteractionState.WRAP_UP, InteractionState.COMPLETED, now),
         "disposition": disposition,
-        "version": held["version"] + 1,
     }
-    check_transition(InteractionState(held["state"]), InteractionState.WRAP_UP)
-    moved = conn.execute(
-        update(_I).where(_I.c.id == interaction_id, _I.c.version == held["version"]).values(values)
-    ).rowcount
-    if moved != 1:
-        raise StaleState("someone else changed this in the meantime; nothing was written")
+    _landed(rows.update_interaction(conn, {"id": interaction_id, "expected_version": held["version"], **values}))
     actor = Actor(ActorKind.AGENT, agent_id)
     wrap_up = transition_data(InteractionState.ASSIGNED, InteractionState.WRAP_UP, None)
     completed = transition_data(InteractionState.WRAP_UP, InteractionState.COMPLETED, {"disposition": disposition})
@@ -70,15 +74,7 @@ def complete(conn: Connection, interaction_id: str, disposition: str, agent_id: 
             event_row(interaction_id, "completed", actor, completed, now),
         ],
     )
-    return Interaction(**{**held, **values})
-
-
-def check_held(state: str, assigned_agent_id: str | None, agent_id: str) -> None:
-    """Raises unless the interaction is assigned to ``agent_id``: what an agent may work on."""
-    if assigned_agent_id != agent_id:
-        raise Forbidden("the interaction is not assigned to you", code="interaction.not_yours")
-    if state != InteractionState.ASSIGNED:
-        raise Conflict(f"the interaction is {state}", code="interaction.not_assigned")
+    return Interaction(**{**held, **values, "version": held["version"] + 1})
 
 
 def requeue(
@@ -87,28 +83,28 @@ def requeue(
     """The offer closed, the interaction queued again, with ``event``; False, and nothing
     written, when the interaction no longer holds that offer (an accept or a close got
     there first)."""
-    held = conn.execute(
-        select(_I.c.offered_agent_id, _I.c.version).where(
-            _I.c.id == interaction_id, _I.c.state == InteractionState.OFFERED, _I.c.offer_id == offer_id
-        )
-    ).one_or_none()
+    held = conn.execute(_OFFER_HELD, {"row_id": interaction_id, "held": offer_id}).one_or_none()
     if held is None:
         return False
-    moved = conn.execute(
-        update(_I)
-        .where(_I.c.id == interaction_id, _I.c.version == held.version)
-        .values(
-            **transition_values(InteractionState.OFFERED, InteractionState.QUEUED, now),
-            offer_id=None,
-            offered_agent_id=None,
-            offer_expires_at=None,
-            version=held.version + 1,
-        )
-    ).rowcount
-    if moved != 1:
-        raise StaleState("someone else changed this in the meantime; nothing was written")
+    values = transition_values(InteractionState.OFFERED, InteractionState.QUEUED, now)
+    _landed(
+        rows.update_interaction(conn, {"id": interaction_id, "expected_version": held.version, **values, **_NO_OFFER})
+    )
     data = transition_data(
         InteractionState.OFFERED, InteractionState.QUEUED, {"agent_id": held.offered_agent_id, "offer_id": offer_id}
     )
     rows.insert_all(conn, (), (), [event_row(interaction_id, event, actor, data, now)])
     return True
+
+
+def _landed(moved: bool) -> None:
+    if not moved:
+        raise StaleState("someone else changed this in the meantime; nothing was written")
+
+
+def check_held(state: str, assigned_agent_id: str | None, agent_id: str) -> None:
+    """Raises unless the interaction is assigned to ``agent_id``: what an agent may work on."""
+    if assigned_agent_id != agent_id:
+        raise Forbidden("the interaction is not assigned to you", code="interaction.not_yours")
+    if state != InteractionState.ASSIGNED:
+        raise Conflict(f"the interaction is {state}", code="interaction.not_assigned")

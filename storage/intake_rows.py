@@ -6,12 +6,13 @@ one statement for the whole batch, on plain rows."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, Update, bindparam, insert, select, update
 
 from interaction_center.domain.model import InteractionState
 from storage.events import INTERACTIONS as INTERACTION_STREAM
@@ -52,6 +53,24 @@ _LAST_AGENTS = (
         INTERACTIONS.c.closed_at >= bindparam("since"),
     )
     .order_by(INTERACTIONS.c.closed_at)
+)
+_STATES = select(INTERACTIONS.c.id, INTERACTIONS.c.state, INTERACTIONS.c.version).where(
+    INTERACTIONS.c.id.in_(bindparam("values", expanding=True))
+)
+_OFFERS_HELD = select(INTERACTIONS.c.id, INTERACTIONS.c.offer_id).where(
+    INTERACTIONS.c.id.in_(bindparam("values", expanding=True))
+)
+_INBOUND = (
+    select(MESSAGES.c.interaction_id, MESSAGES.c.from_address, MESSAGES.c.body)
+    .where(MESSAGES.c.interaction_id.in_(bindparam("values", expanding=True)), MESSAGES.c.direction == "inbound")
+    .order_by(MESSAGES.c.created_at, MESSAGES.c.id)
+)
+_ROUTING_FIELDS = (
+    "id", "queue", "channel", "created_at", "enqueued_at", "priority", "required_skills", "answer_deadline",
+    "preferred_agent_id", "preferred_until", "escalation_level", "sla_breached_at",
+)  # fmt: skip
+_STILL_QUEUED = select(*(INTERACTIONS.c[name] for name in _ROUTING_FIELDS)).where(
+    INTERACTIONS.c.id.in_(bindparam("values", expanding=True)), INTERACTIONS.c.state == InteractionState.QUEUED
 )
 
 
@@ -140,11 +159,7 @@ def set_opted_out(conn: Connection, kind: str, value: str, when: datetime | None
 
 def states(conn: Connection, interaction_ids: Collection[str]) -> dict[str, tuple[str, int]]:
     """Interaction -> (state, version), for the ones that exist."""
-    rows = conn.execute(
-        select(INTERACTIONS.c.id, INTERACTIONS.c.state, INTERACTIONS.c.version).where(
-            INTERACTIONS.c.id.in_(interaction_ids)
-        )
-    )
+    rows = conn.execute(_STATES, {"values": list(interaction_ids)})
     return {interaction_id: (state, version) for interaction_id, state, version in rows}
 
 
@@ -154,14 +169,9 @@ def update_interactions(conn: Connection, changes: Sequence[dict[str, Any]]) -> 
     moved meanwhile is left alone (see ``holding``: the caller finds out which landed)."""
     if not changes:
         return
-    columns = [key for key in changes[0] if key not in ("id", "expected_version")]
-    statement = (
-        update(INTERACTIONS)
-        .where(INTERACTIONS.c.id == bindparam("row_id"), INTERACTIONS.c.version == bindparam("expected_version"))
-        .values({**{column: bindparam(column) for column in columns}, "version": INTERACTIONS.c.version + 1})
-    )
+    columns = tuple(key for key in changes[0] if key not in ("id", "expected_version"))
     conn.execute(
-        statement,
+        _conditional_update(columns),
         [
             {"row_id": row["id"], "expected_version": row["expected_version"], **{c: row[c] for c in columns}}
             for row in changes
@@ -169,19 +179,33 @@ def update_interactions(conn: Connection, changes: Sequence[dict[str, Any]]) -> 
     )
 
 
+def update_interaction(conn: Connection, change: dict[str, Any]) -> bool:
+    """One such conditional UPDATE alone; whether it landed."""
+    columns = tuple(key for key in change if key not in ("id", "expected_version"))
+    params = {"row_id": change["id"], "expected_version": change["expected_version"], **{c: change[c] for c in columns}}
+    return bool(conn.execute(_conditional_update(columns), params).rowcount == 1)
+
+
+@functools.cache
+def _conditional_update(columns: tuple[str, ...]) -> Update:
+    """The statement for one set of columns, built once: built and keyed afresh each time,
+    it cost more than the database did."""
+    return (
+        update(INTERACTIONS)
+        .where(INTERACTIONS.c.id == bindparam("row_id"), INTERACTIONS.c.version == bindparam("expected_version"))
+        .values({**{column: bindparam(column) for column in columns}, "version": INTERACTIONS.c.version + 1})
+    )
+
+
 def holding(conn: Connection, offers: dict[str, str]) -> set[str]:
     """Of ``offers`` (interaction -> offer id), the interactions that now hold that offer."""
-    rows = conn.execute(select(INTERACTIONS.c.id, INTERACTIONS.c.offer_id).where(INTERACTIONS.c.id.in_(offers)))
+    rows = conn.execute(_OFFERS_HELD, {"values": list(offers)})
     return {interaction_id for interaction_id, offer_id in rows if offers[interaction_id] == offer_id}
 
 
 def latest_inbound(conn: Connection, interaction_ids: Collection[str]) -> dict[str, tuple[str, str]]:
     """Interaction -> (from, body) of its latest inbound message."""
-    rows = conn.execute(
-        select(MESSAGES.c.interaction_id, MESSAGES.c.from_address, MESSAGES.c.body)
-        .where(MESSAGES.c.interaction_id.in_(interaction_ids), MESSAGES.c.direction == "inbound")
-        .order_by(MESSAGES.c.created_at, MESSAGES.c.id)
-    )
+    rows = conn.execute(_INBOUND, {"values": list(interaction_ids)})
     return {interaction_id: (sender, body) for interaction_id, sender, body in rows}
 
 
@@ -200,19 +224,8 @@ def insert_all(
             conn.execute(insert(table), rows)
 
 
-_ROUTING_FIELDS = (
-    "id", "queue", "channel", "created_at", "enqueued_at", "priority", "required_skills", "answer_deadline",
-    "preferred_agent_id", "preferred_until", "escalation_level", "sla_breached_at",
-)  # fmt: skip
-
-
 def routing_fields(conn: Connection, interaction_ids: Collection[str]) -> list[dict[str, Any]]:
     """What routing needs of each of these interactions that is still queued."""
     if not interaction_ids:
         return []
-    rows = conn.execute(
-        select(*(INTERACTIONS.c[name] for name in _ROUTING_FIELDS)).where(
-            INTERACTIONS.c.id.in_(interaction_ids), INTERACTIONS.c.state == InteractionState.QUEUED
-        )
-    )
-    return [dict(row._mapping) for row in rows]
+    return [dict(row._mapping) for row in conn.execute(_STILL_QUEUED, {"values": list(interaction_ids)})]
