@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import os
 import resource
 import sqlite3
 import subprocess
@@ -87,6 +88,12 @@ def _rss_kb(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _raise_fd_limit() -> int:
@@ -546,17 +553,25 @@ async def main(sessions: int, sms_count: int, email_count: int) -> None:
     # Per level: the service's best rate through its last contact completed, its best with
     # webhooks answered alone, the bare handler's best.
     sms_runs: dict[int, tuple[float, float, float]] = {}
+    # CPU milliseconds per contact (the service, through its last completion) and per
+    # request (the bare handler), the least of all runs: what a contact costs whatever the
+    # machine's speed or load.
+    sms_cpu_ms = bare_cpu_ms = float("inf")
     for in_flight in SMS_IN_FLIGHT:
         served = answered = bare = 0.0
         for trial in range(1, SMS_TRIALS + 1):
             async with _service() as service:
+                before = _cpu_seconds(service.pid)
                 window = await _post_all(f"{service.base}/twilio/sms", requests, in_flight)
                 stored = await _stored(service, "sms", sms_count)
+                sms_cpu_ms = min(sms_cpu_ms, (_cpu_seconds(service.pid) - before) * 1000 / sms_count)
             checks.append(_check(f"sms ({in_flight} in flight, trial {trial})", stored, sms_count))
             accepted["sms"] += stored.agents.accepted
             served, answered = max(served, window.rate(stored.agents)), max(answered, window.rate())
-            async with bare_server("sms") as (port, _):
+            async with bare_server("sms") as (port, pid):
+                before = _cpu_seconds(pid)
                 bare = max(bare, (await _post_all(f"http://127.0.0.1:{port}/twilio/sms", requests, in_flight)).rate())
+                bare_cpu_ms = min(bare_cpu_ms, (_cpu_seconds(pid) - before) * 1000 / sms_count)
         sms_runs[in_flight] = served, answered, bare
     sms_per_s = max(served for served, _, _ in sms_runs.values())
     sms_bare = max(bare for _, _, bare in sms_runs.values())
@@ -590,6 +605,10 @@ async def main(sessions: int, sms_count: int, email_count: int) -> None:
     )
     print(f"{'channel':<8} {'service':>14} {'bare':>14} {'ratio':>7}  unit")
     print(f"{'sms':<8} {sms_per_s:>14,.0f} {sms_bare:>14,.0f} {sms_per_s / sms_bare:>7.3f}  contacts/s vs requests/s")
+    print(
+        f"  sms CPU: service {sms_cpu_ms:.2f} ms per contact (intake, routing, the agents' accept and "
+        f"complete), bare handler {bare_cpu_ms:.3f} ms per request"
+    )
     for in_flight, (served, answered, bare) in sms_runs.items():
         print(
             f"  sms at {in_flight:>3} in flight: service {served:,.0f}/s ({answered:,.0f}/s counting webhooks "
@@ -623,6 +642,8 @@ async def main(sessions: int, sms_count: int, email_count: int) -> None:
         "sms_contacts_per_s": round(sms_per_s, 1),
         "sms_bare_per_s": round(sms_bare, 1),
         "sms_ratio_to_bare": round(sms_per_s / sms_bare, 4),
+        "sms_cpu_ms_per_contact": round(sms_cpu_ms, 3),
+        "sms_bare_cpu_ms_per_request": round(bare_cpu_ms, 4),
         "sms_by_in_flight": {str(k): [round(served), round(bare)] for k, (served, _, bare) in sms_runs.items()},
         "email_msgs_per_s": round(email_per_s, 1),
         "email_bare_per_s": round(email_bare, 1),
