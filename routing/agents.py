@@ -4,8 +4,12 @@ strategies rank it. Pure bookkeeping; the engine decides."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from routing.types import AgentProfile, AgentSnapshot, AgentState, QueueMembership, Skills, Strategy
+
+if TYPE_CHECKING:
+    from routing.waiting import Bucket
 
 ReadyKey = tuple[str, str, Skills]  # queue, channel, the skills entries there require
 
@@ -22,10 +26,9 @@ class EngineAgent:
     missed: int = 0
     wrap_up_until: float = 0.0
     last_offer_seq: int = 0
-    # Per channel, the ranked buckets this agent may take from; rebuilt when buckets appear.
-    eligible: dict[str, list[tuple[int, float, tuple[str, str, int, tuple[tuple[str, int], ...]]]]] = field(
-        default_factory=dict
-    )
+    # Per channel, the buckets this agent may take from, each with its membership priority
+    # and delay and the entries' priority; rebuilt when buckets appear (routing/waiting.py).
+    eligible: dict[str, list[tuple[int, float, int, Bucket]]] = field(default_factory=dict)
     eligible_epoch: int = -1
     # Per (queue, channel, skills), the stamp of this agent's one live item among those
     # ready agents (routing/ready.py); forgotten when the profile changes, so it is pushed

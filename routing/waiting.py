@@ -5,8 +5,9 @@ ordered by enqueue time; an entry held for its preferred agent sits instead in o
 agent's own heaps, one per (queue, channel), ordered by priority, then enqueue time: the
 agent ranks its queues by its own priorities, and may be able to take one channel and not
 another, so one heap for all would hide what it could take behind what it cannot. Heap items are never removed in
-place: each placement of an entry stamps its item, and an item whose stamp is no longer
-its entry's (the entry was offered, cancelled or moved since) is dropped when it surfaces.
+place: each placement of an entry is an object its item holds, closed when the entry is
+offered, cancelled or moved, so an item is known stale without looking its entry up and is
+dropped when it surfaces.
 """
 
 from __future__ import annotations
@@ -14,13 +15,30 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from collections.abc import Collection, Mapping
-from itertools import count
 from typing import TypeVar
 
 from routing.agents import EngineAgent
 from routing.types import QueueEntry, Skills
 
 BucketKey = tuple[str, str, int, Skills]  # queue, channel, priority, required skills
+
+
+class Placement:
+    """One placement of a waiting entry; not ``live`` once the entry no longer stands there."""
+
+    __slots__ = ("entry", "live")
+
+    def __init__(self, entry: QueueEntry) -> None:
+        self.entry = entry
+        self.live = True
+
+    def __lt__(self, other: Placement) -> bool:
+        # Reached only by two items of one entry at one time in one heap (it was placed
+        # again where it stood), of which one at most is live: either may go first.
+        return False
+
+
+Bucket = list[tuple[float, str, Placement]]  # enqueue time, interaction id
 Declined = Mapping[str, Collection[str]]  # interaction id -> the agents that declined it
 _K = TypeVar("_K")  # what a heap of waiting entries is ordered by
 # How an agent ranks what it could take, smaller first: declined by it, its membership
@@ -35,16 +53,14 @@ PEEK_PAST_DECLINED = 16
 
 class WaitingEntries:
     def __init__(self) -> None:
-        self._entries: dict[str, QueueEntry] = {}
+        self._entries: dict[str, Placement] = {}
         # Per queue, the ids of its entries: a queue's list is read (chat visitors' places,
         # supervisors' views) without walking every other queue's backlog.
         self._in_queue: dict[str, set[str]] = {}
-        self._placement_of: dict[str, int] = {}
-        self._placements = count(1)
         self._reserved_for: dict[str, str] = {}  # interaction id -> the agent it is held for
         # Per agent, per (queue, channel).
-        self._reserved: dict[str, dict[tuple[str, str], list[tuple[tuple[int, float, str], str, int]]]] = {}
-        self._buckets: dict[BucketKey, list[tuple[float, str, int]]] = {}
+        self._reserved: dict[str, dict[tuple[str, str], list[tuple[tuple[int, float, str], str, Placement]]]] = {}
+        self._buckets: dict[BucketKey, Bucket] = {}
         self._queue_buckets: dict[str, list[BucketKey]] = {}
         # Counts the buckets made: an agent's list of the buckets it may take from is
         # recomputed when a new one appears.
@@ -55,14 +71,17 @@ class WaitingEntries:
         return interaction_id in self._entries
 
     def get(self, interaction_id: str) -> QueueEntry | None:
-        return self._entries.get(interaction_id)
+        placement = self._entries.get(interaction_id)
+        return None if placement is None else placement.entry
 
     def place(self, entry: QueueEntry, reserved_for: str | None = None) -> None:
         """Add the entry to its bucket, or to the heap of the agent it is held for."""
         iid = entry.interaction_id
-        self._entries[iid] = entry
-        self._in_queue.setdefault(entry.queue, set()).add(iid)
-        placement = self._placement_of[iid] = next(self._placements)
+        placement = self._entries[iid] = Placement(entry)
+        in_queue = self._in_queue.get(entry.queue)
+        if in_queue is None:
+            in_queue = self._in_queue[entry.queue] = set()
+        in_queue.add(iid)
         self._count[(entry.queue, entry.channel)] += 1
         if reserved_for is not None:
             self._reserved_for[iid] = reserved_for
@@ -78,9 +97,10 @@ class WaitingEntries:
         heapq.heappush(bucket, (entry.enqueued_at, iid, placement))
 
     def remove(self, interaction_id: str) -> QueueEntry:
-        entry = self._entries.pop(interaction_id)
+        placement = self._entries.pop(interaction_id)
+        placement.live = False
+        entry = placement.entry
         self._in_queue[entry.queue].discard(interaction_id)
-        del self._placement_of[interaction_id]
         self._reserved_for.pop(interaction_id, None)
         self._count[(entry.queue, entry.channel)] -= 1
         return entry
@@ -101,7 +121,7 @@ class WaitingEntries:
 
     def in_queue(self, queue: str) -> list[QueueEntry]:
         """The queue's entries, best first (a sort of the queue: for views, not decisions)."""
-        return sorted((self._entries[iid] for iid in self._in_queue.get(queue, ())), key=lambda e: e.order_key)
+        return sorted((self._entries[iid].entry for iid in self._in_queue.get(queue, ())), key=lambda e: e.order_key)
 
     def oldest(self, queue: str, channel: str) -> float | None:
         """The oldest enqueue time among the queue's bucket heads and reserved entries."""
@@ -111,7 +131,7 @@ class WaitingEntries:
             if key[1] == channel and (head := self._top(self._buckets[key]))
         ]
         for iid in self._reserved_for:
-            entry = self._entries[iid]
+            entry = self._entries[iid].entry
             if entry.queue == queue and entry.channel == channel:
                 times.append(entry.enqueued_at)
         return min(times, default=None)
@@ -126,15 +146,15 @@ class WaitingEntries:
         agent_id = agent.agent_id
         best = self._best_reserved(agent, declined)
         for channel in agent.channels_open():
-            for queue_priority, delay, key in agent.eligible.get(channel, ()):
-                head, undeclined = self._top_for(agent_id, self._buckets[key], declined)
+            for queue_priority, delay, priority, bucket in agent.eligible.get(channel, ()):
+                head, undeclined = self._top_for(agent_id, bucket, declined)
                 if head is None or (delay and head.enqueued_at > now - delay):
                     continue
                 if undeclined is not None and not (delay and undeclined.enqueued_at > now - delay):
                     candidate, refused = undeclined, False
                 else:
                     candidate, refused = head, True
-                rank = (refused, queue_priority, -key[2], candidate.enqueued_at, candidate.interaction_id)
+                rank = (refused, queue_priority, -priority, candidate.enqueued_at, candidate.interaction_id)
                 if best is None or rank < best[0]:
                     best = (rank, candidate)
         return None if best is None else best[1]
@@ -165,26 +185,28 @@ class WaitingEntries:
         return best
 
     def _rebuild_eligible(self, agent: EngineAgent) -> None:
+        # The buckets themselves, not their keys: buckets are never dropped, and a decision
+        # then looks none of them up. Their order does not matter: ranks never tie.
         agent.eligible = {}
         for membership in agent.memberships.values():
             for key in self._queue_buckets.get(membership.queue, ()):
-                if agent.capacity.get(key[1], 0) and agent.has_skills(key[3]):
-                    agent.eligible.setdefault(key[1], []).append((membership.priority, membership.delay_seconds, key))
-        for buckets in agent.eligible.values():
-            buckets.sort()
+                _, channel, priority, skills = key
+                if agent.capacity.get(channel, 0) and agent.has_skills(skills):
+                    eligible = agent.eligible.setdefault(channel, [])
+                    eligible.append((membership.priority, membership.delay_seconds, priority, self._buckets[key]))
         agent.eligible_epoch = self._epoch
 
-    def _top(self, heap: list[tuple[_K, str, int]]) -> QueueEntry | None:
+    def _top(self, heap: list[tuple[_K, str, Placement]]) -> QueueEntry | None:
         """The heap's best entry, dropping the stale items above it."""
         while heap:
-            _, iid, placement = heap[0]
-            if self._placement_of.get(iid) == placement:
-                return self._entries[iid]
+            placement = heap[0][2]
+            if placement.live:
+                return placement.entry
             heapq.heappop(heap)
         return None
 
     def _top_for(
-        self, agent_id: str, heap: list[tuple[_K, str, int]], declined: Declined
+        self, agent_id: str, heap: list[tuple[_K, str, Placement]], declined: Declined
     ) -> tuple[QueueEntry | None, QueueEntry | None]:
         """The heap's best entry, and its best one the agent has not declined (None if it
         declined all it looked at). The entries it declined are set aside to see what is
