@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from routing.types import AgentProfile, AgentSnapshot, AgentState, QueueMembership, Skills, Strategy
+from routing.types import AgentProfile, AgentSnapshot, AgentState, QueueMembership, Strategy
 
 if TYPE_CHECKING:
+    from routing.ready import Plan, Pool
     from routing.waiting import Bucket
-
-ReadyKey = tuple[str, str, Skills]  # queue, channel, the skills entries there require
 
 
 @dataclass(slots=True)
@@ -30,10 +29,12 @@ class EngineAgent:
     # and delay and the entries' priority; rebuilt when buckets appear (routing/waiting.py).
     eligible: dict[str, list[tuple[int, float, int, Bucket]]] = field(default_factory=dict)
     eligible_epoch: int = -1
-    # Per (queue, channel, skills), the stamp of this agent's one live item among those
-    # ready agents (routing/ready.py); forgotten when the profile changes, so it is pushed
-    # afresh.
-    in_ready: dict[ReadyKey, int] = field(default_factory=dict)
+    # Per pool of ready agents (routing/ready.py), the stamp of this agent's one live item
+    # there; forgotten when the profile changes, so it is pushed afresh.
+    in_ready: dict[Pool, int] = field(default_factory=dict)
+    # The pools it joins when ready; rebuilt when pools open or close, or the profile changes.
+    plan: Plan = field(default_factory=list)
+    plan_epoch: int = -1
     skills: dict[str, int] = field(init=False)
     capacity: dict[str, int] = field(init=False)
     memberships: dict[str, QueueMembership] = field(init=False)
@@ -52,6 +53,7 @@ class EngineAgent:
         self.memberships = {m.queue: m for m in profile.queues}
         self.exclusive = frozenset(profile.exclusive)
         self.eligible_epoch = -1
+        self.plan_epoch = -1
 
     @property
     def agent_id(self) -> str:
