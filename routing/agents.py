@@ -33,8 +33,9 @@ class EngineAgent:
     # there; forgotten when the profile changes, so it is pushed afresh.
     in_ready: dict[Pool, int] = field(default_factory=dict)
     # The pools it joins when ready; rebuilt when pools open or close, or the profile changes.
-    plan: Plan = field(default_factory=list)
+    plan: Plan = field(default_factory=dict)
     plan_epoch: int = -1
+    agent_id: str = field(init=False)
     skills: dict[str, int] = field(init=False)
     capacity: dict[str, int] = field(init=False)
     memberships: dict[str, QueueMembership] = field(init=False)
@@ -48,16 +49,13 @@ class EngineAgent:
             # Ranked by the old skills, queues and capacity: the engine indexes it afresh.
             self.in_ready.clear()
         self.profile = profile
+        self.agent_id = profile.agent_id
         self.skills = dict(profile.skills)
         self.capacity = dict(profile.capacity)
         self.memberships = {m.queue: m for m in profile.queues}
         self.exclusive = frozenset(profile.exclusive)
         self.eligible_epoch = -1
         self.plan_epoch = -1
-
-    @property
-    def agent_id(self) -> str:
-        return self.profile.agent_id
 
     def has_skills(self, required: tuple[tuple[str, int], ...]) -> bool:
         return all(self.skills.get(name, 0) >= level for name, level in required)
@@ -71,7 +69,20 @@ class EngineAgent:
         )
 
     def channels_open(self) -> list[str]:
-        return [channel for channel in self.capacity if self.can_take(channel)]
+        """The channels ``can_take`` allows, each decided once (run at every decision)."""
+        if self.state is not AgentState.AVAILABLE:
+            return []
+        held = self.held
+        if not self.holding:
+            return [channel for channel, capacity in self.capacity.items() if held.get(channel, 0) < capacity]
+        if self.exclusive_held:
+            return []
+        exclusive = self.exclusive
+        return [
+            channel
+            for channel, capacity in self.capacity.items()
+            if held.get(channel, 0) < capacity and channel not in exclusive
+        ]
 
     def hold(self, interaction_id: str, channel: str) -> None:
         self.holding[interaction_id] = channel

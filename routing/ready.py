@@ -30,9 +30,10 @@ from routing.types import EngineConfig, QueueEntry, Skills, Strategy
 ReadyKey = tuple[str, str, Skills]  # queue, channel, the skills entries there require
 Item = tuple[tuple[float, ...], str, int, EngineAgent]  # rank, agent id, stamp, the agent
 Ranked = tuple[tuple[tuple[float, ...], str], EngineAgent]  # (rank, agent id), the agent
-# What an agent joins when ready, per queue it serves: its membership delay, the queue's
-# strategy and the skills it ranks on, whether that rank can improve, the queue's pools.
-Plan = list[tuple[float, Strategy, tuple[str, ...], bool, list["Pool"]]]
+# What an agent joins when ready, per channel: each pool, with the agent's membership delay
+# for its queue, the queue's strategy and the skills it ranks on, and whether that rank
+# can improve.
+Plan = dict[str, list[tuple["Pool", float, Strategy, tuple[str, ...], bool]]]
 
 # A skill set no entry has asked for in this long loses its pools (rebuilt if one does): each
 # is kept up on every change of its agents, and skill sets come and go (escalation relaxes
@@ -72,14 +73,13 @@ class ReadyAgents:
         where its rank may have improved."""
         if agent.plan_epoch != self._epoch:
             self._plan(agent)
-        channels = agent.channels_open()
-        for delay, strategy, rank_skills, improves, pools in agent.plan:
-            rank: tuple[float, ...] | None = None  # worked out only if the agent is pushed
-            for pool in pools:
-                if pool.channel in channels and (improves or pool not in agent.in_ready):
-                    if rank is None:
-                        rank = agent.rank(strategy, rank_skills)
-                    stamp = agent.in_ready[pool] = next(self._stamps)
+        in_ready = agent.in_ready
+        for channel in agent.channels_open():
+            for pool, delay, strategy, rank_skills, improves in agent.plan.get(channel, ()):
+                if improves or pool not in in_ready:
+                    # Worked out only if the agent is pushed.
+                    rank = agent.rank(strategy, rank_skills)
+                    stamp = in_ready[pool] = next(self._stamps)
                     heap = pool.heaps.get(delay)
                     if heap is None:
                         heap = pool.heaps[delay] = []
@@ -111,17 +111,14 @@ class ReadyAgents:
         return None if found is None else found[1]
 
     def _plan(self, agent: EngineAgent) -> None:
-        agent.plan = []
+        agent.plan = {}
         for queue, membership in agent.memberships.items():
-            pools = [
-                pool
-                for pool in self._open_pools.get(queue, ())
-                if agent.capacity.get(pool.channel, 0) and agent.has_skills(pool.skills)
-            ]
-            if pools:
-                policy = self._config.policy(queue)
-                improves = policy.strategy is Strategy.LEAST_OCCUPIED
-                agent.plan.append((membership.delay_seconds, policy.strategy, policy.skills, improves, pools))
+            policy = self._config.policy(queue)
+            improves = policy.strategy is Strategy.LEAST_OCCUPIED
+            for pool in self._open_pools.get(queue, ()):
+                if agent.capacity.get(pool.channel, 0) and agent.has_skills(pool.skills):
+                    planned = (pool, membership.delay_seconds, policy.strategy, policy.skills, improves)
+                    agent.plan.setdefault(pool.channel, []).append(planned)
         agent.plan_epoch = self._epoch
 
     def _open(self, key: ReadyKey) -> Pool:

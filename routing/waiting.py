@@ -147,9 +147,11 @@ class WaitingEntries:
         best = self._best_reserved(agent, declined)
         for channel in agent.channels_open():
             for queue_priority, delay, priority, bucket in agent.eligible.get(channel, ()):
-                head, undeclined = self._top_for(agent_id, bucket, declined)
+                head = self._top(bucket)
                 if head is None or (delay and head.enqueued_at > now - delay):
                     continue
+                # Most decisions have no declines at all to look past.
+                undeclined = self._undeclined(agent_id, bucket, head, declined) if declined else head
                 if undeclined is not None and not (delay and undeclined.enqueued_at > now - delay):
                     candidate, refused = undeclined, False
                 else:
@@ -168,12 +170,13 @@ class WaitingEntries:
             return None
         best: tuple[_Rank, QueueEntry] | None = None
         for (queue, channel), heap in list(reserved.items()):
-            head, undeclined = self._top_for(agent.agent_id, heap, declined)
+            head = self._top(heap)
             if head is None:
                 del reserved[(queue, channel)]
                 continue
             if not agent.can_take(channel):
                 continue
+            undeclined = self._undeclined(agent.agent_id, heap, head, declined)
             membership = agent.memberships.get(queue)
             candidate = undeclined or head
             priority = membership.priority if membership else 0
@@ -205,15 +208,14 @@ class WaitingEntries:
             heapq.heappop(heap)
         return None
 
-    def _top_for(
-        self, agent_id: str, heap: list[tuple[_K, str, Placement]], declined: Declined
-    ) -> tuple[QueueEntry | None, QueueEntry | None]:
-        """The heap's best entry, and its best one the agent has not declined (None if it
-        declined all it looked at). The entries it declined are set aside to see what is
-        behind them and put back, so one agent's declines never hide anything from others."""
-        head = self._top(heap)
-        if head is None or agent_id not in declined.get(head.interaction_id, ()):
-            return head, head
+    def _undeclined(
+        self, agent_id: str, heap: list[tuple[_K, str, Placement]], head: QueueEntry, declined: Declined
+    ) -> QueueEntry | None:
+        """The heap's best entry the agent has not declined, ``head`` being its best (None
+        if it declined all it looked at). The entries it declined are set aside to see what
+        is behind them and put back, so one agent's declines never hide anything from others."""
+        if agent_id not in declined.get(head.interaction_id, ()):
+            return head
         aside = [heapq.heappop(heap)]
         undeclined = None
         while len(aside) <= PEEK_PAST_DECLINED and (entry := self._top(heap)) is not None:
@@ -223,4 +225,4 @@ class WaitingEntries:
             aside.append(heapq.heappop(heap))
         for item in aside:
             heapq.heappush(heap, item)
-        return head, undeclined
+        return undeclined
