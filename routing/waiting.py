@@ -1,10 +1,11 @@
 """The waiting entries, indexed so that finding the best one for an agent never scans them.
 
-Entries sit in buckets keyed by (queue, channel, priority, required skills), each a heap
-ordered by enqueue time; an entry held for its preferred agent sits instead in one of that
-agent's own heaps, one per (queue, channel), ordered by priority, then enqueue time: the
-agent ranks its queues by its own priorities, and may be able to take one channel and not
-another, so one heap for all would hide what it could take behind what it cannot. Heap items are never removed in
+Entries sit in buckets keyed by (queue, channel, priority, required skills), each a line
+ordered by enqueue time (a ``Line``: arrivals in order are appended, the rest go to a heap
+beside them); an entry held for its preferred agent sits instead in one of that agent's own
+lines, one per (queue, channel), ordered by priority, then enqueue time: the agent ranks its
+queues by its own priorities, and may be able to take one channel and not another, so one
+line for all would hide what it could take behind what it cannot. Items are never removed in
 place: each placement of an entry is an object its item holds, closed when the entry is
 offered, cancelled or moved, so an item is known stale without looking its entry up and is
 dropped when it surfaces.
@@ -13,9 +14,9 @@ dropped when it surfaces.
 from __future__ import annotations
 
 import heapq
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Collection, Mapping
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from routing.agents import EngineAgent
 from routing.types import QueueEntry, Skills
@@ -33,20 +34,61 @@ class Placement:
         self.live = True
 
     def __lt__(self, other: Placement) -> bool:
-        # Reached only by two items of one entry at one time in one heap (it was placed
+        # Reached only by two items of one entry at one time in one line (it was placed
         # again where it stood), of which one at most is live: either may go first.
         return False
 
 
-Bucket = list[tuple[float, str, Placement]]  # enqueue time, interaction id
+_K = TypeVar("_K")  # what a line of waiting entries is ordered by
+
+
+class Line(Generic[_K]):
+    """Waiting entries' items (order, interaction id, placement), best first. Most arrive in
+    order (later than all before them), so they are appended to a deque and taken from its
+    front at no cost however long the backlog; only an item out of order (an entry back from
+    an offer, escalated, restored, or put back after a look past declines) goes to a heap
+    beside it. The best item is the better of the two fronts."""
+
+    __slots__ = ("_heap", "_line")
+
+    def __init__(self) -> None:
+        self._line: deque[tuple[_K, str, Placement]] = deque()
+        self._heap: list[tuple[_K, str, Placement]] = []
+
+    def push(self, item: tuple[_K, str, Placement]) -> None:
+        line = self._line
+        if not line or line[-1] < item:
+            line.append(item)
+        else:
+            heapq.heappush(self._heap, item)
+
+    def top(self) -> QueueEntry | None:
+        """The best live entry, dropping the stale items in front of it."""
+        line, heap = self._line, self._heap
+        while line and not line[0][2].live:
+            line.popleft()
+        while heap and not heap[0][2].live:
+            heapq.heappop(heap)
+        if heap and (not line or heap[0] < line[0]):
+            return heap[0][2].entry
+        return line[0][2].entry if line else None
+
+    def pop(self) -> tuple[_K, str, Placement]:
+        """Take the best item out (its entry just seen by ``top``)."""
+        line, heap = self._line, self._heap
+        if heap and (not line or heap[0] < line[0]):
+            return heapq.heappop(heap)
+        return line.popleft()
+
+
+Bucket = Line[float]  # by enqueue time
 Declined = Mapping[str, Collection[str]]  # interaction id -> the agents that declined it
-_K = TypeVar("_K")  # what a heap of waiting entries is ordered by
 # How an agent ranks what it could take, smaller first: declined by it, its membership
 # priority for the queue, the entry's priority (negated), enqueue time, then a tie-break.
 _Rank = tuple[bool, int, int, float, str]
 
-# Declines per agent are few. Looking past at most this many in one heap keeps a decision
-# cheap even for an agent that rejects everything; past them, the rest of that heap ranks
+# Declines per agent are few. Looking past at most this many in one line keeps a decision
+# cheap even for an agent that rejects everything; past them, the rest of that line ranks
 # for it as if declined too.
 PEEK_PAST_DECLINED = 16
 
@@ -59,7 +101,7 @@ class WaitingEntries:
         self._in_queue: dict[str, set[str]] = {}
         self._reserved_for: dict[str, str] = {}  # interaction id -> the agent it is held for
         # Per agent, per (queue, channel).
-        self._reserved: dict[str, dict[tuple[str, str], list[tuple[tuple[int, float, str], str, Placement]]]] = {}
+        self._reserved: dict[str, dict[tuple[str, str], Line[tuple[int, float, str]]]] = {}
         self._buckets: dict[BucketKey, Bucket] = {}
         self._queue_buckets: dict[str, list[BucketKey]] = {}
         # Counts the buckets made: an agent's list of the buckets it may take from is
@@ -75,7 +117,7 @@ class WaitingEntries:
         return None if placement is None else placement.entry
 
     def place(self, entry: QueueEntry, reserved_for: str | None = None) -> None:
-        """Add the entry to its bucket, or to the heap of the agent it is held for."""
+        """Add the entry to its bucket, or to the line of the agent it is held for."""
         iid = entry.interaction_id
         placement = self._entries[iid] = Placement(entry)
         in_queue = self._in_queue.get(entry.queue)
@@ -85,16 +127,19 @@ class WaitingEntries:
         self._count[(entry.queue, entry.channel)] += 1
         if reserved_for is not None:
             self._reserved_for[iid] = reserved_for
-            heaps = self._reserved.setdefault(reserved_for, {})
-            heapq.heappush(heaps.setdefault((entry.queue, entry.channel), []), (entry.order_key, iid, placement))
+            lines = self._reserved.setdefault(reserved_for, {})
+            line = lines.get((entry.queue, entry.channel))
+            if line is None:
+                line = lines[(entry.queue, entry.channel)] = Line()
+            line.push((entry.order_key, iid, placement))
             return
         key: BucketKey = (entry.queue, entry.channel, entry.priority, entry.skills)
         bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[key] = []
+            bucket = self._buckets[key] = Line()
             self._queue_buckets.setdefault(entry.queue, []).append(key)
             self._epoch += 1
-        heapq.heappush(bucket, (entry.enqueued_at, iid, placement))
+        bucket.push((entry.enqueued_at, iid, placement))
 
     def remove(self, interaction_id: str) -> QueueEntry:
         placement = self._entries.pop(interaction_id)
@@ -128,7 +173,7 @@ class WaitingEntries:
         times = [
             head.enqueued_at
             for key in self._queue_buckets.get(queue, ())
-            if key[1] == channel and (head := self._top(self._buckets[key]))
+            if key[1] == channel and (head := self._buckets[key].top())
         ]
         for iid in self._reserved_for:
             entry = self._entries[iid].entry
@@ -147,7 +192,7 @@ class WaitingEntries:
         best = self._best_reserved(agent, declined)
         for channel in agent.channels_open():
             for queue_priority, delay, priority, bucket in agent.eligible.get(channel, ()):
-                head = self._top(bucket)
+                head = bucket.top()
                 if head is None or (delay and head.enqueued_at > now - delay):
                     continue
                 # Most decisions have no declines at all to look past.
@@ -169,14 +214,14 @@ class WaitingEntries:
         if reserved is None:
             return None
         best: tuple[_Rank, QueueEntry] | None = None
-        for (queue, channel), heap in list(reserved.items()):
-            head = self._top(heap)
+        for (queue, channel), line in list(reserved.items()):
+            head = line.top()
             if head is None:
                 del reserved[(queue, channel)]
                 continue
             if not agent.can_take(channel):
                 continue
-            undeclined = self._undeclined(agent.agent_id, heap, head, declined)
+            undeclined = self._undeclined(agent.agent_id, line, head, declined)
             membership = agent.memberships.get(queue)
             candidate = undeclined or head
             priority = membership.priority if membership else 0
@@ -199,30 +244,19 @@ class WaitingEntries:
                     eligible.append((membership.priority, membership.delay_seconds, priority, self._buckets[key]))
         agent.eligible_epoch = self._epoch
 
-    def _top(self, heap: list[tuple[_K, str, Placement]]) -> QueueEntry | None:
-        """The heap's best entry, dropping the stale items above it."""
-        while heap:
-            placement = heap[0][2]
-            if placement.live:
-                return placement.entry
-            heapq.heappop(heap)
-        return None
-
-    def _undeclined(
-        self, agent_id: str, heap: list[tuple[_K, str, Placement]], head: QueueEntry, declined: Declined
-    ) -> QueueEntry | None:
-        """The heap's best entry the agent has not declined, ``head`` being its best (None
+    def _undeclined(self, agent_id: str, line: Line[_K], head: QueueEntry, declined: Declined) -> QueueEntry | None:
+        """The line's best entry the agent has not declined, ``head`` being its best (None
         if it declined all it looked at). The entries it declined are set aside to see what
         is behind them and put back, so one agent's declines never hide anything from others."""
         if agent_id not in declined.get(head.interaction_id, ()):
             return head
-        aside = [heapq.heappop(heap)]
+        aside = [line.pop()]
         undeclined = None
-        while len(aside) <= PEEK_PAST_DECLINED and (entry := self._top(heap)) is not None:
+        while len(aside) <= PEEK_PAST_DECLINED and (entry := line.top()) is not None:
             if agent_id not in declined.get(entry.interaction_id, ()):
                 undeclined = entry
                 break
-            aside.append(heapq.heappop(heap))
+            aside.append(line.pop())
         for item in aside:
-            heapq.heappush(heap, item)
+            line.push(item)
         return undeclined
