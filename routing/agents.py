@@ -10,7 +10,6 @@ from routing.types import AgentProfile, AgentSnapshot, AgentState, QueueMembersh
 
 if TYPE_CHECKING:
     from routing.ready import Plan, Pool
-    from routing.waiting import Bucket
 
 
 @dataclass(slots=True)
@@ -25,9 +24,10 @@ class EngineAgent:
     missed: int = 0
     wrap_up_until: float = 0.0
     last_offer_seq: int = 0
-    # Per channel, the buckets this agent may take from, each with its membership priority
-    # and delay and the entries' priority; rebuilt when buckets appear (routing/waiting.py).
-    eligible: dict[str, list[tuple[int, float, int, Bucket]]] = field(default_factory=dict)
+    # Per channel, the buckets this agent may take from (their places, routing/waiting.py),
+    # each after its membership priority and delay and the entries' priority; rebuilt when
+    # buckets appear.
+    eligible: dict[str, list[tuple[int, float, int, int]]] = field(default_factory=dict)
     eligible_epoch: int = -1
     # Per pool of ready agents (routing/ready.py), the stamp of this agent's one live item
     # there; forgotten when the profile changes, so it is pushed afresh.

@@ -25,15 +25,14 @@ from collections.abc import Collection, Mapping
 from itertools import count
 
 from routing.agents import EngineAgent
-from routing.types import EngineConfig, QueueEntry, Skills, Strategy
+from routing.types import EngineConfig, QueueEntry, QueuePolicy, Skills, Strategy
 
 ReadyKey = tuple[str, str, Skills]  # queue, channel, the skills entries there require
 Item = tuple[tuple[float, ...], str, int, EngineAgent]  # rank, agent id, stamp, the agent
 Ranked = tuple[tuple[tuple[float, ...], str], EngineAgent]  # (rank, agent id), the agent
-# What an agent joins when ready, per channel: each pool, with the agent's membership delay
-# for its queue, the queue's strategy and the skills it ranks on, and whether that rank
-# can improve.
-Plan = dict[str, list[tuple["Pool", float, Strategy, tuple[str, ...], bool]]]
+# What an agent joins when ready, per channel: each pool (its place among all pools: ints
+# hold nothing for the garbage collector to walk) with the agent's membership delay there.
+Plan = dict[str, list[tuple[int, float]]]
 
 # A skill set no entry has asked for in this long loses its pools (rebuilt if one does): each
 # is kept up on every change of its agents, and skill sets come and go (escalation relaxes
@@ -45,12 +44,28 @@ class Pool:
     """The ready agents of one (queue, channel, required skills): a heap per membership
     delay. Kept once made, empty while closed, so agents' stamps and plans may name it."""
 
-    __slots__ = ("asked_at", "channel", "heaps", "is_open", "key", "skills")
+    __slots__ = (
+        "asked_at",
+        "channel",
+        "heaps",
+        "improves",
+        "index",
+        "is_open",
+        "key",
+        "rank_skills",
+        "skills",
+        "strategy",
+    )
 
-    def __init__(self, key: ReadyKey) -> None:
+    def __init__(self, key: ReadyKey, policy: QueuePolicy, index: int) -> None:
         self.key = key
+        self.index = index  # its place among all pools
         self.channel = key[1]
         self.skills = key[2]
+        self.strategy = policy.strategy
+        self.rank_skills = policy.skills
+        # Whether an agent's rank here can improve: it is then pushed afresh at every change.
+        self.improves = policy.strategy is Strategy.LEAST_OCCUPIED
         self.heaps: dict[float, list[Item]] = {}
         self.is_open = False
         self.asked_at = 0.0
@@ -61,8 +76,10 @@ class ReadyAgents:
         self._agents = agents
         self._config = config
         self._pools: dict[ReadyKey, Pool] = {}
-        # Per queue, its open pools: those of the skill sets entries there have asked for.
-        self._open_pools: dict[str, list[Pool]] = {}
+        self._pool_list: list[Pool] = []  # in the order made: agents' plans name them by place
+        # Per queue, its open pools (their places): those of the skill sets entries there
+        # have asked for.
+        self._open_pools: dict[str, list[int]] = {}
         # Counts the pools opened and closed: an agent's plan is rebuilt when it changed.
         self._epoch = 0
         self._next_prune = 0.0
@@ -73,12 +90,13 @@ class ReadyAgents:
         where its rank may have improved."""
         if agent.plan_epoch != self._epoch:
             self._plan(agent)
-        in_ready = agent.in_ready
+        in_ready, pools = agent.in_ready, self._pool_list
         for channel in agent.channels_open():
-            for pool, delay, strategy, rank_skills, improves in agent.plan.get(channel, ()):
-                if improves or pool not in in_ready:
+            for index, delay in agent.plan.get(channel, ()):
+                pool = pools[index]
+                if pool.improves or pool not in in_ready:
                     # Worked out only if the agent is pushed.
-                    rank = agent.rank(strategy, rank_skills)
+                    rank = agent.rank(pool.strategy, pool.rank_skills)
                     stamp = in_ready[pool] = next(self._stamps)
                     heap = pool.heaps.get(delay)
                     if heap is None:
@@ -113,25 +131,24 @@ class ReadyAgents:
     def _plan(self, agent: EngineAgent) -> None:
         agent.plan = {}
         for queue, membership in agent.memberships.items():
-            policy = self._config.policy(queue)
-            improves = policy.strategy is Strategy.LEAST_OCCUPIED
-            for pool in self._open_pools.get(queue, ()):
+            for index in self._open_pools.get(queue, ()):
+                pool = self._pool_list[index]
                 if agent.capacity.get(pool.channel, 0) and agent.has_skills(pool.skills):
-                    planned = (pool, membership.delay_seconds, policy.strategy, policy.skills, improves)
-                    agent.plan.setdefault(pool.channel, []).append(planned)
+                    agent.plan.setdefault(pool.channel, []).append((index, membership.delay_seconds))
         agent.plan_epoch = self._epoch
 
     def _open(self, key: ReadyKey) -> Pool:
         """Open the pool of a skill set no entry here asked for before (or lately), with the
         ready agents that have the skills; indexed agents join it from now on."""
         queue, channel, skills = key
+        policy = self._config.policy(queue)
         pool = self._pools.get(key)
         if pool is None:
-            pool = self._pools[key] = Pool(key)
+            pool = self._pools[key] = Pool(key, policy, len(self._pool_list))
+            self._pool_list.append(pool)
         pool.is_open = True
-        self._open_pools.setdefault(queue, []).append(pool)
+        self._open_pools.setdefault(queue, []).append(pool.index)
         self._epoch += 1
-        policy = self._config.policy(queue)
         for agent in self._agents.values():
             membership = agent.memberships.get(queue)
             if membership is not None and agent.can_take(channel) and agent.has_skills(skills):
@@ -146,11 +163,12 @@ class ReadyAgents:
         return pool
 
     def _prune(self, now: float) -> None:
-        for pools in self._open_pools.values():
-            for pool in [pool for pool in pools if pool.asked_at < now - IDLE_POOL_SECONDS]:
+        for indexes in self._open_pools.values():
+            for index in [i for i in indexes if self._pool_list[i].asked_at < now - IDLE_POOL_SECONDS]:
+                pool = self._pool_list[index]
                 pool.is_open = False
                 pool.heaps = {}
-                pools.remove(pool)
+                indexes.remove(index)
                 self._epoch += 1
         self._next_prune = now + IDLE_POOL_SECONDS
 

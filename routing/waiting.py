@@ -6,9 +6,10 @@ beside them); an entry held for its preferred agent sits instead in one of that 
 lines, one per (queue, channel), ordered by priority, then enqueue time: the agent ranks its
 queues by its own priorities, and may be able to take one channel and not another, so one
 line for all would hide what it could take behind what it cannot. Items are never removed in
-place: each placement of an entry is an object its item holds, closed when the entry is
-offered, cancelled or moved, so an item is known stale without looking its entry up and is
-dropped when it surfaces.
+place: each placement of an entry stamps its item, and an item whose stamp is no longer
+its entry's (the entry was offered, cancelled or moved since) is dropped when it surfaces.
+Stamps are plain ints, not objects, so the items hold nothing the garbage collector must
+walk (at 100,000 waiting, objects per entry make every full collection slower).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import heapq
 from collections import Counter, deque
 from collections.abc import Collection, Mapping
+from itertools import count
 from typing import Generic, TypeVar
 
 from routing.agents import EngineAgent
@@ -24,38 +26,25 @@ from routing.types import QueueEntry, Skills
 BucketKey = tuple[str, str, int, Skills]  # queue, channel, priority, required skills
 
 
-class Placement:
-    """One placement of a waiting entry; not ``live`` once the entry no longer stands there."""
-
-    __slots__ = ("entry", "live")
-
-    def __init__(self, entry: QueueEntry) -> None:
-        self.entry = entry
-        self.live = True
-
-    def __lt__(self, other: Placement) -> bool:
-        # Reached only by two items of one entry at one time in one line (it was placed
-        # again where it stood), of which one at most is live: either may go first.
-        return False
-
-
 _K = TypeVar("_K")  # what a line of waiting entries is ordered by
 
 
 class Line(Generic[_K]):
-    """Waiting entries' items (order, interaction id, placement), best first. Most arrive in
+    """Waiting entries' items (order, interaction id, stamp), best first. Most arrive in
     order (later than all before them), so they are appended to a deque and taken from its
     front at no cost however long the backlog; only an item out of order (an entry back from
     an offer, escalated, restored, or put back after a look past declines) goes to a heap
     beside it. The best item is the better of the two fronts."""
 
-    __slots__ = ("_heap", "_line")
+    __slots__ = ("_entries", "_heap", "_line", "_stamp_of")
 
-    def __init__(self) -> None:
-        self._line: deque[tuple[_K, str, Placement]] = deque()
-        self._heap: list[tuple[_K, str, Placement]] = []
+    def __init__(self, entries: dict[str, QueueEntry], stamp_of: dict[str, int]) -> None:
+        self._entries = entries  # the waiting entries and their stamps, shared by all lines
+        self._stamp_of = stamp_of
+        self._line: deque[tuple[_K, str, int]] = deque()
+        self._heap: list[tuple[_K, str, int]] = []
 
-    def push(self, item: tuple[_K, str, Placement]) -> None:
+    def push(self, item: tuple[_K, str, int]) -> None:
         line = self._line
         if not line or line[-1] < item:
             line.append(item)
@@ -64,16 +53,16 @@ class Line(Generic[_K]):
 
     def top(self) -> QueueEntry | None:
         """The best live entry, dropping the stale items in front of it."""
-        line, heap = self._line, self._heap
-        while line and not line[0][2].live:
+        line, heap, stamp_of = self._line, self._heap, self._stamp_of
+        while line and stamp_of.get(line[0][1]) != line[0][2]:
             line.popleft()
-        while heap and not heap[0][2].live:
+        while heap and stamp_of.get(heap[0][1]) != heap[0][2]:
             heapq.heappop(heap)
         if heap and (not line or heap[0] < line[0]):
-            return heap[0][2].entry
-        return line[0][2].entry if line else None
+            return self._entries[heap[0][1]]
+        return self._entries[line[0][1]] if line else None
 
-    def pop(self) -> tuple[_K, str, Placement]:
+    def pop(self) -> tuple[_K, str, int]:
         """Take the best item out (its entry just seen by ``top``)."""
         line, heap = self._line, self._heap
         if heap and (not line or heap[0] < line[0]):
@@ -95,14 +84,20 @@ PEEK_PAST_DECLINED = 16
 
 class WaitingEntries:
     def __init__(self) -> None:
-        self._entries: dict[str, Placement] = {}
+        self._entries: dict[str, QueueEntry] = {}
         # Per queue, the ids of its entries: a queue's list is read (chat visitors' places,
         # supervisors' views) without walking every other queue's backlog.
         self._in_queue: dict[str, set[str]] = {}
+        self._stamp_of: dict[str, int] = {}
+        self._stamps = count(1)
         self._reserved_for: dict[str, str] = {}  # interaction id -> the agent it is held for
         # Per agent, per (queue, channel).
         self._reserved: dict[str, dict[tuple[str, str], Line[tuple[int, float, str]]]] = {}
-        self._buckets: dict[BucketKey, Bucket] = {}
+        # The buckets in the order made (never dropped), and each key's place among them:
+        # agents name buckets by their place, so what they keep holds only ints (nothing for
+        # the garbage collector to walk) and a decision hashes no key.
+        self._buckets: list[Bucket] = []
+        self._bucket_at: dict[BucketKey, int] = {}
         self._queue_buckets: dict[str, list[BucketKey]] = {}
         # Counts the buckets made: an agent's list of the buckets it may take from is
         # recomputed when a new one appears.
@@ -113,13 +108,13 @@ class WaitingEntries:
         return interaction_id in self._entries
 
     def get(self, interaction_id: str) -> QueueEntry | None:
-        placement = self._entries.get(interaction_id)
-        return None if placement is None else placement.entry
+        return self._entries.get(interaction_id)
 
     def place(self, entry: QueueEntry, reserved_for: str | None = None) -> None:
         """Add the entry to its bucket, or to the line of the agent it is held for."""
         iid = entry.interaction_id
-        placement = self._entries[iid] = Placement(entry)
+        self._entries[iid] = entry
+        stamp = self._stamp_of[iid] = next(self._stamps)
         in_queue = self._in_queue.get(entry.queue)
         if in_queue is None:
             in_queue = self._in_queue[entry.queue] = set()
@@ -130,21 +125,21 @@ class WaitingEntries:
             lines = self._reserved.setdefault(reserved_for, {})
             line = lines.get((entry.queue, entry.channel))
             if line is None:
-                line = lines[(entry.queue, entry.channel)] = Line()
-            line.push((entry.order_key, iid, placement))
+                line = lines[(entry.queue, entry.channel)] = Line(self._entries, self._stamp_of)
+            line.push((entry.order_key, iid, stamp))
             return
         key: BucketKey = (entry.queue, entry.channel, entry.priority, entry.skills)
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            bucket = self._buckets[key] = Line()
+        index = self._bucket_at.get(key)
+        if index is None:
+            index = self._bucket_at[key] = len(self._buckets)
+            self._buckets.append(Line(self._entries, self._stamp_of))
             self._queue_buckets.setdefault(entry.queue, []).append(key)
             self._epoch += 1
-        bucket.push((entry.enqueued_at, iid, placement))
+        self._buckets[index].push((entry.enqueued_at, iid, stamp))
 
     def remove(self, interaction_id: str) -> QueueEntry:
-        placement = self._entries.pop(interaction_id)
-        placement.live = False
-        entry = placement.entry
+        entry = self._entries.pop(interaction_id)
+        del self._stamp_of[interaction_id]
         self._in_queue[entry.queue].discard(interaction_id)
         self._reserved_for.pop(interaction_id, None)
         self._count[(entry.queue, entry.channel)] -= 1
@@ -166,17 +161,17 @@ class WaitingEntries:
 
     def in_queue(self, queue: str) -> list[QueueEntry]:
         """The queue's entries, best first (a sort of the queue: for views, not decisions)."""
-        return sorted((self._entries[iid].entry for iid in self._in_queue.get(queue, ())), key=lambda e: e.order_key)
+        return sorted((self._entries[iid] for iid in self._in_queue.get(queue, ())), key=lambda e: e.order_key)
 
     def oldest(self, queue: str, channel: str) -> float | None:
         """The oldest enqueue time among the queue's bucket heads and reserved entries."""
         times = [
             head.enqueued_at
             for key in self._queue_buckets.get(queue, ())
-            if key[1] == channel and (head := self._buckets[key].top())
+            if key[1] == channel and (head := self._buckets[self._bucket_at[key]].top())
         ]
         for iid in self._reserved_for:
-            entry = self._entries[iid].entry
+            entry = self._entries[iid]
             if entry.queue == queue and entry.channel == channel:
                 times.append(entry.enqueued_at)
         return min(times, default=None)
@@ -189,9 +184,11 @@ class WaitingEntries:
         if agent.eligible_epoch != self._epoch:
             self._rebuild_eligible(agent)
         agent_id = agent.agent_id
+        buckets = self._buckets
         best = self._best_reserved(agent, declined)
         for channel in agent.channels_open():
-            for queue_priority, delay, priority, bucket in agent.eligible.get(channel, ()):
+            for queue_priority, delay, priority, index in agent.eligible.get(channel, ()):
+                bucket = buckets[index]
                 head = bucket.top()
                 if head is None or (delay and head.enqueued_at > now - delay):
                     continue
@@ -233,15 +230,14 @@ class WaitingEntries:
         return best
 
     def _rebuild_eligible(self, agent: EngineAgent) -> None:
-        # The buckets themselves, not their keys: buckets are never dropped, and a decision
-        # then looks none of them up. Their order does not matter: ranks never tie.
+        # Their order does not matter: ranks never tie.
         agent.eligible = {}
         for membership in agent.memberships.values():
             for key in self._queue_buckets.get(membership.queue, ()):
                 _, channel, priority, skills = key
                 if agent.capacity.get(channel, 0) and agent.has_skills(skills):
                     eligible = agent.eligible.setdefault(channel, [])
-                    eligible.append((membership.priority, membership.delay_seconds, priority, self._buckets[key]))
+                    eligible.append((membership.priority, membership.delay_seconds, priority, self._bucket_at[key]))
         agent.eligible_epoch = self._epoch
 
     def _undeclined(self, agent_id: str, line: Line[_K], head: QueueEntry, declined: Declined) -> QueueEntry | None:
