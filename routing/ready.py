@@ -13,9 +13,8 @@ has changed, pushed down again. That is sound only for ranks that worsen as time
 so an agent whose rank may have improved (its load dropped under least occupied, or its
 profile changed) is pushed afresh. Each push stamps the item and the agent keeps the
 stamp of its one live item per pool; items with another stamp are dropped when they
-surface. Items hold their agent, and an agent keeps the list of the pools it joins when
-ready (rebuilt when pools open or close), so indexing it or checking an item looks nothing
-up by key.
+surface. An agent keeps the list of the pools it joins when ready (rebuilt when pools open
+or close), so indexing it builds and hashes no key.
 """
 
 from __future__ import annotations
@@ -28,7 +27,9 @@ from routing.agents import EngineAgent
 from routing.types import EngineConfig, QueueEntry, QueuePolicy, Skills, Strategy
 
 ReadyKey = tuple[str, str, Skills]  # queue, channel, the skills entries there require
-Item = tuple[tuple[float, ...], str, int, EngineAgent]  # rank, agent id, stamp, the agent
+# Rank, agent id, stamp: no object in it, so the garbage collector stops tracking it (pools
+# hold stale items a while, and every item it tracks makes full collections come sooner).
+Item = tuple[tuple[float, ...], str, int]
 Ranked = tuple[tuple[tuple[float, ...], str], EngineAgent]  # (rank, agent id), the agent
 # What an agent joins when ready, per channel: each pool (its place among all pools: ints
 # hold nothing for the garbage collector to walk) with the agent's membership delay there.
@@ -101,7 +102,7 @@ class ReadyAgents:
                     heap = pool.heaps.get(delay)
                     if heap is None:
                         heap = pool.heaps[delay] = []
-                    heapq.heappush(heap, (rank, agent.agent_id, stamp, agent))
+                    heapq.heappush(heap, (rank, agent.agent_id, stamp))
                     if len(heap) > 2 * len(self._agents) + 16:
                         self._compact(pool, heap)
 
@@ -154,7 +155,7 @@ class ReadyAgents:
             if membership is not None and agent.can_take(channel) and agent.has_skills(skills):
                 stamp = agent.in_ready[pool] = next(self._stamps)
                 rank = agent.rank(policy.strategy, policy.skills)
-                pool.heaps.setdefault(membership.delay_seconds, []).append((rank, agent.agent_id, stamp, agent))
+                pool.heaps.setdefault(membership.delay_seconds, []).append((rank, agent.agent_id, stamp))
             else:
                 # From before the pool was last closed: it is pushed afresh when next ready.
                 agent.in_ready.pop(pool, None)
@@ -175,7 +176,7 @@ class ReadyAgents:
     def _compact(self, pool: Pool, heap: list[Item]) -> None:
         """Drop the heap's stale items: agents that changed often (least occupied pushes
         one at every change) while no entry looked at it."""
-        heap[:] = [item for item in heap if item[3].in_ready.get(pool) == item[2]]
+        heap[:] = [item for item in heap if self._agents[item[1]].in_ready.get(pool) == item[2]]
         heapq.heapify(heap)
 
     def _top(self, pool: Pool, heap: list[Item], declined: Collection[str]) -> tuple[Ranked | None, Ranked | None]:
@@ -188,7 +189,8 @@ class ReadyAgents:
         chosen: Ranked | None = None
         fallback: Ranked | None = None
         while heap:
-            rank, agent_id, stamp, agent = heap[0]
+            rank, agent_id, stamp = heap[0]
+            agent = self._agents[agent_id]
             if agent.in_ready.get(pool) != stamp:
                 heapq.heappop(heap)
                 continue
@@ -198,7 +200,7 @@ class ReadyAgents:
                 continue
             fresh = agent.rank(policy.strategy, policy.skills)
             if fresh != rank:
-                heapq.heapreplace(heap, (fresh, agent_id, stamp, agent))
+                heapq.heapreplace(heap, (fresh, agent_id, stamp))
                 continue
             if agent_id not in declined:
                 chosen = ((rank, agent_id), agent)
