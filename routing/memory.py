@@ -153,8 +153,7 @@ class MemoryRoutingBackend(RoutingBackend):
         iid = offer.entry.interaction_id
         agent = self._assigned[iid] = self._agents[agent_id]
         agent.missed = 0
-        if self._declined:
-            self._declined.pop(iid, None)
+        self._declined.pop(iid, None)
         if iid not in self._transferred:
             self._counter(offer.entry).answer(offer.entry, now)
         return offer
@@ -313,11 +312,8 @@ class MemoryRoutingBackend(RoutingBackend):
         self._touch(agent)
 
     def _forget(self, interaction_id: str) -> None:
-        # Both are mostly empty: a look at each is cheaper than a removal from it.
-        if self._declined:
-            self._declined.pop(interaction_id, None)
-        if self._transferred:
-            self._transferred.discard(interaction_id)
+        self._declined.pop(interaction_id, None)
+        self._transferred.discard(interaction_id)
 
     def _counter(self, entry: QueueEntry) -> Counters:
         key = (entry.queue, entry.channel)
