@@ -4,10 +4,12 @@ strategies rank it. Pure bookkeeping; the engine decides."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from routing.types import AgentProfile, AgentSnapshot, AgentState, QueueMembership, Skills, Strategy
+from routing.types import AgentProfile, AgentSnapshot, AgentState, QueueMembership, Strategy
 
-ReadyKey = tuple[str, str, Skills]  # queue, channel, the skills entries there require
+if TYPE_CHECKING:
+    from routing.ready import Plan, Pool
 
 
 @dataclass(slots=True)
@@ -22,15 +24,18 @@ class EngineAgent:
     missed: int = 0
     wrap_up_until: float = 0.0
     last_offer_seq: int = 0
-    # Per channel, the ranked buckets this agent may take from; rebuilt when buckets appear.
-    eligible: dict[str, list[tuple[int, float, tuple[str, str, int, tuple[tuple[str, int], ...]]]]] = field(
-        default_factory=dict
-    )
+    # Per channel, the buckets this agent may take from (their places, routing/waiting.py),
+    # each after its membership priority and delay and the entries' priority; rebuilt when
+    # buckets appear.
+    eligible: dict[str, list[tuple[int, float, int, int]]] = field(default_factory=dict)
     eligible_epoch: int = -1
-    # Per (queue, channel, skills), the stamp of this agent's one live item among those
-    # ready agents (routing/ready.py); forgotten when the profile changes, so it is pushed
-    # afresh.
-    in_ready: dict[ReadyKey, int] = field(default_factory=dict)
+    # Per pool of ready agents (routing/ready.py), the stamp of this agent's one live item
+    # there; forgotten when the profile changes, so it is pushed afresh.
+    in_ready: dict[Pool, int] = field(default_factory=dict)
+    # The pools it joins when ready; rebuilt when pools open or close, or the profile changes.
+    plan: Plan = field(default_factory=dict)
+    plan_epoch: int = -1
+    agent_id: str = field(init=False)
     skills: dict[str, int] = field(init=False)
     capacity: dict[str, int] = field(init=False)
     memberships: dict[str, QueueMembership] = field(init=False)
@@ -44,15 +49,13 @@ class EngineAgent:
             # Ranked by the old skills, queues and capacity: the engine indexes it afresh.
             self.in_ready.clear()
         self.profile = profile
+        self.agent_id = profile.agent_id
         self.skills = dict(profile.skills)
         self.capacity = dict(profile.capacity)
         self.memberships = {m.queue: m for m in profile.queues}
         self.exclusive = frozenset(profile.exclusive)
         self.eligible_epoch = -1
-
-    @property
-    def agent_id(self) -> str:
-        return self.profile.agent_id
+        self.plan_epoch = -1
 
     def has_skills(self, required: tuple[tuple[str, int], ...]) -> bool:
         return all(self.skills.get(name, 0) >= level for name, level in required)
@@ -66,7 +69,20 @@ class EngineAgent:
         )
 
     def channels_open(self) -> list[str]:
-        return [channel for channel in self.capacity if self.can_take(channel)]
+        """The channels ``can_take`` allows, each decided once (run at every decision)."""
+        if self.state is not AgentState.AVAILABLE:
+            return []
+        held = self.held
+        if not self.holding:
+            return [channel for channel, capacity in self.capacity.items() if held.get(channel, 0) < capacity]
+        if self.exclusive_held:
+            return []
+        exclusive = self.exclusive
+        return [
+            channel
+            for channel, capacity in self.capacity.items()
+            if held.get(channel, 0) < capacity and channel not in exclusive
+        ]
 
     def hold(self, interaction_id: str, channel: str) -> None:
         self.holding[interaction_id] = channel

@@ -53,9 +53,10 @@ class MemoryRoutingBackend(RoutingBackend):
         self._offers: dict[str, Offer] = {}
         self._offer_of: dict[str, str] = {}
         self._offer_seq = count(1)
-        self._assigned: dict[str, tuple[str, QueueEntry]] = {}
+        self._assigned: dict[str, EngineAgent] = {}  # interaction id -> the agent it is assigned to
         self._declined: dict[str, set[str]] = {}  # routed interaction -> agents that rejected it or let it lapse
-        self._answered: set[str] = set()
+        # Answered, then transferred back to a queue: the next accept is not a new answer.
+        self._transferred: set[str] = set()
         self._counters: dict[tuple[str, str], Counters] = {}
 
     # -- the interface ---------------------------------------------------------------
@@ -82,14 +83,14 @@ class MemoryRoutingBackend(RoutingBackend):
         offer_id = self._offer_of.get(interaction_id)
         if offer_id is not None:
             offer = self._close_offer(offer_id)
-            self._free(offer.agent_id, interaction_id, now)
+            self._free(self._agents[offer.agent_id], interaction_id, now)
             if abandoned:
                 self._counter(offer.entry).abandon(offer.entry, now)
             self._forget(interaction_id)
             return True
-        held = self._assigned.pop(interaction_id, None)
-        if held is not None:
-            self._free(held[0], interaction_id, now)
+        holder = self._assigned.pop(interaction_id, None)
+        if holder is not None:
+            self._free(holder, interaction_id, now)
             self._forget(interaction_id)
             return True
         return False
@@ -149,11 +150,11 @@ class MemoryRoutingBackend(RoutingBackend):
         if offer is None or offer.agent_id != agent_id or now >= offer.expires_at:
             return None
         self._close_offer(offer_id)
-        self._assigned[offer.interaction_id] = (agent_id, offer.entry)
-        self._declined.pop(offer.interaction_id, None)
-        self._agents[agent_id].missed = 0
-        if offer.interaction_id not in self._answered:
-            self._answered.add(offer.interaction_id)
+        iid = offer.entry.interaction_id
+        agent = self._assigned[iid] = self._agents[agent_id]
+        agent.missed = 0
+        self._declined.pop(iid, None)
+        if iid not in self._transferred:
             self._counter(offer.entry).answer(offer.entry, now)
         return offer
 
@@ -166,23 +167,23 @@ class MemoryRoutingBackend(RoutingBackend):
         return self._return_offer(offer_id, now)
 
     async def release(self, interaction_id: str, now: float, wrap_up_seconds: float = 0.0) -> str | None:
-        held = self._assigned.pop(interaction_id, None)
-        if held is None:
+        agent = self._assigned.pop(interaction_id, None)
+        if agent is None:
             return None
-        agent = self._agents[held[0]]
         self._forget(interaction_id)
         if wrap_up_seconds > 0 and agent.state is AgentState.AVAILABLE:
             agent.state, agent.reason = AgentState.WRAP_UP, None
             agent.wrap_up_until = now + wrap_up_seconds
             self._timers.wrap_up_ends(agent.wrap_up_until, agent.agent_id)
-        self._free(agent.agent_id, interaction_id, now)
+        self._free(agent, interaction_id, now)
         return agent.agent_id
 
     async def transfer(self, entry: QueueEntry, now: float) -> bool:
-        held = self._assigned.pop(entry.interaction_id, None)
-        if held is None:
+        holder = self._assigned.pop(entry.interaction_id, None)
+        if holder is None:
             return False
-        self._free(held[0], entry.interaction_id, now)
+        self._transferred.add(entry.interaction_id)
+        self._free(holder, entry.interaction_id, now)
         self._place(entry, now)
         return True
 
@@ -204,8 +205,7 @@ class MemoryRoutingBackend(RoutingBackend):
         if agent is None:
             agent = self._agents[agent_id] = EngineAgent(AgentProfile(agent_id, ()), idle_since=entry.enqueued_at)
         agent.hold(entry.interaction_id, entry.channel)
-        self._assigned[entry.interaction_id] = (agent_id, entry)
-        self._answered.add(entry.interaction_id)
+        self._assigned[entry.interaction_id] = agent
 
     async def restore_offer(self, offer: Offer) -> bool:
         iid = offer.interaction_id
@@ -304,20 +304,23 @@ class MemoryRoutingBackend(RoutingBackend):
     def _return_offer(self, offer_id: str, now: float) -> Offer:
         offer = self._close_offer(offer_id)
         self._place(offer.entry, now)
-        self._free(offer.agent_id, offer.interaction_id, now)
+        self._free(self._agents[offer.agent_id], offer.interaction_id, now)
         return offer
 
-    def _free(self, agent_id: str, interaction_id: str, now: float) -> None:
-        agent = self._agents[agent_id]
+    def _free(self, agent: EngineAgent, interaction_id: str, now: float) -> None:
         agent.drop(interaction_id, now)
         self._touch(agent)
 
     def _forget(self, interaction_id: str) -> None:
         self._declined.pop(interaction_id, None)
-        self._answered.discard(interaction_id)
+        self._transferred.discard(interaction_id)
 
     def _counter(self, entry: QueueEntry) -> Counters:
-        return self._counters.setdefault((entry.queue, entry.channel), Counters())
+        key = (entry.queue, entry.channel)
+        counters = self._counters.get(key)
+        if counters is None:
+            counters = self._counters[key] = Counters()
+        return counters
 
     # -- timers ----------------------------------------------------------------------
 

@@ -12,8 +12,9 @@ Ranks are refreshed lazily: an item is checked when it surfaces and, if its agen
 has changed, pushed down again. That is sound only for ranks that worsen as time passes,
 so an agent whose rank may have improved (its load dropped under least occupied, or its
 profile changed) is pushed afresh. Each push stamps the item and the agent keeps the
-stamp of its one live item per (queue, channel, skills); items with another stamp are
-dropped when they surface.
+stamp of its one live item per pool; items with another stamp are dropped when they
+surface. An agent keeps the list of the pools it joins when ready (rebuilt when pools open
+or close), so indexing it builds and hashes no key.
 """
 
 from __future__ import annotations
@@ -22,12 +23,17 @@ import heapq
 from collections.abc import Collection, Mapping
 from itertools import count
 
-from routing.agents import EngineAgent, ReadyKey
-from routing.types import EngineConfig, QueueEntry, Skills, Strategy
+from routing.agents import EngineAgent
+from routing.types import EngineConfig, QueueEntry, QueuePolicy, Skills, Strategy
 
-Item = tuple[tuple[float, ...], str, int]  # rank, agent id, stamp
-Pools = dict[float, list[Item]]  # membership delay -> heap
+ReadyKey = tuple[str, str, Skills]  # queue, channel, the skills entries there require
+# Rank, agent id, stamp: no object in it, so the garbage collector stops tracking it (pools
+# hold stale items a while, and every item it tracks makes full collections come sooner).
+Item = tuple[tuple[float, ...], str, int]
 Ranked = tuple[tuple[tuple[float, ...], str], EngineAgent]  # (rank, agent id), the agent
+# What an agent joins when ready, per channel: each pool (its place among all pools: ints
+# hold nothing for the garbage collector to walk) with the agent's membership delay there.
+Plan = dict[str, list[tuple[int, float]]]
 
 # A skill set no entry has asked for in this long loses its pools (rebuilt if one does): each
 # is kept up on every change of its agents, and skill sets come and go (escalation relaxes
@@ -35,37 +41,70 @@ Ranked = tuple[tuple[tuple[float, ...], str], EngineAgent]  # (rank, agent id), 
 IDLE_POOL_SECONDS = 300.0
 
 
+class Pool:
+    """The ready agents of one (queue, channel, required skills): a heap per membership
+    delay. Kept once made, empty while closed, so agents' stamps and plans may name it."""
+
+    __slots__ = (
+        "asked_at",
+        "channel",
+        "heaps",
+        "improves",
+        "index",
+        "is_open",
+        "key",
+        "rank_skills",
+        "skills",
+        "strategy",
+    )
+
+    def __init__(self, key: ReadyKey, policy: QueuePolicy, index: int) -> None:
+        self.key = key
+        self.index = index  # its place among all pools
+        self.channel = key[1]
+        self.skills = key[2]
+        self.strategy = policy.strategy
+        self.rank_skills = policy.skills
+        # Whether an agent's rank here can improve: it is then pushed afresh at every change.
+        self.improves = policy.strategy is Strategy.LEAST_OCCUPIED
+        self.heaps: dict[float, list[Item]] = {}
+        self.is_open = False
+        self.asked_at = 0.0
+
+
 class ReadyAgents:
     def __init__(self, agents: Mapping[str, EngineAgent], config: EngineConfig) -> None:
         self._agents = agents
         self._config = config
-        self._pools: dict[ReadyKey, Pools] = {}
-        # Per (queue, channel), the skill sets entries there have asked for; and when each
-        # was last asked for.
-        self._asked: dict[tuple[str, str], set[Skills]] = {}
-        self._asked_at: dict[ReadyKey, float] = {}
+        self._pools: dict[ReadyKey, Pool] = {}
+        self._pool_list: list[Pool] = []  # in the order made: agents' plans name them by place
+        # Per queue, its open pools (their places): those of the skill sets entries there
+        # have asked for.
+        self._open_pools: dict[str, list[int]] = {}
+        # Counts the pools opened and closed: an agent's plan is rebuilt when it changed.
+        self._epoch = 0
         self._next_prune = 0.0
         self._stamps = count(1)
 
     def index(self, agent: EngineAgent) -> None:
         """Push the available agent where it may now take work and is not yet indexed, or
         where its rank may have improved."""
-        channels = agent.channels_open()
-        for queue, membership in agent.memberships.items():
-            policy = self._config.policy(queue)
-            improves = policy.strategy is Strategy.LEAST_OCCUPIED
-            rank: tuple[float, ...] | None = None  # worked out only if the agent is pushed
-            for channel in channels:
-                for skills in self._asked.get((queue, channel), ()):
-                    key = (queue, channel, skills)
-                    if (improves or key not in agent.in_ready) and agent.has_skills(skills):
-                        if rank is None:
-                            rank = agent.rank(policy.strategy, policy.skills)
-                        stamp = agent.in_ready[key] = next(self._stamps)
-                        pool = self._pools.setdefault(key, {}).setdefault(membership.delay_seconds, [])
-                        heapq.heappush(pool, (rank, agent.agent_id, stamp))
-                        if len(pool) > 2 * len(self._agents) + 16:
-                            self._compact(key, pool)
+        if agent.plan_epoch != self._epoch:
+            self._plan(agent)
+        in_ready, pools = agent.in_ready, self._pool_list
+        for channel in agent.channels_open():
+            for index, delay in agent.plan.get(channel, ()):
+                pool = pools[index]
+                if pool.improves or pool not in in_ready:
+                    # Worked out only if the agent is pushed.
+                    rank = agent.rank(pool.strategy, pool.rank_skills)
+                    stamp = in_ready[pool] = next(self._stamps)
+                    heap = pool.heaps.get(delay)
+                    if heap is None:
+                        heap = pool.heaps[delay] = []
+                    heapq.heappush(heap, (rank, agent.agent_id, stamp))
+                    if len(heap) > 2 * len(self._agents) + 16:
+                        self._compact(pool, heap)
 
     def best(self, entry: QueueEntry, declined: Collection[str], now: float) -> EngineAgent | None:
         """The best ready agent for the entry by its queue's strategy; an agent that
@@ -73,16 +112,16 @@ class ReadyAgents:
         key = (entry.queue, entry.channel, entry.skills)
         if now >= self._next_prune:
             self._prune(now)
-        self._asked_at[key] = now
-        pools = self._pools.get(key)
-        if pools is None:
-            pools = self._open(key)
+        pool = self._pools.get(key)
+        if pool is None or not pool.is_open:
+            pool = self._open(key)
+        pool.asked_at = now
         best: Ranked | None = None
         fallback: Ranked | None = None
-        for delay, pool in pools.items():
+        for delay, heap in pool.heaps.items():
             if entry.enqueued_at > now - delay:
                 continue
-            chosen, declined_one = self._top(key, pool, declined)
+            chosen, declined_one = self._top(pool, heap, declined)
             if chosen is not None and (best is None or chosen[0] < best[0]):
                 best = chosen
             if declined_one is not None and (fallback is None or declined_one[0] < fallback[0]):
@@ -90,69 +129,85 @@ class ReadyAgents:
         found = best or fallback
         return None if found is None else found[1]
 
-    def _open(self, key: ReadyKey) -> Pools:
-        """Pools for a skill set no entry here asked for before, of the ready agents that
-        have the skills; indexed agents join them from now on."""
+    def _plan(self, agent: EngineAgent) -> None:
+        agent.plan = {}
+        for queue, membership in agent.memberships.items():
+            for index in self._open_pools.get(queue, ()):
+                pool = self._pool_list[index]
+                if agent.capacity.get(pool.channel, 0) and agent.has_skills(pool.skills):
+                    agent.plan.setdefault(pool.channel, []).append((index, membership.delay_seconds))
+        agent.plan_epoch = self._epoch
+
+    def _open(self, key: ReadyKey) -> Pool:
+        """Open the pool of a skill set no entry here asked for before (or lately), with the
+        ready agents that have the skills; indexed agents join it from now on."""
         queue, channel, skills = key
-        self._asked.setdefault((queue, channel), set()).add(skills)
         policy = self._config.policy(queue)
-        pools: Pools = {}
+        pool = self._pools.get(key)
+        if pool is None:
+            pool = self._pools[key] = Pool(key, policy, len(self._pool_list))
+            self._pool_list.append(pool)
+        pool.is_open = True
+        self._open_pools.setdefault(queue, []).append(pool.index)
+        self._epoch += 1
         for agent in self._agents.values():
             membership = agent.memberships.get(queue)
             if membership is not None and agent.can_take(channel) and agent.has_skills(skills):
-                stamp = agent.in_ready[key] = next(self._stamps)
+                stamp = agent.in_ready[pool] = next(self._stamps)
                 rank = agent.rank(policy.strategy, policy.skills)
-                pools.setdefault(membership.delay_seconds, []).append((rank, agent.agent_id, stamp))
+                pool.heaps.setdefault(membership.delay_seconds, []).append((rank, agent.agent_id, stamp))
             else:
-                # From pools since pruned: it is pushed afresh when next ready.
-                agent.in_ready.pop(key, None)
-        for pool in pools.values():
-            heapq.heapify(pool)
-        self._pools[key] = pools
-        return pools
+                # From before the pool was last closed: it is pushed afresh when next ready.
+                agent.in_ready.pop(pool, None)
+        for heap in pool.heaps.values():
+            heapq.heapify(heap)
+        return pool
 
     def _prune(self, now: float) -> None:
-        for key, asked_at in list(self._asked_at.items()):
-            if asked_at < now - IDLE_POOL_SECONDS:
-                del self._asked_at[key], self._pools[key]
-                self._asked[key[:2]].discard(key[2])
+        for indexes in self._open_pools.values():
+            for index in [i for i in indexes if self._pool_list[i].asked_at < now - IDLE_POOL_SECONDS]:
+                pool = self._pool_list[index]
+                pool.is_open = False
+                pool.heaps = {}
+                indexes.remove(index)
+                self._epoch += 1
         self._next_prune = now + IDLE_POOL_SECONDS
 
-    def _compact(self, key: ReadyKey, pool: list[Item]) -> None:
-        """Drop the pool's stale items: agents that changed often (least occupied pushes
+    def _compact(self, pool: Pool, heap: list[Item]) -> None:
+        """Drop the heap's stale items: agents that changed often (least occupied pushes
         one at every change) while no entry looked at it."""
-        pool[:] = [item for item in pool if self._agents[item[1]].in_ready.get(key) == item[2]]
-        heapq.heapify(pool)
+        heap[:] = [item for item in heap if self._agents[item[1]].in_ready.get(pool) == item[2]]
+        heapq.heapify(heap)
 
-    def _top(self, key: ReadyKey, pool: list[Item], declined: Collection[str]) -> tuple[Ranked | None, Ranked | None]:
-        """The pool's best agent that did not decline the entry, and the best that did
+    def _top(self, pool: Pool, heap: list[Item], declined: Collection[str]) -> tuple[Ranked | None, Ranked | None]:
+        """The heap's best agent that did not decline the entry, and the best that did
         (each with its rank): stale items above them dropped, ranks refreshed, and the
         agents that declined set aside to see past them, then put back."""
-        queue, channel, _ = key
+        queue, channel, _ = pool.key
         policy = self._config.policy(queue)
         aside: list[Item] = []
         chosen: Ranked | None = None
         fallback: Ranked | None = None
-        while pool:
-            rank, agent_id, stamp = pool[0]
+        while heap:
+            rank, agent_id, stamp = heap[0]
             agent = self._agents[agent_id]
-            if agent.in_ready.get(key) != stamp:
-                heapq.heappop(pool)
+            if agent.in_ready.get(pool) != stamp:
+                heapq.heappop(heap)
                 continue
             if queue not in agent.memberships or not agent.can_take(channel):
-                heapq.heappop(pool)
-                del agent.in_ready[key]
+                heapq.heappop(heap)
+                del agent.in_ready[pool]
                 continue
             fresh = agent.rank(policy.strategy, policy.skills)
             if fresh != rank:
-                heapq.heapreplace(pool, (fresh, agent_id, stamp))
+                heapq.heapreplace(heap, (fresh, agent_id, stamp))
                 continue
             if agent_id not in declined:
                 chosen = ((rank, agent_id), agent)
                 break
             if fallback is None:
                 fallback = ((rank, agent_id), agent)
-            aside.append(heapq.heappop(pool))
+            aside.append(heapq.heappop(heap))
         for item in aside:
-            heapq.heappush(pool, item)
+            heapq.heappush(heap, item)
         return chosen, fallback

@@ -1,34 +1,83 @@
 """The waiting entries, indexed so that finding the best one for an agent never scans them.
 
-Entries sit in buckets keyed by (queue, channel, priority, required skills), each a heap
-ordered by enqueue time; an entry held for its preferred agent sits instead in one of that
-agent's own heaps, one per (queue, channel), ordered by priority, then enqueue time: the
-agent ranks its queues by its own priorities, and may be able to take one channel and not
-another, so one heap for all would hide what it could take behind what it cannot. Heap items are never removed in
+Entries sit in buckets keyed by (queue, channel, priority, required skills), each a line
+ordered by enqueue time (a ``Line``: arrivals in order are appended, the rest go to a heap
+beside them); an entry held for its preferred agent sits instead in one of that agent's own
+lines, one per (queue, channel), ordered by priority, then enqueue time: the agent ranks its
+queues by its own priorities, and may be able to take one channel and not another, so one
+line for all would hide what it could take behind what it cannot. Items are never removed in
 place: each placement of an entry stamps its item, and an item whose stamp is no longer
 its entry's (the entry was offered, cancelled or moved since) is dropped when it surfaces.
+Stamps are plain ints, not objects, so the items hold nothing the garbage collector must
+walk (at 100,000 waiting, objects per entry make every full collection slower).
 """
 
 from __future__ import annotations
 
 import heapq
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Collection, Mapping
 from itertools import count
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from routing.agents import EngineAgent
 from routing.types import QueueEntry, Skills
 
 BucketKey = tuple[str, str, int, Skills]  # queue, channel, priority, required skills
+
+
+_K = TypeVar("_K")  # what a line of waiting entries is ordered by
+
+
+class Line(Generic[_K]):
+    """Waiting entries' items (order, interaction id, stamp), best first. Most arrive in
+    order (later than all before them), so they are appended to a deque and taken from its
+    front at no cost however long the backlog; only an item out of order (an entry back from
+    an offer, escalated, restored, or put back after a look past declines) goes to a heap
+    beside it. The best item is the better of the two fronts."""
+
+    __slots__ = ("_entries", "_heap", "_line", "_stamp_of")
+
+    def __init__(self, entries: dict[str, QueueEntry], stamp_of: dict[str, int]) -> None:
+        self._entries = entries  # the waiting entries and their stamps, shared by all lines
+        self._stamp_of = stamp_of
+        self._line: deque[tuple[_K, str, int]] = deque()
+        self._heap: list[tuple[_K, str, int]] = []
+
+    def push(self, item: tuple[_K, str, int]) -> None:
+        line = self._line
+        if not line or line[-1] < item:
+            line.append(item)
+        else:
+            heapq.heappush(self._heap, item)
+
+    def top(self) -> QueueEntry | None:
+        """The best live entry, dropping the stale items in front of it."""
+        line, heap, stamp_of = self._line, self._heap, self._stamp_of
+        while line and stamp_of.get(line[0][1]) != line[0][2]:
+            line.popleft()
+        while heap and stamp_of.get(heap[0][1]) != heap[0][2]:
+            heapq.heappop(heap)
+        if heap and (not line or heap[0] < line[0]):
+            return self._entries[heap[0][1]]
+        return self._entries[line[0][1]] if line else None
+
+    def pop(self) -> tuple[_K, str, int]:
+        """Take the best item out (its entry just seen by ``top``)."""
+        line, heap = self._line, self._heap
+        if heap and (not line or heap[0] < line[0]):
+            return heapq.heappop(heap)
+        return line.popleft()
+
+
+Bucket = Line[float]  # by enqueue time
 Declined = Mapping[str, Collection[str]]  # interaction id -> the agents that declined it
-_K = TypeVar("_K")  # what a heap of waiting entries is ordered by
 # How an agent ranks what it could take, smaller first: declined by it, its membership
 # priority for the queue, the entry's priority (negated), enqueue time, then a tie-break.
 _Rank = tuple[bool, int, int, float, str]
 
-# Declines per agent are few. Looking past at most this many in one heap keeps a decision
-# cheap even for an agent that rejects everything; past them, the rest of that heap ranks
+# Declines per agent are few. Looking past at most this many in one line keeps a decision
+# cheap even for an agent that rejects everything; past them, the rest of that line ranks
 # for it as if declined too.
 PEEK_PAST_DECLINED = 16
 
@@ -39,12 +88,16 @@ class WaitingEntries:
         # Per queue, the ids of its entries: a queue's list is read (chat visitors' places,
         # supervisors' views) without walking every other queue's backlog.
         self._in_queue: dict[str, set[str]] = {}
-        self._placement_of: dict[str, int] = {}
-        self._placements = count(1)
+        self._stamp_of: dict[str, int] = {}
+        self._stamps = count(1)
         self._reserved_for: dict[str, str] = {}  # interaction id -> the agent it is held for
         # Per agent, per (queue, channel).
-        self._reserved: dict[str, dict[tuple[str, str], list[tuple[tuple[int, float, str], str, int]]]] = {}
-        self._buckets: dict[BucketKey, list[tuple[float, str, int]]] = {}
+        self._reserved: dict[str, dict[tuple[str, str], Line[tuple[int, float, str]]]] = {}
+        # The buckets in the order made (never dropped), and each key's place among them:
+        # agents name buckets by their place, so what they keep holds only ints (nothing for
+        # the garbage collector to walk) and a decision hashes no key.
+        self._buckets: list[Bucket] = []
+        self._bucket_at: dict[BucketKey, int] = {}
         self._queue_buckets: dict[str, list[BucketKey]] = {}
         # Counts the buckets made: an agent's list of the buckets it may take from is
         # recomputed when a new one appears.
@@ -58,29 +111,36 @@ class WaitingEntries:
         return self._entries.get(interaction_id)
 
     def place(self, entry: QueueEntry, reserved_for: str | None = None) -> None:
-        """Add the entry to its bucket, or to the heap of the agent it is held for."""
+        """Add the entry to its bucket, or to the line of the agent it is held for."""
         iid = entry.interaction_id
         self._entries[iid] = entry
-        self._in_queue.setdefault(entry.queue, set()).add(iid)
-        placement = self._placement_of[iid] = next(self._placements)
+        stamp = self._stamp_of[iid] = next(self._stamps)
+        in_queue = self._in_queue.get(entry.queue)
+        if in_queue is None:
+            in_queue = self._in_queue[entry.queue] = set()
+        in_queue.add(iid)
         self._count[(entry.queue, entry.channel)] += 1
         if reserved_for is not None:
             self._reserved_for[iid] = reserved_for
-            heaps = self._reserved.setdefault(reserved_for, {})
-            heapq.heappush(heaps.setdefault((entry.queue, entry.channel), []), (entry.order_key, iid, placement))
+            lines = self._reserved.setdefault(reserved_for, {})
+            line = lines.get((entry.queue, entry.channel))
+            if line is None:
+                line = lines[(entry.queue, entry.channel)] = Line(self._entries, self._stamp_of)
+            line.push((entry.order_key, iid, stamp))
             return
         key: BucketKey = (entry.queue, entry.channel, entry.priority, entry.skills)
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            bucket = self._buckets[key] = []
+        index = self._bucket_at.get(key)
+        if index is None:
+            index = self._bucket_at[key] = len(self._buckets)
+            self._buckets.append(Line(self._entries, self._stamp_of))
             self._queue_buckets.setdefault(entry.queue, []).append(key)
             self._epoch += 1
-        heapq.heappush(bucket, (entry.enqueued_at, iid, placement))
+        self._buckets[index].push((entry.enqueued_at, iid, stamp))
 
     def remove(self, interaction_id: str) -> QueueEntry:
         entry = self._entries.pop(interaction_id)
+        del self._stamp_of[interaction_id]
         self._in_queue[entry.queue].discard(interaction_id)
-        del self._placement_of[interaction_id]
         self._reserved_for.pop(interaction_id, None)
         self._count[(entry.queue, entry.channel)] -= 1
         return entry
@@ -108,7 +168,7 @@ class WaitingEntries:
         times = [
             head.enqueued_at
             for key in self._queue_buckets.get(queue, ())
-            if key[1] == channel and (head := self._top(self._buckets[key]))
+            if key[1] == channel and (head := self._buckets[self._bucket_at[key]].top())
         ]
         for iid in self._reserved_for:
             entry = self._entries[iid]
@@ -124,17 +184,21 @@ class WaitingEntries:
         if agent.eligible_epoch != self._epoch:
             self._rebuild_eligible(agent)
         agent_id = agent.agent_id
+        buckets = self._buckets
         best = self._best_reserved(agent, declined)
         for channel in agent.channels_open():
-            for queue_priority, delay, key in agent.eligible.get(channel, ()):
-                head, undeclined = self._top_for(agent_id, self._buckets[key], declined)
+            for queue_priority, delay, priority, index in agent.eligible.get(channel, ()):
+                bucket = buckets[index]
+                head = bucket.top()
                 if head is None or (delay and head.enqueued_at > now - delay):
                     continue
+                # Most decisions have no declines at all to look past.
+                undeclined = self._undeclined(agent_id, bucket, head, declined) if declined else head
                 if undeclined is not None and not (delay and undeclined.enqueued_at > now - delay):
                     candidate, refused = undeclined, False
                 else:
                     candidate, refused = head, True
-                rank = (refused, queue_priority, -key[2], candidate.enqueued_at, candidate.interaction_id)
+                rank = (refused, queue_priority, -priority, candidate.enqueued_at, candidate.interaction_id)
                 if best is None or rank < best[0]:
                     best = (rank, candidate)
         return None if best is None else best[1]
@@ -147,13 +211,14 @@ class WaitingEntries:
         if reserved is None:
             return None
         best: tuple[_Rank, QueueEntry] | None = None
-        for (queue, channel), heap in list(reserved.items()):
-            head, undeclined = self._top_for(agent.agent_id, heap, declined)
+        for (queue, channel), line in list(reserved.items()):
+            head = line.top()
             if head is None:
                 del reserved[(queue, channel)]
                 continue
             if not agent.can_take(channel):
                 continue
+            undeclined = self._undeclined(agent.agent_id, line, head, declined)
             membership = agent.memberships.get(queue)
             candidate = undeclined or head
             priority = membership.priority if membership else 0
@@ -165,40 +230,29 @@ class WaitingEntries:
         return best
 
     def _rebuild_eligible(self, agent: EngineAgent) -> None:
+        # Their order does not matter: ranks never tie.
         agent.eligible = {}
         for membership in agent.memberships.values():
             for key in self._queue_buckets.get(membership.queue, ()):
-                if agent.capacity.get(key[1], 0) and agent.has_skills(key[3]):
-                    agent.eligible.setdefault(key[1], []).append((membership.priority, membership.delay_seconds, key))
-        for buckets in agent.eligible.values():
-            buckets.sort()
+                _, channel, priority, skills = key
+                if agent.capacity.get(channel, 0) and agent.has_skills(skills):
+                    eligible = agent.eligible.setdefault(channel, [])
+                    eligible.append((membership.priority, membership.delay_seconds, priority, self._bucket_at[key]))
         agent.eligible_epoch = self._epoch
 
-    def _top(self, heap: list[tuple[_K, str, int]]) -> QueueEntry | None:
-        """The heap's best entry, dropping the stale items above it."""
-        while heap:
-            _, iid, placement = heap[0]
-            if self._placement_of.get(iid) == placement:
-                return self._entries[iid]
-            heapq.heappop(heap)
-        return None
-
-    def _top_for(
-        self, agent_id: str, heap: list[tuple[_K, str, int]], declined: Declined
-    ) -> tuple[QueueEntry | None, QueueEntry | None]:
-        """The heap's best entry, and its best one the agent has not declined (None if it
-        declined all it looked at). The entries it declined are set aside to see what is
-        behind them and put back, so one agent's declines never hide anything from others."""
-        head = self._top(heap)
-        if head is None or agent_id not in declined.get(head.interaction_id, ()):
-            return head, head
-        aside = [heapq.heappop(heap)]
+    def _undeclined(self, agent_id: str, line: Line[_K], head: QueueEntry, declined: Declined) -> QueueEntry | None:
+        """The line's best entry the agent has not declined, ``head`` being its best (None
+        if it declined all it looked at). The entries it declined are set aside to see what
+        is behind them and put back, so one agent's declines never hide anything from others."""
+        if agent_id not in declined.get(head.interaction_id, ()):
+            return head
+        aside = [line.pop()]
         undeclined = None
-        while len(aside) <= PEEK_PAST_DECLINED and (entry := self._top(heap)) is not None:
+        while len(aside) <= PEEK_PAST_DECLINED and (entry := line.top()) is not None:
             if agent_id not in declined.get(entry.interaction_id, ()):
                 undeclined = entry
                 break
-            aside.append(heapq.heappop(heap))
+            aside.append(line.pop())
         for item in aside:
-            heapq.heappush(heap, item)
-        return head, undeclined
+            line.push(item)
+        return undeclined

@@ -674,6 +674,22 @@ async def test_transfer_to_a_named_agent_reserves_the_interaction_for_that_agent
     assert (offer.interaction_id, offer.agent_id) == ("x", "expert")
 
 
+async def test_an_interaction_transferred_and_accepted_again_counts_as_answered_once(backend_factory: Make) -> None:
+    backend = backend_factory(EngineConfig())
+    assert await available(backend, profile("helper", capacity={"chat": 1}), T0 - 60) == []
+    [offer] = await arrive(backend, T0, entry("x", T0))
+    assert await backend.accept(offer.offer_id, "helper", T0 + 1) == offer
+    assert await backend.transfer(offer.entry, T0 + 10) is True
+    [again] = await drain(backend, T0 + 10)
+    assert await backend.accept(again.offer_id, "helper", T0 + 11) == again
+    assert (await stat(backend, T0 + 11, "support", "chat")).answered == 1
+    # Once released it is forgotten: the same id arriving anew is a new contact.
+    assert await backend.release("x", T0 + 20) == "helper"
+    [anew] = await arrive(backend, T0 + 30, entry("x", T0 + 30))
+    assert await backend.accept(anew.offer_id, "helper", T0 + 31) == anew
+    assert (await stat(backend, T0 + 31, "support", "chat")).answered == 2
+
+
 async def test_transfer_of_an_interaction_that_is_not_assigned_returns_false(backend_factory: Make) -> None:
     backend = backend_factory(EngineConfig())
     assert await available(backend, profile("a1", capacity={"chat": 1}), T0 - 60) == []

@@ -47,7 +47,8 @@ async def test_an_agent_looks_past_at_most_16_of_its_declines_in_one_bucket_and_
 
 
 def _pool_items(backend: MemoryRoutingBackend, key: tuple[str, str, tuple[tuple[str, int], ...]]) -> int:
-    return sum(len(pool) for pool in backend._ready._pools.get(key, {}).values())
+    pool = backend._ready._pools.get(key)
+    return 0 if pool is None else sum(len(heap) for heap in pool.heaps.values())
 
 
 async def test_a_pool_nobody_looks_at_stays_bounded_while_its_agents_change() -> None:
