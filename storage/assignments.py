@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from interaction_center.domain.errors import Conflict, Forbidden, NotFound, StaleState
-from interaction_center.domain.model import Actor, ActorKind, InteractionState, check_transition
+from interaction_center.domain.model import Actor, ActorKind, InteractionState
 from storage import intake_rows as rows
 from storage.interactions import event_row, transition_data, transition_values
 from storage.models import Interaction
@@ -56,7 +56,6 @@ def complete(conn: Connection, interaction_id: str, disposition: str, agent_id: 
     if held is None:
         raise NotFound(f"no interaction {interaction_id}", code="interaction.not_found")
     check_held(held["state"], held["assigned_agent_id"], agent_id)
-    check_transition(InteractionState(held["state"]), InteractionState.WRAP_UP)
     values: dict[str, Any] = {
         **transition_values(InteractionState.WRAP_UP, InteractionState.COMPLETED, now),
         "disposition": disposition,
@@ -98,6 +97,8 @@ def requeue(
 
 
 def _landed(moved: bool) -> None:
+    # Never on SQLite, whose writer holds the write lock from its first read; on
+    # PostgreSQL another instance's transaction can move the row between read and write.
     if not moved:
         raise StaleState("someone else changed this in the meantime; nothing was written")
 

@@ -91,9 +91,13 @@ class Writer:
                         future.set_result(outcome)
                 batch = []
         except BaseException:
-            # Torn down mid-transaction: nobody is left waiting for an answer that cannot come.
+            # Stopped mid-transaction (the service shutting down): every caller still
+            # waiting hears so as an error, which their undo paths handle as a failed write;
+            # a cancellation would skip them.
+            stopped = RuntimeError("the storage writer stopped before this was written")
             for _, future in [*batch, *self._pending]:
-                future.cancel()
+                if not future.done():
+                    future.set_exception(stopped)
             self._pending = []
             raise
 

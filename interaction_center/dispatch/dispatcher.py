@@ -18,6 +18,7 @@ from collections import Counter, deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.contract import Capacity
@@ -75,8 +76,6 @@ class Dispatcher:
         self._hub = hub
         self._settings = settings
         self._lock = asyncio.Lock()
-        # Offers made under the lock, with their records' commits, not yet told to agents.
-        self._made: list[tuple[list[Offer], asyncio.Future[dict[str, tuple[str, str] | None]]]] = []
         self._unrecorded: deque[RoutingEvent] = deque()
         self.first_response_breaches: Counter[tuple[str, str]] = Counter()
 
@@ -89,7 +88,7 @@ class Dispatcher:
         would have had the agent left with the service running. Returns how many
         interactions wait or are offered."""
         now = time.time()
-        async with self._deciding():
+        async with self._lock:
             async with self._sessions() as session:
                 agents = await agent_store.all_agents(session)
                 waiting = await store.routable(session)
@@ -130,7 +129,7 @@ class Dispatcher:
 
     async def enqueue(self, interactions: Sequence[Queued]) -> None:
         """Queue new interactions (committed as queued) and offer what can be offered."""
-        async with self._deciding():
+        async with self._lock:
             now = time.time()
             refused = []
             for interaction in interactions:
@@ -146,14 +145,14 @@ class Dispatcher:
             await self._dispatch()
 
     async def dispatch(self) -> None:
-        async with self._deciding():
+        async with self._lock:
             await self._dispatch()
 
     async def set_status(
         self, agent_id: str, status: AgentState, reason: str | None = None, actor: Actor | None = None
     ) -> Agent:
         """The agent's state, set by ``actor`` (the agent themselves unless named)."""
-        async with self._deciding():
+        async with self._lock:
             agent = await self._record_status(agent_id, status, reason, actor or agent_actor(agent_id))
             profile = agent_profile(agent, self._capacities)
             revoked = await self._routing.set_agent(profile, status, time.time(), reason)
@@ -174,7 +173,7 @@ class Dispatcher:
 
     async def accept(self, agent_id: str, offer_id: str) -> str:
         """The offer taken by the agent; the interaction's id once storage has it."""
-        async with self._deciding():
+        async with self._lock:
             offer = await self._routing.accept(offer_id, agent_id, time.time())
             if offer is None:
                 raise Conflict("the offer is no longer open", code="offer.closed")
@@ -184,11 +183,13 @@ class Dispatcher:
                 lambda conn: assignments.accept(conn, offer.interaction_id, offer_id, agent_id, utcnow())
             )
         try:
-            await recorded
+            # Shielded: a caller that gives up does not withdraw the unit, which may still
+            # commit; the assignment stands in routing as it will in storage.
+            await asyncio.shield(recorded)
         except Exception:
             # Storage did not take it: undo the assignment so the routing state and the
             # record keep telling the same story.
-            async with self._deciding():
+            async with self._lock:
                 await self._put_back(offer)
                 await self._dispatch()
             raise
@@ -196,7 +197,7 @@ class Dispatcher:
         return offer.interaction_id
 
     async def reject(self, agent_id: str, offer_id: str) -> None:
-        async with self._deciding():
+        async with self._lock:
             offer = await self._routing.reject(offer_id, agent_id, time.time())
             if offer is None:
                 raise Conflict("the offer is no longer open", code="offer.closed")
@@ -205,7 +206,7 @@ class Dispatcher:
 
     async def release(self, interaction_id: str, wrap_up_seconds: float) -> None:
         """The interaction no longer holds its agent; after-contact work may follow."""
-        async with self._deciding():
+        async with self._lock:
             agent_id = await self._routing.release(interaction_id, time.time(), wrap_up_seconds)
             snapshot = await self._routing.agent(agent_id) if agent_id else None
             agent = None
@@ -219,7 +220,7 @@ class Dispatcher:
         """The customer left while waiting: the interaction is closed as abandoned and leaves
         routing, counted in the queue's abandoned figures. False (and no change) when it
         no longer waits: an agent has it, or it is closed."""
-        async with self._deciding():
+        async with self._lock:
             async with self._sessions.begin() as session:
                 interaction = await store.get(session, interaction_id)
                 if interaction.state not in store.ROUTABLE:
@@ -239,7 +240,7 @@ class Dispatcher:
     async def transfer(self, agent: Agent, interaction_id: str, entry: QueueEntry, data: dict[str, Any]) -> None:
         """Hand an assigned interaction back to routing as ``entry``: another queue, or
         reserved for a named agent for a while."""
-        async with self._deciding():
+        async with self._lock:
             async with self._sessions.begin() as session:
                 interaction = await store.get(session, interaction_id)
                 store.transition(
@@ -265,7 +266,7 @@ class Dispatcher:
         away) is kept and recorded, in order, before anything newer at the next tick:
         none is lost while the process lives, and after a restart the stored state is
         the one routing is rebuilt from."""
-        async with self._deciding():
+        async with self._lock:
             self._unrecorded.extend(await self._routing.tick(time.time()))
             recorded = False
             while self._unrecorded:
@@ -344,49 +345,32 @@ class Dispatcher:
                 self.first_response_breaches[(interaction.queue, interaction.channel)] += 1
                 log.warning("interaction %s: first-response SLA breached", interaction.id)
 
-    @contextlib.asynccontextmanager
-    async def _deciding(self) -> AsyncIterator[None]:
-        """The lock, for one decision and its records. What the decision's records are
-        is submitted to storage under it, so storage has them in the order they were
-        decided; offers made meanwhile are told to their agents once committed, after
-        the lock is released, so no other decision waits for the disk."""
-        async with self._lock:
-            yield
-            made, self._made = self._made, []
-        for offers, recorded in made:
-            await self._tell(offers, recorded)
-
     async def _dispatch(self) -> None:
-        """Make every offer the engine can make now and submit their record: one
-        transaction, each offer on condition that the interaction is still queued."""
-        offers = await self._next_offers()
-        if offers:
-            now = to_datetime(time.time())
-            self._made.append((offers, self._writer.submit(lambda conn: offers_recorded(conn, offers, now))))
+        """Make every offer the engine can make now, record them in one transaction, and
+        only then tell the agents: an offer reaches an agent once storage has it."""
+        while offers := await self._next_offers():
+            await self._offer(offers)
 
-    async def _tell(self, offers: list[Offer], recorded: asyncio.Future[dict[str, tuple[str, str] | None]]) -> None:
-        """An offer reaches its agent once storage has it."""
+    async def _offer(self, offers: list[Offer]) -> None:
+        now = to_datetime(time.time())
+
+        def record(conn: Connection) -> dict[str, tuple[str, str] | None]:
+            return offers_recorded(conn, offers, now)
+
         try:
-            latest = await recorded
+            latest = await self._writer.run(record)
         except Exception:
             # Never told to anyone: the offers go back to their queues as if never made.
-            async with self._deciding():
-                for offer in offers:
-                    await self._put_back(offer)
+            for offer in offers:
+                await self._put_back(offer)
             raise
-        stale = []
         for offer in offers:
             if offer.interaction_id in latest:
                 log.info("interaction %s: offered to agent %s", offer.interaction_id, offer.agent_id)
                 self._hub.push(offer.agent_id, wire.offer_frame(offer, latest[offer.interaction_id]))
             else:
-                stale.append(offer)
-        if stale:
-            # Changed in storage behind routing's back (closed, or offered elsewhere).
-            async with self._deciding():
-                for offer in stale:
-                    await self._routing.cancel(offer.interaction_id, time.time())
-                await self._dispatch()
+                # Changed in storage behind routing's back (closed, or offered elsewhere).
+                await self._routing.cancel(offer.interaction_id, time.time())
 
     async def _put_back(self, offer: Offer) -> None:
         """The offer (or the assignment it became) undone in routing: its entry is queued
