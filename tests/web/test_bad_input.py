@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from interaction_center.web.keys import SERVICES
 from storage.models import Interaction, Message
 from tests.hostile import FUZZ, bad_header_bytes, hostile_text, json_text, odd_charsets, raw_request
-from tests.support import Client, accept_first, interaction, login, post_sms, set_status, sms_form, twilio_signature
+from tests.support import Client, login, post_sms, sms_form, twilio_signature
 
 LOGIN = "/api/v1/auth/login"
 
@@ -103,20 +103,6 @@ async def test_a_path_parameter_that_cannot_be_stored_is_400(client: Client) -> 
         response = await client.get(f"/api/v1/interactions/x{bad}y", headers=sam)
         assert response.status in (400, 404), (bad, response.status)
         await error_code(response.status, await response.read())
-
-
-async def test_a_transfer_to_an_empty_queue_or_agent_is_400_and_the_agent_keeps_it(client: Client) -> None:
-    alice = await login(client, "alice")
-    await set_status(client, alice, "available")
-    await post_sms(client, sms_form())
-    taken = await accept_first(client, alice)
-    url = f"/api/v1/interactions/{taken['id']}/transfer"
-    for body in ({"queue": ""}, {"queue": "  "}, {"agent_id": ""}, {"agent_id": "\t"}):
-        response = await client.post(url, json=body, headers=alice)
-        assert await error_code(response.status, await response.read()) == "input.bad_field", body
-    after = await interaction(client, alice, taken["id"])
-    assert after["state"] == "assigned" and after["assigned_agent_id"] == taken["assigned_agent_id"]
-    assert "transferred" not in [e["type"] for e in after["events"]]
 
 
 def _routes(client: Client) -> list[tuple[str, str]]:
