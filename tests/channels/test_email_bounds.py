@@ -11,12 +11,15 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from channels.email import inbound
 from channels.email.limits import MAX_PARTS
 from interaction_center.domain.model import InboundContact
 from tests.channels import test_email
 from tests.channels.test_email import deliver, plain, rows
+from tests.hostile import FUZZ, odd_charsets
 from tests.support import Client
 
 relay, email_settings, mail_client = test_email.relay, test_email.email_settings, test_email.mail_client
@@ -131,3 +134,38 @@ async def test_alternatives_are_one_text_and_no_attachment(mail_client: Client) 
     assert message.body.strip() == "Plain words."
     assert message.attributes["html"].strip() == "<p>Rich words.</p>"
     assert message.attributes["attachments"] == []
+
+
+_header_values = st.one_of(
+    st.integers(min_value=900, max_value=3000).map(lambda n: b"<" + b"x" * n + b"@customer.test>"),
+    st.builds(
+        lambda charset, text: b"=?" + charset.encode("ascii", "replace") + b"?q?" + text + b"?=",
+        odd_charsets,
+        st.binary(max_size=200).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b"")),
+    ),
+    st.binary(max_size=300).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b"")),
+)
+
+
+@FUZZ
+@given(
+    headers=st.lists(
+        st.tuples(st.sampled_from([b"Message-ID", b"References", b"In-Reply-To", b"Subject", b"From"]), _header_values),
+        max_size=4,
+    ),
+    parts=st.integers(min_value=0, max_value=40),
+    body=st.binary(max_size=500),
+)
+async def test_any_hostile_mail_gets_a_considered_reply_and_the_server_keeps_serving(
+    mail_client: Client, headers: list[tuple[bytes, bytes]], parts: int, body: bytes
+) -> None:
+    head = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+    if parts:
+        raw = many_parts(parts).replace(b"Subject: Hi\r\n", b"Subject: Hi\r\n" + head, 1)
+    else:
+        raw = HEAD + head + b"\r\n" + body.replace(b"\n.", b"\n..")
+
+    code, reply = await deliver(mail_client, raw)
+
+    assert code == 250 or (code in (552, 554) and reply[:2] == b"5."), (code, reply)
+    assert (await deliver(mail_client, plain()))[0] == 250
