@@ -21,6 +21,7 @@ MAX_HEADER_LINE = 998
 TOO_BIG = frozenset({"email.header_too_large", "email.too_many_parts"})
 
 _BOUNDARY = re.compile(rb'boundary\s*=\s*"?([^"\s;]+)', re.IGNORECASE)
+_DASHED = re.compile(rb"^--([^\r\n]*)", re.MULTILINE)
 
 
 def check(raw: bytes) -> None:
@@ -34,11 +35,20 @@ def check(raw: bytes) -> None:
                 f"Header line {name!r} longer than {MAX_HEADER_LINE} characters (RFC 5322 2.1.1)",
                 code="email.header_line_too_long",
             )
-    # Every part starts at a delimiter line, "--" and a boundary some Content-Type declared:
-    # counted without parsing (the closing delimiters too, one per multipart).
-    delimiters = sum(raw.count(b"\n--" + boundary) for boundary in set(_BOUNDARY.findall(raw)))
-    if delimiters > MAX_PARTS:
+    if _too_many_parts(raw):
         raise InvalidInput(f"More than {MAX_PARTS} MIME parts", code="email.too_many_parts")
+
+
+def _too_many_parts(raw: bytes) -> bool:
+    """More than MAX_PARTS lines delimit parts: "--" and a boundary some Content-Type
+    declared (then "--" for the last, and white space); closing ones count too, one per
+    multipart. Matched whole, so nested boundaries sharing a prefix are not counted twice."""
+    # Lines starting "--" are at least as many: when they are few, nothing more is read.
+    if raw.count(b"\n--") <= MAX_PARTS:
+        return False
+    boundaries = set(_BOUNDARY.findall(raw))
+    lines = (line.rstrip(b" \t") for line in _DASHED.findall(raw))
+    return sum(1 for line in lines if line in boundaries or line.removesuffix(b"--") in boundaries) > MAX_PARTS
 
 
 def _header_section(raw: bytes) -> bytes:
