@@ -14,7 +14,7 @@ MAX_PARTS = 1000
 # The header section of a long thread (References of a hundred messages) is a few KiB.
 MAX_HEADER_BYTES = 64 * 1024
 # RFC 5322 2.1.1: a line is at most 998 characters. Held to in the header section, which
-# we read (ids, threading, encoded words); body lines of any length are taken as they come.
+# we read (ids, threading, encoded words); body lines are taken up to the SMTP server's 64 KiB.
 MAX_HEADER_LINE = 998
 
 # Refusals the SMTP edge answers 552 5.3.4 (too big for us) rather than 554 5.6.0 (malformed).

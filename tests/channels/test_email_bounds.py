@@ -69,12 +69,17 @@ async def test_a_mail_of_twenty_thousand_parts_is_refused_552_unread(mail_client
     assert await rows(mail_client) == ([], [])
 
 
-async def test_a_long_body_line_is_taken(mail_client: Client) -> None:
-    """RFC 5321's 1,000 is for headers we read; a body line of any length is text to keep."""
+async def test_a_long_body_line_is_taken_and_one_past_64_kib_is_refused_554(mail_client: Client) -> None:
+    """RFC 5321's 1,000 is held to in the headers we read; a longer body line is text to keep,
+    up to what the server reads as one line."""
     raw = HEAD + b"Message-ID: <long@customer.test>\r\n\r\n" + b"word " * 2000 + b"\r\n"
     assert (await deliver(mail_client, raw))[0] == 250
     _, [message] = await rows(mail_client)
     assert message.body.strip() == ("word " * 2000).strip()
+
+    raw = HEAD + b"Message-ID: <longer@customer.test>\r\n\r\n" + b"x" * 70_000 + b"\r\n"
+    assert await deliver(mail_client, raw) == (554, b"5.6.0 Line longer than 65536 bytes")
+    assert (await deliver(mail_client, plain()))[0] == 250
 
 
 async def test_healthz_answers_while_the_largest_accepted_mail_is_read(
