@@ -9,8 +9,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email import policy
+from email.feedparser import BytesFeedParser
 from email.message import EmailMessage, Message
-from email.parser import BytesParser
 from email.utils import getaddresses
 from typing import Any
 
@@ -27,6 +27,9 @@ _MAX_ID = 200
 _MAX_REFERENCES = 20
 _MAX_HEADER = 998
 _MAX_DEPTH = 20
+# Mail is parsed off the event loop, but each call into C (decoding, splitting lines) holds
+# the interpreter until it returns: fed in pieces, a 10 MB mail never holds it for long.
+_FEED_BYTES = 64 * 1024
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _AUTO_PRECEDENCE = frozenset({"bulk", "junk", "list"})
 _ROBOTS = frozenset({"mailer-daemon", "postmaster"})
@@ -53,7 +56,10 @@ class _Reader:
         self.raw = raw
         self.defects: list[str] = []
         try:
-            self.message: Message = BytesParser(policy=policy.default).parsebytes(raw)
+            parser = BytesFeedParser(policy=policy.default)
+            for start in range(0, len(raw), _FEED_BYTES):
+                parser.feed(raw[start : start + _FEED_BYTES])
+            self.message: Message = parser.close()
         except Exception as exc:  # the parser is lenient, but a mail must never stop intake
             self.defect(f"unparseable: {type(exc).__name__}")
             self.message = EmailMessage()
