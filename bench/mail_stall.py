@@ -15,14 +15,13 @@ import json
 import smtplib
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import aiohttp
 
-from bench.processes import clean_env, free_port, stop, wait_port, wait_ready
+from bench.processes import free_port, start_service, stop, wait_port, wait_ready
 from channels.email.limits import MAX_PARTS
 from channels.email.settings import SmtpSettings
 
@@ -104,11 +103,7 @@ async def main(mails: int) -> None:
     with tempfile.TemporaryDirectory(prefix="ic-bench-mail-") as tmp:
         directory = Path(tmp)
         http_port, smtp_port = free_port(), free_port()
-        config = _config(directory, http_port, smtp_port)
-        command = [sys.executable, "-m", "interaction_center", "--config", str(config)]
-        env = clean_env()
-        subprocess.run([*command, "db", "upgrade"], check=True, capture_output=True, env=env, timeout=120)
-        server = subprocess.Popen([*command, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = start_service(_config(directory, http_port, smtp_port), subprocess.DEVNULL)
         try:
             base = f"http://127.0.0.1:{http_port}"
             await wait_port(smtp_port, server)
