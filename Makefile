@@ -40,6 +40,7 @@ test: install services lint
 bench: install
 	$(BIN)/python -m bench.routing
 	$(BIN)/python -m bench.intake
+	$(BIN)/python -m bench.mail_stall
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -36,8 +36,6 @@ import json
 import os
 import resource
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -53,7 +51,7 @@ import aiosmtplib
 from twilio.request_validator import RequestValidator
 
 from bench.agents import AgentsProcess, Tally, at_work, roster
-from bench.processes import bare_server, clean_env, free_port, stop, wait_port, wait_ready
+from bench.processes import bare_server, free_port, start_service, stop, wait_port, wait_ready
 
 TOKEN = "bench-auth-token"
 PUBLIC = "http://bench.example"
@@ -177,12 +175,9 @@ async def _service() -> AsyncIterator[Service]:
         directory = Path(tmp)
         http_port, smtp_port = free_port(), free_port()
         config = _config(directory, http_port, smtp_port)
-        command = [sys.executable, "-m", "interaction_center", "--config", str(config)]
-        env = clean_env()
-        subprocess.run([*command, "db", "upgrade"], check=True, capture_output=True, env=env, timeout=120)
         log = directory / "server.log"
         with log.open("wb") as out:
-            server = subprocess.Popen([*command, "serve"], env=env, stdout=out, stderr=out)
+            server = start_service(config, out)
         try:
             base = f"http://127.0.0.1:{http_port}"
             await wait_port(http_port, server)

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import IO
 
 import aiohttp
 
@@ -58,6 +59,15 @@ async def wait_ready(base: str, path: str, seconds: float = 60.0) -> None:
                         return
             await asyncio.sleep(0.05)
     raise RuntimeError(f"{base}{path} did not answer within {seconds:.0f} s")
+
+
+def start_service(config: Path, out: IO[bytes] | int) -> subprocess.Popen[bytes]:
+    """``serve`` on ``config`` in a process of its own, once its database is migrated; its
+    output goes to ``out`` (a file, or ``subprocess.DEVNULL``)."""
+    command = [sys.executable, "-m", "interaction_center", "--config", str(config)]
+    env = clean_env()
+    subprocess.run([*command, "db", "upgrade"], check=True, capture_output=True, env=env, timeout=120)
+    return subprocess.Popen([*command, "serve"], env=env, stdout=out, stderr=out)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -65,6 +65,36 @@ async def test_a_bad_item_fails_alone_and_the_rest_of_its_batch_is_written() -> 
     assert store.batches == [["a"], ["c"]]
 
 
+@pytest.mark.parametrize(
+    "error", [UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates"), RecursionError(), KeyError()]
+)
+async def test_a_bad_item_fails_alone_whatever_it_raises(error: Exception) -> None:
+    async def write(items: Sequence[str]) -> list[str]:
+        if "bad" in items:
+            raise error
+        return [item.upper() for item in items]
+
+    commit: GroupCommit[str, str] = GroupCommit(write, whole_batch=lambda exc: isinstance(exc, ConnectionError))
+    names = [f"c{n}" for n in range(50)]
+    names.insert(25, "bad")
+    results = await asyncio.gather(*(commit.submit(n) for n in names), return_exceptions=True)
+    assert [r for r in results if isinstance(r, BaseException)] == [error]
+    assert [r for r in results if not isinstance(r, BaseException)] == [n.upper() for n in names if n != "bad"]
+
+
+async def test_the_database_gone_while_items_are_written_one_by_one_fails_the_rest_at_once() -> None:
+    calls: list[list[str]] = []
+
+    async def write(items: Sequence[str]) -> list[str]:
+        calls.append(list(items))
+        raise ValueError("bad") if len(calls) == 1 else ConnectionError("database gone")
+
+    commit: GroupCommit[str, str] = GroupCommit(write, whole_batch=lambda exc: isinstance(exc, ConnectionError))
+    results = await asyncio.gather(*(commit.submit(n) for n in ("a", "b", "c")), return_exceptions=True)
+    assert all(isinstance(r, ConnectionError) for r in results)
+    assert calls == [["a", "b", "c"], ["a"]]
+
+
 async def test_batches_are_bounded() -> None:
     store = Store()
     commit: GroupCommit[str, str] = GroupCommit(store.write)
@@ -109,7 +139,7 @@ async def test_a_failure_no_item_could_cause_fails_the_whole_batch_at_once() -> 
         calls.append(list(items))
         raise ConnectionError("database gone")
 
-    commit: GroupCommit[str, str] = GroupCommit(write, item_errors=(ValueError,))
+    commit: GroupCommit[str, str] = GroupCommit(write, whole_batch=lambda exc: isinstance(exc, ConnectionError))
     results = await asyncio.gather(*(commit.submit(n) for n in ("a", "b", "c")), return_exceptions=True)
     assert all(isinstance(r, ConnectionError) for r in results)
     assert calls == [["a", "b", "c"]]

@@ -8,7 +8,6 @@ opens no session closes the socket."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from channels.chat.service import MAX_MESSAGE_CHARS, ChatService, Visitor
 from channels.live import live_socket
 from interaction_center.domain.errors import InteractionCenterError, InvalidInput, Unauthorized
 from interaction_center.domain.stamps import utcnow
+from interaction_center.domain.untrusted import parse_json
 from interaction_center.domain.wire import ack_frame, error_frame, resumed_frame, started_frame
 
 log = logging.getLogger(__name__)
@@ -56,10 +56,7 @@ class RateLimit:
 
 
 def _parse(raw: str) -> dict[str, Any]:
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise InvalidInput("the frame is not valid JSON", code="chat.bad_frame") from exc
+    data = parse_json(raw, code="chat.bad_frame")
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise InvalidInput('a frame is a JSON object with a "type"', code="chat.bad_frame")
     return data

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from email import policy
+from email.feedparser import BytesFeedParser
 from email.message import EmailMessage, Message
-from email.parser import BytesParser
 from email.utils import getaddresses
 from typing import Any
 
@@ -26,6 +27,9 @@ _MAX_ID = 200
 _MAX_REFERENCES = 20
 _MAX_HEADER = 998
 _MAX_DEPTH = 20
+# Mail is parsed off the event loop, but each call into C (decoding, splitting lines) holds
+# the interpreter until it returns: fed in pieces, a 10 MB mail never holds it for long.
+_FEED_BYTES = 64 * 1024
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _AUTO_PRECEDENCE = frozenset({"bulk", "junk", "list"})
 _ROBOTS = frozenset({"mailer-daemon", "postmaster"})
@@ -52,7 +56,10 @@ class _Reader:
         self.raw = raw
         self.defects: list[str] = []
         try:
-            self.message: Message = BytesParser(policy=policy.default).parsebytes(raw)
+            parser = BytesFeedParser(policy=policy.default)
+            for start in range(0, len(raw), _FEED_BYTES):
+                parser.feed(raw[start : start + _FEED_BYTES])
+            self.message: Message = parser.close()
         except Exception as exc:  # the parser is lenient, but a mail must never stop intake
             self.defect(f"unparseable: {type(exc).__name__}")
             self.message = EmailMessage()
@@ -80,20 +87,6 @@ class _Reader:
         self.defect("no Message-ID")
         return f"<{hashlib.sha256(self.raw).hexdigest()[:40]}@no-message-id.invalid>"
 
-    def parts(self, part: Message | None = None, depth: int = 0) -> Iterator[Message]:
-        """The leaf parts; an attached mail (message/rfc822) is one leaf, not opened."""
-        part = self.message if part is None else part
-        if depth > _MAX_DEPTH:
-            self.defect("nested too deeply")
-            return
-        payload = part.get_payload()
-        if part.get_content_maintype() == "multipart" and isinstance(payload, list):
-            for sub in payload:
-                if isinstance(sub, Message):
-                    yield from self.parts(sub, depth + 1)
-        else:
-            yield part
-
     def text(self, part: Message) -> str:
         try:
             content = part.get_content()  # type: ignore[attr-defined]  # EmailMessage under policy.default
@@ -114,13 +107,6 @@ def _size(part: Message) -> int:
         return len(part.as_bytes())
     except Exception:  # a size is only informative
         return 0
-
-
-def _body_part(reader: _Reader, subtype: str) -> Message | None:
-    for part in reader.parts():
-        if part.get_content_type() == f"text/{subtype}" and part.get_content_disposition() != "attachment":
-            return part
-    return None
 
 
 def _sender(reader: _Reader, mail_from: str | None) -> tuple[str, str]:
@@ -204,25 +190,70 @@ def contact_from_mail(raw: bytes, mail_from: str | None, recipients: Sequence[st
     )
 
 
+@dataclass
+class _Shown:
+    """A mail as a mail client shows it: text segments in reading order, each a plain part,
+    an HTML part or both (two alternatives of one text), and the attachments."""
+
+    segments: list[tuple[Message | None, Message | None]] = field(default_factory=list)
+    attachments: list[Message] = field(default_factory=list)
+
+
+def _shown(reader: _Reader, part: Message, depth: int = 0) -> _Shown:
+    """Plain and HTML parts are text to read, wherever they sit (after an inline image, in
+    a forwarded thread's mixed parts), unless marked as attachments; of alternatives, the
+    first plain and the last (richest) HTML are the text, and the others only repeat it.
+    Any other part is an attachment; an attached mail (message/rfc822) is one, not opened."""
+    shown = _Shown()
+    if depth > _MAX_DEPTH:
+        reader.defect("nested too deeply")
+        return shown
+    for defect in part.defects:
+        reader.defect(type(defect).__name__)
+    payload = part.get_payload()
+    if part.get_content_maintype() == "multipart" and isinstance(payload, list):
+        inner = [_shown(reader, sub, depth + 1) for sub in payload if isinstance(sub, Message)]
+        for one in inner:
+            shown.attachments += one.attachments
+        if part.get_content_subtype() == "alternative":
+            plains = [p for one in inner for p, _ in one.segments if p is not None]
+            htmls = [h for one in inner for _, h in one.segments if h is not None]
+            if plains or htmls:
+                shown.segments.append((plains[0] if plains else None, htmls[-1] if htmls else None))
+        else:
+            shown.segments += [segment for one in inner for segment in one.segments]
+    elif part.get_content_disposition() == "attachment":
+        shown.attachments.append(part)
+    elif part.get_content_type() == "text/plain":
+        shown.segments.append((part, None))
+    elif part.get_content_type() == "text/html":
+        shown.segments.append((None, part))
+    else:
+        shown.attachments.append(part)
+    return shown
+
+
 def _content(reader: _Reader) -> tuple[dict[str, Any], str]:
-    """The attributes describing the content, and the text an agent reads: the plain part,
-    else the HTML part made readable (the HTML itself kept in the attributes)."""
-    plain, html = _body_part(reader, "plain"), _body_part(reader, "html")
-    html_source = reader.text(html) if html is not None else None
-    body = reader.text(plain) if plain is not None else html_to_text(html_source) if html_source else ""
+    """The attributes describing the content, and the text an agent reads: each segment's
+    plain text, else its HTML made readable, in order (the HTML itself kept in the
+    attributes)."""
+    shown = _shown(reader, reader.message)
+    texts, html_sources = [], []
+    for plain, html in shown.segments:
+        html_source = reader.text(html) if html is not None else None
+        if html_source is not None:
+            html_sources.append(html_source)
+        texts.append(reader.text(plain) if plain is not None else html_to_text(html_source or ""))
     attachments = [
         {
             "filename": _clean(part.get_filename() or "") or None,
             "content_type": part.get_content_type(),
             "size": _size(part),
         }
-        for part in reader.parts()
-        if part is not plain and part is not html
+        for part in shown.attachments
     ]
-    for part in [reader.message, *reader.parts()]:
-        for defect in part.defects:
-            reader.defect(type(defect).__name__)
     attributes: dict[str, Any] = {"subject": reader.header("Subject"), "attachments": attachments}
-    if html_source is not None:
-        attributes["html"] = html_source
-    return attributes, body
+    if html_sources:
+        attributes["html"] = "\n".join(html_sources)
+    # One text as it came; several, each trimmed of its own blank edges, a blank line apart.
+    return attributes, texts[0] if len(texts) == 1 else "\n\n".join(text.strip("\r\n") for text in texts)

@@ -10,6 +10,7 @@ from multidict import MultiDict
 from twilio.request_validator import RequestValidator
 
 from interaction_center.domain.errors import Forbidden, InvalidInput
+from interaction_center.domain.untrusted import require_charset, require_storable
 
 _REFUSED = "missing or invalid Twilio signature"
 
@@ -23,11 +24,17 @@ class TwilioSignatureCheck:
         return self._base + request.rel_url.path_qs
 
     async def verified_form(self, request: web.Request) -> MultiDict[str]:
-        """The request's form fields, returned only once the signature over them holds."""
+        """The request's form fields, returned only once the signature over them holds
+        and they can be stored."""
         signature = request.headers.get("X-Twilio-Signature", "")
+        # Twilio's signatures are base64; header bytes that were not UTF-8 arrive as lone
+        # surrogates, which no HMAC comparison can take.
+        if not signature.isascii():
+            raise Forbidden(_REFUSED, code="twilio.bad_signature")
+        require_charset(request.charset)
         try:
             posted = await request.post()
-        except ValueError as exc:
+        except (ValueError, LookupError) as exc:  # LookupError: a multipart part's unknown charset
             raise InvalidInput("the body is not a readable form", code="webhook.bad_form") from exc
         form: MultiDict[str] = MultiDict()
         for key, value in posted.items():
@@ -37,9 +44,17 @@ class TwilioSignatureCheck:
             form.add(key, value)
         if not signature or not self._holds(self.url_for(request), form, signature):
             raise Forbidden(_REFUSED, code="twilio.bad_signature")
+        require_storable(form.items())
         return form
 
     def _holds(self, url: str, form: MultiDict[str], signature: str) -> bool:
+        try:
+            return self._matches(url, form, signature)
+        except UnicodeEncodeError:
+            # Twilio signs UTF-8: a form with text that has none was not signed by Twilio.
+            return False
+
+    def _matches(self, url: str, form: MultiDict[str], signature: str) -> bool:
         # Twilio signs the URL it called, which is ours as configured: one HMAC settles a
         # genuine webhook. The library's full check (two more, for the URL with and without
         # its port) is left for the ones that do not match at once.

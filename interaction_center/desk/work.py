@@ -196,7 +196,7 @@ class AgentWork:
             interaction = await self._held(session, agent, interaction_id)
             if to_agent is not None and await agent_store.get(session, to_agent) is None:
                 raise NotFound(f"no agent {to_agent}", code="agent.not_found")
-        target = queue or interaction.queue
+        target = interaction.queue if queue is None else queue
         settings = self._settings.queues.get(target)
         if settings is None or Channel(interaction.channel) not in settings.channels:
             raise InvalidInput(f"queue {target!r} does not take {interaction.channel}", code="transfer.queue")

@@ -31,6 +31,13 @@ class InvalidInput(InteractionCenterError):
     status = 400
 
 
+class UnsupportedMediaType(InvalidInput):
+    """The body comes in a form (a charset) we cannot read."""
+
+    code = "input.bad_charset"
+    status = 415
+
+
 class Unauthorized(InteractionCenterError):
     code = "auth.unauthorized"
     status = 401

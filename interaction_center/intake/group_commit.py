@@ -27,19 +27,20 @@ LINGER_SECONDS = 0.002
 class GroupCommit(Generic[Item, Result]):
     """``write`` takes a batch and returns one result per item, in order, once they are
     committed; ``after`` then gets those results, once their callers have them (for work
-    the callers need not wait for). When a batch fails with one of ``item_errors``, its
-    items are written one by one, so a single bad item fails alone; any other failure
-    fails the whole batch at once."""
+    the callers need not wait for). When a batch fails, its items are written one by one,
+    so a bad item fails alone whatever it raises, and only its caller gets the error;
+    only a failure ``whole_batch`` names as one no item could cause (the database gone)
+    fails the whole batch at once, rather than once for every item."""
 
     def __init__(
         self,
         write: Callable[[Sequence[Item]], Awaitable[Sequence[Result]]],
         after: Callable[[Sequence[Result]], Awaitable[None]] | None = None,
-        item_errors: tuple[type[Exception], ...] = (Exception,),
+        whole_batch: Callable[[Exception], bool] = lambda exc: False,
     ) -> None:
         self._write = write
         self._after = after
-        self._item_errors = item_errors
+        self._whole_batch = whole_batch
         self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
         self._writer: asyncio.Task[None] | None = None
         self._expected = 1
@@ -87,28 +88,33 @@ class GroupCommit(Generic[Item, Result]):
         """The batch written, each caller answered; the results of the items written."""
         try:
             results = list(await self._write([item for item, _ in batch]))
-        except self._item_errors as exc:
-            if len(batch) == 1:
-                _settle(batch[0][1], exc)
-                return []
-            log.warning("a batch of %d failed (%s); writing its items one by one", len(batch), exc)
-            written = []
-            for item, future in batch:
-                try:
-                    (result,) = await self._write([item])
-                except self._item_errors as single:
-                    _settle(future, single)
-                else:
-                    _settle(future, result)
-                    written.append(result)
-            return written
         except Exception as exc:
-            for _, future in batch:
-                _settle(future, exc)
-            return []
+            if len(batch) == 1 or self._whole_batch(exc):
+                for _, future in batch:
+                    _settle(future, exc)
+                return []
+            log.warning("a batch of %d failed (%r); writing its items one by one", len(batch), exc)
+            return await self._one_by_one(batch)
         for (_, future), result in zip(batch, results, strict=True):
             _settle(future, result)
         return results
+
+    async def _one_by_one(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> list[Result]:
+        written = []
+        for n, (item, future) in enumerate(batch):
+            try:
+                (result,) = await self._write([item])
+            except Exception as exc:
+                if self._whole_batch(exc):
+                    # Gone meanwhile: the rest would only fail the same way, one at a time.
+                    for _, rest in batch[n:]:
+                        _settle(rest, exc)
+                    break
+                _settle(future, exc)
+            else:
+                _settle(future, result)
+                written.append(result)
+        return written
 
     async def _linger(self) -> None:
         if len(self._pending) >= self._expected:

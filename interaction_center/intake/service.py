@@ -6,12 +6,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from interaction_center import wire as serialize
 from interaction_center.dispatch.notifier import AgentHub
-from interaction_center.domain.errors import InteractionCenterError, InvalidInput
+from interaction_center.domain.errors import InvalidInput
 from interaction_center.domain.model import SYSTEM, Channel, Direction, InboundContact
 from interaction_center.domain.stamps import utcnow
 from interaction_center.intake import batch as intake_batch
@@ -34,9 +34,13 @@ _DELIVERY_RANK = {
 # Identity and open-thread races with another writer surface as unique-key violations; a
 # fresh transaction then finds the row the other writer committed.
 _ATTEMPTS = 3
-# What one contact can cause; other failures (the database locked or gone) fail the whole
-# batch at once rather than being tried again contact by contact.
-_ITEM_ERRORS = (IntegrityError, DataError, InteractionCenterError)
+
+
+def _database_gone(exc: Exception) -> bool:
+    """A failure no contact can cause: the connection refused or lost. It fails a whole
+    batch at once; any other failure has its batch written again contact by contact,
+    since a contact can make the database (or its driver) raise almost anything."""
+    return isinstance(exc, OSError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 class Intake:
@@ -54,7 +58,7 @@ class Intake:
         self._hub = hub
         self._settings = settings
         self._batches: GroupCommit[tuple[InboundContact, str], intake_batch.Stored] = GroupCommit(
-            self._take_in, after=self._tell_agents, item_errors=_ITEM_ERRORS
+            self._take_in, after=self._tell_agents, whole_batch=_database_gone
         )
 
     async def receive(self, contact: InboundContact, queue: str) -> IntakeResult:

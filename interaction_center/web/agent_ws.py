@@ -7,7 +7,6 @@ where access logs would keep it."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 
 from aiohttp import WSMsgType, web
@@ -15,7 +14,8 @@ from aiohttp import WSMsgType, web
 from channels.live import live_socket
 from interaction_center import wire as serialize
 from interaction_center.desk.accounts import Account
-from interaction_center.domain.errors import InteractionCenterError, Unauthorized
+from interaction_center.domain.errors import InteractionCenterError, InvalidInput, Unauthorized
+from interaction_center.domain.untrusted import parse_json
 from interaction_center.domain.wire import error_frame, pong_frame
 from interaction_center.web.auth import bearer_token
 from interaction_center.web.keys import SERVICES
@@ -56,20 +56,26 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
 
 async def _handle(request: web.Request, socket: web.WebSocketResponse, agent: Account, raw: str) -> None:
     """``ping``, and ``{"type": "typing", "interaction_id"}``: the agent is writing to a
-    chat visitor, who sees it. Other frames are ignored: this channel is mostly one way."""
+    chat visitor, who sees it. A frame that is not JSON we can take gets an error frame;
+    other frames are ignored: this channel is mostly one way."""
     if raw == '{"type":"ping"}':
         await socket.send_json(pong_frame())
         return
     try:
-        data = json.loads(raw)
-    except ValueError:
-        return
-    if not isinstance(data, dict) or data.get("type") != "typing" or not isinstance(data.get("interaction_id"), str):
-        return
-    try:
+        data = parse_json(raw, code="input.bad_json")
+        if (
+            not isinstance(data, dict)
+            or data.get("type") != "typing"
+            or not isinstance(data.get("interaction_id"), str)
+        ):
+            return
         await request.app[SERVICES].chat.agent_typing(agent.id, data["interaction_id"])
     except InteractionCenterError as exc:
         await socket.send_json(error_frame(exc.code, exc.message))
+    except Exception:
+        # One frame's failure is that frame's: the agent's live channel stays open.
+        log.exception("agent %s: frame failed", agent.id)
+        await socket.send_json(error_frame("internal", "internal error; it has been logged"))
 
 
 async def _token_frame(socket: web.WebSocketResponse) -> str:
@@ -78,8 +84,8 @@ async def _token_frame(socket: web.WebSocketResponse) -> str:
     except TimeoutError as exc:
         raise Unauthorized("no auth frame in time", code="auth.missing") from exc
     try:
-        data = json.loads(frame.data) if frame.type == WSMsgType.TEXT else None
-    except ValueError:
+        data = parse_json(frame.data, code="auth.missing") if frame.type == WSMsgType.TEXT else None
+    except InvalidInput:
         data = None
     token = data.get("token") if isinstance(data, dict) and data.get("type") == "auth" else None
     if not isinstance(token, str) or not token:

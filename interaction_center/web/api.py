@@ -125,8 +125,8 @@ async def complete(request: web.Request, agent: Account) -> web.Response:
 @allow(*EVERYONE)
 async def transfer(request: web.Request, agent: Account) -> web.Response:
     body = await json_object(request)
-    queue = text_field(body, "queue", max_length=100) if "queue" in body else None
-    to_agent = text_field(body, "agent_id", max_length=36) if "agent_id" in body else None
+    queue = text_field(body, "queue", max_length=100, blank=False) if "queue" in body else None
+    to_agent = text_field(body, "agent_id", max_length=36, blank=False) if "agent_id" in body else None
     result = await request.app[SERVICES].work.transfer(
         agent, request.match_info["interaction_id"], queue=queue, to_agent=to_agent
     )

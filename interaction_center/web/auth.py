@@ -20,7 +20,12 @@ SUPERVISORS = (Role.SUPERVISOR, Role.ADMIN)
 
 
 def bearer_token(request: web.Request) -> str | None:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    header = request.headers.get("Authorization", "")
+    if not header.isascii():
+        # Our tokens are ASCII; bytes that are not UTF-8 arrive as lone surrogates, which
+        # would fail only when hashed.
+        return None
+    scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 

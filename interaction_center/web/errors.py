@@ -9,6 +9,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from interaction_center.domain.errors import InteractionCenterError, InvalidInput
+from interaction_center.domain.untrusted import decode, parse_json, require_storable
 from interaction_center.domain.wire import error_body
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,9 @@ def json_error(status: int, code: str, message: str) -> web.Response:
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
+        # Path parameters are ids and names looked up in storage: one that cannot be
+        # stored cannot name anything, and would fail only in the database's driver.
+        require_storable(request.match_info.items())
         return await handler(request)
     except InteractionCenterError as exc:
         if exc.status >= 500:
@@ -36,19 +40,21 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 
 async def json_object(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise InvalidInput("the body is not valid JSON", code="input.bad_json") from exc
+    """The body as a JSON object, read in its declared charset, bounded in depth, with
+    every string storable (``interaction_center.domain.untrusted``)."""
+    body = parse_json(decode(await request.read(), request.charset), code="input.bad_json")
     if not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object", code="input.bad_json")
     return body
 
 
-def text_field(body: dict[str, Any], name: str, *, max_length: int = 10_000) -> str:
+def text_field(body: dict[str, Any], name: str, *, max_length: int = 10_000, blank: bool = True) -> str:
+    """``blank=False``: a name or id, where an empty or all-space value names nothing."""
     value = body.get(name)
     if not isinstance(value, str):
         raise InvalidInput(f"{name!r} must be a string", code="input.bad_field")
+    if not blank and not value.strip():
+        raise InvalidInput(f"{name!r} must not be empty", code="input.bad_field")
     if len(value) > max_length:
         raise InvalidInput(f"{name!r} is longer than {max_length} characters", code="input.bad_field")
     return value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -9,6 +11,7 @@ from twilio.request_validator import RequestValidator
 
 from interaction_center.web.keys import SERVICES
 from storage.models import Customer, Interaction, InteractionEvent, Message
+from tests.hostile import FUZZ, hostile_text, odd_charsets
 from tests.support import AUTH_TOKEN, PUBLIC_BASE, Client, post_sms, sms_form, twilio_signature
 
 
@@ -107,3 +110,37 @@ async def test_any_form_gets_a_clear_answer_and_only_a_200_stores_anything(
         assert await _counts(client) == before
     health = await client.get("/healthz")
     assert health.status == 200
+
+
+def _signed(path: str, form: dict[str, str]) -> str:
+    try:
+        return twilio_signature(path, form)
+    except UnicodeEncodeError:  # text with no UTF-8 cannot be signed: sent as a forger would
+        return "forged"
+
+
+@FUZZ
+@given(
+    path=st.sampled_from(["/twilio/sms", "/twilio/sms/status"]),
+    hostile=st.dictionaries(
+        st.sampled_from(["From", "To", "MessageSid", "Body", "NumMedia", "MediaUrl0", "MessageStatus", "ErrorCode"]),
+        hostile_text,
+        min_size=1,
+    ),
+    charset=st.none() | odd_charsets,
+)
+async def test_any_hostile_form_signed_or_not_in_any_charset_gets_a_4xx_and_stores_nothing(
+    client: Client, path: str, hostile: dict[str, str], charset: str | None
+) -> None:
+    before = await _counts(client)
+    form = {**sms_form(), "MessageStatus": "delivered", **hostile}
+    encoded = "&".join(f"{quote(k)}={quote(v.encode('utf-8', 'surrogatepass'))}" for k, v in form.items())
+    headers = {
+        "X-Twilio-Signature": _signed(path, form),
+        "Content-Type": "application/x-www-form-urlencoded" + (f"; charset={charset}" if charset else ""),
+    }
+    response = await client.post(path, data=encoded, headers=headers)
+    assert response.status in (200, 204, 400, 403, 415), await response.text()
+    if response.status >= 400:
+        assert (await response.json())["error"]["code"]
+        assert await _counts(client) == before

@@ -127,6 +127,10 @@ async def test_a_transfer_needs_exactly_one_known_target(client: Client) -> None
         ({"queue": "support", "agent_id": "x"}, 400, "transfer.target"),
         ({"queue": "nowhere"}, 400, "transfer.queue"),
         ({"agent_id": "00000000-0000-0000-0000-000000000000"}, 404, "agent.not_found"),
+        # Empty names nothing (an empty queue once meant the current one: the agent lost it).
+        ({"queue": ""}, 400, "input.bad_field"),
+        ({"queue": "  "}, 400, "input.bad_field"),
+        ({"agent_id": ""}, 400, "input.bad_field"),
     ):
         response = await client.post(url, json=body, headers=alice)
         assert (response.status, (await response.json())["error"]["code"]) == (status, code), body
