@@ -129,7 +129,7 @@ def build_services(settings: Settings) -> Services:
     capacities: dict[str, Capacity] = {}
     dispatcher = Dispatcher(sessions, writer, routing, hub, settings.routing, capacities)
     feed = routing_feed(writer, dispatcher)
-    intake = Intake(sessions, writer, hub, settings, committed=feed.wake)
+    intake = Intake(sessions, writer, hub, settings, writing=feed.wake)
     port = ChannelIntake(intake, settings)
     rooms = ChatRooms()
     chat = ChatDesk(sessions, intake, dispatcher, routing, hub, rooms, settings)

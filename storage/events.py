@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Select, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from interaction_center.domain.model import Actor
@@ -26,7 +26,6 @@ STREAMS = cast(Table, EventStream.__table__)
 POSITIONS = cast(Table, ConsumerPosition.__table__)
 INTERACTION_EVENTS = cast(Table, InteractionEvent.__table__)
 AGENT_EVENTS = cast(Table, AgentEvent.__table__)
-_TABLES = {INTERACTIONS: INTERACTION_EVENTS, AGENTS: AGENT_EVENTS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,18 +86,30 @@ def head(conn: Connection, stream: str) -> int:
     return int(conn.execute(select(STREAMS.c.last_seq).where(STREAMS.c.name == stream)).scalar_one())
 
 
-def read(conn: Connection, stream: str, after: int, limit: int) -> list[LoggedEvent]:
-    table = _TABLES[stream]
-    subject = table.c.interaction_id if stream == INTERACTIONS else table.c.agent_id
-    rows = conn.execute(
+def _reading(table: Table, subject: str) -> Select[Any]:
+    """A stream's read, built once: it runs on the path of every contact, and building and
+    keying the statement each time cost about what running it did."""
+    return (
         select(
-            table.c.seq, subject, table.c.type, table.c.actor_kind, table.c.actor_id, table.c.data, table.c.created_at
+            table.c.seq,
+            table.c[subject],
+            table.c.type,
+            table.c.actor_kind,
+            table.c.actor_id,
+            table.c.data,
+            table.c.created_at,
         )
-        .where(table.c.seq > after)
+        .where(table.c.seq > bindparam("after"))
         .order_by(table.c.seq)
-        .limit(limit)
+        .limit(bindparam("limit"))
     )
-    return [LoggedEvent(stream, *row) for row in rows]
+
+
+_READS = {INTERACTIONS: _reading(INTERACTION_EVENTS, "interaction_id"), AGENTS: _reading(AGENT_EVENTS, "agent_id")}
+
+
+def read(conn: Connection, stream: str, after: int, limit: int) -> list[LoggedEvent]:
+    return [LoggedEvent(stream, *row) for row in conn.execute(_READS[stream], {"after": after, "limit": limit})]
 
 
 def position(conn: Connection, consumer: str) -> int | None:

@@ -59,6 +59,9 @@ class LogConsumer(Generic[Loaded]):
         self._handle = handle
         self._from_head = from_head
         self._nudged = asyncio.Event()
+        # Idle, waiting for a nudge; a read submitted by the nudge, not yet awaited.
+        self._waiting = False
+        self._early: tuple[asyncio.Future[tuple[list[LoggedEvent], Loaded, int]], int | None] | None = None
         # Handled, not yet recorded: the next read records it.
         self._reached: int | None = None
         self._recorded: int | None = None
@@ -70,7 +73,12 @@ class LogConsumer(Generic[Loaded]):
         return self._reached if self._reached is not None else self._recorded or 0
 
     def wake(self) -> None:
-        """Something was committed to the stream: read now rather than at the next poll."""
+        """Something is being written to the stream: read now rather than at the next
+        poll. An idle consumer submits its read at once, so the writer runs it right behind
+        that write, in the same transaction when it can; its result comes only once that
+        transaction is committed."""
+        if self._waiting and self._early is None:
+            self._early = self._submit_read()
         self._nudged.set()
 
     async def run(self) -> None:
@@ -90,10 +98,9 @@ class LogConsumer(Generic[Loaded]):
     async def step(self) -> int:
         """Record the position reached, read and handle the next batch; how many events
         it held."""
-        reached = self._reached
-        due = time.monotonic() - self._recorded_at >= RECORD_SECONDS
-        record = reached if reached is not None and reached != self._recorded and due else None
-        read, loaded, start = await self._writer.run(lambda conn: self._read(conn, reached, record))
+        early, self._early = self._early, None
+        reading, record = early or self._submit_read()
+        read, loaded, start = await reading
         # ``start`` is what was recorded: the position just written, or the one read.
         if record is not None or self._recorded is None:
             self._recorded, self._recorded_at = start, time.monotonic()
@@ -101,6 +108,13 @@ class LogConsumer(Generic[Loaded]):
             await self._handle(loaded)
             self._reached = read[-1].seq
         return len(read)
+
+    def _submit_read(self) -> tuple[asyncio.Future[tuple[list[LoggedEvent], Loaded, int]], int | None]:
+        """The next read, submitted to the writer, and the position it records."""
+        reached = self._reached
+        due = time.monotonic() - self._recorded_at >= RECORD_SECONDS
+        record = reached if reached is not None and reached != self._recorded and due else None
+        return self._writer.submit(lambda conn: self._read(conn, reached, record)), record
 
     def _read(self, conn: Connection, reached: int | None, record: int | None) -> tuple[list[LoggedEvent], Loaded, int]:
         if record is not None:
@@ -113,9 +127,12 @@ class LogConsumer(Generic[Loaded]):
         return read, self._load(conn, read), start
 
     async def _idle(self) -> None:
+        self._waiting = True
         try:
             async with asyncio.timeout(POLL_SECONDS):
                 await self._nudged.wait()
         except TimeoutError:
             pass
+        finally:
+            self._waiting = False
         self._nudged.clear()

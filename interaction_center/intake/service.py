@@ -50,11 +50,11 @@ class Intake:
         writer: Writer,
         hub: AgentHub,
         settings: Settings,
-        committed: Callable[[], None],
+        writing: Callable[[], None],
     ) -> None:
         self._sessions = sessions
         self._writer = writer
-        self._committed = committed
+        self._writing = writing
         self._hub = hub
         self._settings = settings
         self._batches: GroupCommit[tuple[InboundContact, str], intake_batch.Stored] = GroupCommit(
@@ -76,8 +76,12 @@ class Intake:
     async def _take_in(self, items: Sequence[tuple[InboundContact, str]]) -> list[intake_batch.Stored]:
         attempt = 1
         while True:
+            written = self._writer.submit(lambda conn: intake_batch.write(conn, items, self._settings, utcnow()))
+            # The log's readers queue their read right behind it: in its transaction when
+            # they can, so routing has the contact from the same commit, without another.
+            self._writing()
             try:
-                stored = await self._writer.run(lambda conn: intake_batch.write(conn, items, self._settings, utcnow()))
+                stored = await written
                 break
             except IntegrityError:
                 if attempt == _ATTEMPTS:
@@ -86,8 +90,6 @@ class Intake:
                 log.info("a batch of %d contacts raced another writer, retrying", len(items))
         for outcome in stored:
             log.debug("interaction %s: contact %s", outcome.result.interaction_id, _verdict(outcome.result))
-        # Committed: routing may read it now.
-        self._committed()
         return stored
 
     async def _tell_agents(self, stored: Sequence[intake_batch.Stored]) -> None:
