@@ -42,14 +42,18 @@ class LoggedEvent:
     created_at: datetime
 
 
+# Built once, like the reads below: every transaction that writes events runs it.
+_TAKE_NUMBERS = (
+    update(STREAMS)
+    .where(STREAMS.c.name == bindparam("stream"))
+    .values(last_seq=STREAMS.c.last_seq + bindparam("count"))
+    .returning(STREAMS.c.last_seq)
+)
+
+
 def take_numbers(conn: Connection, stream: str, count: int) -> int:
     """Reserve ``count`` numbers of ``stream`` for this transaction; returns the first."""
-    last = conn.execute(
-        update(STREAMS)
-        .where(STREAMS.c.name == stream)
-        .values(last_seq=STREAMS.c.last_seq + count)
-        .returning(STREAMS.c.last_seq)
-    ).scalar_one()
+    last = conn.execute(_TAKE_NUMBERS, {"stream": stream, "count": count}).scalar_one()
     return int(last) - count + 1
 
 
