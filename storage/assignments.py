@@ -1,14 +1,15 @@
-"""The desk's frequent transitions as plain statements for the writer: an offer accepted,
-an interaction completed. Each is one conditional UPDATE (the state it must be in, the
-version it was read at) with its events in the same transaction, so a second writer loses
-cleanly, and several of them share one commit (see ``storage.writer``)."""
+"""The frequent transitions of one interaction as plain statements for the writer: an offer
+accepted, an offer returned to its queue, an interaction completed. Each is one
+conditional UPDATE (on the version read in the same transaction, in the state it must be
+in) with its events, so a second writer loses cleanly, and several of them share one
+commit (see ``storage.writer``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, Row, bindparam, select
 
 from interaction_center.domain.errors import Conflict, Forbidden, NotFound, StaleState
 from interaction_center.domain.model import Actor, ActorKind, InteractionState
@@ -19,19 +20,6 @@ from storage.models import Interaction
 _I = rows.INTERACTIONS
 
 # Built once: building and keying a statement cost more than running it (see intake_rows).
-_TAKE_OFFER = (
-    update(_I)
-    .where(_I.c.id == bindparam("row_id"), _I.c.state == InteractionState.OFFERED, _I.c.offer_id == bindparam("held"))
-    .values(
-        state=InteractionState.ASSIGNED,
-        updated_at=bindparam("at"),
-        assigned_agent_id=bindparam("agent"),
-        offer_id=None,
-        offered_agent_id=None,
-        offer_expires_at=None,
-        version=_I.c.version + 1,
-    )
-)
 _ROW = select(_I).where(_I.c.id == bindparam("row_id"))
 _OFFER_HELD = select(_I.c.offered_agent_id, _I.c.version).where(
     _I.c.id == bindparam("row_id"), _I.c.state == InteractionState.OFFERED, _I.c.offer_id == bindparam("held")
@@ -42,8 +30,8 @@ _NO_OFFER = {"offer_id": None, "offered_agent_id": None, "offer_expires_at": Non
 def accept(conn: Connection, interaction_id: str, offer_id: str, agent_id: str, now: datetime) -> None:
     """The offer ``offer_id`` of the interaction taken by the agent; Conflict when the
     interaction no longer holds that offer (lapsed, withdrawn, taken)."""
-    moved = conn.execute(_TAKE_OFFER, {"row_id": interaction_id, "held": offer_id, "at": now, "agent": agent_id})
-    if moved.rowcount != 1:
+    taken = _out_of_offer(conn, interaction_id, offer_id, InteractionState.ASSIGNED, now, assigned_agent_id=agent_id)
+    if taken is None:
         raise Conflict("the offer is no longer open", code="offer.closed")
     data = transition_data(InteractionState.OFFERED, InteractionState.ASSIGNED, {"offer_id": offer_id})
     rows.insert_all(conn, (), (), [event_row(interaction_id, "accepted", Actor(ActorKind.AGENT, agent_id), data, now)])
@@ -82,18 +70,33 @@ def requeue(
     """The offer closed, the interaction queued again, with ``event``; False, and nothing
     written, when the interaction no longer holds that offer (an accept or a close got
     there first)."""
-    held = conn.execute(_OFFER_HELD, {"row_id": interaction_id, "held": offer_id}).one_or_none()
+    held = _out_of_offer(conn, interaction_id, offer_id, InteractionState.QUEUED, now)
     if held is None:
         return False
-    values = transition_values(InteractionState.OFFERED, InteractionState.QUEUED, now)
-    _landed(
-        rows.update_interaction(conn, {"id": interaction_id, "expected_version": held.version, **values, **_NO_OFFER})
-    )
     data = transition_data(
         InteractionState.OFFERED, InteractionState.QUEUED, {"agent_id": held.offered_agent_id, "offer_id": offer_id}
     )
     rows.insert_all(conn, (), (), [event_row(interaction_id, event, actor, data, now)])
     return True
+
+
+def _out_of_offer(
+    conn: Connection,
+    interaction_id: str,
+    offer_id: str | None,
+    target: InteractionState,
+    now: datetime,
+    **columns: Any,
+) -> Row[str | None, int] | None:
+    """The interaction moved from the offer ``offer_id`` to ``target`` (with ``columns``),
+    the offer cleared; what it held (the agent offered to, the version), or None, and
+    nothing written, when the interaction no longer holds that offer."""
+    held = conn.execute(_OFFER_HELD, {"row_id": interaction_id, "held": offer_id}).one_or_none()
+    if held is None:
+        return None
+    values = {**transition_values(InteractionState.OFFERED, target, now), **_NO_OFFER, **columns}
+    _landed(rows.update_interaction(conn, {"id": interaction_id, "expected_version": held.version, **values}))
+    return held
 
 
 def _landed(moved: bool) -> None:

@@ -169,21 +169,23 @@ def update_interactions(conn: Connection, changes: Sequence[dict[str, Any]]) -> 
     moved meanwhile is left alone (see ``holding``: the caller finds out which landed)."""
     if not changes:
         return
-    columns = tuple(key for key in changes[0] if key not in ("id", "expected_version"))
-    conn.execute(
-        _conditional_update(columns),
-        [
-            {"row_id": row["id"], "expected_version": row["expected_version"], **{c: row[c] for c in columns}}
-            for row in changes
-        ],
-    )
+    columns = _changed(changes[0])
+    conn.execute(_conditional_update(columns), [_bound(row, columns) for row in changes])
 
 
 def update_interaction(conn: Connection, change: dict[str, Any]) -> bool:
     """One such conditional UPDATE alone; whether it landed."""
-    columns = tuple(key for key in change if key not in ("id", "expected_version"))
-    params = {"row_id": change["id"], "expected_version": change["expected_version"], **{c: change[c] for c in columns}}
-    return bool(conn.execute(_conditional_update(columns), params).rowcount == 1)
+    columns = _changed(change)
+    return bool(conn.execute(_conditional_update(columns), _bound(change, columns)).rowcount == 1)
+
+
+def _changed(change: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(key for key in change if key not in ("id", "expected_version"))
+
+
+def _bound(change: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
+    """A change as the parameters of its conditional UPDATE."""
+    return {"row_id": change["id"], "expected_version": change["expected_version"], **{c: change[c] for c in columns}}
 
 
 @functools.cache

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Generic, TypeAlias, TypeVar
 
 from sqlalchemy import Connection
 
@@ -25,6 +25,8 @@ from storage.writer import Writer
 log = logging.getLogger(__name__)
 
 Loaded = TypeVar("Loaded")
+# What one read returns: the events, what ``load`` made of them, the position it started at.
+Read: TypeAlias = tuple[list[LoggedEvent], Loaded, int]
 
 # Enough to amortize a read, few enough that one batch never holds routing long.
 BATCH = 500
@@ -61,7 +63,7 @@ class LogConsumer(Generic[Loaded]):
         self._nudged = asyncio.Event()
         # Idle, waiting for a nudge; a read submitted by the nudge, not yet awaited.
         self._waiting = False
-        self._early: tuple[asyncio.Future[tuple[list[LoggedEvent], Loaded, int]], int | None] | None = None
+        self._early: tuple[asyncio.Future[Read[Loaded]], int | None] | None = None
         # Handled, not yet recorded: the next read records it.
         self._reached: int | None = None
         self._recorded: int | None = None
@@ -109,14 +111,14 @@ class LogConsumer(Generic[Loaded]):
             self._reached = read[-1].seq
         return len(read)
 
-    def _submit_read(self) -> tuple[asyncio.Future[tuple[list[LoggedEvent], Loaded, int]], int | None]:
+    def _submit_read(self) -> tuple[asyncio.Future[Read[Loaded]], int | None]:
         """The next read, submitted to the writer, and the position it records."""
         reached = self._reached
         due = time.monotonic() - self._recorded_at >= RECORD_SECONDS
         record = reached if reached is not None and reached != self._recorded and due else None
         return self._writer.submit(lambda conn: self._read(conn, reached, record)), record
 
-    def _read(self, conn: Connection, reached: int | None, record: int | None) -> tuple[list[LoggedEvent], Loaded, int]:
+    def _read(self, conn: Connection, reached: int | None, record: int | None) -> Read[Loaded]:
         if record is not None:
             events.record_position(conn, self.name, self._stream, record, utcnow())
         start = reached if reached is not None else events.position(conn, self.name)
