@@ -18,11 +18,12 @@ from channels.sms.adapter import SmsChannel
 from interaction_center.desk.accounts import Accounts
 from interaction_center.desk.chat import ChatDesk
 from interaction_center.desk.work import AgentWork
-from interaction_center.dispatch.consumer import LogConsumer
+from interaction_center.dispatch.consumer import ExactlyOnceConsumer, LogConsumer
 from interaction_center.dispatch.dispatcher import Dispatcher
 from interaction_center.dispatch.feed import Waiting, routing_feed
 from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.dispatch.profiles import engine_config
+from interaction_center.dispatch.statistics import Statistics, statistics_consumer
 from interaction_center.domain.errors import InvalidInput
 from interaction_center.domain.model import Channel, InboundContact
 from interaction_center.intake.acknowledgement import Acknowledger
@@ -74,7 +75,9 @@ class Services:
     accounts: Accounts
     work: AgentWork
     chat: ChatDesk
+    statistics: Statistics
     feed: LogConsumer[list[Waiting]]
+    counting: ExactlyOnceConsumer
     channels: dict[Channel, ChannelAdapter] = field(default_factory=dict)
     acknowledger: Acknowledger | None = None
 
@@ -95,6 +98,7 @@ class Services:
         await self.chat.recover()
         ticker = asyncio.create_task(self.dispatcher.run_ticker(), name="routing-ticker")
         feed = asyncio.create_task(self.feed.run(), name="routing-feed")
+        counting = asyncio.create_task(self.counting.run(), name="statistics-consumer")
         chat_updates = asyncio.create_task(self.chat.run_queue_updates(), name="chat-queue-updates")
         try:
             for adapter in self.channels.values():
@@ -105,7 +109,7 @@ class Services:
             for adapter in self.channels.values():
                 await adapter.stop()
             await self.intake.close()
-            for task in (feed, ticker, chat_updates):
+            for task in (feed, counting, ticker, chat_updates):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -132,7 +136,8 @@ def build_services(settings: Settings) -> Services:
     intake = Intake(sessions, writer, hub, settings, writing=feed.wake)
     port = ChannelIntake(intake, settings)
     rooms = ChatRooms()
-    chat = ChatDesk(sessions, intake, dispatcher, routing, hub, rooms, settings)
+    statistics = Statistics(sessions, dispatcher)
+    chat = ChatDesk(sessions, intake, dispatcher, statistics, routing, hub, rooms, settings)
     # Every channel the service speaks: adding one is its subpackage, its configuration
     # section and one line here.
     adapters: list[ChannelAdapter] = [
@@ -156,7 +161,9 @@ def build_services(settings: Settings) -> Services:
             sessions, dispatcher, writer, senders, settings, on_accepted=chat.assigned, on_completed=chat.completed
         ),
         chat=chat,
+        statistics=statistics,
         feed=feed,
+        counting=statistics_consumer(writer),
         channels={adapter.channel: adapter for adapter in adapters},
     )
     if settings.smtp.acknowledge and Channel.EMAIL in senders:

@@ -4,8 +4,7 @@ may not import storage or routing, so what is made from them is made here."""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from interaction_center.domain.model import Direction
@@ -28,6 +27,7 @@ from interaction_center.domain.wire import (
 )
 from routing import Offer, QueueStats
 from storage.models import Agent, Customer, CustomerIdentity, Interaction, InteractionEvent, Message
+from storage.tallies import Tally
 
 PREVIEW_CHARS = 160
 
@@ -126,28 +126,31 @@ def customer(
     }
 
 
-def queues(stats: Sequence[QueueStats], first_response_breaches: Counter[tuple[str, str]]) -> QueuesBody:
-    return {
-        "queues": [
+def queues(live: Sequence[QueueStats], today: Mapping[tuple[str, str], Tally]) -> QueuesBody:
+    """Per queue and channel: what waits and who is there from the engine, the day's
+    counts from storage."""
+    body: QueuesBody = {"queues": []}
+    for s in live:
+        counted = today.get((s.queue, s.channel)) or Tally()
+        body["queues"].append(
             {
                 "queue": s.queue,
                 "channel": s.channel,
                 "waiting": s.waiting,
                 "longest_wait_seconds": round(s.longest_wait_seconds, 3),
-                "answered": s.answered,
-                "answered_within_target": s.answered_within_target,
-                "service_level": s.service_level,
-                "average_speed_of_answer_seconds": s.average_speed_of_answer_seconds,
-                "abandoned": s.abandoned,
-                "abandoned_after_target": s.abandoned_after_target,
-                "sla_breaches": s.sla_breaches,
-                "first_response_breaches": first_response_breaches[(s.queue, s.channel)],
+                "answered": counted.answered,
+                "answered_within_target": counted.answered_within_target,
+                "service_level": counted.service_level,
+                "average_speed_of_answer_seconds": counted.average_speed_of_answer_seconds,
+                "abandoned": counted.abandoned,
+                "abandoned_after_target": counted.abandoned_after_target,
+                "sla_breaches": counted.sla_breaches,
+                "first_response_breaches": counted.first_response_breaches,
                 "agents": s.agents,
                 "occupancy": s.occupancy,
             }
-            for s in stats
-        ]
-    }
+        )
+    return body
 
 
 def chat_history(rows: Sequence[Message]) -> list[ChatLine]:

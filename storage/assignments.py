@@ -14,16 +14,16 @@ from sqlalchemy import Connection, Row, bindparam, select
 from interaction_center.domain.errors import Conflict, Forbidden, NotFound, StaleState
 from interaction_center.domain.model import Actor, ActorKind, InteractionState
 from storage import intake_rows as rows
-from storage.interactions import event_row, transition_data, transition_values
+from storage.interactions import event_row, transition_data, transition_values, waiting_facts
 from storage.models import Interaction
 
 _I = rows.INTERACTIONS
 
 # Built once: building and keying a statement cost more than running it (see intake_rows).
 _ROW = select(_I).where(_I.c.id == bindparam("row_id"))
-_OFFER_HELD = select(_I.c.offered_agent_id, _I.c.version).where(
-    _I.c.id == bindparam("row_id"), _I.c.state == InteractionState.OFFERED, _I.c.offer_id == bindparam("held")
-)
+_OFFER_HELD = select(
+    _I.c.offered_agent_id, _I.c.version, _I.c.queue, _I.c.channel, _I.c.enqueued_at, _I.c.answer_deadline
+).where(_I.c.id == bindparam("row_id"), _I.c.state == InteractionState.OFFERED, _I.c.offer_id == bindparam("held"))
 _NO_OFFER = {"offer_id": None, "offered_agent_id": None, "offer_expires_at": None}
 
 
@@ -33,7 +33,8 @@ def accept(conn: Connection, interaction_id: str, offer_id: str, agent_id: str, 
     taken = _out_of_offer(conn, interaction_id, offer_id, InteractionState.ASSIGNED, now, assigned_agent_id=agent_id)
     if taken is None:
         raise Conflict("the offer is no longer open", code="offer.closed")
-    data = transition_data(InteractionState.OFFERED, InteractionState.ASSIGNED, {"offer_id": offer_id})
+    waited = waiting_facts(taken.queue, taken.channel, taken.enqueued_at, taken.answer_deadline)
+    data = transition_data(InteractionState.OFFERED, InteractionState.ASSIGNED, {"offer_id": offer_id, **waited})
     rows.insert_all(conn, (), (), [event_row(interaction_id, "accepted", Actor(ActorKind.AGENT, agent_id), data, now)])
 
 
@@ -87,10 +88,11 @@ def _out_of_offer(
     target: InteractionState,
     now: datetime,
     **columns: Any,
-) -> Row[str | None, int] | None:
+) -> Row[str | None, int, str, str, datetime | None, datetime | None] | None:
     """The interaction moved from the offer ``offer_id`` to ``target`` (with ``columns``),
-    the offer cleared; what it held (the agent offered to, the version), or None, and
-    nothing written, when the interaction no longer holds that offer."""
+    the offer cleared; what it held (the agent offered to, the version, where it waited
+    and its answer target), or None, and nothing written, when the interaction no longer
+    holds that offer."""
     held = conn.execute(_OFFER_HELD, {"row_id": interaction_id, "held": offer_id}).one_or_none()
     if held is None:
         return None

@@ -14,8 +14,10 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Connection, Select, Table, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from interaction_center.domain.errors import StaleState
 from interaction_center.domain.model import Actor
 from storage.models import AgentEvent, ConsumerPosition, EventStream, InteractionEvent
 
@@ -126,4 +128,23 @@ def record_position(conn: Connection, consumer: str, stream: str, seq: int, now:
         update(POSITIONS).where(POSITIONS.c.consumer == consumer).values(position=seq, updated_at=now)
     ).rowcount
     if not moved:
-        conn.execute(insert(POSITIONS).values(consumer=consumer, stream=stream, position=seq, updated_at=now))
+        try:
+            conn.execute(insert(POSITIONS).values(consumer=consumer, stream=stream, position=seq, updated_at=now))
+        except IntegrityError as exc:
+            raise StaleState(f"consumer {consumer} was placed in the meantime; nothing was written") from exc
+
+
+_ADVANCE = (
+    update(POSITIONS)
+    .where(POSITIONS.c.consumer == bindparam("name"), POSITIONS.c.position == bindparam("start"))
+    .values(position=bindparam("seq"), updated_at=bindparam("now"))
+)
+
+
+def advance_position(conn: Connection, consumer: str, start: int, seq: int, now: datetime) -> None:
+    """Move the consumer from ``start`` to ``seq``, on condition that it is still at
+    ``start``: of two readers of the same events, the second fails (StaleState) and its
+    transaction, with whatever it did with them, is rolled back."""
+    moved = conn.execute(_ADVANCE, {"name": consumer, "start": start, "seq": seq, "now": now}).rowcount
+    if not moved:
+        raise StaleState(f"consumer {consumer} moved past {start} in the meantime; nothing was written")

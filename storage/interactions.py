@@ -62,6 +62,20 @@ def transition_values(current: str, target: InteractionState, now: datetime) -> 
     return values
 
 
+def waiting_facts(
+    queue: str, channel: str, enqueued_at: datetime | None, answer_deadline: datetime | None
+) -> dict[str, Any]:
+    """Where an interaction waited and its answer target, as the events that end its wait
+    (accepted, abandoned) carry them: the statistics count from the event alone, whatever
+    happens to the interaction later."""
+    return {
+        "queue": queue,
+        "channel": channel,
+        "enqueued_at": None if enqueued_at is None else enqueued_at.isoformat(),
+        "answer_deadline": None if answer_deadline is None else answer_deadline.isoformat(),
+    }
+
+
 def transition_data(current: str, target: InteractionState, data: dict[str, Any] | None) -> dict[str, Any]:
     return {"from": InteractionState(current), "to": target, **(data or {})}
 

@@ -7,7 +7,19 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -253,3 +265,22 @@ class ConsumerPosition(Base):
     stream: Mapped[str] = mapped_column(String(50))
     position: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QueueTally(Base):
+    """What happened in one queue and channel in one interval (``TALLY_MINUTES`` long,
+    starting on the quarter hour, so that any time zone's day is a sum of them): counted
+    from the event log by the statistics consumer, so the day's figures survive restarts
+    and are the same whichever instance is asked."""
+
+    __tablename__ = "queue_tallies"
+    interval_start: Mapped[datetime] = mapped_column(primary_key=True)
+    queue: Mapped[str] = mapped_column(String(100), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    answered: Mapped[int] = mapped_column(default=0)
+    answered_within_target: Mapped[int] = mapped_column(default=0)
+    answer_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    abandoned: Mapped[int] = mapped_column(default=0)
+    abandoned_after_target: Mapped[int] = mapped_column(default=0)
+    sla_breaches: Mapped[int] = mapped_column(default=0)
+    first_response_breaches: Mapped[int] = mapped_column(default=0)

@@ -20,6 +20,7 @@ from channels.chat.service import Resumed, Visitor
 from interaction_center import wire
 from interaction_center.dispatch.dispatcher import Dispatcher
 from interaction_center.dispatch.notifier import AgentHub
+from interaction_center.dispatch.statistics import Statistics
 from interaction_center.domain.errors import Forbidden, InvalidInput, Unauthorized
 from interaction_center.domain.identity import normalize_email, normalize_phone
 from interaction_center.domain.model import Channel, IdentityKind, InboundContact, InteractionState
@@ -57,6 +58,7 @@ class ChatDesk:
         sessions: async_sessionmaker[AsyncSession],
         intake: Intake,
         dispatcher: Dispatcher,
+        statistics: Statistics,
         routing: RoutingBackend,
         hub: AgentHub,
         rooms: ChatRooms,
@@ -65,6 +67,7 @@ class ChatDesk:
         self._sessions = sessions
         self._intake = intake
         self._dispatcher = dispatcher
+        self._statistics = statistics
         self._routing = routing
         self._hub = hub
         self.rooms = rooms
@@ -306,8 +309,10 @@ class ChatDesk:
         read_at, speeds = self._speeds
         now = time.monotonic()
         if now - read_at >= QUEUE_UPDATE_SECONDS:
-            stats = await self._dispatcher.stats()
-            speeds = {s.queue: s.average_speed_of_answer_seconds for s in stats if s.channel == Channel.CHAT}
+            today = await self._statistics.today()
+            speeds = {
+                q: t.average_speed_of_answer_seconds for (q, channel), t in today.items() if channel == Channel.CHAT
+            }
             self._speeds = (now, speeds)
         return speeds
 

@@ -121,12 +121,17 @@ class LogConsumer(Generic[Loaded]):
     def _read(self, conn: Connection, reached: int | None, record: int | None) -> Read[Loaded]:
         if record is not None:
             events.record_position(conn, self.name, self._stream, record, utcnow())
-        start = reached if reached is not None else events.position(conn, self.name)
+        start = reached if reached is not None else self._stored_position(conn)
+        read = events.read(conn, self._stream, start, BATCH)
+        return read, self._load(conn, read), start
+
+    def _stored_position(self, conn: Connection) -> int:
+        """Where storage says the consumer is; one never seen before is placed there."""
+        start = events.position(conn, self.name)
         if start is None:
             start = events.head(conn, self._stream) if self._from_head else 0
             events.record_position(conn, self.name, self._stream, start, utcnow())
-        read = events.read(conn, self._stream, start, BATCH)
-        return read, self._load(conn, read), start
+        return start
 
     async def _idle(self) -> None:
         self._waiting = True
@@ -138,3 +143,37 @@ class LogConsumer(Generic[Loaded]):
         finally:
             self._waiting = False
         self._nudged.clear()
+
+
+class ExactlyOnceConsumer(LogConsumer[None]):
+    """A consumer whose effect is in storage: ``apply`` writes it in the read's own
+    transaction, which moves the consumer's position too, on condition that it is still
+    where the read started. So every event takes effect exactly once: a transaction that
+    did not commit moved nothing, and of two instances that read the same events, one
+    commits and the other is rolled back and reads again from where the first got to."""
+
+    def __init__(
+        self,
+        name: str,
+        stream: str,
+        writer: Writer,
+        apply: Callable[[Connection, Sequence[LoggedEvent]], None],
+        *,
+        from_head: bool,
+    ) -> None:
+        super().__init__(name, stream, writer, apply, _nothing_left, from_head=from_head)
+
+    def _submit_read(self) -> tuple[asyncio.Future[Read[None]], int | None]:
+        return self._writer.submit(self._read_and_apply), None
+
+    def _read_and_apply(self, conn: Connection) -> Read[None]:
+        start = self._stored_position(conn)
+        read = events.read(conn, self._stream, start, BATCH)
+        if read:
+            self._load(conn, read)
+            events.advance_position(conn, self.name, start, read[-1].seq, utcnow())
+        return read, None, start
+
+
+async def _nothing_left(_: None) -> None:
+    """The effect was committed with the position: nothing is left to do on the loop."""

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections import Counter, deque
+from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
@@ -77,7 +77,6 @@ class Dispatcher:
         self._settings = settings
         self._lock = asyncio.Lock()
         self._unrecorded: deque[RoutingEvent] = deque()
-        self.first_response_breaches: Counter[tuple[str, str]] = Counter()
 
     async def recover(self) -> int:
         """Rebuild the routing state from storage after a (re)start, changing nothing
@@ -226,7 +225,12 @@ class Dispatcher:
                 if interaction.state not in store.ROUTABLE:
                     return False
                 offer = (interaction.offered_agent_id, interaction.offer_id)
-                store.transition(session, interaction, InteractionState.ABANDONED, SYSTEM, "abandoned", data)
+                waited = store.waiting_facts(
+                    interaction.queue, interaction.channel, interaction.enqueued_at, interaction.answer_deadline
+                )
+                store.transition(
+                    session, interaction, InteractionState.ABANDONED, SYSTEM, "abandoned", {**data, **waited}
+                )
                 interaction.offer_id = interaction.offered_agent_id = interaction.offer_expires_at = None
             await self._routing.cancel(interaction_id, time.time(), abandoned=True)
             # A withdrawn offer frees the agent for the next contact.
@@ -314,7 +318,8 @@ class Dispatcher:
                 interaction = await store.get(session, event.entry.interaction_id)
                 interaction.sla_breached_at = to_datetime(time.time())
                 deadline = to_datetime(event.entry.answer_deadline or time.time()).isoformat()
-                store.record_event(session, interaction.id, "sla_breached", SYSTEM, {"answer_deadline": deadline})
+                breach = {"answer_deadline": deadline, "queue": event.entry.queue, "channel": event.entry.channel}
+                store.record_event(session, interaction.id, "sla_breached", SYSTEM, breach)
                 log.warning("interaction %s: answer SLA breached", interaction.id)
             elif isinstance(event, Escalated):
                 interaction = await store.get(session, event.after.interaction_id)
@@ -340,9 +345,12 @@ class Dispatcher:
             for interaction in await store.first_response_overdue(session, to_datetime(time.time())):
                 interaction.first_response_breached_at = to_datetime(time.time())
                 deadline = interaction.first_response_deadline
-                data = {"first_response_deadline": deadline.isoformat() if deadline else None}
+                data = {
+                    "first_response_deadline": deadline.isoformat() if deadline else None,
+                    "queue": interaction.queue,
+                    "channel": interaction.channel,
+                }
                 store.record_event(session, interaction.id, "first_response_breached", SYSTEM, data)
-                self.first_response_breaches[(interaction.queue, interaction.channel)] += 1
                 log.warning("interaction %s: first-response SLA breached", interaction.id)
 
     async def _dispatch(self) -> None:

@@ -69,10 +69,8 @@ async def list_agents(request: web.Request, agent: Account) -> web.Response:
 @routes.get("/api/v1/queues")
 @allow(*SUPERVISORS)
 async def list_queues(request: web.Request, agent: Account) -> web.Response:
-    """Live figures per queue and channel, from the routing engine's own counters."""
-    dispatcher = request.app[SERVICES].dispatcher
-    stats = await dispatcher.stats()
-    return web.json_response(serialize.queues(stats, dispatcher.first_response_breaches))
+    """Per queue and channel: what waits and who is there, live; the day's counts."""
+    return web.json_response(await request.app[SERVICES].statistics.queues())
 
 
 @routes.get("/api/v1/offers")

@@ -1,0 +1,105 @@
+"""The queues' statistics: what is waiting and who is there, live from the routing engine;
+what was answered, abandoned and breached today, counted from the event log by a
+consumer of its own (``ExactlyOnceConsumer``), so the day's figures survive a restart,
+count every event once, and are the same whichever instance is asked.
+
+The day starts at midnight UTC (the centre's own time zone arrives with the workspace,
+issue 14; the intervals already allow any)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from interaction_center import wire
+from interaction_center.dispatch.consumer import ExactlyOnceConsumer
+from interaction_center.dispatch.dispatcher import Dispatcher
+from interaction_center.domain.stamps import utcnow
+from interaction_center.domain.wire import QueuesBody
+from storage import events, tallies
+from storage.events import LoggedEvent
+from storage.tallies import Key, Tally
+from storage.writer import Writer
+
+log = logging.getLogger(__name__)
+
+CONSUMER = "statistics"
+COUNTED = frozenset({"accepted", "abandoned", "sla_breached", "first_response_breached"})
+
+
+def count(conn: Connection, read: Sequence[LoggedEvent]) -> None:
+    """Add what these events count to their queues' intervals. An interaction transferred
+    and accepted again was answered once: only its first acceptance counts."""
+    transfers = tallies.first_transfers(conn, (e.subject for e in read if e.type == "accepted"))
+    counted: dict[Key, Tally] = {}
+    for event in read:
+        if event.type not in COUNTED:
+            continue
+        queue, channel = event.data.get("queue"), event.data.get("channel")
+        if not isinstance(queue, str) or not isinstance(channel, str):
+            # Written before events carried their queue: nothing to count it against.
+            continue
+        tally = counted.setdefault((tallies.interval_of(event.created_at), queue, channel), Tally())
+        if event.type == "accepted":
+            if transfers.get(event.subject, event.seq) < event.seq:
+                continue
+            waited, late = _wait(event)
+            tally.answered += 1
+            tally.answer_seconds += waited
+            tally.answered_within_target += not late
+        elif event.type == "abandoned":
+            tally.abandoned += 1
+            tally.abandoned_after_target += _wait(event)[1]
+        elif event.type == "sla_breached":
+            tally.sla_breaches += 1
+        else:
+            tally.first_response_breaches += 1
+    tallies.add(conn, counted)
+
+
+def _wait(event: LoggedEvent) -> tuple[float, bool]:
+    """How long the interaction waited until this event, and whether it was past its
+    answer target by then."""
+    enqueued, deadline = _moment(event, "enqueued_at"), _moment(event, "answer_deadline")
+    waited = 0.0 if enqueued is None else max(0.0, (event.created_at - enqueued).total_seconds())
+    return waited, deadline is not None and event.created_at > deadline
+
+
+def _moment(event: LoggedEvent, key: str) -> datetime | None:
+    value = event.data.get(key)
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        log.warning("interaction %s: event %s has an unreadable %s %r", event.subject, event.seq, key, value)
+        return None
+
+
+def statistics_consumer(writer: Writer) -> ExactlyOnceConsumer:
+    # Counting starts where the log stands when it first runs: older events carry no queue.
+    return ExactlyOnceConsumer(CONSUMER, events.INTERACTIONS, writer, count, from_head=True)
+
+
+def start_of_day(now: datetime) -> datetime:
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+class Statistics:
+    """What supervisors' figures and the chat desk's wait estimates read."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], dispatcher: Dispatcher) -> None:
+        self._sessions = sessions
+        self._dispatcher = dispatcher
+
+    async def today(self) -> dict[tuple[str, str], Tally]:
+        async with self._sessions() as session:
+            return await tallies.since(session, start_of_day(utcnow()))
+
+    async def queues(self) -> QueuesBody:
+        live = await self._dispatcher.stats()
+        return wire.queues(live, await self.today())

@@ -1,0 +1,190 @@
+"""The queues' day counts: counted from the event log by a consumer that writes its counts
+and its position in one transaction, so every event counts exactly once, whatever
+crashes, however many instances read, and the figures survive a restart."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from interaction_center.dispatch.consumer import ExactlyOnceConsumer
+from interaction_center.dispatch.statistics import count, start_of_day
+from interaction_center.domain.errors import StaleState
+from interaction_center.domain.model import SYSTEM, Actor, ActorKind
+from interaction_center.domain.stamps import new_id, utcnow
+from interaction_center.settings.model import Settings
+from storage import events, tallies
+from storage import intake_rows as rows
+from storage.database import create_engine, session_factory
+from storage.events import LoggedEvent
+from storage.interactions import event_row, waiting_facts
+from storage.tallies import Tally
+from storage.writer import Writer
+from tests.support import AppFactory, accept_first, login, post_sms, set_status, sms_form
+
+AGENT = Actor(ActorKind.AGENT, None)
+
+
+@pytest.fixture
+async def engine(migrated_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(migrated_url)
+    yield engine
+    await engine.dispose()
+
+
+def _interaction(conn: Connection, now: datetime) -> str:
+    customer_id, interaction_id = new_id(), new_id()
+    rows.add_customers(conn, [(customer_id, "chat", customer_id, "")], now)
+    interaction = {
+        "id": interaction_id, "customer_id": customer_id, "channel": "chat", "state": "completed",
+        "queue": "support", "thread_key": interaction_id, "created_at": now, "updated_at": now,
+    }  # fmt: skip
+    rows.insert_all(conn, [interaction], (), ())
+    return interaction_id
+
+
+def _waited(enqueued: datetime, target_seconds: float | None) -> dict[str, Any]:
+    deadline = None if target_seconds is None else enqueued + timedelta(seconds=target_seconds)
+    return waiting_facts("support", "chat", enqueued, deadline)
+
+
+async def _write(engine: AsyncEngine, write: Callable[[Connection, datetime], None]) -> None:
+    async with engine.begin() as conn:
+        await conn.run_sync(write, start_of_day(utcnow()) + timedelta(minutes=1))
+
+
+async def _today(engine: AsyncEngine) -> Tally:
+    async with session_factory(engine)() as session:
+        counted = await tallies.since(session, start_of_day(utcnow()))
+    return counted.get(("support", "chat"), Tally())
+
+
+def _consumer(
+    writer: Writer, apply: Callable[[Connection, Sequence[LoggedEvent]], None] = count
+) -> ExactlyOnceConsumer:
+    return ExactlyOnceConsumer("statistics", events.INTERACTIONS, writer, apply, from_head=False)
+
+
+async def _drain(consumer: ExactlyOnceConsumer) -> None:
+    while await consumer.step():
+        pass
+
+
+async def test_the_day_counts_answers_their_speed_abandons_breaches_and_the_service_level(engine: AsyncEngine) -> None:
+    def history(conn: Connection, t0: datetime) -> None:
+        written: list[dict[str, Any]] = []
+        for answered_after in (5, 15, 40):  # the last after its 20 s target
+            iid = _interaction(conn, t0)
+            at = t0 + timedelta(seconds=answered_after)
+            written.append(event_row(iid, "accepted", AGENT, _waited(t0, 20), at))
+        for left_after in (10, 30):  # before and after the target
+            iid = _interaction(conn, t0)
+            written.append(event_row(iid, "abandoned", SYSTEM, _waited(t0, 20), t0 + timedelta(seconds=left_after)))
+        moved = _interaction(conn, t0)  # answered, transferred, answered again: answered once
+        written.append(event_row(moved, "accepted", AGENT, _waited(t0, None), t0))
+        written.append(event_row(moved, "transferred", AGENT, {"queue": "support"}, t0))
+        written.append(event_row(moved, "accepted", AGENT, _waited(t0, None), t0 + timedelta(seconds=100)))
+        breach = {"queue": "support", "channel": "chat"}
+        written.append(event_row(moved, "sla_breached", SYSTEM, breach, t0))
+        written.append(event_row(moved, "first_response_breached", SYSTEM, breach, t0))
+        written.append(event_row(moved, "accepted", AGENT, {"offer_id": "from before queues were logged"}, t0))
+        rows.insert_all(conn, (), (), written)
+
+    await _write(engine, history)
+    writer = Writer(engine)
+    try:
+        await _drain(_consumer(writer))
+    finally:
+        await writer.close()
+    day = await _today(engine)
+    assert (day.answered, day.answered_within_target, day.abandoned, day.abandoned_after_target) == (4, 3, 2, 1)
+    assert (day.sla_breaches, day.first_response_breaches) == (1, 1)
+    assert day.average_speed_of_answer_seconds == pytest.approx((5 + 15 + 40 + 0) / 4)
+    # 3 answered within the target / (4 answered + 1 abandoned after the target)
+    assert day.service_level == pytest.approx(3 / 5)
+
+
+def _answers(count_: int) -> Callable[[Connection, datetime], None]:
+    def write(conn: Connection, t0: datetime) -> None:
+        answers = [event_row(_interaction(conn, t0), "accepted", AGENT, _waited(t0, 60), t0) for _ in range(count_)]
+        rows.insert_all(conn, (), (), answers)
+
+    return write
+
+
+async def test_a_reader_that_fails_after_counting_counts_nothing_and_the_next_counts_each_event_once(
+    engine: AsyncEngine,
+) -> None:
+    await _write(engine, _answers(30))
+
+    def count_then_die(conn: Connection, read: Sequence[LoggedEvent]) -> None:
+        count(conn, read)
+        raise RuntimeError("killed after counting, before its position moved")
+
+    writer = Writer(engine)
+    try:
+        with pytest.raises(RuntimeError, match="killed"):
+            await _consumer(writer, count_then_die).step()
+        assert (await _today(engine)).answered == 0
+        await _drain(_consumer(writer))
+        await _drain(_consumer(writer))  # a restarted reader resumes from the position: nothing again
+    finally:
+        await writer.close()
+    assert (await _today(engine)).answered == 30
+
+
+async def test_two_instances_reading_the_same_log_count_each_event_once(engine: AsyncEngine) -> None:
+    """Each with its own writer, as two processes would be: when both read the same events,
+    the second to commit finds the position moved and is rolled back."""
+    await _write(engine, _answers(600))
+    writers = [Writer(engine), Writer(engine)]
+
+    async def read_all(consumer: ExactlyOnceConsumer) -> None:
+        while True:
+            try:
+                if not await consumer.step():
+                    return
+            except StaleState:
+                continue  # the other got there first: read again from where it got to
+
+    try:
+        await asyncio.gather(*(read_all(_consumer(writer)) for writer in writers))
+    finally:
+        for writer in writers:
+            await writer.close()
+    assert (await _today(engine)).answered == 600
+
+
+async def test_the_days_counts_survive_a_restart(
+    app_factory: AppFactory, settings_factory: Callable[..., Settings]
+) -> None:
+    settings = settings_factory()
+    client = await app_factory(settings)
+    alice, sam = await login(client, "alice"), await login(client, "sam")
+    await set_status(client, alice, "available")
+    await post_sms(client, sms_form())
+    await accept_first(client, alice)
+
+    async def support_sms(headers: dict[str, str]) -> dict[str, Any]:
+        rows_ = (await (await client.get("/api/v1/queues", headers=headers)).json())["queues"]
+        return next(r for r in rows_ if (r["queue"], r["channel"]) == ("support", "sms"))
+
+    for _ in range(100):
+        if (await support_sms(sam))["answered"] == 1:
+            break
+        await asyncio.sleep(0.05)
+    before = await support_sms(sam)
+    assert before["answered"] == 1
+    await client.close()
+
+    client = await app_factory(settings)
+    after = await support_sms(await login(client, "sam"))
+    assert {k: after[k] for k in ("answered", "answered_within_target", "average_speed_of_answer_seconds")} == {
+        k: before[k] for k in ("answered", "answered_within_target", "average_speed_of_answer_seconds")
+    }
