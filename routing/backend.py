@@ -19,9 +19,8 @@ class RoutingBackend(ABC):
         """Add a waiting entry at its place; DUPLICATE (and no change) if already routed."""
 
     @abstractmethod
-    async def cancel(self, interaction_id: str, now: float, *, abandoned: bool = False) -> bool:
-        """Drop a waiting, offered or assigned interaction; True if it was there. An
-        abandoned one (the customer left while waiting) is counted as such."""
+    async def cancel(self, interaction_id: str, now: float) -> bool:
+        """Drop a waiting, offered or assigned interaction; True if it was there."""
 
     @abstractmethod
     async def set_agent(
@@ -85,7 +84,8 @@ class RoutingBackend(ABC):
 
     @abstractmethod
     async def stats(self, now: float) -> list[QueueStats]:
-        """Live statistics per queue and channel, from the engine's own counters."""
+        """What waits in each queue and channel, and who is there: the engine's live
+        state (what was answered or abandoned is counted from the event log)."""
 
     @abstractmethod
     async def close(self) -> None:

@@ -19,7 +19,7 @@ from routing.agents import EngineAgent
 from routing.backend import RoutingBackend
 from routing.escalation import escalated, next_step_due
 from routing.ready import ReadyAgents
-from routing.stats import Counters, Staffing
+from routing.stats import Staffing
 from routing.timers import Timers
 from routing.types import (
     AgentProfile,
@@ -55,9 +55,6 @@ class MemoryRoutingBackend(RoutingBackend):
         self._offer_seq = count(1)
         self._assigned: dict[str, EngineAgent] = {}  # interaction id -> the agent it is assigned to
         self._declined: dict[str, set[str]] = {}  # routed interaction -> agents that rejected it or let it lapse
-        # Answered, then transferred back to a queue: the next accept is not a new answer.
-        self._transferred: set[str] = set()
-        self._counters: dict[tuple[str, str], Counters] = {}
 
     # -- the interface ---------------------------------------------------------------
 
@@ -72,20 +69,16 @@ class MemoryRoutingBackend(RoutingBackend):
         self._place(entry, now)
         return Enqueued.OVER_CAPACITY if full else Enqueued.ADDED
 
-    async def cancel(self, interaction_id: str, now: float, *, abandoned: bool = False) -> bool:
+    async def cancel(self, interaction_id: str, now: float) -> bool:
         entry = self._waiting.get(interaction_id)
         if entry is not None:
             self._waiting.remove(interaction_id)
-            if abandoned:
-                self._counter(entry).abandon(entry, now)
             self._forget(interaction_id)
             return True
         offer_id = self._offer_of.get(interaction_id)
         if offer_id is not None:
             offer = self._close_offer(offer_id)
             self._free(self._agents[offer.agent_id], interaction_id, now)
-            if abandoned:
-                self._counter(offer.entry).abandon(offer.entry, now)
             self._forget(interaction_id)
             return True
         holder = self._assigned.pop(interaction_id, None)
@@ -154,8 +147,6 @@ class MemoryRoutingBackend(RoutingBackend):
         agent = self._assigned[iid] = self._agents[agent_id]
         agent.missed = 0
         self._declined.pop(iid, None)
-        if iid not in self._transferred:
-            self._counter(offer.entry).answer(offer.entry, now)
         return offer
 
     async def reject(self, offer_id: str, agent_id: str, now: float) -> Offer | None:
@@ -182,7 +173,6 @@ class MemoryRoutingBackend(RoutingBackend):
         holder = self._assigned.pop(entry.interaction_id, None)
         if holder is None:
             return False
-        self._transferred.add(entry.interaction_id)
         self._free(holder, entry.interaction_id, now)
         self._place(entry, now)
         return True
@@ -235,15 +225,14 @@ class MemoryRoutingBackend(RoutingBackend):
 
     async def stats(self, now: float) -> list[QueueStats]:
         pairs = {(p.name, c) for p in self._config.queues.values() for c in p.channels}
-        pairs |= self._waiting.occupied() | set(self._counters)
+        pairs |= self._waiting.occupied()
         staffing = Staffing.of_queues(self._agents.values())
         figures = []
         for queue, channel in sorted(pairs):
-            counters = self._counters.get((queue, channel), Counters())
             oldest = self._waiting.oldest(queue, channel)
             longest = 0.0 if oldest is None else now - oldest
-            waiting = self._waiting.count(queue, channel)
-            figures.append(counters.figures(queue, channel, waiting, longest, staffing.get(queue) or Staffing()))
+            staff = staffing.get(queue) or Staffing()
+            figures.append(staff.figures(queue, channel, self._waiting.count(queue, channel), longest))
         return figures
 
     async def close(self) -> None:
@@ -313,14 +302,6 @@ class MemoryRoutingBackend(RoutingBackend):
 
     def _forget(self, interaction_id: str) -> None:
         self._declined.pop(interaction_id, None)
-        self._transferred.discard(interaction_id)
-
-    def _counter(self, entry: QueueEntry) -> Counters:
-        key = (entry.queue, entry.channel)
-        counters = self._counters.get(key)
-        if counters is None:
-            counters = self._counters[key] = Counters()
-        return counters
 
     # -- timers ----------------------------------------------------------------------
 
@@ -347,7 +328,6 @@ class MemoryRoutingBackend(RoutingBackend):
                 continue
             breached = dataclasses.replace(entry, breached=True)
             self._replace(breached, now)
-            self._counter(entry).sla_breaches += 1
             events.append(SlaBreached(breached))
             steps = self._config.policy(entry.queue).escalation
             if iid in self._waiting and breached.escalations_done < len(steps):

@@ -195,22 +195,11 @@ class AgentSnapshot:
 
 @dataclass(frozen=True, slots=True)
 class QueueStats:
-    """Live figures for one queue and channel.
-
-    Service level = answered within the target / (answered + abandoned after the target):
-    contacts abandoned before the target are left out, as they never had a fair chance.
-    """
+    """What waits in one queue and channel and who is there, as the engine holds it now."""
 
     queue: str
     channel: str
     waiting: int
     longest_wait_seconds: float
-    answered: int
-    answered_within_target: int
-    abandoned: int
-    abandoned_after_target: int
-    sla_breaches: int
-    average_speed_of_answer_seconds: float | None
-    service_level: float | None
     agents: dict[str, int]
     occupancy: float | None

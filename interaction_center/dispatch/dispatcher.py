@@ -232,7 +232,7 @@ class Dispatcher:
                     session, interaction, InteractionState.ABANDONED, SYSTEM, "abandoned", {**data, **waited}
                 )
                 interaction.offer_id = interaction.offered_agent_id = interaction.offer_expires_at = None
-            await self._routing.cancel(interaction_id, time.time(), abandoned=True)
+            await self._routing.cancel(interaction_id, time.time())
             # A withdrawn offer frees the agent for the next contact.
             await self._dispatch()
         agent_id, offer_id = offer
