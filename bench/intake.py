@@ -31,32 +31,33 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import json
-import os
-import resource
-import sqlite3
-import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
-from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
 import aiosmtplib
 from twilio.request_validator import RequestValidator
 
-from bench.agents import AgentsProcess, Tally, at_work, roster
-from bench.processes import bare_server, free_port, start_service, stop, wait_port, wait_ready
-
-TOKEN = "bench-auth-token"
-PUBLIC = "http://bench.example"
-OUR_NUMBER = "+15005550006"
-SUPERVISOR = ("sam", "sam-bench-pw")
+from bench.intake_chat import CHAT_IN_FLIGHT, CHAT_WARMUP, chat_sessions, raise_fd_limit
+from bench.intake_service import (
+    AGENTS,
+    OUR_NUMBER,
+    PHASE_SECONDS,
+    PUBLIC,
+    SERVER_LOGS,
+    STEP_SECONDS,
+    TOKEN,
+    Stored,
+    Window,
+    bounded,
+    cpu_seconds,
+    running_service,
+    stored_after,
+)
+from bench.processes import bare_server
 
 # Webhooks in flight at once, each level its own run (a fresh service instance).
 SMS_IN_FLIGHT = (32, 128)
@@ -64,219 +65,6 @@ SMS_IN_FLIGHT = (32, 128)
 # neighbour's burst can only slow a run, and a run of a few seconds feels one fully.
 SMS_TRIALS = 2
 SMTP_CLIENTS = 8
-CHAT_IN_FLIGHT = 64
-# Sessions opened, used and closed before the "before" RSS is read: imports, caches and
-# pools warmed up are not charged to the measured sessions.
-CHAT_WARMUP = 50
-# Every phase is bounded in time as well as in count: with agents at work, generously.
-PHASE_SECONDS = 300.0
-STEP_SECONDS = 30.0
-# Agents online, and each one's slots per channel: enough that every contact is offered
-# as it comes, none held back for want of a free agent.
-AGENTS = 20
-AGENT_CAPACITY = 50
-# File descriptors kept free in each process (logs, /proc reads, the database, SMTP...).
-FD_RESERVE = 200
-# What each service instance wrote to stderr (the log is deleted with its folder).
-SERVER_LOGS: list[str] = []
-
-
-def _rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for process {pid}")
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User and system CPU time the process has used, all its threads."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _raise_fd_limit() -> int:
-    """The soft RLIMIT_NOFILE up to the hard one; child processes inherit it."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or hard > soft:
-        target = 1 << 20 if hard == resource.RLIM_INFINITY else hard
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-# --- the real service and the bare components, each in its own process ----------------
-
-
-@dataclass
-class Service:
-    base: str
-    smtp_port: int
-    pid: int
-    database: Path
-    log: Path
-    agents: AgentsProcess
-
-
-def _config(directory: Path, http_port: int, smtp_port: int) -> Path:
-    capacity = ", ".join(f"{channel} = {AGENT_CAPACITY}" for channel in ("sms", "email", "chat"))
-    agents = "".join(
-        f'[[agents]]\nusername = "{username}"\nqueues = ["support"]\npassword = "{password}"\n'
-        f"capacity = {{ {capacity} }}\n"
-        for username, password in roster(AGENTS)
-    )
-    path = directory / "bench.toml"
-    path.write_text(
-        f"""
-[http]
-host = "127.0.0.1"
-port = {http_port}
-public_base_url = "{PUBLIC}"
-[smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-domains = ["example.com"]
-acknowledge = false
-[database]
-url = "sqlite:///{directory}/bench.db"
-[twilio]
-auth_token = "{TOKEN}"
-phone_number = "{OUR_NUMBER}"
-[routing]
-offer_timeout_seconds = 3600
-[channels.sms]
-queue = "support"
-[channels.email]
-queue = "support"
-[channels.chat]
-queue = "support"
-abandon_after_seconds = 3600
-[queues.support]
-channels = ["sms", "email", "chat"]
-max_size = 1000000
-[queues.support.sla.sms]
-answer_seconds = 3600
-[queues.support.sla.email]
-answer_seconds = 3600
-[queues.support.sla.chat]
-answer_seconds = 3600
-[[agents]]
-username = "{SUPERVISOR[0]}"
-role = "supervisor"
-queues = []
-password = "{SUPERVISOR[1]}"
-{agents}"""
-    )
-    return path
-
-
-@contextlib.asynccontextmanager
-async def _service() -> AsyncIterator[Service]:
-    with tempfile.TemporaryDirectory(prefix="ic-bench-intake-") as tmp:
-        directory = Path(tmp)
-        http_port, smtp_port = free_port(), free_port()
-        config = _config(directory, http_port, smtp_port)
-        log = directory / "server.log"
-        with log.open("wb") as out:
-            server = start_service(config, out)
-        try:
-            base = f"http://127.0.0.1:{http_port}"
-            await wait_port(http_port, server)
-            await wait_port(smtp_port, server)
-            await wait_ready(base, "/readyz", seconds=30.0)
-            async with at_work(base, AGENTS) as agents:
-                yield Service(base, smtp_port, server.pid, directory / "bench.db", log, agents)
-        finally:
-            stop(server)
-            text = log.read_text(errors="replace")
-            tracebacks = text.count("Traceback (most recent call last)")
-            errors = text.count('"level": "ERROR"') + text.count('"level": "CRITICAL"')
-            SERVER_LOGS.append(f"{len(text.splitlines())} lines, {errors} errors, {tracebacks} tracebacks")
-            if errors or tracebacks:
-                at = min(i for i in (text.find('"level": "ERROR"'), text.find("Traceback")) if i >= 0)
-                SERVER_LOGS.append("first: " + text[max(0, at - 100) :][:600])
-
-
-@dataclass
-class Stored:
-    """What the service holds once a channel's run is over."""
-
-    interactions: int
-    messages: int
-    completed: int
-    waiting: int  # the routing engine's live figure, GET /api/v1/queues
-    agents: Tally
-
-
-def _count(database: Path, channel: str) -> tuple[int, int, int]:
-    """(interactions, their messages, interactions completed) of the channel."""
-    with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)) as db:
-        interactions, completed = db.execute(
-            "SELECT count(*), coalesce(sum(state = 'completed'), 0) FROM interactions WHERE channel = ?", (channel,)
-        ).fetchone()
-        (messages,) = db.execute(
-            "SELECT count(*) FROM messages m JOIN interactions i ON i.id = m.interaction_id WHERE i.channel = ?",
-            (channel,),
-        ).fetchone()
-    return int(interactions), int(messages), int(completed)
-
-
-async def _stored(service: Service, channel: str, sent: int) -> Stored:
-    """Once the agents have completed the ``sent`` contacts (or PHASE_SECONDS have passed)."""
-    deadline = time.monotonic() + PHASE_SECONDS
-    while (await asyncio.to_thread(_count, service.database, channel))[2] < sent and time.monotonic() < deadline:
-        await asyncio.sleep(0.1)
-    agents = await service.agents.finish()
-    async with aiohttp.ClientSession() as session:
-        async with session.post(
-            f"{service.base}/api/v1/auth/login", json={"username": SUPERVISOR[0], "password": SUPERVISOR[1]}
-        ) as response:
-            token = (await response.json())["token"]
-        async with session.get(
-            f"{service.base}/api/v1/queues", headers={"Authorization": f"Bearer {token}"}
-        ) as response:
-            stats = (await response.json())["queues"]
-    waiting = sum(s["waiting"] for s in stats if s["queue"] == "support" and s["channel"] == channel)
-    interactions, messages, completed = await asyncio.to_thread(_count, service.database, channel)
-    return Stored(interactions, messages, completed, waiting, agents)
-
-
-@dataclass(frozen=True)
-class Window:
-    """A timed phase: calls completed, from when to when (time.monotonic, which the agents'
-    process reads too)."""
-
-    done: int
-    started: float
-    ended: float
-
-    @property
-    def seconds(self) -> float:
-        return self.ended - self.started
-
-    def rate(self, agents: Tally | None = None) -> float:
-        """Calls per second until the phase's end or, if later, the agents' last completion."""
-        until = self.ended if agents is None else max(self.ended, agents.last_completed_at)
-        return self.done / (until - self.started)
-
-
-async def _bounded(count: int, in_flight: int, one: Callable[[int], Awaitable[None]]) -> Window:
-    """Runs ``one(0..count-1)`` with at most ``in_flight`` at once, for at most PHASE_SECONDS."""
-    next_index = 0
-    completed = 0
-
-    async def worker() -> None:
-        nonlocal next_index, completed
-        while next_index < count:
-            index = next_index
-            next_index += 1
-            await one(index)
-            completed += 1
-
-    start = time.monotonic()
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(PHASE_SECONDS):
-            await asyncio.gather(*(worker() for _ in range(in_flight)))
-    return Window(completed, start, time.monotonic())
 
 
 # --- SMS --------------------------------------------------------------------------------
@@ -321,7 +109,7 @@ async def _post_all(url: str, requests: list[tuple[str, dict[str, str]]], in_fli
         for n in range(min(in_flight, len(requests))):
             await one(n)
         warm = min(in_flight, len(requests))
-        window = await _bounded(len(requests) - warm, in_flight, lambda i: one(warm + i))
+        window = await bounded(len(requests) - warm, in_flight, lambda i: one(warm + i))
     if failures or window.done != len(requests) - warm:
         first = failures[0] if failures else f"timed out after {window.seconds:.0f} s"
         raise RuntimeError(f"{len(failures)} webhooks not answered 200 ({window.done} done), first: {first}")
@@ -381,148 +169,6 @@ async def _send_mails(port: int, mails: list[tuple[str, bytes]]) -> Window:
     return Window(len(mails), start, ended)
 
 
-# --- web chat ---------------------------------------------------------------------------
-
-
-@dataclass
-class ChatRun:
-    wanted: int
-    opened: int = 0
-    acked: int = 0
-    open_failures: list[str] = field(default_factory=list)
-    rss_before_kb: int = 0
-    rss_started_kb: int = 0
-    rss_after_kb: int = 0
-    open_seconds: float = 0.0
-    messages: Window = Window(0, 0.0, 0.0)  # those acked
-
-    @property
-    def kb_per_session(self) -> float:
-        return (self.rss_after_kb - self.rss_before_kb) / self.opened if self.opened else float("nan")
-
-
-class _Chat:
-    """One chat socket with a reader that keeps draining it (so pings get their pongs while
-    the socket waits) and hands on the text frames."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self._frames: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-        self._reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        try:
-            async for message in self.ws:
-                if message.type == aiohttp.WSMsgType.TEXT:
-                    self._frames.put_nowait(json.loads(message.data))
-        finally:
-            self._frames.put_nowait(None)
-
-    async def frame(self, types: tuple[str, ...]) -> dict[str, Any]:
-        """The next frame of one of ``types`` (the echo server answers with the frame sent)."""
-        async with asyncio.timeout(STEP_SECONDS):
-            while True:
-                frame = await self._frames.get()
-                if frame is None:
-                    raise ConnectionError(f"socket ended ({self.ws.close_code})")
-                if frame.get("type") in types:
-                    return frame
-                if frame.get("type") == "error":
-                    raise RuntimeError(f"error frame: {frame}")
-
-    async def close(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.ws.close()
-        self._reader.cancel()
-        with contextlib.suppress(BaseException):
-            await self._reader
-
-
-_CHAT_ERRORS = (OSError, aiohttp.ClientError, TimeoutError, ConnectionError, RuntimeError)
-
-
-async def _chat(url: str, pid: int, sessions: int, fd_limit: int) -> ChatRun:
-    """Opens ``sessions`` chat sockets (start, started), reads the server's RSS, then has each
-    send one message and wait for its ack, reads it again, and closes them all. Both this
-    process and the server hold one descriptor per socket: with too few, fewer are opened."""
-    run = ChatRun(sessions)
-    if sessions > fd_limit - FD_RESERVE:
-        sessions = max(0, fd_limit - FD_RESERVE)
-        run.open_failures.append(f"capped at {sessions}: RLIMIT_NOFILE {fd_limit} less {FD_RESERVE} kept free")
-    connector = aiohttp.TCPConnector(limit=0, force_close=True)
-    timeout = aiohttp.ClientTimeout(total=None, connect=STEP_SECONDS, sock_connect=STEP_SECONDS)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as client:
-
-        async def session_once(n: int) -> None:
-            chat = _Chat(await client.ws_connect(url))
-            try:
-                await chat.ws.send_json({"type": "start", "name": f"Warm-up {n}"})
-                await chat.frame(("started", "start"))
-                await chat.ws.send_json({"type": "message", "client_id": f"warm{n}", "body": "hello"})
-                await chat.frame(("ack", "message"))
-            finally:
-                await chat.close()
-
-        # Warm-up, untimed and closed before the baseline.
-        warm = await _bounded(CHAT_WARMUP, 8, session_once)
-        if warm.done != CHAT_WARMUP:
-            raise RuntimeError(f"chat warm-up: {warm.done} of {CHAT_WARMUP} sessions in {warm.seconds:.0f} s")
-        await asyncio.sleep(1.0)
-        run.rss_before_kb = _rss_kb(pid)
-
-        chats: list[_Chat] = []
-        stop_opening = False
-
-        async def open_one(n: int) -> None:
-            nonlocal stop_opening
-            if stop_opening:
-                return
-            try:
-                chat = _Chat(await client.ws_connect(url))
-            except _CHAT_ERRORS as exc:
-                # Out of file descriptors (here or there), or the server takes no more.
-                run.open_failures.append(f"connect: {type(exc).__name__}: {exc}")
-                stop_opening = True
-                return
-            chats.append(chat)
-            try:
-                await chat.ws.send_json({"type": "start", "name": f"Visitor {n}"})
-                await chat.frame(("started", "start"))
-            except _CHAT_ERRORS as exc:
-                run.open_failures.append(f"start: {type(exc).__name__}: {exc}")
-                stop_opening = True
-
-        try:
-            run.open_seconds = (await _bounded(sessions, CHAT_IN_FLIGHT, open_one)).seconds
-            started = [chat for chat in chats if not chat.ws.closed]
-            run.opened = len(started)
-            run.rss_started_kb = _rss_kb(pid)
-
-            async def say(n: int) -> None:
-                chat = started[n]
-                await chat.ws.send_json({"type": "message", "client_id": f"m{n}", "body": f"Hello, I am visitor {n}."})
-                await chat.frame(("ack", "message"))
-                run.acked += 1
-
-            async def say_or_note(n: int) -> None:
-                try:
-                    await say(n)
-                except _CHAT_ERRORS as exc:
-                    run.open_failures.append(f"message: {type(exc).__name__}: {exc}")
-
-            said = await _bounded(len(started), CHAT_IN_FLIGHT, say_or_note)
-            run.messages = dataclasses.replace(said, done=run.acked)
-            # Acked means committed; give the queue bookkeeping a moment before reading RSS.
-            await asyncio.sleep(1.0)
-            run.rss_after_kb = _rss_kb(pid)
-            # Sessions still open at once after every message, the figure RSS is divided by.
-            run.opened = sum(1 for chat in started if not chat.ws.closed)
-        finally:
-            async with asyncio.timeout(PHASE_SECONDS):
-                await asyncio.gather(*(chat.close() for chat in chats), return_exceptions=True)
-    return run
-
-
 # --- the run ----------------------------------------------------------------------------
 
 
@@ -540,7 +186,7 @@ def _check(name: str, stored: Stored, sent: int) -> str:
 
 
 async def main(sessions: int, sms_count: int, email_count: int) -> None:
-    fd_limit = _raise_fd_limit()
+    fd_limit = raise_fd_limit()
     checks: list[str] = []
     accepted = dict.fromkeys(("sms", "email", "chat"), 0)
 
@@ -555,40 +201,40 @@ async def main(sessions: int, sms_count: int, email_count: int) -> None:
     for in_flight in SMS_IN_FLIGHT:
         served = answered = bare = 0.0
         for trial in range(1, SMS_TRIALS + 1):
-            async with _service() as service:
-                before = _cpu_seconds(service.pid)
+            async with running_service() as service:
+                before = cpu_seconds(service.pid)
                 window = await _post_all(f"{service.base}/twilio/sms", requests, in_flight)
-                stored = await _stored(service, "sms", sms_count)
-                sms_cpu_ms = min(sms_cpu_ms, (_cpu_seconds(service.pid) - before) * 1000 / sms_count)
+                stored = await stored_after(service, "sms", sms_count)
+                sms_cpu_ms = min(sms_cpu_ms, (cpu_seconds(service.pid) - before) * 1000 / sms_count)
             checks.append(_check(f"sms ({in_flight} in flight, trial {trial})", stored, sms_count))
             accepted["sms"] += stored.agents.accepted
             served, answered = max(served, window.rate(stored.agents)), max(answered, window.rate())
             async with bare_server("sms") as (port, pid):
-                before = _cpu_seconds(pid)
+                before = cpu_seconds(pid)
                 bare = max(bare, (await _post_all(f"http://127.0.0.1:{port}/twilio/sms", requests, in_flight)).rate())
-                bare_cpu_ms = min(bare_cpu_ms, (_cpu_seconds(pid) - before) * 1000 / sms_count)
+                bare_cpu_ms = min(bare_cpu_ms, (cpu_seconds(pid) - before) * 1000 / sms_count)
         sms_runs[in_flight] = served, answered, bare
     sms_per_s = max(served for served, _, _ in sms_runs.values())
     sms_bare = max(bare for _, _, bare in sms_runs.values())
 
     mails = _mails(email_count)
-    async with _service() as service:
+    async with running_service() as service:
         window = await _send_mails(service.smtp_port, mails)
-        stored = await _stored(service, "email", email_count)
+        stored = await stored_after(service, "email", email_count)
     checks.append(_check("email", stored, email_count))
     accepted["email"] = stored.agents.accepted
     email_per_s = window.rate(stored.agents)
     async with bare_server("smtp") as (port, _):
         email_bare = (await _send_mails(port, mails)).rate()
 
-    async with _service() as service:
-        chat = await _chat(f"{service.base}/chat/ws", service.pid, sessions, fd_limit)
-        stored = await _stored(service, "chat", chat.acked + CHAT_WARMUP)
+    async with running_service() as service:
+        chat = await chat_sessions(f"{service.base}/chat/ws", service.pid, sessions, fd_limit)
+        stored = await stored_after(service, "chat", chat.acked + CHAT_WARMUP)
     checks.append(_check("chat", stored, chat.acked + CHAT_WARMUP))
     accepted["chat"] = stored.agents.accepted
     chat_per_s = chat.messages.rate(stored.agents)
     async with bare_server("chat") as (port, pid):
-        bare_chat = await _chat(f"http://127.0.0.1:{port}/chat/ws", pid, sessions, fd_limit)
+        bare_chat = await chat_sessions(f"http://127.0.0.1:{port}/chat/ws", pid, sessions, fd_limit)
     chat_bare = bare_chat.messages.rate()
 
     print(
