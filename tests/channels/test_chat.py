@@ -76,6 +76,7 @@ async def test_a_visitor_is_queued_answered_live_and_sees_the_history_on_reconne
 
     alice = await login(chat_client, "alice")
     agent_socket = await chat_client.ws_connect("/api/v1/ws", headers=alice)
+    await next_frame(agent_socket, "hello")
     await set_status(chat_client, alice, "available")
     accepted = await accept(chat_client, alice, ack["interaction_id"])
     assert accepted["channel"] == "chat"
@@ -251,8 +252,14 @@ async def test_leaving_while_queued_abandons_after_the_grace_unless_the_visitor_
     assert await state_of(client, kept) == "queued"
 
     sam = await login(client, "sam")
-    stats = await (await client.get("/api/v1/queues", headers=sam)).json()
-    [chat] = [s for s in stats["queues"] if s["queue"] == "support" and s["channel"] == "chat"]
+    # The day's counts come from the event log's statistics consumer, a moment after.
+    async with asyncio.timeout(5):
+        while True:
+            stats = await (await client.get("/api/v1/queues", headers=sam)).json()
+            [chat] = [s for s in stats["queues"] if s["queue"] == "support" and s["channel"] == "chat"]
+            if chat["abandoned"]:
+                break
+            await asyncio.sleep(0.05)
     assert (chat["abandoned"], chat["waiting"]) == (1, 2)
     detail = await interaction(client, sam, left)
     assert detail["events"][-1]["type"] == "abandoned"

@@ -30,6 +30,8 @@ async def test_an_unanswered_offer_goes_back_to_the_head_of_its_queue_and_to_the
     alice, bob, sam = await login(client, "alice"), await login(client, "bob"), await login(client, "sam")
     alice_socket = await client.ws_connect("/api/v1/ws", headers=alice)
     bob_socket = await client.ws_connect("/api/v1/ws", headers=bob)
+    for socket in (alice_socket, bob_socket):
+        await next_frame(socket, "hello")  # attached: what is pushed from now on reaches it
     await set_status(client, alice, "available")
 
     await post_sms(client, sms_form(sender="+15551230001", body="first"))
@@ -64,6 +66,8 @@ async def test_a_rejected_offer_keeps_its_place_and_goes_to_another_agent(client
     alice, bob, sam = await login(client, "alice"), await login(client, "bob"), await login(client, "sam")
     alice_socket = await client.ws_connect("/api/v1/ws", headers=alice)
     bob_socket = await client.ws_connect("/api/v1/ws", headers=bob)
+    for socket in (alice_socket, bob_socket):
+        await next_frame(socket, "hello")  # attached: what is pushed from now on reaches it
     await set_status(client, alice, "available")
     await post_sms(client, sms_form(sender="+15551230001"))
     offer = await next_frame(alice_socket, "offer")

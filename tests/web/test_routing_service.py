@@ -63,6 +63,7 @@ async def test_after_completing_the_agent_wraps_up_then_is_offered_the_next_cont
     client = await app_factory(settings_factory(support="wrap_up_seconds = 0.4"))
     alice = await login(client, "alice")
     socket = await client.ws_connect("/api/v1/ws", headers=alice)
+    await next_frame(socket, "hello")  # attached: what is pushed from now on reaches it
     await set_status(client, alice, "available")
     assert (await next_frame(socket, "status"))["status"] == "available"
     await post_sms(client, sms_form(sender="+15551230001"))
@@ -248,6 +249,7 @@ async def test_a_full_queue_still_takes_sms_and_flags_it(app_factory: Start, set
 async def test_closing_the_live_channel_returns_open_offers_and_sets_the_agent_away(client: Client) -> None:
     alice, sam = await login(client, "alice"), await login(client, "sam")
     socket = await client.ws_connect("/api/v1/ws", headers=alice)
+    await next_frame(socket, "hello")  # attached: what is pushed from now on reaches it
     await set_status(client, alice, "available")
     await post_sms(client, sms_form())
     offer = await next_frame(socket, "offer")

@@ -89,6 +89,7 @@ async def test_an_agent_socket_that_stops_reading_is_cut_off_and_intake_and_rout
 
             # Intake answers and routing offers, to an agent who is reading.
             bob_socket = await client.ws_connect("/api/v1/ws", headers=bob)
+            await next_frame(bob_socket, "hello")
             await set_status(client, bob, "available")
             response = await post_sms(client, sms_form(sender="+15551230009", body="anyone there?"))
             assert response.status == 200
