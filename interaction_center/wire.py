@@ -128,9 +128,12 @@ def customer(
 
 def queues(live: Sequence[QueueStats], today: Mapping[tuple[str, str], Tally]) -> QueuesBody:
     """Per queue and channel: what waits and who is there from the engine, the day's
-    counts from storage."""
+    counts from storage; a queue and channel with counts today and nothing live (a queue
+    since taken out of the configuration) is listed with its counts."""
+    listed = {(s.queue, s.channel) for s in live}
+    gone = [QueueStats(queue, channel, 0, 0.0, {}, None) for queue, channel in sorted(today.keys() - listed)]
     body: QueuesBody = {"queues": []}
-    for s in live:
+    for s in [*live, *gone]:
         counted = today.get((s.queue, s.channel)) or Tally()
         body["queues"].append(
             {

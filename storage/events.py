@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Select, Table, bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Select, Table, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from interaction_center.domain.errors import StaleState
@@ -118,20 +118,34 @@ def read(conn: Connection, stream: str, after: int, limit: int) -> list[LoggedEv
     return [LoggedEvent(stream, *row) for row in conn.execute(_READS[stream], {"after": after, "limit": limit})]
 
 
-def position(conn: Connection, consumer: str) -> int | None:
-    found = conn.execute(select(POSITIONS.c.position).where(POSITIONS.c.consumer == consumer)).scalar_one_or_none()
+_POSITION = select(POSITIONS.c.position).where(POSITIONS.c.consumer == bindparam("name"))
+_LOCKED_POSITION = _POSITION.with_for_update()
+
+
+def position(conn: Connection, consumer: str, *, lock: bool = False) -> int | None:
+    """Where the consumer stands; ``lock``: and its row locked until the transaction ends
+    (on PostgreSQL; SQLite's writer holds the whole database already), so another reader
+    of the same events waits here and then reads where this one got to."""
+    found = conn.execute(_LOCKED_POSITION if lock else _POSITION, {"name": consumer}).scalar_one_or_none()
     return None if found is None else int(found)
 
 
-def record_position(conn: Connection, consumer: str, stream: str, seq: int, now: datetime) -> None:
-    moved = conn.execute(
-        update(POSITIONS).where(POSITIONS.c.consumer == consumer).values(position=seq, updated_at=now)
-    ).rowcount
-    if not moved:
-        try:
-            conn.execute(insert(POSITIONS).values(consumer=consumer, stream=stream, position=seq, updated_at=now))
-        except IntegrityError as exc:
-            raise StaleState(f"consumer {consumer} was placed in the meantime; nothing was written") from exc
+def _placing(dialect: Any) -> Any:
+    return dialect.insert(POSITIONS).on_conflict_do_nothing(index_elements=[POSITIONS.c.consumer])
+
+
+_PLACE = {"sqlite": _placing(sqlite), "postgresql": _placing(postgresql)}
+
+
+def place(conn: Connection, consumer: str, stream: str, seq: int, now: datetime) -> None:
+    """Place a consumer never seen before at ``seq``; one placed meanwhile by another
+    reader stays where it is."""
+    values = {"consumer": consumer, "stream": stream, "position": seq, "updated_at": now}
+    conn.execute(_PLACE[conn.dialect.name], values)
+
+
+def record_position(conn: Connection, consumer: str, seq: int, now: datetime) -> None:
+    conn.execute(update(POSITIONS).where(POSITIONS.c.consumer == consumer).values(position=seq, updated_at=now))
 
 
 _ADVANCE = (

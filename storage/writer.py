@@ -53,16 +53,23 @@ class Writer:
             event.listen(self._sqlite, "connect", _own_transactions)
             event.listen(self._sqlite, "begin", _begin_immediate)
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="storage-writer")
-        self._pending: list[tuple[Work, asyncio.Future[Any]]] = []
+        # Each unit with its future, and whether it must have a transaction to itself.
+        self._pending: list[tuple[Work, asyncio.Future[Any], bool]] = []
         self._draining: asyncio.Task[None] | None = None
 
-    def submit(self, work: Callable[[Connection], T]) -> asyncio.Future[T]:
+    def submit(self, work: Callable[[Connection], T], *, alone: bool = False) -> asyncio.Future[T]:
         """Queue ``work`` behind everything submitted before it. The future has its result
         once the transaction holding it is committed, or its exception (and nothing of it
         written). A caller that stops waiting does not withdraw the unit: it may already
-        be written."""
+        be written.
+
+        ``alone``: in a transaction of its own, never grouped. For a unit that locks rows
+        no other unit does (a consumer's position) before rows every unit does (a
+        stream's numbers): grouped, its locks would be held across other units' writes,
+        and another instance's group taking the same rows the other way round would
+        deadlock with this one (PostgreSQL then fails one group whole)."""
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.append((work, future))
+        self._pending.append((work, future, alone))
         if self._draining is None or self._draining.done():
             self._draining = asyncio.create_task(self._drain(), name="storage-writer")
         return future
@@ -72,17 +79,18 @@ class Writer:
         return await self.submit(work)
 
     async def _drain(self) -> None:
-        batch: list[tuple[Work, asyncio.Future[Any]]] = []
+        batch: list[tuple[Work, asyncio.Future[Any], bool]] = []
         try:
             while self._pending:
-                batch, self._pending = self._pending[:MAX_UNITS], self._pending[MAX_UNITS:]
-                units = [work for work, _ in batch]
+                size = _group_size(self._pending)
+                batch, self._pending = self._pending[:size], self._pending[size:]
+                units = [work for work, _, _ in batch]
                 try:
                     outcomes = await self._committed(units)
                 except Exception as exc:
                     # Nothing of the transaction is written: every unit in it failed.
                     outcomes = [_Failed(exc)] * len(units)
-                for (_, future), outcome in zip(batch, outcomes, strict=True):
+                for (_, future, _), outcome in zip(batch, outcomes, strict=True):
                     if future.done():
                         continue
                     if isinstance(outcome, _Failed):
@@ -95,7 +103,7 @@ class Writer:
             # waiting hears so as an error, which their undo paths handle as a failed write;
             # a cancellation would skip them.
             stopped = RuntimeError("the storage writer stopped before this was written")
-            for _, future in [*batch, *self._pending]:
+            for _, future, _ in [*batch, *self._pending]:
                 if not future.done():
                     future.set_exception(stopped)
             self._pending = []
@@ -120,6 +128,15 @@ class Writer:
             # SQLite connections may only be closed by the thread that opened them.
             await asyncio.get_running_loop().run_in_executor(self._thread, self._sqlite.dispose)
             self._thread.shutdown(wait=True)
+
+
+def _group_size(pending: Sequence[tuple[Work, asyncio.Future[Any], bool]]) -> int:
+    """How many of the first pending units go into the next transaction: a unit that must
+    be alone goes by itself, and a group stops before one."""
+    if pending[0][2]:
+        return 1
+    alone = next((n for n, (_, _, by_itself) in enumerate(pending) if by_itself), len(pending))
+    return min(alone, MAX_UNITS)
 
 
 def _each(conn: Connection, units: Sequence[Work]) -> list[Any]:

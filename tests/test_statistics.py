@@ -6,19 +6,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from interaction_center import wire
 from interaction_center.dispatch.consumer import ExactlyOnceConsumer
 from interaction_center.dispatch.statistics import count, start_of_day
 from interaction_center.domain.errors import StaleState
 from interaction_center.domain.model import SYSTEM, Actor, ActorKind
 from interaction_center.domain.stamps import new_id, utcnow
 from interaction_center.settings.model import Settings
+from interaction_center.web.keys import SERVICES
+from routing import QueueStats
 from storage import events, tallies
 from storage import intake_rows as rows
 from storage.database import create_engine, session_factory
@@ -26,7 +29,7 @@ from storage.events import LoggedEvent
 from storage.interactions import event_row, waiting_facts
 from storage.tallies import Tally
 from storage.writer import Writer
-from tests.support import AppFactory, accept_first, login, post_sms, set_status, sms_form
+from tests.support import AppFactory, Client, accept_first, login, post_sms, set_status, sms_form
 
 AGENT = Actor(ActorKind.AGENT, None)
 
@@ -188,3 +191,72 @@ async def test_the_days_counts_survive_a_restart(
     assert {k: after[k] for k in ("answered", "answered_within_target", "average_speed_of_answer_seconds")} == {
         k: before[k] for k in ("answered", "answered_within_target", "average_speed_of_answer_seconds")
     }
+
+
+def test_intervals_start_on_the_quarter_hour() -> None:
+    moment = datetime(2026, 12, 6, 23, 59, 59, 999_999, tzinfo=UTC)
+    assert tallies.interval_of(moment) == datetime(2026, 12, 6, 23, 45, tzinfo=UTC)
+    assert tallies.interval_of(datetime(2026, 12, 7, 0, 0, tzinfo=UTC)) == datetime(2026, 12, 7, 0, 0, tzinfo=UTC)
+    assert start_of_day(moment) == datetime(2026, 12, 6, tzinfo=UTC)
+
+
+async def test_an_interaction_transferred_and_accepted_again_is_answered_once(client: Client) -> None:
+    alice, bob, sam = await login(client, "alice"), await login(client, "bob"), await login(client, "sam")
+    await set_status(client, alice, "available")
+    await post_sms(client, sms_form())
+    taken = await accept_first(client, alice)
+    bob_id = (await (await client.get("/api/v1/agents/me", headers=bob)).json())["id"]
+    moved = await client.post(f"/api/v1/interactions/{taken['id']}/transfer", json={"agent_id": bob_id}, headers=alice)
+    assert moved.status == 200, await moved.text()
+    await set_status(client, bob, "available")
+    assert (await accept_first(client, bob))["id"] == taken["id"]
+
+    services = client.app[SERVICES]
+    head = await services.writer.run(lambda conn: events.head(conn, events.INTERACTIONS))
+    for _ in range(100):
+        if services.counting.reached >= head:
+            break
+        await asyncio.sleep(0.05)
+    assert services.counting.reached >= head, "the statistics never read the second acceptance"
+    rows_ = (await (await client.get("/api/v1/queues", headers=sam)).json())["queues"]
+    [support] = [r for r in rows_ if (r["queue"], r["channel"]) == ("support", "sms")]
+    assert support["answered"] == 1
+
+
+async def test_two_instances_counting_while_both_write_events_count_each_event_once(engine: AsyncEngine) -> None:
+    """Counts and writes submitted together on two instances, in turns that take the
+    position's lock and the stream's numbers in both orders: every count is made once
+    (each count runs in a transaction of its own: see ``Writer.submit(alone=True)``)."""
+    writers = [Writer(engine), Writer(engine)]
+    consumers = [_consumer(writer) for writer in writers]
+    rounds, per_round = 20, 5
+    answer = _answers(1)
+    t0 = start_of_day(utcnow()) + timedelta(minutes=1)
+
+    async def instance(writer: Writer, consumer: ExactlyOnceConsumer, count_first: bool) -> None:
+        """Each round, a count and some events submitted together: the first instance's
+        count ahead of its writes, the second's behind them."""
+        for _ in range(rounds):
+            counting = asyncio.ensure_future(consumer.step()) if count_first else None
+            await asyncio.sleep(0)  # the count's read is submitted as its task starts
+            writing = [writer.submit(lambda conn: answer(conn, t0)) for _ in range(per_round)]
+            await asyncio.gather(counting or consumer.step(), *writing)
+
+    try:
+        await asyncio.gather(*(instance(w, c, n == 0) for n, (w, c) in enumerate(zip(writers, consumers, strict=True))))
+        await _drain(consumers[0])
+    finally:
+        for writer in writers:
+            await writer.close()
+    assert (await _today(engine)).answered == 2 * rounds * per_round
+
+
+def test_a_queue_with_counts_today_and_nothing_live_is_still_listed() -> None:
+    live = [QueueStats("support", "sms", 2, 5.0, {"available": 1}, 0.5)]
+    today = {("support", "sms"): Tally(answered=3, answer_seconds=6.0), ("retired", "email"): Tally(abandoned=1)}
+    body = wire.queues(live, today)["queues"]
+    assert [(q["queue"], q["channel"], q["waiting"], q["answered"], q["abandoned"]) for q in body] == [
+        ("support", "sms", 2, 3, 0),
+        ("retired", "email", 0, 0, 1),
+    ]
+    assert body[0]["average_speed_of_answer_seconds"] == 2.0

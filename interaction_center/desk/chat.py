@@ -304,8 +304,8 @@ class ChatDesk:
         return frames
 
     async def _answer_speeds(self) -> dict[str, float | None]:
-        """Read from the live statistics at most once an update: they look at every agent,
-        and each new chat asks for its place at once."""
+        """Read from the day's statistics at most once an update: each is a look at the
+        database, and each new chat asks for its place at once."""
         read_at, speeds = self._speeds
         now = time.monotonic()
         if now - read_at >= QUEUE_UPDATE_SECONDS:

@@ -1,11 +1,13 @@
 """A consumer of the event log: reads one stream in order, hands each batch on, and
 records how far it got, so that it resumes there after a crash.
 
-The position is recorded with a later read, at most every ``RECORD_SECONDS`` (a write
-on the path of every contact would cost it a disk flush), so a crash replays what was
-handled since: delivery is at least once, and consumers are idempotent by event (routing
-ignores what it already holds). A batch that fails is not skipped: it is tried
-again, with a growing pause, until it goes through; the failure is logged each time."""
+A ``LogConsumer`` records its position with a later read, at most every
+``RECORD_SECONDS`` (a write on the path of every contact would cost it a disk flush), so
+a crash replays what was handled since: delivery is at least once, and such consumers
+are idempotent by event (routing ignores what it already holds). An
+``ExactlyOnceConsumer`` writes its effect and its position in one transaction instead.
+A batch that fails is not skipped: it is tried again, with a growing pause, until it
+goes through; the failure is logged each time."""
 
 from __future__ import annotations
 
@@ -120,17 +122,21 @@ class LogConsumer(Generic[Loaded]):
 
     def _read(self, conn: Connection, reached: int | None, record: int | None) -> Read[Loaded]:
         if record is not None:
-            events.record_position(conn, self.name, self._stream, record, utcnow())
+            events.record_position(conn, self.name, record, utcnow())
         start = reached if reached is not None else self._stored_position(conn)
         read = events.read(conn, self._stream, start, BATCH)
         return read, self._load(conn, read), start
 
-    def _stored_position(self, conn: Connection) -> int:
-        """Where storage says the consumer is; one never seen before is placed there."""
-        start = events.position(conn, self.name)
+    def _stored_position(self, conn: Connection, *, lock: bool = False) -> int:
+        """Where storage says the consumer is (``lock``: see ``events.position``); one never
+        seen before is placed first."""
+        start = events.position(conn, self.name, lock=lock)
         if start is None:
-            start = events.head(conn, self._stream) if self._from_head else 0
-            events.record_position(conn, self.name, self._stream, start, utcnow())
+            events.place(
+                conn, self.name, self._stream, events.head(conn, self._stream) if self._from_head else 0, utcnow()
+            )
+            start = events.position(conn, self.name, lock=lock)
+            assert start is not None, "a consumer just placed has a position"
         return start
 
     async def _idle(self) -> None:
@@ -147,10 +153,13 @@ class LogConsumer(Generic[Loaded]):
 
 class ExactlyOnceConsumer(LogConsumer[None]):
     """A consumer whose effect is in storage: ``apply`` writes it in the read's own
-    transaction, which moves the consumer's position too, on condition that it is still
-    where the read started. So every event takes effect exactly once: a transaction that
-    did not commit moved nothing, and of two instances that read the same events, one
-    commits and the other is rolled back and reads again from where the first got to."""
+    transaction, which moves the consumer's position too. So every event takes effect
+    exactly once: a transaction that did not commit moved nothing. The read locks the
+    position first and runs in a transaction of its own (``Writer.submit(alone=True)``):
+    another instance's reader waits for it and then reads from where it got to, and no
+    group of other units holds its locks meanwhile. The move is still conditional on the
+    position the read started at, so a reader that did not lock fails rather than
+    counting twice."""
 
     def __init__(
         self,
@@ -164,10 +173,10 @@ class ExactlyOnceConsumer(LogConsumer[None]):
         super().__init__(name, stream, writer, apply, _nothing_left, from_head=from_head)
 
     def _submit_read(self) -> tuple[asyncio.Future[Read[None]], int | None]:
-        return self._writer.submit(self._read_and_apply), None
+        return self._writer.submit(self._read_and_apply, alone=True), None
 
     def _read_and_apply(self, conn: Connection) -> Read[None]:
-        start = self._stored_position(conn)
+        start = self._stored_position(conn, lock=True)
         read = events.read(conn, self._stream, start, BATCH)
         if read:
             self._load(conn, read)

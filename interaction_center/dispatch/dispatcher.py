@@ -173,13 +173,17 @@ class Dispatcher:
     async def accept(self, agent_id: str, offer_id: str) -> str:
         """The offer taken by the agent; the interaction's id once storage has it."""
         async with self._lock:
-            offer = await self._routing.accept(offer_id, agent_id, time.time())
+            now = time.time()
+            offer = await self._routing.accept(offer_id, agent_id, now)
             if offer is None:
                 raise Conflict("the offer is no longer open", code="offer.closed")
             # Submitted under the lock, so it is stored in the order of the decisions; the
             # commit is awaited outside it, so other decisions do not wait for the disk.
+            # Stamped with the decision's time, not the write's: the wait it ends is what
+            # the answer figures count.
+            decided = to_datetime(now)
             recorded = self._writer.submit(
-                lambda conn: assignments.accept(conn, offer.interaction_id, offer_id, agent_id, utcnow())
+                lambda conn: assignments.accept(conn, offer.interaction_id, offer_id, agent_id, decided)
             )
         try:
             # Shielded: a caller that gives up does not withdraw the unit, which may still

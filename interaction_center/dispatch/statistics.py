@@ -4,13 +4,14 @@ consumer of its own (``ExactlyOnceConsumer``), so the day's figures survive a re
 count every event once, and are the same whichever instance is asked.
 
 The day starts at midnight UTC (the centre's own time zone arrives with the workspace,
-issue 14; the intervals already allow any)."""
+issue 14; the intervals already allow any). Counting starts where the log stood when the
+consumer first ran: a service upgraded during the day counts that day from then on."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -39,26 +40,35 @@ def count(conn: Connection, read: Sequence[LoggedEvent]) -> None:
     for event in read:
         if event.type not in COUNTED:
             continue
-        queue, channel = event.data.get("queue"), event.data.get("channel")
-        if not isinstance(queue, str) or not isinstance(channel, str):
-            # Written before events carried their queue: nothing to count it against.
-            continue
-        tally = counted.setdefault((tallies.interval_of(event.created_at), queue, channel), Tally())
-        if event.type == "accepted":
-            if transfers.get(event.subject, event.seq) < event.seq:
-                continue
-            waited, late = _wait(event)
-            tally.answered += 1
-            tally.answer_seconds += waited
-            tally.answered_within_target += not late
-        elif event.type == "abandoned":
-            tally.abandoned += 1
-            tally.abandoned_after_target += _wait(event)[1]
-        elif event.type == "sla_breached":
-            tally.sla_breaches += 1
-        else:
-            tally.first_response_breaches += 1
+        try:
+            _count_one(event, transfers, counted)
+        except Exception:
+            # One event the rules cannot read must not stop the day's figures for good
+            # (the batch would be retried forever): it is logged and left uncounted.
+            log.exception("interaction %s: event %s (%s) not counted", event.subject, event.seq, event.type)
     tallies.add(conn, counted)
+
+
+def _count_one(event: LoggedEvent, transfers: dict[str, int], counted: dict[Key, Tally]) -> None:
+    queue, channel = event.data.get("queue"), event.data.get("channel")
+    if not isinstance(queue, str) or not isinstance(channel, str):
+        # Written before events carried their queue: nothing to count it against.
+        return
+    if event.type == "accepted" and transfers.get(event.subject, event.seq) < event.seq:
+        return
+    tally = counted.setdefault((tallies.interval_of(event.created_at), queue, channel), Tally())
+    if event.type == "accepted":
+        waited, late = _wait(event)
+        tally.answered += 1
+        tally.answer_seconds += waited
+        tally.answered_within_target += not late
+    elif event.type == "abandoned":
+        tally.abandoned += 1
+        tally.abandoned_after_target += _wait(event)[1]
+    elif event.type == "sla_breached":
+        tally.sla_breaches += 1
+    else:
+        tally.first_response_breaches += 1
 
 
 def _wait(event: LoggedEvent) -> tuple[float, bool]:
@@ -74,10 +84,12 @@ def _moment(event: LoggedEvent, key: str) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
     except ValueError:
         log.warning("interaction %s: event %s has an unreadable %s %r", event.subject, event.seq, key, value)
         return None
+    # Ours are written with their zone; one without is taken as UTC, as storage keeps time.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def statistics_consumer(writer: Writer) -> ExactlyOnceConsumer:

@@ -123,3 +123,24 @@ async def test_a_unit_runs_after_everything_submitted_before_it(engine: AsyncEng
     finally:
         await writer.close()
     assert seen == list(range(250))
+
+
+async def test_a_unit_submitted_alone_has_a_transaction_of_its_own(engine: AsyncEngine) -> None:
+    """Grouped units run in savepoints of one transaction; one submitted ``alone`` runs in
+    a transaction with nothing else, and the group around it is split there."""
+    writer = Writer(engine)
+
+    def grouped(conn: Connection) -> bool:
+        return conn.in_nested_transaction()
+
+    try:
+        submitted = [
+            writer.submit(grouped),
+            writer.submit(grouped),
+            writer.submit(grouped, alone=True),
+            writer.submit(grouped),
+            writer.submit(grouped),
+        ]
+        assert await asyncio.gather(*submitted) == [True, True, False, True, True]
+    finally:
+        await writer.close()
