@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Select, Table, bindparam, select, update
+from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from interaction_center.domain.errors import StaleState
 from interaction_center.domain.model import Actor
 from storage.models import AgentEvent, ConsumerPosition, EventStream, InteractionEvent
+from storage.prepared import Prepared
 
 INTERACTIONS = "interactions"
 AGENTS = "agents"
@@ -45,7 +46,7 @@ class LoggedEvent:
 
 
 # Built once, like the reads below: every transaction that writes events runs it.
-_TAKE_NUMBERS = (
+_TAKE_NUMBERS = Prepared(
     update(STREAMS)
     .where(STREAMS.c.name == bindparam("stream"))
     .values(last_seq=STREAMS.c.last_seq + bindparam("count"))
@@ -55,7 +56,7 @@ _TAKE_NUMBERS = (
 
 def take_numbers(conn: Connection, stream: str, count: int) -> int:
     """Reserve ``count`` numbers of ``stream`` for this transaction; returns the first."""
-    last = conn.execute(_TAKE_NUMBERS, {"stream": stream, "count": count}).scalar_one()
+    ((last,),) = _TAKE_NUMBERS.rows(conn, {"stream": stream, "count": count})
     return int(last) - count + 1
 
 
@@ -92,10 +93,10 @@ def head(conn: Connection, stream: str) -> int:
     return int(conn.execute(select(STREAMS.c.last_seq).where(STREAMS.c.name == stream)).scalar_one())
 
 
-def _reading(table: Table, subject: str) -> Select[Any]:
+def _reading(table: Table, subject: str) -> Prepared:
     """A stream's read, built once: it runs on the path of every contact, and building and
     keying the statement each time cost about what running it did."""
-    return (
+    return Prepared(
         select(
             table.c.seq,
             table.c[subject],
@@ -115,7 +116,7 @@ _READS = {INTERACTIONS: _reading(INTERACTION_EVENTS, "interaction_id"), AGENTS: 
 
 
 def read(conn: Connection, stream: str, after: int, limit: int) -> list[LoggedEvent]:
-    return [LoggedEvent(stream, *row) for row in conn.execute(_READS[stream], {"after": after, "limit": limit})]
+    return [LoggedEvent(stream, *row) for row in _READS[stream].rows(conn, {"after": after, "limit": limit})]
 
 
 _POSITION = select(POSITIONS.c.position).where(POSITIONS.c.consumer == bindparam("name"))

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, Update, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
 from interaction_center.domain.model import InteractionState
 from storage.events import INTERACTIONS as INTERACTION_STREAM
 from storage.events import number
 from storage.models import Customer, CustomerIdentity, Interaction, InteractionEvent, Message
+from storage.prepared import Prepared
 
 INTERACTIONS = cast(Table, Interaction.__table__)
 MESSAGES = cast(Table, Message.__table__)
@@ -35,16 +36,22 @@ _STILL_OPEN = INTERACTIONS.c.state.not_in(
 
 # The lookups every batch makes, built once: building and keying a statement cost more
 # than running it. Each takes its list of values as one expanding parameter, "values".
-_KNOWN_MESSAGES = select(MESSAGES.c.external_id, MESSAGES.c.id, MESSAGES.c.interaction_id).where(
-    MESSAGES.c.channel == bindparam("channel"), MESSAGES.c.external_id.in_(bindparam("values", expanding=True))
+_KNOWN_MESSAGES = Prepared(
+    select(MESSAGES.c.external_id, MESSAGES.c.id, MESSAGES.c.interaction_id).where(
+        MESSAGES.c.channel == bindparam("channel"), MESSAGES.c.external_id.in_(bindparam("values", expanding=True))
+    )
 )
-_OWNERS = select(IDENTITIES.c.value, IDENTITIES.c.customer_id).where(
-    IDENTITIES.c.kind == bindparam("kind"), IDENTITIES.c.value.in_(bindparam("values", expanding=True))
+_OWNERS = Prepared(
+    select(IDENTITIES.c.value, IDENTITIES.c.customer_id).where(
+        IDENTITIES.c.kind == bindparam("kind"), IDENTITIES.c.value.in_(bindparam("values", expanding=True))
+    )
 )
-_OPEN_THREADS = select(INTERACTIONS.c.thread_key, INTERACTIONS.c.id, INTERACTIONS.c.assigned_agent_id).where(
-    INTERACTIONS.c.thread_key.in_(bindparam("values", expanding=True)), _STILL_OPEN
+_OPEN_THREADS = Prepared(
+    select(INTERACTIONS.c.thread_key, INTERACTIONS.c.id, INTERACTIONS.c.assigned_agent_id).where(
+        INTERACTIONS.c.thread_key.in_(bindparam("values", expanding=True)), _STILL_OPEN
+    )
 )
-_LAST_AGENTS = (
+_LAST_AGENTS = Prepared(
     select(INTERACTIONS.c.customer_id, INTERACTIONS.c.assigned_agent_id)
     .where(
         INTERACTIONS.c.customer_id.in_(bindparam("values", expanding=True)),
@@ -54,13 +61,15 @@ _LAST_AGENTS = (
     )
     .order_by(INTERACTIONS.c.closed_at)
 )
-_STATES = select(INTERACTIONS.c.id, INTERACTIONS.c.state, INTERACTIONS.c.version).where(
-    INTERACTIONS.c.id.in_(bindparam("values", expanding=True))
+_STATES = Prepared(
+    select(INTERACTIONS.c.id, INTERACTIONS.c.state, INTERACTIONS.c.version).where(
+        INTERACTIONS.c.id.in_(bindparam("values", expanding=True))
+    )
 )
-_OFFERS_HELD = select(INTERACTIONS.c.id, INTERACTIONS.c.offer_id).where(
-    INTERACTIONS.c.id.in_(bindparam("values", expanding=True))
+_OFFERS_HELD = Prepared(
+    select(INTERACTIONS.c.id, INTERACTIONS.c.offer_id).where(INTERACTIONS.c.id.in_(bindparam("values", expanding=True)))
 )
-_INBOUND = (
+_INBOUND = Prepared(
     select(MESSAGES.c.interaction_id, MESSAGES.c.from_address, MESSAGES.c.body)
     .where(MESSAGES.c.interaction_id.in_(bindparam("values", expanding=True)), MESSAGES.c.direction == "inbound")
     .order_by(MESSAGES.c.created_at, MESSAGES.c.id)
@@ -69,9 +78,13 @@ _ROUTING_FIELDS = (
     "id", "queue", "channel", "created_at", "enqueued_at", "priority", "required_skills", "answer_deadline",
     "preferred_agent_id", "preferred_until", "escalation_level", "sla_breached_at",
 )  # fmt: skip
-_STILL_QUEUED = select(*(INTERACTIONS.c[name] for name in _ROUTING_FIELDS)).where(
-    INTERACTIONS.c.id.in_(bindparam("values", expanding=True)), INTERACTIONS.c.state == InteractionState.QUEUED
+_STILL_QUEUED = Prepared(
+    select(*(INTERACTIONS.c[name] for name in _ROUTING_FIELDS)).where(
+        INTERACTIONS.c.id.in_(bindparam("values", expanding=True)), INTERACTIONS.c.state == InteractionState.QUEUED
+    )
 )
+# Every INSERT of the hot path, by table.
+_INSERTS = {table: Prepared(insert(table)) for table in (INTERACTIONS, MESSAGES, EVENTS, CUSTOMERS, IDENTITIES)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +99,7 @@ def known_messages(conn: Connection, channel: str, external_ids: Collection[str]
     """External id -> (message id, interaction id), for the ones already stored on ``channel``."""
     if not external_ids:
         return {}
-    rows = conn.execute(_KNOWN_MESSAGES, {"channel": channel, "values": list(external_ids)})
+    rows = _KNOWN_MESSAGES.rows(conn, {"channel": channel, "values": list(external_ids)})
     return {external_id: (message_id, interaction_id) for external_id, message_id, interaction_id in rows}
 
 
@@ -94,7 +107,7 @@ def owners(conn: Connection, kind: str, values: Collection[str]) -> dict[str, st
     """Identity value -> the customer holding it, for the known ones of this kind."""
     if not values:
         return {}
-    rows = conn.execute(_OWNERS, {"kind": kind, "values": list(values)})
+    rows = _OWNERS.rows(conn, {"kind": kind, "values": list(values)})
     return {value: customer_id for value, customer_id in rows}
 
 
@@ -103,8 +116,8 @@ def add_customers(conn: Connection, created: Sequence[tuple[str, str, str, str]]
     display name). Two writers creating the same identity meet on its unique key."""
     if not created:
         return
-    conn.execute(
-        insert(CUSTOMERS), [{"id": cid, "display_name": name[:200], "created_at": now} for cid, _, _, name in created]
+    _INSERTS[CUSTOMERS].run(
+        conn, [{"id": cid, "display_name": name[:200], "created_at": now} for cid, _, _, name in created]
     )
     add_identities(conn, [(cid, kind, value) for cid, kind, value, _ in created], now)
 
@@ -112,7 +125,7 @@ def add_customers(conn: Connection, created: Sequence[tuple[str, str, str, str]]
 def open_threads(conn: Connection, thread_keys: Collection[str]) -> dict[str, OpenThread]:
     if not thread_keys:
         return {}
-    rows = conn.execute(_OPEN_THREADS, {"values": list(thread_keys)})
+    rows = _OPEN_THREADS.rows(conn, {"values": list(thread_keys)})
     return {key: OpenThread(interaction_id, agent_id) for key, interaction_id, agent_id in rows}
 
 
@@ -137,7 +150,7 @@ def last_agents(conn: Connection, customer_ids: Collection[str], since: datetime
     """Customer -> the agent who last completed an interaction with them since ``since``."""
     if not customer_ids:
         return {}
-    rows = conn.execute(_LAST_AGENTS, {"values": list(customer_ids), "since": since})
+    rows = _LAST_AGENTS.rows(conn, {"values": list(customer_ids), "since": since})
     # Ordered by closing time, so the last one written for a customer is the latest.
     return {customer_id: agent_id for customer_id, agent_id in rows}
 
@@ -145,8 +158,8 @@ def last_agents(conn: Connection, customer_ids: Collection[str], since: datetime
 def add_identities(conn: Connection, identities: Sequence[tuple[str, str, str]], now: datetime) -> None:
     """More identities for existing customers: (customer id, kind, value)."""
     if identities:
-        conn.execute(
-            insert(IDENTITIES),
+        _INSERTS[IDENTITIES].run(
+            conn,
             [{"customer_id": cid, "kind": kind, "value": value, "created_at": now} for cid, kind, value in identities],
         )
 
@@ -159,7 +172,7 @@ def set_opted_out(conn: Connection, kind: str, value: str, when: datetime | None
 
 def states(conn: Connection, interaction_ids: Collection[str]) -> dict[str, tuple[str, int]]:
     """Interaction -> (state, version), for the ones that exist."""
-    rows = conn.execute(_STATES, {"values": list(interaction_ids)})
+    rows = _STATES.rows(conn, {"values": list(interaction_ids)})
     return {interaction_id: (state, version) for interaction_id, state, version in rows}
 
 
@@ -170,13 +183,13 @@ def update_interactions(conn: Connection, changes: Sequence[dict[str, Any]]) -> 
     if not changes:
         return
     columns = _changed(changes[0])
-    conn.execute(_conditional_update(columns), [_bound(row, columns) for row in changes])
+    _conditional_update(columns).run(conn, [_bound(row, columns) for row in changes])
 
 
 def update_interaction(conn: Connection, change: dict[str, Any]) -> bool:
     """One such conditional UPDATE alone; whether it landed."""
     columns = _changed(change)
-    return bool(conn.execute(_conditional_update(columns), _bound(change, columns)).rowcount == 1)
+    return _conditional_update(columns).run(conn, _bound(change, columns)) == 1
 
 
 def _changed(change: dict[str, Any]) -> tuple[str, ...]:
@@ -189,10 +202,10 @@ def _bound(change: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
 
 
 @functools.cache
-def _conditional_update(columns: tuple[str, ...]) -> Update:
+def _conditional_update(columns: tuple[str, ...]) -> Prepared:
     """The statement for one set of columns, built once: built and keyed afresh each time,
     it cost more than the database did."""
-    return (
+    return Prepared(
         update(INTERACTIONS)
         .where(INTERACTIONS.c.id == bindparam("row_id"), INTERACTIONS.c.version == bindparam("expected_version"))
         .values({**{column: bindparam(column) for column in columns}, "version": INTERACTIONS.c.version + 1})
@@ -201,13 +214,13 @@ def _conditional_update(columns: tuple[str, ...]) -> Update:
 
 def holding(conn: Connection, offers: dict[str, str]) -> set[str]:
     """Of ``offers`` (interaction -> offer id), the interactions that now hold that offer."""
-    rows = conn.execute(_OFFERS_HELD, {"values": list(offers)})
+    rows = _OFFERS_HELD.rows(conn, {"values": list(offers)})
     return {interaction_id for interaction_id, offer_id in rows if offers[interaction_id] == offer_id}
 
 
 def latest_inbound(conn: Connection, interaction_ids: Collection[str]) -> dict[str, tuple[str, str]]:
     """Interaction -> (from, body) of its latest inbound message."""
-    rows = conn.execute(_INBOUND, {"values": list(interaction_ids)})
+    rows = _INBOUND.rows(conn, {"values": list(interaction_ids)})
     return {interaction_id: (sender, body) for interaction_id, sender, body in rows}
 
 
@@ -223,11 +236,14 @@ def insert_all(
     number(conn, INTERACTION_STREAM, event_rows)
     for table, rows in ((INTERACTIONS, list(interactions)), (MESSAGES, list(messages)), (EVENTS, event_rows)):
         if rows:
-            conn.execute(insert(table), rows)
+            _INSERTS[table].run(conn, rows)
 
 
 def routing_fields(conn: Connection, interaction_ids: Collection[str]) -> list[dict[str, Any]]:
     """What routing needs of each of these interactions that is still queued."""
     if not interaction_ids:
         return []
-    return [dict(row._mapping) for row in conn.execute(_STILL_QUEUED, {"values": list(interaction_ids)})]
+    return [
+        dict(zip(_ROUTING_FIELDS, row, strict=True))
+        for row in _STILL_QUEUED.rows(conn, {"values": list(interaction_ids)})
+    ]

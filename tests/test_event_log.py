@@ -129,6 +129,38 @@ async def test_a_failing_batch_is_retried_until_it_goes_through(
     assert attempts[:3] == [1, 1, 1] and attempts[3] == consumer_module.BATCH + 1
 
 
+async def test_a_read_made_ahead_of_a_failing_batch_is_dropped_and_the_batch_read_again(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nudged while it handles a batch, a consumer reads the next one at once; when the
+    batch then fails, that read goes unused: the failed batch comes again, then the rest."""
+    monkeypatch.setattr(consumer_module, "FIRST_RETRY_SECONDS", 0.001)
+    writer = Writer(engine)
+    firsts: list[int] = []
+    done = asyncio.Event()
+
+    async def failing_once(seqs: list[int]) -> None:
+        firsts.append(seqs[0])
+        if len(firsts) == 1:
+            consumer.wake()
+            # The read made ahead lands meanwhile.
+            await writer.run(lambda conn: None)
+            raise RuntimeError("routing away")
+        if seqs[-1] == EVENTS:
+            done.set()
+
+    consumer = LogConsumer("ahead", events.INTERACTIONS, writer, _seqs, failing_once, from_head=False)
+    try:
+        await writer.run(_write_events)
+        task = asyncio.create_task(consumer.run())
+        await asyncio.wait_for(done.wait(), 10)
+        task.cancel()
+    finally:
+        await writer.close()
+    batch = consumer_module.BATCH
+    assert firsts == [1, 1, batch + 1, 2 * batch + 1]
+
+
 async def test_the_sms_200_does_not_wait_for_routing_and_the_contact_is_routed_once_it_runs(
     app_factory: Callable[[Settings], Any], settings_factory: Callable[..., Settings]
 ) -> None:

@@ -63,10 +63,13 @@ class LogConsumer(Generic[Loaded]):
         self._handle = handle
         self._from_head = from_head
         self._nudged = asyncio.Event()
-        # Idle, waiting for a nudge; a read submitted by the nudge, not yet awaited.
-        self._waiting = False
+        # Between reads: the last one's result is in and the next is not yet submitted, so
+        # a nudge may submit it (while the last batch is still being handled, too).
+        self._between = False
         self._early: tuple[asyncio.Future[Read[Loaded]], int | None] | None = None
-        # Handled, not yet recorded: the next read records it.
+        # Read up to here (the next read starts after it); handled up to here, not yet
+        # recorded: the next read records it.
+        self._read_to: int | None = None
         self._reached: int | None = None
         self._recorded: int | None = None
         self._recorded_at = time.monotonic()
@@ -78,10 +81,11 @@ class LogConsumer(Generic[Loaded]):
 
     def wake(self) -> None:
         """Something is being written to the stream: read now rather than at the next
-        poll. An idle consumer submits its read at once, so the writer runs it right behind
-        that write, in the same transaction when it can; its result comes only once that
-        transaction is committed."""
-        if self._waiting and self._early is None:
+        poll. A consumer with no read in flight submits its next one at once, even while it
+        is still handling the last batch, so the writer runs it right behind that write, in
+        the same transaction when it can (rather than in one of its own once the handling
+        is done); its result comes only once that transaction is committed."""
+        if self._between and self._early is None:
             self._early = self._submit_read()
         self._nudged.set()
 
@@ -105,25 +109,41 @@ class LogConsumer(Generic[Loaded]):
         early, self._early = self._early, None
         reading, record = early or self._submit_read()
         read, loaded, start = await reading
-        # ``start`` is what was recorded: the position just written, or the one read.
+        # ``start`` is where the read began: the position just recorded when this is the
+        # consumer's first read, or when it recorded one.
         if record is not None or self._recorded is None:
-            self._recorded, self._recorded_at = start, time.monotonic()
+            self._recorded, self._recorded_at = record if record is not None else start, time.monotonic()
+        if self._read_to is None:
+            self._read_to = start
         if read:
-            await self._handle(loaded)
-            self._reached = read[-1].seq
+            self._read_to = read[-1].seq
+        self._between = True
+        try:
+            if read:
+                await self._handle(loaded)
+                self._reached = read[-1].seq
+        except BaseException:
+            # Not handled: read again from there, and drop a read made past it meanwhile.
+            self._read_to = self._reached
+            if self._early is not None:
+                self._early[0].add_done_callback(_dropped)
+                self._early = None
+            raise
+        finally:
+            self._between = False
         return len(read)
 
     def _submit_read(self) -> tuple[asyncio.Future[Read[Loaded]], int | None]:
         """The next read, submitted to the writer, and the position it records."""
-        reached = self._reached
+        after, reached = self._read_to, self._reached
         due = time.monotonic() - self._recorded_at >= RECORD_SECONDS
         record = reached if reached is not None and reached != self._recorded and due else None
-        return self._writer.submit(lambda conn: self._read(conn, reached, record)), record
+        return self._writer.submit(lambda conn: self._read(conn, after, record)), record
 
-    def _read(self, conn: Connection, reached: int | None, record: int | None) -> Read[Loaded]:
+    def _read(self, conn: Connection, after: int | None, record: int | None) -> Read[Loaded]:
         if record is not None:
             events.record_position(conn, self.name, record, utcnow())
-        start = reached if reached is not None else self._stored_position(conn)
+        start = after if after is not None else self._stored_position(conn)
         read = events.read(conn, self._stream, start, BATCH)
         return read, self._load(conn, read), start
 
@@ -140,15 +160,21 @@ class LogConsumer(Generic[Loaded]):
         return start
 
     async def _idle(self) -> None:
-        self._waiting = True
+        self._between = True
         try:
             async with asyncio.timeout(POLL_SECONDS):
                 await self._nudged.wait()
         except TimeoutError:
             pass
         finally:
-            self._waiting = False
+            self._between = False
         self._nudged.clear()
+
+
+def _dropped(read: asyncio.Future[Read[Loaded]]) -> None:
+    """A read nobody will use: its failure is noted here rather than as never retrieved."""
+    if not read.cancelled() and read.exception() is not None:
+        log.debug("a dropped read failed: %r", read.exception())
 
 
 class ExactlyOnceConsumer(LogConsumer[None]):

@@ -9,8 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine.interfaces import DBAPICursor, ExecutionContext
+from sqlalchemy import Engine, create_engine
 
 from interaction_center.domain.model import InboundContact, InteractionState
 from interaction_center.domain.stamps import utcnow
@@ -30,21 +29,19 @@ def _selects_of_a_batch(engine: Engine, tmp_path: Path, contacts: list[InboundCo
     )
     seen: list[tuple[str, Any]] = []
 
-    def record(
-        conn: Connection,
-        cursor: DBAPICursor,
-        statement: str,
-        parameters: Any,
-        context: ExecutionContext | None,
-        executemany: bool,
-    ) -> None:
+    def record(statement: str) -> None:
         if statement.lstrip().upper().startswith("SELECT"):
-            seen.append((statement, parameters))
+            seen.append((statement, ()))
 
-    event.listen(engine, "before_cursor_execute", record)
     with engine.begin() as conn:
-        intake_batch.write(conn, [(c, "support") for c in contacts], settings, utcnow())
-    event.remove(engine, "before_cursor_execute", record)
+        # Traced by the driver, which sees the statements run through SQLAlchemy and those
+        # run on its cursor directly (storage.prepared), with their values written in.
+        driver = conn.connection.driver_connection
+        driver.set_trace_callback(record)  # type: ignore[union-attr]
+        try:
+            intake_batch.write(conn, [(c, "support") for c in contacts], settings, utcnow())
+        finally:
+            driver.set_trace_callback(None)  # type: ignore[union-attr]
     return seen
 
 

@@ -121,6 +121,20 @@ async def _interaction(session: AsyncSession, thread: str, state: InteractionSta
     return row
 
 
+async def test_a_second_customer_for_one_identity_is_refused_as_sqlalchemy_would(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The hot path's statements run on SQLite's own cursor (storage.prepared): a race on an
+    identity still raises SQLAlchemy's IntegrityError, which intake's retry catches."""
+    async with sessions.begin() as session:
+        await _customer(session, "phone", "+15551230009")
+    twin = [(new_id(), "phone", "+15551230009", "twin")]
+    with pytest.raises(IntegrityError):
+        async with sessions.begin() as session:
+            conn = await session.connection()
+            await conn.run_sync(lambda sync: rows.add_customers(sync, twin, utcnow()))
+
+
 async def test_one_thread_has_at_most_one_open_interaction(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions.begin() as session:
         await _interaction(session, "sms:a:b", InteractionState.QUEUED)
