@@ -27,7 +27,7 @@ class EngineAgent:
     # Per channel, the buckets this agent may take from (their places, routing/waiting.py),
     # each after its membership priority and delay and the entries' priority; rebuilt when
     # buckets appear.
-    eligible: dict[str, list[tuple[int, float, int, int]]] = field(default_factory=dict)
+    eligible: dict[str, tuple[tuple[int, float, int, int], ...]] = field(default_factory=dict)
     eligible_epoch: int = -1
     # Per pool of ready agents (routing/ready.py, by its place among them), the stamp of this
     # agent's one live item there; forgotten when the profile changes, so it is pushed afresh.
@@ -40,7 +40,7 @@ class EngineAgent:
     skills: dict[str, int] = field(init=False)
     capacity: dict[str, int] = field(init=False)
     memberships: dict[str, QueueMembership] = field(init=False)
-    exclusive: frozenset[str] = field(init=False)
+    exclusive: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         self.set_profile(self.profile)
@@ -54,7 +54,9 @@ class EngineAgent:
         self.skills = dict(profile.skills)
         self.capacity = dict(profile.capacity)
         self.memberships = {m.queue: m for m in profile.queues}
-        self.exclusive = frozenset(profile.exclusive)
+        # The profile's own tuple (a channel or two): no set per agent for the garbage
+        # collector to walk.
+        self.exclusive = profile.exclusive
         self.eligible_epoch = -1
         self.plan_epoch = -1
 

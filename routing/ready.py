@@ -33,9 +33,10 @@ ReadyKey = tuple[str, str, Skills]  # queue, channel, the skills entries there r
 # tracks makes full collections come sooner).
 Item = tuple[Any, ...]
 Ranked = tuple[Item, EngineAgent]
-# What an agent joins when ready, per channel: each pool (its place among all pools: ints
-# hold nothing for the garbage collector to walk) with the agent's membership delay there.
-Plan = dict[str, list[tuple[int, float]]]
+# What an agent joins when ready, per channel: each pool (its place among all pools) with
+# the agent's membership delay there. Tuples of numbers, which the garbage collector stops
+# tracking (and the dict with them, at its next full collection).
+Plan = dict[str, tuple[tuple[int, float], ...]]
 
 # A skill set no entry has asked for in this long loses its pools (rebuilt if one does): each
 # is kept up on every change of its agents, and skill sets come and go (escalation relaxes
@@ -130,12 +131,13 @@ class ReadyAgents:
         return None if found is None else found[1]
 
     def _plan(self, agent: EngineAgent) -> None:
-        agent.plan = {}
+        plan: dict[str, list[tuple[int, float]]] = {}
         for queue, membership in agent.memberships.items():
             for index in self._open_pools.get(queue, ()):
                 pool = self._pool_list[index]
                 if agent.capacity.get(pool.channel, 0) and agent.has_skills(pool.skills):
-                    agent.plan.setdefault(pool.channel, []).append((index, membership.delay_seconds))
+                    plan.setdefault(pool.channel, []).append((index, membership.delay_seconds))
+        agent.plan = {channel: tuple(pools) for channel, pools in plan.items()}
         agent.plan_epoch = self._epoch
 
     def _open(self, key: ReadyKey) -> Pool:

@@ -231,13 +231,16 @@ class WaitingEntries:
 
     def _rebuild_eligible(self, agent: EngineAgent) -> None:
         # Their order does not matter: ranks never tie.
-        agent.eligible = {}
+        eligible: dict[str, list[tuple[int, float, int, int]]] = {}
         for membership in agent.memberships.values():
             for key in self._queue_buckets.get(membership.queue, ()):
                 _, channel, priority, skills = key
                 if agent.capacity.get(channel, 0) and agent.has_skills(skills):
-                    eligible = agent.eligible.setdefault(channel, [])
-                    eligible.append((membership.priority, membership.delay_seconds, priority, self._bucket_at[key]))
+                    item = (membership.priority, membership.delay_seconds, priority, self._bucket_at[key])
+                    eligible.setdefault(channel, []).append(item)
+        # Tuples of numbers: the garbage collector stops tracking them (lists it would walk
+        # at every full collection, a few per agent).
+        agent.eligible = {channel: tuple(buckets) for channel, buckets in eligible.items()}
         agent.eligible_epoch = self._epoch
 
     def _undeclined(self, agent_id: str, line: Line[_K], head: QueueEntry, declined: Declined) -> QueueEntry | None:
