@@ -47,8 +47,11 @@ class EngineAgent:
 
     def set_profile(self, profile: AgentProfile) -> None:
         if profile != self.profile:
-            # Ranked by the old skills, queues and capacity: the engine indexes it afresh.
+            # Ranked by the old skills, queues and capacity: the engine indexes it afresh
+            # and remakes its lists (the same profile set again keeps them).
             self.in_ready.clear()
+            self.eligible_epoch = -1
+            self.plan_epoch = -1
         self.profile = profile
         self.agent_id = profile.agent_id
         self.skills = dict(profile.skills)
@@ -57,8 +60,6 @@ class EngineAgent:
         # The profile's own tuple (a channel or two): no set per agent for the garbage
         # collector to walk.
         self.exclusive = profile.exclusive
-        self.eligible_epoch = -1
-        self.plan_epoch = -1
 
     def has_skills(self, required: tuple[tuple[str, int], ...]) -> bool:
         return all(self.skills.get(name, 0) >= level for name, level in required)

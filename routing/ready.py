@@ -25,6 +25,7 @@ from itertools import count
 from typing import Any
 
 from routing.agents import EngineAgent
+from routing.epochs import QueueEpochs
 from routing.types import EngineConfig, QueueEntry, QueuePolicy, Skills, Strategy
 
 ReadyKey = tuple[str, str, Skills]  # queue, channel, the skills entries there require
@@ -84,16 +85,19 @@ class ReadyAgents:
         # Per queue, its open pools (their places): those of the skill sets entries there
         # have asked for.
         self._open_pools: dict[str, list[int]] = {}
-        # Counts the pools opened and closed: an agent's plan is rebuilt when it changed.
-        self._epoch = 0
+        # Pools opened and closed per queue: an agent's plan is rebuilt when one of its queues'
+        # changed.
+        self._epochs = QueueEpochs()
         self._next_prune = 0.0
         self._stamps = count(1)
 
     def index(self, agent: EngineAgent) -> None:
         """Push the available agent where it may now take work and is not yet indexed, or
         where its rank may have improved."""
-        if agent.plan_epoch != self._epoch:
-            self._plan(agent)
+        if agent.plan_epoch != self._epochs.now:
+            if self._epochs.stale(agent.plan_epoch, agent.memberships):
+                self._plan(agent)
+            agent.plan_epoch = self._epochs.now
         in_ready, pools = agent.in_ready, self._pool_list
         for channel in agent.channels_open():
             for index, delay in agent.plan.get(channel, ()):
@@ -138,7 +142,6 @@ class ReadyAgents:
                 if agent.capacity.get(pool.channel, 0) and agent.has_skills(pool.skills):
                     plan.setdefault(pool.channel, []).append((index, membership.delay_seconds))
         agent.plan = {channel: tuple(pools) for channel, pools in plan.items()}
-        agent.plan_epoch = self._epoch
 
     def _open(self, key: ReadyKey) -> Pool:
         """Open the pool of a skill set no entry here asked for before (or lately), with the
@@ -151,7 +154,7 @@ class ReadyAgents:
             self._pool_list.append(pool)
         pool.is_open = True
         self._open_pools.setdefault(queue, []).append(pool.index)
-        self._epoch += 1
+        self._epochs.bump(queue)
         for agent in self._agents.values():
             membership = agent.memberships.get(queue)
             if membership is not None and agent.can_take(channel) and agent.has_skills(skills):
@@ -166,13 +169,13 @@ class ReadyAgents:
         return pool
 
     def _prune(self, now: float) -> None:
-        for indexes in self._open_pools.values():
+        for queue, indexes in self._open_pools.items():
             for index in [i for i in indexes if self._pool_list[i].asked_at < now - IDLE_POOL_SECONDS]:
                 pool = self._pool_list[index]
                 pool.is_open = False
                 pool.heaps = {}
                 indexes.remove(index)
-                self._epoch += 1
+                self._epochs.bump(queue)
         self._next_prune = now + IDLE_POOL_SECONDS
 
     def _compact(self, pool: Pool, heap: list[Item]) -> None:

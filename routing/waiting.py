@@ -21,6 +21,7 @@ from itertools import count
 from typing import Generic, TypeVar
 
 from routing.agents import EngineAgent
+from routing.epochs import QueueEpochs
 from routing.types import QueueEntry, Skills
 
 BucketKey = tuple[str, str, int, Skills]  # queue, channel, priority, required skills
@@ -99,9 +100,9 @@ class WaitingEntries:
         self._buckets: list[Bucket] = []
         self._bucket_at: dict[BucketKey, int] = {}
         self._queue_buckets: dict[str, list[BucketKey]] = {}
-        # Counts the buckets made: an agent's list of the buckets it may take from is
-        # recomputed when a new one appears.
-        self._epoch = 0
+        # Buckets made per queue: an agent's list of the buckets it may take from is
+        # recomputed when one of its queues has a new one.
+        self._epochs = QueueEpochs()
         self._count: Counter[tuple[str, str]] = Counter()
 
     def __contains__(self, interaction_id: str) -> bool:
@@ -134,7 +135,7 @@ class WaitingEntries:
             index = self._bucket_at[key] = len(self._buckets)
             self._buckets.append(Line(self._entries, self._stamp_of))
             self._queue_buckets.setdefault(entry.queue, []).append(key)
-            self._epoch += 1
+            self._epochs.bump(entry.queue)
         self._buckets[index].push((entry.enqueued_at, iid, stamp))
 
     def remove(self, interaction_id: str) -> QueueEntry:
@@ -181,8 +182,10 @@ class WaitingEntries:
         eligible for, ranked by its queue priority, then the entry's priority, then time
         waited; an entry it declined (rejected or let lapse) after everything else it
         could take."""
-        if agent.eligible_epoch != self._epoch:
-            self._rebuild_eligible(agent)
+        if agent.eligible_epoch != self._epochs.now:
+            if self._epochs.stale(agent.eligible_epoch, agent.memberships):
+                self._rebuild_eligible(agent)
+            agent.eligible_epoch = self._epochs.now
         agent_id = agent.agent_id
         buckets = self._buckets
         best = self._best_reserved(agent, declined)
@@ -241,7 +244,6 @@ class WaitingEntries:
         # Tuples of numbers: the garbage collector stops tracking them (lists it would walk
         # at every full collection, a few per agent).
         agent.eligible = {channel: tuple(buckets) for channel, buckets in eligible.items()}
-        agent.eligible_epoch = self._epoch
 
     def _undeclined(self, agent_id: str, line: Line[_K], head: QueueEntry, declined: Declined) -> QueueEntry | None:
         """The line's best entry the agent has not declined, ``head`` being its best (None
