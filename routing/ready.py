@@ -188,7 +188,7 @@ class ReadyAgents:
         """The heap's best agent that did not decline the entry, and the best that did
         (each with its rank): stale items above them dropped, ranks refreshed, and the
         agents that declined set aside to see past them, then put back."""
-        queue, channel, index = pool.key[0], pool.channel, pool.index
+        channel, index = pool.channel, pool.index
         aside: list[Item] = []
         chosen: Ranked | None = None
         fallback: Ranked | None = None
@@ -199,7 +199,8 @@ class ReadyAgents:
             if agent.in_ready.get(index) != stamp:
                 heapq.heappop(heap)
                 continue
-            if queue not in agent.memberships or not agent.can_take(channel):
+            # A live stamp means a member of the queue: a new profile forgets its stamps.
+            if not agent.can_take(channel):
                 heapq.heappop(heap)
                 del agent.in_ready[index]
                 continue
