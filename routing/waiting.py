@@ -52,16 +52,21 @@ class Line(Generic[_K]):
         else:
             heapq.heappush(self._heap, item)
 
-    def top(self) -> QueueEntry | None:
-        """The best live entry, dropping the stale items in front of it."""
+    def top_item(self) -> tuple[_K, str, int] | None:
+        """The best live item, dropping the stale items in front of it."""
         line, heap, stamp_of = self._line, self._heap, self._stamp_of
         while line and stamp_of.get(line[0][1]) != line[0][2]:
             line.popleft()
         while heap and stamp_of.get(heap[0][1]) != heap[0][2]:
             heapq.heappop(heap)
         if heap and (not line or heap[0] < line[0]):
-            return self._entries[heap[0][1]]
-        return self._entries[line[0][1]] if line else None
+            return heap[0]
+        return line[0] if line else None
+
+    def top(self) -> QueueEntry | None:
+        """The best live entry."""
+        item = self.top_item()
+        return None if item is None else self._entries[item[1]]
 
     def pop(self) -> tuple[_K, str, int]:
         """Take the best item out (its entry just seen by ``top``)."""
@@ -167,9 +172,9 @@ class WaitingEntries:
     def oldest(self, queue: str, channel: str) -> float | None:
         """The oldest enqueue time among the queue's bucket heads and reserved entries."""
         times = [
-            head.enqueued_at
+            head[0]
             for key in self._queue_buckets.get(queue, ())
-            if key[1] == channel and (head := self._buckets[self._bucket_at[key]].top())
+            if key[1] == channel and (head := self._buckets[self._bucket_at[key]].top_item()) is not None
         ]
         for iid in self._reserved_for:
             entry = self._entries[iid]
@@ -188,22 +193,31 @@ class WaitingEntries:
             agent.eligible_epoch = self._epochs.now
         agent_id = agent.agent_id
         buckets = self._buckets
-        best = self._best_reserved(agent, declined)
+        # A bucket's head is ranked from its item (enqueue time, id) and the bucket's
+        # priority: the entry itself, a cold object at 100,000 waiting, is read only for
+        # the one chosen.
+        best_bucket: tuple[_Rank, str] | None = None
         for channel in agent.channels_open():
             for queue_priority, delay, priority, index in agent.eligible.get(channel, ()):
                 bucket = buckets[index]
-                head = bucket.top()
-                if head is None or (delay and head.enqueued_at > now - delay):
+                head = bucket.top_item()
+                if head is None or (delay and head[0] > now - delay):
                     continue
-                # Most decisions have no declines at all to look past.
-                undeclined = self._undeclined(agent_id, bucket, head, declined) if declined else head
-                if undeclined is not None and not (delay and undeclined.enqueued_at > now - delay):
-                    candidate, refused = undeclined, False
-                else:
-                    candidate, refused = head, True
-                rank = (refused, queue_priority, -priority, candidate.enqueued_at, candidate.interaction_id)
-                if best is None or rank < best[0]:
-                    best = (rank, candidate)
+                enqueued_at, iid, _ = head
+                refused = False
+                # Most decisions have no declines to look past.
+                if declined and agent_id in declined.get(iid, ()):
+                    undeclined = self._undeclined(agent_id, bucket, self._entries[iid], declined)
+                    if undeclined is not None and not (delay and undeclined.enqueued_at > now - delay):
+                        enqueued_at, iid = undeclined.enqueued_at, undeclined.interaction_id
+                    else:
+                        refused = True
+                rank = (refused, queue_priority, -priority, enqueued_at, iid)
+                if best_bucket is None or rank < best_bucket[0]:
+                    best_bucket = (rank, iid)
+        best = self._best_reserved(agent, declined)
+        if best_bucket is not None and (best is None or best_bucket[0] < best[0]):
+            return self._entries[best_bucket[1]]
         return None if best is None else best[1]
 
     def _best_reserved(self, agent: EngineAgent, declined: Declined) -> tuple[_Rank, QueueEntry] | None:
