@@ -85,8 +85,8 @@ class ReadyAgents:
         # Per queue, its open pools (their places): those of the skill sets entries there
         # have asked for.
         self._open_pools: dict[str, list[int]] = {}
-        # Pools opened and closed per queue: an agent's plan is rebuilt when one of its queues'
-        # changed.
+        # Pools opened and closed per queue: an agent's plan is rebuilt when those of one of
+        # its queues changed.
         self._epochs = QueueEpochs()
         self._next_prune = 0.0
         self._stamps = count(1)
