@@ -22,18 +22,22 @@ from __future__ import annotations
 import heapq
 from collections.abc import Collection, Mapping
 from itertools import count
+from typing import Any
 
 from routing.agents import EngineAgent
+from routing.epochs import QueueEpochs
 from routing.types import EngineConfig, QueueEntry, QueuePolicy, Skills, Strategy
 
 ReadyKey = tuple[str, str, Skills]  # queue, channel, the skills entries there require
-# Rank, agent id, stamp: no object in it, so the garbage collector stops tracking it (pools
-# hold stale items a while, and every item it tracks makes full collections come sooner).
-Item = tuple[tuple[float, ...], str, int]
-Ranked = tuple[tuple[tuple[float, ...], str], EngineAgent]  # (rank, agent id), the agent
-# What an agent joins when ready, per channel: each pool (its place among all pools: ints
-# hold nothing for the garbage collector to walk) with the agent's membership delay there.
-Plan = dict[str, list[tuple[int, float]]]
+# The rank's figures, agent id, stamp (EngineAgent.ready_item): no object in it, so the
+# garbage collector stops tracking it (pools hold stale items a while, and every item it
+# tracks makes full collections come sooner).
+Item = tuple[Any, ...]
+Ranked = tuple[Item, EngineAgent]
+# What an agent joins when ready, per channel: each pool (its place among all pools) with
+# the agent's membership delay there. Tuples of numbers, which the garbage collector stops
+# tracking (and the dict with them, at its next full collection).
+Plan = dict[str, tuple[tuple[int, float], ...]]
 
 # A skill set no entry has asked for in this long loses its pools (rebuilt if one does): each
 # is kept up on every change of its agents, and skill sets come and go (escalation relaxes
@@ -81,28 +85,29 @@ class ReadyAgents:
         # Per queue, its open pools (their places): those of the skill sets entries there
         # have asked for.
         self._open_pools: dict[str, list[int]] = {}
-        # Counts the pools opened and closed: an agent's plan is rebuilt when it changed.
-        self._epoch = 0
+        # Pools opened and closed per queue: an agent's plan is rebuilt when those of one of
+        # its queues changed.
+        self._epochs = QueueEpochs()
         self._next_prune = 0.0
         self._stamps = count(1)
 
     def index(self, agent: EngineAgent) -> None:
         """Push the available agent where it may now take work and is not yet indexed, or
         where its rank may have improved."""
-        if agent.plan_epoch != self._epoch:
-            self._plan(agent)
+        if agent.plan_epoch != self._epochs.now:
+            if self._epochs.stale(agent.plan_epoch, agent.memberships):
+                self._plan(agent)
+            agent.plan_epoch = self._epochs.now
         in_ready, pools = agent.in_ready, self._pool_list
         for channel in agent.channels_open():
             for index, delay in agent.plan.get(channel, ()):
                 pool = pools[index]
-                if pool.improves or pool not in in_ready:
-                    # Worked out only if the agent is pushed.
-                    rank = agent.rank(pool.strategy, pool.rank_skills)
-                    stamp = in_ready[pool] = next(self._stamps)
+                if pool.improves or index not in in_ready:
+                    stamp = in_ready[index] = next(self._stamps)
                     heap = pool.heaps.get(delay)
                     if heap is None:
                         heap = pool.heaps[delay] = []
-                    heapq.heappush(heap, (rank, agent.agent_id, stamp))
+                    heapq.heappush(heap, agent.ready_item(pool.strategy, pool.rank_skills, stamp))
                     if len(heap) > 2 * len(self._agents) + 16:
                         self._compact(pool, heap)
 
@@ -130,13 +135,13 @@ class ReadyAgents:
         return None if found is None else found[1]
 
     def _plan(self, agent: EngineAgent) -> None:
-        agent.plan = {}
+        plan: dict[str, list[tuple[int, float]]] = {}
         for queue, membership in agent.memberships.items():
             for index in self._open_pools.get(queue, ()):
                 pool = self._pool_list[index]
                 if agent.capacity.get(pool.channel, 0) and agent.has_skills(pool.skills):
-                    agent.plan.setdefault(pool.channel, []).append((index, membership.delay_seconds))
-        agent.plan_epoch = self._epoch
+                    plan.setdefault(pool.channel, []).append((index, membership.delay_seconds))
+        agent.plan = {channel: tuple(pools) for channel, pools in plan.items()}
 
     def _open(self, key: ReadyKey) -> Pool:
         """Open the pool of a skill set no entry here asked for before (or lately), with the
@@ -149,64 +154,65 @@ class ReadyAgents:
             self._pool_list.append(pool)
         pool.is_open = True
         self._open_pools.setdefault(queue, []).append(pool.index)
-        self._epoch += 1
+        self._epochs.bump(queue)
         for agent in self._agents.values():
             membership = agent.memberships.get(queue)
             if membership is not None and agent.can_take(channel) and agent.has_skills(skills):
-                stamp = agent.in_ready[pool] = next(self._stamps)
-                rank = agent.rank(policy.strategy, policy.skills)
-                pool.heaps.setdefault(membership.delay_seconds, []).append((rank, agent.agent_id, stamp))
+                stamp = agent.in_ready[pool.index] = next(self._stamps)
+                item = agent.ready_item(policy.strategy, policy.skills, stamp)
+                pool.heaps.setdefault(membership.delay_seconds, []).append(item)
             else:
                 # From before the pool was last closed: it is pushed afresh when next ready.
-                agent.in_ready.pop(pool, None)
+                agent.in_ready.pop(pool.index, None)
         for heap in pool.heaps.values():
             heapq.heapify(heap)
         return pool
 
     def _prune(self, now: float) -> None:
-        for indexes in self._open_pools.values():
+        for queue, indexes in self._open_pools.items():
             for index in [i for i in indexes if self._pool_list[i].asked_at < now - IDLE_POOL_SECONDS]:
                 pool = self._pool_list[index]
                 pool.is_open = False
                 pool.heaps = {}
                 indexes.remove(index)
-                self._epoch += 1
+                self._epochs.bump(queue)
         self._next_prune = now + IDLE_POOL_SECONDS
 
     def _compact(self, pool: Pool, heap: list[Item]) -> None:
         """Drop the heap's stale items: agents that changed often (least occupied pushes
         one at every change) while no entry looked at it."""
-        heap[:] = [item for item in heap if self._agents[item[1]].in_ready.get(pool) == item[2]]
+        heap[:] = [item for item in heap if self._agents[item[-2]].in_ready.get(pool.index) == item[-1]]
         heapq.heapify(heap)
 
     def _top(self, pool: Pool, heap: list[Item], declined: Collection[str]) -> tuple[Ranked | None, Ranked | None]:
         """The heap's best agent that did not decline the entry, and the best that did
         (each with its rank): stale items above them dropped, ranks refreshed, and the
         agents that declined set aside to see past them, then put back."""
-        queue, channel, _ = pool.key
-        policy = self._config.policy(queue)
+        channel, index = pool.channel, pool.index
         aside: list[Item] = []
         chosen: Ranked | None = None
         fallback: Ranked | None = None
         while heap:
-            rank, agent_id, stamp = heap[0]
+            item = heap[0]
+            agent_id, stamp = item[-2], item[-1]
             agent = self._agents[agent_id]
-            if agent.in_ready.get(pool) != stamp:
+            if agent.in_ready.get(index) != stamp:
                 heapq.heappop(heap)
                 continue
-            if queue not in agent.memberships or not agent.can_take(channel):
+            # A live stamp means a member of the queue: a new profile forgets its stamps.
+            if not agent.can_take(channel):
                 heapq.heappop(heap)
-                del agent.in_ready[pool]
+                del agent.in_ready[index]
                 continue
-            fresh = agent.rank(policy.strategy, policy.skills)
-            if fresh != rank:
-                heapq.heapreplace(heap, (fresh, agent_id, stamp))
+            fresh = agent.ready_item(pool.strategy, pool.rank_skills, stamp)
+            if fresh != item:
+                heapq.heapreplace(heap, fresh)
                 continue
             if agent_id not in declined:
-                chosen = ((rank, agent_id), agent)
+                chosen = (item, agent)
                 break
             if fallback is None:
-                fallback = ((rank, agent_id), agent)
+                fallback = (item, agent)
             aside.append(heapq.heappop(heap))
         for item in aside:
             heapq.heappush(heap, item)

@@ -21,6 +21,7 @@ from itertools import count
 from typing import Generic, TypeVar
 
 from routing.agents import EngineAgent
+from routing.epochs import QueueEpochs
 from routing.types import QueueEntry, Skills
 
 BucketKey = tuple[str, str, int, Skills]  # queue, channel, priority, required skills
@@ -51,16 +52,21 @@ class Line(Generic[_K]):
         else:
             heapq.heappush(self._heap, item)
 
-    def top(self) -> QueueEntry | None:
-        """The best live entry, dropping the stale items in front of it."""
+    def top_item(self) -> tuple[_K, str, int] | None:
+        """The best live item, dropping the stale items in front of it."""
         line, heap, stamp_of = self._line, self._heap, self._stamp_of
         while line and stamp_of.get(line[0][1]) != line[0][2]:
             line.popleft()
         while heap and stamp_of.get(heap[0][1]) != heap[0][2]:
             heapq.heappop(heap)
         if heap and (not line or heap[0] < line[0]):
-            return self._entries[heap[0][1]]
-        return self._entries[line[0][1]] if line else None
+            return heap[0]
+        return line[0] if line else None
+
+    def top(self) -> QueueEntry | None:
+        """The best live entry."""
+        item = self.top_item()
+        return None if item is None else self._entries[item[1]]
 
     def pop(self) -> tuple[_K, str, int]:
         """Take the best item out (its entry just seen by ``top``)."""
@@ -99,9 +105,9 @@ class WaitingEntries:
         self._buckets: list[Bucket] = []
         self._bucket_at: dict[BucketKey, int] = {}
         self._queue_buckets: dict[str, list[BucketKey]] = {}
-        # Counts the buckets made: an agent's list of the buckets it may take from is
-        # recomputed when a new one appears.
-        self._epoch = 0
+        # Buckets made per queue: an agent's list of the buckets it may take from is
+        # recomputed when one of its queues has a new one.
+        self._epochs = QueueEpochs()
         self._count: Counter[tuple[str, str]] = Counter()
 
     def __contains__(self, interaction_id: str) -> bool:
@@ -134,7 +140,7 @@ class WaitingEntries:
             index = self._bucket_at[key] = len(self._buckets)
             self._buckets.append(Line(self._entries, self._stamp_of))
             self._queue_buckets.setdefault(entry.queue, []).append(key)
-            self._epoch += 1
+            self._epochs.bump(entry.queue)
         self._buckets[index].push((entry.enqueued_at, iid, stamp))
 
     def remove(self, interaction_id: str) -> QueueEntry:
@@ -166,9 +172,9 @@ class WaitingEntries:
     def oldest(self, queue: str, channel: str) -> float | None:
         """The oldest enqueue time among the queue's bucket heads and reserved entries."""
         times = [
-            head.enqueued_at
+            head[0]
             for key in self._queue_buckets.get(queue, ())
-            if key[1] == channel and (head := self._buckets[self._bucket_at[key]].top())
+            if key[1] == channel and (head := self._buckets[self._bucket_at[key]].top_item()) is not None
         ]
         for iid in self._reserved_for:
             entry = self._entries[iid]
@@ -181,26 +187,37 @@ class WaitingEntries:
         eligible for, ranked by its queue priority, then the entry's priority, then time
         waited; an entry it declined (rejected or let lapse) after everything else it
         could take."""
-        if agent.eligible_epoch != self._epoch:
-            self._rebuild_eligible(agent)
+        if agent.eligible_epoch != self._epochs.now:
+            if self._epochs.stale(agent.eligible_epoch, agent.memberships):
+                self._rebuild_eligible(agent)
+            agent.eligible_epoch = self._epochs.now
         agent_id = agent.agent_id
         buckets = self._buckets
-        best = self._best_reserved(agent, declined)
+        # A bucket's head is ranked from its item (enqueue time, id) and the bucket's
+        # priority: the entry itself, a cold object at 100,000 waiting, is read only for
+        # the one chosen.
+        best_bucket: tuple[_Rank, str] | None = None
         for channel in agent.channels_open():
             for queue_priority, delay, priority, index in agent.eligible.get(channel, ()):
                 bucket = buckets[index]
-                head = bucket.top()
-                if head is None or (delay and head.enqueued_at > now - delay):
+                head = bucket.top_item()
+                if head is None or (delay and head[0] > now - delay):
                     continue
-                # Most decisions have no declines at all to look past.
-                undeclined = self._undeclined(agent_id, bucket, head, declined) if declined else head
-                if undeclined is not None and not (delay and undeclined.enqueued_at > now - delay):
-                    candidate, refused = undeclined, False
-                else:
-                    candidate, refused = head, True
-                rank = (refused, queue_priority, -priority, candidate.enqueued_at, candidate.interaction_id)
-                if best is None or rank < best[0]:
-                    best = (rank, candidate)
+                enqueued_at, iid, _ = head
+                refused = False
+                # Most decisions have no declines to look past.
+                if declined and agent_id in declined.get(iid, ()):
+                    undeclined = self._undeclined(agent_id, bucket, self._entries[iid], declined)
+                    if undeclined is not None and not (delay and undeclined.enqueued_at > now - delay):
+                        enqueued_at, iid = undeclined.enqueued_at, undeclined.interaction_id
+                    else:
+                        refused = True
+                rank = (refused, queue_priority, -priority, enqueued_at, iid)
+                if best_bucket is None or rank < best_bucket[0]:
+                    best_bucket = (rank, iid)
+        best = self._best_reserved(agent, declined)
+        if best_bucket is not None and (best is None or best_bucket[0] < best[0]):
+            return self._entries[best_bucket[1]]
         return None if best is None else best[1]
 
     def _best_reserved(self, agent: EngineAgent, declined: Declined) -> tuple[_Rank, QueueEntry] | None:
@@ -231,14 +248,16 @@ class WaitingEntries:
 
     def _rebuild_eligible(self, agent: EngineAgent) -> None:
         # Their order does not matter: ranks never tie.
-        agent.eligible = {}
+        eligible: dict[str, list[tuple[int, float, int, int]]] = {}
         for membership in agent.memberships.values():
             for key in self._queue_buckets.get(membership.queue, ()):
                 _, channel, priority, skills = key
                 if agent.capacity.get(channel, 0) and agent.has_skills(skills):
-                    eligible = agent.eligible.setdefault(channel, [])
-                    eligible.append((membership.priority, membership.delay_seconds, priority, self._bucket_at[key]))
-        agent.eligible_epoch = self._epoch
+                    item = (membership.priority, membership.delay_seconds, priority, self._bucket_at[key])
+                    eligible.setdefault(channel, []).append(item)
+        # Tuples of numbers: the garbage collector stops tracking them (lists it would walk
+        # at every full collection, a few per agent).
+        agent.eligible = {channel: tuple(buckets) for channel, buckets in eligible.items()}
 
     def _undeclined(self, agent_id: str, line: Line[_K], head: QueueEntry, declined: Declined) -> QueueEntry | None:
         """The line's best entry the agent has not declined, ``head`` being its best (None

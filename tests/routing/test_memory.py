@@ -91,3 +91,34 @@ async def test_pools_no_entry_asked_for_are_dropped_and_rebuilt_right_when_one_d
     await backend.enqueue(QueueEntry("fr2", "support", "chat", later + 1, skills=(("french", 1),)), later + 1)
     offer = await backend.next_offer("o4", later + 1)
     assert offer is not None and (offer.interaction_id, offer.agent_id) == ("fr2", "a")
+
+
+async def test_a_new_bucket_or_pool_in_one_queue_remakes_only_that_queues_agents_lists() -> None:
+    backend = MemoryRoutingBackend(EngineConfig())
+    profiles = [
+        AgentProfile(a, (QueueMembership(q),), capacity=(("chat", 2),)) for a, q in (("s", "support"), ("b", "sales"))
+    ]
+    for profile in profiles:
+        assert await backend.set_agent(profile, AgentState.AVAILABLE, T0) == []
+        await backend.enqueue(QueueEntry(f"{profile.agent_id}1", profile.queues[0].queue, "chat", T0), T0)
+    assert await backend.next_offer("o-s1", T0) is not None and await backend.next_offer("o-b1", T0) is not None
+
+    async def look_again(now: float) -> None:
+        """Each agent indexed and looking for work, as after any change to it."""
+        for profile in profiles:
+            assert await backend.set_agent(profile, AgentState.AVAILABLE, now) == []
+        assert await backend.next_offer("o-none", now) is None
+
+    await look_again(T0)
+    s, b = backend._agents["s"], backend._agents["b"]
+    support_lists, sales_lists = (s.eligible, s.plan), (b.eligible, b.plan)
+    assert all(support_lists) and all(sales_lists)
+    # Sales has a new bucket (another priority) and a new pool (another skill set).
+    await backend.enqueue(QueueEntry("urgent", "sales", "chat", T0 + 1, priority=1), T0 + 1)
+    await backend.enqueue(QueueEntry("vip", "sales", "chat", T0 + 1, skills=(("vip", 1),)), T0 + 1)
+    offer = await backend.next_offer("o-urgent", T0 + 1)
+    assert offer is not None and (offer.interaction_id, offer.agent_id) == ("urgent", "b")
+    assert await backend.next_offer("o-vip", T0 + 1) is None  # nobody has the skill
+    await look_again(T0 + 2)
+    assert s.eligible is support_lists[0] and s.plan is support_lists[1]
+    assert b.eligible is not sales_lists[0] and b.plan is not sales_lists[1]
