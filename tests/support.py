@@ -16,10 +16,12 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from channels.sms.webhook import contact_from_form
+from interaction_center.dispatch.consumer import LogConsumer
 from interaction_center.domain.model import Channel, IdentityKind, InboundContact
 from interaction_center.settings.loader import load_settings
 from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
+from storage import events
 from storage.models import InteractionEvent
 
 AUTH_TOKEN = "test-auth-token"
@@ -157,11 +159,34 @@ async def routed(client: TestClient[Any, Any]) -> None:
     services = client.app[SERVICES]
     last_queued = select(func.coalesce(func.max(InteractionEvent.seq), 0)).where(InteractionEvent.type == "queued")
     head = await services.writer.run(lambda conn: int(conn.execute(last_queued).scalar_one()))
+    await _read_past(services.feed, head)
+
+
+async def counted(client: Client) -> None:
+    """Wait until the statistics have counted every event committed so far: the day's
+    figures are counted from the log a moment after each event."""
+    services = client.app[SERVICES]
+    head = await services.writer.run(lambda conn: events.head(conn, events.INTERACTIONS))
+    await _read_past(services.counting, head)
+
+
+async def _read_past(consumer: LogConsumer[Any], head: int) -> None:
     for _ in range(1000):
-        if services.feed.reached >= head:
+        if consumer.reached >= head:
             return
         await asyncio.sleep(0.005)
-    raise AssertionError(f"routing did not reach event {head}")
+    raise AssertionError(f"consumer {consumer.name} did not reach event {head}")
+
+
+async def queue_figures(client: Client, headers: dict[str, str], queue: str, channel: str) -> dict[str, Any]:
+    """One queue and channel's row of ``GET /api/v1/queues``."""
+    rows = (await (await client.get("/api/v1/queues", headers=headers)).json())["queues"]
+    [row] = [r for r in rows if (r["queue"], r["channel"]) == (queue, channel)]
+    return dict(row)
+
+
+async def agent_id(client: Client, headers: dict[str, str]) -> str:
+    return str((await (await client.get("/api/v1/agents/me", headers=headers)).json())["id"])
 
 
 async def login(client: Client, username: str) -> dict[str, str]:

@@ -20,7 +20,6 @@ from interaction_center.domain.errors import StaleState
 from interaction_center.domain.model import SYSTEM, Actor, ActorKind
 from interaction_center.domain.stamps import new_id, utcnow
 from interaction_center.settings.model import Settings
-from interaction_center.web.keys import SERVICES
 from routing import QueueStats
 from storage import events, tallies
 from storage import intake_rows as rows
@@ -29,7 +28,18 @@ from storage.events import LoggedEvent
 from storage.interactions import event_row, waiting_facts
 from storage.tallies import Tally
 from storage.writer import Writer
-from tests.support import AppFactory, Client, accept_first, login, post_sms, set_status, sms_form
+from tests.support import (
+    AppFactory,
+    Client,
+    accept_first,
+    agent_id,
+    counted,
+    login,
+    post_sms,
+    queue_figures,
+    set_status,
+    sms_form,
+)
 
 AGENT = Actor(ActorKind.AGENT, None)
 
@@ -174,20 +184,13 @@ async def test_the_days_counts_survive_a_restart(
     await post_sms(client, sms_form())
     await accept_first(client, alice)
 
-    async def support_sms(headers: dict[str, str]) -> dict[str, Any]:
-        rows_ = (await (await client.get("/api/v1/queues", headers=headers)).json())["queues"]
-        return next(r for r in rows_ if (r["queue"], r["channel"]) == ("support", "sms"))
-
-    for _ in range(100):
-        if (await support_sms(sam))["answered"] == 1:
-            break
-        await asyncio.sleep(0.05)
-    before = await support_sms(sam)
+    await counted(client)
+    before = await queue_figures(client, sam, "support", "sms")
     assert before["answered"] == 1
     await client.close()
 
     client = await app_factory(settings)
-    after = await support_sms(await login(client, "sam"))
+    after = await queue_figures(client, await login(client, "sam"), "support", "sms")
     assert {k: after[k] for k in ("answered", "answered_within_target", "average_speed_of_answer_seconds")} == {
         k: before[k] for k in ("answered", "answered_within_target", "average_speed_of_answer_seconds")
     }
@@ -205,22 +208,15 @@ async def test_an_interaction_transferred_and_accepted_again_is_answered_once(cl
     await set_status(client, alice, "available")
     await post_sms(client, sms_form())
     taken = await accept_first(client, alice)
-    bob_id = (await (await client.get("/api/v1/agents/me", headers=bob)).json())["id"]
-    moved = await client.post(f"/api/v1/interactions/{taken['id']}/transfer", json={"agent_id": bob_id}, headers=alice)
+    moved = await client.post(
+        f"/api/v1/interactions/{taken['id']}/transfer", json={"agent_id": await agent_id(client, bob)}, headers=alice
+    )
     assert moved.status == 200, await moved.text()
     await set_status(client, bob, "available")
     assert (await accept_first(client, bob))["id"] == taken["id"]
 
-    services = client.app[SERVICES]
-    head = await services.writer.run(lambda conn: events.head(conn, events.INTERACTIONS))
-    for _ in range(100):
-        if services.counting.reached >= head:
-            break
-        await asyncio.sleep(0.05)
-    assert services.counting.reached >= head, "the statistics never read the second acceptance"
-    rows_ = (await (await client.get("/api/v1/queues", headers=sam)).json())["queues"]
-    [support] = [r for r in rows_ if (r["queue"], r["channel"]) == ("support", "sms")]
-    assert support["answered"] == 1
+    await counted(client)
+    assert (await queue_figures(client, sam, "support", "sms"))["answered"] == 1
 
 
 async def test_two_instances_counting_while_both_write_events_count_each_event_once(engine: AsyncEngine) -> None:

@@ -19,7 +19,19 @@ from storage.models import ChatSession, CustomerIdentity, Interaction
 from tests.channels import test_email
 from tests.channels.conftest import CHAT
 from tests.channels.test_email import Relay, deliver, plain
-from tests.support import AppFactory, Client, interaction, login, next_frame, offered, post_sms, set_status, sms_form
+from tests.support import (
+    AppFactory,
+    Client,
+    counted,
+    interaction,
+    login,
+    next_frame,
+    offered,
+    post_sms,
+    queue_figures,
+    set_status,
+    sms_form,
+)
 
 # The outbound relay the email tests use (the service needs one to take mail with replies on).
 relay = test_email.relay
@@ -252,14 +264,8 @@ async def test_leaving_while_queued_abandons_after_the_grace_unless_the_visitor_
     assert await state_of(client, kept) == "queued"
 
     sam = await login(client, "sam")
-    # The day's counts come from the event log's statistics consumer, a moment after.
-    async with asyncio.timeout(5):
-        while True:
-            stats = await (await client.get("/api/v1/queues", headers=sam)).json()
-            [chat] = [s for s in stats["queues"] if s["queue"] == "support" and s["channel"] == "chat"]
-            if chat["abandoned"]:
-                break
-            await asyncio.sleep(0.05)
+    await counted(client)
+    chat = await queue_figures(client, sam, "support", "chat")
     assert (chat["abandoned"], chat["waiting"]) == (1, 2)
     detail = await interaction(client, sam, left)
     assert detail["events"][-1]["type"] == "abandoned"

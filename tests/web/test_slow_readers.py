@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.domain.wire import error_frame
 from interaction_center.web.keys import SERVICES
-from tests.support import Client, login, next_frame, post_sms, set_status, sms_form
+from tests.support import Client, agent_id, login, next_frame, post_sms, set_status, sms_form
 
 # Any frame of the agents' socket will do; an error frame carries a long text simply.
 FILLER = error_frame("test.filler", "x" * 65536)
@@ -56,14 +56,10 @@ async def _until_attached(hub: AgentHub, agent_id: str) -> None:
     await _until(attached)
 
 
-async def _agent_id(client: Client, headers: dict[str, str]) -> str:
-    return str((await (await client.get("/api/v1/agents/me", headers=headers)).json())["id"])
-
-
 async def test_an_agent_socket_that_stops_reading_is_cut_off_and_intake_and_routing_go_on(client: Client) -> None:
     hub = client.app[SERVICES].hub
     alice, bob, sam = await login(client, "alice"), await login(client, "bob"), await login(client, "sam")
-    alice_id = await _agent_id(client, alice)
+    alice_id = await agent_id(client, alice)
     stuck = await _socket_that_never_reads(client, alice)
     try:
         async with asyncio.timeout(30):
@@ -103,7 +99,7 @@ async def test_an_agent_socket_that_stops_reading_is_cut_off_and_intake_and_rout
 async def test_closing_the_service_does_not_wait_on_a_socket_that_stopped_reading(client: Client) -> None:
     hub = client.app[SERVICES].hub
     alice = await login(client, "alice")
-    alice_id = await _agent_id(client, alice)
+    alice_id = await agent_id(client, alice)
     stuck = await _socket_that_never_reads(client, alice)
     try:
         async with asyncio.timeout(30):
@@ -135,7 +131,7 @@ async def test_stopping_the_service_closes_live_sockets_first_instead_of_waiting
 async def test_frames_pushed_to_a_socket_arrive_in_the_order_pushed_big_or_small(client: Client) -> None:
     hub = client.app[SERVICES].hub
     alice = await login(client, "alice")
-    alice_id = await _agent_id(client, alice)
+    alice_id = await agent_id(client, alice)
     # A client that offers compression, as browsers do.
     agent_socket = await client.ws_connect("/api/v1/ws", headers=alice, compress=15)
     await next_frame(agent_socket, "hello")
