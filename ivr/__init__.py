@@ -1,1 +1,3 @@
-"""Voice: IVR flows, Twilio Voice webhooks and TwiML (arrives with the voice channel)."""
+"""IVR flows as data and their interpreter: ``flow`` (the data), ``load`` and ``check``
+(reading and checking flow files), ``hours`` (business hours), ``interpreter`` (running a
+call through a flow, step by step, into instructions channels/voice renders)."""
