@@ -38,9 +38,7 @@ class Known:
     skills: frozenset[str] = frozenset()
 
 
-def check_flows(
-    flows: Iterable[Flow], known: Known, problem: FlowProblem, *, incomplete: Collection[str] = ()
-) -> None:
+def check_flows(flows: Iterable[Flow], known: Known, problem: FlowProblem, *, incomplete: Collection[str] = ()) -> None:
     """``incomplete``: the flows whose files had problems already (see ``check_flow``)."""
     listed: dict[str, Flow] = {}
     for flow in flows:
@@ -73,12 +71,12 @@ def check_flow(flow: Flow, known: Known, problem: FlowProblem, *, complete: bool
     collected = {node.attribute for node in flow.nodes.values() if isinstance(node, CollectNode)}
     for node in flow.nodes.values():
         _check_node(flow, node, known, collected, report)
+    _check_loops(flow, report)
     if complete and not problems:
         reached = _reachable(flow, flow.start, targets) | {flow.start}
         for node_id in flow.nodes:
             if node_id not in reached:
                 report(f"nodes.{node_id}", f"unreachable from the start node {flow.start!r}")
-    _check_loops(flow, report)
 
 
 def _check_node(flow: Flow, node: Node, known: Known, collected: set[str], report: Callable[[str, str], None]) -> None:

@@ -1,0 +1,1 @@
+"""Voice: Twilio Programmable Voice calls through IVR flows (ivr/) to agents."""

@@ -20,8 +20,10 @@ from typing import Any
 
 from channels.email.settings import RELAY_TLS_MODES, SmtpSettings
 from channels.twilio.settings import TwilioSettings
+from channels.voice.settings import VoiceSettings
 from interaction_center.domain.errors import ConfigError
 from interaction_center.domain.model import Channel
+from interaction_center.settings.cast import SCALARS, Bad, cast
 from interaction_center.settings.model import (
     AuthSettings,
     ChannelsSettings,
@@ -33,6 +35,7 @@ from interaction_center.settings.model import (
     Settings,
 )
 from interaction_center.settings.roster import RosterParser
+from interaction_center.settings.voice import VoiceParser
 
 DEFAULT_CONFIG = Path("config/interaction-center.toml")
 
@@ -44,6 +47,7 @@ _FLAT_SECTIONS: dict[str, type[Any]] = {
     "twilio": TwilioSettings,
     "auth": AuthSettings,
     "routing": RoutingSettings,
+    "voice": VoiceSettings,
 }
 _TOP_LEVEL = {*_FLAT_SECTIONS, "channels", "skills", "queues", "agents"}
 # Twilio's documented variable names, honoured so existing deployments need no renaming.
@@ -61,15 +65,10 @@ _CHANNEL_KEYS: dict[str, frozenset[str]] = {
     Channel.EMAIL: frozenset({"queue"}),
     Channel.CHAT: frozenset({"queue", "abandon_after_seconds"}),
 }
-_INT = re.compile(r"[+-]?[0-9]+")
-_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
-_STRINGS = tuple[str, ...]
-_SCALARS = (str, int, float, bool, _STRINGS)
 _DOMAIN = r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
 # What we accept mail for: a domain, or one address (its +tags included).
 _MAIL_DOMAIN = re.compile(_DOMAIN)
 _MAIL_ADDRESS = re.compile(r'[^@\s"<>(),;:\[\]\\]+@' + _DOMAIN)
-_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _REDIS_NOT_BUILT = (
     "the Redis routing backend is not built yet, so this setting would be ignored;"
     " leave it empty (routing is in-process when it is empty)"
@@ -124,7 +123,7 @@ def _scalar_keys(cls: type[Any]) -> list[str]:
     """The keys of a section the file and the environment set directly (tables inside it,
     like routing.offer_timeouts, are parsed on their own)."""
     hints = typing.get_type_hints(cls)
-    return [f.name for f in dataclasses.fields(cls) if hints[f.name] in _SCALARS]
+    return [f.name for f in dataclasses.fields(cls) if hints[f.name] in SCALARS]
 
 
 def _unknown_variable(name: str, known: list[str]) -> str:
@@ -168,9 +167,11 @@ class _Loader:
         routing = dataclasses.replace(
             sections.pop("routing"), offer_timeouts=roster.per_channel("routing.offer_timeouts", timeouts, above=True)
         )
+        voice = VoiceParser(self.problem, self.path).voice(sections.pop("voice"), data.get("voice"), queues, skills)
         settings = Settings(
             **sections,
             routing=routing,
+            voice=voice,
             channels=self._channels(data.get("channels", {}), queues, email_on=bool(sections["smtp"].domains)),
             skills=skills,
             queues=queues,
@@ -219,58 +220,25 @@ class _Loader:
             if key not in known:
                 self.problem(f"{section}.{key}", "unknown key")
                 continue
-            cast = self._cast(hints[key], value, from_env=False)
-            if isinstance(cast, _Bad):
-                self.problem(f"{section}.{key}", cast.reason)
+            value_or_bad = cast(hints[key], value, from_env=False)
+            if isinstance(value_or_bad, Bad):
+                self.problem(f"{section}.{key}", value_or_bad.reason)
             else:
-                values[key] = cast
+                values[key] = value_or_bad
         for key in known:
             names = [_variable(section, key)]
             if section == "twilio" and key in _TWILIO_ALIASES:
                 names.append(_TWILIO_ALIASES[key])
             for name in names:
                 if name in self.environ:
-                    cast = self._cast(hints[key], self.environ[name], from_env=True)
-                    if isinstance(cast, _Bad):
-                        self.problem(f"{section}.{key}", cast.reason, source=f"environment {name}")
+                    value_or_bad = cast(hints[key], self.environ[name], from_env=True)
+                    if isinstance(value_or_bad, Bad):
+                        self.problem(f"{section}.{key}", value_or_bad.reason, source=f"environment {name}")
                     else:
-                        values[key] = cast
+                        values[key] = value_or_bad
                         self.from_env[f"{section}.{key}"] = name
                     break
         return cls(**values)
-
-    @staticmethod
-    def _cast(kind: Any, value: Any, *, from_env: bool) -> Any:
-        """Strict: a TOML value must already have the type; an environment string must
-        parse as it completely ("10s" is not an int, "yes" is not a bool)."""
-        name = getattr(kind, "__name__", str(kind))
-        if kind is str:
-            return value if isinstance(value, str) else _Bad(f"must be a string, not {value!r}")
-        if kind is int:
-            if from_env:
-                if not _INT.fullmatch(value):
-                    return _Bad(f"must be a whole number, not {value!r}")
-                return int(value)
-            ok = isinstance(value, int) and not isinstance(value, bool)
-            return value if ok else _Bad(f"must be a whole number, not {value!r}")
-        if kind is float:
-            if from_env:
-                if not _NUMBER.fullmatch(value):
-                    return _Bad(f"must be a number, not {value!r}")
-                return float(value)
-            ok = isinstance(value, int | float) and not isinstance(value, bool)
-            return float(value) if ok else _Bad(f"must be a number, not {value!r}")
-        if kind is bool:
-            if from_env:
-                flag = _BOOLEANS.get(value.strip().lower())
-                return _Bad(f"must be true or false, not {value!r}") if flag is None else flag
-            return value if isinstance(value, bool) else _Bad(f"must be true or false, not {value!r}")
-        if kind == _STRINGS:
-            # The environment lists items separated by commas.
-            items = [item.strip() for item in value.split(",") if item.strip()] if from_env else value
-            ok = isinstance(items, list) and all(isinstance(item, str) for item in items)
-            return tuple(items) if ok else _Bad(f"must be a list of strings, not {value!r}")
-        raise TypeError(f"no cast for {name}")  # a settings field of a type this loader lacks
 
     def _channels(self, table: Any, queues: dict[str, QueueSettings], *, email_on: bool) -> ChannelsSettings:
         if not isinstance(table, dict):
@@ -404,8 +372,3 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-@dataclasses.dataclass(frozen=True)
-class _Bad:
-    reason: str

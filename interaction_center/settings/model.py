@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 
 from channels.email.settings import SmtpSettings
 from channels.twilio.settings import TwilioSettings
+from channels.voice.settings import QueueVoiceSettings, VoiceSettings
 from interaction_center.domain.model import Channel, Role
+from ivr.hours import BusinessHours
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,9 @@ class QueueSettings:
     max_size: int | None = None
     preferred_agent_seconds: float = 0.0
     wrap_up_seconds: float = 0.0
+    # When voice calls are answered ([queues.NAME.hours]); None: always open.
+    hours: BusinessHours | None = None
+    voice: QueueVoiceSettings = field(default_factory=QueueVoiceSettings)
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,7 @@ class Settings:
     auth: AuthSettings = AuthSettings()
     routing: RoutingSettings = RoutingSettings()
     channels: ChannelsSettings = ChannelsSettings()
+    voice: VoiceSettings = field(default_factory=VoiceSettings)
     skills: tuple[str, ...] = ()
     queues: dict[str, QueueSettings] = field(default_factory=dict)
     agents: tuple[AgentSeed, ...] = ()

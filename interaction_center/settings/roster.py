@@ -15,12 +15,13 @@ from interaction_center.settings.model import (
     QueueSettings,
     SlaTarget,
 )
+from interaction_center.settings.voice import check_wait_branches, queue_hours, queue_voice
 
 Problem = Callable[[str, str], None]
 STRATEGIES = ("longest_idle", "most_skilled", "least_occupied", "round_robin")
 _QUEUE_KEYS = {
     "channels", "skills", "priority", "strategy", "sla", "escalation", "max_size",
-    "preferred_agent_seconds", "wrap_up_seconds",
+    "preferred_agent_seconds", "wrap_up_seconds", "hours", "voice",
 }  # fmt: skip
 _AGENT_KEYS = {"username", "display_name", "role", "queues", "skills", "capacity", "password"}
 _STEP_KEYS = {"after_seconds", "raise_priority", "relax_skills", "overflow_to"}
@@ -119,6 +120,8 @@ class RosterParser:
                 )
                 or 0.0,
                 wrap_up_seconds=self.number(f"{key}.wrap_up_seconds", spec.get("wrap_up_seconds", 0)) or 0.0,
+                hours=queue_hours(self.problem, key, spec),
+                voice=queue_voice(self.problem, key, spec.get("voice", {})),
             )
         for name, queue in queues.items():
             for index, step in enumerate(queue.escalation):
@@ -126,6 +129,7 @@ class RosterParser:
                     self.problem(
                         f"queues.{name}.escalation[{index}].overflow_to", f"no queue named {step.overflow_to!r}"
                     )
+        check_wait_branches(self.problem, queues)
         return queues
 
     def sla(self, key: str, spec: dict[str, Any], channels: list[Channel]) -> dict[Channel, SlaTarget]:
