@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -15,8 +15,13 @@ from channels.chat.rooms import ChatRooms
 from channels.contract import Capacity, ChannelAdapter
 from channels.email.adapter import EmailChannel
 from channels.sms.adapter import SmsChannel
+from channels.voice.adapter import VoiceChannel
+from channels.voice.rest import TwilioVoice
 from interaction_center.desk.accounts import Accounts
 from interaction_center.desk.chat import ChatDesk
+from interaction_center.desk.voice import CallDirectory, VoiceDesk
+from interaction_center.desk.voice_bridge import VoiceBridge
+from interaction_center.desk.voice_wait import VoiceWait
 from interaction_center.desk.work import AgentWork
 from interaction_center.dispatch.consumer import ExactlyOnceConsumer, LogConsumer
 from interaction_center.dispatch.dispatcher import Dispatcher
@@ -29,6 +34,7 @@ from interaction_center.domain.model import Channel, InboundContact
 from interaction_center.intake.acknowledgement import Acknowledger
 from interaction_center.intake.service import Intake, IntakeResult
 from interaction_center.settings.model import Settings
+from ivr.interpreter import Interpreter
 from routing import MemoryRoutingBackend, RoutingBackend
 from storage.database import create_engine, session_factory
 from storage.migrate import check_current
@@ -75,6 +81,7 @@ class Services:
     accounts: Accounts
     work: AgentWork
     chat: ChatDesk
+    voice: VoiceDesk
     statistics: Statistics
     feed: LogConsumer[list[Waiting]]
     counting: ExactlyOnceConsumer
@@ -100,6 +107,7 @@ class Services:
         feed = asyncio.create_task(self.feed.run(), name="routing-feed")
         counting = asyncio.create_task(self.counting.run(), name="statistics-consumer")
         chat_updates = asyncio.create_task(self.chat.run_queue_updates(), name="chat-queue-updates")
+        callbacks = asyncio.create_task(self.voice.bridge.run_callbacks(), name="voice-callbacks")
         try:
             for adapter in self.channels.values():
                 await adapter.start()
@@ -109,7 +117,7 @@ class Services:
             for adapter in self.channels.values():
                 await adapter.stop()
             await self.intake.close()
-            for task in (feed, counting, ticker, chat_updates):
+            for task in (feed, counting, ticker, chat_updates, callbacks):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -138,12 +146,14 @@ def build_services(settings: Settings) -> Services:
     rooms = ChatRooms()
     statistics = Statistics(sessions, dispatcher)
     chat = ChatDesk(sessions, intake, dispatcher, statistics, routing, hub, rooms, settings)
+    voice = _voice_desk(settings, sessions, intake, dispatcher, routing, feed.wake)
     # Every channel the service speaks: adding one is its subpackage, its configuration
     # section and one line here.
     adapters: list[ChannelAdapter] = [
         SmsChannel(settings.twilio, port, settings.public_base_url),
         EmailChannel(settings.smtp, port),
         ChatChannel(chat, rooms),
+        VoiceChannel(settings.twilio, voice, voice.bridge.rest, settings.public_base_url),
     ]
     capacities.update({adapter.channel: adapter.capacity for adapter in adapters})
     senders = {adapter.channel: adapter.sender for adapter in adapters if adapter.sender is not None}
@@ -158,9 +168,16 @@ def build_services(settings: Settings) -> Services:
         intake=intake,
         accounts=Accounts(sessions, settings.auth.token_ttl_seconds),
         work=AgentWork(
-            sessions, dispatcher, writer, senders, settings, on_accepted=chat.assigned, on_completed=chat.completed
+            sessions,
+            dispatcher,
+            writer,
+            senders,
+            settings,
+            on_accepted=[chat.assigned, voice.bridge.assigned],
+            on_completed=chat.completed,
         ),
         chat=chat,
+        voice=voice,
         statistics=statistics,
         feed=feed,
         counting=statistics_consumer(writer),
@@ -171,3 +188,21 @@ def build_services(settings: Settings) -> Services:
             sessions, senders[Channel.EMAIL], settings.smtp.from_address
         )
     return services
+
+
+def _voice_desk(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    intake: Intake,
+    dispatcher: Dispatcher,
+    routing: RoutingBackend,
+    queued: Callable[[], None],
+) -> VoiceDesk:
+    # Without an account no call can be put through: the demo's stand-in says so on the
+    # interaction (desk.voice_bridge).
+    rest = TwilioVoice(settings.twilio, settings.public_base_url) if settings.twilio.account_sid else None
+    hours = {name: queue.hours for name, queue in settings.queues.items() if queue.hours is not None}
+    interpreter = Interpreter(settings.voice.flows, hours, CallDirectory(sessions))
+    wait = VoiceWait(sessions, dispatcher, routing, settings, queued)
+    bridge = VoiceBridge(sessions, dispatcher, rest, settings)
+    return VoiceDesk(sessions, intake, dispatcher, interpreter, wait, bridge, settings, queued)

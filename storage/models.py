@@ -284,3 +284,39 @@ class QueueTally(Base):
     abandoned_after_target: Mapped[int] = mapped_column(default=0)
     sla_breaches: Mapped[int] = mapped_column(default=0)
     first_response_breaches: Mapped[int] = mapped_column(default=0)
+
+
+class VoiceCall(Base):
+    """A phone call's own state beside its interaction: where it is in its IVR flow, the
+    step its next webhook must carry, and the TwiML answered at the last step, so that a
+    retried webhook gets the same answer instead of moving the caller twice, and another
+    instance can answer the next one."""
+
+    __tablename__ = "voice_calls"
+    call_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    interaction_id: Mapped[str] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"), index=True)
+    caller: Mapped[str] = mapped_column(String(32))
+    dialled: Mapped[str] = mapped_column(String(32))
+    # ivr (in the flow), queued (waiting), callback (waiting without the caller on the line),
+    # bridged (with an agent), voicemail (recording), transferred (to an outside number), ended.
+    phase: Mapped[str] = mapped_column(String(16))
+    # The interpreter's state (ivr.interpreter.CallState.to_json).
+    flow_state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    step: Mapped[int] = mapped_column(default=0)
+    response: Mapped[str] = mapped_column(Text, default="")
+    # What the waiting caller was last told, and when: announcements say a changed place,
+    # and no more often than the queue's gap.
+    announced_position: Mapped[int | None]
+    announced_at: Mapped[datetime | None]
+    # Where a caller who leaves the queue goes (max wait, callback): voicemail, callback, queue:NAME.
+    leave_to: Mapped[str | None] = mapped_column(String(120))
+    conference_sid: Mapped[str | None] = mapped_column(String(64))
+    agent_call_sid: Mapped[str | None] = mapped_column(String(64))
+    callback_attempts: Mapped[int] = mapped_column(default=0)
+    callback_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    answered_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (read once, by the mapper)

@@ -49,11 +49,13 @@ def write_settings(
     routing: str = "",
     smtp: str = "",
     support_channels: str = '["sms"]',
+    sales_channels: str = '["sms"]',
     channels: str = "",
+    top: str = "",
 ) -> Settings:
     """``support``, ``routing`` and ``smtp`` are extra TOML lines for [queues.support],
     [routing] and [smtp] (where ``domains`` turns the SMTP server on, on a free port);
-    ``channels`` more [channels.NAME] sections."""
+    ``channels`` more [channels.NAME] sections; ``top`` more sections at the end ([voice])."""
     path = tmp_path / "interaction-center.toml"
     path.write_text(
         f"""
@@ -85,7 +87,7 @@ channels = {support_channels}
 answer_seconds = {answer_seconds}
 first_response_seconds = {first_response_seconds}
 [queues.sales]
-channels = ["sms"]
+channels = {sales_channels}
 [[agents]]
 username = "alice"
 queues = ["support"]
@@ -102,6 +104,7 @@ password = "{PASSWORDS["carol"]}"
 username = "sam"
 role = "supervisor"
 password = "{PASSWORDS["sam"]}"
+{top}
 """
     )
     return load_settings(path, environ={})

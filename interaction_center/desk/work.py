@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -39,8 +39,8 @@ log = logging.getLogger(__name__)
 MAX_REPLY_CHARS: Mapping[Channel, int] = {Channel.SMS: 1600, Channel.CHAT: MAX_CHAT_CHARS, Channel.EMAIL: 20_000}
 MAX_DISPOSITION_CHARS = 100
 
-# Told of each interaction an agent accepts (web chat tells its visitor who took it) or
-# completes (web chat tells its visitor the chat ended).
+# Told of each interaction an agent accepts (web chat tells its visitor who took it; a
+# call is put through to the agent) or completes (web chat tells its visitor the chat ended).
 AcceptedListener = Callable[[Interaction, Agent], Awaitable[None]]
 CompletedListener = Callable[[Interaction], Awaitable[None]]
 
@@ -53,7 +53,7 @@ class AgentWork:
         writer: Writer,
         senders: Mapping[Channel, OutboundSender],
         settings: Settings,
-        on_accepted: AcceptedListener | None = None,
+        on_accepted: Sequence[AcceptedListener] = (),
         on_completed: CompletedListener | None = None,
     ) -> None:
         self._sessions = sessions
@@ -100,8 +100,8 @@ class AgentWork:
         async with self._sessions() as session:
             interaction = await store.get(session, interaction_id)
             detail = await _detail(session, interaction)
-        if self._on_accepted is not None:
-            await self._on_accepted(interaction, agent)
+        for listener in self._on_accepted:
+            await listener(interaction, agent)
         return detail
 
     async def reply(self, agent: Agent, interaction_id: str, body: str) -> MessageBody:
@@ -214,7 +214,7 @@ class AgentWork:
             preferred_until=now + self._settings.routing.transfer_window_seconds if to_agent else 0.0,
         )
         data = {"queue": target, "agent_id": to_agent, "from_queue": interaction.queue}
-        await self._dispatcher.transfer(agent, interaction.id, entry, data)
+        await self._dispatcher.transfer(agent_actor(agent.id), interaction.id, entry, data)
         log.info("interaction %s: transferred by agent %s to %s", interaction.id, agent.id, to_agent or target)
         return await self.interaction(agent, interaction.id)
 

@@ -245,15 +245,16 @@ class Dispatcher:
         log.info("interaction %s: abandoned (%s)", interaction_id, data.get("reason"))
         return True
 
-    async def transfer(self, agent: Agent, interaction_id: str, entry: QueueEntry, data: dict[str, Any]) -> None:
+    async def transfer(
+        self, actor: Actor, interaction_id: str, entry: QueueEntry, data: dict[str, Any], event: str = "transferred"
+    ) -> None:
         """Hand an assigned interaction back to routing as ``entry``: another queue, or
-        reserved for a named agent for a while."""
+        reserved for a named agent for a while, or its own place again (a call its agent
+        did not pick up)."""
         async with self._lock:
             async with self._sessions.begin() as session:
                 interaction = await store.get(session, interaction_id)
-                store.transition(
-                    session, interaction, InteractionState.QUEUED, agent_actor(agent.id), "transferred", data
-                )
+                store.transition(session, interaction, InteractionState.QUEUED, actor, event, data)
                 interaction.assigned_agent_id = None
                 interaction.queue, interaction.enqueued_at = entry.queue, to_datetime(entry.enqueued_at)
                 interaction.answer_deadline = (
@@ -264,6 +265,23 @@ class Dispatcher:
                 interaction.escalation_level, interaction.sla_breached_at = 0, None
             await self._routing.transfer(entry, time.time())
             await self._dispatch()
+
+    async def move(self, interaction_id: str, values: dict[str, Any], data: dict[str, Any]) -> bool:
+        """A waiting interaction to wait elsewhere (``values``: its new queue and place),
+        with a ``moved`` event; False (and no change) when it no longer waits unoffered."""
+        async with self._lock:
+            async with self._sessions.begin() as session:
+                interaction = await store.get(session, interaction_id)
+                if interaction.state != InteractionState.QUEUED:
+                    return False
+                for column, value in values.items():
+                    setattr(interaction, column, value)
+                store.record_event(session, interaction_id, "moved", SYSTEM, data)
+            now = time.time()
+            await self._routing.cancel(interaction_id, now)
+            await self._routing.enqueue(entry_for(interaction), now)
+            await self._dispatch()
+        return True
 
     async def stats(self) -> list[QueueStats]:
         return await self._routing.stats(time.time())

@@ -60,6 +60,8 @@ class IdentityKind(enum.StrEnum):
     PHONE = "phone"
     EMAIL = "email"
     CHAT = "chat"
+    # A customer's number in the company's own systems (what a caller keys in the IVR).
+    ACCOUNT = "account"
 
 
 class Role(enum.StrEnum):
@@ -123,6 +125,9 @@ class InboundContact:
     # False when the sender only claims ``from_address`` (typed into a chat form) rather
     # than the channel proving it (the number an SMS came from).
     verified: bool = True
+    # Kept by its channel before it is queued (a call in its IVR flow): opens an interaction
+    # that stays new, in no queue, until the channel queues it (or it ends first).
+    held: bool = False
 
     @property
     def routable(self) -> bool:

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 
 from interaction_center.domain.model import SYSTEM, Actor, ActorKind, Direction, InboundContact, InteractionState
 from interaction_center.domain.stamps import new_id
+from interaction_center.intake.waiting import NOT_WAITING, queued_data, waiting_values
 from interaction_center.settings.model import Settings
 from storage import intake_rows as rows
 from storage.intake_rows import OpenThread
@@ -203,7 +204,8 @@ def _last_agents(
     returning = {
         customers[identity]
         for contact, queue in items
-        if settings.queues[queue].preferred_agent_seconds > 0
+        if not contact.held
+        and settings.queues[queue].preferred_agent_seconds > 0
         and (identity := (contact.identity_kind, contact.from_address)) in customers
     }
     since = now - timedelta(hours=settings.routing.returning_customer_hours)
@@ -223,41 +225,30 @@ def _opened(
     auto-reply or bounce, filed: kept on the customer's record, closed at once so it is
     never offered, instead of starting a conversation that could answer a machine, which
     might answer back. A keyword (SMS STOP) that continues no conversation is filed the
-    same way: it is an instruction, not a contact for an agent."""
-    policy = settings.queues[queue]
-    target = policy.sla.get(contact.channel)
-    routed = contact.routable
-    first_response = None if target is None else target.first_response_seconds
-    preferred = last_agent if routed and policy.preferred_agent_seconds > 0 else None
-    answer_deadline = None if target is None or not routed else now + timedelta(seconds=target.answer_seconds)
+    same way: it is an instruction, not a contact for an agent. A held contact (a call in
+    its IVR) opens an interaction that stays new until its channel queues it."""
+    routed = contact.routable and not contact.held
     row: dict[str, Any] = {
         "id": new_id(),
         "customer_id": customer_id,
         "channel": contact.channel,
-        "queue": queue,
+        # A held contact waits in no queue until its channel queues it.
+        "queue": "" if contact.held else queue,
         "thread_key": contact.thread_key,
         "created_at": now,
         "closed_at": None,
-        "enqueued_at": now if routed else None,
-        "priority": policy.priority if routed else 0,
-        "escalation_level": 0,
-        "sla_breached_at": None,
-        "required_skills": dict(policy.skills) if routed else {},
-        "answer_deadline": answer_deadline,
-        "first_response_deadline": (
-            None if first_response is None or not routed else now + timedelta(seconds=first_response)
-        ),
-        "preferred_agent_id": preferred,
-        "preferred_until": None if preferred is None else now + timedelta(seconds=policy.preferred_agent_seconds),
+        **(waiting_values(queue, settings.queues[queue], contact.channel, now, last_agent) if routed else NOT_WAITING),
     }
-    target_state = InteractionState.QUEUED if routed else InteractionState.CANCELLED
-    row |= transition_values(InteractionState.NEW, target_state, now)
-    out.interactions.append(row)
     actor = Actor(ActorKind.CUSTOMER, customer_id)
     out.events.append(event_row(row["id"], "created", actor, {"channel": contact.channel}, now))
+    out.interactions.append(row)
+    if contact.held:
+        row |= {"state": InteractionState.NEW, "updated_at": now}
+        return row
+    target_state = InteractionState.QUEUED if routed else InteractionState.CANCELLED
+    row |= transition_values(InteractionState.NEW, target_state, now)
     if routed:
-        deadline = None if answer_deadline is None else answer_deadline.isoformat()
-        data = transition_data(InteractionState.NEW, target_state, {"queue": queue, "answer_deadline": deadline})
+        data = transition_data(InteractionState.NEW, target_state, queued_data(row))
         out.events.append(event_row(row["id"], "queued", SYSTEM, data, now))
     else:
         reason = "automated" if contact.automated else "keyword"

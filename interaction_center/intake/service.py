@@ -65,7 +65,8 @@ class Intake:
         """Store the contact: committed, with the events of what it opened, when this
         returns. Routing reads those events from the log (dispatch.feed), so the sender's
         answer never waits for it."""
-        if queue not in self._settings.queues:
+        # A held contact waits in no queue until its channel queues it.
+        if queue not in self._settings.queues and not (contact.held and queue == ""):
             raise InvalidInput(f"no queue named {queue!r}", code="queue.unknown")
         return (await self._batches.submit((contact, queue))).result
 

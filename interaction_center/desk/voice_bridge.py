@@ -1,0 +1,230 @@
+"""A call and its agent: when an agent accepts, the waiting caller is moved into a
+conference named after the interaction and the agent's endpoint is dialled into it; an
+agent who does not pick up leaves the caller their place in the queue. A callback (the
+caller hung up keeping their place) dials the agent first, then the customer, again after
+a delay when they do not answer. Conference and participant events become the
+interaction's call timestamps (answered, held, resumed, ended).
+
+Without a Twilio account (the demo) no call is placed: the interaction is marked bridged
+with an event saying so, so the desk can be tried end to end."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from channels.voice import twiml
+from channels.voice.rest import TwilioVoice
+from channels.voice.service import ConferenceEvent
+from channels.voice.twiml import VoiceUrls
+from interaction_center.dispatch.dispatcher import Dispatcher
+from interaction_center.dispatch.profiles import entry_for
+from interaction_center.domain.errors import ChannelError
+from interaction_center.domain.model import SYSTEM, Channel, InteractionState
+from interaction_center.domain.stamps import utcnow
+from interaction_center.settings.model import Settings
+from storage import calls
+from storage import interactions as store
+from storage.models import Agent, Interaction, VoiceCall
+
+log = logging.getLogger(__name__)
+
+DEMO_NOTE = "demo only: no Twilio account is configured, so no call was placed"
+# Participant statuses that mean the leg never came up.
+_NOT_ANSWERED = frozenset({"busy", "no-answer", "failed", "canceled"})
+_CALLBACK_POLL_SECONDS = 1.0
+# Conference events kept on the interaction's timeline, by the name they get there.
+_CALL_EVENTS = {
+    "participant-hold": "call_held",
+    "participant-unhold": "call_resumed",
+    "conference-end": "call_conference_ended",
+}
+
+
+def endpoint_of(agent: Agent) -> str:
+    """Where an agent takes calls: their browser, as the Twilio Client identity their voice
+    token carries (``GET /api/v1/voice/token``)."""
+    return f"client:{agent.username}"
+
+
+class VoiceBridge:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        dispatcher: Dispatcher,
+        rest: TwilioVoice | None,
+        settings: Settings,
+    ) -> None:
+        self._sessions = sessions
+        self._dispatcher = dispatcher
+        self.rest = rest
+        self._settings = settings
+        self._urls = VoiceUrls(settings.public_base_url)
+
+    async def assigned(self, interaction: Interaction, agent: Agent) -> None:
+        """An agent accepted: put the call through to them."""
+        if interaction.channel != Channel.VOICE:
+            return
+        async with self._sessions() as session:
+            call = await calls.of_interaction(session, interaction.id)
+        if call is None or call.phase not in ("queued", "callback"):
+            return  # a voicemail: the agent listens to it, no call to put through
+        endpoint = endpoint_of(agent)
+        data: dict[str, Any] = {"conference": interaction.id, "endpoint": endpoint}
+        if self.rest is None:
+            log.warning("interaction %s: %s", interaction.id, DEMO_NOTE)
+            await self._update(
+                call.call_sid, "call_bridged", {**data, "demo": DEMO_NOTE}, phase="bridged", answered=True
+            )
+            return
+        policy = self._settings.queues[interaction.queue].voice
+        try:
+            if call.phase == "queued":
+                music = policy.hold_music or self._settings.voice.hold_music
+                await self.rest.move_to_conference(call.call_sid, interaction.id, record=policy.record, wait_url=music)
+            leg = await self.rest.dial_agent(
+                interaction.id,
+                endpoint,
+                caller_id=call.dialled,
+                timeout=self._settings.voice.ring_timeout_seconds,
+                label="agent",
+            )
+        except ChannelError as exc:
+            log.warning("interaction %s: the call could not be put through: %s", interaction.id, exc.message)
+            await self._back_to_queue(interaction.id, "bridge_failed", {**data, "error": exc.message})
+            return
+        phase = "bridged" if call.phase == "queued" else "callback"
+        await self._update(call.call_sid, "call_bridging", data, phase=phase, answered=True, agent_leg=leg)
+
+    async def caller_left(self, call: VoiceCall) -> None:
+        """The customer hung up on their agent: the talk is over; the agent wraps up."""
+        async with self._sessions.begin() as session:
+            interaction = await store.get(session, call.interaction_id)
+            talk = None if call.answered_at is None else round((utcnow() - call.answered_at).total_seconds())
+            store.record_event(session, interaction.id, "call_talk_ended", SYSTEM, {"talk_seconds": talk})
+
+    async def conference(self, event: ConferenceEvent) -> None:
+        async with self._sessions.begin() as session:
+            call = await calls.of_interaction(session, event.conference)
+            if call is None:
+                log.info("event %s of conference %s we never made: ignored", event.event, event.conference)
+                return
+            call.conference_sid = event.conference_sid
+            data = {"conference_sid": event.conference_sid, "call_sid": event.call_sid, "label": event.label}
+            if event.event == "participant-join" and event.label == "agent":
+                store.record_event(session, call.interaction_id, "call_answered", SYSTEM, data)
+            elif event.event in _CALL_EVENTS:
+                store.record_event(session, call.interaction_id, _CALL_EVENTS[event.event], SYSTEM, data)
+
+    async def participant(self, conference: str, label: str, call_sid: str, status: str) -> None:
+        async with self._sessions() as session:
+            call = await calls.of_interaction(session, conference)
+        if call is None:
+            return
+        if label == "agent" and status in _NOT_ANSWERED:
+            await self._update(call.call_sid, "agent_not_answered", {"call_status": status})
+            await self._back_to_queue(call.interaction_id, "agent_not_answered", {"call_status": status})
+            if call.phase == "bridged" and self.rest is not None:
+                # Back into the queue's music; the routing place is the one they had.
+                with contextlib.suppress(ChannelError):
+                    await self.rest.redirect(call.call_sid, twiml.enqueued((), self._urls, call.interaction_id))
+            await self._set_phase(call.call_sid, "queued" if call.phase == "bridged" else "callback")
+        elif label == "agent" and status == "in-progress" and call.phase == "callback":
+            await self._dial_customer(call)
+        elif label == "customer" and call.phase == "callback":
+            await self._customer_result(call, status)
+
+    async def run_callbacks(self) -> None:
+        """Dial again the customers of callbacks whose retry is due."""
+        while True:
+            await asyncio.sleep(_CALLBACK_POLL_SECONDS)
+            try:
+                async with self._sessions() as session:
+                    due = await calls.callbacks_due(session, utcnow())
+                for call in due:
+                    await self._dial_customer(call)
+            except Exception:
+                log.exception("callbacks could not be dialled; trying again")
+
+    async def _dial_customer(self, call: VoiceCall) -> None:
+        if self.rest is None:
+            return
+        attempt = call.callback_attempts + 1
+        data: dict[str, Any] = {"attempt": attempt, "to": call.caller}
+        try:
+            leg = await self.rest.dial_agent(
+                call.interaction_id,
+                call.caller,
+                caller_id=call.dialled,
+                timeout=self._settings.voice.ring_timeout_seconds,
+                label="customer",
+            )
+            data["call_sid"] = leg
+        except ChannelError as exc:
+            data["error"] = exc.message
+        async with self._sessions.begin() as session:
+            row = await calls.get(session, call.call_sid)
+            if row is None:
+                return
+            row.callback_attempts, row.callback_due_at = attempt, None
+            store.record_event(session, row.interaction_id, "callback_attempt", SYSTEM, data)
+        if "error" in data:
+            await self._customer_result(call, "failed")
+
+    async def _customer_result(self, call: VoiceCall, status: str) -> None:
+        if status not in _NOT_ANSWERED and status != "in-progress":
+            return
+        async with self._sessions.begin() as session:
+            row = await calls.get(session, call.call_sid)
+            if row is None:
+                return
+            data: dict[str, Any] = {"attempt": row.callback_attempts, "result": status}
+            if status == "in-progress":
+                row.phase = "bridged"
+            elif row.callback_attempts < self._settings.voice.callback_attempts:
+                row.callback_due_at = utcnow() + timedelta(seconds=self._settings.voice.callback_retry_seconds)
+                data["retry_at"] = row.callback_due_at.isoformat()
+            else:
+                data["gave_up"] = True
+            store.record_event(session, row.interaction_id, "callback_result", SYSTEM, data)
+
+    async def _back_to_queue(self, interaction_id: str, event: str, data: dict[str, Any]) -> None:
+        """The call was not put through: its interaction waits again at the place it had."""
+        async with self._sessions() as session:
+            interaction = await store.get(session, interaction_id)
+        if interaction.state != InteractionState.ASSIGNED:
+            return
+        await self._dispatcher.transfer(SYSTEM, interaction_id, entry_for(interaction), data, event=event)
+
+    async def _update(
+        self,
+        call_sid: str,
+        event: str,
+        data: dict[str, Any],
+        *,
+        phase: str | None = None,
+        answered: bool = False,
+        agent_leg: str | None = None,
+    ) -> None:
+        async with self._sessions.begin() as session:
+            row = await calls.get(session, call_sid)
+            if row is None:
+                return
+            if phase is not None:
+                row.phase = phase
+            if answered:
+                row.answered_at = utcnow()
+            if agent_leg is not None:
+                row.agent_call_sid = agent_leg
+            store.record_event(session, row.interaction_id, event, SYSTEM, data)
+
+    async def _set_phase(self, call_sid: str, phase: str) -> None:
+        async with self._sessions.begin() as session:
+            row = await calls.get(session, call_sid)
+            if row is not None:
+                row.phase = phase

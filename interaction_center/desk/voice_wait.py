@@ -1,0 +1,231 @@
+"""A caller waiting in a queue: what Twilio's wait URL plays them (their place, said when
+it changed; an estimate of their wait; hold music; the offer of a callback), the maximum
+wait Twilio lacks, and what each of Twilio's ``QueueResult`` values means for the
+interaction (see docs/voice.md).
+
+The estimate (docs/voice.md): a caller at place ``p`` waits about ``p`` times the average
+time between the queue's latest answered calls (the last ``estimate_window`` answers in
+the last hour), said only once ``estimate_samples`` answers are there to average."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from channels.voice import twiml
+from channels.voice.settings import QueueVoiceSettings
+from channels.voice.twiml import VoiceUrls
+from interaction_center.dispatch.dispatcher import Dispatcher
+from interaction_center.domain.errors import NotFound, StaleState
+from interaction_center.domain.model import SYSTEM, Channel, InteractionState
+from interaction_center.domain.stamps import utcnow
+from interaction_center.intake.waiting import queued_data, waiting_values
+from interaction_center.settings.model import Settings
+from ivr.flow import Prompt
+from routing import RoutingBackend
+from storage import calls
+from storage import interactions as store
+from storage.models import Interaction, VoiceCall
+
+log = logging.getLogger(__name__)
+
+# How long a queue's places and recent answers are reused: every waiting caller's wait URL
+# asks every few seconds, and one read of the queue serves them all.
+_FRESH_SECONDS = 1.0
+_ESTIMATE_HORIZON = timedelta(hours=1)
+# QueueResult values after which nothing changes here: the call is with its agent, or was
+# moved on by us.
+_NOTHING_TO_DO = frozenset({"bridged", "bridging-in-process", "redirected", "redirected-from-bridged"})
+
+
+def place_words(position: int, limit: int) -> str:
+    if position > limit:
+        return f"There are more than {limit} callers ahead of you."
+    if position == 1:
+        return "You are next in line."
+    return f"You are caller number {position} in the queue."
+
+
+def wait_words(seconds: float) -> str:
+    """Rounded as people say it: to the minute under ten, to five minutes under an hour."""
+    if seconds < 60:
+        return "Your wait should be less than a minute."
+    if seconds < 90:
+        return "Your estimated wait is about one minute."
+    if seconds < 600:
+        return f"Your estimated wait is about {round(seconds / 60)} minutes."
+    if seconds < 3600:
+        return f"Your estimated wait is about {5 * round(seconds / 300)} minutes."
+    return "Your estimated wait is more than an hour."
+
+
+def estimate(answers: list[datetime], position: int, samples: int) -> float | None:
+    """Seconds: ``position`` times the average gap between ``answers`` (newest first);
+    None below ``samples`` answers."""
+    if len(answers) < max(samples, 2):
+        return None
+    gap = (answers[0] - answers[-1]).total_seconds() / (len(answers) - 1)
+    return position * gap
+
+
+class VoiceWait:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        dispatcher: Dispatcher,
+        routing: RoutingBackend,
+        settings: Settings,
+        queued: Callable[[], None],
+    ) -> None:
+        self._sessions = sessions
+        self._dispatcher = dispatcher
+        self._routing = routing
+        self._settings = settings
+        self._queued = queued
+        self._urls = VoiceUrls(settings.public_base_url)
+        self._places: dict[str, tuple[float, dict[str, int]]] = {}
+        self._answers: dict[str, tuple[float, list[datetime]]] = {}
+
+    async def wait(self, call_sid: str) -> str:
+        async with self._sessions() as session:
+            call, interaction = await _call(session, call_sid)
+        policy = self._policy(interaction)
+        music = policy.hold_music or self._settings.voice.hold_music
+        if call.phase != "queued" or interaction.state != InteractionState.QUEUED:
+            # Being put through to an agent: music until the call is moved.
+            return twiml.waiting((), music, None, self._urls)
+        now = utcnow()
+        waited = (now - (interaction.enqueued_at or now)).total_seconds()
+        if policy.max_wait_seconds and waited >= policy.max_wait_seconds:
+            await self._leave(call, policy.max_wait_branch, "max_wait", {"waited_seconds": round(waited)})
+            return twiml.leave()
+        position = await self._place(interaction)
+        heard = min(position, policy.position_limit + 1)
+        due = call.announced_at is None or (now - call.announced_at).total_seconds() >= policy.announce_every_seconds
+        if not due or heard == call.announced_position:
+            return twiml.waiting((), music, None, self._urls)
+        seconds = estimate(await self._recent_answers(interaction.queue, policy), position, policy.estimate_samples)
+        said = [Prompt(say=place_words(position, policy.position_limit))]
+        if seconds is not None:
+            said.append(Prompt(say=wait_words(seconds)))
+        offer = None
+        if policy.callback_above_seconds and seconds is not None and seconds > policy.callback_above_seconds:
+            offer = Prompt(say=f"To keep your place and be called back, press {policy.callback_key} now.")
+        data = {"position": position, "estimate_seconds": None if seconds is None else round(seconds)}
+        try:
+            async with self._sessions.begin() as session:
+                row = await calls.get(session, call_sid)
+                if row is None or row.announced_position != call.announced_position:
+                    raise StaleState("announced meanwhile")
+                row.announced_position, row.announced_at = heard, now
+                store.record_event(session, interaction.id, "wait_announced", SYSTEM, data)
+        except StaleState:
+            return twiml.waiting((), music, None, self._urls)
+        return twiml.waiting(said, music, offer, self._urls)
+
+    async def wait_key(self, call_sid: str, digits: str) -> str:
+        async with self._sessions() as session:
+            call, interaction = await _call(session, call_sid)
+        policy = self._policy(interaction)
+        if call.phase == "queued" and policy.callback_above_seconds and digits == policy.callback_key:
+            await self._leave(call, "callback", "callback_requested", {})
+            return twiml.leave()
+        # Any other key: back to waiting, where the wait URL is asked again.
+        return twiml.empty()
+
+    async def queue_result(self, call_sid: str, result: str, queue_seconds: int) -> str:
+        async with self._sessions() as session:
+            call, interaction = await _call(session, call_sid)
+        data = {"queue_result": result, "queue_seconds": queue_seconds}
+        if result in ("hangup", "system-shutdown"):
+            reason = "hangup" if result == "hangup" else "system_shutdown"
+            await self._dispatcher.abandon(interaction.id, {"reason": reason, **data})
+            return twiml.empty()
+        if result == "error":
+            # Twilio's queue failed, not ours: back into it; the place with us is kept.
+            await self._note(interaction.id, "queue_error", data)
+            return twiml.enqueued((), self._urls, interaction.id)
+        if result in _NOTHING_TO_DO:
+            return twiml.empty()
+        policy = self._policy(interaction)
+        # Twilio's queue full is a wait that cannot go on, like the maximum wait.
+        branch = (call.leave_to or policy.max_wait_branch) if result == "queue-full" else call.leave_to
+        return await self._branch(call, interaction, branch, data)
+
+    async def _branch(
+        self, call: VoiceCall, interaction: Interaction, branch: str | None, data: dict[str, object]
+    ) -> str:
+        """Where a caller who left the queue goes: a callback (their place kept), voicemail
+        (the wait ends unanswered), or another queue (a fresh place there)."""
+        if branch == "callback":
+            await self._set_phase(call.call_sid, "callback")
+            return twiml.goodbye([twiml.CALLBACK_CONFIRMED])
+        if branch == "voicemail":
+            await self._dispatcher.abandon(interaction.id, {"reason": "voicemail", **data})
+            await self._set_phase(call.call_sid, "voicemail")
+            return twiml.voicemail(self._urls, self._settings.voice.voicemail_max_seconds)
+        if branch is not None and branch.startswith("queue:"):
+            target = branch.removeprefix("queue:")
+            values = waiting_values(target, self._settings.queues[target], Channel.VOICE, utcnow(), None)
+            moved = {**queued_data(values), "from_queue": interaction.queue, **data}
+            if await self._dispatcher.move(interaction.id, values, moved):
+                await self._set_phase(call.call_sid, "queued", new_place=True)
+            return twiml.enqueued((), self._urls, interaction.id)
+        log.info("call %s left its queue with nowhere to go: goodbye", call.call_sid)
+        await self._dispatcher.abandon(interaction.id, {"reason": "left", **data})
+        return twiml.goodbye([twiml.APOLOGY])
+
+    async def _leave(self, call: VoiceCall, branch: str, event: str, data: dict[str, object]) -> None:
+        async with self._sessions.begin() as session:
+            row = await calls.get(session, call.call_sid)
+            if row is None:
+                return
+            row.leave_to = branch
+            store.record_event(session, row.interaction_id, event, SYSTEM, {"to": branch, **data})
+
+    async def _set_phase(self, call_sid: str, phase: str, *, new_place: bool = False) -> None:
+        async with self._sessions.begin() as session:
+            row = await calls.get(session, call_sid)
+            if row is not None:
+                row.phase, row.leave_to = phase, None
+                if new_place:
+                    row.announced_position = row.announced_at = None
+
+    async def _note(self, interaction_id: str, event: str, data: dict[str, object]) -> None:
+        async with self._sessions.begin() as session:
+            store.record_event(session, interaction_id, event, SYSTEM, data)
+
+    def _policy(self, interaction: Interaction) -> QueueVoiceSettings:
+        queue = self._settings.queues.get(interaction.queue)
+        return QueueVoiceSettings() if queue is None else queue.voice
+
+    async def _place(self, interaction: Interaction) -> int:
+        """The caller's place among the calls waiting in their queue (callbacks count),
+        from a reading of the queue at most a second old."""
+        read_at, places = self._places.get(interaction.queue, (0.0, {}))
+        if time.monotonic() - read_at > _FRESH_SECONDS or interaction.id not in places:
+            entries = await self._routing.waiting(interaction.queue)
+            voice = (entry.interaction_id for entry in entries if entry.channel == Channel.VOICE)
+            places = {interaction_id: place for place, interaction_id in enumerate(voice, start=1)}
+            self._places[interaction.queue] = (time.monotonic(), places)
+        return places.get(interaction.id, len(places) + 1)
+
+    async def _recent_answers(self, queue: str, policy: QueueVoiceSettings) -> list[datetime]:
+        read_at, answers = self._answers.get(queue, (0.0, []))
+        if time.monotonic() - read_at > _FRESH_SECONDS:
+            async with self._sessions() as session:
+                since = utcnow() - _ESTIMATE_HORIZON
+                answers = list(await calls.answer_times(session, queue, since, policy.estimate_window))
+            self._answers[queue] = (time.monotonic(), answers)
+        return answers
+
+
+async def _call(session: AsyncSession, call_sid: str) -> tuple[VoiceCall, Interaction]:
+    call = await calls.get(session, call_sid)
+    if call is None:
+        raise NotFound(f"no call {call_sid}", code="voice.unknown_call")
+    return call, await store.get(session, call.interaction_id)

@@ -1,0 +1,191 @@
+"""A caller as Twilio would be one: signed webhooks with exactly the parameters Twilio
+posts, each TwiML answer parsed as XML, the next URL followed as Twilio follows it."""
+
+from __future__ import annotations
+
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from interaction_center.settings.model import Settings
+from interaction_center.web.keys import SERVICES
+from storage import calls
+from storage.models import VoiceCall
+from tests.support import ACCOUNT_SID, OUR_NUMBER, PUBLIC_BASE, Client, routed, twilio_signature
+
+FLOW = """
+numbers = ["+15005550006"]
+start = "welcome"
+[prompts]
+welcome = "Welcome to Example."
+menu = "For sales press 1, for support press 2."
+invalid = "Sorry, that is not a choice."
+account = "Please key in your eight digit account number."
+bad_account = "An account number has eight digits."
+closed = "We are closed. Please leave a message."
+bye = "Goodbye."
+[nodes.welcome]
+type = "say"
+prompts = ["welcome"]
+next = "menu"
+[nodes.menu]
+type = "menu"
+prompts = ["menu"]
+input = "dtmf"
+options = { "1" = "sales", "2" = "account" }
+timeout_seconds = 5
+retries = 2
+invalid_prompt = "invalid"
+fallback = "bye"
+[nodes.account]
+type = "collect"
+prompts = ["account"]
+attribute = "account"
+input = "dtmf"
+min_length = 8
+max_length = 8
+pattern = "[0-9]{8}"
+retries = 2
+invalid_prompt = "bad_account"
+next = "lookup"
+fallback = "lookup"
+[nodes.lookup]
+type = "lookup"
+by_caller = true
+account_attribute = "account"
+found = "hours"
+not_found = "hours"
+[nodes.hours]
+type = "hours"
+queue = "support"
+open = "support"
+closed = "closed"
+[nodes.support]
+type = "queue"
+queue = "support"
+[nodes.sales]
+type = "queue"
+queue = "support"
+priority = 1
+[nodes.closed]
+type = "voicemail"
+prompts = ["closed"]
+[nodes.bye]
+type = "hangup"
+prompts = ["bye"]
+"""
+
+VOICE = '[voice]\nflows = "flows"\ndefault_flow = "main"\n'
+
+
+def voice_settings(
+    tmp_path: Path, settings_factory: Callable[..., Settings], support: str = "", voice: str = "", **overrides: Any
+) -> Settings:
+    """The tests' service with the phone on: ``FLOW`` answers our number, support takes
+    calls; ``support`` is more TOML for [queues.support] (its hours and voice tables)."""
+    (tmp_path / "flows").mkdir(exist_ok=True)
+    (tmp_path / "flows" / "main.toml").write_text(FLOW)
+    lines = "[queues.support.sla.voice]\nanswer_seconds = 30\n" + support
+    overrides.setdefault("sales_channels", '["sms", "voice"]')
+    return settings_factory(support_channels='["sms", "voice"]', support=lines, top=VOICE + voice, **overrides)
+
+
+def text(twiml: ET.Element) -> str:
+    return ET.tostring(twiml, encoding="unicode")
+
+
+def verbs(twiml: ET.Element) -> list[str]:
+    return [child.tag for child in twiml]
+
+
+def said(twiml: ET.Element) -> str:
+    """Everything the caller hears spoken, in order, nested verbs included."""
+    return " ".join(element.text or "" for element in twiml.iter("Say"))
+
+
+def path_of(url: str) -> str:
+    assert url.startswith(PUBLIC_BASE), url
+    return url.removeprefix(PUBLIC_BASE)
+
+
+class Caller:
+    def __init__(self, client: Client, number: str = "+15551230001", call_sid: str | None = None) -> None:
+        self.client = client
+        self.number = number
+        self.call_sid = call_sid or "CA" + uuid.uuid4().hex
+
+    def form(self, **fields: str) -> dict[str, str]:
+        return {
+            "CallSid": self.call_sid,
+            "AccountSid": ACCOUNT_SID,
+            "From": self.number,
+            "To": OUR_NUMBER,
+            "CallStatus": "in-progress",
+            "Direction": "inbound",
+            "ApiVersion": "2010-04-01",
+            **fields,
+        }
+
+    async def post(self, path: str, form: dict[str, str], status: int = 200) -> ET.Element:
+        headers = {
+            "X-Twilio-Signature": twilio_signature(path, form),
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        response = await self.client.post(path, data=urlencode(form), headers=headers)
+        text = await response.text()
+        assert response.status == status, text
+        if status != 200:
+            return ET.Element("none")
+        assert response.content_type == "text/xml", text
+        return ET.fromstring(text)
+
+    async def note(self, path: str, form: dict[str, str]) -> None:
+        """A status callback: Twilio wants no TwiML back."""
+        headers = {
+            "X-Twilio-Signature": twilio_signature(path, form),
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        response = await self.client.post(path, data=urlencode(form), headers=headers)
+        assert response.status == 204, await response.text()
+
+    async def dial(self) -> ET.Element:
+        twiml = await self.post("/twilio/voice", self.form(CallStatus="ringing"))
+        await routed(self.client)
+        return twiml
+
+    async def answer(self, twiml: ET.Element, digits: str = "") -> ET.Element:
+        """What the caller does at a <Gather>: press ``digits``, or nothing (Twilio then
+        follows the <Redirect> after it, with no Digits)."""
+        gather = twiml.find("Gather")
+        assert gather is not None, ET.tostring(twiml)
+        if digits:
+            path = path_of(gather.attrib["action"])
+            reply = await self.post(path, self.form(Digits=digits, FinishedOnKey=""))
+        else:
+            redirect = twiml.find("Redirect")
+            assert redirect is not None and redirect.text is not None
+            reply = await self.post(path_of(redirect.text), self.form())
+        await routed(self.client)
+        return reply
+
+    async def wait(self, queue_time: int = 5) -> ET.Element:
+        fields = {"QueueSid": "QU" + "0" * 32, "QueuePosition": "1", "QueueTime": str(queue_time)}
+        return await self.post("/twilio/voice/wait", self.form(**fields, AvgQueueTime="0", CurrentQueueSize="1"))
+
+    async def queue_result(self, result: str, queue_time: int = 10) -> ET.Element:
+        twiml = await self.post(
+            "/twilio/voice/queue-result",
+            self.form(QueueResult=result, QueueTime=str(queue_time), QueueSid="QU" + "0" * 32),
+        )
+        await routed(self.client)
+        return twiml
+
+    async def hang_up(self, status: str = "completed") -> None:
+        await self.note("/twilio/voice/status", self.form(CallStatus=status, CallDuration="12"))
+
+    async def stored(self) -> VoiceCall | None:
+        async with self.client.app[SERVICES].sessions() as session:
+            return await calls.get(session, self.call_sid)
