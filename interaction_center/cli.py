@@ -108,7 +108,33 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--email", help="the visitor's address, if they give one")
     chat.add_argument("text")
     _with_url(chat)
+    call = _command(
+        simulate, "call", "call the running service's IVR as Twilio would, from the terminal", _simulate_call
+    )
+    call.add_argument("--from", dest="sender", required=True, help="the caller's number, e.g. +15551230001")
+    call.add_argument("--to", help="the number called (default: twilio.phone_number)")
+    call.add_argument(
+        "--press",
+        metavar="ITEMS",
+        help="what the caller keys or says at each prompt, comma-separated (e.g. 2,12345678; an empty item,"
+        " or none left, is silence); without it, read from the terminal",
+    )
+    call.add_argument("--poll-seconds", type=_seconds, default=5.0, help="how often to ask the wait URL (default: 5)")
+    call.add_argument(
+        "--max-wait-seconds", type=_seconds, default=300.0, help="hang up after waiting this long (default: 300)"
+    )
+    _with_url(call)
     return parser
+
+
+def _seconds(raw: str) -> float:
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not (0 < seconds < float("inf")):
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number of seconds above 0")
+    return seconds
 
 
 def _serve(args: argparse.Namespace, settings: Settings, path: Path | None) -> int:
@@ -218,6 +244,29 @@ def _simulate_chat(args: argparse.Namespace, settings: Settings, path: Path | No
     refused = frame["type"] == "error"
     print(json.dumps(frame), file=sys.stderr if refused else sys.stdout)
     return 1 if refused else 0
+
+
+def _simulate_call(args: argparse.Namespace, settings: Settings, path: Path | None) -> int:
+    from interaction_center.simulate import http_base
+    from interaction_center.simulate_call import SimulatedCall, dialled_number, scripted, terminal
+
+    base = http_base(settings, args.url)
+    listen = terminal if args.press is None else scripted(args.press.split(","))
+    call = SimulatedCall(
+        settings,
+        base,
+        args.sender,
+        dialled_number(settings, args.to),
+        listen,
+        poll_seconds=args.poll_seconds,
+        max_wait_seconds=args.max_wait_seconds,
+    )
+    try:
+        call.run()
+    except KeyboardInterrupt:  # a second Ctrl-C, while hanging up
+        print("error: interrupted while hanging up", file=sys.stderr)
+        return 130
+    return 0
 
 
 def _simulate_email(args: argparse.Namespace, settings: Settings, path: Path | None) -> int:
