@@ -37,6 +37,7 @@ WAITING = "waiting (press Ctrl-C to hang up)"
 # Where a simulated voicemail "is": not a recording anyone can fetch, and says so.
 DEMO_RECORDING = "https://example.invalid/demo-recording/"
 RECORDING_SECONDS = 10
+DEMO_TRANSCRIPTION = "(demo: a simulated call's recording, with nothing said)"
 SPEECH_CONFIDENCE = "0.9"
 ANSWER_SECONDS = 30.0
 _KEYS = re.compile(r"[0-9*#]+")
@@ -274,6 +275,10 @@ class SimulatedCall:
         if callback is not None:
             status = {"RecordingStatus": "completed", "RecordingChannels": "1", "RecordingSource": "RecordVerb"}
             self._note(self._follow(callback), **recording, **status)
+        transcribe = verb.get("transcribeCallback")
+        if verb.get("transcribe") == "true" and transcribe is not None:
+            text = {"TranscriptionText": DEMO_TRANSCRIPTION, "TranscriptionStatus": "completed"}
+            self._note(self._follow(transcribe), **recording, TranscriptionSid=_sid("TR"), **text)
         return answer
 
     # --- requests, as Twilio makes them -------------------------------------------------
