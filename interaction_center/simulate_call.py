@@ -15,6 +15,7 @@ hang up wherever it is pressed (while keys are being read too)."""
 from __future__ import annotations
 
 import re
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -68,11 +69,15 @@ def scripted(presses: Iterable[str], show: Show = print) -> Listen:
 
 
 def terminal(prompt: str) -> str | None:
-    """The caller at the terminal: a line read; end of input is silence."""
+    """The caller at the terminal: a line read; end of input is silence. Lines piped in
+    are shown after the prompt, as if typed."""
     try:
-        return input(prompt).strip() or None
+        line = input(prompt)
     except EOFError:
-        return None
+        line = None
+    if not sys.stdin.isatty():
+        print(line if line is not None else "(silence)")
+    return (line or "").strip() or None
 
 
 def _sid(prefix: str) -> str:
