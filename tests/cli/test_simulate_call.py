@@ -5,16 +5,21 @@ when it cannot."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from sqlalchemy import select
+from twilio.request_validator import RequestValidator
 
+from channels.twilio.settings import TwilioSettings
 from interaction_center.cli import main
-from interaction_center.settings.model import Settings
-from interaction_center.simulate_call import DEMO_RECORDING, DEMO_TRANSCRIPTION, WAITING, SimulatedCall
+from interaction_center.settings.model import HttpSettings, Settings
+from interaction_center.simulate_call import DEMO_RECORDING, DEMO_TRANSCRIPTION, WAITING, SimulatedCall, scripted
 from interaction_center.web.keys import SERVICES
 from storage.models import Interaction, InteractionEvent, Message, VoiceCall
 from tests.cli.commands import good_config
@@ -231,3 +236,90 @@ def test_without_a_number_to_call_it_asks_for_to(tmp_path: Path, capsys: pytest.
         1,
         "error: twilio.phone_number is not set: give --to, the number to call\n",
     )
+
+
+# --- against a stand-in that answers with set TwiML: what exactly is posted ------------------
+
+PUBLIC = "https://ic.example.test"
+STAND_IN = Settings(
+    http=HttpSettings(public_base_url=PUBLIC),
+    twilio=TwilioSettings(account_sid="AC" + "2" * 32, auth_token="stand-in-token", phone_number=OUR_NUMBER),
+)
+# What the stand-in answers on each path: a queue whose wait URL offers a callback, taken.
+TWIML = {
+    "/twilio/voice": f'<Response><Say>Hello.</Say><Enqueue action="{PUBLIC}/twilio/voice/queue-result"'
+    f' waitUrl="{PUBLIC}/twilio/voice/wait">q1</Enqueue></Response>',
+    "/twilio/voice/wait": f'<Response><Gather input="dtmf" numDigits="1" action="{PUBLIC}/twilio/voice/wait/key">'
+    "<Say>You are next in line.</Say><Say>Press 1 to be called back.</Say></Gather>"
+    "<Play>https://music.test/hold.mp3</Play></Response>",
+    "/twilio/voice/wait/key": "<Response><Leave/></Response>",
+    "/twilio/voice/queue-result": "<Response><Say>We will call you back.</Say><Hangup/></Response>",
+}
+
+
+async def test_the_wait_urls_callback_offer_is_answered_like_any_prompt_with_twilios_fields() -> None:
+    posted: list[tuple[str, dict[str, str]]] = []
+    validator = RequestValidator("stand-in-token")
+
+    async def answer(request: web.Request) -> web.Response:
+        form = {key: str(value) for key, value in (await request.post()).items()}
+        signed = validator.validate(PUBLIC + request.path, form, request.headers["X-Twilio-Signature"])
+        assert signed, request.path
+        posted.append((request.path, form))
+        if request.path == "/twilio/voice/status":
+            return web.Response(status=204)
+        return web.Response(text=TWIML[request.path], content_type="text/xml")
+
+    app = web.Application()
+    app.router.add_post("/{path:.*}", answer)
+    heard: list[str] = []
+    async with TestServer(app) as server:
+        # Silence at the first offer (the music plays on), the key at the second.
+        simulated = SimulatedCall(
+            STAND_IN,
+            str(server.make_url("")),
+            CALLER,
+            OUR_NUMBER,
+            scripted(["", "1"], show=heard.append),
+            show=heard.append,
+            poll_seconds=0.01,
+        )
+        await asyncio.to_thread(simulated.run)
+
+    assert heard[1:] == [
+        "Hello.",
+        WAITING,
+        "You are next in line.",
+        "Press 1 to be called back.",
+        "  keys or words (Enter: silence)> (silence)",
+        "[plays https://music.test/hold.mp3]",
+        "You are next in line.",
+        "Press 1 to be called back.",
+        "  keys or words (Enter: silence)> 1",
+        "We will call you back.",
+        "[call ended]",
+    ]
+    paths = [path for path, _ in posted]
+    assert paths == [
+        "/twilio/voice",
+        "/twilio/voice/wait",
+        "/twilio/voice/wait",
+        "/twilio/voice/wait/key",
+        "/twilio/voice/queue-result",
+        "/twilio/voice/status",
+    ]
+    incoming, wait, _, key, result, status = (form for _, form in posted)
+    assert re.fullmatch(r"CA[0-9a-f]{32}", incoming["CallSid"])
+    assert {form["CallSid"] for _, form in posted} == {incoming["CallSid"]}
+    assert incoming == {
+        "CallSid": incoming["CallSid"],
+        "AccountSid": "AC" + "2" * 32,
+        "From": CALLER,
+        "To": OUR_NUMBER,
+        "CallStatus": "ringing",
+        "Direction": "inbound",
+        "ApiVersion": "2010-04-01",
+    }
+    assert {"QueueSid", "QueuePosition", "QueueTime", "AvgQueueTime", "CurrentQueueSize"} <= set(wait)
+    assert (key["Digits"], result["QueueResult"], result["QueueSid"]) == ("1", "leave", wait["QueueSid"])
+    assert status["CallStatus"] == "completed" and status["CallDuration"].isdecimal()
