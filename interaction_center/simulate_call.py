@@ -166,12 +166,16 @@ class SimulatedCall:
     def _gather(self, gather: ET.Element) -> ET.Element | None:
         """The answer to what the caller keyed or said; None for silence (on to the verb
         after the <Gather>, as Twilio goes)."""
-        for verb in gather:
-            self._hear(verb)
-        fields = self._heard(gather, self._listen(ASK))
+        fields = self._heard(gather, self._prompted(gather))
         if fields is None:
             return None
         return self._answer(self._follow(gather.get("action")), **fields)
+
+    def _prompted(self, gather: ET.Element) -> str | None:
+        """What the caller keys or says once the <Gather>'s own prompts are heard."""
+        for verb in gather:
+            self._hear(verb)
+        return self._listen(ASK)
 
     def _heard(self, gather: ET.Element, line: str | None) -> dict[str, str] | None:
         """Twilio's fields for a line: keys (0-9, * and #) as Digits, words as SpeechResult,
@@ -200,11 +204,13 @@ class SimulatedCall:
         """Twilio asks the wait URL each time its last answer has played; the wait ends with
         <Leave/> (the Enqueue's action says where next) or the caller hanging up."""
         self._queue = (self._follow(verb.get("action")), _sid("QU"), time.monotonic())
-        wait_url = verb.get("waitUrl")
+        # Absolute now: the documents read while waiting would change what it is relative to.
+        wait_url = self._follow(verb.get("waitUrl")) if verb.get("waitUrl") else None
+        self._music = ""
         self._show(WAITING)
         deadline = time.monotonic() + self._max_wait
         while True:
-            if wait_url is not None and self._waited(self._answer(self._follow(wait_url), **self._waiting())):
+            if wait_url is not None and self._waited(self._answer(wait_url, **self._waiting())):
                 return self._queue_result("leave")
             left = deadline - time.monotonic()
             if left <= 0:
@@ -223,7 +229,7 @@ class SimulatedCall:
                     self._music = music
                     self._hear(verb)
             elif verb.tag == "Gather":
-                fields = self._heard(verb, self._hear_all(verb))
+                fields = self._heard(verb, self._prompted(verb))
                 if fields is not None:
                     # Whatever the key's answer holds, then back to the wait URL.
                     return self._waited(self._answer(self._follow(verb.get("action")), **fields))
@@ -236,11 +242,6 @@ class SimulatedCall:
             else:
                 self._show(f"[not simulated while waiting: <{verb.tag}>]")
         return False
-
-    def _hear_all(self, gather: ET.Element) -> str | None:
-        for verb in gather:
-            self._hear(verb)
-        return self._listen(ASK)
 
     def _waiting(self) -> dict[str, str]:
         assert self._queue is not None
