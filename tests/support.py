@@ -52,10 +52,12 @@ def write_settings(
     sales_channels: str = '["sms"]',
     channels: str = "",
     top: str = "",
+    twilio: str = "",
 ) -> Settings:
     """``support``, ``routing`` and ``smtp`` are extra TOML lines for [queues.support],
     [routing] and [smtp] (where ``domains`` turns the SMTP server on, on a free port);
-    ``channels`` more [channels.NAME] sections; ``top`` more sections at the end ([voice])."""
+    ``channels`` more [channels.NAME] sections; ``top`` more sections at the end ([voice]);
+    ``twilio`` more [twilio] keys."""
     path = tmp_path / "interaction-center.toml"
     path.write_text(
         f"""
@@ -73,6 +75,7 @@ account_sid = "{ACCOUNT_SID}"
 auth_token = "{AUTH_TOKEN}"
 phone_number = "{OUR_NUMBER}"
 api_base_url = "{twilio_api}"
+{twilio}
 [routing]
 offer_timeout_seconds = {offer_timeout}
 tick_seconds = {tick}

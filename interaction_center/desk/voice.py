@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.voice import twiml
 from channels.voice.service import FINAL_STATUSES, ConferenceEvent, IncomingCall, Recording
+from channels.voice.token import TOKEN_SECONDS, can_issue, voice_token
 from channels.voice.twiml import VoiceUrls
-from interaction_center.desk.voice_bridge import VoiceBridge
+from interaction_center.desk.voice_bridge import VoiceBridge, endpoint_of
 from interaction_center.desk.voice_wait import VoiceWait
 from interaction_center.dispatch.dispatcher import Dispatcher
-from interaction_center.domain.errors import NotFound, StaleState
+from interaction_center.domain.errors import Conflict, NotFound, StaleState
 from interaction_center.domain.model import (
     SYSTEM,
     Actor,
@@ -33,6 +35,7 @@ from interaction_center.domain.model import (
     InteractionState,
 )
 from interaction_center.domain.stamps import utcnow
+from interaction_center.domain.wire import VoiceTokenBody
 from interaction_center.intake.service import Intake
 from interaction_center.intake.waiting import queued_data, waiting_values
 from interaction_center.settings.model import Settings
@@ -51,7 +54,7 @@ from ivr.interpreter import (
 )
 from storage import calls, customers
 from storage import interactions as store
-from storage.models import Interaction, VoiceCall
+from storage.models import Agent, Interaction, VoiceCall
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +223,19 @@ class VoiceDesk:
         if call is None:
             raise NotFound(f"no call {call_sid}", code="voice.unknown_call")
         return call
+
+    def token(self, agent: Agent) -> VoiceTokenBody:
+        """The agent's browser softphone token (``GET /api/v1/voice/token``)."""
+        twilio = self._settings.twilio
+        if not can_issue(twilio):
+            raise Conflict(
+                "no Twilio account is configured for browser calls (twilio.account_sid, api_key_sid,"
+                " api_key_secret, twiml_app_sid): accepted calls are only marked bridged (demo)",
+                code="voice.not_configured",
+            )
+        expires = utcnow() + timedelta(seconds=TOKEN_SECONDS)
+        identity = endpoint_of(agent).removeprefix("client:")
+        return {"token": voice_token(twilio, identity), "identity": identity, "expires_at": expires.isoformat()}
 
     async def wait(self, call_sid: str) -> str:
         return await self._wait.wait(call_sid)

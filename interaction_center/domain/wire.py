@@ -157,6 +157,14 @@ class QueuesBody(TypedDict):
     queues: list[QueueStatsBody]
 
 
+class VoiceTokenBody(TypedDict):
+    """An agent's Twilio Voice SDK token; calls reach the browser as ``client:<identity>``."""
+
+    token: str
+    identity: str
+    expires_at: str
+
+
 def error_body(code: str, message: str) -> ErrorBody:
     return {"error": {"code": code, "message": message}}
 

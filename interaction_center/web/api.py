@@ -135,3 +135,10 @@ async def transfer(request: web.Request, agent: Account) -> web.Response:
 @allow(*EVERYONE)
 async def get_customer(request: web.Request, agent: Account) -> web.Response:
     return web.json_response(await request.app[SERVICES].work.customer(agent, request.match_info["customer_id"]))
+
+
+@routes.get("/api/v1/voice/token")
+@allow(*EVERYONE)
+async def voice_token(request: web.Request, agent: Account) -> web.Response:
+    """The agent's Twilio Voice SDK token, for the browser softphone."""
+    return web.json_response(request.app[SERVICES].voice.token(agent))

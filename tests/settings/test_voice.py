@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -49,10 +48,8 @@ def test_the_shipped_configuration_answers_the_demo_number_with_the_demo_flow() 
     assert (voice.ring_timeout_seconds, voice.callback_attempts, voice.callback_retry_seconds) == (20, 3, 120)
     assert (voice.hold_music, voice.voicemail_max_seconds) == (DEFAULT_HOLD_MUSIC, 120)
     support, sales = loaded.queues["support"], loaded.queues["sales"]
-    assert support.hours is not None and support.hours.time_zone == "America/New_York"
-    assert date(2026, 12, 25) in support.hours.holidays
-    assert support.hours.is_open(datetime(2026, 3, 4, 15, 0, tzinfo=UTC))  # a Wednesday, 10:00 there
-    assert not support.hours.is_open(datetime(2026, 3, 8, 15, 0, tzinfo=UTC))  # a Sunday
+    # The demo answers at any hour (its hours table is there, commented, to try).
+    assert support.hours is None
     assert (support.voice.max_wait_seconds, support.voice.callback_above_seconds) == (900, 300)
     assert sales.hours is None
     assert (sales.voice.max_wait_queue, sales.voice.announce_every_seconds) == ("support", 30)
