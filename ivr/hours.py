@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -37,6 +37,27 @@ class BusinessHours:
             return False
         now = local.time().replace(tzinfo=None)
         return any(start <= now and (end is None or now < end) for start, end in self.week.get(local.weekday(), ()))
+
+    def next_open(self, at: datetime) -> datetime | None:
+        """``at`` if open then, else when the hours next open (within a year of holidays
+        and closed days); None if they never do."""
+        if self.is_open(at):
+            return at
+        zone = ZoneInfo(self.time_zone)
+        local = at.astimezone(zone)
+        for offset in range(_LOOK_AHEAD_DAYS):
+            day = local.date() + timedelta(days=offset)
+            if day in self.holidays:
+                continue
+            for start, _ in sorted(self.week.get(day.weekday(), ())):
+                opening = datetime.combine(day, start, zone)
+                if opening > local:
+                    return opening.astimezone(at.tzinfo)
+        return None
+
+
+# How far ahead an opening is looked for: a year of closed days is a queue that never opens.
+_LOOK_AHEAD_DAYS = 366
 
 
 def parse_hours(table: Any, problem: Problem) -> BusinessHours | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -186,12 +186,21 @@ class VoiceBridge:
             data: dict[str, Any] = {"attempt": row.callback_attempts, "result": status}
             if status == "in-progress":
                 row.phase = "bridged"
-            elif row.callback_attempts < self._settings.voice.callback_attempts:
-                row.callback_due_at = utcnow() + timedelta(seconds=self._settings.voice.callback_retry_seconds)
-                data["retry_at"] = row.callback_due_at.isoformat()
             else:
-                data["gave_up"] = True
+                queue = (await store.get(session, row.interaction_id)).queue
+                retry = (
+                    self._retry_at(queue) if row.callback_attempts < self._settings.voice.callback_attempts else None
+                )
+                row.callback_due_at = retry
+                data |= {"retry_at": retry.isoformat()} if retry is not None else {"gave_up": True}
             store.record_event(session, row.interaction_id, "callback_result", SYSTEM, data)
+
+    def _retry_at(self, queue_name: str) -> datetime | None:
+        """When the customer is dialled again: after the retry delay, within the queue's
+        business hours (None: they never open again)."""
+        due = utcnow() + timedelta(seconds=self._settings.voice.callback_retry_seconds)
+        queue = self._settings.queues.get(queue_name)
+        return due if queue is None or queue.hours is None else queue.hours.next_open(due)
 
     async def _back_to_queue(self, interaction_id: str, event: str, data: dict[str, Any]) -> None:
         """The call was not put through: its interaction waits again at the place it had."""

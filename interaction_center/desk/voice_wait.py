@@ -113,7 +113,7 @@ class VoiceWait:
         if seconds is not None:
             said.append(Prompt(say=wait_words(seconds)))
         offer = None
-        if policy.callback_above_seconds and seconds is not None and seconds > policy.callback_above_seconds:
+        if self._calls_back(interaction, policy, seconds, now):
             offer = Prompt(say=f"To keep your place and be called back, press {policy.callback_key} now.")
         data = {"position": position, "estimate_seconds": None if seconds is None else round(seconds)}
         try:
@@ -198,6 +198,16 @@ class VoiceWait:
     async def _note(self, interaction_id: str, event: str, data: dict[str, object]) -> None:
         async with self._sessions.begin() as session:
             store.record_event(session, interaction_id, event, SYSTEM, data)
+
+    def _calls_back(
+        self, interaction: Interaction, policy: QueueVoiceSettings, seconds: float | None, now: datetime
+    ) -> bool:
+        """A callback is offered above the queue's estimated wait, and only while the queue
+        is open: its customer is called back within the hours the queue keeps."""
+        if not policy.callback_above_seconds or seconds is None or seconds <= policy.callback_above_seconds:
+            return False
+        hours = self._settings.queues[interaction.queue].hours
+        return hours is None or hours.is_open(now)
 
     def _policy(self, interaction: Interaction) -> QueueVoiceSettings:
         queue = self._settings.queues.get(interaction.queue)

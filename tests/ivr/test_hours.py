@@ -133,3 +133,20 @@ def test_a_naive_time_is_refused() -> None:
 )
 def test_each_problem_is_reported_under_its_key(table: Any, problem: tuple[str, str]) -> None:
     assert problems_of(table) == [problem]
+
+
+def test_the_next_opening_skips_closed_days_and_holidays_in_local_time() -> None:
+    hours = BusinessHours(
+        "America/New_York",
+        {0: ((time(9), time(17)),), 2: ((time(9), time(12)), (time(13), time(17)))},
+        frozenset({date(2026, 12, 7)}),
+    )
+    # Saturday 5 Dec, 15:00 UTC: Monday the 7th is a holiday, so Wednesday 9:00 New York.
+    saturday = datetime(2026, 12, 5, 15, 0, tzinfo=UTC)
+    assert hours.next_open(saturday) == datetime(2026, 12, 9, 14, 0, tzinfo=UTC)
+    # Wednesday at 12:30 there: the afternoon interval.
+    lunch = datetime(2026, 12, 9, 17, 30, tzinfo=UTC)
+    assert hours.next_open(lunch) == datetime(2026, 12, 9, 18, 0, tzinfo=UTC)
+    # Open already: now.
+    assert hours.next_open(datetime(2026, 12, 9, 15, 0, tzinfo=UTC)) == datetime(2026, 12, 9, 15, 0, tzinfo=UTC)
+    assert BusinessHours("UTC").next_open(saturday) is None

@@ -427,3 +427,18 @@ async def test_bad_requests_are_refused_and_unknown_calls_get_an_apology(phone: 
     assert verbs(unknown_step) == ["Say", "Hangup"]
     stored = await caller.stored()
     assert stored is not None and stored.step == 1
+
+
+async def test_no_callback_is_offered_while_the_queue_is_closed(
+    app_factory: AppFactory, phone_settings: Callable[..., Settings]
+) -> None:
+    # Closed every day; "1" (sales) queues in support without asking the hours.
+    support = '[queues.support.hours]\ntime_zone = "UTC"\n[queues.support.voice]\nestimate_samples = 2\n'
+    client = await app_factory(phone_settings(support=support + "callback_above_seconds = 60\n"))
+    await _answered_earlier(client, gap_seconds=300)
+    caller = Caller(client)
+    queued = await caller.answer(await caller.dial(), "1")
+    assert verbs(queued)[-1] == "Enqueue"
+    waiting = await caller.wait()
+    assert "about 5 minutes" in said(waiting)
+    assert waiting.find("Gather") is None and "press 1" not in said(waiting)
