@@ -295,7 +295,8 @@ class VoiceCall(Base):
     __tablename__ = "voice_calls"
     call_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
     interaction_id: Mapped[str] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"), index=True)
-    caller: Mapped[str] = mapped_column(String(32))
+    # E.164, or "anonymous:<CallSid>" for a caller whose number is withheld.
+    caller: Mapped[str] = mapped_column(String(64))
     dialled: Mapped[str] = mapped_column(String(32))
     # ivr (in the flow), queued (waiting), callback (waiting without the caller on the line),
     # bridged (with an agent), voicemail (recording), transferred (to an outside number), ended.

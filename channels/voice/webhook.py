@@ -139,13 +139,22 @@ class VoiceWebhook:
         return handle
 
     async def _incoming(self, form: MultiDict[str], request: web.Request) -> str:
+        sid = _sid(form)
         call = IncomingCall(
-            call_sid=_sid(form),
-            caller=normalize_phone(_field(form, "From"), self._region),
+            call_sid=sid,
+            caller=self._caller(_field(form, "From"), sid),
             dialled=normalize_phone(_field(form, "To"), self._region),
             details={name: form[name][:200] for name in _DETAILS if form.get(name)},
         )
         return await self._service.incoming(call)
+
+    def _caller(self, number: str, call_sid: str) -> str:
+        """The caller's number; a withheld one ("anonymous", "Restricted", Twilio's
+        +266696687) makes a caller of their own for this call, who is still answered."""
+        try:
+            return normalize_phone(number, self._region)
+        except InvalidInput:
+            return f"anonymous:{call_sid}"
 
     async def _step(self, form: MultiDict[str], request: web.Request) -> str:
         raw = request.match_info["number"]
@@ -178,6 +187,13 @@ class VoiceWebhook:
         url = _field(form, "RecordingUrl", limit=2000)
         if not url.startswith(("https://", "http://")):
             raise InvalidInput("RecordingUrl is not a URL", code="webhook.bad_field")
+        conference = request.query.get("conference", "")
+        if conference:
+            # The recording of a call with its agent (the queue records calls), not a voicemail.
+            if len(conference) > 200:
+                raise InvalidInput("the conference name is too long", code="webhook.bad_field")
+            await self._service.call_recorded(conference, url, _count(form, "RecordingDuration"))
+            return
         recording = Recording(
             call_sid=_sid(form),
             recording_sid=_sid(form, "RecordingSid"),

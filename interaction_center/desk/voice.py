@@ -313,6 +313,9 @@ class VoiceDesk:
                 session, message.interaction_id, "voicemail_transcribed", SYSTEM, {"message_id": message.id}
             )
 
+    async def call_recorded(self, conference: str, url: str, duration_seconds: int) -> None:
+        await self.bridge.recorded(conference, url, duration_seconds)
+
     async def conference(self, event: ConferenceEvent) -> None:
         await self.bridge.conference(event)
 

@@ -121,6 +121,16 @@ class VoiceBridge:
             elif event.event in _CALL_EVENTS:
                 store.record_event(session, call.interaction_id, _CALL_EVENTS[event.event], SYSTEM, data)
 
+    async def recorded(self, conference: str, url: str, duration_seconds: int) -> None:
+        """The queue records its calls: the recording goes on the call's timeline."""
+        async with self._sessions.begin() as session:
+            call = await calls.of_interaction(session, conference)
+            if call is None:
+                log.info("recording of conference %s we never made: ignored", conference)
+                return
+            data = {"recording_url": url, "duration_seconds": duration_seconds}
+            store.record_event(session, call.interaction_id, "call_recorded", SYSTEM, data)
+
     async def participant(self, conference: str, label: str, call_sid: str, status: str) -> None:
         async with self._sessions() as session:
             call = await calls.of_interaction(session, conference)

@@ -442,3 +442,32 @@ async def test_no_callback_is_offered_while_the_queue_is_closed(
     waiting = await caller.wait()
     assert "about 5 minutes" in said(waiting)
     assert waiting.find("Gather") is None and "press 1" not in said(waiting)
+
+
+async def test_a_withheld_number_is_answered_as_a_caller_of_their_own(phone: Client) -> None:
+    caller = Caller(phone, number="anonymous")
+    menu = await caller.dial()
+    assert verbs(menu) == ["Say", "Gather", "Redirect"]
+    stored = await caller.stored()
+    assert stored is not None and stored.caller == f"anonymous:{caller.call_sid}"
+
+
+async def test_a_recorded_call_keeps_its_recording_on_the_timeline_and_is_no_voicemail(
+    phone: Client, twilio_stub: TwilioStub
+) -> None:
+    caller = Caller(phone)
+    await _queued_in_support(caller)
+    interaction = await _interaction(phone, caller)
+    fields = {
+        "RecordingSid": "RE" + "e" * 32,
+        "RecordingUrl": "https://api.twilio.com/recordings/RE" + "e" * 32,
+        "RecordingDuration": "95",
+        "RecordingStatus": "completed",
+        "ConferenceSid": "CF" + "e" * 32,
+    }
+    await caller.note(f"/twilio/voice/recording?conference={interaction.id}", caller.form(**fields))
+    [recorded] = [e for e in await _events(phone, interaction.id) if e.type == "call_recorded"]
+    assert recorded.data == {"recording_url": fields["RecordingUrl"], "duration_seconds": 95}
+    async with phone.app[SERVICES].sessions() as session:
+        voice = await session.scalars(select(Interaction).where(Interaction.channel == "voice"))
+        assert [row.id for row in voice] == [interaction.id]

@@ -24,7 +24,7 @@ def upgrade() -> None:
         sa.Column(
             "interaction_id", sa.String(36), sa.ForeignKey("interactions.id", ondelete="CASCADE"), nullable=False
         ),
-        sa.Column("caller", sa.String(32), nullable=False),
+        sa.Column("caller", sa.String(64), nullable=False),
         sa.Column("dialled", sa.String(32), nullable=False),
         sa.Column("phase", sa.String(16), nullable=False),
         sa.Column("flow_state", sa.JSON(), nullable=False),
