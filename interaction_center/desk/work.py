@@ -87,12 +87,13 @@ class AgentWork:
             )
 
     async def offers(self, agent: Agent) -> list[InteractionBody]:
-        """The agent's open offers with their messages, so the contact can be read before
-        it is accepted."""
+        """The agent's open offers with their messages and events, so the contact can be
+        read before it is accepted (what a caller chose in the IVR is in the events)."""
         async with self._sessions() as session:
             rows = await store.offered_to(session, agent.id)
-            messages = await store.messages(session, [row.id for row in rows])
-            return [serialize.interaction(row, messages) for row in rows]
+            ids = [row.id for row in rows]
+            messages, events = await store.messages(session, ids), await store.events(session, ids)
+            return [serialize.interaction(row, messages, events) for row in rows]
 
     async def accept(self, agent: Agent, offer_id: str) -> InteractionBody:
         interaction_id = await self._dispatcher.accept(agent.id, offer_id)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
 from storage.models import Customer, CustomerIdentity, Interaction, InteractionEvent, VoiceCall
-from tests.support import AppFactory, Client, accept_first, login, set_status
+from tests.support import AppFactory, Client, accept_first, login, offered, set_status
 from tests.twilio_stub import TwilioStub
 from tests.voice.support import Caller, said, text, verbs, voice_settings
 
@@ -102,6 +102,10 @@ async def test_a_caller_chooses_is_identified_waits_and_is_put_through_to_the_ag
 
     alice = await login(phone, "alice")
     await set_status(phone, alice, "available")
+    # What the caller chose is there to read before the call is taken.
+    [offer] = await offered(phone, alice)
+    chose = [event["data"] for event in offer["events"] if event["type"] == "ivr_collected"]
+    assert chose == [{"node": "account", "attribute": "account", "value": ACCOUNT}]
     accepted = await accept_first(phone, alice)
     assert accepted["id"] == interaction.id
 
