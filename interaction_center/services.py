@@ -103,6 +103,7 @@ class Services:
         await self.accounts.sync_roster(self.settings.agents)
         await self.dispatcher.recover()
         await self.chat.recover()
+        await self.voice.bridge.recover()
         ticker = asyncio.create_task(self.dispatcher.run_ticker(), name="routing-ticker")
         feed = asyncio.create_task(self.feed.run(), name="routing-feed")
         counting = asyncio.create_task(self.counting.run(), name="statistics-consumer")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Interaction, VoiceCall
@@ -42,4 +42,18 @@ async def answer_times(session: AsyncSession, queue: str, since: datetime, limit
 
 async def callbacks_due(session: AsyncSession, now: datetime) -> Sequence[VoiceCall]:
     rows = await session.scalars(select(VoiceCall).where(VoiceCall.callback_due_at <= now))
+    return rows.all()
+
+
+async def accepted_unbridged(session: AsyncSession) -> Sequence[Interaction]:
+    """Calls an agent accepted that were never put through to them: still waiting (or a
+    callback whose agent was never dialled) while their interaction is assigned."""
+    rows = await session.scalars(
+        select(Interaction)
+        .join(VoiceCall, VoiceCall.interaction_id == Interaction.id)
+        .where(
+            Interaction.state == "assigned",
+            or_(VoiceCall.phase == "queued", and_(VoiceCall.phase == "callback", VoiceCall.agent_call_sid.is_(None))),
+        )
+    )
     return rows.all()

@@ -2,11 +2,11 @@
 URLs under ``/twilio/voice/`` (an IVR step, the wait URL, the queue's result, voicemail,
 status callbacks, conference and participant events), each signed by Twilio and checked.
 
-A request that is not Twilio's is refused (403); one without its CallSid is a 400 with a
-JSON error, and nothing is stored for either. Past those checks every TwiML answer is
-TwiML, whatever happens: a call or step we do not know, or a failure of ours, is answered
-with an apology and a hang-up, since Twilio reads an error page to the caller as an
-"application error"."""
+A request that is not Twilio's is refused (403); one without its CallSid (or with text
+that cannot be stored) is a 400 with a JSON error, and nothing is stored for either. Past
+those checks every TwiML answer is TwiML, whatever happens: a field we cannot use, a call
+or step we do not know, or a failure of ours, is answered with an apology and a hang-up,
+since Twilio reads an error page to the caller as an "application error"."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from channels.voice.service import (
     Recording,
     VoiceService,
 )
-from interaction_center.domain.errors import Forbidden, InteractionCenterError, InvalidInput
+from interaction_center.domain.errors import InteractionCenterError, InvalidInput
 from interaction_center.domain.identity import normalize_phone
 from ivr.interpreter import Heard
 
@@ -118,8 +118,6 @@ class VoiceWebhook:
             _sid(form)
             try:
                 text = await answer(form, request)
-            except (InvalidInput, Forbidden):
-                raise
             except InteractionCenterError as exc:
                 log.info("%s: answered with an apology: %s", request.path, exc.message)
                 text = twiml.apology()

@@ -58,6 +58,8 @@ from storage.models import Agent, Interaction, VoiceCall
 
 log = logging.getLogger(__name__)
 
+# A hang-up report decided again this many times when a step of the call races it.
+_ATTEMPTS = 3
 # The call's phase once its flow ends somewhere other than a queue.
 _ENDS: dict[type, str] = {Voicemail: "voicemail", Transfer: "transferred", Hangup: "ended"}
 
@@ -170,8 +172,8 @@ class VoiceDesk:
                 session.add(call)
             else:
                 found = await calls.get(session, read.call_sid)
-                if found is None or found.step != read.step:
-                    raise StaleState("the call moved on meanwhile")
+                if found is None or found.step != read.step or found.phase != "ivr":
+                    raise StaleState("the call moved on (or ended) meanwhile")
                 call = found
             interaction = await store.get(session, call.interaction_id)
             customer = Actor(ActorKind.CUSTOMER, interaction.customer_id)
@@ -251,27 +253,48 @@ class VoiceDesk:
 
     async def call_status(self, call_sid: str, status: str) -> None:
         """The caller's leg ended: a caller still in the IVR ends their interaction there,
-        one waiting abandons it (the wait counted), one with an agent ends the talk."""
+        one waiting abandons it (the wait counted), one with an agent ends the talk. Told
+        once: a report repeated (or racing the queue's own hang-up report) changes nothing."""
         if status not in FINAL_STATUSES:
             return
-        async with self._sessions() as session:
-            call = await calls.get(session, call_sid)
-        if call is None:
-            log.info("status %s for call %s we never answered: ignored", status, call_sid)
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                ended = await self._end_call(call_sid, status)
+                break
+            except StaleState:
+                # A step of the same call was written meanwhile: decide again on what it left.
+                if attempt == _ATTEMPTS:
+                    raise
+        if ended is None:
             return
-        if call.phase == "queued":
+        phase, call = ended
+        if phase == "queued":
             await self._dispatcher.abandon(call.interaction_id, {"reason": "hangup", "call_status": status})
-        elif call.phase == "bridged":
+        elif phase == "bridged":
             await self.bridge.caller_left(call)
+
+    async def _end_call(self, call_sid: str, status: str) -> tuple[str, VoiceCall] | None:
+        """The call marked ended, on condition of the version read (a step racing the
+        hang-up makes one of the two write again); the phase it ended in. None when the
+        call is unknown or was ended already."""
         async with self._sessions.begin() as session:
-            row = await self._call(session, call_sid)
+            row = await calls.get(session, call_sid)
+            if row is None:
+                log.info("status %s for call %s we never answered: ignored", status, call_sid)
+                return None
+            if row.ended_at is not None:
+                return None
+            phase = row.phase
             interaction = await store.get(session, row.interaction_id)
             if interaction.state == InteractionState.NEW:
                 data = {"to": "caller_hung_up", "call_status": status}
                 store.transition(session, interaction, InteractionState.CANCELLED, SYSTEM, "ivr_ended", data)
-            if row.phase != "callback":
-                row.phase, row.ended_at = "ended", utcnow()
+            row.ended_at = utcnow()
+            # A caller who took a callback hung up on purpose: their place is kept.
+            if phase != "callback":
+                row.phase = "ended"
             store.record_event(session, interaction.id, "call_ended", SYSTEM, {"call_status": status})
+        return phase, row
 
     async def recording(self, recording: Recording) -> None:
         """A voicemail: a new interaction with its recording, queued and offered like an
@@ -279,9 +302,17 @@ class VoiceDesk:
         async with self._sessions() as session:
             call = await self._call(session, recording.call_sid)
             interaction = await store.get(session, call.interaction_id)
+        if recording.status != "completed":
+            log.info(
+                "recording %s of call %s is %s: no voicemail", recording.recording_sid, call.call_sid, recording.status
+            )
+            return
         queue = interaction.queue or next(
-            name for name, queue in self._settings.queues.items() if Channel.VOICE in queue.channels
+            (name for name, queue in self._settings.queues.items() if Channel.VOICE in queue.channels), None
         )
+        if queue is None:
+            log.warning("voicemail %s kept nowhere: no queue takes voice", recording.recording_sid)
+            return
         minutes, seconds = divmod(recording.duration_seconds, 60)
         contact = InboundContact(
             channel=Channel.VOICE,

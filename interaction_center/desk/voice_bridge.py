@@ -24,10 +24,12 @@ from channels.voice.service import ConferenceEvent
 from channels.voice.twiml import VoiceUrls
 from interaction_center.dispatch.dispatcher import Dispatcher
 from interaction_center.dispatch.profiles import entry_for
-from interaction_center.domain.errors import ChannelError
+from interaction_center.domain.errors import ChannelError, StaleState
 from interaction_center.domain.model import SYSTEM, Channel, InteractionState
 from interaction_center.domain.stamps import utcnow
 from interaction_center.settings.model import Settings
+from routing import AgentState
+from storage import agents as agent_store
 from storage import calls
 from storage import interactions as store
 from storage.models import Agent, Interaction, VoiceCall
@@ -67,20 +69,36 @@ class VoiceBridge:
         self._urls = VoiceUrls(settings.public_base_url)
 
     async def assigned(self, interaction: Interaction, agent: Agent) -> None:
-        """An agent accepted: put the call through to them."""
+        """An agent accepted: put the call through to them. The accept stands whatever
+        happens here; a call left unbridged by a stop is put through by ``recover``."""
         if interaction.channel != Channel.VOICE:
             return
+        try:
+            await self._put_through(interaction, agent)
+        except Exception:
+            log.exception("interaction %s: the call could not be put through", interaction.id)
+
+    async def recover(self) -> None:
+        """Calls accepted but never put through (the service stopped in between)."""
+        async with self._sessions() as session:
+            waiting = await calls.accepted_unbridged(session)
+            agents = {row.id: row for row in await agent_store.all_agents(session)}
+        for interaction in waiting:
+            agent = agents.get(interaction.assigned_agent_id or "")
+            if agent is not None:
+                await self.assigned(interaction, agent)
+
+    async def _put_through(self, interaction: Interaction, agent: Agent) -> None:
         async with self._sessions() as session:
             call = await calls.of_interaction(session, interaction.id)
         if call is None or call.phase not in ("queued", "callback"):
-            return  # a voicemail: the agent listens to it, no call to put through
+            return  # a voicemail (the agent listens to it), or a caller already gone
         endpoint = endpoint_of(agent)
         data: dict[str, Any] = {"conference": interaction.id, "endpoint": endpoint}
         if self.rest is None:
             log.warning("interaction %s: %s", interaction.id, DEMO_NOTE)
-            await self._update(
-                call.call_sid, "call_bridged", {**data, "demo": DEMO_NOTE}, phase="bridged", answered=True
-            )
+            demo = {**data, "demo": DEMO_NOTE}
+            await self._update(call.call_sid, "call_bridged", demo, phase="bridged", expect=call.phase, answered=True)
             return
         policy = self._settings.queues[interaction.queue].voice
         try:
@@ -96,10 +114,15 @@ class VoiceBridge:
             )
         except ChannelError as exc:
             log.warning("interaction %s: the call could not be put through: %s", interaction.id, exc.message)
-            await self._back_to_queue(interaction.id, "bridge_failed", {**data, "error": exc.message})
+            failed = {**data, "error": exc.message}
+            # A caller who hung up meanwhile leaves nothing to put back: the agent wraps up.
+            if await self._update(call.call_sid, "bridge_failed", failed, expect=call.phase):
+                await self._back_to_queue(interaction.id, "returned_to_queue", failed)
             return
         phase = "bridged" if call.phase == "queued" else "callback"
-        await self._update(call.call_sid, "call_bridging", data, phase=phase, answered=True, agent_leg=leg)
+        await self._update(
+            call.call_sid, "call_bridging", data, phase=phase, expect=call.phase, answered=True, agent_leg=leg
+        )
 
     async def caller_left(self, call: VoiceCall) -> None:
         """The customer hung up on their agent: the talk is over; the agent wraps up."""
@@ -134,55 +157,79 @@ class VoiceBridge:
     async def participant(self, conference: str, label: str, call_sid: str, status: str) -> None:
         async with self._sessions() as session:
             call = await calls.of_interaction(session, conference)
-        if call is None:
+        if call is None or call.phase == "ended":
             return
         if label == "agent" and status in _NOT_ANSWERED:
-            await self._update(call.call_sid, "agent_not_answered", {"call_status": status})
-            await self._back_to_queue(call.interaction_id, "agent_not_answered", {"call_status": status})
-            if call.phase == "bridged" and self.rest is not None:
-                # Back into the queue's music; the routing place is the one they had.
-                with contextlib.suppress(ChannelError):
-                    await self.rest.redirect(call.call_sid, twiml.enqueued((), self._urls, call.interaction_id))
-            await self._set_phase(call.call_sid, "queued" if call.phase == "bridged" else "callback")
+            await self._agent_missed(call, call_sid, status)
         elif label == "agent" and status == "in-progress" and call.phase == "callback":
-            await self._dial_customer(call)
+            # The agent is on the line: now the customer (once; a retry of this report
+            # finds the first dial claimed).
+            await self._dial_customer(call, expected_attempts=0, agent_leg=call_sid)
         elif label == "customer" and call.phase == "callback":
             await self._customer_result(call, status)
 
+    async def _agent_missed(self, call: VoiceCall, call_sid: str, status: str) -> None:
+        """The agent did not pick up: the call waits again at the place it had, the caller
+        back in the queue's music, and the agent is set away (a desk that does not answer
+        is not offered the next call)."""
+        back = {"bridged": "queued", "callback": "callback"}.get(call.phase)
+        data = {"call_status": status, "call_sid": call_sid}
+        claimed = back is not None and await self._update(
+            call.call_sid, "agent_not_answered", data, phase=back, expect=call.phase, agent_leg=call_sid, clear_leg=True
+        )
+        if not claimed:
+            return  # reported already, or the leg is not the call's agent's
+        async with self._sessions() as session:
+            interaction = await store.get(session, call.interaction_id)
+        await self._back_to_queue(call.interaction_id, "returned_to_queue", data)
+        if call.phase == "bridged" and self.rest is not None:
+            with contextlib.suppress(ChannelError):
+                await self.rest.redirect(call.call_sid, twiml.enqueued((), self._urls, call.interaction_id))
+        if interaction.assigned_agent_id is not None:
+            await self._dispatcher.set_status(interaction.assigned_agent_id, AgentState.AWAY, "missed_call", SYSTEM)
+
     async def run_callbacks(self) -> None:
-        """Dial again the customers of callbacks whose retry is due."""
+        """Dial again the customers of callbacks whose retry is due: each due retry claimed
+        by one instance (the attempt count it was read at), so a customer is dialled once."""
         while True:
             await asyncio.sleep(_CALLBACK_POLL_SECONDS)
             try:
                 async with self._sessions() as session:
                     due = await calls.callbacks_due(session, utcnow())
                 for call in due:
-                    await self._dial_customer(call)
+                    await self._dial_customer(call, expected_attempts=call.callback_attempts, agent_leg=None)
             except Exception:
                 log.exception("callbacks could not be dialled; trying again")
 
-    async def _dial_customer(self, call: VoiceCall) -> None:
+    async def _dial_customer(self, call: VoiceCall, *, expected_attempts: int, agent_leg: str | None) -> None:
+        """The customer dialled into the agent's conference, once the attempt is claimed:
+        the count moves from ``expected_attempts`` on condition of the version read."""
         if self.rest is None:
             return
-        attempt = call.callback_attempts + 1
+        attempt = expected_attempts + 1
+        try:
+            async with self._sessions.begin() as session:
+                row = await calls.get(session, call.call_sid)
+                if row is None or row.phase != "callback" or row.callback_attempts != expected_attempts:
+                    return
+                if agent_leg is not None and row.agent_call_sid != agent_leg:
+                    return
+                row.callback_attempts, row.callback_due_at = attempt, None
+        except StaleState:
+            return
         data: dict[str, Any] = {"attempt": attempt, "to": call.caller}
         try:
-            leg = await self.rest.dial_agent(
+            data["call_sid"] = await self.rest.dial_agent(
                 call.interaction_id,
                 call.caller,
                 caller_id=call.dialled,
                 timeout=self._settings.voice.ring_timeout_seconds,
                 label="customer",
             )
-            data["call_sid"] = leg
         except ChannelError as exc:
             data["error"] = exc.message
         async with self._sessions.begin() as session:
-            row = await calls.get(session, call.call_sid)
-            if row is None:
-                return
-            row.callback_attempts, row.callback_due_at = attempt, None
-            store.record_event(session, row.interaction_id, "callback_attempt", SYSTEM, data)
+            store.record_event(session, call.interaction_id, "callback_attempt", SYSTEM, data)
         if "error" in data:
             await self._customer_result(call, "failed")
 
@@ -227,23 +274,28 @@ class VoiceBridge:
         data: dict[str, Any],
         *,
         phase: str | None = None,
+        expect: str | None = None,
         answered: bool = False,
         agent_leg: str | None = None,
-    ) -> None:
-        async with self._sessions.begin() as session:
-            row = await calls.get(session, call_sid)
-            if row is None:
-                return
-            if phase is not None:
-                row.phase = phase
-            if answered:
-                row.answered_at = utcnow()
-            if agent_leg is not None:
-                row.agent_call_sid = agent_leg
-            store.record_event(session, row.interaction_id, event, SYSTEM, data)
-
-    async def _set_phase(self, call_sid: str, phase: str) -> None:
-        async with self._sessions.begin() as session:
-            row = await calls.get(session, call_sid)
-            if row is not None:
-                row.phase = phase
+        clear_leg: bool = False,
+    ) -> bool:
+        """``event`` on the call's interaction; with ``expect``, only while the call is in
+        that phase (and, with ``clear_leg``, its agent leg is ``agent_leg``), then moved to
+        ``phase``. Whether it was written: a call that ended or moved on meanwhile is left
+        as it is."""
+        try:
+            async with self._sessions.begin() as session:
+                row = await calls.get(session, call_sid)
+                if row is None or (expect is not None and row.phase != expect):
+                    return False
+                if clear_leg and row.agent_call_sid != agent_leg:
+                    return False
+                if phase is not None:
+                    row.phase = phase
+                if answered:
+                    row.answered_at = utcnow()
+                row.agent_call_sid = None if clear_leg else agent_leg or row.agent_call_sid
+                store.record_event(session, row.interaction_id, event, SYSTEM, data)
+        except StaleState:
+            return False
+        return True

@@ -151,6 +151,11 @@ class VoiceWait:
             return twiml.enqueued((), self._urls, interaction.id)
         if result in _NOTHING_TO_DO:
             return twiml.empty()
+        # The same report again (Twilio retries) finds its branch taken: the same answer.
+        if call.phase == "callback":
+            return twiml.goodbye([twiml.CALLBACK_CONFIRMED])
+        if call.phase == "voicemail":
+            return twiml.voicemail(self._urls, self._settings.voice.voicemail_max_seconds)
         policy = self._policy(interaction)
         # Twilio's queue full is a wait that cannot go on, like the maximum wait.
         branch = (call.leave_to or policy.max_wait_branch) if result == "queue-full" else call.leave_to
@@ -165,7 +170,9 @@ class VoiceWait:
             await self._set_phase(call.call_sid, "callback")
             return twiml.goodbye([twiml.CALLBACK_CONFIRMED])
         if branch == "voicemail":
-            await self._dispatcher.abandon(interaction.id, {"reason": "voicemail", **data})
+            if not await self._dispatcher.abandon(interaction.id, {"reason": "voicemail", **data}):
+                # An agent took the call meanwhile: back to the music until it is put through.
+                return twiml.enqueued((), self._urls, interaction.id)
             await self._set_phase(call.call_sid, "voicemail")
             return twiml.voicemail(self._urls, self._settings.voice.voicemail_max_seconds)
         if branch is not None and branch.startswith("queue:"):
@@ -175,9 +182,9 @@ class VoiceWait:
             if await self._dispatcher.move(interaction.id, values, moved):
                 await self._set_phase(call.call_sid, "queued", new_place=True)
             return twiml.enqueued((), self._urls, interaction.id)
-        log.info("call %s left its queue with nowhere to go: goodbye", call.call_sid)
-        await self._dispatcher.abandon(interaction.id, {"reason": "left", **data})
-        return twiml.goodbye([twiml.APOLOGY])
+        # A leave we did not ask for, or the same report again after the caller was moved
+        # to another queue: back to waiting, where they are.
+        return twiml.enqueued((), self._urls, interaction.id)
 
     async def _leave(self, call: VoiceCall, branch: str, event: str, data: dict[str, object]) -> None:
         async with self._sessions.begin() as session:
@@ -188,9 +195,10 @@ class VoiceWait:
             store.record_event(session, row.interaction_id, event, SYSTEM, {"to": branch, **data})
 
     async def _set_phase(self, call_sid: str, phase: str, *, new_place: bool = False) -> None:
+        """The waiting call's next phase; none once the call ended (the caller is gone)."""
         async with self._sessions.begin() as session:
             row = await calls.get(session, call_sid)
-            if row is not None:
+            if row is not None and row.phase == "queued":
                 row.phase, row.leave_to = phase, None
                 if new_place:
                     row.announced_position = row.announced_at = None

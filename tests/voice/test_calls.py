@@ -270,7 +270,8 @@ async def test_max_wait_into_another_queue_gives_a_fresh_place_there(
         ("redirected", "queued", []),
         ("redirected-from-bridged", "queued", []),
         ("queue-full", "abandoned", ["Say", "Record"]),
-        ("leave", "abandoned", ["Say", "Hangup"]),
+        # A leave the service did not ask for: back to waiting, the place kept.
+        ("leave", "queued", ["Enqueue"]),
     ],
 )
 async def test_every_queue_result_has_its_outcome(
@@ -344,8 +345,11 @@ async def test_a_callback_keeps_the_place_and_dials_the_agent_then_the_customer(
     [agent_leg] = twilio_stub.sent("POST", f"/Conferences/{interaction.id}/Participants.json")
     assert agent_leg.form["To"] == "client:alice"
 
+    stored = await caller.stored()
+    assert stored is not None and stored.agent_call_sid is not None
     participant = f"/twilio/voice/participant?conference={interaction.id}&label=agent"
-    await caller.note(participant, caller.form(CallSid="CA" + "a" * 32, CallStatus="in-progress"))
+    for _ in range(2):  # the agent's answer reported twice: the customer is dialled once
+        await caller.note(participant, caller.form(CallSid=stored.agent_call_sid, CallStatus="in-progress"))
     customer_legs = [r for r in twilio_stub.sent("POST", "/Participants.json") if r.form["To"] == caller.number]
     assert len(customer_legs) == 1 and customer_legs[0].form["Label"] == "customer"
 
@@ -370,11 +374,21 @@ async def test_an_agent_who_does_not_pick_up_leaves_the_caller_their_place(
     await set_status(phone, alice, "available")
     await accept_first(phone, alice)
     interaction = await _interaction(phone, caller)
+    stored = await caller.stored()
+    assert stored is not None and stored.agent_call_sid is not None
     participant = f"/twilio/voice/participant?conference={interaction.id}&label=agent"
+    # A leg that is not the agent's changes nothing; the agent's own no-answer does.
     await caller.note(participant, caller.form(CallSid="CA" + "c" * 32, CallStatus="no-answer"))
+    assert (await _interaction(phone, caller)).state == "assigned"
+    for _ in range(2):  # reported twice: the second changes nothing
+        await caller.note(participant, caller.form(CallSid=stored.agent_call_sid, CallStatus="no-answer"))
     back = await _interaction(phone, caller)
-    assert back.state in ("queued", "offered")
+    assert back.state == "queued"
     assert back.enqueued_at == interaction.enqueued_at
+    me = await (await phone.get("/api/v1/agents/me", headers=alice)).json()
+    assert (me["status"], me["status_reason"]) == ("away", "missed_call")
+    kinds = [e.type for e in await _events(phone, interaction.id)]
+    assert kinds.count("agent_not_answered") == 1 and kinds.count("returned_to_queue") == 1
     redirects = twilio_stub.sent("POST", f"/Calls/{caller.call_sid}.json")
     assert "<Enqueue" in redirects[-1].form["Twiml"]
 
@@ -475,3 +489,69 @@ async def test_a_recorded_call_keeps_its_recording_on_the_timeline_and_is_no_voi
     async with phone.app[SERVICES].sessions() as session:
         voice = await session.scalars(select(Interaction).where(Interaction.channel == "voice"))
         assert [row.id for row in voice] == [interaction.id]
+
+
+async def test_a_queue_result_reported_again_gets_the_same_answer_and_keeps_the_callback(
+    app_factory: AppFactory, phone_settings: Callable[..., Settings]
+) -> None:
+    client = await app_factory(
+        phone_settings(support="[queues.support.voice]\nestimate_samples = 2\ncallback_above_seconds = 60\n")
+    )
+    await _answered_earlier(client, gap_seconds=300)
+    caller = Caller(client)
+    await _queued_in_support(caller)
+    await caller.wait()
+    await caller.post("/twilio/voice/wait/key", caller.form(Digits="1"))
+    first = await caller.queue_result("leave")
+    assert text(await caller.queue_result("leave")) == text(first)
+    assert (await _interaction(client, caller)).state == "queued"
+
+
+async def test_a_hang_up_reported_by_status_first_then_by_the_queue_is_abandoned_once(phone: Client) -> None:
+    caller = Caller(phone)
+    await _queued_in_support(caller)
+    await caller.hang_up()
+    await caller.hang_up()
+    await caller.queue_result("hangup")
+    interaction = await _interaction(phone, caller)
+    assert interaction.state == "abandoned"
+    kinds = [e.type for e in await _events(phone, interaction.id)]
+    assert kinds.count("abandoned") == 1 and kinds.count("call_ended") == 1
+
+
+async def test_an_agent_no_answer_after_the_caller_hung_up_changes_nothing(
+    phone: Client, twilio_stub: TwilioStub
+) -> None:
+    caller = Caller(phone)
+    await _queued_in_support(caller)
+    alice = await login(phone, "alice")
+    await set_status(phone, alice, "available")
+    await accept_first(phone, alice)
+    stored = await caller.stored()
+    assert stored is not None and stored.agent_call_sid is not None
+    await caller.hang_up()
+    interaction = await _interaction(phone, caller)
+    participant = f"/twilio/voice/participant?conference={interaction.id}&label=agent"
+    await caller.note(participant, caller.form(CallSid=stored.agent_call_sid, CallStatus="no-answer"))
+    after = await caller.stored()
+    assert after is not None and after.phase == "ended"
+    assert (await _interaction(phone, caller)).state == "assigned"
+
+
+async def test_the_same_step_twice_at_once_moves_the_caller_once(phone: Client) -> None:
+    caller = Caller(phone)
+    menu = await caller.dial()
+    first, second = await asyncio.gather(caller.answer(menu, "2"), caller.answer(menu, "2"))
+    assert text(first) == text(second)
+    interaction = await _interaction(phone, caller)
+    assert [e.type for e in await _events(phone, interaction.id)].count("ivr_input") == 1
+
+
+async def test_a_hang_up_racing_the_step_that_queues_leaves_no_caller_waiting_without_a_line(phone: Client) -> None:
+    caller = Caller(phone)
+    account = await caller.answer(await caller.dial(), "2")
+    await asyncio.gather(caller.answer(account, ACCOUNT), caller.hang_up())
+    interaction = await _interaction(phone, caller)
+    assert interaction.state in ("cancelled", "abandoned")
+    stored = await caller.stored()
+    assert stored is not None and stored.phase == "ended"
