@@ -103,6 +103,8 @@ class Tally:
     answers: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     skipped: int = 0  # steps never sent: their caller's earlier step failed
+    in_flight: int = 0
+    most_in_flight: int = 0  # requests sent and not yet answered, at most
     started: float = 0.0
     ended: float = 0.0
     keep_answers: bool = False
@@ -119,12 +121,15 @@ class Tally:
 
 async def send(session: aiohttp.ClientSession, base: str, request: Request, due: float, tally: Tally) -> bool:
     """One webhook; True if answered 200 with what the caller needs to go on."""
+    tally.in_flight += 1
+    tally.most_in_flight = max(tally.most_in_flight, tally.in_flight)
     try:
         async with session.post(base + request.path, data=request.body, headers=request.headers) as response:
             text = await response.text()
             failure = "" if response.status == 200 and request.expect in text else f"{response.status} {text[:300]}"
     except (aiohttp.ClientError, TimeoutError) as exc:
         failure, text = repr(exc), ""
+    tally.in_flight -= 1
     elapsed = (time.perf_counter() - due) * 1000
     tally.latencies_ms.append(elapsed)
     if request.new_call:
