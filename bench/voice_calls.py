@@ -158,17 +158,22 @@ def schedule(rate: float, seconds: float, callers: Callers) -> list[tuple[Reques
 
 
 async def open_loop(base: str, rate: float, steps: list[tuple[Request, int, int]]) -> Tally:
-    """Each step sent when due (``rate`` per second) whatever the answers before it, once
-    its caller's previous step is answered; its latency counts from when it was due."""
+    """Each step sent when due (``rate`` per second) whatever the answers to other callers,
+    once its caller's previous step is answered; its latency counts from when it was due,
+    or from that answer if it came later."""
     tally = Tally()
     previous: dict[int, asyncio.Future[bool]] = {}
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector, timeout=TWILIO_TIMEOUT) as session:
 
         async def one(request: Request, before: asyncio.Future[bool] | None, due: float) -> bool:
-            if before is not None and not await before:
-                tally.skipped += 1  # the caller's walk broke off: counted where it failed
-                return False
+            if before is not None:
+                if not await before:
+                    tally.skipped += 1  # the caller's walk broke off: counted where it failed
+                    return False
+                # Twilio sends no step before the last one's answer: one that came late
+                # makes this step due no sooner (its lateness is counted once, there).
+                due = max(due, time.perf_counter())
             return await send(session, base, request, due, tally)
 
         tasks = []
