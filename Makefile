@@ -41,6 +41,7 @@ bench: install
 	$(BIN)/python -m bench.routing
 	$(BIN)/python -m bench.intake
 	$(BIN)/python -m bench.mail_stall
+	$(BIN)/python -m bench.voice
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -5,17 +5,24 @@ process (like the service) so that client and server never share one event loop:
     python -m bench.intake_bare smtp PORT   # aiosmtpd sink answering 250 to every mail
     python -m bench.intake_bare chat PORT   # aiohttp WebSocket echo server
     python -m bench.intake_bare offer PORT  # form handler pushing one frame to a socket on /ws
+    python -m bench.intake_bare voice PORT  # signed voice webhooks answered with an IVR's TwiML
 
 Each serves on 127.0.0.1:PORT until it is terminated."""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import signal
 import sys
+import uuid
 
 from aiohttp import WSMsgType, web
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from twilio.request_validator import RequestValidator
+from twilio.twiml.voice_response import VoiceResponse
+
+from bench.voice_service import PUBLIC, TOKEN
 
 # What the service answers a webhook with: str(twilio.twiml.messaging_response.MessagingResponse()).
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'
@@ -58,6 +65,55 @@ async def _echo(request: web.Request) -> web.WebSocketResponse:
     return socket
 
 
+_VALIDATOR = RequestValidator(TOKEN)
+_VOICE = PUBLIC + "/twilio/voice"
+
+
+def _gather(response: VoiceResponse, say: str, step: int, digits: int) -> None:
+    """As the service's IVR answers a menu or a collect (channels.voice.twiml.step)."""
+    gather = response.gather(
+        input="dtmf",
+        action=f"{_VOICE}/step/{step}",
+        method="POST",
+        timeout=5,
+        num_digits=digits,
+        finish_on_key="#",
+        action_on_empty_result=False,
+    )
+    gather.say(say)
+    response.redirect(f"{_VOICE}/step/{step}", method="POST")
+
+
+async def _voice(request: web.Request) -> web.Response:
+    """The answers the service gives a caller walking bench.voice's flow, each VoiceResponse
+    built per request, after the same signature check (one HMAC over the public URL and
+    the form); stateless: the step and the digits say which answer."""
+    form = await request.post()
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    signature = request.headers.get("X-Twilio-Signature", "")
+    expected = _VALIDATOR.compute_signature(PUBLIC + request.rel_url.path_qs, fields)
+    if not signature or not hmac.compare_digest(expected.encode(), signature.encode()):
+        return web.json_response({"error": {"code": "twilio.bad_signature"}}, status=403)
+    if not fields.get("CallSid", "").isalnum():
+        return web.json_response({"error": {"code": "webhook.missing_field"}}, status=400)
+    response = VoiceResponse()
+    step = request.match_info.get("number")
+    if step is None:  # a new call: the welcome, then the menu
+        response.say("Welcome to Example.")
+        _gather(response, "For sales press 1, for support press 2.", 1, 1)
+    elif step == "1" and fields.get("Digits") == "2":
+        _gather(response, "Please key in your eight digit account number.", 2, 8)
+    else:  # sales, or the account keyed in: the caller's own Twilio queue
+        response.enqueue(
+            str(uuid.uuid4()),
+            wait_url=f"{_VOICE}/wait",
+            wait_url_method="POST",
+            action=f"{_VOICE}/queue-result",
+            method="POST",
+        )
+    return web.Response(text=str(response), content_type="text/xml")
+
+
 class _Sink:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         return "250 2.0.0 OK"
@@ -79,6 +135,9 @@ async def _serve(kind: str, port: int) -> None:
     app = web.Application()
     if kind == "sms":
         app.router.add_post("/twilio/sms", _sms)
+    elif kind == "voice":
+        app.router.add_post("/twilio/voice", _voice)
+        app.router.add_post("/twilio/voice/step/{number}", _voice)
     elif kind == "offer":
         app.router.add_post("/twilio/sms", _offer)
         app.router.add_get("/ws", _agent_socket)
@@ -92,6 +151,6 @@ async def _serve(kind: str, port: int) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in ("sms", "smtp", "chat", "offer"):
-        raise SystemExit("usage: python -m bench.intake_bare sms|smtp|chat|offer PORT")
+    if len(sys.argv) != 3 or sys.argv[1] not in ("sms", "smtp", "chat", "offer", "voice"):
+        raise SystemExit("usage: python -m bench.intake_bare sms|smtp|chat|offer|voice PORT")
     asyncio.run(_serve(sys.argv[1], int(sys.argv[2])))
