@@ -21,6 +21,7 @@ from interaction_center.desk.accounts import Accounts
 from interaction_center.desk.chat import ChatDesk
 from interaction_center.desk.voice import CallDirectory, VoiceDesk
 from interaction_center.desk.voice_bridge import VoiceBridge
+from interaction_center.desk.voice_control import CallControl
 from interaction_center.desk.voice_wait import VoiceWait
 from interaction_center.desk.work import AgentWork
 from interaction_center.dispatch.consumer import ExactlyOnceConsumer, LogConsumer
@@ -205,4 +206,5 @@ def _voice_desk(
     interpreter = Interpreter(settings.voice.flows, hours, CallDirectory(sessions))
     wait = VoiceWait(sessions, dispatcher, routing, settings, queued)
     bridge = VoiceBridge(sessions, dispatcher, rest, settings)
-    return VoiceDesk(sessions, intake, dispatcher, interpreter, wait, bridge, settings, queued)
+    control = CallControl(sessions, rest, settings)
+    return VoiceDesk(sessions, intake, dispatcher, interpreter, wait, bridge, control, settings, queued)

@@ -312,6 +312,8 @@ class VoiceCall(Base):
     leave_to: Mapped[str | None] = mapped_column(String(120))
     conference_sid: Mapped[str | None] = mapped_column(String(64))
     agent_call_sid: Mapped[str | None] = mapped_column(String(64))
+    # The customer's leg in the conference when it is not ``call_sid``: a callback's, dialled in.
+    customer_call_sid: Mapped[str | None] = mapped_column(String(64))
     callback_attempts: Mapped[int] = mapped_column(default=0)
     callback_due_at: Mapped[datetime | None] = mapped_column(index=True)
     answered_at: Mapped[datetime | None]

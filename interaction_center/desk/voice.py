@@ -20,6 +20,7 @@ from channels.voice import twiml
 from channels.voice.service import FINAL_STATUSES, ConferenceEvent, IncomingCall, Recording
 from channels.voice.twiml import VoiceUrls
 from interaction_center.desk.voice_bridge import VoiceBridge
+from interaction_center.desk.voice_control import CallControl
 from interaction_center.desk.voice_wait import VoiceWait
 from interaction_center.dispatch.dispatcher import Dispatcher
 from interaction_center.domain.errors import NotFound, StaleState
@@ -87,6 +88,7 @@ class VoiceDesk:
         interpreter: Interpreter,
         wait: VoiceWait,
         bridge: VoiceBridge,
+        control: CallControl,
         settings: Settings,
         queued: Callable[[], None],
     ) -> None:
@@ -96,6 +98,8 @@ class VoiceDesk:
         self._interpreter = interpreter
         self._wait = wait
         self.bridge = bridge
+        # What agents and supervisors do to a call in progress (the API's .../call/...).
+        self.control = control
         self._settings = settings
         # Told when a call joins a queue: the routing feed reads it from the log at once.
         self._queued = queued

@@ -114,7 +114,11 @@ class VoiceBridge:
             if call is None:
                 log.info("event %s of conference %s we never made: ignored", event.event, event.conference)
                 return
-            call.conference_sid = event.conference_sid
+            if event.event in ("conference-start", "participant-join"):
+                call.conference_sid = event.conference_sid
+            elif event.event == "conference-end" and call.conference_sid == event.conference_sid:
+                # Nothing can be held or joined in it any more.
+                call.conference_sid = None
             data = {"conference_sid": event.conference_sid, "call_sid": event.call_sid, "label": event.label}
             if event.event == "participant-join" and event.label == "agent":
                 store.record_event(session, call.interaction_id, "call_answered", SYSTEM, data)
@@ -137,7 +141,7 @@ class VoiceBridge:
         elif label == "agent" and status == "in-progress" and call.phase == "callback":
             await self._dial_customer(call)
         elif label == "customer" and call.phase == "callback":
-            await self._customer_result(call, status)
+            await self._customer_result(call, status, call_sid)
 
     async def run_callbacks(self) -> None:
         """Dial again the customers of callbacks whose retry is due."""
@@ -176,7 +180,7 @@ class VoiceBridge:
         if "error" in data:
             await self._customer_result(call, "failed")
 
-    async def _customer_result(self, call: VoiceCall, status: str) -> None:
+    async def _customer_result(self, call: VoiceCall, status: str, leg: str | None = None) -> None:
         if status not in _NOT_ANSWERED and status != "in-progress":
             return
         async with self._sessions.begin() as session:
@@ -185,7 +189,7 @@ class VoiceBridge:
                 return
             data: dict[str, Any] = {"attempt": row.callback_attempts, "result": status}
             if status == "in-progress":
-                row.phase = "bridged"
+                row.phase, row.customer_call_sid = "bridged", leg
             elif row.callback_attempts < self._settings.voice.callback_attempts:
                 row.callback_due_at = utcnow() + timedelta(seconds=self._settings.voice.callback_retry_seconds)
                 data["retry_at"] = row.callback_due_at.isoformat()

@@ -157,6 +157,20 @@ class QueuesBody(TypedDict):
     queues: list[QueueStatsBody]
 
 
+# The agent's and supervisor's side of a call in progress (POST .../call/...).
+
+
+class CallHoldBody(TypedDict):
+    """The customer was put on hold (``on_hold``) or taken off it."""
+
+    interaction_id: str
+    on_hold: bool
+
+
+def call_hold_body(interaction_id: str, on_hold: bool) -> CallHoldBody:
+    return {"interaction_id": interaction_id, "on_hold": on_hold}
+
+
 def error_body(code: str, message: str) -> ErrorBody:
     return {"error": {"code": code, "message": message}}
 

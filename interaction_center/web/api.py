@@ -131,6 +131,17 @@ async def transfer(request: web.Request, agent: Account) -> web.Response:
     return web.json_response(result)
 
 
+@routes.post("/api/v1/interactions/{interaction_id}/call/hold")
+@allow(*EVERYONE)
+async def hold_call(request: web.Request, agent: Account) -> web.Response:
+    body = await json_object(request)
+    on = body.get("on")
+    if not isinstance(on, bool):
+        raise InvalidInput("'on' must be true (hold the customer) or false (take them back)", code="call.bad_hold")
+    result = await request.app[SERVICES].voice.control.hold(agent, request.match_info["interaction_id"], on)
+    return web.json_response(result)
+
+
 @routes.get("/api/v1/customers/{customer_id}")
 @allow(*EVERYONE)
 async def get_customer(request: web.Request, agent: Account) -> web.Response:

@@ -1,0 +1,85 @@
+"""The agent's and supervisor's side of a call in progress: the agent holds the customer
+(and takes them back).
+
+A call is in progress once its conference has started: the conference's SID (from its
+status callbacks, on ``voice_calls``) is what every change to it or its participants
+needs. Without a Twilio account (the demo) nothing can be done to a call: each action is
+refused with ``voice.not_configured``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from channels.voice.rest import TwilioVoice
+from interaction_center.dispatch.dispatcher import agent_actor
+from interaction_center.domain.errors import Conflict
+from interaction_center.domain.model import Actor, Channel
+from interaction_center.domain.wire import CallHoldBody, call_hold_body
+from interaction_center.settings.model import Settings
+from storage import assignments, calls
+from storage import interactions as store
+from storage.models import Agent, Interaction, VoiceCall
+
+log = logging.getLogger(__name__)
+
+NOT_CONFIGURED = "no Twilio account is configured (the demo): calls cannot be controlled"
+
+
+class CallControl:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], rest: TwilioVoice | None, settings: Settings
+    ) -> None:
+        self._sessions = sessions
+        self._rest = rest
+        self._settings = settings
+
+    async def hold(self, agent: Agent, interaction_id: str, on: bool) -> CallHoldBody:
+        """The customer on hold, hearing the queue's hold music, or back with their agent."""
+        interaction, call = await self._agents_call(agent, interaction_id)
+        rest = self._twilio()
+        conference = _conference_of(call)
+        leg = call.customer_call_sid or call.call_sid
+        await rest.hold(conference, leg, on, self._music(interaction.queue))
+        await self._record(interaction.id, "call_hold_requested", agent_actor(agent.id), {"on": on, "call_sid": leg})
+        log.info("interaction %s: customer %s by agent %s", interaction.id, "held" if on else "resumed", agent.id)
+        return call_hold_body(interaction.id, on)
+
+    async def _agents_call(self, agent: Agent, interaction_id: str) -> tuple[Interaction, VoiceCall]:
+        """The call of an interaction assigned to ``agent``."""
+        async with self._sessions() as session:
+            interaction = await store.get(session, interaction_id)
+            assignments.check_held(interaction.state, interaction.assigned_agent_id, agent.id)
+            call = await _call_of(session, interaction)
+        return interaction, call
+
+    def _twilio(self) -> TwilioVoice:
+        if self._rest is None:
+            raise Conflict(NOT_CONFIGURED, code="voice.not_configured")
+        return self._rest
+
+    def _music(self, queue: str) -> str:
+        policy = self._settings.queues.get(queue)
+        return (policy.voice.hold_music if policy is not None else "") or self._settings.voice.hold_music
+
+    async def _record(self, interaction_id: str, kind: str, actor: Actor, data: dict[str, Any]) -> None:
+        async with self._sessions.begin() as session:
+            store.record_event(session, interaction_id, kind, actor, data)
+
+
+async def _call_of(session: AsyncSession, interaction: Interaction) -> VoiceCall:
+    """The interaction's phone call; ``call.not_a_call`` for any other contact (a voicemail too)."""
+    call = None if interaction.channel != Channel.VOICE else await calls.of_interaction(session, interaction.id)
+    if call is None:
+        raise Conflict(f"interaction {interaction.id} is not a phone call", code="call.not_a_call")
+    return call
+
+
+def _conference_of(call: VoiceCall) -> str:
+    """The SID of the call's running conference; ``call.not_connected`` before it starts (or after)."""
+    if call.phase != "bridged" or call.conference_sid is None:
+        where = "its conference has not started" if call.phase == "bridged" else f"it is {call.phase}"
+        raise Conflict(f"the call is not connected to its agent ({where})", code="call.not_connected")
+    return call.conference_sid

@@ -1,0 +1,25 @@
+"""Call control: the customer's leg in the conference when it is not the inbound call (a
+callback dials the customer into it), so the agent can hold it.
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-06
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("voice_calls") as table:
+        table.add_column(sa.Column("customer_call_sid", sa.String(64)))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("voice_calls") as table:
+        table.drop_column("customer_call_sid")
