@@ -176,6 +176,7 @@ def build_services(settings: Settings) -> Services:
             settings,
             on_accepted=[chat.assigned, voice.bridge.assigned],
             on_completed=chat.completed,
+            on_transferring=voice.control.transferring,
         ),
         chat=chat,
         voice=voice,

@@ -1,5 +1,5 @@
 """The agent's and supervisor's side of a call in progress: the agent holds the customer
-(and takes them back).
+(and takes them back); a call transferred waits again for its next agent.
 
 A call is in progress once its conference has started: the conference's SID (from its
 status callbacks, on ``voice_calls``) is what every change to it or its participants
@@ -13,7 +13,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from channels.voice import twiml
 from channels.voice.rest import TwilioVoice
+from channels.voice.twiml import VoiceUrls
 from interaction_center.dispatch.dispatcher import agent_actor
 from interaction_center.domain.errors import Conflict
 from interaction_center.domain.model import Actor, Channel
@@ -35,6 +37,7 @@ class CallControl:
         self._sessions = sessions
         self._rest = rest
         self._settings = settings
+        self._urls = VoiceUrls(settings.public_base_url)
 
     async def hold(self, agent: Agent, interaction_id: str, on: bool) -> CallHoldBody:
         """The customer on hold, hearing the queue's hold music, or back with their agent."""
@@ -46,6 +49,34 @@ class CallControl:
         await self._record(interaction.id, "call_hold_requested", agent_actor(agent.id), {"on": on, "call_sid": leg})
         log.info("interaction %s: customer %s by agent %s", interaction.id, "held" if on else "resumed", agent.id)
         return call_hold_body(interaction.id, on)
+
+    async def transferring(self, interaction: Interaction) -> None:
+        """A call its agent transfers (to a queue or another agent) waits again: the caller
+        leaves the conference (which ends with them, the agent's leg too) for the Twilio
+        queue of their own, hearing its music and their place, said afresh, until the call
+        is put through to whoever accepts it. Before routing has it, so that whoever accepts
+        finds the call waiting."""
+        if interaction.channel != Channel.VOICE:
+            return
+        async with self._sessions() as session:
+            call = await calls.of_interaction(session, interaction.id)
+        if call is None or call.phase != "bridged":
+            return  # a voicemail, or a callback whose customer has not answered: nobody to move
+        if call.customer_call_sid is not None:
+            raise Conflict(
+                "a called-back customer cannot wait in a queue again: complete the call instead",
+                code="call.not_transferable",
+            )
+        if self._rest is not None:
+            # Its agent's phone still ringing would put them in a conference of their own.
+            _conference_of(call)
+            await self._rest.redirect(call.call_sid, twiml.enqueued((), self._urls, interaction.id))
+        async with self._sessions.begin() as session:
+            row = await calls.get(session, call.call_sid)
+            if row is not None:
+                row.phase, row.conference_sid, row.agent_call_sid = "queued", None, None
+                row.announced_position = row.announced_at = None
+        log.info("interaction %s: the caller waits again", interaction.id)
 
     async def _agents_call(self, agent: Agent, interaction_id: str) -> tuple[Interaction, VoiceCall]:
         """The call of an interaction assigned to ``agent``."""

@@ -11,13 +11,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from channels.voice import twiml
 from channels.voice.settings import DEFAULT_HOLD_MUSIC
+from channels.voice.twiml import VoiceUrls
 from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
 from storage.models import InteractionEvent, VoiceCall
-from tests.support import AppFactory, Client, accept_first, login, post_sms, set_status, sms_form
+from tests.support import PUBLIC_BASE, AppFactory, Client, accept_first, login, post_sms, set_status, sms_form
 from tests.twilio_stub import TwilioStub
-from tests.voice.support import Caller, verbs, voice_settings
+from tests.voice.support import Caller, said, verbs, voice_settings
 
 CONFERENCE_SID = "CF" + "1" * 32
 
@@ -142,4 +144,52 @@ async def test_the_demo_says_no_twilio_account_is_configured(
     assert (await _call(demo, caller)).phase == "bridged"
     response = await demo.post(f"/api/v1/interactions/{interaction_id}/call/hold", json={"on": True}, headers=alice)
     assert "no Twilio account is configured" in await _refused(response, 409, "voice.not_configured")
+    # A transfer needs no Twilio: the call waits again, to be marked bridged for its next agent.
+    transfer = await demo.post(
+        f"/api/v1/interactions/{interaction_id}/transfer", json={"queue": "sales"}, headers=alice
+    )
+    assert transfer.status == 200, await transfer.text()
+    assert (await _call(demo, caller)).phase == "queued"
     assert twilio_stub.requests == []
+
+
+async def test_a_transferred_call_waits_again_in_the_new_queue(phone: Client, twilio_stub: TwilioStub) -> None:
+    caller = Caller(phone)
+    interaction_id, alice = await _connected(phone, caller)
+    response = await phone.post(
+        f"/api/v1/interactions/{interaction_id}/transfer", json={"queue": "sales"}, headers=alice
+    )
+    assert response.status == 200, await response.text()
+    assert (await response.json())["state"] in ("queued", "offered")
+
+    moved, back = twilio_stub.sent("POST", f"/Calls/{caller.call_sid}.json")
+    assert "<Conference" in moved.form["Twiml"]
+    assert back.form == {"Twiml": twiml.enqueued((), VoiceUrls(PUBLIC_BASE), interaction_id)}
+    call = await _call(phone, caller)
+    assert (call.phase, call.announced_position, call.conference_sid, call.agent_call_sid) == (
+        "queued",
+        None,
+        None,
+        None,
+    )
+    # Their place is said afresh, in the new queue.
+    assert "You are next in line." in said(await caller.wait())
+
+    carol = await login(phone, "carol")
+    await set_status(phone, carol, "available")
+    assert (await accept_first(phone, carol))["id"] == interaction_id
+    again = twilio_stub.sent("POST", f"/Calls/{caller.call_sid}.json")[-1]
+    assert f">{interaction_id}</Conference>" in again.form["Twiml"]
+    dialled = twilio_stub.sent("POST", f"/Conferences/{interaction_id}/Participants.json")
+    assert [r.form["To"] for r in dialled] == ["client:alice", "client:carol"]
+
+
+async def test_a_call_still_ringing_its_agent_is_not_transferred(phone: Client, twilio_stub: TwilioStub) -> None:
+    caller = Caller(phone)
+    interaction_id, alice = await _accepted(phone, caller)
+    response = await phone.post(
+        f"/api/v1/interactions/{interaction_id}/transfer", json={"queue": "sales"}, headers=alice
+    )
+    await _refused(response, 409, "call.not_connected")
+    assert len(twilio_stub.sent("POST", f"/Calls/{caller.call_sid}.json")) == 1
+    assert (await _call(phone, caller)).phase == "bridged"
