@@ -314,6 +314,9 @@ class VoiceCall(Base):
     agent_call_sid: Mapped[str | None] = mapped_column(String(64))
     # The customer's leg in the conference when it is not ``call_sid``: a callback's, dialled in.
     customer_call_sid: Mapped[str | None] = mapped_column(String(64))
+    # The supervisor on the call (one at a time) and their leg, until it ends.
+    supervisor_id: Mapped[str | None] = mapped_column(String(36))
+    supervisor_call_sid: Mapped[str | None] = mapped_column(String(64))
     callback_attempts: Mapped[int] = mapped_column(default=0)
     callback_due_at: Mapped[datetime | None] = mapped_column(index=True)
     answered_at: Mapped[datetime | None]

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.voice import twiml
 from channels.voice.rest import TwilioVoice
-from channels.voice.service import ConferenceEvent
+from channels.voice.service import FINAL_STATUSES, ConferenceEvent
 from channels.voice.twiml import VoiceUrls
 from interaction_center.dispatch.dispatcher import Dispatcher
 from interaction_center.dispatch.profiles import entry_for
@@ -142,6 +142,17 @@ class VoiceBridge:
             await self._dial_customer(call)
         elif label == "customer" and call.phase == "callback":
             await self._customer_result(call, status, call_sid)
+        elif label == "supervisor" and status in FINAL_STATUSES:
+            await self._supervisor_left(call.call_sid, call_sid, status)
+
+    async def _supervisor_left(self, call_sid: str, leg: str, status: str) -> None:
+        async with self._sessions.begin() as session:
+            row = await calls.get(session, call_sid)
+            if row is None or row.supervisor_call_sid != leg:
+                return
+            data = {"supervisor": row.supervisor_id, "call_sid": leg, "call_status": status}
+            row.supervisor_id = row.supervisor_call_sid = None
+            store.record_event(session, row.interaction_id, "call_monitor_ended", SYSTEM, data)
 
     async def run_callbacks(self) -> None:
         """Dial again the customers of callbacks whose retry is due."""

@@ -1,5 +1,6 @@
 """The agent's and supervisor's side of a call in progress: the agent holds the customer
-(and takes them back); a call transferred waits again for its next agent.
+(and takes them back); a call transferred waits again for its next agent; a supervisor
+listens in, whispers to the agent or barges in.
 
 A call is in progress once its conference has started: the conference's SID (from its
 status callbacks, on ``voice_calls``) is what every change to it or its participants
@@ -16,10 +17,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from channels.voice import twiml
 from channels.voice.rest import TwilioVoice
 from channels.voice.twiml import VoiceUrls
+from interaction_center.desk.voice_bridge import endpoint_of
 from interaction_center.dispatch.dispatcher import agent_actor
 from interaction_center.domain.errors import Conflict
 from interaction_center.domain.model import Actor, Channel
-from interaction_center.domain.wire import CallHoldBody, call_hold_body
+from interaction_center.domain.wire import (
+    CallHoldBody,
+    CallMonitorBody,
+    MonitorMode,
+    call_hold_body,
+    call_monitor_body,
+)
 from interaction_center.settings.model import Settings
 from storage import assignments, calls
 from storage import interactions as store
@@ -50,6 +58,43 @@ class CallControl:
         log.info("interaction %s: customer %s by agent %s", interaction.id, "held" if on else "resumed", agent.id)
         return call_hold_body(interaction.id, on)
 
+    async def monitor(self, supervisor: Agent, interaction_id: str, mode: MonitorMode) -> CallMonitorBody:
+        """The supervisor into the call's conference (their endpoint rung, silently) as
+        ``mode``; already on it, their mode changed. One supervisor at a time."""
+        async with self._sessions() as session:
+            interaction = await store.get(session, interaction_id)
+            call = await _call_of(session, interaction)
+        rest = self._twilio()
+        conference = _conference_of(call)
+        agent_leg = call.agent_call_sid
+        if agent_leg is None:
+            raise Conflict("the call has no agent on it", code="call.not_connected")
+        leg = call.supervisor_call_sid
+        if leg is not None and call.supervisor_id != supervisor.id:
+            raise Conflict("another supervisor is on this call", code="call.monitored")
+        if leg is None:
+            leg = await rest.add_supervisor(
+                interaction.id, endpoint_of(supervisor), mode=mode, agent_call_sid=agent_leg, caller_id=call.dialled
+            )
+            dialled = True
+        else:
+            await rest.set_supervisor_mode(conference, leg, mode, agent_leg)
+            dialled = False
+        async with self._sessions.begin() as session:
+            row = await calls.get(session, call.call_sid)
+            taken = row is None or row.supervisor_call_sid not in (None, leg)
+            if not taken and row is not None:
+                row.supervisor_id, row.supervisor_call_sid = supervisor.id, leg
+                data = {"mode": mode, "supervisor": supervisor.id, "call_sid": leg}
+                store.record_event(session, interaction.id, "call_monitored", agent_actor(supervisor.id), data)
+        if taken:
+            # Another supervisor was put on it meanwhile: this leg goes.
+            if dialled:
+                await rest.hang_up(leg)
+            raise Conflict("another supervisor is on this call", code="call.monitored")
+        log.info("interaction %s: supervisor %s on the call (%s)", interaction.id, supervisor.id, mode)
+        return call_monitor_body(interaction.id, mode, leg)
+
     async def transferring(self, interaction: Interaction) -> None:
         """A call its agent transfers (to a queue or another agent) waits again: the caller
         leaves the conference (which ends with them, the agent's leg too) for the Twilio
@@ -75,6 +120,7 @@ class CallControl:
             row = await calls.get(session, call.call_sid)
             if row is not None:
                 row.phase, row.conference_sid, row.agent_call_sid = "queued", None, None
+                row.supervisor_id = row.supervisor_call_sid = None
                 row.announced_position = row.announced_at = None
         log.info("interaction %s: the caller waits again", interaction.id)
 

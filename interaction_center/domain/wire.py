@@ -171,6 +171,23 @@ def call_hold_body(interaction_id: str, on_hold: bool) -> CallHoldBody:
     return {"interaction_id": interaction_id, "on_hold": on_hold}
 
 
+# How a supervisor is on a call: heard by nobody, by the agent alone, by both.
+MonitorMode = Literal["listen", "whisper", "barge"]
+MONITOR_MODES: tuple[MonitorMode, ...] = ("listen", "whisper", "barge")
+
+
+class CallMonitorBody(TypedDict):
+    """The supervisor's leg in the call's conference and how they are on it."""
+
+    interaction_id: str
+    mode: MonitorMode
+    supervisor_call_sid: str
+
+
+def call_monitor_body(interaction_id: str, mode: MonitorMode, supervisor_call_sid: str) -> CallMonitorBody:
+    return {"interaction_id": interaction_id, "mode": mode, "supervisor_call_sid": supervisor_call_sid}
+
+
 def error_body(code: str, message: str) -> ErrorBody:
     return {"error": {"code": code, "message": message}}
 

@@ -9,7 +9,7 @@ from aiohttp import web
 from interaction_center import wire as serialize
 from interaction_center.desk.accounts import Account
 from interaction_center.domain.errors import InvalidInput
-from interaction_center.domain.wire import offers_body, ok_body
+from interaction_center.domain.wire import MONITOR_MODES, offers_body, ok_body
 from interaction_center.web.auth import EVERYONE, SUPERVISORS, allow, bearer_token
 from interaction_center.web.errors import json_object, text_field
 from interaction_center.web.keys import SERVICES
@@ -139,6 +139,17 @@ async def hold_call(request: web.Request, agent: Account) -> web.Response:
     if not isinstance(on, bool):
         raise InvalidInput("'on' must be true (hold the customer) or false (take them back)", code="call.bad_hold")
     result = await request.app[SERVICES].voice.control.hold(agent, request.match_info["interaction_id"], on)
+    return web.json_response(result)
+
+
+@routes.post("/api/v1/interactions/{interaction_id}/call/monitor")
+@allow(*SUPERVISORS)
+async def monitor_call(request: web.Request, agent: Account) -> web.Response:
+    body = await json_object(request)
+    mode = next((mode for mode in MONITOR_MODES if mode == body.get("mode")), None)
+    if mode is None:
+        raise InvalidInput(f"'mode' must be one of {', '.join(MONITOR_MODES)}", code="call.bad_mode")
+    result = await request.app[SERVICES].voice.control.monitor(agent, request.match_info["interaction_id"], mode)
     return web.json_response(result)
 
 

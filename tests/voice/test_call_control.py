@@ -144,6 +144,11 @@ async def test_the_demo_says_no_twilio_account_is_configured(
     assert (await _call(demo, caller)).phase == "bridged"
     response = await demo.post(f"/api/v1/interactions/{interaction_id}/call/hold", json={"on": True}, headers=alice)
     assert "no Twilio account is configured" in await _refused(response, 409, "voice.not_configured")
+    sam = await login(demo, "sam")
+    monitor = await demo.post(
+        f"/api/v1/interactions/{interaction_id}/call/monitor", json={"mode": "listen"}, headers=sam
+    )
+    await _refused(monitor, 409, "voice.not_configured")
     # A transfer needs no Twilio: the call waits again, to be marked bridged for its next agent.
     transfer = await demo.post(
         f"/api/v1/interactions/{interaction_id}/transfer", json={"queue": "sales"}, headers=alice
@@ -193,3 +198,100 @@ async def test_a_call_still_ringing_its_agent_is_not_transferred(phone: Client, 
     await _refused(response, 409, "call.not_connected")
     assert len(twilio_stub.sent("POST", f"/Calls/{caller.call_sid}.json")) == 1
     assert (await _call(phone, caller)).phase == "bridged"
+
+
+ADMIN = '\n[[agents]]\nusername = "ada"\nrole = "admin"\npassword = "ada-pass"\n'
+
+
+async def _admin(client: Client) -> dict[str, str]:
+    response = await client.post("/api/v1/auth/login", json={"username": "ada", "password": "ada-pass"})
+    assert response.status == 200, await response.text()
+    return {"Authorization": f"Bearer {(await response.json())['token']}"}
+
+
+@pytest.mark.parametrize(
+    ("mode", "fields"),
+    [
+        ("listen", {"Muted": "true", "Coaching": "false"}),
+        ("whisper", {"Muted": "false", "Coaching": "true", "CallSidToCoach": "agent"}),
+        ("barge", {"Muted": "false", "Coaching": "false"}),
+    ],
+)
+async def test_a_supervisor_joins_the_call_as_asked(
+    phone: Client, twilio_stub: TwilioStub, mode: str, fields: dict[str, str]
+) -> None:
+    caller = Caller(phone)
+    interaction_id, _ = await _connected(phone, caller)
+    agent_leg = (await _call(phone, caller)).agent_call_sid
+    assert agent_leg is not None
+    sam = await login(phone, "sam")
+    response = await phone.post(f"/api/v1/interactions/{interaction_id}/call/monitor", json={"mode": mode}, headers=sam)
+    assert response.status == 200, await response.text()
+    body = await response.json()
+
+    supervisor = twilio_stub.sent("POST", f"/Conferences/{interaction_id}/Participants.json")[-1]
+    expected = {key: agent_leg if value == "agent" else value for key, value in fields.items()}
+    assert {key: supervisor.form.get(key) for key in ("Muted", "Coaching", "CallSidToCoach")} == {
+        "Muted": expected["Muted"],
+        "Coaching": expected["Coaching"],
+        "CallSidToCoach": expected.get("CallSidToCoach"),
+    }
+    assert (supervisor.form["To"], supervisor.form["From"], supervisor.form["Label"]) == (
+        "client:sam",
+        "+15005550006",
+        "supervisor",
+    )
+    assert (supervisor.form["StartConferenceOnEnter"], supervisor.form["Beep"]) == ("false", "false")
+    assert body["mode"] == mode and body["interaction_id"] == interaction_id
+    assert (await _call(phone, caller)).supervisor_call_sid == body["supervisor_call_sid"]
+    [event] = await _events(phone, interaction_id, "call_monitored")
+    assert event.data["mode"] == mode and event.actor_kind == "agent"
+
+
+async def test_the_supervisor_changes_mode_on_the_leg_they_have(phone: Client, twilio_stub: TwilioStub) -> None:
+    caller = Caller(phone)
+    interaction_id, _ = await _connected(phone, caller)
+    agent_leg = (await _call(phone, caller)).agent_call_sid
+    sam = await login(phone, "sam")
+    url = f"/api/v1/interactions/{interaction_id}/call/monitor"
+    leg = (await (await phone.post(url, json={"mode": "listen"}, headers=sam)).json())["supervisor_call_sid"]
+    participant = f"/Conferences/{CONFERENCE_SID}/Participants/{leg}.json"
+
+    whisper = await phone.post(url, json={"mode": "whisper"}, headers=sam)
+    assert (await whisper.json())["supervisor_call_sid"] == leg
+    [coaching] = twilio_stub.sent("POST", participant)
+    assert coaching.form == {"Muted": "false", "Coaching": "true", "CallSidToCoach": agent_leg}
+    await phone.post(url, json={"mode": "barge"}, headers=sam)
+    assert twilio_stub.sent("POST", participant)[-1].form == {"Muted": "false", "Coaching": "false"}
+    # Dialled once: the later modes changed the leg sam has.
+    assert len(twilio_stub.sent("POST", f"/Conferences/{interaction_id}/Participants.json")) == 2
+    events = await _events(phone, interaction_id, "call_monitored")
+    assert [e.data["mode"] for e in events] == ["listen", "whisper", "barge"]
+
+    # Sam hangs up: the next request rings them in again.
+    ended = f"/twilio/voice/participant?conference={interaction_id}&label=supervisor"
+    await caller.note(ended, caller.form(CallSid=leg, CallStatus="completed"))
+    assert (await _call(phone, caller)).supervisor_call_sid is None
+    assert len(await _events(phone, interaction_id, "call_monitor_ended")) == 1
+    again = await phone.post(url, json={"mode": "listen"}, headers=sam)
+    assert (await again.json())["supervisor_call_sid"] != leg
+    assert len(twilio_stub.sent("POST", f"/Conferences/{interaction_id}/Participants.json")) == 3
+
+
+async def test_monitoring_is_for_supervisors_one_at_a_time(
+    app_factory: AppFactory, phone_settings: Callable[..., Settings], twilio_stub: TwilioStub
+) -> None:
+    client = await app_factory(phone_settings(voice=ADMIN))
+    caller = Caller(client)
+    interaction_id, alice = await _accepted(client, caller)
+    url = f"/api/v1/interactions/{interaction_id}/call/monitor"
+    sam = await login(client, "sam")
+    await _refused(await client.post(url, json={"mode": "listen"}, headers=sam), 409, "call.not_connected")
+    await _conference_started(caller, interaction_id)
+    for agent in (alice, await login(client, "bob")):
+        await _refused(await client.post(url, json={"mode": "listen"}, headers=agent), 403, "auth.role")
+    await _refused(await client.post(url, json={"mode": "shout"}, headers=sam), 400, "call.bad_mode")
+    assert (await client.post(url, json={"mode": "listen"}, headers=sam)).status == 200
+    ada = await _admin(client)
+    await _refused(await client.post(url, json={"mode": "barge"}, headers=ada), 409, "call.monitored")
+    assert len(twilio_stub.sent("POST", f"/Conferences/{interaction_id}/Participants.json")) == 2

@@ -1,5 +1,6 @@
 """Call control: the customer's leg in the conference when it is not the inbound call (a
-callback dials the customer into it), so the agent can hold it.
+callback dials the customer into it), so the agent can hold it; the supervisor listening
+in, whispering or barging, and their leg, so a second request changes their mode.
 
 Revision ID: 0010
 Revises: 0009
@@ -18,8 +19,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("voice_calls") as table:
         table.add_column(sa.Column("customer_call_sid", sa.String(64)))
+        table.add_column(sa.Column("supervisor_id", sa.String(36)))
+        table.add_column(sa.Column("supervisor_call_sid", sa.String(64)))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("voice_calls") as table:
+        table.drop_column("supervisor_call_sid")
+        table.drop_column("supervisor_id")
         table.drop_column("customer_call_sid")
