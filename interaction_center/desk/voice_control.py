@@ -1,6 +1,6 @@
 """The agent's and supervisor's side of a call in progress: the agent holds the customer
-(and takes them back); a call transferred waits again for its next agent; a supervisor
-listens in, whispers to the agent or barges in.
+(and takes them back) and hangs up; a call transferred waits again for its next agent; a
+supervisor listens in, whispers to the agent or barges in.
 
 A call is in progress once its conference has started: the conference's SID (from its
 status callbacks, on ``voice_calls``) is what every change to it or its participants
@@ -57,6 +57,17 @@ class CallControl:
         await self._record(interaction.id, "call_hold_requested", agent_actor(agent.id), {"on": on, "call_sid": leg})
         log.info("interaction %s: customer %s by agent %s", interaction.id, "held" if on else "resumed", agent.id)
         return call_hold_body(interaction.id, on)
+
+    async def hang_up(self, agent: Agent, interaction_id: str) -> None:
+        """The conference ends, and every call in it: the customer's status callback then
+        ends the talk (``call_talk_ended``, ``call_ended``) and the agent completes it."""
+        interaction, call = await self._agents_call(agent, interaction_id)
+        rest = self._twilio()
+        conference = _conference_of(call)
+        await rest.end_conference(conference)
+        data = {"conference_sid": conference}
+        await self._record(interaction.id, "call_hangup_requested", agent_actor(agent.id), data)
+        log.info("interaction %s: call ended by agent %s", interaction.id, agent.id)
 
     async def monitor(self, supervisor: Agent, interaction_id: str, mode: MonitorMode) -> CallMonitorBody:
         """The supervisor into the call's conference (their endpoint rung, silently) as

@@ -142,6 +142,13 @@ async def hold_call(request: web.Request, agent: Account) -> web.Response:
     return web.json_response(result)
 
 
+@routes.post("/api/v1/interactions/{interaction_id}/call/hangup")
+@allow(*EVERYONE)
+async def hang_up_call(request: web.Request, agent: Account) -> web.Response:
+    await request.app[SERVICES].voice.control.hang_up(agent, request.match_info["interaction_id"])
+    return web.json_response(ok_body())
+
+
 @routes.post("/api/v1/interactions/{interaction_id}/call/monitor")
 @allow(*SUPERVISORS)
 async def monitor_call(request: web.Request, agent: Account) -> web.Response:

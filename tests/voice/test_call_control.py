@@ -144,6 +144,8 @@ async def test_the_demo_says_no_twilio_account_is_configured(
     assert (await _call(demo, caller)).phase == "bridged"
     response = await demo.post(f"/api/v1/interactions/{interaction_id}/call/hold", json={"on": True}, headers=alice)
     assert "no Twilio account is configured" in await _refused(response, 409, "voice.not_configured")
+    hangup = await demo.post(f"/api/v1/interactions/{interaction_id}/call/hangup", headers=alice)
+    await _refused(hangup, 409, "voice.not_configured")
     sam = await login(demo, "sam")
     monitor = await demo.post(
         f"/api/v1/interactions/{interaction_id}/call/monitor", json={"mode": "listen"}, headers=sam
@@ -295,3 +297,29 @@ async def test_monitoring_is_for_supervisors_one_at_a_time(
     ada = await _admin(client)
     await _refused(await client.post(url, json={"mode": "barge"}, headers=ada), 409, "call.monitored")
     assert len(twilio_stub.sent("POST", f"/Conferences/{interaction_id}/Participants.json")) == 2
+
+
+async def test_the_agent_hangs_up_the_call(phone: Client, twilio_stub: TwilioStub) -> None:
+    caller = Caller(phone)
+    interaction_id, alice = await _accepted(phone, caller)
+    url = f"/api/v1/interactions/{interaction_id}/call/hangup"
+    await _refused(await phone.post(url, headers=alice), 409, "call.not_connected")
+    await _conference_started(caller, interaction_id)
+    for other in ("bob", "sam"):
+        await _refused(await phone.post(url, headers=await login(phone, other)), 403, "interaction.not_yours")
+    assert twilio_stub.sent("POST", f"/Conferences/{CONFERENCE_SID}.json") == []
+
+    response = await phone.post(url, headers=alice)
+    assert response.status == 200, await response.text()
+    assert await response.json() == {"ok": True}
+    [ended] = twilio_stub.sent("POST", f"/Conferences/{CONFERENCE_SID}.json")
+    assert ended.form == {"Status": "completed"}
+    [event] = await _events(phone, interaction_id, "call_hangup_requested")
+    assert event.data == {"conference_sid": CONFERENCE_SID}
+    # Twilio then reports the caller's call over: the talk ends, the agent completes.
+    await caller.hang_up()
+    assert len(await _events(phone, interaction_id, "call_talk_ended")) == 1
+    done = await phone.post(
+        f"/api/v1/interactions/{interaction_id}/complete", json={"disposition": "solved"}, headers=alice
+    )
+    assert done.status == 200, await done.text()
