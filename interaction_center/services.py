@@ -17,7 +17,7 @@ from channels.email.adapter import EmailChannel
 from channels.sms.adapter import SmsChannel
 from channels.voice.adapter import VoiceChannel
 from channels.voice.rest import TwilioVoice
-from interaction_center.desk.accounts import Accounts
+from interaction_center.desk.accounts import Account, Accounts
 from interaction_center.desk.chat import ChatDesk
 from interaction_center.desk.voice import CallDirectory, VoiceDesk
 from interaction_center.desk.voice_bridge import VoiceBridge
@@ -32,6 +32,7 @@ from interaction_center.dispatch.profiles import engine_config
 from interaction_center.dispatch.statistics import Statistics, statistics_consumer
 from interaction_center.domain.errors import InvalidInput
 from interaction_center.domain.model import Channel, InboundContact
+from interaction_center.domain.wire import InteractionBody
 from interaction_center.intake.acknowledgement import Acknowledger
 from interaction_center.intake.service import Intake, IntakeResult
 from interaction_center.settings.model import Settings
@@ -185,6 +186,12 @@ def build_services(settings: Settings) -> Services:
         counting=statistics_consumer(writer),
         channels={adapter.channel: adapter for adapter in adapters},
     )
+    work = services.work
+
+    async def hand_over(agent: Account, interaction_id: str, to_agent: str) -> InteractionBody:
+        return await work.transfer(agent, interaction_id, queue=None, to_agent=to_agent)
+
+    voice.control.hand_over = hand_over
     if settings.smtp.acknowledge and Channel.EMAIL in senders:
         services.acknowledger = port.acknowledger = Acknowledger(
             sessions, senders[Channel.EMAIL], settings.smtp.from_address
@@ -207,5 +214,5 @@ def _voice_desk(
     interpreter = Interpreter(settings.voice.flows, hours, CallDirectory(sessions))
     wait = VoiceWait(sessions, dispatcher, routing, settings, queued)
     bridge = VoiceBridge(sessions, dispatcher, rest, settings)
-    control = CallControl(sessions, rest, settings)
+    control = CallControl(sessions, bridge, settings)
     return VoiceDesk(sessions, intake, dispatcher, interpreter, wait, bridge, control, settings, queued)

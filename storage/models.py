@@ -298,7 +298,8 @@ class VoiceCall(Base):
     caller: Mapped[str] = mapped_column(String(32))
     dialled: Mapped[str] = mapped_column(String(32))
     # ivr (in the flow), queued (waiting), callback (waiting without the caller on the line),
-    # bridged (with an agent), voicemail (recording), transferred (to an outside number), ended.
+    # bridged (with an agent), handover (with the agent consulted, until they accept it),
+    # voicemail (recording), transferred (to an outside number), ended.
     phase: Mapped[str] = mapped_column(String(16))
     # The interpreter's state (ivr.interpreter.CallState.to_json).
     flow_state: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -317,6 +318,10 @@ class VoiceCall(Base):
     # The supervisor on the call (one at a time) and their leg, until it ends.
     supervisor_id: Mapped[str | None] = mapped_column(String(36))
     supervisor_call_sid: Mapped[str | None] = mapped_column(String(64))
+    # The agent consulted before a warm transfer, their leg, and when they answered it.
+    consult_agent_id: Mapped[str | None] = mapped_column(String(36))
+    consult_call_sid: Mapped[str | None] = mapped_column(String(64))
+    consult_answered_at: Mapped[datetime | None]
     callback_attempts: Mapped[int] = mapped_column(default=0)
     callback_due_at: Mapped[datetime | None] = mapped_column(index=True)
     answered_at: Mapped[datetime | None]

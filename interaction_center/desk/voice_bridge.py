@@ -72,10 +72,15 @@ class VoiceBridge:
             return
         async with self._sessions() as session:
             call = await calls.of_interaction(session, interaction.id)
-        if call is None or call.phase not in ("queued", "callback"):
+        if call is None or call.phase not in ("queued", "callback", "handover"):
             return  # a voicemail: the agent listens to it, no call to put through
         endpoint = endpoint_of(agent)
         data: dict[str, Any] = {"conference": interaction.id, "endpoint": endpoint}
+        if call.phase == "handover" and agent.id == call.consult_agent_id and call.consult_call_sid is not None:
+            # A warm transfer: the consulted agent, on the call already, takes it as it is.
+            data["call_sid"] = call.consult_call_sid
+            await self._update(call.call_sid, "call_taken_over", data, phase="bridged", agent_leg=call.consult_call_sid)
+            return
         if self.rest is None:
             log.warning("interaction %s: %s", interaction.id, DEMO_NOTE)
             await self._update(
@@ -84,6 +89,10 @@ class VoiceBridge:
             return
         policy = self._settings.queues[interaction.queue].voice
         try:
+            if call.phase == "handover" and call.consult_call_sid is not None and call.conference_sid is not None:
+                # The consulted agent let the reservation pass and someone else took it: the
+                # consulted agent leaves the conference, the new one is dialled into it.
+                await self.rest.remove(call.conference_sid, call.consult_call_sid)
             if call.phase == "queued":
                 music = policy.hold_music or self._settings.voice.hold_music
                 await self.rest.move_to_conference(call.call_sid, interaction.id, record=policy.record, wait_url=music)
@@ -96,10 +105,15 @@ class VoiceBridge:
             )
         except ChannelError as exc:
             log.warning("interaction %s: the call could not be put through: %s", interaction.id, exc.message)
+            if call.phase == "handover":
+                # Out of the conference the caller waits again, ready for the next agent.
+                with contextlib.suppress(ChannelError):
+                    await self.wait_again(call)
             await self._back_to_queue(interaction.id, "bridge_failed", {**data, "error": exc.message})
             return
-        phase = "bridged" if call.phase == "queued" else "callback"
-        await self._update(call.call_sid, "call_bridging", data, phase=phase, answered=True, agent_leg=leg)
+        phase = "callback" if call.phase == "callback" else "bridged"
+        answered = call.phase != "handover"  # a handed-over call was answered long ago
+        await self._update(call.call_sid, "call_bridging", data, phase=phase, answered=answered, agent_leg=leg)
 
     async def caller_left(self, call: VoiceCall) -> None:
         """The customer hung up on their agent: the talk is over; the agent wraps up."""
@@ -144,6 +158,52 @@ class VoiceBridge:
             await self._customer_result(call, status, call_sid)
         elif label == "supervisor" and status in FINAL_STATUSES:
             await self._supervisor_left(call.call_sid, call_sid, status)
+        elif label == "consult" and call_sid == call.consult_call_sid:
+            await self._consulted(call, status)
+
+    async def wait_again(self, call: VoiceCall) -> None:
+        """The caller out of the conference (which ends with them, and every leg in it) into
+        their own Twilio queue again, their place said afresh: for the next agent routing
+        puts the call through to."""
+        if self.rest is not None:
+            await self.rest.redirect(call.call_sid, twiml.enqueued((), self._urls, call.interaction_id))
+        async with self._sessions.begin() as session:
+            row = await calls.get(session, call.call_sid)
+            if row is None:
+                return
+            row.phase, row.conference_sid, row.agent_call_sid = "queued", None, None
+            row.supervisor_id = row.supervisor_call_sid = None
+            row.consult_agent_id = row.consult_call_sid = row.consult_answered_at = None
+            row.announced_position = row.announced_at = None
+
+    async def _consulted(self, call: VoiceCall, status: str) -> None:
+        """The consulted agent's leg answered, or ended: consulted, they are no more; handed
+        the call and gone before taking it, the caller waits again for whoever accepts."""
+        data: dict[str, Any] = {
+            "agent_id": call.consult_agent_id,
+            "call_sid": call.consult_call_sid,
+            "call_status": status,
+        }
+        if status == "in-progress":
+            async with self._sessions.begin() as session:
+                row = await calls.get(session, call.call_sid)
+                if row is not None and row.consult_call_sid == call.consult_call_sid:
+                    row.consult_answered_at = utcnow()
+                    store.record_event(session, row.interaction_id, "call_consult_answered", SYSTEM, data)
+            return
+        if status not in FINAL_STATUSES:
+            return
+        if call.phase == "handover":
+            with contextlib.suppress(ChannelError):
+                await self.wait_again(call)
+            data["caller_waits"] = True
+        async with self._sessions.begin() as session:
+            row = await calls.get(session, call.call_sid)
+            if row is None:
+                return
+            if row.consult_call_sid == call.consult_call_sid:
+                row.consult_agent_id = row.consult_call_sid = row.consult_answered_at = None
+            store.record_event(session, row.interaction_id, "call_consult_ended", SYSTEM, data)
 
     async def _supervisor_left(self, call_sid: str, leg: str, status: str) -> None:
         async with self._sessions.begin() as session:
@@ -236,6 +296,8 @@ class VoiceBridge:
                 row.answered_at = utcnow()
             if agent_leg is not None:
                 row.agent_call_sid = agent_leg
+                # Whoever was consulted is the agent now, or was sent away.
+                row.consult_agent_id = row.consult_call_sid = row.consult_answered_at = None
             store.record_event(session, row.interaction_id, event, SYSTEM, data)
 
     async def _set_phase(self, call_sid: str, phase: str) -> None:

@@ -171,6 +171,18 @@ def call_hold_body(interaction_id: str, on_hold: bool) -> CallHoldBody:
     return {"interaction_id": interaction_id, "on_hold": on_hold}
 
 
+class CallConsultBody(TypedDict):
+    """The agent consulted, being dialled into the call (the customer on hold)."""
+
+    interaction_id: str
+    agent_id: str
+    consult_call_sid: str
+
+
+def call_consult_body(interaction_id: str, agent_id: str, consult_call_sid: str) -> CallConsultBody:
+    return {"interaction_id": interaction_id, "agent_id": agent_id, "consult_call_sid": consult_call_sid}
+
+
 # How a supervisor is on a call: heard by nobody, by the agent alone, by both.
 MonitorMode = Literal["listen", "whisper", "barge"]
 MONITOR_MODES: tuple[MonitorMode, ...] = ("listen", "whisper", "barge")

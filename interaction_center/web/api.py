@@ -149,6 +149,22 @@ async def hang_up_call(request: web.Request, agent: Account) -> web.Response:
     return web.json_response(ok_body())
 
 
+@routes.post("/api/v1/interactions/{interaction_id}/call/consult")
+@allow(*EVERYONE)
+async def consult_call(request: web.Request, agent: Account) -> web.Response:
+    body = await json_object(request)
+    consulted = text_field(body, "agent_id", max_length=36, blank=False)
+    result = await request.app[SERVICES].voice.control.consult(agent, request.match_info["interaction_id"], consulted)
+    return web.json_response(result)
+
+
+@routes.post("/api/v1/interactions/{interaction_id}/call/handover")
+@allow(*EVERYONE)
+async def hand_over_call(request: web.Request, agent: Account) -> web.Response:
+    result = await request.app[SERVICES].voice.control.handover(agent, request.match_info["interaction_id"])
+    return web.json_response(result)
+
+
 @routes.post("/api/v1/interactions/{interaction_id}/call/monitor")
 @allow(*SUPERVISORS)
 async def monitor_call(request: web.Request, agent: Account) -> web.Response:

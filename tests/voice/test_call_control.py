@@ -3,6 +3,7 @@ exact request at the stub Twilio, who may do it, and the demo's refusal."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,18 @@ from channels.voice.twiml import VoiceUrls
 from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
 from storage.models import InteractionEvent, VoiceCall
-from tests.support import PUBLIC_BASE, AppFactory, Client, accept_first, login, post_sms, set_status, sms_form
+from tests.support import (
+    PUBLIC_BASE,
+    AppFactory,
+    Client,
+    accept_first,
+    agent_id,
+    login,
+    offered,
+    post_sms,
+    set_status,
+    sms_form,
+)
 from tests.twilio_stub import TwilioStub
 from tests.voice.support import Caller, said, verbs, voice_settings
 
@@ -146,6 +158,11 @@ async def test_the_demo_says_no_twilio_account_is_configured(
     assert "no Twilio account is configured" in await _refused(response, 409, "voice.not_configured")
     hangup = await demo.post(f"/api/v1/interactions/{interaction_id}/call/hangup", headers=alice)
     await _refused(hangup, 409, "voice.not_configured")
+    bob_id = await agent_id(demo, await login(demo, "bob"))
+    consult = await demo.post(
+        f"/api/v1/interactions/{interaction_id}/call/consult", json={"agent_id": bob_id}, headers=alice
+    )
+    await _refused(consult, 409, "voice.not_configured")
     sam = await login(demo, "sam")
     monitor = await demo.post(
         f"/api/v1/interactions/{interaction_id}/call/monitor", json={"mode": "listen"}, headers=sam
@@ -323,3 +340,143 @@ async def test_the_agent_hangs_up_the_call(phone: Client, twilio_stub: TwilioStu
         f"/api/v1/interactions/{interaction_id}/complete", json={"disposition": "solved"}, headers=alice
     )
     assert done.status == 200, await done.text()
+
+
+async def _consulting(client: Client, caller: Caller) -> tuple[str, dict[str, str], dict[str, str], str]:
+    """Alice on the call consults bob (available): the interaction, alice's and bob's
+    headers and bob's leg."""
+    interaction_id, alice = await _connected(client, caller)
+    bob = await login(client, "bob")
+    await set_status(client, bob, "available")
+    url = f"/api/v1/interactions/{interaction_id}/call/consult"
+    response = await client.post(url, json={"agent_id": await agent_id(client, bob)}, headers=alice)
+    assert response.status == 200, await response.text()
+    body = await response.json()
+    assert body["agent_id"] == await agent_id(client, bob)
+    return interaction_id, alice, bob, str(body["consult_call_sid"])
+
+
+async def _consult_leg(caller: Caller, interaction_id: str, leg: str, status: str) -> None:
+    path = f"/twilio/voice/participant?conference={interaction_id}&label=consult"
+    await caller.note(path, caller.form(CallSid=leg, CallStatus=status))
+
+
+async def test_a_warm_transfer_hands_the_call_to_the_agent_consulted(phone: Client, twilio_stub: TwilioStub) -> None:
+    caller = Caller(phone)
+    interaction_id, alice, bob, leg = await _consulting(phone, caller)
+    alice_leg = (await _call(phone, caller)).agent_call_sid
+    customer = f"/Conferences/{CONFERENCE_SID}/Participants/{caller.call_sid}.json"
+    [hold] = twilio_stub.sent("POST", customer)
+    assert hold.form == {"Hold": "true", "HoldUrl": DEFAULT_HOLD_MUSIC}
+    consult = twilio_stub.sent("POST", f"/Conferences/{interaction_id}/Participants.json")[-1]
+    assert (consult.form["To"], consult.form["Label"], consult.form["From"]) == (
+        "client:bob",
+        "consult",
+        "+15005550006",
+    )
+
+    handover = f"/api/v1/interactions/{interaction_id}/call/handover"
+    await _refused(await phone.post(handover, headers=alice), 409, "call.consult_not_answered")
+    await _consult_leg(caller, interaction_id, leg, "in-progress")
+    response = await phone.post(handover, headers=alice)
+    assert response.status == 200, await response.text()
+    assert (await response.json())["state"] in ("queued", "offered")
+    [removed] = twilio_stub.sent("DELETE", f"/Conferences/{CONFERENCE_SID}/Participants/{alice_leg}.json")
+    assert removed.form == {}
+    assert twilio_stub.sent("POST", customer)[-1].form == {"Hold": "false"}
+    [handed] = await _events(phone, interaction_id, "call_handed_over")
+    assert handed.data["to_agent"] == await agent_id(phone, bob)
+
+    # Reserved for bob, who takes the call as it is: nobody dialled, nobody moved.
+    assert (await accept_first(phone, bob))["id"] == interaction_id
+    call = await _call(phone, caller)
+    assert (call.phase, call.agent_call_sid, call.consult_call_sid) == ("bridged", leg, None)
+    assert len(twilio_stub.sent("POST", "/Participants.json")) == 2
+    assert len(twilio_stub.sent("POST", f"/Calls/{caller.call_sid}.json")) == 1
+    assert len(await _events(phone, interaction_id, "call_taken_over")) == 1
+    # The call is bob's now: he holds the customer, alice may not.
+    hold_url = f"/api/v1/interactions/{interaction_id}/call/hold"
+    await _refused(await phone.post(hold_url, json={"on": True}, headers=alice), 403, "interaction.not_yours")
+    assert (await phone.post(hold_url, json={"on": True}, headers=bob)).status == 200
+
+
+async def test_a_consultation_is_refused_clearly_and_may_end_without_a_handover(
+    phone: Client, twilio_stub: TwilioStub
+) -> None:
+    caller = Caller(phone)
+    interaction_id, alice = await _accepted(phone, caller)
+    bob = await login(phone, "bob")
+    bob_id = await agent_id(phone, bob)
+    url = f"/api/v1/interactions/{interaction_id}/call/consult"
+    await _refused(await phone.post(url, json={"agent_id": bob_id}, headers=alice), 409, "call.not_connected")
+    await _conference_started(caller, interaction_id)
+    handover = f"/api/v1/interactions/{interaction_id}/call/handover"
+    await _refused(await phone.post(handover, headers=alice), 409, "call.no_consult")
+    alice_id = await agent_id(phone, alice)
+    await _refused(await phone.post(url, json={"agent_id": alice_id}, headers=alice), 400, "call.consult_self")
+    await _refused(await phone.post(url, json={"agent_id": "nobody"}, headers=alice), 404, "agent.not_found")
+    await _refused(await phone.post(url, json={"agent_id": bob_id}, headers=bob), 403, "interaction.not_yours")
+    assert twilio_stub.sent("POST", "/Participants/") == []
+
+    leg = (await (await phone.post(url, json={"agent_id": bob_id}, headers=alice)).json())["consult_call_sid"]
+    await _refused(await phone.post(url, json={"agent_id": bob_id}, headers=alice), 409, "call.consulting")
+    # Bob does not answer: the consultation is over, the customer still on hold for alice.
+    await _consult_leg(caller, interaction_id, leg, "no-answer")
+    call = await _call(phone, caller)
+    assert (call.phase, call.consult_call_sid) == ("bridged", None)
+    assert len(await _events(phone, interaction_id, "call_consult_ended")) == 1
+    await _refused(await phone.post(handover, headers=alice), 409, "call.no_consult")
+    assert (
+        await phone.post(f"/api/v1/interactions/{interaction_id}/call/hold", json={"on": False}, headers=alice)
+    ).status == 200
+
+
+async def test_a_consulted_agent_who_leaves_before_taking_the_call_leaves_the_caller_waiting(
+    phone: Client, twilio_stub: TwilioStub
+) -> None:
+    caller = Caller(phone)
+    interaction_id, alice, bob, leg = await _consulting(phone, caller)
+    await _consult_leg(caller, interaction_id, leg, "in-progress")
+    # Bob goes away first, so the offer waits for him.
+    await set_status(phone, bob, "away")
+    assert (await phone.post(f"/api/v1/interactions/{interaction_id}/call/handover", headers=alice)).status == 200
+    await _consult_leg(caller, interaction_id, leg, "completed")
+    back = twilio_stub.sent("POST", f"/Calls/{caller.call_sid}.json")[-1]
+    assert back.form == {"Twiml": twiml.enqueued((), VoiceUrls(PUBLIC_BASE), interaction_id)}
+    assert (await _call(phone, caller)).phase == "queued"
+    # Back, bob accepts: the call is put through to him as any waiting call.
+    await set_status(phone, bob, "available")
+    assert (await accept_first(phone, bob))["id"] == interaction_id
+    moved = twilio_stub.sent("POST", f"/Calls/{caller.call_sid}.json")[-1]
+    assert f">{interaction_id}</Conference>" in moved.form["Twiml"]
+    dialled = twilio_stub.sent("POST", f"/Conferences/{interaction_id}/Participants.json")[-1]
+    assert (dialled.form["To"], dialled.form["Label"]) == ("client:bob", "agent")
+
+
+async def test_a_handover_the_consulted_agent_lets_pass_goes_to_whoever_accepts(
+    app_factory: AppFactory, phone_settings: Callable[..., Settings], twilio_stub: TwilioStub
+) -> None:
+    client = await app_factory(phone_settings(routing="transfer_window_seconds = 0.3"))
+    caller = Caller(client)
+    interaction_id, alice, bob, leg = await _consulting(client, caller)
+    await _consult_leg(caller, interaction_id, leg, "in-progress")
+    await set_status(client, bob, "away")
+    assert (await client.post(f"/api/v1/interactions/{interaction_id}/call/handover", headers=alice)).status == 200
+    # Bob's reservation passes; alice, free again, is offered it and accepts.
+    for _ in range(100):
+        if await offered(client, alice):
+            break
+        await asyncio.sleep(0.05)
+    assert (await accept_first(client, alice))["id"] == interaction_id
+    [removed] = twilio_stub.sent("DELETE", f"/Conferences/{CONFERENCE_SID}/Participants/{leg}.json")
+    assert removed.form == {}
+    dialled = twilio_stub.sent("POST", f"/Conferences/{interaction_id}/Participants.json")
+    assert [(r.form["To"], r.form["Label"]) for r in dialled] == [
+        ("client:alice", "agent"),
+        ("client:bob", "consult"),
+        ("client:alice", "agent"),
+    ]
+    call = await _call(client, caller)
+    assert (call.phase, call.consult_call_sid) == ("bridged", None)
+    # The caller stayed in the conference throughout.
+    assert len(twilio_stub.sent("POST", f"/Calls/{caller.call_sid}.json")) == 1
