@@ -178,8 +178,10 @@ class CallControl:
         await self._set_phase(call.call_sid, "bridged", "handover")
         try:
             handed = await self.hand_over(agent, interaction.id, consulted)
-        except BaseException:
-            await self._set_phase(call.call_sid, "handover", "bridged")
+        except Exception:
+            # Not transferred: the call is its agent's as it was (unless it moved on meanwhile).
+            with contextlib.suppress(StaleState):
+                await self._set_phase(call.call_sid, "handover", "bridged")
             raise
         # Handed over: what follows cannot undo it; a leg Twilio would not change is logged.
         try:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from channels.voice import twiml
 from channels.voice.settings import DEFAULT_HOLD_MUSIC
 from channels.voice.twiml import VoiceUrls
+from interaction_center.domain import wire
 from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
 from storage.models import InteractionEvent, VoiceCall
@@ -30,6 +31,7 @@ from tests.support import (
     set_status,
     sms_form,
 )
+from tests.test_wire import conformance_errors
 from tests.twilio_stub import TwilioStub
 from tests.voice.support import Caller, said, verbs, voice_settings
 
@@ -107,6 +109,7 @@ async def test_the_agent_holds_the_customer_and_takes_them_back(phone: Client, t
     held = await phone.post(url, json={"on": True}, headers=alice)
     assert held.status == 200, await held.text()
     assert await held.json() == {"interaction_id": interaction_id, "on_hold": True}
+    assert conformance_errors(await held.json(), wire.CallHoldBody) == []
     [hold] = twilio_stub.sent("POST", f"/Conferences/{CONFERENCE_SID}/Participants/{caller.call_sid}.json")
     assert hold.form == {"Hold": "true", "HoldUrl": DEFAULT_HOLD_MUSIC}
 
@@ -247,6 +250,7 @@ async def test_a_supervisor_joins_the_call_as_asked(
     response = await phone.post(f"/api/v1/interactions/{interaction_id}/call/monitor", json={"mode": mode}, headers=sam)
     assert response.status == 200, await response.text()
     body = await response.json()
+    assert conformance_errors(body, wire.CallMonitorBody) == []
 
     supervisor = twilio_stub.sent("POST", f"/Conferences/{interaction_id}/Participants.json")[-1]
     expected = {key: agent_leg if value == "agent" else value for key, value in fields.items()}
@@ -352,6 +356,7 @@ async def _consulting(client: Client, caller: Caller) -> tuple[str, dict[str, st
     response = await client.post(url, json={"agent_id": await agent_id(client, bob)}, headers=alice)
     assert response.status == 200, await response.text()
     body = await response.json()
+    assert conformance_errors(body, wire.CallConsultBody) == []
     assert body["agent_id"] == await agent_id(client, bob)
     return interaction_id, alice, bob, str(body["consult_call_sid"])
 
@@ -380,6 +385,7 @@ async def test_a_warm_transfer_hands_the_call_to_the_agent_consulted(phone: Clie
     await _consult_leg(caller, interaction_id, leg, "in-progress")
     response = await phone.post(handover, headers=alice)
     assert response.status == 200, await response.text()
+    assert conformance_errors(await response.json(), wire.InteractionBody) == []
     assert (await response.json())["state"] in ("queued", "offered")
     [removed] = twilio_stub.sent("DELETE", f"/Conferences/{CONFERENCE_SID}/Participants/{alice_leg}.json")
     assert removed.form == {}
