@@ -17,10 +17,11 @@ from channels.email.adapter import EmailChannel
 from channels.sms.adapter import SmsChannel
 from channels.voice.adapter import VoiceChannel
 from channels.voice.rest import TwilioVoice
-from interaction_center.desk.accounts import Accounts
+from interaction_center.desk.accounts import Account, Accounts
 from interaction_center.desk.chat import ChatDesk
 from interaction_center.desk.voice import CallDirectory, VoiceDesk
 from interaction_center.desk.voice_bridge import VoiceBridge
+from interaction_center.desk.voice_control import CallControl
 from interaction_center.desk.voice_wait import VoiceWait
 from interaction_center.desk.work import AgentWork
 from interaction_center.dispatch.consumer import ExactlyOnceConsumer, LogConsumer
@@ -31,6 +32,7 @@ from interaction_center.dispatch.profiles import engine_config
 from interaction_center.dispatch.statistics import Statistics, statistics_consumer
 from interaction_center.domain.errors import InvalidInput
 from interaction_center.domain.model import Channel, InboundContact
+from interaction_center.domain.wire import InteractionBody
 from interaction_center.intake.acknowledgement import Acknowledger
 from interaction_center.intake.service import Intake, IntakeResult
 from interaction_center.settings.model import Settings
@@ -176,6 +178,7 @@ def build_services(settings: Settings) -> Services:
             settings,
             on_accepted=[chat.assigned, voice.bridge.assigned],
             on_completed=chat.completed,
+            on_transferring=voice.control.transferring,
         ),
         chat=chat,
         voice=voice,
@@ -184,6 +187,12 @@ def build_services(settings: Settings) -> Services:
         counting=statistics_consumer(writer),
         channels={adapter.channel: adapter for adapter in adapters},
     )
+    work = services.work
+
+    async def hand_over(agent: Account, interaction_id: str, to_agent: str) -> InteractionBody:
+        return await work.transfer(agent, interaction_id, queue=None, to_agent=to_agent)
+
+    voice.control.hand_over = hand_over
     if settings.smtp.acknowledge and Channel.EMAIL in senders:
         services.acknowledger = port.acknowledger = Acknowledger(
             sessions, senders[Channel.EMAIL], settings.smtp.from_address
@@ -206,4 +215,5 @@ def _voice_desk(
     interpreter = Interpreter(settings.voice.flows, hours, CallDirectory(sessions))
     wait = VoiceWait(sessions, dispatcher, routing, settings, queued)
     bridge = VoiceBridge(sessions, dispatcher, rest, settings)
-    return VoiceDesk(sessions, intake, dispatcher, interpreter, wait, bridge, settings, queued)
+    control = CallControl(sessions, bridge, settings)
+    return VoiceDesk(sessions, intake, dispatcher, interpreter, wait, bridge, control, settings, queued)

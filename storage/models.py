@@ -299,7 +299,8 @@ class VoiceCall(Base):
     caller: Mapped[str] = mapped_column(String(64))
     dialled: Mapped[str] = mapped_column(String(32))
     # ivr (in the flow), queued (waiting), callback (waiting without the caller on the line),
-    # bridged (with an agent), voicemail (recording), transferred (to an outside number), ended.
+    # bridged (with an agent), handover (with the agent consulted, until they accept it),
+    # voicemail (recording), transferred (to an outside number), ended.
     phase: Mapped[str] = mapped_column(String(16))
     # The interpreter's state (ivr.interpreter.CallState.to_json).
     flow_state: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -313,6 +314,15 @@ class VoiceCall(Base):
     leave_to: Mapped[str | None] = mapped_column(String(120))
     conference_sid: Mapped[str | None] = mapped_column(String(64))
     agent_call_sid: Mapped[str | None] = mapped_column(String(64))
+    # The customer's leg in the conference when it is not ``call_sid``: a callback's, dialled in.
+    customer_call_sid: Mapped[str | None] = mapped_column(String(64))
+    # The supervisor on the call (one at a time) and their leg, until it ends.
+    supervisor_id: Mapped[str | None] = mapped_column(String(36))
+    supervisor_call_sid: Mapped[str | None] = mapped_column(String(64))
+    # The agent consulted before a warm transfer, their leg, and when they answered it.
+    consult_agent_id: Mapped[str | None] = mapped_column(String(36))
+    consult_call_sid: Mapped[str | None] = mapped_column(String(64))
+    consult_answered_at: Mapped[datetime | None]
     callback_attempts: Mapped[int] = mapped_column(default=0)
     callback_due_at: Mapped[datetime | None] = mapped_column(index=True)
     answered_at: Mapped[datetime | None]

@@ -22,6 +22,7 @@ from channels.voice.service import FINAL_STATUSES, ConferenceEvent, IncomingCall
 from channels.voice.token import TOKEN_SECONDS, can_issue, voice_token
 from channels.voice.twiml import VoiceUrls
 from interaction_center.desk.voice_bridge import VoiceBridge, endpoint_of
+from interaction_center.desk.voice_control import CallControl
 from interaction_center.desk.voice_wait import VoiceWait
 from interaction_center.dispatch.dispatcher import Dispatcher
 from interaction_center.domain.errors import Conflict, NotFound, StaleState
@@ -92,6 +93,7 @@ class VoiceDesk:
         interpreter: Interpreter,
         wait: VoiceWait,
         bridge: VoiceBridge,
+        control: CallControl,
         settings: Settings,
         queued: Callable[[], None],
     ) -> None:
@@ -101,6 +103,8 @@ class VoiceDesk:
         self._interpreter = interpreter
         self._wait = wait
         self.bridge = bridge
+        # What agents and supervisors do to a call in progress (the API's .../call/...).
+        self.control = control
         self._settings = settings
         # Told when a call joins a queue: the routing feed reads it from the log at once.
         self._queued = queued

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.voice import twiml
 from channels.voice.rest import TwilioVoice
-from channels.voice.service import ConferenceEvent
+from channels.voice.service import FINAL_STATUSES, ConferenceEvent
 from channels.voice.twiml import VoiceUrls
 from interaction_center.dispatch.dispatcher import Dispatcher
 from interaction_center.dispatch.profiles import entry_for
@@ -91,10 +91,15 @@ class VoiceBridge:
     async def _put_through(self, interaction: Interaction, agent: Agent) -> None:
         async with self._sessions() as session:
             call = await calls.of_interaction(session, interaction.id)
-        if call is None or call.phase not in ("queued", "callback"):
+        if call is None or call.phase not in ("queued", "callback", "handover"):
             return  # a voicemail (the agent listens to it), or a caller already gone
         endpoint = endpoint_of(agent)
         data: dict[str, Any] = {"conference": interaction.id, "endpoint": endpoint}
+        if call.phase == "handover" and agent.id == call.consult_agent_id and call.consult_call_sid is not None:
+            # A warm transfer: the consulted agent, on the call already, takes it as it is.
+            data["call_sid"] = call.consult_call_sid
+            await self._update(call.call_sid, "call_taken_over", data, phase="bridged", agent_leg=call.consult_call_sid)
+            return
         if self.rest is None:
             log.warning("interaction %s: %s", interaction.id, DEMO_NOTE)
             demo = {**data, "demo": DEMO_NOTE}
@@ -102,6 +107,10 @@ class VoiceBridge:
             return
         policy = self._settings.queues[interaction.queue].voice
         try:
+            if call.phase == "handover" and call.consult_call_sid is not None and call.conference_sid is not None:
+                # The consulted agent let the reservation pass and someone else took it: the
+                # consulted agent leaves the conference, the new one is dialled into it.
+                await self.rest.remove(call.conference_sid, call.consult_call_sid)
             if call.phase == "queued":
                 music = policy.hold_music or self._settings.voice.hold_music
                 await self.rest.move_to_conference(call.call_sid, interaction.id, record=policy.record, wait_url=music)
@@ -116,12 +125,18 @@ class VoiceBridge:
             log.warning("interaction %s: the call could not be put through: %s", interaction.id, exc.message)
             failed = {**data, "error": exc.message}
             # A caller who hung up meanwhile leaves nothing to put back: the agent wraps up.
-            if await self._update(call.call_sid, "bridge_failed", failed, expect=call.phase):
-                await self._back_to_queue(interaction.id, "returned_to_queue", failed)
+            if not await self._update(call.call_sid, "bridge_failed", failed, expect=call.phase):
+                return
+            if call.phase == "handover":
+                # Out of the conference the caller waits again, ready for the next agent.
+                with contextlib.suppress(ChannelError):
+                    await self.wait_again(call)
+            await self._back_to_queue(interaction.id, "returned_to_queue", failed)
             return
-        phase = "bridged" if call.phase == "queued" else "callback"
+        phase = "callback" if call.phase == "callback" else "bridged"
+        answered = call.phase != "handover"  # a handed-over call was answered long ago
         await self._update(
-            call.call_sid, "call_bridging", data, phase=phase, expect=call.phase, answered=True, agent_leg=leg
+            call.call_sid, "call_bridging", data, phase=phase, expect=call.phase, answered=answered, agent_leg=leg
         )
 
     async def caller_left(self, call: VoiceCall) -> None:
@@ -137,7 +152,11 @@ class VoiceBridge:
             if call is None:
                 log.info("event %s of conference %s we never made: ignored", event.event, event.conference)
                 return
-            call.conference_sid = event.conference_sid
+            if event.event in ("conference-start", "participant-join"):
+                call.conference_sid = event.conference_sid
+            elif event.event == "conference-end" and call.conference_sid == event.conference_sid:
+                # Nothing can be held or joined in it any more.
+                call.conference_sid = None
             data = {"conference_sid": event.conference_sid, "call_sid": event.call_sid, "label": event.label}
             if event.event == "participant-join" and event.label == "agent":
                 store.record_event(session, call.interaction_id, "call_answered", SYSTEM, data)
@@ -166,7 +185,64 @@ class VoiceBridge:
             # finds the first dial claimed).
             await self._dial_customer(call, expected_attempts=0, agent_leg=call_sid)
         elif label == "customer" and call.phase == "callback":
-            await self._customer_result(call, status)
+            await self._customer_result(call, status, call_sid)
+        elif label == "supervisor" and status in FINAL_STATUSES:
+            await self._supervisor_left(call.call_sid, call_sid, status)
+        elif label == "consult" and call_sid == call.consult_call_sid:
+            await self._consulted(call, status)
+
+    async def wait_again(self, call: VoiceCall) -> None:
+        """The caller out of the conference (which ends with them, and every leg in it) into
+        their own Twilio queue again, their place said afresh: for the next agent routing
+        puts the call through to."""
+        if self.rest is not None:
+            await self.rest.redirect(call.call_sid, twiml.enqueued((), self._urls, call.interaction_id))
+        async with self._sessions.begin() as session:
+            row = await calls.get(session, call.call_sid)
+            if row is None:
+                return
+            row.phase, row.conference_sid, row.agent_call_sid = "queued", None, None
+            row.supervisor_id = row.supervisor_call_sid = None
+            row.consult_agent_id = row.consult_call_sid = row.consult_answered_at = None
+            row.announced_position = row.announced_at = None
+
+    async def _consulted(self, call: VoiceCall, status: str) -> None:
+        """The consulted agent's leg answered, or ended: consulted, they are no more; handed
+        the call and gone before taking it, the caller waits again for whoever accepts."""
+        data: dict[str, Any] = {
+            "agent_id": call.consult_agent_id,
+            "call_sid": call.consult_call_sid,
+            "call_status": status,
+        }
+        if status == "in-progress":
+            async with self._sessions.begin() as session:
+                row = await calls.get(session, call.call_sid)
+                if row is not None and row.consult_call_sid == call.consult_call_sid:
+                    row.consult_answered_at = utcnow()
+                    store.record_event(session, row.interaction_id, "call_consult_answered", SYSTEM, data)
+            return
+        if status not in FINAL_STATUSES:
+            return
+        if call.phase == "handover":
+            with contextlib.suppress(ChannelError):
+                await self.wait_again(call)
+            data["caller_waits"] = True
+        async with self._sessions.begin() as session:
+            row = await calls.get(session, call.call_sid)
+            if row is None:
+                return
+            if row.consult_call_sid == call.consult_call_sid:
+                row.consult_agent_id = row.consult_call_sid = row.consult_answered_at = None
+            store.record_event(session, row.interaction_id, "call_consult_ended", SYSTEM, data)
+
+    async def _supervisor_left(self, call_sid: str, leg: str, status: str) -> None:
+        async with self._sessions.begin() as session:
+            row = await calls.get(session, call_sid)
+            if row is None or row.supervisor_call_sid != leg:
+                return
+            data = {"supervisor": row.supervisor_id, "call_sid": leg, "call_status": status}
+            row.supervisor_id = row.supervisor_call_sid = None
+            store.record_event(session, row.interaction_id, "call_monitor_ended", SYSTEM, data)
 
     async def _agent_missed(self, call: VoiceCall, call_sid: str, status: str) -> None:
         """The agent did not pick up: the call waits again at the place it had, the caller
@@ -233,7 +309,7 @@ class VoiceBridge:
         if "error" in data:
             await self._customer_result(call, "failed")
 
-    async def _customer_result(self, call: VoiceCall, status: str) -> None:
+    async def _customer_result(self, call: VoiceCall, status: str, leg: str | None = None) -> None:
         if status not in _NOT_ANSWERED and status != "in-progress":
             return
         async with self._sessions.begin() as session:
@@ -242,7 +318,7 @@ class VoiceBridge:
                 return
             data: dict[str, Any] = {"attempt": row.callback_attempts, "result": status}
             if status == "in-progress":
-                row.phase = "bridged"
+                row.phase, row.customer_call_sid = "bridged", leg
             else:
                 queue = (await store.get(session, row.interaction_id)).queue
                 retry = (
@@ -294,7 +370,12 @@ class VoiceBridge:
                     row.phase = phase
                 if answered:
                     row.answered_at = utcnow()
-                row.agent_call_sid = None if clear_leg else agent_leg or row.agent_call_sid
+                if clear_leg:
+                    row.agent_call_sid = None
+                elif agent_leg is not None:
+                    row.agent_call_sid = agent_leg
+                    # Whoever was consulted is the agent now, or was sent away.
+                    row.consult_agent_id = row.consult_call_sid = row.consult_answered_at = None
                 store.record_event(session, row.interaction_id, event, SYSTEM, data)
         except StaleState:
             return False

@@ -43,6 +43,9 @@ MAX_DISPOSITION_CHARS = 100
 # call is put through to the agent) or completes (web chat tells its visitor the chat ended).
 AcceptedListener = Callable[[Interaction, Agent], Awaitable[None]]
 CompletedListener = Callable[[Interaction], Awaitable[None]]
+# Told of an interaction about to be transferred, before routing has it (a call's caller
+# leaves their agent's conference to wait again); raising refuses the transfer.
+TransferringListener = Callable[[Interaction], Awaitable[None]]
 
 
 class AgentWork:
@@ -55,6 +58,7 @@ class AgentWork:
         settings: Settings,
         on_accepted: Sequence[AcceptedListener] = (),
         on_completed: CompletedListener | None = None,
+        on_transferring: TransferringListener | None = None,
     ) -> None:
         self._sessions = sessions
         self._dispatcher = dispatcher
@@ -63,6 +67,7 @@ class AgentWork:
         self._settings = settings
         self._on_accepted = on_accepted
         self._on_completed = on_completed
+        self._on_transferring = on_transferring
 
     async def interaction(self, agent: Agent, interaction_id: str) -> InteractionBody:
         async with self._sessions() as session:
@@ -215,6 +220,8 @@ class AgentWork:
             preferred_until=now + self._settings.routing.transfer_window_seconds if to_agent else 0.0,
         )
         data = {"queue": target, "agent_id": to_agent, "from_queue": interaction.queue}
+        if self._on_transferring is not None:
+            await self._on_transferring(interaction)
         await self._dispatcher.transfer(agent_actor(agent.id), interaction.id, entry, data)
         log.info("interaction %s: transferred by agent %s to %s", interaction.id, agent.id, to_agent or target)
         return await self.interaction(agent, interaction.id)

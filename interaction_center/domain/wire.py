@@ -165,6 +165,49 @@ class VoiceTokenBody(TypedDict):
     expires_at: str
 
 
+# The agent's and supervisor's side of a call in progress (POST .../call/...).
+
+
+class CallHoldBody(TypedDict):
+    """The customer was put on hold (``on_hold``) or taken off it."""
+
+    interaction_id: str
+    on_hold: bool
+
+
+def call_hold_body(interaction_id: str, on_hold: bool) -> CallHoldBody:
+    return {"interaction_id": interaction_id, "on_hold": on_hold}
+
+
+class CallConsultBody(TypedDict):
+    """The agent consulted, being dialled into the call (the customer on hold)."""
+
+    interaction_id: str
+    agent_id: str
+    consult_call_sid: str
+
+
+def call_consult_body(interaction_id: str, agent_id: str, consult_call_sid: str) -> CallConsultBody:
+    return {"interaction_id": interaction_id, "agent_id": agent_id, "consult_call_sid": consult_call_sid}
+
+
+# How a supervisor is on a call: heard by nobody, by the agent alone, by both.
+MonitorMode = Literal["listen", "whisper", "barge"]
+MONITOR_MODES: tuple[MonitorMode, ...] = ("listen", "whisper", "barge")
+
+
+class CallMonitorBody(TypedDict):
+    """The supervisor's leg in the call's conference and how they are on it."""
+
+    interaction_id: str
+    mode: MonitorMode
+    supervisor_call_sid: str
+
+
+def call_monitor_body(interaction_id: str, mode: MonitorMode, supervisor_call_sid: str) -> CallMonitorBody:
+    return {"interaction_id": interaction_id, "mode": mode, "supervisor_call_sid": supervisor_call_sid}
+
+
 def error_body(code: str, message: str) -> ErrorBody:
     return {"error": {"code": code, "message": message}}
 

@@ -9,7 +9,7 @@ from aiohttp import web
 from interaction_center import wire as serialize
 from interaction_center.desk.accounts import Account
 from interaction_center.domain.errors import InvalidInput
-from interaction_center.domain.wire import offers_body, ok_body
+from interaction_center.domain.wire import MONITOR_MODES, offers_body, ok_body
 from interaction_center.web.auth import EVERYONE, SUPERVISORS, allow, bearer_token
 from interaction_center.web.errors import json_object, text_field
 from interaction_center.web.keys import SERVICES
@@ -128,6 +128,51 @@ async def transfer(request: web.Request, agent: Account) -> web.Response:
     result = await request.app[SERVICES].work.transfer(
         agent, request.match_info["interaction_id"], queue=queue, to_agent=to_agent
     )
+    return web.json_response(result)
+
+
+@routes.post("/api/v1/interactions/{interaction_id}/call/hold")
+@allow(*EVERYONE)
+async def hold_call(request: web.Request, agent: Account) -> web.Response:
+    body = await json_object(request)
+    on = body.get("on")
+    if not isinstance(on, bool):
+        raise InvalidInput("'on' must be true (hold the customer) or false (take them back)", code="call.bad_hold")
+    result = await request.app[SERVICES].voice.control.hold(agent, request.match_info["interaction_id"], on)
+    return web.json_response(result)
+
+
+@routes.post("/api/v1/interactions/{interaction_id}/call/hangup")
+@allow(*EVERYONE)
+async def hang_up_call(request: web.Request, agent: Account) -> web.Response:
+    await request.app[SERVICES].voice.control.hang_up(agent, request.match_info["interaction_id"])
+    return web.json_response(ok_body())
+
+
+@routes.post("/api/v1/interactions/{interaction_id}/call/consult")
+@allow(*EVERYONE)
+async def consult_call(request: web.Request, agent: Account) -> web.Response:
+    body = await json_object(request)
+    consulted = text_field(body, "agent_id", max_length=36, blank=False)
+    result = await request.app[SERVICES].voice.control.consult(agent, request.match_info["interaction_id"], consulted)
+    return web.json_response(result)
+
+
+@routes.post("/api/v1/interactions/{interaction_id}/call/handover")
+@allow(*EVERYONE)
+async def hand_over_call(request: web.Request, agent: Account) -> web.Response:
+    result = await request.app[SERVICES].voice.control.handover(agent, request.match_info["interaction_id"])
+    return web.json_response(result)
+
+
+@routes.post("/api/v1/interactions/{interaction_id}/call/monitor")
+@allow(*SUPERVISORS)
+async def monitor_call(request: web.Request, agent: Account) -> web.Response:
+    body = await json_object(request)
+    mode = next((mode for mode in MONITOR_MODES if mode == body.get("mode")), None)
+    if mode is None:
+        raise InvalidInput(f"'mode' must be one of {', '.join(MONITOR_MODES)}", code="call.bad_mode")
+    result = await request.app[SERVICES].voice.control.monitor(agent, request.match_info["interaction_id"], mode)
     return web.json_response(result)
 
 
