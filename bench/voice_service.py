@@ -24,69 +24,9 @@ SUPERVISOR = ("sam", "sam-bench-pw")
 # What each service instance wrote to stderr (the log is deleted with its folder).
 SERVER_LOGS: list[str] = []
 
-# tests/voice/support.py's flow: welcome, a menu (1 sales, 2 an account number), the
-# account collected (eight digits), a lookup, the hours check, a queue.
-FLOW = """
-numbers = ["+15005550006"]
-start = "welcome"
-[prompts]
-welcome = "Welcome to Example."
-menu = "For sales press 1, for support press 2."
-invalid = "Sorry, that is not a choice."
-account = "Please key in your eight digit account number."
-bad_account = "An account number has eight digits."
-closed = "We are closed. Please leave a message."
-bye = "Goodbye."
-[nodes.welcome]
-type = "say"
-prompts = ["welcome"]
-next = "menu"
-[nodes.menu]
-type = "menu"
-prompts = ["menu"]
-input = "dtmf"
-options = { "1" = "sales", "2" = "account" }
-timeout_seconds = 5
-retries = 2
-invalid_prompt = "invalid"
-fallback = "bye"
-[nodes.account]
-type = "collect"
-prompts = ["account"]
-attribute = "account"
-input = "dtmf"
-min_length = 8
-max_length = 8
-pattern = "[0-9]{8}"
-retries = 2
-invalid_prompt = "bad_account"
-next = "lookup"
-fallback = "lookup"
-[nodes.lookup]
-type = "lookup"
-by_caller = true
-account_attribute = "account"
-found = "hours"
-not_found = "hours"
-[nodes.hours]
-type = "hours"
-queue = "support"
-open = "support"
-closed = "closed"
-[nodes.support]
-type = "queue"
-queue = "support"
-[nodes.sales]
-type = "queue"
-queue = "support"
-priority = 1
-[nodes.closed]
-type = "voicemail"
-prompts = ["closed"]
-[nodes.bye]
-type = "hangup"
-prompts = ["bye"]
-"""
+# The voice tests' flow: welcome, a menu (1 sales, 2 an account number), the account
+# collected (eight digits), a lookup, the hours check, a queue.
+FLOW = (Path(__file__).parent.parent / "tests" / "voice" / "flow.toml").read_text()
 
 
 @dataclass

@@ -19,9 +19,9 @@ from typing import Any, Literal
 from aiohttp import ClientError
 from twilio.base import values
 from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
+from channels.twilio.client import TwilioClient
 from channels.twilio.settings import TwilioSettings
 from channels.voice.conference import PARTICIPANT_EVENTS, Callbacks, check_name, join_conference
 from interaction_center.domain.errors import ChannelError
@@ -53,26 +53,14 @@ def _mode(mode: SupervisorMode, agent_call_sid: str) -> dict[str, Any]:
 
 class TwilioVoice:
     def __init__(self, settings: TwilioSettings, status_base_url: str, timeout: float = 15.0) -> None:
-        self._settings = settings
         self._callbacks = Callbacks(status_base_url.rstrip("/"))
-        self._timeout = timeout
-        self._http: AsyncTwilioHttpClient | None = None
-        self._client: Client | None = None
-
-    def _connected(self) -> Client:
-        # Built on first use: its aiohttp session must be born inside the running loop.
-        if self._client is None:
-            self._http = AsyncTwilioHttpClient(timeout=self._timeout)
-            self._client = Client(self._settings.account_sid, self._settings.auth_token, http_client=self._http)
-            # Configurable so tests can reach a local stub; production keeps Twilio's URL.
-            self._client.api.base_url = self._settings.api_base_url
-        return self._client
+        self._client = TwilioClient(settings, timeout)
 
     async def _twilio(
         self, what: str, request: Callable[[Client], Awaitable[Any]], *, gone_is_done: bool = False
     ) -> Any:
         try:
-            return await request(self._connected())
+            return await request(self._client.connected())
         except TwilioRestException as exc:
             if gone_is_done and exc.status == 404:
                 log.info("%s: already gone at Twilio", what)
@@ -198,5 +186,4 @@ class TwilioVoice:
         return str(created.sid)
 
     async def close(self) -> None:
-        if self._http is not None:
-            await self._http.close()
+        await self._client.close()
