@@ -134,6 +134,12 @@ async def test_a_caller_chooses_is_identified_waits_and_is_put_through_to_the_ag
     collected = next(event for event in call["events"] if event["type"] == "ivr_collected")
     assert collected["data"]["value"] == ACCOUNT
 
+    # The caller hangs up: the talk ends on the timeline, with its length.
+    await caller.hang_up()
+    ended = await (await phone.get(f"/api/v1/interactions/{interaction.id}", headers=alice)).json()
+    talk = [event["data"] for event in ended["events"] if event["type"] == "call_talk_ended"]
+    assert len(talk) == 1 and talk[0]["talk_seconds"] >= 0
+
 
 async def test_a_retried_webhook_gets_the_same_answer_and_moves_nothing(phone: Client) -> None:
     caller = Caller(phone)
