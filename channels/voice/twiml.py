@@ -7,6 +7,7 @@ for what it is."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from twilio.twiml import TwiML
@@ -59,6 +60,10 @@ class VoiceUrls:
     @property
     def status(self) -> str:
         return f"{self.base}/status"
+
+
+# For answers that send Twilio nowhere.
+_NO_URLS = VoiceUrls("")
 
 
 def speak(verb: TwiML, prompt: Prompt) -> None:
@@ -156,6 +161,13 @@ def waiting(announcements: Iterable[Prompt], music: str, callback: Prompt | None
     else:
         response.pause(length=10)
     return str(response)
+
+
+@functools.lru_cache(maxsize=64)
+def hold(music: str) -> str:
+    """Hold music alone (``waiting`` with nothing to say): most of what the wait URL
+    answers, the same text for every caller of a queue, so made once per music."""
+    return waiting((), music, None, _NO_URLS)
 
 
 def leave() -> str:
