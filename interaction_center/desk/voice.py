@@ -38,6 +38,7 @@ from interaction_center.domain.model import (
 )
 from interaction_center.domain.stamps import utcnow
 from interaction_center.domain.wire import VoiceTokenBody
+from interaction_center.intake import batch as intake_batch
 from interaction_center.intake.service import Intake
 from interaction_center.intake.waiting import queued_data, waiting_values
 from interaction_center.settings.model import Settings
@@ -62,7 +63,8 @@ from storage.writer import Writer
 
 log = logging.getLogger(__name__)
 
-# A hang-up report decided again this many times when a step of the call races it.
+# A hang-up report decided again this many times when a step of the call races it, and a
+# new call taken in again when another writer's key meets it.
 _ATTEMPTS = 3
 # The call's phase once its flow ends somewhere other than a queue.
 _ENDS: dict[type, str] = {Voicemail: "voicemail", Transfer: "transferred", Hangup: "ended"}
@@ -128,22 +130,50 @@ class VoiceDesk:
             sender_name=call.details.get("CallerName", ""),
             held=True,
         )
-        opened = await self._intake.receive(contact, "")
         step = await self._interpreter.begin(flow, call.caller, utcnow())
-        row = {
-            "call_sid": call.call_sid,
-            "interaction_id": opened.interaction_id,
-            "caller": call.caller,
-            "dialled": call.dialled,
-            "callback_attempts": 0,
-            "created_at": utcnow(),
-            "version": 1,
-        }
-        try:
-            return await self._take(call.call_sid, opened.interaction_id, None, 0, step, new=row)
-        except IntegrityError:
-            # The same webhook, retried while the first was being answered.
-            return await self._stored(call.call_sid)
+        prompts, phase = self._shape(step)
+        state = step.state.to_json()
+
+        def write(conn: Connection) -> str:
+            """The call taken in as intake takes any contact (held: its IVR queues it),
+            its row and its first step, in one transaction."""
+            now = utcnow()
+            [stored] = intake_batch.write(conn, [(contact, "")], self._settings, now)
+            interaction_id = stored.result.interaction_id
+            if stored.result.duplicate:
+                # The same webhook again: answered in the transaction that took it in.
+                answered = calls.response(conn, call.call_sid)
+                if answered is not None:
+                    return answered
+            answer = self._answer(step, prompts, 1, interaction_id)
+            row = {
+                "call_sid": call.call_sid,
+                "interaction_id": interaction_id,
+                "caller": call.caller,
+                "dialled": call.dialled,
+                "phase": phase,
+                "flow_state": state,
+                "step": 1,
+                "response": answer,
+                "callback_attempts": 0,
+                "created_at": now,
+                "version": 1,
+            }
+            calls.insert(conn, row)
+            self._record(conn, interaction_id, step, phase, now)
+            return answer
+
+        attempt = 1
+        while True:
+            try:
+                return await self._write(write, phase)
+            except IntegrityError:
+                # Another writer took in the same webhook (retried while the first was being
+                # answered) or a first call from the same new number: a fresh transaction
+                # finds what it committed.
+                if attempt == _ATTEMPTS:
+                    raise
+                attempt += 1
 
     async def step(self, call_sid: str, number: int, heard: Heard) -> str:
         call = await self._reader.run(lambda conn: calls.read(conn, call_sid))
@@ -158,53 +188,46 @@ class VoiceDesk:
             step = await self._interpreter.resume(CallState.from_json(call.flow_state), heard, call.caller, utcnow())
         except UnknownStep as exc:
             raise NotFound(str(exc), code="voice.unknown_step") from exc
+        prompts, phase = self._shape(step)
+        answer = self._answer(step, prompts, call.step + 1, call.interaction_id)
+        changes = {"phase": phase, "flow_state": step.state.to_json(), "step": call.step + 1, "response": answer}
+
+        def write(conn: Connection) -> str:
+            """The step, on condition that the call is still at the version it was read at."""
+            if not calls.update(conn, call_sid, call.version, changes):
+                raise StaleState("the call moved on (or ended) meanwhile")
+            self._record(conn, call.interaction_id, step, phase, utcnow())
+            return answer
+
         try:
-            return await self._take(call_sid, call.interaction_id, call.version, call.step, step, new=None)
+            return await self._write(write, phase)
         except StaleState:
             return await self._stored(call_sid)
 
-    async def _take(
-        self,
-        call_sid: str,
-        interaction_id: str,
-        version: int | None,
-        at: int,
-        step: Step,
-        *,
-        new: dict[str, Any] | None,
-    ) -> str:
-        """Record ``step`` on the call and its interaction in one transaction, on condition
-        that the call is still at the ``version`` it was read at (``new``: the call's row,
-        inserted, its key meeting a retry's); the TwiML to answer with."""
+    def _shape(self, step: Step) -> tuple[tuple[Prompt, ...], str]:
+        """What the caller hears at ``step`` (a queue that records its calls asks consent
+        as the caller joins it), and the call's phase after it."""
         then = step.then
-        prompts = step.prompts
         if isinstance(then, Enqueue):
             policy = self._settings.queues[then.queue].voice
-            if policy.record:
-                prompts = (*prompts, Prompt(say=policy.consent_prompt))
-            phase = "queued"
-        elif isinstance(then, Gather):
-            phase = "ivr"
-        else:
-            # The call leaves the IVR for no agent: its interaction ends here.
-            phase = _ENDS[type(then)]
-        answer = twiml.step(Step(prompts, then, step.state, step.events), self._urls, at + 1, interaction_id)
-        changes = {"phase": phase, "flow_state": step.state.to_json(), "step": at + 1, "response": answer}
+            prompts = (*step.prompts, Prompt(say=policy.consent_prompt)) if policy.record else step.prompts
+            return prompts, "queued"
+        if isinstance(then, Gather):
+            return step.prompts, "ivr"
+        # The call leaves the IVR for no agent: its interaction ends here.
+        return step.prompts, _ENDS[type(then)]
 
-        def write(conn: Connection) -> None:
-            if new is not None:
-                calls.insert(conn, {**new, **changes})
-            elif version is None or not calls.update(conn, call_sid, version, changes):
-                raise StaleState("the call moved on (or ended) meanwhile")
-            self._record(conn, interaction_id, step, phase, utcnow())
+    def _answer(self, step: Step, prompts: tuple[Prompt, ...], next_step: int, interaction_id: str) -> str:
+        return twiml.step(Step(prompts, step.then, step.state, step.events), self._urls, next_step, interaction_id)
 
+    async def _write(self, write: Callable[[Connection], str], phase: str) -> str:
+        """A step's transaction on the storage writer; its answer once committed."""
         written = self._writer.submit(write)
         if phase == "queued":
             # The routing feed reads the log right behind this write, in its transaction
             # when it can.
             self._queued()
-        await written
-        return answer
+        return await written
 
     def _record(self, conn: Connection, interaction_id: str, step: Step, phase: str, now: datetime) -> None:
         """The step on the interaction: its events, the customer the IVR identified, and its
