@@ -40,6 +40,7 @@ from ivr.interpreter import Interpreter
 from routing import MemoryRoutingBackend, RoutingBackend
 from storage.database import create_engine, session_factory
 from storage.migrate import check_current
+from storage.reader import Reader
 from storage.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class Services:
     hub: AgentHub
     dispatcher: Dispatcher
     writer: Writer
+    reader: Reader
     intake: Intake
     accounts: Accounts
     work: AgentWork
@@ -130,6 +132,7 @@ class Services:
             await self.hub.close()
             await self.routing.close()
             await self.writer.close()
+            await self.reader.close()
             await self.engine.dispose()
 
 
@@ -139,6 +142,7 @@ def build_services(settings: Settings) -> Services:
     routing = MemoryRoutingBackend(engine_config(settings))
     hub = AgentHub()
     writer = Writer(engine)
+    reader = Reader(engine)
     # Filled from the channels below (the chat channel needs the desk, which needs the
     # dispatcher); read when agents' profiles are loaded, once the service starts.
     capacities: dict[str, Capacity] = {}
@@ -149,7 +153,7 @@ def build_services(settings: Settings) -> Services:
     rooms = ChatRooms()
     statistics = Statistics(sessions, dispatcher)
     chat = ChatDesk(sessions, intake, dispatcher, statistics, routing, hub, rooms, settings)
-    voice = _voice_desk(settings, sessions, intake, dispatcher, routing, feed.wake)
+    voice = _voice_desk(settings, sessions, writer, reader, intake, dispatcher, routing, feed.wake)
     # Every channel the service speaks: adding one is its subpackage, its configuration
     # section and one line here.
     adapters: list[ChannelAdapter] = [
@@ -168,6 +172,7 @@ def build_services(settings: Settings) -> Services:
         hub=hub,
         dispatcher=dispatcher,
         writer=writer,
+        reader=reader,
         intake=intake,
         accounts=Accounts(sessions, settings.auth.token_ttl_seconds),
         work=AgentWork(
@@ -203,6 +208,8 @@ def build_services(settings: Settings) -> Services:
 def _voice_desk(
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
+    writer: Writer,
+    reader: Reader,
     intake: Intake,
     dispatcher: Dispatcher,
     routing: RoutingBackend,
@@ -212,8 +219,8 @@ def _voice_desk(
     # interaction (desk.voice_bridge).
     rest = TwilioVoice(settings.twilio, settings.public_base_url) if settings.twilio.account_sid else None
     hours = {name: queue.hours for name, queue in settings.queues.items() if queue.hours is not None}
-    interpreter = Interpreter(settings.voice.flows, hours, CallDirectory(sessions))
-    wait = VoiceWait(sessions, dispatcher, routing, settings, queued)
+    interpreter = Interpreter(settings.voice.flows, hours, CallDirectory(reader))
+    wait = VoiceWait(sessions, writer, reader, dispatcher, routing, settings, queued)
     bridge = VoiceBridge(sessions, dispatcher, rest, settings)
     control = CallControl(sessions, bridge, settings)
-    return VoiceDesk(sessions, intake, dispatcher, interpreter, wait, bridge, control, settings, queued)
+    return VoiceDesk(sessions, writer, reader, intake, dispatcher, interpreter, wait, bridge, control, settings, queued)

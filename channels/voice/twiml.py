@@ -7,12 +7,15 @@ for what it is."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
+from xml.sax.saxutils import escape
 
 from twilio.twiml import TwiML
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.flow import Prompt
+from ivr.instructions import Instruction
 from ivr.interpreter import Enqueue, Gather, Hangup, Step, Transfer, Voicemail
 
 APOLOGY = Prompt(say="We are sorry, something went wrong on our side. Please call again later. Goodbye.")
@@ -61,6 +64,10 @@ class VoiceUrls:
         return f"{self.base}/status"
 
 
+# For answers that send Twilio nowhere.
+_NO_URLS = VoiceUrls("")
+
+
 def speak(verb: TwiML, prompt: Prompt) -> None:
     if prompt.play:
         verb.play(prompt.play)
@@ -77,9 +84,26 @@ def _said(prompts: Iterable[Prompt]) -> VoiceResponse:
 
 def step(step: Step, urls: VoiceUrls, next_step: int, queue_name: str) -> str:
     """The TwiML of an IVR step: its prompts, then what it leads to. ``queue_name`` is the
-    Twilio queue a caller who reaches a queue waits in (one per call: routing is ours)."""
-    response = _said(step.prompts)
+    Twilio queue a caller who reaches a queue waits in (one per call: routing is ours).
+
+    Made once per flow node and step number: a step's text depends on nothing else (the
+    queue's name is put in afterwards), and every caller at a node hears the same."""
     then = step.then
+    if isinstance(then, Enqueue):
+        return _step(step.prompts, None, urls, 0).replace(_QUEUE_NAME, escape(queue_name))
+    # Only a Gather's URLs carry the next step's number.
+    return _step(step.prompts, then, urls, next_step if isinstance(then, Gather) else 0)
+
+
+# The queue's name in an Enqueue made once: a private-use character no prompt holds.
+_QUEUE_NAME = "\ue000"
+
+
+@functools.lru_cache(maxsize=1024)
+def _step(prompts: tuple[Prompt, ...], then: Instruction | None, urls: VoiceUrls, next_step: int) -> str:
+    """``then`` None: into the caller's queue (an Enqueue's queue and skills are routing's,
+    not Twilio's)."""
+    response = _said(prompts)
     if isinstance(then, Gather):
         gather = response.gather(
             input=then.input,
@@ -97,8 +121,8 @@ def step(step: Step, urls: VoiceUrls, next_step: int, queue_name: str) -> str:
         # With nothing heard Twilio goes on to the next verb: back to the same step, with
         # no input, which the flow takes as a timeout.
         response.redirect(urls.step(next_step), method="POST")
-    elif isinstance(then, Enqueue):
-        enqueue(response, urls, queue_name)
+    elif then is None:
+        enqueue(response, urls, _QUEUE_NAME)
     elif isinstance(then, Voicemail):
         record(response, urls, then.max_seconds, then.transcribe)
     elif isinstance(then, Transfer):
@@ -156,6 +180,13 @@ def waiting(announcements: Iterable[Prompt], music: str, callback: Prompt | None
     else:
         response.pause(length=10)
     return str(response)
+
+
+@functools.lru_cache(maxsize=64)
+def hold(music: str) -> str:
+    """Hold music alone (``waiting`` with nothing to say): most of what the wait URL
+    answers, the same text for every caller of a queue, so made once per music."""
+    return waiting((), music, None, _NO_URLS)
 
 
 def leave() -> str:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -37,6 +39,7 @@ from interaction_center.domain.model import (
 )
 from interaction_center.domain.stamps import utcnow
 from interaction_center.domain.wire import VoiceTokenBody
+from interaction_center.intake import batch as intake_batch
 from interaction_center.intake.service import Intake
 from interaction_center.intake.waiting import queued_data, waiting_values
 from interaction_center.settings.model import Settings
@@ -53,13 +56,16 @@ from ivr.interpreter import (
     UnknownStep,
     Voicemail,
 )
-from storage import calls, customers
+from storage import calls, customers, intake_rows
 from storage import interactions as store
-from storage.models import Agent, Interaction, VoiceCall
+from storage.models import Agent, VoiceCall
+from storage.reader import Reader
+from storage.writer import Writer
 
 log = logging.getLogger(__name__)
 
-# A hang-up report decided again this many times when a step of the call races it.
+# A hang-up report decided again this many times when a step of the call races it, and a
+# new call taken in again when another writer's key meets it.
 _ATTEMPTS = 3
 # The call's phase once its flow ends somewhere other than a queue.
 _ENDS: dict[type, str] = {Voicemail: "voicemail", Transfer: "transferred", Hangup: "ended"}
@@ -70,16 +76,11 @@ class CallDirectory:
     they keyed in, else by the number they call from, if they were in touch before (intake
     makes a customer of every new number: a stranger is not "found")."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+    def __init__(self, reader: Reader) -> None:
+        self._reader = reader
 
     async def find_customer(self, caller: str, account: str | None) -> str | None:
-        async with self._sessions() as session:
-            if account:
-                held = await customers.identity(session, IdentityKind.ACCOUNT, account)
-                if held is not None:
-                    return held.customer_id
-            return await customers.returning_caller(session, caller) if caller else None
+        return await self._reader.run(lambda conn: customers.find_caller(conn, caller, account))
 
 
 class VoiceDesk:
@@ -88,6 +89,8 @@ class VoiceDesk:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
+        writer: Writer,
+        reader: Reader,
         intake: Intake,
         dispatcher: Dispatcher,
         interpreter: Interpreter,
@@ -98,6 +101,8 @@ class VoiceDesk:
         queued: Callable[[], None],
     ) -> None:
         self._sessions = sessions
+        self._writer = writer
+        self._reader = reader
         self._intake = intake
         self._dispatcher = dispatcher
         self._interpreter = interpreter
@@ -111,10 +116,9 @@ class VoiceDesk:
         self._urls = VoiceUrls(settings.public_base_url)
 
     async def incoming(self, call: IncomingCall) -> str:
-        async with self._sessions() as session:
-            known = await calls.get(session, call.call_sid)
+        known = await self._reader.run(lambda conn: calls.response(conn, call.call_sid))
         if known is not None:
-            return known.response
+            return known
         flow = self._settings.voice.flows.for_number(call.dialled)
         if flow is None:
             raise NotFound(f"no IVR flow answers {call.dialled}", code="voice.no_flow")
@@ -130,28 +134,55 @@ class VoiceDesk:
             sender_name=call.details.get("CallerName", ""),
             held=True,
         )
-        opened = await self._intake.receive(contact, "")
         step = await self._interpreter.begin(flow, call.caller, utcnow())
-        row = VoiceCall(
-            call_sid=call.call_sid,
-            interaction_id=opened.interaction_id,
-            caller=call.caller,
-            dialled=call.dialled,
-            phase="ivr",
-            flow_state={},
-            step=0,
-            response="",
-            callback_attempts=0,
-        )
-        try:
-            return await self._take(row, step, new=True)
-        except IntegrityError:
-            # The same webhook, retried while the first was being answered.
-            return await self._stored(call.call_sid)
+        prompts, phase = self._shape(step)
+        state = step.state.to_json()
+
+        def write(conn: Connection) -> str:
+            """The call taken in as intake takes any contact (held: its IVR queues it),
+            its row and its first step, in one transaction."""
+            now = utcnow()
+            [stored] = intake_batch.write(conn, [(contact, "")], self._settings, now)
+            interaction_id = stored.result.interaction_id
+            if stored.result.duplicate:
+                # The same webhook again: answered in the transaction that took it in.
+                answered = calls.response(conn, call.call_sid)
+                if answered is not None:
+                    return answered
+            answer = self._answer(step, prompts, 1, interaction_id)
+            row = {
+                "call_sid": call.call_sid,
+                "interaction_id": interaction_id,
+                "caller": call.caller,
+                "dialled": call.dialled,
+                "phase": phase,
+                "flow_state": state,
+                "step": 1,
+                "response": answer,
+                "callback_attempts": 0,
+                "created_at": now,
+                "version": 1,
+            }
+            calls.insert(conn, row)
+            self._record(conn, interaction_id, step, phase, now)
+            return answer
+
+        attempt = 1
+        while True:
+            try:
+                return await self._write(write, phase)
+            except IntegrityError:
+                # Another writer took in the same webhook (retried while the first was being
+                # answered) or a first call from the same new number: a fresh transaction
+                # finds what it committed.
+                if attempt == _ATTEMPTS:
+                    raise
+                attempt += 1
 
     async def step(self, call_sid: str, number: int, heard: Heard) -> str:
-        async with self._sessions() as session:
-            call = await self._call(session, call_sid)
+        call = await self._reader.run(lambda conn: calls.read(conn, call_sid))
+        if call is None:
+            raise NotFound(f"no call {call_sid}", code="voice.unknown_call")
         if number < call.step or call.phase != "ivr":
             # Answered already: the same answer, and the caller stays where they are.
             return call.response
@@ -161,67 +192,87 @@ class VoiceDesk:
             step = await self._interpreter.resume(CallState.from_json(call.flow_state), heard, call.caller, utcnow())
         except UnknownStep as exc:
             raise NotFound(str(exc), code="voice.unknown_step") from exc
+        prompts, phase = self._shape(step)
+        answer = self._answer(step, prompts, call.step + 1, call.interaction_id)
+        changes = {"phase": phase, "flow_state": step.state.to_json(), "step": call.step + 1, "response": answer}
+
+        def write(conn: Connection) -> str:
+            """The step, on condition that the call is still at the version it was read at."""
+            if not calls.update(conn, call_sid, call.version, changes):
+                raise StaleState("the call moved on (or ended) meanwhile")
+            self._record(conn, call.interaction_id, step, phase, utcnow())
+            return answer
+
         try:
-            return await self._take(call, step, new=False)
+            return await self._write(write, phase)
         except StaleState:
             return await self._stored(call_sid)
 
-    async def _take(self, read: VoiceCall, step: Step, *, new: bool) -> str:
-        """Record ``step`` on the call and its interaction, on condition that the call is
-        still at the step it was read at; the TwiML to answer with."""
+    def _shape(self, step: Step) -> tuple[tuple[Prompt, ...], str]:
+        """What the caller hears at ``step`` (a queue that records its calls asks consent
+        as the caller joins it), and the call's phase after it."""
         then = step.then
-        async with self._sessions.begin() as session:
-            if new:
-                call = read
-                session.add(call)
-            else:
-                found = await calls.get(session, read.call_sid)
-                if found is None or found.step != read.step or found.phase != "ivr":
-                    raise StaleState("the call moved on (or ended) meanwhile")
-                call = found
-            interaction = await store.get(session, call.interaction_id)
-            customer = Actor(ActorKind.CUSTOMER, interaction.customer_id)
-            for kind, data in step.events:
-                store.record_event(session, interaction.id, kind, customer if kind == "ivr_input" else SYSTEM, data)
-            if step.state.customer_id and step.state.customer_id != interaction.customer_id:
-                data = {"customer_id": step.state.customer_id, "was": interaction.customer_id}
-                store.record_event(session, interaction.id, "customer_identified", SYSTEM, data)
-                interaction.customer_id = step.state.customer_id
-            prompts = step.prompts
-            if isinstance(then, Enqueue):
-                self._enqueue(session, interaction, then)
-                policy = self._settings.queues[then.queue].voice
-                if policy.record:
-                    prompts = (*prompts, Prompt(say=policy.consent_prompt))
-                call.phase = "queued"
-            elif not isinstance(then, Gather):
-                # The call leaves the IVR for no agent: its interaction ends here.
-                call.phase = _ENDS[type(then)]
-                data = {"to": call.phase, **({"number": then.number} if isinstance(then, Transfer) else {})}
-                store.transition(session, interaction, InteractionState.CANCELLED, SYSTEM, "ivr_ended", data)
-            call.flow_state = step.state.to_json()
-            call.step += 1
-            call.response = twiml.step(
-                Step(prompts, then, step.state, step.events), self._urls, call.step, interaction.id
-            )
-        if call.phase == "queued":
-            self._queued()
-        return call.response
+        if isinstance(then, Enqueue):
+            policy = self._settings.queues[then.queue].voice
+            prompts = (*step.prompts, Prompt(say=policy.consent_prompt)) if policy.record else step.prompts
+            return prompts, "queued"
+        if isinstance(then, Gather):
+            return step.prompts, "ivr"
+        # The call leaves the IVR for no agent: its interaction ends here.
+        return step.prompts, _ENDS[type(then)]
 
-    def _enqueue(self, session: AsyncSession, interaction: Interaction, then: Enqueue) -> None:
-        policy = self._settings.queues[then.queue]
-        now = utcnow()
-        values = waiting_values(
-            then.queue, policy, Channel.VOICE, now, None, skills=then.skills, priority=then.priority
-        )
-        for column, value in values.items():
-            setattr(interaction, column, value)
-        data = {**queued_data(values), **({"language": then.language} if then.language else {})}
-        store.transition(session, interaction, InteractionState.QUEUED, SYSTEM, "queued", data)
+    def _answer(self, step: Step, prompts: tuple[Prompt, ...], next_step: int, interaction_id: str) -> str:
+        return twiml.step(Step(prompts, step.then, step.state, step.events), self._urls, next_step, interaction_id)
+
+    async def _write(self, write: Callable[[Connection], str], phase: str) -> str:
+        """A step's transaction on the storage writer; its answer once committed."""
+        written = self._writer.submit(write)
+        if phase == "queued":
+            # The routing feed reads the log right behind this write, in its transaction
+            # when it can.
+            self._queued()
+        return await written
+
+    def _record(self, conn: Connection, interaction_id: str, step: Step, phase: str, now: datetime) -> None:
+        """The step on the interaction: its events, the customer the IVR identified, and its
+        wait in a queue (or its end), on condition of the version read here."""
+        customer_id, state, version = calls.interaction_of(conn, interaction_id)
+        customer = Actor(ActorKind.CUSTOMER, customer_id)
+        events = [
+            store.event_row(interaction_id, kind, customer if kind == "ivr_input" else SYSTEM, data, now)
+            for kind, data in step.events
+        ]
+        change: dict[str, Any] = {}
+        if step.state.customer_id and step.state.customer_id != customer_id:
+            data = {"customer_id": step.state.customer_id, "was": customer_id}
+            events.append(store.event_row(interaction_id, "customer_identified", SYSTEM, data, now))
+            change["customer_id"] = step.state.customer_id
+        then = step.then
+        if isinstance(then, Enqueue):
+            policy = self._settings.queues[then.queue]
+            values = waiting_values(
+                then.queue, policy, Channel.VOICE, now, None, skills=then.skills, priority=then.priority
+            )
+            change |= values | store.transition_values(state, InteractionState.QUEUED, now)
+            data = {**queued_data(values), **({"language": then.language} if then.language else {})}
+            moved = store.transition_data(state, InteractionState.QUEUED, data)
+            events.append(store.event_row(interaction_id, "queued", SYSTEM, moved, now))
+        elif phase != "ivr":
+            data = {"to": phase, **({"number": then.number} if isinstance(then, Transfer) else {})}
+            change |= store.transition_values(state, InteractionState.CANCELLED, now)
+            ended = store.transition_data(state, InteractionState.CANCELLED, data)
+            events.append(store.event_row(interaction_id, "ivr_ended", SYSTEM, ended, now))
+        if change and not intake_rows.update_interaction(
+            conn, {"id": interaction_id, "expected_version": version, **change}
+        ):
+            raise StaleState(f"interaction {interaction_id} changed meanwhile")
+        intake_rows.insert_all(conn, (), (), events)
 
     async def _stored(self, call_sid: str) -> str:
-        async with self._sessions() as session:
-            return (await self._call(session, call_sid)).response
+        stored = await self._reader.run(lambda conn: calls.response(conn, call_sid))
+        if stored is None:
+            raise NotFound(f"no call {call_sid}", code="voice.unknown_call")
+        return stored
 
     @staticmethod
     async def _call(session: AsyncSession, call_sid: str) -> VoiceCall:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.voice import twiml
@@ -27,9 +28,11 @@ from interaction_center.intake.waiting import queued_data, waiting_values
 from interaction_center.settings.model import Settings
 from ivr.flow import Prompt
 from routing import RoutingBackend
-from storage import calls
+from storage import calls, intake_rows
 from storage import interactions as store
 from storage.models import Interaction, VoiceCall
+from storage.reader import Reader
+from storage.writer import Writer
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +79,16 @@ class VoiceWait:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
+        writer: Writer,
+        reader: Reader,
         dispatcher: Dispatcher,
         routing: RoutingBackend,
         settings: Settings,
         queued: Callable[[], None],
     ) -> None:
         self._sessions = sessions
+        self._writer = writer
+        self._reader = reader
         self._dispatcher = dispatcher
         self._routing = routing
         self._settings = settings
@@ -91,48 +98,52 @@ class VoiceWait:
         self._answers: dict[str, tuple[float, list[datetime]]] = {}
 
     async def wait(self, call_sid: str) -> str:
-        async with self._sessions() as session:
-            call, interaction = await _call(session, call_sid)
-        policy = self._policy(interaction)
+        call = await self._reader.run(lambda conn: calls.read(conn, call_sid))
+        if call is None:
+            raise NotFound(f"no call {call_sid}", code="voice.unknown_call")
+        policy = self._policy(call.queue)
         music = policy.hold_music or self._settings.voice.hold_music
-        if call.phase != "queued" or interaction.state != InteractionState.QUEUED:
+        if call.phase != "queued" or call.state != InteractionState.QUEUED:
             # Being put through to an agent: music until the call is moved.
-            return twiml.waiting((), music, None, self._urls)
+            return twiml.hold(music)
         now = utcnow()
-        waited = (now - (interaction.enqueued_at or now)).total_seconds()
+        waited = (now - (call.enqueued_at or now)).total_seconds()
         if policy.max_wait_seconds and waited >= policy.max_wait_seconds:
-            await self._leave(call, policy.max_wait_branch, "max_wait", {"waited_seconds": round(waited)})
+            await self._leave(call.call_sid, policy.max_wait_branch, "max_wait", {"waited_seconds": round(waited)})
             return twiml.leave()
-        position = await self._place(interaction)
+        position = await self._place(call.queue, call.interaction_id)
         heard = min(position, policy.position_limit + 1)
         due = call.announced_at is None or (now - call.announced_at).total_seconds() >= policy.announce_every_seconds
         if not due or heard == call.announced_position:
-            return twiml.waiting((), music, None, self._urls)
-        seconds = estimate(await self._recent_answers(interaction.queue, policy), position, policy.estimate_samples)
+            return twiml.hold(music)
+        seconds = estimate(await self._recent_answers(call.queue, policy), position, policy.estimate_samples)
         said = [Prompt(say=place_words(position, policy.position_limit))]
         if seconds is not None:
             said.append(Prompt(say=wait_words(seconds)))
         offer = None
-        if self._calls_back(interaction, policy, seconds, now):
+        if self._calls_back(call.queue, policy, seconds, now):
             offer = Prompt(say=f"To keep your place and be called back, press {policy.callback_key} now.")
         data = {"position": position, "estimate_seconds": None if seconds is None else round(seconds)}
+
+        def announce(conn: Connection) -> None:
+            # On condition of the version read: of two polls racing, one announces.
+            if not calls.update(conn, call_sid, call.version, {"announced_position": heard, "announced_at": now}):
+                raise StaleState("announced meanwhile")
+            event = store.event_row(call.interaction_id, "wait_announced", SYSTEM, data, now)
+            intake_rows.insert_all(conn, (), (), [event])
+
         try:
-            async with self._sessions.begin() as session:
-                row = await calls.get(session, call_sid)
-                if row is None or row.announced_position != call.announced_position:
-                    raise StaleState("announced meanwhile")
-                row.announced_position, row.announced_at = heard, now
-                store.record_event(session, interaction.id, "wait_announced", SYSTEM, data)
+            await self._writer.submit(announce)
         except StaleState:
-            return twiml.waiting((), music, None, self._urls)
+            return twiml.hold(music)
         return twiml.waiting(said, music, offer, self._urls)
 
     async def wait_key(self, call_sid: str, digits: str) -> str:
         async with self._sessions() as session:
             call, interaction = await _call(session, call_sid)
-        policy = self._policy(interaction)
+        policy = self._policy(interaction.queue)
         if call.phase == "queued" and policy.callback_above_seconds and digits == policy.callback_key:
-            await self._leave(call, "callback", "callback_requested", {})
+            await self._leave(call.call_sid, "callback", "callback_requested", {})
             return twiml.leave()
         # Any other key: back to waiting, where the wait URL is asked again.
         return twiml.empty()
@@ -156,7 +167,7 @@ class VoiceWait:
             return twiml.goodbye([twiml.CALLBACK_CONFIRMED])
         if call.phase == "voicemail":
             return twiml.voicemail(self._urls, self._settings.voice.voicemail_max_seconds)
-        policy = self._policy(interaction)
+        policy = self._policy(interaction.queue)
         # Twilio's queue full is a wait that cannot go on, like the maximum wait.
         branch = (call.leave_to or policy.max_wait_branch) if result == "queue-full" else call.leave_to
         return await self._branch(call, interaction, branch, data)
@@ -186,9 +197,9 @@ class VoiceWait:
         # to another queue: back to waiting, where they are.
         return twiml.enqueued((), self._urls, interaction.id)
 
-    async def _leave(self, call: VoiceCall, branch: str, event: str, data: dict[str, object]) -> None:
+    async def _leave(self, call_sid: str, branch: str, event: str, data: dict[str, object]) -> None:
         async with self._sessions.begin() as session:
-            row = await calls.get(session, call.call_sid)
+            row = await calls.get(session, call_sid)
             if row is None:
                 return
             row.leave_to = branch
@@ -207,37 +218,36 @@ class VoiceWait:
         async with self._sessions.begin() as session:
             store.record_event(session, interaction_id, event, SYSTEM, data)
 
-    def _calls_back(
-        self, interaction: Interaction, policy: QueueVoiceSettings, seconds: float | None, now: datetime
-    ) -> bool:
+    def _calls_back(self, queue: str, policy: QueueVoiceSettings, seconds: float | None, now: datetime) -> bool:
         """A callback is offered above the queue's estimated wait, and only while the queue
         is open: its customer is called back within the hours the queue keeps."""
         if not policy.callback_above_seconds or seconds is None or seconds <= policy.callback_above_seconds:
             return False
-        hours = self._settings.queues[interaction.queue].hours
+        hours = self._settings.queues[queue].hours
         return hours is None or hours.is_open(now)
 
-    def _policy(self, interaction: Interaction) -> QueueVoiceSettings:
-        queue = self._settings.queues.get(interaction.queue)
+    def _policy(self, queue_name: str) -> QueueVoiceSettings:
+        queue = self._settings.queues.get(queue_name)
         return QueueVoiceSettings() if queue is None else queue.voice
 
-    async def _place(self, interaction: Interaction) -> int:
+    async def _place(self, queue: str, interaction_id: str) -> int:
         """The caller's place among the calls waiting in their queue (callbacks count),
         from a reading of the queue at most a second old."""
-        read_at, places = self._places.get(interaction.queue, (0.0, {}))
-        if time.monotonic() - read_at > _FRESH_SECONDS or interaction.id not in places:
-            entries = await self._routing.waiting(interaction.queue)
+        read_at, places = self._places.get(queue, (0.0, {}))
+        if time.monotonic() - read_at > _FRESH_SECONDS or interaction_id not in places:
+            entries = await self._routing.waiting(queue)
             voice = (entry.interaction_id for entry in entries if entry.channel == Channel.VOICE)
-            places = {interaction_id: place for place, interaction_id in enumerate(voice, start=1)}
-            self._places[interaction.queue] = (time.monotonic(), places)
-        return places.get(interaction.id, len(places) + 1)
+            places = {waiting: place for place, waiting in enumerate(voice, start=1)}
+            self._places[queue] = (time.monotonic(), places)
+        return places.get(interaction_id, len(places) + 1)
 
     async def _recent_answers(self, queue: str, policy: QueueVoiceSettings) -> list[datetime]:
         read_at, answers = self._answers.get(queue, (0.0, []))
         if time.monotonic() - read_at > _FRESH_SECONDS:
-            async with self._sessions() as session:
-                since = utcnow() - _ESTIMATE_HORIZON
-                answers = list(await calls.answer_times(session, queue, since, policy.estimate_window))
+            since = utcnow() - _ESTIMATE_HORIZON
+            answers = await self._reader.run(
+                lambda conn: calls.recent_answers(conn, queue, since, policy.estimate_window)
+            )
             self._answers[queue] = (time.monotonic(), answers)
         return answers
 
