@@ -110,6 +110,8 @@ class Agent(Base):
     skills: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     # Channel -> how many at once; channels left out take the engine's defaults.
     capacity: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    # The phone (E.164) calls are put through to; without one, the agent's browser.
+    phone: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Every change is written on condition of the version it was read at (see Interaction).
     version: Mapped[int] = mapped_column(default=1, server_default=text("1"))

@@ -113,7 +113,7 @@ class Accounts:
 
     async def sync_roster(self, seeds: tuple[AgentSeed, ...]) -> None:
         """Create configured agents that do not exist yet; existing ones keep their
-        password, and get the configured role, queues and skills."""
+        password, and get the configured role, queues, skills, capacity and phone."""
         for seed in seeds:
             async with self._sessions.begin() as session:
                 agent = await agent_store.by_username(session, seed.username)
@@ -134,6 +134,7 @@ def profile_columns(seed: AgentSeed) -> dict[str, Any]:
         "queues": [{"queue": m.queue, "priority": m.priority, "delay_seconds": m.delay_seconds} for m in seed.queues],
         "skills": dict(seed.skills),
         "capacity": {str(channel): slots for channel, slots in seed.capacity.items()},
+        "phone": seed.phone or None,
     }
 
 

@@ -23,7 +23,7 @@ from channels.voice import twiml
 from channels.voice.service import FINAL_STATUSES, ConferenceEvent, IncomingCall, Recording
 from channels.voice.token import TOKEN_SECONDS, can_issue, voice_token
 from channels.voice.twiml import VoiceUrls
-from interaction_center.desk.voice_bridge import VoiceBridge, endpoint_of
+from interaction_center.desk.voice_bridge import VoiceBridge
 from interaction_center.desk.voice_control import CallControl
 from interaction_center.desk.voice_wait import VoiceWait
 from interaction_center.dispatch.dispatcher import Dispatcher
@@ -291,7 +291,7 @@ class VoiceDesk:
                 code="voice.not_configured",
             )
         expires = utcnow() + timedelta(seconds=TOKEN_SECONDS)
-        identity = endpoint_of(agent).removeprefix("client:")
+        identity = agent.username
         return {"token": voice_token(twilio, identity), "identity": identity, "expires_at": expires.isoformat()}
 
     async def wait(self, call_sid: str) -> str:

@@ -49,9 +49,9 @@ _CALL_EVENTS = {
 
 
 def endpoint_of(agent: Agent) -> str:
-    """Where an agent takes calls: their browser, as the Twilio Client identity their voice
-    token carries (``GET /api/v1/voice/token``)."""
-    return f"client:{agent.username}"
+    """Where an agent takes calls: the phone of their profile, else their browser, as the
+    Twilio Client identity their voice token carries (``GET /api/v1/voice/token``)."""
+    return agent.phone or f"client:{agent.username}"
 
 
 class VoiceBridge:

@@ -116,6 +116,8 @@ class AgentSeed:
     skills: dict[str, int] = field(default_factory=dict)
     capacity: dict[Channel, int] = field(default_factory=dict)
     password: str = field(default="", repr=False)
+    # Where calls reach the agent when not in the browser: an E.164 number.
+    phone: str = ""
 
 
 @dataclass(frozen=True)

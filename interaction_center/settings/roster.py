@@ -4,6 +4,7 @@ reported through the loader's ``problem`` callback, never raised."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +24,9 @@ _QUEUE_KEYS = {
     "channels", "skills", "priority", "strategy", "sla", "escalation", "max_size",
     "preferred_agent_seconds", "wrap_up_seconds", "hours", "voice",
 }  # fmt: skip
-_AGENT_KEYS = {"username", "display_name", "role", "queues", "skills", "capacity", "password"}
+_AGENT_KEYS = {"username", "display_name", "role", "queues", "skills", "capacity", "password", "phone"}
+# An agent's phone is written as Twilio dials it: E.164.
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _STEP_KEYS = {"after_seconds", "raise_priority", "relax_skills", "overflow_to"}
 
 
@@ -208,6 +211,10 @@ class RosterParser:
             if not isinstance(display_name, str) or not isinstance(password, str):
                 self.problem(key, "display_name and password must be strings")
                 continue
+            phone = spec.get("phone", "")
+            if not isinstance(phone, str) or (phone and not _E164.fullmatch(phone)):
+                self.problem(f"{key}.phone", "must be a phone number in E.164 form, like +15551234567")
+                continue
             seeds.append(
                 AgentSeed(
                     username,
@@ -217,6 +224,7 @@ class RosterParser:
                     self.skill_levels(f"{key}.skills", spec.get("skills", {})),
                     self.per_channel(f"{key}.capacity", spec.get("capacity", {}), whole=True),
                     password,
+                    phone,
                 )
             )
         return tuple(seeds)

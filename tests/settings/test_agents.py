@@ -31,6 +31,19 @@ def test_agent_defaults(tmp_path: Path) -> None:
     assert loaded.agents == (AgentSeed("alice", "alice", Role.AGENT, queues=(), skills={}, capacity={}, password=""),)
 
 
+def test_an_agent_takes_calls_on_the_phone_their_profile_names(tmp_path: Path) -> None:
+    loaded = load(tmp_path, MINIMAL + '[[agents]]\nusername = "alice"\nphone = "+15557654321"\n')
+    assert loaded.agents[0].phone == "+15557654321"
+
+
+@pytest.mark.parametrize("phone", ["5557654321", "+0123456789", "call me", "+1 555 765 4321"])
+def test_an_agent_phone_not_in_e164_form_is_rejected(tmp_path: Path, phone: str) -> None:
+    issue = only_issue(tmp_path, MINIMAL + f'[[agents]]\nusername = "alice"\nphone = "{phone}"\n')
+    assert issue == issue_in_file(
+        tmp_path, "agents[0].phone", "must be a phone number in E.164 form, like +15551234567"
+    )
+
+
 def test_agent_referencing_an_unknown_queue_is_rejected(tmp_path: Path) -> None:
     issue = only_issue(tmp_path, MINIMAL + '[[agents]]\nusername = "alice"\nqueues = ["support", "nowhere"]\n')
 

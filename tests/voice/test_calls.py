@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
-from storage.models import Customer, CustomerIdentity, Interaction, InteractionEvent, VoiceCall
+from storage.models import Agent, Customer, CustomerIdentity, Interaction, InteractionEvent, VoiceCall
 from tests.support import AppFactory, Client, accept_first, login, offered, set_status
 from tests.twilio_stub import TwilioStub
 from tests.voice.support import Caller, said, text, verbs, voice_settings
@@ -561,3 +561,17 @@ async def test_a_hang_up_racing_the_step_that_queues_leaves_no_caller_waiting_wi
     assert interaction.state in ("cancelled", "abandoned")
     stored = await caller.stored()
     assert stored is not None and stored.phase == "ended"
+
+
+async def test_an_agent_with_a_phone_in_their_profile_is_dialled_there(phone: Client, twilio_stub: TwilioStub) -> None:
+    caller = Caller(phone)
+    await _queued_in_support(caller)
+    alice = await login(phone, "alice")
+    async with phone.app[SERVICES].sessions.begin() as session:
+        agent = await session.scalar(select(Agent).where(Agent.username == "alice"))
+        assert agent is not None
+        agent.phone = "+15557654321"
+    await set_status(phone, alice, "available")
+    interaction = (await accept_first(phone, alice))["id"]
+    [dialled] = twilio_stub.sent("POST", f"/Conferences/{interaction}/Participants.json")
+    assert dialled.form["To"] == "+15557654321"
