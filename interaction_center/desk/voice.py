@@ -26,6 +26,7 @@ from channels.voice.twiml import VoiceUrls
 from interaction_center.desk.voice_bridge import VoiceBridge
 from interaction_center.desk.voice_control import CallControl
 from interaction_center.desk.voice_wait import VoiceWait
+from interaction_center.desk.voicemail import VoicemailDesk
 from interaction_center.dispatch.dispatcher import Dispatcher
 from interaction_center.domain.errors import Conflict, NotFound, StaleState
 from interaction_center.domain.model import (
@@ -110,6 +111,7 @@ class VoiceDesk:
         self.bridge = bridge
         # What agents and supervisors do to a call in progress (the API's .../call/...).
         self.control = control
+        self.voicemail = VoicemailDesk(sessions, intake, settings)
         self._settings = settings
         # Told when a call joins a queue: the routing feed reads it from the log at once.
         self._queued = queued
@@ -352,52 +354,10 @@ class VoiceDesk:
         return phase, row
 
     async def recording(self, recording: Recording) -> None:
-        """A voicemail: a new interaction with its recording, queued and offered like an
-        email, in the queue the call was in (or the first that takes calls)."""
-        async with self._sessions() as session:
-            call = await self._call(session, recording.call_sid)
-            interaction = await store.get(session, call.interaction_id)
-        if recording.status != "completed":
-            log.info(
-                "recording %s of call %s is %s: no voicemail", recording.recording_sid, call.call_sid, recording.status
-            )
-            return
-        queue = interaction.queue or next(
-            (name for name, queue in self._settings.queues.items() if Channel.VOICE in queue.channels), None
-        )
-        if queue is None:
-            log.warning("voicemail %s kept nowhere: no queue takes voice", recording.recording_sid)
-            return
-        minutes, seconds = divmod(recording.duration_seconds, 60)
-        contact = InboundContact(
-            channel=Channel.VOICE,
-            external_id=recording.recording_sid,
-            identity_kind=IdentityKind.PHONE,
-            from_address=call.caller,
-            to_address=call.dialled,
-            body=f"Voicemail ({minutes}:{seconds:02d})",
-            thread_key=f"voicemail:{recording.recording_sid}",
-            attributes={
-                "voicemail": {
-                    "recording_url": recording.url,
-                    "duration_seconds": recording.duration_seconds,
-                    "call_sid": recording.call_sid,
-                    "call_interaction_id": call.interaction_id,
-                }
-            },
-        )
-        await self._intake.receive(contact, queue)
+        await self.voicemail.recording(recording)
 
     async def transcription(self, recording_sid: str, text: str) -> None:
-        async with self._sessions.begin() as session:
-            message = await store.find_message(session, Channel.VOICE, recording_sid)
-            if message is None:
-                log.info("transcription of unknown recording %s ignored", recording_sid)
-                return
-            message.attributes = {**message.attributes, "transcription": text}
-            store.record_event(
-                session, message.interaction_id, "voicemail_transcribed", SYSTEM, {"message_id": message.id}
-            )
+        await self.voicemail.transcription(recording_sid, text)
 
     async def call_recorded(self, conference: str, url: str, duration_seconds: int) -> None:
         await self.bridge.recorded(conference, url, duration_seconds)
