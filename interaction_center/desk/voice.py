@@ -252,8 +252,15 @@ class VoiceDesk:
         then = step.then
         if isinstance(then, Enqueue):
             policy = self._settings.queues[then.queue]
+            caller = change.get("customer_id", customer_id)
             values = waiting_values(
-                then.queue, policy, Channel.VOICE, now, None, skills=then.skills, priority=then.priority
+                then.queue,
+                policy,
+                Channel.VOICE,
+                now,
+                self._last_agent(conn, caller, policy.preferred_agent_seconds, now),
+                skills=then.skills,
+                priority=then.priority,
             )
             change |= values | store.transition_values(state, InteractionState.QUEUED, now)
             data = {**queued_data(values), **({"language": then.language} if then.language else {})}
@@ -269,6 +276,15 @@ class VoiceDesk:
         ):
             raise StaleState(f"interaction {interaction_id} changed meanwhile")
         intake_rows.insert_all(conn, (), (), events)
+
+    def _last_agent(self, conn: Connection, customer_id: str, preferred_seconds: float, now: datetime) -> str | None:
+        """The agent a returning caller is kept for, as intake keeps one for any contact:
+        who last served them within ``routing.returning_customer_hours``, if the queue
+        prefers one."""
+        if preferred_seconds <= 0:
+            return None
+        since = now - timedelta(hours=self._settings.routing.returning_customer_hours)
+        return intake_rows.last_agents(conn, {customer_id}, since).get(customer_id)
 
     async def _stored(self, call_sid: str) -> str:
         stored = await self._reader.run(lambda conn: calls.response(conn, call_sid))

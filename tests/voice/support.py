@@ -29,7 +29,7 @@ def voice_settings(
     calls; ``support`` is more TOML for [queues.support] (its hours and voice tables)."""
     (tmp_path / "flows").mkdir(exist_ok=True)
     (tmp_path / "flows" / "main.toml").write_text(FLOW)
-    lines = "[queues.support.sla.voice]\nanswer_seconds = 30\n" + support
+    lines = support + "\n[queues.support.sla.voice]\nanswer_seconds = 30\n"
     overrides.setdefault("sales_channels", '["sms", "voice"]')
     return settings_factory(support_channels='["sms", "voice"]', support=lines, top=VOICE + voice, **overrides)
 

@@ -575,3 +575,29 @@ async def test_an_agent_with_a_phone_in_their_profile_is_dialled_there(phone: Cl
     interaction = (await accept_first(phone, alice))["id"]
     [dialled] = twilio_stub.sent("POST", f"/Conferences/{interaction}/Participants.json")
     assert dialled.form["To"] == "+15557654321"
+
+
+async def test_a_returning_caller_is_kept_for_the_agent_who_last_served_them(
+    app_factory: AppFactory, phone_settings: Callable[..., Settings]
+) -> None:
+    client = await app_factory(phone_settings(support="preferred_agent_seconds = 30\n"))
+    customer_id = await _customer_with_account(client, ACCOUNT)
+    async with client.app[SERVICES].sessions.begin() as session:
+        bob = await session.scalar(select(Agent).where(Agent.username == "bob"))
+        assert bob is not None
+        session.add(
+            Interaction(
+                customer_id=customer_id,
+                channel="sms",
+                state="completed",
+                queue="support",
+                thread_key="earlier",
+                assigned_agent_id=bob.id,
+                closed_at=datetime.now(UTC) - timedelta(hours=1),
+            )
+        )
+    caller = Caller(client)
+    await _queued_in_support(caller)
+    interaction = await _interaction(client, caller)
+    assert (interaction.customer_id, interaction.preferred_agent_id) == (customer_id, bob.id)
+    assert interaction.preferred_until is not None
