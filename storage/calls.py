@@ -17,15 +17,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Interaction, VoiceCall
 from storage.prepared import Prepared
 
+# ``lock``: the call's row is locked as it is read (PostgreSQL; SQLite's one writer needs no
+# lock) by a transaction that will change it. Every writer of a call takes its row first,
+# before the event log's stream row its events number from (an ORM flush takes that one
+# ahead of its updates) and before its interaction, so two of them (a step and a hang-up)
+# wait for each other instead of locking in opposite orders into a deadlock.
 
-async def get(session: AsyncSession, call_sid: str) -> VoiceCall | None:
-    return await session.get(VoiceCall, call_sid)
+
+async def get(session: AsyncSession, call_sid: str, *, lock: bool = False) -> VoiceCall | None:
+    return await session.get(VoiceCall, call_sid, with_for_update=lock)
 
 
-async def of_interaction(session: AsyncSession, interaction_id: str) -> VoiceCall | None:
-    return await session.scalar(
-        select(VoiceCall).where(VoiceCall.interaction_id == interaction_id).order_by(VoiceCall.created_at).limit(1)
-    )
+async def of_interaction(session: AsyncSession, interaction_id: str, *, lock: bool = False) -> VoiceCall | None:
+    query = select(VoiceCall).where(VoiceCall.interaction_id == interaction_id).order_by(VoiceCall.created_at)
+    return await session.scalar((query.with_for_update() if lock else query).limit(1))
 
 
 async def by_agent_leg(session: AsyncSession, call_sid: str) -> VoiceCall | None:

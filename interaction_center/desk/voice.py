@@ -351,7 +351,7 @@ class VoiceDesk:
         hang-up makes one of the two write again); the phase it ended in. None when the
         call is unknown or was ended already."""
         async with self._sessions.begin() as session:
-            row = await calls.get(session, call_sid)
+            row = await calls.get(session, call_sid, lock=True)
             if row is None:
                 log.info("status %s for call %s we never answered: ignored", status, call_sid)
                 return None

@@ -148,7 +148,7 @@ class VoiceBridge:
 
     async def conference(self, event: ConferenceEvent) -> None:
         async with self._sessions.begin() as session:
-            call = await calls.of_interaction(session, event.conference)
+            call = await calls.of_interaction(session, event.conference, lock=True)
             if call is None:
                 log.info("event %s of conference %s we never made: ignored", event.event, event.conference)
                 return
@@ -198,7 +198,7 @@ class VoiceBridge:
         if self.rest is not None:
             await self.rest.redirect(call.call_sid, twiml.enqueued((), self._urls, call.interaction_id))
         async with self._sessions.begin() as session:
-            row = await calls.get(session, call.call_sid)
+            row = await calls.get(session, call.call_sid, lock=True)
             if row is None:
                 return
             row.phase, row.conference_sid, row.agent_call_sid = "queued", None, None
@@ -216,7 +216,7 @@ class VoiceBridge:
         }
         if status == "in-progress":
             async with self._sessions.begin() as session:
-                row = await calls.get(session, call.call_sid)
+                row = await calls.get(session, call.call_sid, lock=True)
                 if row is not None and row.consult_call_sid == call.consult_call_sid:
                     row.consult_answered_at = utcnow()
                     store.record_event(session, row.interaction_id, "call_consult_answered", SYSTEM, data)
@@ -228,7 +228,7 @@ class VoiceBridge:
                 await self.wait_again(call)
             data["caller_waits"] = True
         async with self._sessions.begin() as session:
-            row = await calls.get(session, call.call_sid)
+            row = await calls.get(session, call.call_sid, lock=True)
             if row is None:
                 return
             if row.consult_call_sid == call.consult_call_sid:
@@ -237,7 +237,7 @@ class VoiceBridge:
 
     async def _supervisor_left(self, call_sid: str, leg: str, status: str) -> None:
         async with self._sessions.begin() as session:
-            row = await calls.get(session, call_sid)
+            row = await calls.get(session, call_sid, lock=True)
             if row is None or row.supervisor_call_sid != leg:
                 return
             data = {"supervisor": row.supervisor_id, "call_sid": leg, "call_status": status}
@@ -285,7 +285,7 @@ class VoiceBridge:
         attempt = expected_attempts + 1
         try:
             async with self._sessions.begin() as session:
-                row = await calls.get(session, call.call_sid)
+                row = await calls.get(session, call.call_sid, lock=True)
                 if row is None or row.phase != "callback" or row.callback_attempts != expected_attempts:
                     return
                 if agent_leg is not None and row.agent_call_sid != agent_leg:
@@ -313,7 +313,7 @@ class VoiceBridge:
         if status not in _NOT_ANSWERED and status != "in-progress":
             return
         async with self._sessions.begin() as session:
-            row = await calls.get(session, call.call_sid)
+            row = await calls.get(session, call.call_sid, lock=True)
             if row is None:
                 return
             data: dict[str, Any] = {"attempt": row.callback_attempts, "result": status}
@@ -361,7 +361,7 @@ class VoiceBridge:
         as it is."""
         try:
             async with self._sessions.begin() as session:
-                row = await calls.get(session, call_sid)
+                row = await calls.get(session, call_sid, lock=True)
                 if row is None or (expect is not None and row.phase != expect):
                     return False
                 if clear_leg and row.agent_call_sid != agent_leg:

@@ -104,7 +104,7 @@ class CallControl:
             await rest.set_supervisor_mode(conference, leg, mode, agent_leg)
             dialled = False
         async with self._sessions.begin() as session:
-            row = await calls.get(session, call.call_sid)
+            row = await calls.get(session, call.call_sid, lock=True)
             taken = row is None or row.supervisor_call_sid not in (None, leg)
             if not taken and row is not None:
                 row.supervisor_id, row.supervisor_call_sid = supervisor.id, leg
@@ -147,7 +147,7 @@ class CallControl:
                 await rest.hold(conference, customer, False)
             raise
         async with self._sessions.begin() as session:
-            row = await calls.get(session, call.call_sid)
+            row = await calls.get(session, call.call_sid, lock=True)
             taken = row is None or row.consult_call_sid is not None
             if row is not None and not taken:
                 row.consult_agent_id, row.consult_call_sid, row.consult_answered_at = consulted.id, leg, None
@@ -237,7 +237,7 @@ class CallControl:
 
     async def _set_phase(self, call_sid: str, was: str, phase: str) -> None:
         async with self._sessions.begin() as session:
-            row = await calls.get(session, call_sid)
+            row = await calls.get(session, call_sid, lock=True)
             if row is None or row.phase != was:
                 raise StaleState("the call changed meanwhile")
             row.phase = phase

@@ -199,7 +199,7 @@ class VoiceWait:
 
     async def _leave(self, call_sid: str, branch: str, event: str, data: dict[str, object]) -> None:
         async with self._sessions.begin() as session:
-            row = await calls.get(session, call_sid)
+            row = await calls.get(session, call_sid, lock=True)
             if row is None:
                 return
             row.leave_to = branch
@@ -208,7 +208,7 @@ class VoiceWait:
     async def _set_phase(self, call_sid: str, phase: str, *, new_place: bool = False) -> None:
         """The waiting call's next phase; none once the call ended (the caller is gone)."""
         async with self._sessions.begin() as session:
-            row = await calls.get(session, call_sid)
+            row = await calls.get(session, call_sid, lock=True)
             if row is not None and row.phase == "queued":
                 row.phase, row.leave_to = phase, None
                 if new_place:
