@@ -220,7 +220,7 @@ def _voice_desk(
     rest = TwilioVoice(settings.twilio, settings.public_base_url) if settings.twilio.account_sid else None
     hours = {name: queue.hours for name, queue in settings.queues.items() if queue.hours is not None}
     interpreter = Interpreter(settings.voice.flows, hours, CallDirectory(reader))
-    wait = VoiceWait(sessions, writer, reader, dispatcher, routing, settings, queued)
+    wait = VoiceWait(sessions, writer, reader, dispatcher, routing, settings)
     bridge = VoiceBridge(sessions, dispatcher, rest, settings)
     control = CallControl(sessions, bridge, settings)
     return VoiceDesk(sessions, writer, reader, intake, dispatcher, interpreter, wait, bridge, control, settings, queued)

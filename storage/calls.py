@@ -33,24 +33,6 @@ async def of_interaction(session: AsyncSession, interaction_id: str, *, lock: bo
     return await session.scalar((query.with_for_update() if lock else query).limit(1))
 
 
-async def by_agent_leg(session: AsyncSession, call_sid: str) -> VoiceCall | None:
-    """The call whose agent (or callback) leg is ``call_sid``."""
-    return await session.scalar(select(VoiceCall).where(VoiceCall.agent_call_sid == call_sid).limit(1))
-
-
-async def answer_times(session: AsyncSession, queue: str, since: datetime, limit: int) -> Sequence[datetime]:
-    """When the queue's latest calls were answered (at most ``limit``, since ``since``),
-    newest first: the answers the wait estimate is made from."""
-    rows = await session.scalars(
-        select(VoiceCall.answered_at)
-        .join(Interaction, Interaction.id == VoiceCall.interaction_id)
-        .where(Interaction.queue == queue, VoiceCall.answered_at >= since)
-        .order_by(VoiceCall.answered_at.desc())
-        .limit(limit)
-    )
-    return [at for at in rows if at is not None]
-
-
 async def callbacks_due(session: AsyncSession, now: datetime) -> Sequence[VoiceCall]:
     rows = await session.scalars(select(VoiceCall).where(VoiceCall.callback_due_at <= now))
     return rows.all()
@@ -145,7 +127,8 @@ def interaction_of(conn: Connection, interaction_id: str) -> tuple[str, str, int
 
 
 def recent_answers(conn: Connection, queue: str, since: datetime, limit: int) -> list[datetime]:
-    """``answer_times`` on a synchronous connection."""
+    """When the queue's latest calls were answered (at most ``limit``, since ``since``),
+    newest first: the answers the wait estimate is made from."""
     rows = _ANSWER_TIMES.rows(conn, {"queue": queue, "since": since, "limit": limit})
     return [at for (at,) in rows if at is not None]
 

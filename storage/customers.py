@@ -28,12 +28,6 @@ async def identity(session: AsyncSession, kind: str, value: str) -> CustomerIden
     )
 
 
-async def returning_caller(session: AsyncSession, phone: str) -> str | None:
-    """The customer who calls from ``phone``, if they were in touch before (more than the
-    one interaction their current call opened)."""
-    return await session.run_sync(lambda sync: _returning(sync.connection(), phone))
-
-
 # The IVR's lookup, one statement each: the identity's customer, and whether they have a
 # second interaction (counted no further than two, on the customer's index).
 _IDENTITY = cast(Table, CustomerIdentity.__table__)
@@ -62,13 +56,15 @@ _RETURNING = Prepared(
 
 
 def _returning(conn: Connection, phone: str) -> str | None:
+    """The customer who calls from ``phone``, if they were in touch before (more than the
+    one interaction their current call opened)."""
     rows = _RETURNING.rows(conn, {"value": phone})
     return str(rows[0][0]) if rows else None
 
 
 def find_caller(conn: Connection, caller: str, account: str | None) -> str | None:
     """The IVR's lookup: the customer holding the account number ``account`` if one does,
-    else the returning caller from ``caller`` (see ``returning_caller``)."""
+    else the returning caller from ``caller`` (see ``_returning``)."""
     if account:
         rows = _BY_ACCOUNT.rows(conn, {"kind": "account", "value": account})
         if rows:

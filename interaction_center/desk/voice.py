@@ -104,7 +104,6 @@ class VoiceDesk:
         self._sessions = sessions
         self._writer = writer
         self._reader = reader
-        self._intake = intake
         self._dispatcher = dispatcher
         self._interpreter = interpreter
         self._wait = wait
@@ -291,13 +290,6 @@ class VoiceDesk:
         if stored is None:
             raise NotFound(f"no call {call_sid}", code="voice.unknown_call")
         return stored
-
-    @staticmethod
-    async def _call(session: AsyncSession, call_sid: str) -> VoiceCall:
-        call = await calls.get(session, call_sid)
-        if call is None:
-            raise NotFound(f"no call {call_sid}", code="voice.unknown_call")
-        return call
 
     def token(self, agent: Agent) -> VoiceTokenBody:
         """The agent's browser softphone token (``GET /api/v1/voice/token``)."""

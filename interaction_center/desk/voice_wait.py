@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
@@ -84,7 +83,6 @@ class VoiceWait:
         dispatcher: Dispatcher,
         routing: RoutingBackend,
         settings: Settings,
-        queued: Callable[[], None],
     ) -> None:
         self._sessions = sessions
         self._writer = writer
@@ -92,7 +90,6 @@ class VoiceWait:
         self._dispatcher = dispatcher
         self._routing = routing
         self._settings = settings
-        self._queued = queued
         self._urls = VoiceUrls(settings.public_base_url)
         self._places: dict[str, tuple[float, dict[str, int]]] = {}
         self._answers: dict[str, tuple[float, list[datetime]]] = {}
