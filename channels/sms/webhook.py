@@ -11,6 +11,7 @@ from multidict import MultiDict
 from twilio.twiml.messaging_response import MessagingResponse
 
 from channels.contract import Intake, Keywords
+from channels.twilio import fields
 from channels.twilio.signature import TwilioSignatureCheck
 from interaction_center.domain.errors import InvalidInput
 from interaction_center.domain.identity import normalize_phone
@@ -18,8 +19,6 @@ from interaction_center.domain.model import Channel, IdentityKind, InboundContac
 
 log = logging.getLogger(__name__)
 
-# Twilio message SIDs: "SM" or "MM" and 32 hex digits; a bounded length keeps junk out.
-_MAX_SID = 64
 # Twilio sends at most 10 media items with one MMS.
 _MAX_MEDIA = 10
 # Twilio's default opt-out keywords, which carriers also honour.
@@ -31,15 +30,6 @@ KEYWORDS = Keywords(
 _STATUSES = frozenset(
     {"accepted", "scheduled", "queued", "sending", "sent", "delivered", "undelivered", "failed", "read", "canceled"}
 )
-
-
-def _sid(form: MultiDict[str], name: str) -> str:
-    sid = form.get(name, "").strip()
-    if not sid:
-        raise InvalidInput(f"missing form field(s): {name}", code="webhook.missing_field")
-    if len(sid) > _MAX_SID or not sid.isalnum():
-        raise InvalidInput(f"{name} is not a message SID", code="webhook.bad_field")
-    return sid
 
 
 def _media(form: MultiDict[str]) -> list[dict[str, str]]:
@@ -59,7 +49,7 @@ def contact_from_form(form: MultiDict[str], default_region: str) -> InboundConta
     missing = [name for name in ("From", "To", "MessageSid") if not form.get(name, "").strip()]
     if missing:
         raise InvalidInput(f"missing form field(s): {', '.join(missing)}", code="webhook.missing_field")
-    sid = _sid(form, "MessageSid")
+    sid = fields.sid(form, "MessageSid")
     customer = normalize_phone(form["From"], default_region)
     ours = normalize_phone(form["To"], default_region)
     body = form.get("Body", "")
@@ -111,7 +101,7 @@ class SmsWebhook:
 
     async def status(self, request: web.Request) -> web.Response:
         form = await self._signature.verified_form(request)
-        sid = _sid(form, "MessageSid")
+        sid = fields.sid(form, "MessageSid")
         status = form.get("MessageStatus", "").strip().lower()
         if status not in _STATUSES:
             raise InvalidInput(f"MessageStatus {status!r} is not a Twilio message status", code="webhook.bad_field")

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from multidict import MultiDict
 
+from channels.twilio import fields
 from channels.twilio.signature import TwilioSignatureCheck
 from channels.voice import twiml
 from channels.voice.service import (
@@ -33,28 +34,14 @@ from ivr.interpreter import Heard
 
 log = logging.getLogger(__name__)
 
-# Twilio's SIDs: two letters and 32 hex digits; a bounded length keeps junk out.
-_MAX_SID = 64
 _MAX_DIGITS = 64
 _MAX_SPEECH = 2000
 # What Twilio tells of the caller, kept on the call's first message.
 _DETAILS = ("CallerName", "FromCity", "FromState", "FromCountry", "ToCountry", "Direction", "AccountSid")
 
 
-def _field(form: MultiDict[str], name: str, *, required: bool = True, limit: int = _MAX_SID) -> str:
-    value = form.get(name, "").strip()
-    if required and not value:
-        raise InvalidInput(f"missing form field(s): {name}", code="webhook.missing_field")
-    if len(value) > limit:
-        raise InvalidInput(f"{name} is longer than {limit} characters", code="webhook.bad_field")
-    return value
-
-
 def _sid(form: MultiDict[str], name: str = "CallSid") -> str:
-    sid = _field(form, name)
-    if not sid.isalnum():
-        raise InvalidInput(f"{name} is not a Twilio SID", code="webhook.bad_field")
-    return sid
+    return fields.sid(form, name)
 
 
 def _count(form: MultiDict[str], name: str) -> int:
@@ -65,10 +52,10 @@ def _count(form: MultiDict[str], name: str) -> int:
 
 
 def heard(form: MultiDict[str]) -> Heard:
-    digits = _field(form, "Digits", required=False, limit=_MAX_DIGITS)
+    digits = fields.field(form, "Digits", required=False, limit=_MAX_DIGITS)
     if digits and not all(c in "0123456789*#w" for c in digits):
         raise InvalidInput("Digits may hold only 0-9, * and #", code="webhook.bad_field")
-    speech = _field(form, "SpeechResult", required=False, limit=_MAX_SPEECH)
+    speech = fields.field(form, "SpeechResult", required=False, limit=_MAX_SPEECH)
     raw = form.get("Confidence", "").strip()
     confidence = None
     if raw:
@@ -140,8 +127,8 @@ class VoiceWebhook:
         sid = _sid(form)
         call = IncomingCall(
             call_sid=sid,
-            caller=self._caller(_field(form, "From"), sid),
-            dialled=normalize_phone(_field(form, "To"), self._region),
+            caller=self._caller(fields.field(form, "From"), sid),
+            dialled=normalize_phone(fields.field(form, "To"), self._region),
             details={name: form[name][:200] for name in _DETAILS if form.get(name)},
         )
         return await self._service.incoming(call)
@@ -167,7 +154,7 @@ class VoiceWebhook:
         return await self._service.wait_key(_sid(form), heard(form).digits)
 
     async def _queue_result(self, form: MultiDict[str], request: web.Request) -> str:
-        result = _field(form, "QueueResult")
+        result = fields.field(form, "QueueResult")
         if result not in QUEUE_RESULTS:
             raise InvalidInput(f"QueueResult {result!r} is not one of Twilio's", code="webhook.bad_field")
         return await self._service.queue_result(_sid(form), result, _count(form, "QueueTime"))
@@ -176,13 +163,13 @@ class VoiceWebhook:
         return await self._service.recorded(_sid(form))
 
     async def _status(self, form: MultiDict[str], request: web.Request) -> None:
-        status = _field(form, "CallStatus")
+        status = fields.field(form, "CallStatus")
         if status not in CALL_STATUSES:
             raise InvalidInput(f"CallStatus {status!r} is not one of Twilio's", code="webhook.bad_field")
         await self._service.call_status(_sid(form), status)
 
     async def _recording(self, form: MultiDict[str], request: web.Request) -> None:
-        url = _field(form, "RecordingUrl", limit=2000)
+        url = fields.field(form, "RecordingUrl", limit=2000)
         if not url.startswith(("https://", "http://")):
             raise InvalidInput("RecordingUrl is not a URL", code="webhook.bad_field")
         conference = request.query.get("conference", "")
@@ -197,21 +184,21 @@ class VoiceWebhook:
             recording_sid=_sid(form, "RecordingSid"),
             url=url,
             duration_seconds=_count(form, "RecordingDuration"),
-            status=_field(form, "RecordingStatus", required=False) or "completed",
+            status=fields.field(form, "RecordingStatus", required=False) or "completed",
         )
         await self._service.recording(recording)
 
     async def _transcription(self, form: MultiDict[str], request: web.Request) -> None:
-        text = _field(form, "TranscriptionText", required=False, limit=20_000)
+        text = fields.field(form, "TranscriptionText", required=False, limit=20_000)
         await self._service.transcription(_sid(form, "RecordingSid"), text)
 
     async def _conference(self, form: MultiDict[str], request: web.Request) -> None:
         event = ConferenceEvent(
-            conference=_field(form, "FriendlyName", limit=200),
+            conference=fields.field(form, "FriendlyName", limit=200),
             conference_sid=_sid(form, "ConferenceSid"),
-            event=_field(form, "StatusCallbackEvent"),
+            event=fields.field(form, "StatusCallbackEvent"),
             call_sid=_sid(form) if form.get("CallSid") else None,
-            label=_field(form, "ParticipantLabel", required=False, limit=200) or None,
+            label=fields.field(form, "ParticipantLabel", required=False, limit=200) or None,
         )
         await self._service.conference(event)
 
@@ -220,7 +207,7 @@ class VoiceWebhook:
         label = request.query.get("label", "")
         if not conference or not label or len(conference) > 200 or len(label) > 200:
             raise InvalidInput("the participant callback names no conference or label", code="webhook.bad_field")
-        status = _field(form, "CallStatus")
+        status = fields.field(form, "CallStatus")
         if status not in CALL_STATUSES:
             raise InvalidInput(f"CallStatus {status!r} is not one of Twilio's", code="webhook.bad_field")
         await self._service.participant(conference, label, _sid(form), status)
