@@ -29,6 +29,7 @@ from interaction_center.dispatch.dispatcher import Dispatcher
 from interaction_center.dispatch.feed import Waiting, routing_feed
 from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.dispatch.profiles import engine_config
+from interaction_center.dispatch.pushes import AgentPushes
 from interaction_center.dispatch.statistics import Statistics, statistics_consumer
 from interaction_center.domain.errors import InvalidInput
 from interaction_center.domain.model import Channel, InboundContact
@@ -89,6 +90,7 @@ class Services:
     statistics: Statistics
     feed: LogConsumer[list[Waiting]]
     counting: ExactlyOnceConsumer
+    pushes: AgentPushes
     channels: dict[Channel, ChannelAdapter] = field(default_factory=dict)
     acknowledger: Acknowledger | None = None
 
@@ -111,6 +113,8 @@ class Services:
         ticker = asyncio.create_task(self.dispatcher.run_ticker(), name="routing-ticker")
         feed = asyncio.create_task(self.feed.run(), name="routing-feed")
         counting = asyncio.create_task(self.counting.run(), name="statistics-consumer")
+        interaction_pushes = asyncio.create_task(self.pushes.interactions.run(), name="agent-pushes")
+        agent_pushes = asyncio.create_task(self.pushes.agents.run(), name="agent-status-pushes")
         chat_updates = asyncio.create_task(self.chat.run_queue_updates(), name="chat-queue-updates")
         callbacks = asyncio.create_task(self.voice.bridge.run_callbacks(), name="voice-callbacks")
         try:
@@ -122,7 +126,7 @@ class Services:
             for adapter in self.channels.values():
                 await adapter.stop()
             await self.intake.close()
-            for task in (feed, counting, ticker, chat_updates, callbacks):
+            for task in (feed, counting, interaction_pushes, agent_pushes, ticker, chat_updates, callbacks):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -146,9 +150,10 @@ def build_services(settings: Settings) -> Services:
     # Filled from the channels below (the chat channel needs the desk, which needs the
     # dispatcher); read when agents' profiles are loaded, once the service starts.
     capacities: dict[str, Capacity] = {}
-    dispatcher = Dispatcher(sessions, writer, routing, hub, settings.routing, capacities)
+    pushes = AgentPushes(writer, hub)
+    dispatcher = Dispatcher(sessions, writer, routing, pushes, settings.routing, capacities)
     feed = routing_feed(writer, dispatcher)
-    intake = Intake(sessions, writer, hub, settings, writing=feed.wake)
+    intake = Intake(sessions, writer, settings, writing=feed.wake, held=pushes.wake_interactions)
     port = ChannelIntake(intake, settings)
     rooms = ChatRooms()
     statistics = Statistics(sessions, dispatcher)
@@ -190,6 +195,7 @@ def build_services(settings: Settings) -> Services:
         statistics=statistics,
         feed=feed,
         counting=statistics_consumer(writer),
+        pushes=pushes,
         channels={adapter.channel: adapter for adapter in adapters},
     )
     work = services.work

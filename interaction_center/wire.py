@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from interaction_center.domain.model import Direction
-from interaction_center.domain.stamps import to_datetime
 from interaction_center.domain.wire import (
     AgentBody,
     AgentsBody,
@@ -25,8 +24,9 @@ from interaction_center.domain.wire import (
     QueuesBody,
     StatusFrame,
 )
-from routing import Offer, QueueStats
+from routing import QueueStats
 from storage.models import Agent, Customer, CustomerIdentity, Interaction, InteractionEvent, Message
+from storage.pushes import OpenOffer
 from storage.tallies import Tally
 
 PREVIEW_CHARS = 160
@@ -174,23 +174,23 @@ def hello_frame(row: Agent, offers: list[InteractionBody]) -> HelloFrame:
     return {"type": "hello", "agent": agent(row), "offers": offers}
 
 
-def offer_frame(offer: Offer, latest: tuple[str, str] | None) -> OfferFrame:
+def offer_frame(interaction_id: str, offer: OpenOffer, latest: tuple[str, str] | None) -> OfferFrame:
     """``latest``: the sender and body of the interaction's last inbound message."""
     preview: Preview = {} if latest is None else {"from": latest[0], "body": latest[1][:PREVIEW_CHARS]}
     return {
         "type": "offer",
         "offer_id": offer.offer_id,
-        "interaction_id": offer.interaction_id,
-        "channel": offer.entry.channel,
-        "queue": offer.entry.queue,
-        "priority": offer.entry.priority,
-        "expires_at": to_datetime(offer.expires_at).isoformat(),
+        "interaction_id": interaction_id,
+        "channel": offer.channel,
+        "queue": offer.queue,
+        "priority": offer.priority,
+        "expires_at": offer.expires_at.isoformat(),
         "preview": preview,
     }
 
 
-def status_frame(row: Agent) -> StatusFrame:
-    return {"type": "status", "status": row.status, "reason": row.status_reason}
+def status_frame(status: str, reason: str | None) -> StatusFrame:
+    return {"type": "status", "status": status, "reason": reason}
 
 
 def new_message_frame(row: Message) -> NewMessageFrame:

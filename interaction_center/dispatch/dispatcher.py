@@ -1,10 +1,10 @@
 """The bridge between the routing engine and storage.
 
 The routing backend decides (who gets what, when an offer lapses, when a deadline is
-breached); this module records each decision as a state change with its event, and pushes
-offers to agents. One lock serializes "routing step + its record" so storage sees
-decisions in the order they were made: without it, a lapsed offer re-offered at once
-could be recorded before its lapse.
+breached); this module records each decision as a state change with its event, and wakes
+the agents' pushes (``dispatch/pushes.py``), which read those events. One lock
+serializes "routing step + its record" so storage sees decisions in the order they were
+made: without it, a lapsed offer re-offered at once could be recorded before its lapse.
 """
 
 from __future__ import annotations
@@ -22,14 +22,12 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.contract import Capacity
-from interaction_center import wire
-from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.dispatch.offers import offers_recorded
 from interaction_center.dispatch.profiles import Queued, agent_profile, entry_for
+from interaction_center.dispatch.pushes import AgentPushes
 from interaction_center.domain.errors import Conflict, NotFound
 from interaction_center.domain.model import SYSTEM, Actor, ActorKind, InteractionState
 from interaction_center.domain.stamps import to_datetime, utcnow
-from interaction_center.domain.wire import AgentFrame, offer_closed_frame
 from interaction_center.settings.model import RoutingSettings
 from routing import (
     AgentState,
@@ -65,7 +63,7 @@ class Dispatcher:
         sessions: async_sessionmaker[AsyncSession],
         writer: Writer,
         routing: RoutingBackend,
-        hub: AgentHub,
+        pushes: AgentPushes,
         settings: RoutingSettings,
         capacities: Mapping[str, Capacity],
     ) -> None:
@@ -73,7 +71,7 @@ class Dispatcher:
         self._sessions = sessions
         self._writer = writer
         self._routing = routing
-        self._hub = hub
+        self._pushes = pushes
         self._settings = settings
         self._lock = asyncio.Lock()
         self._unrecorded: deque[RoutingEvent] = deque()
@@ -158,9 +156,6 @@ class Dispatcher:
             for offer in revoked:
                 await self._requeue(offer, "offer_revoked", agent_actor(agent_id))
             await self._dispatch()
-        for offer in revoked:
-            self._hub.push(agent_id, offer_closed_frame(offer.offer_id, offer.interaction_id, "revoked"))
-        self._push_status(agent)
         return agent
 
     async def agent_disconnected(self, agent_id: str) -> None:
@@ -212,12 +207,9 @@ class Dispatcher:
         async with self._lock:
             agent_id = await self._routing.release(interaction_id, time.time(), wrap_up_seconds)
             snapshot = await self._routing.agent(agent_id) if agent_id else None
-            agent = None
             if snapshot is not None and snapshot.state is AgentState.WRAP_UP:
-                agent = await self._record_status(snapshot.agent_id, AgentState.WRAP_UP, None, SYSTEM)
+                await self._record_status(snapshot.agent_id, AgentState.WRAP_UP, None, SYSTEM)
             await self._dispatch()
-        if agent is not None:
-            self._push_status(agent)
 
     async def abandon(self, interaction_id: str, data: dict[str, Any]) -> bool:
         """The customer left while waiting: the interaction is closed as abandoned and leaves
@@ -228,20 +220,24 @@ class Dispatcher:
                 interaction = await store.get(session, interaction_id)
                 if interaction.state not in store.ROUTABLE:
                     return False
-                offer = (interaction.offered_agent_id, interaction.offer_id)
                 waited = store.waiting_facts(
                     interaction.queue, interaction.channel, interaction.enqueued_at, interaction.answer_deadline
                 )
+                # The offer it withdraws, so that its agent hears of it (dispatch/pushes.py).
+                offered = (
+                    {"offer_id": interaction.offer_id, "agent_id": interaction.offered_agent_id}
+                    if interaction.offer_id
+                    else {}
+                )
                 store.transition(
-                    session, interaction, InteractionState.ABANDONED, SYSTEM, "abandoned", {**data, **waited}
+                    session, interaction, InteractionState.ABANDONED, SYSTEM, "abandoned", {**data, **waited, **offered}
                 )
                 interaction.offer_id = interaction.offered_agent_id = interaction.offer_expires_at = None
+            if offered:
+                self._pushes.wake_interactions()
             await self._routing.cancel(interaction_id, time.time())
             # A withdrawn offer frees the agent for the next contact.
             await self._dispatch()
-        agent_id, offer_id = offer
-        if agent_id is not None and offer_id is not None:
-            self._hub.push(agent_id, offer_closed_frame(offer_id, interaction_id, "abandoned"))
         log.info("interaction %s: abandoned (%s)", interaction_id, data.get("reason"))
         return True
 
@@ -296,10 +292,7 @@ class Dispatcher:
             self._unrecorded.extend(await self._routing.tick(time.time()))
             recorded = False
             while self._unrecorded:
-                # Frames go out in the order things happened: an agent hears it is available
-                # again before it hears of its next offer.
-                for agent_id, frame in await self._record(self._unrecorded[0]):
-                    self._hub.push(agent_id, frame)
+                await self._record(self._unrecorded[0])
                 self._unrecorded.popleft()
                 recorded = True
             if recorded:
@@ -315,26 +308,21 @@ class Dispatcher:
                 # A storage hiccup must not stop offers from ever lapsing again.
                 log.exception("routing tick failed")
 
-    async def _record(self, event: RoutingEvent) -> list[tuple[str, AgentFrame]]:
-        """Store one routing event; returns the frames it calls for."""
+    async def _record(self, event: RoutingEvent) -> None:
+        """Store one routing event."""
         if isinstance(event, OfferLapsed):
             offer = event.offer
             log.info("interaction %s: offer to agent %s timed out", offer.interaction_id, offer.agent_id)
             await self._requeue(offer, "offer_timed_out", SYSTEM)
-            frames: list[tuple[str, AgentFrame]] = [
-                (offer.agent_id, offer_closed_frame(offer.offer_id, offer.interaction_id, "timeout"))
-            ]
             if event.agent_set_away:
-                agent = await self._record_status(offer.agent_id, AgentState.AWAY, "missed", SYSTEM)
-                frames.append((agent.id, wire.status_frame(agent)))
-            return frames
+                await self._record_status(offer.agent_id, AgentState.AWAY, "missed", SYSTEM)
+            return
         if isinstance(event, OfferRevoked):
             await self._requeue(event.offer, "offer_revoked", SYSTEM)
-            frame = offer_closed_frame(event.offer.offer_id, event.offer.interaction_id, "revoked")
-            return [(event.offer.agent_id, frame)]
+            return
         if isinstance(event, WrapUpEnded):
-            agent = await self._record_status(event.agent_id, AgentState.AVAILABLE, None, SYSTEM)
-            return [(agent.id, wire.status_frame(agent))]
+            await self._record_status(event.agent_id, AgentState.AVAILABLE, None, SYSTEM)
+            return
         async with self._sessions.begin() as session:
             if isinstance(event, SlaBreached):
                 interaction = await store.get(session, event.entry.interaction_id)
@@ -360,7 +348,6 @@ class Dispatcher:
                 data = {"agent_id": interaction.preferred_agent_id}
                 interaction.preferred_agent_id = interaction.preferred_until = None
                 store.record_event(session, interaction.id, "preferred_agent_released", SYSTEM, data)
-        return []
 
     async def _check_first_responses(self) -> None:
         async with self._sessions.begin() as session:
@@ -376,28 +363,30 @@ class Dispatcher:
                 log.warning("interaction %s: first-response SLA breached", interaction.id)
 
     async def _dispatch(self) -> None:
-        """Make every offer the engine can make now, record them in one transaction, and
-        only then tell the agents: an offer reaches an agent once storage has it."""
+        """Make every offer the engine can make now and record them in one transaction: an
+        offer reaches its agent from its event (dispatch/pushes.py), once storage has it."""
         while offers := await self._next_offers():
             await self._offer(offers)
 
     async def _offer(self, offers: list[Offer]) -> None:
         now = to_datetime(time.time())
 
-        def record(conn: Connection) -> dict[str, tuple[str, str] | None]:
+        def record(conn: Connection) -> set[str]:
             return offers_recorded(conn, offers, now)
 
+        recorded = self._writer.submit(record)
+        # The pushes' read queued right behind the write: in its transaction when it can.
+        self._pushes.wake_interactions()
         try:
-            latest = await self._writer.run(record)
+            landed = await recorded
         except Exception:
             # Never told to anyone: the offers go back to their queues as if never made.
             for offer in offers:
                 await self._put_back(offer)
             raise
         for offer in offers:
-            if offer.interaction_id in latest:
+            if offer.interaction_id in landed:
                 log.info("interaction %s: offered to agent %s", offer.interaction_id, offer.agent_id)
-                self._hub.push(offer.agent_id, wire.offer_frame(offer, latest[offer.interaction_id]))
             else:
                 # Changed in storage behind routing's back (closed, or offered elsewhere).
                 await self._routing.cancel(offer.interaction_id, time.time())
@@ -420,9 +409,11 @@ class Dispatcher:
     async def _requeue_stored(self, interaction_id: str, offer_id: str | None, event: str, actor: Actor) -> None:
         """The stored offer closed, the interaction queued again; nothing when storage no
         longer holds that offer (an accept or a close got there first)."""
-        if not await self._writer.run(
+        requeued = self._writer.submit(
             lambda conn: assignments.requeue(conn, interaction_id, offer_id, event, actor, utcnow())
-        ):
+        )
+        self._pushes.wake_interactions()
+        if not await requeued:
             log.info("interaction %s: offer %s already closed in storage", interaction_id, offer_id)
 
     async def _record_status(self, agent_id: str, status: AgentState, reason: str | None, actor: Actor) -> Agent:
@@ -435,7 +426,5 @@ class Dispatcher:
             data = {"from": agent.status, "to": status, "reason": reason}
             agent.status, agent.status_reason, agent.status_changed_at = status, reason, now
             session.add(events.agent_event(agent_id, "status_changed", actor, data, now))
+        self._pushes.wake_agents()
         return agent
-
-    def _push_status(self, agent: Agent) -> None:
-        self._hub.push(agent.id, wire.status_frame(agent))

@@ -15,9 +15,8 @@ from storage import intake_rows as rows
 from storage import interactions as store
 
 
-def offers_recorded(conn: Connection, offers: Sequence[Offer], now: datetime) -> dict[str, tuple[str, str] | None]:
-    """Record the offers that still apply; by interaction, the sender and body of its last
-    inbound message (None without one), for the offer's preview. Each is one
+def offers_recorded(conn: Connection, offers: Sequence[Offer], now: datetime) -> set[str]:
+    """Record the offers that still apply; the interactions whose offer landed. Each is one
     conditional write on the version read here, so an offer made by routing for an
     interaction someone else changed meanwhile (closed, offered by another instance) is
     left out, not recorded over theirs: its offer is then withdrawn, and the batch's
@@ -49,5 +48,4 @@ def offers_recorded(conn: Connection, offers: Sequence[Offer], now: datetime) ->
             data = store.transition_data(InteractionState.QUEUED, InteractionState.OFFERED, offered)
             events.append(store.event_row(offer.interaction_id, "offered", SYSTEM, data, now))
     rows.insert_all(conn, (), (), events)
-    latest = rows.latest_inbound(conn, landed)
-    return {interaction_id: latest.get(interaction_id) for interaction_id in landed}
+    return landed

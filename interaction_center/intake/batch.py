@@ -22,7 +22,6 @@ from interaction_center.settings.model import Settings
 from storage import intake_rows as rows
 from storage.intake_rows import OpenThread
 from storage.interactions import event_row, transition_data, transition_values
-from storage.models import Message
 
 
 @dataclass(frozen=True)
@@ -40,8 +39,9 @@ class Stored:
     """One contact's outcome, and what is left to do once it is committed."""
 
     result: IntakeResult
-    # The agent holding the interaction this message continues, and the message for them.
-    for_agent: tuple[str, Message] | None = None
+    # Whether the message continues an interaction an agent holds: the agents' pushes are
+    # woken for it once it is committed (dispatch/pushes.py).
+    held: bool = False
 
 
 @dataclass
@@ -120,8 +120,8 @@ class _Batch:
             interaction_id, message["id"], created=False, duplicate=True
         )
         result = IntakeResult(interaction_id, message["id"], created=opened, duplicate=False, filed=thread is None)
-        holder = None if thread is None or opened else thread.assigned_agent_id
-        return Stored(result, None if holder is None else (holder, Message(**message)))
+        held = thread is not None and not opened and thread.assigned_agent_id is not None
+        return Stored(result, held)
 
     def _customer(self, contact: InboundContact) -> str:
         identity = (contact.identity_kind, contact.from_address)

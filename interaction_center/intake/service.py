@@ -9,8 +9,6 @@ from collections.abc import Callable, Sequence
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from interaction_center import wire as serialize
-from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.domain.errors import InvalidInput
 from interaction_center.domain.model import SYSTEM, Channel, Direction, InboundContact
 from interaction_center.domain.stamps import utcnow
@@ -48,14 +46,14 @@ class Intake:
         self,
         sessions: async_sessionmaker[AsyncSession],
         writer: Writer,
-        hub: AgentHub,
         settings: Settings,
         writing: Callable[[], None],
+        held: Callable[[], None],
     ) -> None:
         self._sessions = sessions
         self._writer = writer
         self._writing = writing
-        self._hub = hub
+        self._held = held
         self._settings = settings
         self._batches: GroupCommit[tuple[InboundContact, str], intake_batch.Stored] = GroupCommit(
             self._take_in, after=self._tell_agents, whole_batch=_database_gone
@@ -94,12 +92,10 @@ class Intake:
         return stored
 
     async def _tell_agents(self, stored: Sequence[intake_batch.Stored]) -> None:
-        """Messages on interactions agents hold, pushed once the senders have their answer:
-        a slow agent socket must not hold up an acknowledgement."""
-        for outcome in stored:
-            if outcome.for_agent is not None:
-                agent_id, message = outcome.for_agent
-                self._hub.push(agent_id, serialize.new_message_frame(message))
+        """Messages on interactions agents hold: their pushes' read is woken once the
+        senders have their answer (the message frames are read from the log)."""
+        if any(outcome.held for outcome in stored):
+            self._held()
 
     async def delivery(self, channel: Channel, external_id: str, status: str, error: str | None) -> None:
         """A delivery report for a message we sent. Reports can arrive out of order, so a

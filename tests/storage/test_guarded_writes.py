@@ -100,7 +100,7 @@ async def test_two_routers_offering_one_interaction_record_one_offer(engine: Asy
     expires = (utcnow() + timedelta(seconds=30)).timestamp()
     offers = [Offer(f"offer-{n}", agent_id, entry, expires) for n, agent_id in enumerate(agents)]
 
-    def record(offer: Offer) -> Callable[[Connection], dict[str, tuple[str, str] | None]]:
+    def record(offer: Offer) -> Callable[[Connection], set[str]]:
         return lambda conn: offers_recorded(conn, [offer], utcnow())
 
     try:
