@@ -1,15 +1,20 @@
 """Email in: an aiosmtpd server on the service's own event loop. It takes mail only for
 our domains and addresses, within the size limit, and answers 250 only once the contact
-is committed; no input ever stops it. Mail is read on a thread of its own, one at a time
-and bounded (``channels.email.limits``), so a heavy mail never holds up the loop."""
+is committed; no input ever stops it. Mail is bounded (``channels.email.limits``) and read
+in a process of its own, one at a time, so a heavy mail never holds up the loop."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import os
+import signal
+import threading
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, AnyStr
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -24,6 +29,8 @@ from interaction_center.domain.model import InboundContact
 log = logging.getLogger(__name__)
 
 Receiver = Callable[[InboundContact], Awaitable[Any]]
+# What the parser process runs on a mail: importable by name, as it is sent there pickled.
+Reader = Callable[[bytes, str | None, Sequence[str]], InboundContact]
 
 TEMPORARY_FAILURE = "451 4.3.0 Temporary failure, please try again later"
 # What aiosmtpd answers, after the data, to a line longer than its limit.
@@ -40,21 +47,77 @@ def smtp_status(error: Exception) -> str:
 
 
 def read_mail(raw: bytes, mail_from: str | None, recipients: Sequence[str]) -> InboundContact:
-    """What runs on the parser's thread: the mail held to its bounds, then read."""
+    """What runs in the parser's process: the mail held to its bounds, then read. What it
+    raises (limits' InvalidInput with its code) comes back pickled, attributes and all."""
     limits.check(raw)
     return contact_from_mail(raw, mail_from, recipients)
+
+
+def _parser_started() -> None:
+    """In the parser's process, first. The service stops it when it stops (Ctrl-C in a
+    terminal reaches the whole process group, and would kill it under a mail); and should
+    the service die without stopping it, it goes too rather than wait for work forever."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
+    parent.join()
+    os._exit(1)
+
+
+class _Parser:
+    """Mail read in a process of its own, one mail at a time. Reading mail is pure Python:
+    on a thread, it held the interpreter (the GIL) from the event loop, every step of which
+    then waited up to the switch interval, and /healthz took up to ~100 ms while the
+    largest mail was read (bench.mail_stall). Spawned, not forked: the service has threads,
+    and the child inherits no sockets, database connections or logging handlers, and
+    imports only what it runs (and the main module, which guards its main code)."""
+
+    def __init__(self, read: Reader) -> None:
+        self._read = read
+        self._pool: ProcessPoolExecutor | None = None
+
+    def start(self) -> None:
+        """The process starts now, not with the first mail (spawning it takes ~0.2 s)."""
+        self._pool = ProcessPoolExecutor(
+            1, mp_context=multiprocessing.get_context("spawn"), initializer=_parser_started
+        )
+        self._pool.submit(int)
+
+    async def read(self, raw: bytes, mail_from: str | None, recipients: Sequence[str]) -> InboundContact:
+        pool = self._pool
+        assert pool is not None, "read before start"
+        try:
+            return await asyncio.wrap_future(pool.submit(self._read, raw, mail_from, recipients))
+        except BrokenProcessPool:
+            # The process died (killed, out of memory) under this mail or one before it: the
+            # mail is answered 451 and retried by its sender; the next is read by a new one.
+            if pool is self._pool:
+                pool.shutdown(wait=False)
+                self.start()
+            raise
+
+    def close(self) -> None:
+        """A mail being read is finished and the process ends; any waiting are dropped
+        unanswered, as their sessions are closed: their senders retry."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
 
 class MailHandler:
     """aiosmtpd's handler hooks, called by name for each SMTP command."""
 
-    def __init__(self, receive: Receiver, domains: tuple[str, ...], max_bytes: int) -> None:
+    def __init__(self, receive: Receiver, domains: tuple[str, ...], max_bytes: int, read: Reader = read_mail) -> None:
         self._receive = receive
         self._domains = frozenset(domains)
         self._max_bytes = max_bytes
-        # One mail at a time: parsing is pure Python, and several threads at it would take
-        # the interpreter from the event loop in turn. Its thread starts with the first mail.
-        self._parser = ThreadPoolExecutor(1, thread_name_prefix="mail-parser")
+        # One process, one mail at a time: a mail being read takes a core, and more would
+        # take the service's.
+        self.parser = _Parser(read)
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
@@ -70,10 +133,7 @@ class MailHandler:
         if len(raw) > self._max_bytes:
             return f"552 5.3.4 Message larger than {self._max_bytes} bytes"
         try:
-            loop = asyncio.get_running_loop()
-            contact = await loop.run_in_executor(
-                self._parser, read_mail, raw, envelope.mail_from, list(envelope.rcpt_tos)
-            )
+            contact = await self.parser.read(raw, envelope.mail_from, list(envelope.rcpt_tos))
             await self._receive(contact)
         except Exception as exc:
             if not isinstance(exc, InteractionCenterError) or exc.status >= 500:
@@ -84,11 +144,6 @@ class MailHandler:
     async def handle_exception(self, error: Exception) -> str:
         log.exception("smtp: session error", exc_info=error)
         return smtp_status(error)
-
-    def close(self) -> None:
-        """A mail being read finishes on its thread; any waiting are dropped unanswered,
-        as their sessions are closed: their senders retry."""
-        self._parser.shutdown(wait=False, cancel_futures=True)
 
 
 class _Session(SMTP):
@@ -110,9 +165,9 @@ class SmtpServer:
     """Started and stopped with the service; ``port`` is the one bound (``smtp.port`` 0
     picks a free one)."""
 
-    def __init__(self, settings: SmtpSettings, receive: Receiver) -> None:
+    def __init__(self, settings: SmtpSettings, receive: Receiver, read: Reader = read_mail) -> None:
         self._settings = settings
-        self._handler = MailHandler(receive, settings.domains, settings.max_message_bytes)
+        self._handler = MailHandler(receive, settings.domains, settings.max_message_bytes, read)
         self._server: asyncio.Server | None = None
         self._sessions: weakref.WeakSet[_Session] = weakref.WeakSet()
         self.port = settings.port
@@ -134,6 +189,7 @@ class SmtpServer:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(self._session, self._settings.host, self._settings.port)
+        self._handler.parser.start()
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("smtp listening on %s:%s for %s", self._settings.host, self.port, ", ".join(self._settings.domains))
 
@@ -147,4 +203,4 @@ class SmtpServer:
                 smtp.transport.close()
         await self._server.wait_closed()
         self._server = None
-        self._handler.close()
+        self._handler.parser.close()

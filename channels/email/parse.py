@@ -27,8 +27,9 @@ _MAX_ID = 200
 _MAX_REFERENCES = 20
 _MAX_HEADER = 998
 _MAX_DEPTH = 20
-# Mail is parsed off the event loop, but each call into C (decoding, splitting lines) holds
-# the interpreter until it returns: fed in pieces, a 10 MB mail never holds it for long.
+# Fed to the parser in pieces, so no one call into C (decoding, splitting lines) is long:
+# it mattered when mail was parsed on a thread, sharing the interpreter with the event
+# loop; it is now parsed in a process of its own (inbound._Parser).
 _FEED_BYTES = 64 * 1024
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _AUTO_PRECEDENCE = frozenset({"bulk", "junk", "list"})

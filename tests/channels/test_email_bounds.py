@@ -1,22 +1,17 @@
 """Mail the service cannot or should not read in full is refused with a considered SMTP
-reply naming the reason (never a bare 500), mail is read off the event loop, and what a
-mail client shows as text is the body, not an attachment."""
+reply naming the reason (never a bare 500), and what a mail client shows as text is the
+body, not an attachment. That mail is read off the event loop: test_email_parser.py."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import threading
-from collections.abc import Sequence
 from email.message import EmailMessage
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from channels.email import inbound
 from channels.email.limits import MAX_PARTS
-from interaction_center.domain.model import InboundContact
 from tests.channels import test_email
 from tests.channels.test_email import deliver, plain, rows
 from tests.hostile import FUZZ, odd_charsets
@@ -80,34 +75,6 @@ async def test_a_long_body_line_is_taken_and_one_past_64_kib_is_refused_554(mail
     raw = HEAD + b"Message-ID: <longer@customer.test>\r\n\r\n" + b"x" * 70_000 + b"\r\n"
     assert await deliver(mail_client, raw) == (554, b"5.6.0 Line longer than 65536 bytes")
     assert (await deliver(mail_client, plain()))[0] == 250
-
-
-async def test_healthz_answers_while_the_largest_accepted_mail_is_read(
-    mail_client: Client, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Structural, not timed: the mail's reading is held open on its thread until /healthz
-    has answered, which it could not do if the reading held the event loop."""
-    reading, answered = threading.Event(), threading.Event()
-    real = inbound.read_mail
-
-    def held(raw: bytes, mail_from: str | None, recipients: Sequence[str]) -> InboundContact:
-        assert threading.current_thread() is not threading.main_thread()
-        reading.set()
-        answered.wait(timeout=30)
-        return real(raw, mail_from, recipients)
-
-    monkeypatch.setattr(inbound, "read_mail", held)
-    delivery = asyncio.create_task(deliver(mail_client, many_parts(MAX_PARTS - 1)))
-    while not reading.is_set():
-        await asyncio.sleep(0.01)
-
-    health = await mail_client.get("/healthz")
-    assert health.status == 200 and not delivery.done()
-    answered.set()
-
-    assert (await delivery)[0] == 250
-    _, [message] = await rows(mail_client)
-    assert message.body.startswith("part 0\n\npart 1\n\n")
 
 
 async def test_text_a_mail_client_shows_inline_is_body_and_only_marked_parts_are_attachments(
