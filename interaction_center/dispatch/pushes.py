@@ -39,32 +39,35 @@ _CLOSED: dict[str, Literal["timeout", "revoked", "abandoned"]] = {
 
 
 def interaction_frames(conn: Connection, read: Sequence[LoggedEvent]) -> Frames:
-    """The frames these interaction events call for, in their order, each to its agent."""
+    """The frames these interaction events call for, in their order, each to its agent.
+    Fields are read with ``get``: an event without one it should have (written by another
+    version) is passed over, where a KeyError would stop every agent's pushes at it."""
     offered = [event.subject for event in read if event.type == "offered"]
     still_open = reads.open_offers(conn, offered) if offered else {}
     latest = rows.latest_inbound(conn, still_open) if still_open else {}
-    received = [event.data["message_id"] for event in read if event.type == "message_received"]
-    held = reads.held_messages(conn, received) if received else {}
+    received = [event.data.get("message_id") for event in read if event.type == "message_received"]
+    held = reads.held_messages(conn, [m for m in received if isinstance(m, str)]) if received else {}
     frames: Frames = []
     for event in read:
         data = event.data
-        if event.type == "offered":
+        agent_id, offer_id = data.get("agent_id"), data.get("offer_id")
+        if event.type == "offered" and agent_id:
             offer = still_open.get(event.subject)
-            if offer is not None and offer.offer_id == data["offer_id"]:
-                frames.append((data["agent_id"], wire.offer_frame(event.subject, offer, latest.get(event.subject))))
-        elif event.type in _CLOSED and data.get("offer_id") and data.get("agent_id"):
-            frames.append((data["agent_id"], offer_closed_frame(data["offer_id"], event.subject, _CLOSED[event.type])))
-        elif event.type == "message_received" and data["message_id"] in held:
-            agent_id, message = held[data["message_id"]]
-            frames.append((agent_id, wire.new_message_frame(message)))
+            if offer is not None and offer.offer_id == offer_id:
+                frames.append((agent_id, wire.offer_frame(event.subject, offer, latest.get(event.subject))))
+        elif event.type in _CLOSED and agent_id and offer_id:
+            frames.append((agent_id, offer_closed_frame(offer_id, event.subject, _CLOSED[event.type])))
+        elif event.type == "message_received" and data.get("message_id") in held:
+            holder, message = held[data["message_id"]]
+            frames.append((holder, wire.new_message_frame(message)))
     return frames
 
 
 def status_frames(_: Connection, read: Sequence[LoggedEvent]) -> Frames:
     return [
-        (event.subject, wire.status_frame(event.data["to"], event.data["reason"]))
+        (event.subject, wire.status_frame(event.data["to"], event.data.get("reason")))
         for event in read
-        if event.type == "status_changed"
+        if event.type == "status_changed" and event.data.get("to")
     ]
 
 

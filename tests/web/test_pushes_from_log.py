@@ -82,3 +82,24 @@ async def test_read_again_the_log_offers_nothing_that_is_no_longer_open(client: 
     bodies = [frame["message"]["body"] for to, frame in frames if to == alice_id and frame["type"] == "message"]
     assert "second" in bodies
     assert all(frame.get("interaction_id") == taken["id"] for _, frame in frames)
+
+
+async def test_an_event_missing_its_fields_is_passed_over_and_the_pushes_go_on(client: Client) -> None:
+    """Were it to raise, the reader would try that batch again forever, and no agent would
+    hear of anything after it."""
+    alice = await login(client, "alice")
+    socket = await client.ws_connect("/api/v1/ws", headers=alice)
+    await next_frame(socket, "hello")
+    await post_sms(client, sms_form(sender="+15551230001"))
+    await routed(client)
+    sessions = client.app[SERVICES].sessions
+    async with sessions.begin() as session:
+        [interaction] = await store.routable(session)
+        for kind in ("message_received", "offered", "offer_timed_out"):
+            store.record_event(session, interaction.id, kind, SYSTEM, {})
+
+    await set_status(client, alice, "available")
+
+    offer = await next_frame(socket, "offer")
+    assert offer["interaction_id"] == interaction.id
+    await socket.close()
