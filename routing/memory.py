@@ -121,7 +121,10 @@ class MemoryRoutingBackend(RoutingBackend):
                 continue
             # The queue's strategy chose the agent; the agent's own queue priorities and
             # the queues' order choose what it takes, which may be something older.
-            best = self._waiting.best_for(agent, self._declined, now) or entry
+            if self._waiting.only_one(entry, agent):
+                best = entry
+            else:
+                best = self._waiting.best_for(agent, self._declined, now) or entry
             if best is not entry:
                 heapq.heappush(self._pending_entries, (entry.order_key, iid))
             return self._offer(offer_id, best, agent, now)

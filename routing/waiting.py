@@ -109,6 +109,9 @@ class WaitingEntries:
         # recomputed when one of its queues has a new one.
         self._epochs = QueueEpochs()
         self._count: Counter[tuple[str, str]] = Counter()
+        # Per channel, the entries in buckets (not held for an agent): an agent skips the
+        # buckets of a channel with none, as a chat agent with no chat backlog does.
+        self._bucketed: dict[str, int] = {}
 
     def __contains__(self, interaction_id: str) -> bool:
         return interaction_id in self._entries
@@ -134,6 +137,7 @@ class WaitingEntries:
                 line = lines[(entry.queue, entry.channel)] = Line(self._entries, self._stamp_of)
             line.push((entry.order_key, iid, stamp))
             return
+        self._bucketed[entry.channel] = self._bucketed.get(entry.channel, 0) + 1
         key: BucketKey = (entry.queue, entry.channel, entry.priority, entry.skills)
         index = self._bucket_at.get(key)
         if index is None:
@@ -147,7 +151,8 @@ class WaitingEntries:
         entry = self._entries.pop(interaction_id)
         del self._stamp_of[interaction_id]
         self._in_queue[entry.queue].discard(interaction_id)
-        self._reserved_for.pop(interaction_id, None)
+        if self._reserved_for.pop(interaction_id, None) is None:
+            self._bucketed[entry.channel] -= 1
         self._count[(entry.queue, entry.channel)] -= 1
         return entry
 
@@ -197,7 +202,10 @@ class WaitingEntries:
         # priority: the entry itself, a cold object at 100,000 waiting, is read only for
         # the one chosen.
         best_bucket: tuple[_Rank, str] | None = None
+        bucketed = self._bucketed
         for channel in agent.channels_open():
+            if not bucketed.get(channel):
+                continue
             for queue_priority, delay, priority, index in agent.eligible.get(channel, ()):
                 bucket = buckets[index]
                 head = bucket.top_item()
@@ -219,6 +227,14 @@ class WaitingEntries:
         if best_bucket is not None and (best is None or best_bucket[0] < best[0]):
             return self._entries[best_bucket[1]]
         return None if best is None else best[1]
+
+    def only_one(self, entry: QueueEntry, agent: EngineAgent) -> bool:
+        """Whether the entry, in a bucket, is the one waiting entry the agent could take (so
+        ``best_for`` would find it or nothing), told without looking at any bucket."""
+        if entry.interaction_id in self._reserved_for or agent.agent_id in self._reserved:
+            return False
+        bucketed = self._bucketed
+        return sum(bucketed.get(channel, 0) for channel in agent.channels_open()) == 1
 
     def _best_reserved(self, agent: EngineAgent, declined: Declined) -> tuple[_Rank, QueueEntry] | None:
         """The best of the entries held for the agent that it can take now, with its rank:
