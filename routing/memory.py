@@ -106,7 +106,7 @@ class MemoryRoutingBackend(RoutingBackend):
             agent.missed = 0
             if not agent.holding:
                 agent.idle_since = now
-        agent.state, agent.reason = state, reason
+        agent.set_state(state, reason)
         self._touch(agent)
         return revoked
 
@@ -166,7 +166,7 @@ class MemoryRoutingBackend(RoutingBackend):
             return None
         self._forget(interaction_id)
         if wrap_up_seconds > 0 and agent.state is AgentState.AVAILABLE:
-            agent.state, agent.reason = AgentState.WRAP_UP, None
+            agent.set_state(AgentState.WRAP_UP)
             agent.wrap_up_until = now + wrap_up_seconds
             self._timers.wrap_up_ends(agent.wrap_up_until, agent.agent_id)
         self._free(agent, interaction_id, now)
@@ -319,7 +319,7 @@ class MemoryRoutingBackend(RoutingBackend):
             away = agent.missed >= self._config.max_missed_offers and agent.state is AgentState.AVAILABLE
             events.append(OfferLapsed(offer, agent_set_away=away))
             if away:
-                agent.state, agent.reason = AgentState.AWAY, "missed"
+                agent.set_state(AgentState.AWAY, "missed")
                 for other in [i for i in agent.holding if i in self._offer_of]:
                     events.append(OfferRevoked(self._return_offer(self._offer_of[other], now)))
 
@@ -380,7 +380,7 @@ class MemoryRoutingBackend(RoutingBackend):
             agent = self._agents[agent_id]
             if agent.state is not AgentState.WRAP_UP or agent.wrap_up_until != until:
                 continue
-            agent.state = AgentState.AVAILABLE
+            agent.set_state(AgentState.AVAILABLE, agent.reason)
             if not agent.holding:
                 agent.idle_since = now
             self._touch(agent)

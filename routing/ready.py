@@ -99,7 +99,7 @@ class ReadyAgents:
                 self._plan(agent)
             agent.plan_epoch = self._epochs.now
         in_ready, pools = agent.in_ready, self._pool_list
-        for channel in agent.channels_open():
+        for channel in agent.room:
             for index, delay in agent.plan.get(channel, ()):
                 pool = pools[index]
                 if pool.improves or index not in in_ready:
@@ -200,7 +200,7 @@ class ReadyAgents:
                 heapq.heappop(heap)
                 continue
             # A live stamp means a member of the queue: a new profile forgets its stamps.
-            if not agent.can_take(channel):
+            if channel not in agent.room:
                 heapq.heappop(heap)
                 del agent.in_ready[index]
                 continue

@@ -203,7 +203,7 @@ class WaitingEntries:
         # the one chosen.
         best_bucket: tuple[_Rank, str] | None = None
         bucketed = self._bucketed
-        for channel in agent.channels_open():
+        for channel in agent.room:
             if not bucketed.get(channel):
                 continue
             for queue_priority, delay, priority, index in agent.eligible.get(channel, ()):
@@ -234,7 +234,7 @@ class WaitingEntries:
         if entry.interaction_id in self._reserved_for or agent.agent_id in self._reserved:
             return False
         bucketed = self._bucketed
-        return sum(bucketed.get(channel, 0) for channel in agent.channels_open()) == 1
+        return sum(bucketed.get(channel, 0) for channel in agent.room) == 1
 
     def _best_reserved(self, agent: EngineAgent, declined: Declined) -> tuple[_Rank, QueueEntry] | None:
         """The best of the entries held for the agent that it can take now, with its rank:
