@@ -28,10 +28,10 @@ class EngineAgent:
     missed: int = 0
     wrap_up_until: float = 0.0
     last_offer_seq: int = 0
-    # Per channel, the buckets this agent may take from (their places, routing/waiting.py),
-    # each after its membership priority and delay and the entries' priority; rebuilt when
-    # buckets appear.
-    eligible: dict[str, tuple[tuple[int, float, int, int], ...]] = field(default_factory=dict)
+    # The buckets this agent may take from (routing/waiting.py), grouped by its membership
+    # priority and the entries' priority negated, best first: each group those two, then its
+    # buckets as (channel, membership delay, the bucket's place); rebuilt when buckets appear.
+    eligible: tuple[tuple[int, int, tuple[tuple[str, float, int], ...]], ...] = ()
     eligible_epoch: int = -1
     # Per pool of ready agents (routing/ready.py, by its place among them), the stamp of this
     # agent's one live item there; forgotten when the profile changes, so it is pushed afresh.

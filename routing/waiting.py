@@ -203,10 +203,20 @@ class WaitingEntries:
         # the one chosen.
         best_bucket: tuple[_Rank, str] | None = None
         bucketed = self._bucketed
+        # The channels it has room on with entries in buckets: a chat agent with no chat
+        # backlog looks at no bucket.
+        channels: tuple[str, ...] = ()
         for channel in agent.room:
-            if not bucketed.get(channel):
-                continue
-            for queue_priority, delay, priority, index in agent.eligible.get(channel, ()):
+            if bucketed.get(channel):
+                channels += (channel,)
+        # Groups in rank order (its queue priority, the entries' priority): once one gave an
+        # entry it has not declined, no later one can give a better.
+        for queue_priority, negated_priority, group in agent.eligible if channels else ():
+            if best_bucket is not None and not best_bucket[0][0]:
+                break
+            for channel, delay, index in group:
+                if channel not in channels:
+                    continue
                 bucket = buckets[index]
                 head = bucket.top_item()
                 if head is None or (delay and head[0] > now - delay):
@@ -220,7 +230,7 @@ class WaitingEntries:
                         enqueued_at, iid = undeclined.enqueued_at, undeclined.interaction_id
                     else:
                         refused = True
-                rank = (refused, queue_priority, -priority, enqueued_at, iid)
+                rank = (refused, queue_priority, negated_priority, enqueued_at, iid)
                 if best_bucket is None or rank < best_bucket[0]:
                     best_bucket = (rank, iid)
         best = self._best_reserved(agent, declined)
@@ -233,8 +243,10 @@ class WaitingEntries:
         ``best_for`` would find it or nothing), told without looking at any bucket."""
         if entry.interaction_id in self._reserved_for or agent.agent_id in self._reserved:
             return False
-        bucketed = self._bucketed
-        return sum(bucketed.get(channel, 0) for channel in agent.room) == 1
+        bucketed, waiting = self._bucketed, 0
+        for channel in agent.room:
+            waiting += bucketed.get(channel, 0)
+        return waiting == 1
 
     def _best_reserved(self, agent: EngineAgent, declined: Declined) -> tuple[_Rank, QueueEntry] | None:
         """The best of the entries held for the agent that it can take now, with its rank:
@@ -263,17 +275,18 @@ class WaitingEntries:
         return best
 
     def _rebuild_eligible(self, agent: EngineAgent) -> None:
-        # Their order does not matter: ranks never tie.
-        eligible: dict[str, list[tuple[int, float, int, int]]] = {}
+        # Grouped by the part of a rank a bucket fixes (its queue priority for the agent, the
+        # entries' priority negated), the groups in that order; within one, ranks never tie.
+        groups: dict[tuple[int, int], list[tuple[str, float, int]]] = {}
         for membership in agent.memberships.values():
             for key in self._queue_buckets.get(membership.queue, ()):
                 _, channel, priority, skills = key
                 if agent.capacity.get(channel, 0) and agent.has_skills(skills):
-                    item = (membership.priority, membership.delay_seconds, priority, self._bucket_at[key])
-                    eligible.setdefault(channel, []).append(item)
-        # Tuples of numbers: the garbage collector stops tracking them (lists it would walk
-        # at every full collection, a few per agent).
-        agent.eligible = {channel: tuple(buckets) for channel, buckets in eligible.items()}
+                    bucket = (channel, membership.delay_seconds, self._bucket_at[key])
+                    groups.setdefault((membership.priority, -priority), []).append(bucket)
+        # Tuples of strings and numbers: the garbage collector stops tracking them (lists it
+        # would walk at every full collection, a few per agent).
+        agent.eligible = tuple((*group, tuple(buckets)) for group, buckets in sorted(groups.items()))
 
     def _undeclined(self, agent_id: str, line: Line[_K], head: QueueEntry, declined: Declined) -> QueueEntry | None:
         """The line's best entry the agent has not declined, ``head`` being its best (None
