@@ -48,7 +48,7 @@ class MemoryRoutingBackend(RoutingBackend):
         self._waiting = WaitingEntries()
         self._ready = ReadyAgents(self._agents, self._config)
         self._timers = Timers()
-        self._pending_entries: list[tuple[tuple[int, float, str], str]] = []
+        self._pending_entries: list[tuple[int, float, str]] = []  # order keys, which end with the id
         self._pending_agents: deque[str] = deque()
         self._offers: dict[str, Offer] = {}
         self._offer_of: dict[str, str] = {}
@@ -112,7 +112,7 @@ class MemoryRoutingBackend(RoutingBackend):
 
     async def next_offer(self, offer_id: str, now: float) -> Offer | None:
         while self._pending_entries:
-            _, iid = heapq.heappop(self._pending_entries)
+            iid = heapq.heappop(self._pending_entries)[2]
             entry = self._waiting.get(iid)
             if entry is None:
                 continue
@@ -126,11 +126,11 @@ class MemoryRoutingBackend(RoutingBackend):
             else:
                 best = self._waiting.best_for(agent, self._declined, now) or entry
             if best is not entry:
-                heapq.heappush(self._pending_entries, (entry.order_key, iid))
+                heapq.heappush(self._pending_entries, entry.order_key)
             return self._offer(offer_id, best, agent, now)
         while self._pending_agents:
             agent = self._agents[self._pending_agents.popleft()]
-            if agent.state is not AgentState.AVAILABLE:
+            if not agent.room:  # not available, or full
                 continue
             entry = self._waiting.best_for(agent, self._declined, now)
             if entry is not None:
@@ -254,7 +254,7 @@ class MemoryRoutingBackend(RoutingBackend):
             self._timers.preference_ends(entry.preferred_until, iid)
             if agent.state is AgentState.AVAILABLE:
                 self._pending_agents.append(holder)
-        heapq.heappush(self._pending_entries, (entry.order_key, iid))
+        heapq.heappush(self._pending_entries, entry.order_key)
         if entry.answer_deadline is not None and not entry.breached:
             self._timers.answer_due(entry.answer_deadline, iid)
         due = next_step_due(self._config.policy(entry.queue), entry)

@@ -35,9 +35,10 @@ ReadyKey = tuple[str, str, Skills]  # queue, channel, the skills entries there r
 Item = tuple[Any, ...]
 Ranked = tuple[Item, EngineAgent]
 # What an agent joins when ready, per channel: each pool (its place among all pools) with
-# the agent's membership delay there. Tuples of numbers, which the garbage collector stops
-# tracking (and the dict with them, at its next full collection).
-Plan = dict[str, tuple[tuple[int, float], ...]]
+# the agent's membership delay there and whether its rank there can improve (Pool.improves).
+# Tuples of numbers, which the garbage collector stops tracking (and the dict with them, at
+# its next full collection).
+Plan = dict[str, tuple[tuple[int, float, bool], ...]]
 
 # A skill set no entry has asked for in this long loses its pools (rebuilt if one does): each
 # is kept up on every change of its agents, and skill sets come and go (escalation relaxes
@@ -98,17 +99,18 @@ class ReadyAgents:
             if self._epochs.stale(agent.plan_epoch, agent.memberships):
                 self._plan(agent)
             agent.plan_epoch = self._epochs.now
-        in_ready, pools = agent.in_ready, self._pool_list
+        in_ready, pools, plan = agent.in_ready, self._pool_list, agent.plan
+        largest = 2 * len(self._agents) + 16
         for channel in agent.room:
-            for index, delay in agent.plan.get(channel, ()):
-                pool = pools[index]
-                if pool.improves or index not in in_ready:
+            for index, delay, improves in plan.get(channel, ()):
+                if improves or index not in in_ready:
+                    pool = pools[index]
                     stamp = in_ready[index] = next(self._stamps)
                     heap = pool.heaps.get(delay)
                     if heap is None:
                         heap = pool.heaps[delay] = []
                     heapq.heappush(heap, agent.ready_item(pool.strategy, pool.rank_skills, stamp))
-                    if len(heap) > 2 * len(self._agents) + 16:
+                    if len(heap) > largest:
                         self._compact(pool, heap)
 
     def best(self, entry: QueueEntry, declined: Collection[str], now: float) -> EngineAgent | None:
@@ -135,12 +137,12 @@ class ReadyAgents:
         return None if found is None else found[1]
 
     def _plan(self, agent: EngineAgent) -> None:
-        plan: dict[str, list[tuple[int, float]]] = {}
+        plan: dict[str, list[tuple[int, float, bool]]] = {}
         for queue, membership in agent.memberships.items():
             for index in self._open_pools.get(queue, ()):
                 pool = self._pool_list[index]
                 if agent.capacity.get(pool.channel, 0) and agent.has_skills(pool.skills):
-                    plan.setdefault(pool.channel, []).append((index, membership.delay_seconds))
+                    plan.setdefault(pool.channel, []).append((index, membership.delay_seconds, pool.improves))
         agent.plan = {channel: tuple(pools) for channel, pools in plan.items()}
 
     def _open(self, key: ReadyKey) -> Pool:
