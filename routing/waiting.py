@@ -68,6 +68,15 @@ class Line(Generic[_K]):
         item = self.top_item()
         return None if item is None else self._entries[item[1]]
 
+    def items(self) -> list[tuple[_K, str, int]]:
+        """Every item, live or stale, in no order."""
+        return [*self._line, *self._heap]
+
+    def clear(self) -> None:
+        """Drop every item: only when all are stale."""
+        self._line.clear()
+        self._heap.clear()
+
     def pop(self) -> tuple[_K, str, int]:
         """Take the best item out (its entry just seen by ``top``)."""
         line, heap = self._line, self._heap
@@ -91,9 +100,6 @@ PEEK_PAST_DECLINED = 16
 class WaitingEntries:
     def __init__(self) -> None:
         self._entries: dict[str, QueueEntry] = {}
-        # Per queue, the ids of its entries: a queue's list is read (chat visitors' places,
-        # supervisors' views) without walking every other queue's backlog.
-        self._in_queue: dict[str, set[str]] = {}
         self._stamp_of: dict[str, int] = {}
         self._stamps = count(1)
         self._reserved_for: dict[str, str] = {}  # interaction id -> the agent it is held for
@@ -103,6 +109,9 @@ class WaitingEntries:
         # agents name buckets by their place, so what they keep holds only ints (nothing for
         # the garbage collector to walk) and a decision hashes no key.
         self._buckets: list[Bucket] = []
+        # Per bucket (by place), its live entries: an empty one is skipped unread, and its
+        # stale items cleared (an entry offered as it arrives leaves one behind).
+        self._live: list[int] = []
         self._bucket_at: dict[BucketKey, int] = {}
         self._queue_buckets: dict[str, list[BucketKey]] = {}
         # Buckets made per queue: an agent's list of the buckets it may take from is
@@ -124,10 +133,6 @@ class WaitingEntries:
         iid = entry.interaction_id
         self._entries[iid] = entry
         stamp = self._stamp_of[iid] = next(self._stamps)
-        in_queue = self._in_queue.get(entry.queue)
-        if in_queue is None:
-            in_queue = self._in_queue[entry.queue] = set()
-        in_queue.add(iid)
         self._count[(entry.queue, entry.channel)] += 1
         if reserved_for is not None:
             self._reserved_for[iid] = reserved_for
@@ -143,16 +148,21 @@ class WaitingEntries:
         if index is None:
             index = self._bucket_at[key] = len(self._buckets)
             self._buckets.append(Line(self._entries, self._stamp_of))
+            self._live.append(0)
             self._queue_buckets.setdefault(entry.queue, []).append(key)
             self._epochs.bump(entry.queue)
+        self._live[index] += 1
         self._buckets[index].push((entry.enqueued_at, iid, stamp))
 
     def remove(self, interaction_id: str) -> QueueEntry:
         entry = self._entries.pop(interaction_id)
         del self._stamp_of[interaction_id]
-        self._in_queue[entry.queue].discard(interaction_id)
         if self._reserved_for.pop(interaction_id, None) is None:
             self._bucketed[entry.channel] -= 1
+            index = self._bucket_at[(entry.queue, entry.channel, entry.priority, entry.skills)]
+            self._live[index] -= 1
+            if not self._live[index]:
+                self._buckets[index].clear()
         self._count[(entry.queue, entry.channel)] -= 1
         return entry
 
@@ -171,8 +181,17 @@ class WaitingEntries:
         return {key for key, n in self._count.items() if n}
 
     def in_queue(self, queue: str) -> list[QueueEntry]:
-        """The queue's entries, best first (a sort of the queue: for views, not decisions)."""
-        return sorted((self._entries[iid] for iid in self._in_queue.get(queue, ())), key=lambda e: e.order_key)
+        """The queue's entries, best first (a walk of its buckets and a sort: for views, not
+        decisions)."""
+        entries, stamp_of = self._entries, self._stamp_of
+        found = [entries[iid] for iid in self._reserved_for if entries[iid].queue == queue]
+        for key in self._queue_buckets.get(queue, ()):
+            found += (
+                entries[iid]
+                for _, iid, stamp in self._buckets[self._bucket_at[key]].items()
+                if stamp_of.get(iid) == stamp
+            )
+        return sorted(found, key=lambda e: e.order_key)
 
     def oldest(self, queue: str, channel: str) -> float | None:
         """The oldest enqueue time among the queue's bucket heads and reserved entries."""
@@ -202,7 +221,7 @@ class WaitingEntries:
         # priority: the entry itself, a cold object at 100,000 waiting, is read only for
         # the one chosen.
         best_bucket: tuple[_Rank, str] | None = None
-        bucketed = self._bucketed
+        bucketed, live = self._bucketed, self._live
         # The channels it has room on with entries in buckets: a chat agent with no chat
         # backlog looks at no bucket.
         channels: tuple[str, ...] = ()
@@ -215,7 +234,7 @@ class WaitingEntries:
             if best_bucket is not None and not best_bucket[0][0]:
                 break
             for channel, delay, index in group:
-                if channel not in channels:
+                if channel not in channels or not live[index]:
                     continue
                 bucket = buckets[index]
                 head = bucket.top_item()
