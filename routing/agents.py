@@ -78,7 +78,13 @@ class EngineAgent:
         self._make_room()
 
     def has_skills(self, required: tuple[tuple[str, int], ...]) -> bool:
-        return all(self.skills.get(name, 0) >= level for name, level in required)
+        # A loop, not all() over a generator: remaking an agent's lists calls this per
+        # bucket and pool of its queues, and a generator's frame costs more than the test.
+        skills = self.skills
+        for name, level in required:  # noqa: SIM110
+            if skills.get(name, 0) < level:
+                return False
+        return True
 
     def can_take(self, channel: str) -> bool:
         return channel in self.room
