@@ -137,6 +137,8 @@ class MemoryRoutingBackend(RoutingBackend):
                 # It may take more: look again next time.
                 self._pending_agents.appendleft(agent.agent_id)
                 return self._offer(offer_id, entry, agent, now)
+        # Nothing left to offer: the agents freed meanwhile join the pools they still may.
+        self._ready.settle()
         return None
 
     async def accept(self, offer_id: str, agent_id: str, now: float) -> Offer | None:

@@ -45,6 +45,11 @@ Plan = dict[str, tuple[tuple[int, float, bool], ...]]
 # them, transfers name others).
 IDLE_POOL_SECONDS = 300.0
 
+# Agents noted since the last settle that an entry asking one pool pushes into that pool
+# alone; past this many (a burst of sign-ins), it settles them all first, so that no run of
+# entries walks a long list each.
+SETTLE_ONE_POOL_UP_TO = 8
+
 
 class Pool:
     """The ready agents of one (queue, channel, required skills): a heap per membership
@@ -91,18 +96,38 @@ class ReadyAgents:
         self._epochs = QueueEpochs()
         self._next_prune = 0.0
         self._stamps = count(1)
+        # Agents changed since the last settle, not yet pushed where they may now take work.
+        self._unsettled: dict[str, EngineAgent] = {}
 
     def index(self, agent: EngineAgent) -> None:
-        """Push the available agent where it may now take work and is not yet indexed, or
-        where its rank may have improved."""
+        """Note that the agent may now take work where it is not yet indexed, or that its
+        rank may have improved. It is pushed into a pool when an entry asks that pool, and
+        into all at ``settle``: a freed agent mostly takes work from the backlog at once, and
+        pushed at once it would only be dropped from those pools later."""
+        self._unsettled[agent.agent_id] = agent
+
+    def settle(self) -> None:
+        """Push the agents noted since the last settle where they may take work now."""
+        for agent in self._unsettled.values():
+            self._push(agent)
+        self._unsettled.clear()
+
+    def _push(self, agent: EngineAgent, only: Pool | None = None) -> None:
+        """Push the agent where it may take work and is not yet indexed, or where its rank
+        may have improved: into every such pool, or only into ``only``."""
         if agent.plan_epoch != self._epochs.now:
             if self._epochs.stale(agent.plan_epoch, agent.memberships):
                 self._plan(agent)
             agent.plan_epoch = self._epochs.now
         in_ready, pools, plan = agent.in_ready, self._pool_list, agent.plan
         largest = 2 * len(self._agents) + 16
-        for channel in agent.room:
+        channels = agent.room
+        if only is not None:
+            channels = (only.channel,) if only.channel in channels else ()
+        for channel in channels:
             for index, delay, improves in plan.get(channel, ()):
+                if only is not None and index != only.index:
+                    continue
                 if improves or index not in in_ready:
                     pool = pools[index]
                     stamp = in_ready[index] = next(self._stamps)
@@ -123,6 +148,11 @@ class ReadyAgents:
         if pool is None or not pool.is_open:
             pool = self._open(key)
         pool.asked_at = now
+        # The pool holds every agent ready there once those noted since the last settle are in.
+        if len(self._unsettled) > SETTLE_ONE_POOL_UP_TO:
+            self.settle()
+        for agent in self._unsettled.values():
+            self._push(agent, pool)
         best: Ranked | None = None
         fallback: Ranked | None = None
         for delay, heap in pool.heaps.items():
