@@ -21,17 +21,17 @@ class EngineAgent:
     holding: dict[str, str] = field(default_factory=dict)  # interaction id -> channel
     held: dict[str, int] = field(default_factory=dict)
     exclusive_held: int = 0
-    # The channels it has room on (can_take's answer while available), remade whenever what
-    # it holds or its profile changes: the checks every decision runs read this one tuple,
-    # not three dicts (at 10,000 agents each a likely cache miss).
+    # The channels it may take work on now (can_take's answer), remade whenever its state,
+    # what it holds or its profile changes: the checks every decision runs read this one
+    # tuple, not the state and three dicts (at 10,000 agents each a likely cache miss).
     room: tuple[str, ...] = ()
     missed: int = 0
     wrap_up_until: float = 0.0
     last_offer_seq: int = 0
-    # Per channel, the buckets this agent may take from (their places, routing/waiting.py),
-    # each after its membership priority and delay and the entries' priority; rebuilt when
-    # buckets appear.
-    eligible: dict[str, tuple[tuple[int, float, int, int], ...]] = field(default_factory=dict)
+    # The buckets this agent may take from (routing/waiting.py), grouped by its membership
+    # priority and the entries' priority negated, best first: each group those two, then its
+    # buckets as (channel, membership delay, the bucket's place); rebuilt when buckets appear.
+    eligible: tuple[tuple[int, int, tuple[tuple[str, float, int], ...]], ...] = ()
     eligible_epoch: int = -1
     # Per pool of ready agents (routing/ready.py, by its place among them), the stamp of this
     # agent's one live item there; forgotten when the profile changes, so it is pushed afresh.
@@ -45,6 +45,10 @@ class EngineAgent:
     capacity: dict[str, int] = field(init=False)
     memberships: dict[str, QueueMembership] = field(init=False)
     exclusive: tuple[str, ...] = field(init=False)
+    # The profile's capacities, and those of its channels that are not exclusive (the ones
+    # it has room on while it holds anything): what _make_room walks.
+    _capacities: tuple[tuple[str, int], ...] = field(init=False)
+    _shared: tuple[tuple[str, int], ...] = field(init=False)
 
     def __post_init__(self) -> None:
         self.set_profile(self.profile)
@@ -64,30 +68,39 @@ class EngineAgent:
         # The profile's own tuple (a channel or two): no set per agent for the garbage
         # collector to walk.
         self.exclusive = profile.exclusive
+        self._capacities = tuple(self.capacity.items())
+        self._shared = tuple((channel, n) for channel, n in self._capacities if channel not in self.exclusive)
+        self._make_room()
+
+    def set_state(self, state: AgentState, reason: str | None = None) -> None:
+        """The one way to change its state, so that ``room`` follows it."""
+        self.state, self.reason = state, reason
         self._make_room()
 
     def has_skills(self, required: tuple[tuple[str, int], ...]) -> bool:
-        return all(self.skills.get(name, 0) >= level for name, level in required)
+        # A loop, not all() over a generator: remaking an agent's lists calls this per
+        # bucket and pool of its queues, and a generator's frame costs more than the test.
+        skills = self.skills
+        for name, level in required:  # noqa: SIM110
+            if skills.get(name, 0) < level:
+                return False
+        return True
 
     def can_take(self, channel: str) -> bool:
-        return self.state is AgentState.AVAILABLE and channel in self.room
-
-    def channels_open(self) -> tuple[str, ...]:
-        """The channels ``can_take`` allows."""
-        return self.room if self.state is AgentState.AVAILABLE else ()
+        return channel in self.room
 
     def _make_room(self) -> None:
-        held, exclusive = self.held, self.exclusive
-        if not self.holding:
-            self.room = tuple(channel for channel, capacity in self.capacity.items() if held.get(channel, 0) < capacity)
-        elif self.exclusive_held:
+        if self.state is not AgentState.AVAILABLE or self.exclusive_held:
             self.room = ()
-        else:
-            self.room = tuple(
-                channel
-                for channel, capacity in self.capacity.items()
-                if held.get(channel, 0) < capacity and channel not in exclusive
-            )
+            return
+        # A loop, not a generator: this runs at every hold and drop (a generator's frame
+        # costs twice the work here).
+        held = self.held
+        room: tuple[str, ...] = ()
+        for channel, capacity in self._shared if self.holding else self._capacities:
+            if held.get(channel, 0) < capacity:
+                room += (channel,)
+        self.room = room
 
     def hold(self, interaction_id: str, channel: str) -> None:
         self.holding[interaction_id] = channel
@@ -110,14 +123,21 @@ class EngineAgent:
         """The busiest channel's share of its capacity (an exclusive channel fills it)."""
         if self.exclusive_held:
             return 1.0
-        return max((self.held.get(c, 0) / cap for c, cap in self.capacity.items() if cap), default=0.0)
+        held, busiest = self.held, 0.0
+        for channel, capacity in self._capacities:
+            if capacity and (share := held.get(channel, 0) / capacity) > busiest:
+                busiest = share
+        return busiest
 
     def ready_item(self, strategy: Strategy, skills: tuple[str, ...], stamp: int) -> Item:
         """Its item in a pool of ready agents: its rank by the strategy (smaller is better),
         its id (for ties), the stamp. Flat, so that comparing two items in a heap reads no
         tuple but theirs (at 10,000 agents each one read is a likely cache miss)."""
         if strategy is Strategy.MOST_SKILLED:
-            return (-sum(self.skills.get(s, 0) for s in skills), self.idle_since, self.agent_id, stamp)
+            score, mine = 0, self.skills
+            for skill in skills:
+                score -= mine.get(skill, 0)
+            return (score, self.idle_since, self.agent_id, stamp)
         if strategy is Strategy.LEAST_OCCUPIED:
             return (self.occupancy(), self.idle_since, self.agent_id, stamp)
         if strategy is Strategy.ROUND_ROBIN:

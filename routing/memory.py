@@ -48,7 +48,7 @@ class MemoryRoutingBackend(RoutingBackend):
         self._waiting = WaitingEntries()
         self._ready = ReadyAgents(self._agents, self._config)
         self._timers = Timers()
-        self._pending_entries: list[tuple[tuple[int, float, str], str]] = []
+        self._pending_entries: list[tuple[int, float, str]] = []  # order keys, which end with the id
         self._pending_agents: deque[str] = deque()
         self._offers: dict[str, Offer] = {}
         self._offer_of: dict[str, str] = {}
@@ -106,13 +106,13 @@ class MemoryRoutingBackend(RoutingBackend):
             agent.missed = 0
             if not agent.holding:
                 agent.idle_since = now
-        agent.state, agent.reason = state, reason
+        agent.set_state(state, reason)
         self._touch(agent)
         return revoked
 
     async def next_offer(self, offer_id: str, now: float) -> Offer | None:
         while self._pending_entries:
-            _, iid = heapq.heappop(self._pending_entries)
+            iid = heapq.heappop(self._pending_entries)[2]
             entry = self._waiting.get(iid)
             if entry is None:
                 continue
@@ -121,19 +121,24 @@ class MemoryRoutingBackend(RoutingBackend):
                 continue
             # The queue's strategy chose the agent; the agent's own queue priorities and
             # the queues' order choose what it takes, which may be something older.
-            best = self._waiting.best_for(agent, self._declined, now) or entry
+            if self._waiting.only_one(entry, agent):
+                best = entry
+            else:
+                best = self._waiting.best_for(agent, self._declined, now) or entry
             if best is not entry:
-                heapq.heappush(self._pending_entries, (entry.order_key, iid))
+                heapq.heappush(self._pending_entries, entry.order_key)
             return self._offer(offer_id, best, agent, now)
         while self._pending_agents:
             agent = self._agents[self._pending_agents.popleft()]
-            if agent.state is not AgentState.AVAILABLE:
+            if not agent.room:  # not available, or full
                 continue
             entry = self._waiting.best_for(agent, self._declined, now)
             if entry is not None:
                 # It may take more: look again next time.
                 self._pending_agents.appendleft(agent.agent_id)
                 return self._offer(offer_id, entry, agent, now)
+        # Nothing left to offer: the agents freed meanwhile join the pools they still may.
+        self._ready.settle()
         return None
 
     async def accept(self, offer_id: str, agent_id: str, now: float) -> Offer | None:
@@ -163,7 +168,7 @@ class MemoryRoutingBackend(RoutingBackend):
             return None
         self._forget(interaction_id)
         if wrap_up_seconds > 0 and agent.state is AgentState.AVAILABLE:
-            agent.state, agent.reason = AgentState.WRAP_UP, None
+            agent.set_state(AgentState.WRAP_UP)
             agent.wrap_up_until = now + wrap_up_seconds
             self._timers.wrap_up_ends(agent.wrap_up_until, agent.agent_id)
         self._free(agent, interaction_id, now)
@@ -251,7 +256,7 @@ class MemoryRoutingBackend(RoutingBackend):
             self._timers.preference_ends(entry.preferred_until, iid)
             if agent.state is AgentState.AVAILABLE:
                 self._pending_agents.append(holder)
-        heapq.heappush(self._pending_entries, (entry.order_key, iid))
+        heapq.heappush(self._pending_entries, entry.order_key)
         if entry.answer_deadline is not None and not entry.breached:
             self._timers.answer_due(entry.answer_deadline, iid)
         due = next_step_due(self._config.policy(entry.queue), entry)
@@ -316,7 +321,7 @@ class MemoryRoutingBackend(RoutingBackend):
             away = agent.missed >= self._config.max_missed_offers and agent.state is AgentState.AVAILABLE
             events.append(OfferLapsed(offer, agent_set_away=away))
             if away:
-                agent.state, agent.reason = AgentState.AWAY, "missed"
+                agent.set_state(AgentState.AWAY, "missed")
                 for other in [i for i in agent.holding if i in self._offer_of]:
                     events.append(OfferRevoked(self._return_offer(self._offer_of[other], now)))
 
@@ -377,7 +382,7 @@ class MemoryRoutingBackend(RoutingBackend):
             agent = self._agents[agent_id]
             if agent.state is not AgentState.WRAP_UP or agent.wrap_up_until != until:
                 continue
-            agent.state = AgentState.AVAILABLE
+            agent.set_state(AgentState.AVAILABLE, agent.reason)
             if not agent.holding:
                 agent.idle_since = now
             self._touch(agent)

@@ -35,14 +35,20 @@ ReadyKey = tuple[str, str, Skills]  # queue, channel, the skills entries there r
 Item = tuple[Any, ...]
 Ranked = tuple[Item, EngineAgent]
 # What an agent joins when ready, per channel: each pool (its place among all pools) with
-# the agent's membership delay there. Tuples of numbers, which the garbage collector stops
-# tracking (and the dict with them, at its next full collection).
-Plan = dict[str, tuple[tuple[int, float], ...]]
+# the agent's membership delay there and whether its rank there can improve (Pool.improves).
+# Tuples of numbers, which the garbage collector stops tracking (and the dict with them, at
+# its next full collection).
+Plan = dict[str, tuple[tuple[int, float, bool], ...]]
 
 # A skill set no entry has asked for in this long loses its pools (rebuilt if one does): each
 # is kept up on every change of its agents, and skill sets come and go (escalation relaxes
 # them, transfers name others).
 IDLE_POOL_SECONDS = 300.0
+
+# Agents noted since the last settle that an entry asking one pool pushes into that pool
+# alone; past this many (a burst of sign-ins), it settles them all first, so that no run of
+# entries walks a long list each.
+SETTLE_ONE_POOL_UP_TO = 8
 
 
 class Pool:
@@ -90,25 +96,46 @@ class ReadyAgents:
         self._epochs = QueueEpochs()
         self._next_prune = 0.0
         self._stamps = count(1)
+        # Agents changed since the last settle, not yet pushed where they may now take work.
+        self._unsettled: dict[str, EngineAgent] = {}
 
     def index(self, agent: EngineAgent) -> None:
-        """Push the available agent where it may now take work and is not yet indexed, or
-        where its rank may have improved."""
+        """Note that the agent may now take work where it is not yet indexed, or that its
+        rank may have improved. It is pushed into a pool when an entry asks that pool, and
+        into all at ``settle``: a freed agent mostly takes work from the backlog at once, and
+        pushed at once it would only be dropped from those pools later."""
+        self._unsettled[agent.agent_id] = agent
+
+    def settle(self) -> None:
+        """Push the agents noted since the last settle where they may take work now."""
+        for agent in self._unsettled.values():
+            self._push(agent)
+        self._unsettled.clear()
+
+    def _push(self, agent: EngineAgent, only: Pool | None = None) -> None:
+        """Push the agent where it may take work and is not yet indexed, or where its rank
+        may have improved: into every such pool, or only into ``only``."""
         if agent.plan_epoch != self._epochs.now:
             if self._epochs.stale(agent.plan_epoch, agent.memberships):
                 self._plan(agent)
             agent.plan_epoch = self._epochs.now
-        in_ready, pools = agent.in_ready, self._pool_list
-        for channel in agent.channels_open():
-            for index, delay in agent.plan.get(channel, ()):
-                pool = pools[index]
-                if pool.improves or index not in in_ready:
+        in_ready, pools, plan = agent.in_ready, self._pool_list, agent.plan
+        largest = 2 * len(self._agents) + 16
+        channels = agent.room
+        if only is not None:
+            channels = (only.channel,) if only.channel in channels else ()
+        for channel in channels:
+            for index, delay, improves in plan.get(channel, ()):
+                if only is not None and index != only.index:
+                    continue
+                if improves or index not in in_ready:
+                    pool = pools[index]
                     stamp = in_ready[index] = next(self._stamps)
                     heap = pool.heaps.get(delay)
                     if heap is None:
                         heap = pool.heaps[delay] = []
                     heapq.heappush(heap, agent.ready_item(pool.strategy, pool.rank_skills, stamp))
-                    if len(heap) > 2 * len(self._agents) + 16:
+                    if len(heap) > largest:
                         self._compact(pool, heap)
 
     def best(self, entry: QueueEntry, declined: Collection[str], now: float) -> EngineAgent | None:
@@ -121,6 +148,11 @@ class ReadyAgents:
         if pool is None or not pool.is_open:
             pool = self._open(key)
         pool.asked_at = now
+        # The pool holds every agent ready there once those noted since the last settle are in.
+        if len(self._unsettled) > SETTLE_ONE_POOL_UP_TO:
+            self.settle()
+        for agent in self._unsettled.values():
+            self._push(agent, pool)
         best: Ranked | None = None
         fallback: Ranked | None = None
         for delay, heap in pool.heaps.items():
@@ -135,12 +167,12 @@ class ReadyAgents:
         return None if found is None else found[1]
 
     def _plan(self, agent: EngineAgent) -> None:
-        plan: dict[str, list[tuple[int, float]]] = {}
+        plan: dict[str, list[tuple[int, float, bool]]] = {}
         for queue, membership in agent.memberships.items():
             for index in self._open_pools.get(queue, ()):
                 pool = self._pool_list[index]
                 if agent.capacity.get(pool.channel, 0) and agent.has_skills(pool.skills):
-                    plan.setdefault(pool.channel, []).append((index, membership.delay_seconds))
+                    plan.setdefault(pool.channel, []).append((index, membership.delay_seconds, pool.improves))
         agent.plan = {channel: tuple(pools) for channel, pools in plan.items()}
 
     def _open(self, key: ReadyKey) -> Pool:
@@ -200,7 +232,7 @@ class ReadyAgents:
                 heapq.heappop(heap)
                 continue
             # A live stamp means a member of the queue: a new profile forgets its stamps.
-            if not agent.can_take(channel):
+            if channel not in agent.room:
                 heapq.heappop(heap)
                 del agent.in_ready[index]
                 continue

@@ -68,6 +68,15 @@ class Line(Generic[_K]):
         item = self.top_item()
         return None if item is None else self._entries[item[1]]
 
+    def items(self) -> list[tuple[_K, str, int]]:
+        """Every item, live or stale, in no order."""
+        return [*self._line, *self._heap]
+
+    def clear(self) -> None:
+        """Drop every item: only when all are stale."""
+        self._line.clear()
+        self._heap.clear()
+
     def pop(self) -> tuple[_K, str, int]:
         """Take the best item out (its entry just seen by ``top``)."""
         line, heap = self._line, self._heap
@@ -91,9 +100,6 @@ PEEK_PAST_DECLINED = 16
 class WaitingEntries:
     def __init__(self) -> None:
         self._entries: dict[str, QueueEntry] = {}
-        # Per queue, the ids of its entries: a queue's list is read (chat visitors' places,
-        # supervisors' views) without walking every other queue's backlog.
-        self._in_queue: dict[str, set[str]] = {}
         self._stamp_of: dict[str, int] = {}
         self._stamps = count(1)
         self._reserved_for: dict[str, str] = {}  # interaction id -> the agent it is held for
@@ -103,12 +109,18 @@ class WaitingEntries:
         # agents name buckets by their place, so what they keep holds only ints (nothing for
         # the garbage collector to walk) and a decision hashes no key.
         self._buckets: list[Bucket] = []
+        # Per bucket (by place), its live entries: an empty one is skipped unread, and its
+        # stale items cleared (an entry offered as it arrives leaves one behind).
+        self._live: list[int] = []
         self._bucket_at: dict[BucketKey, int] = {}
         self._queue_buckets: dict[str, list[BucketKey]] = {}
         # Buckets made per queue: an agent's list of the buckets it may take from is
         # recomputed when one of its queues has a new one.
         self._epochs = QueueEpochs()
         self._count: Counter[tuple[str, str]] = Counter()
+        # Per channel, the entries in buckets (not held for an agent): an agent skips the
+        # buckets of a channel with none, as a chat agent with no chat backlog does.
+        self._bucketed: dict[str, int] = {}
 
     def __contains__(self, interaction_id: str) -> bool:
         return interaction_id in self._entries
@@ -121,10 +133,6 @@ class WaitingEntries:
         iid = entry.interaction_id
         self._entries[iid] = entry
         stamp = self._stamp_of[iid] = next(self._stamps)
-        in_queue = self._in_queue.get(entry.queue)
-        if in_queue is None:
-            in_queue = self._in_queue[entry.queue] = set()
-        in_queue.add(iid)
         self._count[(entry.queue, entry.channel)] += 1
         if reserved_for is not None:
             self._reserved_for[iid] = reserved_for
@@ -134,20 +142,27 @@ class WaitingEntries:
                 line = lines[(entry.queue, entry.channel)] = Line(self._entries, self._stamp_of)
             line.push((entry.order_key, iid, stamp))
             return
+        self._bucketed[entry.channel] = self._bucketed.get(entry.channel, 0) + 1
         key: BucketKey = (entry.queue, entry.channel, entry.priority, entry.skills)
         index = self._bucket_at.get(key)
         if index is None:
             index = self._bucket_at[key] = len(self._buckets)
             self._buckets.append(Line(self._entries, self._stamp_of))
+            self._live.append(0)
             self._queue_buckets.setdefault(entry.queue, []).append(key)
             self._epochs.bump(entry.queue)
+        self._live[index] += 1
         self._buckets[index].push((entry.enqueued_at, iid, stamp))
 
     def remove(self, interaction_id: str) -> QueueEntry:
         entry = self._entries.pop(interaction_id)
         del self._stamp_of[interaction_id]
-        self._in_queue[entry.queue].discard(interaction_id)
-        self._reserved_for.pop(interaction_id, None)
+        if self._reserved_for.pop(interaction_id, None) is None:
+            self._bucketed[entry.channel] -= 1
+            index = self._bucket_at[(entry.queue, entry.channel, entry.priority, entry.skills)]
+            self._live[index] -= 1
+            if not self._live[index]:
+                self._buckets[index].clear()
         self._count[(entry.queue, entry.channel)] -= 1
         return entry
 
@@ -166,8 +181,17 @@ class WaitingEntries:
         return {key for key, n in self._count.items() if n}
 
     def in_queue(self, queue: str) -> list[QueueEntry]:
-        """The queue's entries, best first (a sort of the queue: for views, not decisions)."""
-        return sorted((self._entries[iid] for iid in self._in_queue.get(queue, ())), key=lambda e: e.order_key)
+        """The queue's entries, best first (a walk of its buckets and a sort: for views, not
+        decisions)."""
+        entries, stamp_of = self._entries, self._stamp_of
+        found = [entries[iid] for iid in self._reserved_for if entries[iid].queue == queue]
+        for key in self._queue_buckets.get(queue, ()):
+            found += (
+                entries[iid]
+                for _, iid, stamp in self._buckets[self._bucket_at[key]].items()
+                if stamp_of.get(iid) == stamp
+            )
+        return sorted(found, key=lambda e: e.order_key)
 
     def oldest(self, queue: str, channel: str) -> float | None:
         """The oldest enqueue time among the queue's bucket heads and reserved entries."""
@@ -197,8 +221,21 @@ class WaitingEntries:
         # priority: the entry itself, a cold object at 100,000 waiting, is read only for
         # the one chosen.
         best_bucket: tuple[_Rank, str] | None = None
-        for channel in agent.channels_open():
-            for queue_priority, delay, priority, index in agent.eligible.get(channel, ()):
+        bucketed, live = self._bucketed, self._live
+        # The channels it has room on with entries in buckets: a chat agent with no chat
+        # backlog looks at no bucket.
+        channels: tuple[str, ...] = ()
+        for channel in agent.room:
+            if bucketed.get(channel):
+                channels += (channel,)
+        # Groups in rank order (its queue priority, the entries' priority): once one gave an
+        # entry it has not declined, no later one can give a better.
+        for queue_priority, negated_priority, group in agent.eligible if channels else ():
+            if best_bucket is not None and not best_bucket[0][0]:
+                break
+            for channel, delay, index in group:
+                if channel not in channels or not live[index]:
+                    continue
                 bucket = buckets[index]
                 head = bucket.top_item()
                 if head is None or (delay and head[0] > now - delay):
@@ -212,13 +249,23 @@ class WaitingEntries:
                         enqueued_at, iid = undeclined.enqueued_at, undeclined.interaction_id
                     else:
                         refused = True
-                rank = (refused, queue_priority, -priority, enqueued_at, iid)
+                rank = (refused, queue_priority, negated_priority, enqueued_at, iid)
                 if best_bucket is None or rank < best_bucket[0]:
                     best_bucket = (rank, iid)
         best = self._best_reserved(agent, declined)
         if best_bucket is not None and (best is None or best_bucket[0] < best[0]):
             return self._entries[best_bucket[1]]
         return None if best is None else best[1]
+
+    def only_one(self, entry: QueueEntry, agent: EngineAgent) -> bool:
+        """Whether the entry, in a bucket, is the one waiting entry the agent could take (so
+        ``best_for`` would find it or nothing), told without looking at any bucket."""
+        if entry.interaction_id in self._reserved_for or agent.agent_id in self._reserved:
+            return False
+        bucketed, waiting = self._bucketed, 0
+        for channel in agent.room:
+            waiting += bucketed.get(channel, 0)
+        return waiting == 1
 
     def _best_reserved(self, agent: EngineAgent, declined: Declined) -> tuple[_Rank, QueueEntry] | None:
         """The best of the entries held for the agent that it can take now, with its rank:
@@ -247,17 +294,18 @@ class WaitingEntries:
         return best
 
     def _rebuild_eligible(self, agent: EngineAgent) -> None:
-        # Their order does not matter: ranks never tie.
-        eligible: dict[str, list[tuple[int, float, int, int]]] = {}
+        # Grouped by the part of a rank a bucket fixes (its queue priority for the agent, the
+        # entries' priority negated), the groups in that order; within one, ranks never tie.
+        groups: dict[tuple[int, int], list[tuple[str, float, int]]] = {}
         for membership in agent.memberships.values():
             for key in self._queue_buckets.get(membership.queue, ()):
                 _, channel, priority, skills = key
                 if agent.capacity.get(channel, 0) and agent.has_skills(skills):
-                    item = (membership.priority, membership.delay_seconds, priority, self._bucket_at[key])
-                    eligible.setdefault(channel, []).append(item)
-        # Tuples of numbers: the garbage collector stops tracking them (lists it would walk
-        # at every full collection, a few per agent).
-        agent.eligible = {channel: tuple(buckets) for channel, buckets in eligible.items()}
+                    bucket = (channel, membership.delay_seconds, self._bucket_at[key])
+                    groups.setdefault((membership.priority, -priority), []).append(bucket)
+        # Tuples of strings and numbers: the garbage collector stops tracking them (lists it
+        # would walk at every full collection, a few per agent).
+        agent.eligible = tuple((*group, tuple(buckets)) for group, buckets in sorted(groups.items()))
 
     def _undeclined(self, agent_id: str, line: Line[_K], head: QueueEntry, declined: Declined) -> QueueEntry | None:
         """The line's best entry the agent has not declined, ``head`` being its best (None
