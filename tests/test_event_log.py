@@ -201,3 +201,49 @@ async def test_every_change_of_an_agents_state_is_an_event_of_the_agents_stream(
         ("status_changed", "available", "away", "agent"),
     ]
     assert [event.seq for event in logged] == list(range(1, len(logged) + 1))
+
+
+def _one_note(conn: Connection) -> int:
+    """A fresh interaction with one event; that event's number."""
+    customer_id, interaction_id = new_id(), new_id()
+    now = utcnow()
+    rows.add_customers(conn, [(customer_id, "chat", customer_id, "")], now)
+    interaction = {
+        "id": interaction_id, "customer_id": customer_id, "channel": "chat", "state": "completed",
+        "queue": "support", "thread_key": interaction_id, "created_at": now, "updated_at": now,
+    }  # fmt: skip
+    rows.insert_all(conn, [interaction], (), [event_row(interaction_id, "note", SYSTEM, {}, now)])
+    return events.head(conn, events.INTERACTIONS)
+
+
+async def test_two_writes_woken_for_in_one_turn_are_both_read_at_once_not_at_the_next_poll(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first wake submits a read right behind the first write, which runs before the
+    second write: the second wake owes another read after it. (Both once cleared one flag,
+    and the second write waited for the poll: an offer's frame then came after it lapsed.)"""
+    monkeypatch.setattr(consumer_module, "POLL_SECONDS", 60.0)
+    writer = Writer(engine)
+    handled: list[int] = []
+    changed = asyncio.Event()
+
+    async def note(seqs: list[int]) -> None:
+        handled.extend(seqs)
+        changed.set()
+
+    consumer = LogConsumer("woken", events.INTERACTIONS, writer, _seqs, note, from_head=True)
+    task = asyncio.create_task(consumer.run())
+    try:
+        await asyncio.wait_for(changed.wait(), 5)  # its first read, of nothing: it idles
+        first = writer.submit(_one_note)
+        consumer.wake()
+        second = writer.submit(_one_note)
+        consumer.wake()
+        expected = [await first, await second]
+        async with asyncio.timeout(5):
+            while handled != expected:
+                changed.clear()
+                await changed.wait()
+    finally:
+        task.cancel()
+        await writer.close()

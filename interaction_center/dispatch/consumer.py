@@ -44,7 +44,12 @@ class LogConsumer(Generic[Loaded]):
     """``load`` runs in the read's transaction, on what was read (to fetch what the events
     name in the same look at the database); ``handle`` gets its result on the event loop.
     A consumer never seen before starts at the stream's head when ``from_head`` (its
-    past is in the state it is started from) and at the beginning otherwise."""
+    past is in the state it is started from) and at the beginning otherwise.
+
+    ``durable=False``: a consumer of this process alone, whose effect dies with it (pushes
+    to the sockets it holds): it starts at the head every time and records nothing, as
+    every instance must read every event for its own sockets, and a position shared by
+    name would be one instance's place in another's stream."""
 
     def __init__(
         self,
@@ -55,6 +60,7 @@ class LogConsumer(Generic[Loaded]):
         handle: Callable[[Loaded], Awaitable[None]],
         *,
         from_head: bool,
+        durable: bool = True,
     ) -> None:
         self.name = name
         self._stream = stream
@@ -62,7 +68,10 @@ class LogConsumer(Generic[Loaded]):
         self._load = load
         self._handle = handle
         self._from_head = from_head
-        self._nudged = asyncio.Event()
+        self._durable = durable
+        self._woken = asyncio.Event()
+        # A write was woken for that no read submitted yet comes after: read again at once.
+        self._nudged = False
         # Between reads: the last one's result is in and the next is not yet submitted, so
         # a nudge may submit it (while the last batch is still being handled, too).
         self._between = False
@@ -87,7 +96,12 @@ class LogConsumer(Generic[Loaded]):
         is done); its result comes only once that transaction is committed."""
         if self._between and self._early is None:
             self._early = self._submit_read()
-        self._nudged.set()
+        else:
+            # A read in flight, or one submitted for an earlier write, may come before this
+            # one: another is owed after it (two writes woken for in one turn of the loop
+            # would otherwise share one read, the second's event left to the next poll).
+            self._nudged = True
+        self._woken.set()
 
     async def run(self) -> None:
         pause = FIRST_RETRY_SECONDS
@@ -119,8 +133,9 @@ class LogConsumer(Generic[Loaded]):
             self._read_to = read[-1].seq
         self._between = True
         try:
+            # Handled even when empty: ``load`` may have read more than the stream (pushes).
+            await self._handle(loaded)
             if read:
-                await self._handle(loaded)
                 self._reached = read[-1].seq
         except BaseException:
             # Not handled: read again from there, and drop a read made past it meanwhile.
@@ -137,13 +152,16 @@ class LogConsumer(Generic[Loaded]):
         """The next read, submitted to the writer, and the position it records."""
         after, reached = self._read_to, self._reached
         due = time.monotonic() - self._recorded_at >= RECORD_SECONDS
-        record = reached if reached is not None and reached != self._recorded and due else None
+        record = reached if self._durable and reached is not None and reached != self._recorded and due else None
         return self._writer.submit(lambda conn: self._read(conn, after, record)), record
 
     def _read(self, conn: Connection, after: int | None, record: int | None) -> Read[Loaded]:
         if record is not None:
             events.record_position(conn, self.name, record, utcnow())
-        start = after if after is not None else self._stored_position(conn)
+        if after is not None:
+            start = after
+        else:
+            start = self._stored_position(conn) if self._durable else events.head(conn, self._stream)
         read = events.read(conn, self._stream, start, BATCH)
         return read, self._load(conn, read), start
 
@@ -160,15 +178,18 @@ class LogConsumer(Generic[Loaded]):
         return start
 
     async def _idle(self) -> None:
+        if self._nudged:
+            self._nudged = False
+            return
         self._between = True
         try:
             async with asyncio.timeout(POLL_SECONDS):
-                await self._nudged.wait()
+                await self._woken.wait()
         except TimeoutError:
             pass
         finally:
             self._between = False
-        self._nudged.clear()
+        self._woken.clear()
 
 
 def _dropped(read: asyncio.Future[Read[Loaded]]) -> None:
