@@ -113,8 +113,7 @@ class Services:
         ticker = asyncio.create_task(self.dispatcher.run_ticker(), name="routing-ticker")
         feed = asyncio.create_task(self.feed.run(), name="routing-feed")
         counting = asyncio.create_task(self.counting.run(), name="statistics-consumer")
-        interaction_pushes = asyncio.create_task(self.pushes.interactions.run(), name="agent-pushes")
-        agent_pushes = asyncio.create_task(self.pushes.agents.run(), name="agent-status-pushes")
+        pushes = asyncio.create_task(self.pushes.reader.run(), name="agent-pushes")
         chat_updates = asyncio.create_task(self.chat.run_queue_updates(), name="chat-queue-updates")
         callbacks = asyncio.create_task(self.voice.bridge.run_callbacks(), name="voice-callbacks")
         try:
@@ -126,7 +125,7 @@ class Services:
             for adapter in self.channels.values():
                 await adapter.stop()
             await self.intake.close()
-            for task in (feed, counting, interaction_pushes, agent_pushes, ticker, chat_updates, callbacks):
+            for task in (feed, counting, pushes, ticker, chat_updates, callbacks):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -153,7 +152,7 @@ def build_services(settings: Settings) -> Services:
     pushes = AgentPushes(writer, hub)
     dispatcher = Dispatcher(sessions, writer, routing, pushes, settings.routing, capacities)
     feed = routing_feed(writer, dispatcher)
-    intake = Intake(sessions, writer, settings, writing=feed.wake, held=pushes.wake_interactions)
+    intake = Intake(sessions, writer, settings, writing=feed.wake, held=pushes.wake)
     port = ChannelIntake(intake, settings)
     rooms = ChatRooms()
     statistics = Statistics(sessions, dispatcher)

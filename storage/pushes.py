@@ -35,6 +35,7 @@ _OPEN_OFFERS = Prepared(
     ).where(
         INTERACTIONS.c.id.in_(bindparam("values", expanding=True)),
         INTERACTIONS.c.state == InteractionState.OFFERED,
+        INTERACTIONS.c.offer_expires_at.is_not(None),
     )
 )
 _HELD_MESSAGES = Prepared(

@@ -234,7 +234,7 @@ class Dispatcher:
                 )
                 interaction.offer_id = interaction.offered_agent_id = interaction.offer_expires_at = None
             if offered:
-                self._pushes.wake_interactions()
+                self._pushes.wake()
             await self._routing.cancel(interaction_id, time.time())
             # A withdrawn offer frees the agent for the next contact.
             await self._dispatch()
@@ -376,7 +376,7 @@ class Dispatcher:
 
         recorded = self._writer.submit(record)
         # The pushes' read queued right behind the write: in its transaction when it can.
-        self._pushes.wake_interactions()
+        self._pushes.wake()
         try:
             landed = await recorded
         except Exception:
@@ -412,7 +412,7 @@ class Dispatcher:
         requeued = self._writer.submit(
             lambda conn: assignments.requeue(conn, interaction_id, offer_id, event, actor, utcnow())
         )
-        self._pushes.wake_interactions()
+        self._pushes.wake()
         if not await requeued:
             log.info("interaction %s: offer %s already closed in storage", interaction_id, offer_id)
 
@@ -426,5 +426,5 @@ class Dispatcher:
             data = {"from": agent.status, "to": status, "reason": reason}
             agent.status, agent.status_reason, agent.status_changed_at = status, reason, now
             session.add(events.agent_event(agent_id, "status_changed", actor, data, now))
-        self._pushes.wake_agents()
+        self._pushes.wake()
         return agent

@@ -2,30 +2,39 @@
 a message on an interaction they hold (the interactions stream) and their own state (the
 agents stream) reach their sockets from the events that record them, so whatever wrote
 an event (this process's dispatcher or intake, or another instance) the agent hears of
-it, in the order of the log. The writers wake the readers as they submit their writes
-(``AgentPushes``), so a read rides in the same transaction when it can and the push goes
-out with that commit; otherwise a read every ``POLL_SECONDS`` finds it.
+it. Writers wake the reader as they submit their writes (``AgentPushes.wake``), so a
+read rides in the same transaction when it can and the push goes out with that commit;
+otherwise a read every ``POLL_SECONDS`` finds it.
 
-What a push says is read in the read's own transaction: an offer no longer open (a
-replay after a restart, or a consumer behind) is not pushed. A socket that connects
-gets its ``hello`` snapshot; the frames are best effort beside it (``AgentHub``)."""
+One reader takes both streams in one transaction and pushes a read's state changes
+before its interaction frames: an agent hears it is available again before it hears of
+the offer that made. What a frame says is read in the same transaction: an offer no
+longer open is not pushed. Pushes are this process's own (its sockets), so the reader
+starts at the head at every start and records no position (``durable=False``); a socket
+starts from its ``hello`` snapshot, and the frames are best effort beside it."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import Connection
 
 from interaction_center import wire
-from interaction_center.dispatch.consumer import LogConsumer
+from interaction_center.dispatch.consumer import BATCH, LogConsumer
 from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.domain.wire import AgentFrame, offer_closed_frame
 from storage import events
 from storage import intake_rows as rows
 from storage import pushes as reads
 from storage.events import LoggedEvent
+from storage.models import Message
+from storage.pushes import OpenOffer
 from storage.writer import Writer
+
+log = logging.getLogger(__name__)
 
 Frames = list[tuple[str, AgentFrame]]
 
@@ -38,58 +47,91 @@ _CLOSED: dict[str, Literal["timeout", "revoked", "abandoned"]] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class _Named:
+    """What the interaction events of one read name, as storage holds it now."""
+
+    offers: dict[str, OpenOffer]
+    latest: dict[str, tuple[str, str]]
+    held: dict[str, tuple[str, Message]]
+
+
 def interaction_frames(conn: Connection, read: Sequence[LoggedEvent]) -> Frames:
     """The frames these interaction events call for, in their order, each to its agent.
-    Fields are read with ``get``: an event without one it should have (written by another
-    version) is passed over, where a KeyError would stop every agent's pushes at it."""
+    An event a frame cannot be made of (a field missing, written by another version) is
+    logged and passed over: pushes are best effort, and a reader retrying it would stop
+    every agent's pushes there."""
     offered = [event.subject for event in read if event.type == "offered"]
-    still_open = reads.open_offers(conn, offered) if offered else {}
-    latest = rows.latest_inbound(conn, still_open) if still_open else {}
+    offers = reads.open_offers(conn, offered) if offered else {}
     received = [event.data.get("message_id") for event in read if event.type == "message_received"]
-    held = reads.held_messages(conn, [m for m in received if isinstance(m, str)]) if received else {}
+    named = _Named(
+        offers,
+        rows.latest_inbound(conn, offers) if offers else {},
+        reads.held_messages(conn, [m for m in received if isinstance(m, str)]) if received else {},
+    )
     frames: Frames = []
     for event in read:
-        data = event.data
-        agent_id, offer_id = data.get("agent_id"), data.get("offer_id")
-        if event.type == "offered" and agent_id:
-            offer = still_open.get(event.subject)
-            if offer is not None and offer.offer_id == offer_id:
-                frames.append((agent_id, wire.offer_frame(event.subject, offer, latest.get(event.subject))))
-        elif event.type in _CLOSED and agent_id and offer_id:
-            frames.append((agent_id, offer_closed_frame(offer_id, event.subject, _CLOSED[event.type])))
-        elif event.type == "message_received" and data.get("message_id") in held:
-            holder, message = held[data["message_id"]]
-            frames.append((holder, wire.new_message_frame(message)))
+        try:
+            frame = _frame(event, named)
+        except Exception:
+            log.exception("agents' pushes: no frame made of event %s (%s)", event.seq, event.type)
+            continue
+        if frame is not None:
+            frames.append(frame)
     return frames
 
 
-def status_frames(_: Connection, read: Sequence[LoggedEvent]) -> Frames:
+def _frame(event: LoggedEvent, named: _Named) -> tuple[str, AgentFrame] | None:
+    data = event.data
+    if event.type == "offered":
+        offer = named.offers.get(event.subject)
+        if offer is None or offer.offer_id != data["offer_id"]:
+            return None
+        return data["agent_id"], wire.offer_frame(event.subject, offer, named.latest.get(event.subject))
+    if event.type in _CLOSED and "offer_id" in data:
+        return data["agent_id"], offer_closed_frame(data["offer_id"], event.subject, _CLOSED[event.type])
+    if event.type == "message_received" and data.get("message_id") in named.held:
+        agent_id, message = named.held[data["message_id"]]
+        return agent_id, wire.new_message_frame(message)
+    return None
+
+
+def status_frames(read: Sequence[LoggedEvent]) -> Frames:
     return [
         (event.subject, wire.status_frame(event.data["to"], event.data.get("reason")))
         for event in read
-        if event.type == "status_changed" and event.data.get("to")
+        if event.type == "status_changed" and "to" in event.data
     ]
 
 
 class AgentPushes:
-    """The two readers, one a stream; writers call ``wake_interactions`` or
-    ``wake_agents`` as they submit a write the agents hear of."""
+    """The reader of both streams; writers call ``wake`` as they submit a write the agents
+    hear of."""
 
     def __init__(self, writer: Writer, hub: AgentHub) -> None:
-        async def push(frames: Frames) -> None:
-            for agent_id, frame in frames:
-                hub.push(agent_id, frame)
-
-        # Placed at the head when first started: what came before went to sockets long
-        # gone. After a restart each resumes where it got to; a replayed offer that is no
-        # longer open is not pushed, and a new socket starts from its snapshot anyway.
-        self.interactions = LogConsumer(
-            "agent-pushes", events.INTERACTIONS, writer, interaction_frames, push, from_head=True
+        # The agents stream's place: moved on the event loop once a read's frames are out,
+        # so a read that failed is read again from where the last one ended. Reads never
+        # overlap: the next is submitted only after the last one's frames are pushed.
+        self._agents_after: int | None = None
+        self.reader = LogConsumer(
+            "agent-pushes", events.INTERACTIONS, writer, self._read, self._push, from_head=True, durable=False
         )
-        self.agents = LogConsumer("agent-status-pushes", events.AGENTS, writer, status_frames, push, from_head=True)
+        self._hub = hub
 
-    def wake_interactions(self) -> None:
-        self.interactions.wake()
+    def wake(self) -> None:
+        self.reader.wake()
 
-    def wake_agents(self) -> None:
-        self.agents.wake()
+    def _read(self, conn: Connection, read: Sequence[LoggedEvent]) -> tuple[Frames, int, bool]:
+        """The read's frames, the agents stream's place after it, and whether more of that
+        stream is waiting (a full batch)."""
+        after = events.head(conn, events.AGENTS) if self._agents_after is None else self._agents_after
+        states = events.read(conn, events.AGENTS, after, BATCH)
+        frames = status_frames(states) + interaction_frames(conn, read)
+        return frames, states[-1].seq if states else after, len(states) == BATCH
+
+    async def _push(self, read: tuple[Frames, int, bool]) -> None:
+        frames, self._agents_after, more = read
+        for agent_id, frame in frames:
+            self._hub.push(agent_id, frame)
+        if more:
+            self.reader.wake()

@@ -103,3 +103,17 @@ async def test_an_event_missing_its_fields_is_passed_over_and_the_pushes_go_on(c
     offer = await next_frame(socket, "offer")
     assert offer["interaction_id"] == interaction.id
     await socket.close()
+
+
+async def test_the_pushes_reader_records_no_position_another_instance_would_share(client: Client) -> None:
+    alice = await login(client, "alice")
+    socket = await client.ws_connect("/api/v1/ws", headers=alice)
+    await next_frame(socket, "hello")
+    await set_status(client, alice, "available")
+    await post_sms(client, sms_form())
+    await next_frame(socket, "offer")
+    writer = client.app[SERVICES].writer
+
+    assert await writer.run(lambda conn: events.position(conn, "agent-pushes")) is None
+    assert await writer.run(lambda conn: events.position(conn, "routing")) is not None
+    await socket.close()
