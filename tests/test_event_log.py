@@ -39,7 +39,8 @@ async def engine(migrated_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-def _write_events(conn: Connection) -> None:
+def _write_events(conn: Connection, count: int = EVENTS) -> int:
+    """A fresh interaction with ``count`` events; the last one's number."""
     customer_id, interaction_id = new_id(), new_id()
     now = utcnow()
     rows.add_customers(conn, [(customer_id, "chat", customer_id, "")], now)
@@ -47,8 +48,9 @@ def _write_events(conn: Connection) -> None:
         "id": interaction_id, "customer_id": customer_id, "channel": "chat", "state": "completed",
         "queue": "support", "thread_key": interaction_id, "created_at": now, "updated_at": now,
     }  # fmt: skip
-    noted = [event_row(interaction_id, "note", SYSTEM, {"n": n}, now) for n in range(EVENTS)]
+    noted = [event_row(interaction_id, "note", SYSTEM, {"n": n}, now) for n in range(count)]
     rows.insert_all(conn, [interaction], (), noted)
+    return events.head(conn, events.INTERACTIONS)
 
 
 def _seqs(conn: Connection, read: Sequence[LoggedEvent]) -> list[int]:
@@ -203,19 +205,6 @@ async def test_every_change_of_an_agents_state_is_an_event_of_the_agents_stream(
     assert [event.seq for event in logged] == list(range(1, len(logged) + 1))
 
 
-def _one_note(conn: Connection) -> int:
-    """A fresh interaction with one event; that event's number."""
-    customer_id, interaction_id = new_id(), new_id()
-    now = utcnow()
-    rows.add_customers(conn, [(customer_id, "chat", customer_id, "")], now)
-    interaction = {
-        "id": interaction_id, "customer_id": customer_id, "channel": "chat", "state": "completed",
-        "queue": "support", "thread_key": interaction_id, "created_at": now, "updated_at": now,
-    }  # fmt: skip
-    rows.insert_all(conn, [interaction], (), [event_row(interaction_id, "note", SYSTEM, {}, now)])
-    return events.head(conn, events.INTERACTIONS)
-
-
 async def test_two_writes_woken_for_in_one_turn_are_both_read_at_once_not_at_the_next_poll(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -235,9 +224,9 @@ async def test_two_writes_woken_for_in_one_turn_are_both_read_at_once_not_at_the
     task = asyncio.create_task(consumer.run())
     try:
         await asyncio.wait_for(changed.wait(), 5)  # its first read, of nothing: it idles
-        first = writer.submit(_one_note)
+        first = writer.submit(lambda conn: _write_events(conn, 1))
         consumer.wake()
-        second = writer.submit(_one_note)
+        second = writer.submit(lambda conn: _write_events(conn, 1))
         consumer.wake()
         expected = [await first, await second]
         async with asyncio.timeout(5):
