@@ -13,21 +13,12 @@ from hypothesis import strategies as st
 
 from channels.email.limits import MAX_PARTS
 from tests.channels import test_email
+from tests.channels.mails import HEAD, many_parts
 from tests.channels.test_email import deliver, plain, rows
 from tests.hostile import FUZZ, odd_charsets
 from tests.support import Client
 
 relay, email_settings, mail_client = test_email.relay, test_email.email_settings, test_email.mail_client
-
-HEAD = b"From: Jane <jane@customer.test>\r\nTo: support@example.com\r\nSubject: Hi\r\n"
-
-
-def many_parts(count: int) -> bytes:
-    parts = b"".join(b"--XX\r\nContent-Type: text/plain\r\n\r\npart %d\r\n" % n for n in range(count))
-    return (
-        HEAD + b"Message-ID: <parts@customer.test>\r\nMIME-Version: 1.0\r\n"
-        b"Content-Type: multipart/mixed; boundary=XX\r\n\r\n" + parts + b"--XX--\r\n"
-    )
 
 
 @pytest.mark.parametrize(

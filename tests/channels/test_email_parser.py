@@ -25,11 +25,10 @@ from channels.email import inbound
 from channels.email.settings import SmtpSettings
 from interaction_center.domain.errors import InvalidInput
 from interaction_center.domain.model import InboundContact
+from tests.channels.mails import HEAD, many_parts
 
 if TYPE_CHECKING:
     from tests.support import Client
-
-HEAD = b"From: Jane <jane@customer.test>\r\nTo: support@example.com\r\nSubject: Hi\r\n"
 
 
 def held_read(gate: str, raw: bytes, mail_from: str | None, recipients: Sequence[str]) -> InboundContact:
@@ -42,14 +41,6 @@ def held_read(gate: str, raw: bytes, mail_from: str | None, recipients: Sequence
     while not (folder / "go").exists() and time.monotonic() < deadline:
         time.sleep(0.01)
     return inbound.read_mail(raw, mail_from, recipients)
-
-
-def parts(count: int) -> bytes:
-    body = b"".join(b"--XX\r\nContent-Type: text/plain\r\n\r\npart %d\r\n" % n for n in range(count))
-    return (
-        HEAD + b"Message-ID: <parts@customer.test>\r\nMIME-Version: 1.0\r\n"
-        b"Content-Type: multipart/mixed; boundary=XX\r\n\r\n" + body + b"--XX--\r\n"
-    )
 
 
 def _send(port: int, data: bytes) -> tuple[int, bytes]:
@@ -101,7 +92,7 @@ async def held(tmp_path: Path) -> AsyncIterator[Held]:
 async def test_healthz_answers_while_a_mail_is_read_in_a_process_of_its_own(client: Client, held: Held) -> None:
     """Structural, not timed: the mail's reading is held open in its process until /healthz
     has answered."""
-    delivery = held.send(parts(999))
+    delivery = held.send(many_parts(999))
     assert await held.reading() != os.getpid()
 
     health = await client.get("/healthz")
@@ -114,7 +105,7 @@ async def test_healthz_answers_while_a_mail_is_read_in_a_process_of_its_own(clie
 
 
 async def test_a_parser_killed_under_a_mail_answers_it_451_and_a_new_one_reads_the_next(held: Held) -> None:
-    delivery = held.send(parts(3))
+    delivery = held.send(many_parts(3))
     killed = await held.reading()
     os.kill(killed, signal.SIGKILL)
 
@@ -122,7 +113,7 @@ async def test_a_parser_killed_under_a_mail_answers_it_451_and_a_new_one_reads_t
     assert held.received == []
 
     held.go()
-    delivery = held.send(parts(3))
+    delivery = held.send(many_parts(3))
     assert await held.reading() not in (killed, os.getpid())
     assert (await delivery)[0] == 250
     assert [contact.external_id for contact in held.received] == ["<parts@customer.test>"]
@@ -133,7 +124,7 @@ async def test_a_parser_killed_under_a_mail_answers_it_451_and_a_new_one_reads_t
     [
         HEAD + b"Message-ID: <" + b"x" * 2000 + b"@customer.test>\r\n\r\nHello\r\n",
         HEAD + b"X-Long: " + b"\r\n ".join([b"x" * 900] * 100) + b"\r\n\r\nHello\r\n",
-        parts(2000),
+        many_parts(2000),
     ],
     ids=["header line", "header section", "parts"],
 )
