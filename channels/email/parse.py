@@ -27,10 +27,6 @@ _MAX_ID = 200
 _MAX_REFERENCES = 20
 _MAX_HEADER = 998
 _MAX_DEPTH = 20
-# Fed to the parser in pieces, so no one call into C (decoding, splitting lines) is long:
-# it mattered when mail was parsed on a thread, sharing the interpreter with the event
-# loop; it is now parsed in a process of its own (inbound._Parser).
-_FEED_BYTES = 64 * 1024
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _AUTO_PRECEDENCE = frozenset({"bulk", "junk", "list"})
 _ROBOTS = frozenset({"mailer-daemon", "postmaster"})
@@ -58,8 +54,7 @@ class _Reader:
         self.defects: list[str] = []
         try:
             parser = BytesFeedParser(policy=policy.default)
-            for start in range(0, len(raw), _FEED_BYTES):
-                parser.feed(raw[start : start + _FEED_BYTES])
+            parser.feed(raw)
             self.message: Message = parser.close()
         except Exception as exc:  # the parser is lenient, but a mail must never stop intake
             self.defect(f"unparseable: {type(exc).__name__}")
