@@ -367,7 +367,13 @@ async def test_a_callback_keeps_the_place_and_dials_the_agent_then_the_customer(
             break
         await asyncio.sleep(0.05)
     assert len(customer_legs) == 2
-    kinds = [e.type for e in await _events(client, interaction.id)]
+    # The attempt is recorded once Twilio has answered its dial (with the call's SID): the
+    # stub has the request a moment before the event is committed.
+    for _ in range(100):
+        kinds = [e.type for e in await _events(client, interaction.id)]
+        if kinds.count("callback_attempt") == 2:
+            break
+        await asyncio.sleep(0.05)
     assert kinds.count("callback_attempt") == 2 and "callback_result" in kinds
 
 
