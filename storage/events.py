@@ -89,13 +89,27 @@ def agent_event(agent_id: str, type_: str, actor: Actor, data: dict[str, Any] | 
     )
 
 
+_HEAD = Prepared(select(STREAMS.c.last_seq).where(STREAMS.c.name == bindparam("stream")))
+
+
 def head(conn: Connection, stream: str) -> int:
-    return int(conn.execute(select(STREAMS.c.last_seq).where(STREAMS.c.name == stream)).scalar_one())
+    ((last,),) = _HEAD.rows(conn, {"stream": stream})
+    return int(last)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """What one read found, and the last number it covered: the next read starts after
+    ``to`` (past events of kinds the reader does not read, too)."""
+
+    events: list[LoggedEvent]
+    to: int
 
 
 def _reading(table: Table, subject: str) -> Prepared:
-    """A stream's read, built once: it runs on the path of every contact, and building and
-    keying the statement each time cost about what running it did."""
+    """A stream's read of some kinds of event, built once: it runs on the path of every
+    contact, and building and keying the statement each time cost about what running it
+    did."""
     return Prepared(
         select(
             table.c.seq,
@@ -106,7 +120,11 @@ def _reading(table: Table, subject: str) -> Prepared:
             table.c.data,
             table.c.created_at,
         )
-        .where(table.c.seq > bindparam("after"))
+        .where(
+            table.c.seq > bindparam("after"),
+            table.c.seq <= bindparam("head"),
+            table.c.type.in_(bindparam("types", expanding=True)),
+        )
         .order_by(table.c.seq)
         .limit(bindparam("limit"))
     )
@@ -115,8 +133,20 @@ def _reading(table: Table, subject: str) -> Prepared:
 _READS = {INTERACTIONS: _reading(INTERACTION_EVENTS, "interaction_id"), AGENTS: _reading(AGENT_EVENTS, "agent_id")}
 
 
-def read(conn: Connection, stream: str, after: int, limit: int) -> list[LoggedEvent]:
-    return [LoggedEvent(stream, *row) for row in _READS[stream].rows(conn, {"after": after, "limit": limit})]
+def read(conn: Connection, stream: str, after: int, limit: int, types: frozenset[str]) -> Page:
+    """Up to ``limit`` events of ``types`` after ``after``, in order. Each reader skips the
+    others' kinds in SQL (an IVR step's events are read by none): decoding them was most of
+    what a read cost.
+
+    The head is read first and bounds the read: every event up to it was committed with
+    it (numbers are taken on the stream's row), so a read that stops short of ``limit``
+    has seen every event of its kinds up to the head, and ``to`` moves there even past
+    events it skipped. On PostgreSQL the events a later statement sees may reach past a
+    head read earlier; they are left to the next read."""
+    last = head(conn, stream)
+    params = {"after": after, "head": last, "types": sorted(types), "limit": limit}
+    found = [LoggedEvent(stream, *row) for row in _READS[stream].rows(conn, params)]
+    return Page(found, found[-1].seq if len(found) == limit else max(last, after))
 
 
 _POSITION = select(POSITIONS.c.position).where(POSITIONS.c.consumer == bindparam("name"))

@@ -30,6 +30,8 @@ from storage.writer import Writer
 from tests.support import login, offered, set_status, sms_form, twilio_signature
 
 EVENTS = 1_200
+# The kind _write_events writes, which the consumers here read.
+NOTES = frozenset({"note"})
 
 
 @pytest.fixture
@@ -79,7 +81,7 @@ async def test_a_consumer_killed_mid_stream_resumes_from_its_position_without_lo
         applied.update(seq for seq in seqs if seq not in applied)
 
     def consumer() -> LogConsumer[list[int]]:
-        return LogConsumer("counting", events.INTERACTIONS, writer, _seqs, apply, from_head=False)
+        return LogConsumer("counting", events.INTERACTIONS, NOTES, writer, _seqs, apply, from_head=False)
 
     try:
         await writer.run(_write_events)
@@ -121,7 +123,7 @@ async def test_a_failing_batch_is_retried_until_it_goes_through(
     try:
         await writer.run(_write_events)
         task = asyncio.create_task(
-            LogConsumer("flaky", events.INTERACTIONS, writer, _seqs, flaky, from_head=False).run()
+            LogConsumer("flaky", events.INTERACTIONS, NOTES, writer, _seqs, flaky, from_head=False).run()
         )
         await asyncio.wait_for(done.wait(), 10)
         task.cancel()
@@ -151,7 +153,7 @@ async def test_a_read_made_ahead_of_a_failing_batch_is_dropped_and_the_batch_rea
         if seqs[-1] == EVENTS:
             done.set()
 
-    consumer = LogConsumer("ahead", events.INTERACTIONS, writer, _seqs, failing_once, from_head=False)
+    consumer = LogConsumer("ahead", events.INTERACTIONS, NOTES, writer, _seqs, failing_once, from_head=False)
     try:
         await writer.run(_write_events)
         task = asyncio.create_task(consumer.run())
@@ -161,6 +163,46 @@ async def test_a_read_made_ahead_of_a_failing_batch_is_dropped_and_the_batch_rea
         await writer.close()
     batch = consumer_module.BATCH
     assert firsts == [1, 1, batch + 1, 2 * batch + 1]
+
+
+async def test_a_consumer_reads_only_its_kinds_and_records_its_place_past_the_others(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Notes among events of another kind: the consumer handles the notes alone, in order,
+    and its recorded position moves past the last event of either kind (a reader of
+    nothing but other kinds still moves on, or it would read them again forever)."""
+    monkeypatch.setattr(consumer_module, "RECORD_SECONDS", 0.0)
+    writer = Writer(engine)
+    handled: list[int] = []
+
+    async def note(seqs: list[int]) -> None:
+        handled.extend(seqs)
+
+    def mixed(conn: Connection) -> list[int]:
+        """Two notes among three events of another kind; the notes' numbers."""
+        first = _write_events(conn, 1)
+        [written] = events.read(conn, events.INTERACTIONS, first - 1, 1, NOTES).events
+
+        def others(*numbers: int) -> None:
+            prompts = [event_row(written.subject, "ivr_prompt", SYSTEM, {"n": n}, utcnow()) for n in numbers]
+            rows.insert_all(conn, (), (), prompts)
+
+        others(1, 2)
+        second = _write_events(conn, 1)
+        others(3)
+        return [first, second]
+
+    consumer = LogConsumer("notes", events.INTERACTIONS, NOTES, writer, _seqs, note, from_head=False)
+    try:
+        notes = await writer.run(mixed)
+        await consumer.step()
+        await consumer.step()  # records where the first got to
+        head = await writer.run(lambda conn: events.head(conn, events.INTERACTIONS))
+        recorded = await writer.run(lambda conn: events.position(conn, "notes"))
+    finally:
+        await writer.close()
+    assert handled == notes
+    assert recorded == head == notes[-1] + 1
 
 
 async def test_the_sms_200_does_not_wait_for_routing_and_the_contact_is_routed_once_it_runs(
@@ -220,7 +262,7 @@ async def test_two_writes_woken_for_in_one_turn_are_both_read_at_once_not_at_the
         handled.extend(seqs)
         changed.set()
 
-    consumer = LogConsumer("woken", events.INTERACTIONS, writer, _seqs, note, from_head=True)
+    consumer = LogConsumer("woken", events.INTERACTIONS, NOTES, writer, _seqs, note, from_head=True)
     task = asyncio.create_task(consumer.run())
     try:
         await asyncio.wait_for(changed.wait(), 5)  # its first read, of nothing: it idles

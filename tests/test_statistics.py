@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from interaction_center import wire
 from interaction_center.dispatch.consumer import ExactlyOnceConsumer
-from interaction_center.dispatch.statistics import count, start_of_day
+from interaction_center.dispatch.statistics import COUNTED, count, start_of_day
 from interaction_center.domain.errors import StaleState
 from interaction_center.domain.model import SYSTEM, Actor, ActorKind
 from interaction_center.domain.stamps import new_id, utcnow
@@ -81,7 +81,7 @@ async def _today(engine: AsyncEngine) -> Tally:
 def _consumer(
     writer: Writer, apply: Callable[[Connection, Sequence[LoggedEvent]], None] = count
 ) -> ExactlyOnceConsumer:
-    return ExactlyOnceConsumer("statistics", events.INTERACTIONS, writer, apply, from_head=False)
+    return ExactlyOnceConsumer("statistics", events.INTERACTIONS, COUNTED, writer, apply, from_head=False)
 
 
 async def _drain(consumer: ExactlyOnceConsumer) -> None:

@@ -27,8 +27,9 @@ from storage.writer import Writer
 log = logging.getLogger(__name__)
 
 Loaded = TypeVar("Loaded")
-# What one read returns: the events, what ``load`` made of them, the position it started at.
-Read: TypeAlias = tuple[list[LoggedEvent], Loaded, int]
+# What one read returns: the events, what ``load`` made of them, the position it started
+# at, the last number it covered.
+Read: TypeAlias = tuple[list[LoggedEvent], Loaded, int, int]
 
 # Enough to amortize a read, few enough that one batch never holds routing long.
 BATCH = 500
@@ -41,8 +42,10 @@ LAST_RETRY_SECONDS = 5.0
 
 
 class LogConsumer(Generic[Loaded]):
-    """``load`` runs in the read's transaction, on what was read (to fetch what the events
-    name in the same look at the database); ``handle`` gets its result on the event loop.
+    """It reads the events of ``types`` only (``events.read``), in order, and moves past
+    the others. ``load`` runs in the read's transaction, on what was read (to fetch what
+    the events name in the same look at the database); ``handle`` gets its result on the
+    event loop.
     A consumer never seen before starts at the stream's head when ``from_head`` (its
     past is in the state it is started from) and at the beginning otherwise.
 
@@ -55,6 +58,7 @@ class LogConsumer(Generic[Loaded]):
         self,
         name: str,
         stream: str,
+        types: frozenset[str],
         writer: Writer,
         load: Callable[[Connection, Sequence[LoggedEvent]], Loaded],
         handle: Callable[[Loaded], Awaitable[None]],
@@ -64,6 +68,7 @@ class LogConsumer(Generic[Loaded]):
     ) -> None:
         self.name = name
         self._stream = stream
+        self._types = types
         self._writer = writer
         self._load = load
         self._handle = handle
@@ -122,21 +127,17 @@ class LogConsumer(Generic[Loaded]):
         it held."""
         early, self._early = self._early, None
         reading, record = early or self._submit_read()
-        read, loaded, start = await reading
+        read, loaded, start, to = await reading
         # ``start`` is where the read began: the position just recorded when this is the
         # consumer's first read, or when it recorded one.
         if record is not None or self._recorded is None:
             self._recorded, self._recorded_at = record if record is not None else start, time.monotonic()
-        if self._read_to is None:
-            self._read_to = start
-        if read:
-            self._read_to = read[-1].seq
+        self._read_to = to
         self._between = True
         try:
             # Handled even when empty: ``load`` may have read more than the stream (pushes).
             await self._handle(loaded)
-            if read:
-                self._reached = read[-1].seq
+            self._reached = to
         except BaseException:
             # Not handled: read again from there, and drop a read made past it meanwhile.
             self._read_to = self._reached
@@ -162,8 +163,8 @@ class LogConsumer(Generic[Loaded]):
             start = after
         else:
             start = self._stored_position(conn) if self._durable else events.head(conn, self._stream)
-        read = events.read(conn, self._stream, start, BATCH)
-        return read, self._load(conn, read), start
+        page = events.read(conn, self._stream, start, BATCH, self._types)
+        return page.events, self._load(conn, page.events), start, page.to
 
     def _stored_position(self, conn: Connection, *, lock: bool = False) -> int:
         """Where storage says the consumer is (``lock``: see ``events.position``); one never
@@ -212,23 +213,25 @@ class ExactlyOnceConsumer(LogConsumer[None]):
         self,
         name: str,
         stream: str,
+        types: frozenset[str],
         writer: Writer,
         apply: Callable[[Connection, Sequence[LoggedEvent]], None],
         *,
         from_head: bool,
     ) -> None:
-        super().__init__(name, stream, writer, apply, _nothing_left, from_head=from_head)
+        super().__init__(name, stream, types, writer, apply, _nothing_left, from_head=from_head)
 
     def _submit_read(self) -> tuple[asyncio.Future[Read[None]], int | None]:
         return self._writer.submit(self._read_and_apply, alone=True), None
 
     def _read_and_apply(self, conn: Connection) -> Read[None]:
         start = self._stored_position(conn, lock=True)
-        read = events.read(conn, self._stream, start, BATCH)
-        if read:
-            self._load(conn, read)
-            events.advance_position(conn, self.name, start, read[-1].seq, utcnow())
-        return read, None, start
+        page = events.read(conn, self._stream, start, BATCH, self._types)
+        if page.events:
+            self._load(conn, page.events)
+        if page.to != start:
+            events.advance_position(conn, self.name, start, page.to, utcnow())
+        return page.events, None, start, page.to
 
 
 async def _nothing_left(_: None) -> None:

@@ -19,6 +19,8 @@ from storage.events import LoggedEvent
 from storage.writer import Writer
 
 CONSUMER = "routing"
+# What routing reads of the log: an interaction joining its queue.
+QUEUED = frozenset({"queued"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,4 +55,4 @@ def routing_feed(writer: Writer, dispatcher: Dispatcher) -> LogConsumer[list[Wai
             await dispatcher.enqueue(waiting)
 
     # Started after routing is rebuilt from storage, which holds everything before the head.
-    return LogConsumer(CONSUMER, events.INTERACTIONS, writer, _still_queued, enqueue, from_head=True)
+    return LogConsumer(CONSUMER, events.INTERACTIONS, QUEUED, writer, _still_queued, enqueue, from_head=True)

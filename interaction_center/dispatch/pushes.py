@@ -45,6 +45,9 @@ _CLOSED: dict[str, Literal["timeout", "revoked", "abandoned"]] = {
     "offer_revoked": "revoked",
     "abandoned": "abandoned",
 }
+# What the reader reads of each stream.
+PUSHED = frozenset({"offered", "message_received", *_CLOSED})
+_STATES = frozenset({"status_changed"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +117,7 @@ class AgentPushes:
         # overlap: the next is submitted only after the last one's frames are pushed.
         self._agents_after: int | None = None
         self.reader = LogConsumer(
-            "agent-pushes", events.INTERACTIONS, writer, self._read, self._push, from_head=True, durable=False
+            "agent-pushes", events.INTERACTIONS, PUSHED, writer, self._read, self._push, from_head=True, durable=False
         )
         self._hub = hub
 
@@ -125,9 +128,9 @@ class AgentPushes:
         """The read's frames, the agents stream's place after it, and whether more of that
         stream is waiting (a full batch)."""
         after = events.head(conn, events.AGENTS) if self._agents_after is None else self._agents_after
-        states = events.read(conn, events.AGENTS, after, BATCH)
-        frames = status_frames(states) + interaction_frames(conn, read)
-        return frames, states[-1].seq if states else after, len(states) == BATCH
+        states = events.read(conn, events.AGENTS, after, BATCH, _STATES)
+        frames = status_frames(states.events) + interaction_frames(conn, read)
+        return frames, states.to, len(states.events) == BATCH
 
     async def _push(self, read: tuple[Frames, int, bool]) -> None:
         frames, self._agents_after, more = read

@@ -37,9 +37,7 @@ def count(conn: Connection, read: Sequence[LoggedEvent]) -> None:
     and accepted again was answered once: only its first acceptance counts."""
     transfers = tallies.first_transfers(conn, (e.subject for e in read if e.type == "accepted"))
     counted: dict[Key, Tally] = {}
-    for event in read:
-        if event.type not in COUNTED:
-            continue
+    for event in read:  # of the kinds COUNTED only (the consumer reads no others)
         try:
             _count_one(event, transfers, counted)
         except Exception:
@@ -94,7 +92,7 @@ def _moment(event: LoggedEvent, key: str) -> datetime | None:
 
 def statistics_consumer(writer: Writer) -> ExactlyOnceConsumer:
     # Counting starts where the log stands when it first runs: older events carry no queue.
-    return ExactlyOnceConsumer(CONSUMER, events.INTERACTIONS, writer, count, from_head=True)
+    return ExactlyOnceConsumer(CONSUMER, events.INTERACTIONS, COUNTED, writer, count, from_head=True)
 
 
 def start_of_day(now: datetime) -> datetime:

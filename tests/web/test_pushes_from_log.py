@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from interaction_center.dispatch.pushes import interaction_frames
+from interaction_center.dispatch.pushes import PUSHED, interaction_frames
 from interaction_center.domain.model import SYSTEM, InteractionState
 from interaction_center.domain.stamps import utcnow
 from interaction_center.web.keys import SERVICES
@@ -76,7 +76,8 @@ async def test_read_again_the_log_offers_nothing_that_is_no_longer_open(client: 
     await post_sms(client, sms_form(sender="+15551230001", body="second"))
     writer = client.app[SERVICES].writer
 
-    frames = await writer.run(lambda conn: interaction_frames(conn, events.read(conn, events.INTERACTIONS, 0, 500)))
+    read = await writer.run(lambda conn: events.read(conn, events.INTERACTIONS, 0, 500, PUSHED))
+    frames = await writer.run(lambda conn: interaction_frames(conn, read.events))
 
     assert not [frame for _, frame in frames if frame["type"] == "offer"]
     bodies = [frame["message"]["body"] for to, frame in frames if to == alice_id and frame["type"] == "message"]
