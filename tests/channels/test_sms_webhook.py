@@ -140,7 +140,8 @@ async def test_any_hostile_form_signed_or_not_in_any_charset_gets_a_4xx_and_stor
         "Content-Type": "application/x-www-form-urlencoded" + (f"; charset={charset}" if charset else ""),
     }
     response = await client.post(path, data=encoded, headers=headers)
-    assert response.status in (200, 204, 400, 403, 415), await response.text()
+    # 413: several long fields together can pass the service's limit on a request's size.
+    assert response.status in (200, 204, 400, 403, 413, 415), await response.text()
     if response.status >= 400:
         assert (await response.json())["error"]["code"]
         assert await _counts(client) == before
