@@ -18,9 +18,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Select, UpdateBase
+from sqlalchemy import BindParameter, Connection, Insert, Select, UpdateBase
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.sql import visitors
 from sqlalchemy.sql.compiler import SQLCompiler
 
 Params = Mapping[str, Any]
@@ -49,6 +50,12 @@ class Prepared:
     def __init__(self, statement: Statement) -> None:
         self.statement = statement
         self._shapes: dict[tuple[Any, ...], _Shape | None] = {}
+        # The parameters that take lists: their lengths are part of a shape's key. Found
+        # once here, so that keying a run costs only the names it is given (an INSERT's
+        # shape depends on which columns it sets).
+        self._lists = tuple(
+            sorted({b.key for b in visitors.iterate(statement) if isinstance(b, BindParameter) and b.expanding})
+        )
 
     def rows(self, conn: Connection, params: Params) -> list[tuple[Any, ...]]:
         shape = self._shape(conn, params)
@@ -85,7 +92,7 @@ class Prepared:
         dialect = conn.dialect
         if dialect.name != "sqlite":
             return None
-        key = tuple((name, len(value) if isinstance(value, list) else -1) for name, value in params.items())
+        key = (*params, *(len(params[name]) for name in self._lists if name in params))
         if key not in self._shapes:
             self._shapes[key] = _compiled(self.statement, dialect, params)
         return self._shapes[key]
