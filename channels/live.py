@@ -119,16 +119,24 @@ class SocketGroups(Generic[Frame]):
             if self._backlog.get(socket):
                 # Behind on its frames: a closing frame would only queue after them.
                 _shut(socket)
-        await asyncio.gather(*(_close(socket) for socket in sockets if not self._backlog.get(socket)))
+        polite = [socket for socket in sockets if not self._backlog.get(socket)]
+        await asyncio.gather(*(_close(socket, WSCloseCode.GOING_AWAY, b"server shutting down") for socket in polite))
         await asyncio.gather(*self._sending, return_exceptions=True)
 
+    async def close_owner(self, owner: str, code: int, message: bytes) -> None:
+        """The owner's sockets closed with ``code`` (their session ended), each after the
+        frames already handed to it (the last of them may say why), or shut if it does
+        not take them in time."""
+        sockets = list(self._sockets.pop(owner, ()))
+        await asyncio.gather(*(_close(socket, code, message) for socket in sockets))
 
-async def _close(socket: web.WebSocketResponse) -> None:
+
+async def _close(socket: web.WebSocketResponse, code: int, message: bytes) -> None:
     """Closed politely; shut if even that stalls, as a close cut short leaves aiohttp
     waiting to flush what the peer does not read."""
     try:
         async with asyncio.timeout(SEND_SECONDS):
-            await socket.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+            await socket.close(code=code, message=message)
     except TimeoutError:
         _shut(socket)
 

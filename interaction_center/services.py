@@ -19,6 +19,7 @@ from channels.voice.adapter import VoiceChannel
 from channels.voice.rest import TwilioVoice
 from interaction_center.desk.accounts import Account, Accounts
 from interaction_center.desk.chat import ChatDesk
+from interaction_center.desk.presence import Presence
 from interaction_center.desk.voice import CallDirectory, VoiceDesk
 from interaction_center.desk.voice_bridge import VoiceBridge
 from interaction_center.desk.voice_control import CallControl
@@ -84,6 +85,7 @@ class Services:
     reader: Reader
     intake: Intake
     accounts: Accounts
+    presence: Presence
     work: AgentWork
     chat: ChatDesk
     voice: VoiceDesk
@@ -133,6 +135,7 @@ class Services:
             if self.acknowledger is not None:
                 await self.acknowledger.close()
             await self.hub.close()
+            await self.presence.close()
             await self.routing.close()
             await self.writer.close()
             await self.reader.close()
@@ -179,6 +182,7 @@ def build_services(settings: Settings) -> Services:
         reader=reader,
         intake=intake,
         accounts=Accounts(sessions, settings.auth.token_ttl_seconds),
+        presence=Presence(dispatcher, hub, settings.routing.disconnect_grace_seconds),
         work=AgentWork(
             sessions,
             dispatcher,

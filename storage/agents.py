@@ -43,5 +43,12 @@ async def drop_token(session: AsyncSession, token_hash: str) -> None:
     await session.execute(delete(AuthToken).where(AuthToken.token_hash == token_hash))
 
 
+async def has_live_token(session: AsyncSession, agent_id: str, now: datetime) -> bool:
+    found = await session.scalar(
+        select(AuthToken.token_hash).where(AuthToken.agent_id == agent_id, AuthToken.expires_at > now).limit(1)
+    )
+    return found is not None
+
+
 async def drop_expired_tokens(session: AsyncSession, now: datetime) -> None:
     await session.execute(delete(AuthToken).where(AuthToken.expires_at <= now))

@@ -1,4 +1,5 @@
-"""Agents' accounts: password hashing (argon2id), login, expiring bearer tokens, and the
+"""Agents' accounts: password hashing (argon2id) under the password policy
+(``desk.passwords``), login throttled (``desk.throttle``), expiring bearer tokens, and the
 configured roster."""
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from interaction_center.domain.errors import Conflict, InvalidInput, Unauthorized
+from interaction_center.desk.passwords import weakness
+from interaction_center.desk.throttle import LoginThrottle
+from interaction_center.domain.errors import Conflict, InvalidInput, TooManyRequests, Unauthorized
 from interaction_center.domain.model import Role
 from interaction_center.domain.stamps import utcnow
 from interaction_center.settings.model import AgentSeed
@@ -60,8 +63,16 @@ class Accounts:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], token_ttl_seconds: int) -> None:
         self._sessions = sessions
         self._ttl = timedelta(seconds=token_ttl_seconds)
+        self._throttle = LoginThrottle()
 
-    async def login(self, username: str, password: str) -> Login:
+    async def login(self, username: str, password: str, address: str) -> Login:
+        """``address``: where the attempt comes from, for the throttle."""
+        wait = self._throttle.attempt(username, address)
+        if wait > 0:
+            log.info("login for username %r from %s throttled for %.0f s", username, address, wait)
+            raise TooManyRequests(
+                f"too many failed logins: try again in {wait:.0f} s", retry_after_seconds=wait, code="auth.throttled"
+            )
         async with self._sessions() as session:
             agent = await agent_store.by_username(session, username)
         stored = agent.password_hash if agent is not None else _DUMMY_HASH
@@ -70,6 +81,7 @@ class Accounts:
         if agent is None or not matches:
             log.info("login refused for username %r", username)
             raise Unauthorized("wrong username or password", code="auth.bad_credentials")
+        self._throttle.succeeded(username, address)
         token = secrets.token_urlsafe(32)
         now = utcnow()
         async with self._sessions.begin() as session:
@@ -85,13 +97,19 @@ class Accounts:
             raise Unauthorized("the token is unknown or has expired", code="auth.invalid_token")
         return agent
 
-    async def logout(self, token: str) -> None:
+    async def logout(self, token: str, agent_id: str) -> bool:
+        """The token ended; whether another login of the agent is still live."""
         async with self._sessions.begin() as session:
             await agent_store.drop_token(session, _digest(token))
+            return await agent_store.has_live_token(session, agent_id, utcnow())
 
-    async def add(self, seed: AgentSeed) -> Agent:
+    async def add(self, seed: AgentSeed, *, policy: bool = True) -> Agent:
+        """``policy``: the password must pass the password policy (all but the configured
+        roster's, which ``sync_roster`` warns of instead)."""
         if not seed.username.strip() or not seed.password:
             raise InvalidInput("an agent needs a username and a password")
+        if policy and (why := await asyncio.to_thread(weakness, seed.password, seed.username)):
+            raise InvalidInput(why, code="auth.weak_password")
         password_hash = await asyncio.to_thread(hash_password, seed.password)
         agent = Agent(
             username=seed.username,
@@ -125,7 +143,15 @@ class Accounts:
             if not seed.password:
                 log.warning("configured agent %r has no password and no account; skipped", seed.username)
                 continue
-            await self.add(seed)
+            if why := await asyncio.to_thread(weakness, seed.password, seed.username):
+                # A demo's roster: let it start, and say plainly it is not for real use.
+                log.warning(
+                    "configured agent %r has a password the policy refuses (%s): fine for a demo, not for"
+                    " real use; create real accounts with `interaction-center agents add`",
+                    seed.username,
+                    why,
+                )
+            await self.add(seed, policy=False)
 
 
 def profile_columns(seed: AgentSeed) -> dict[str, Any]:

@@ -52,6 +52,9 @@ from storage.writer import Writer
 
 log = logging.getLogger(__name__)
 
+# The reason of an agent set away, then offline, by the loss of their live channel.
+DISCONNECTED = "disconnected"
+
 
 def agent_actor(agent_id: str) -> Actor:
     return Actor(ActorKind.AGENT, agent_id)
@@ -163,7 +166,21 @@ class Dispatcher:
         agent is set away so nothing more is offered to a desk nobody watches."""
         snapshot = await self._routing.agent(agent_id)
         if snapshot is not None and snapshot.state is AgentState.AVAILABLE:
-            await self.set_status(agent_id, AgentState.AWAY, "disconnected", SYSTEM)
+            await self.set_status(agent_id, AgentState.AWAY, DISCONNECTED, SYSTEM)
+
+    async def agent_reconnected(self, agent_id: str) -> None:
+        """A live channel of the agent's opened again: one set away by their disconnect
+        (they were available) is available again."""
+        snapshot = await self._routing.agent(agent_id)
+        if snapshot is not None and snapshot.state is AgentState.AWAY and snapshot.reason == DISCONNECTED:
+            await self.set_status(agent_id, AgentState.AVAILABLE, None, SYSTEM)
+
+    async def session_ended(self, agent_id: str, reason: str, actor: Actor) -> None:
+        """The agent's session is over (logged out, or gone past the grace): offline, their
+        open offers back in their queues."""
+        snapshot = await self._routing.agent(agent_id)
+        if snapshot is not None and snapshot.state is not AgentState.OFFLINE:
+            await self.set_status(agent_id, AgentState.OFFLINE, reason, actor)
 
     async def accept(self, agent_id: str, offer_id: str) -> str:
         """The offer taken by the agent; the interaction's id once storage has it."""

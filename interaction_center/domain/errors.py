@@ -48,6 +48,17 @@ class Forbidden(InteractionCenterError):
     status = 403
 
 
+class TooManyRequests(InteractionCenterError):
+    """Refused for now: the caller may try again in ``retry_after_seconds``."""
+
+    code = "throttled"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after_seconds: float, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class NotFound(InteractionCenterError):
     code = "not_found"
     status = 404

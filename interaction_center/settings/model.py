@@ -45,6 +45,9 @@ class RoutingSettings:
     returning_customer_hours: float = 24.0
     # How long a transfer to a named agent waits for that agent before anyone may take it.
     transfer_window_seconds: float = 60.0
+    # How long an agent whose live channel dropped has to come back before their session
+    # ends (offline); they are away meanwhile, and available again if they come back.
+    disconnect_grace_seconds: float = 30.0
     offer_timeouts: dict[Channel, float] = field(default_factory=dict)
 
 

@@ -40,6 +40,7 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
     services.hub.attach(agent.id, socket)
     log.info("agent %s: live channel open", agent.id)
     try:
+        await services.presence.connected(agent.id)
         await _hello(request, socket, agent)
         async for frame in socket:
             if frame.type == WSMsgType.TEXT:
@@ -50,7 +51,7 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
         if not services.hub.connected(agent.id):
             # Shielded: the agent's offers must go back to the queue even if aiohttp
             # cancels this handler; the hub waits for the task on shutdown.
-            await asyncio.shield(services.hub.after_disconnect(services.dispatcher.agent_disconnected(agent.id)))
+            await asyncio.shield(services.hub.after_disconnect(services.presence.disconnected(agent.id)))
     return socket
 
 

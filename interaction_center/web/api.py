@@ -25,7 +25,9 @@ _SETTABLE = {AgentState.AVAILABLE, AgentState.AWAY, AgentState.OFFLINE}
 async def login(request: web.Request) -> web.Response:
     body = await json_object(request)
     result = await request.app[SERVICES].accounts.login(
-        text_field(body, "username", max_length=100), text_field(body, "password", max_length=1000)
+        text_field(body, "username", max_length=100),
+        text_field(body, "password", max_length=1000),
+        request.remote or "",
     )
     return web.json_response(serialize.login(result.token, result.expires_at, result.agent))
 
@@ -35,7 +37,9 @@ async def login(request: web.Request) -> web.Response:
 async def logout(request: web.Request, agent: Account) -> web.Response:
     token = bearer_token(request)
     assert token is not None  # allow() has checked it
-    await request.app[SERVICES].accounts.logout(token)
+    services = request.app[SERVICES]
+    if not await services.accounts.logout(token, agent.id):
+        await services.presence.logged_out(agent.id)
     return web.json_response(ok_body())
 
 

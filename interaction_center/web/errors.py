@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from interaction_center.domain.errors import InteractionCenterError, InvalidInput
+from interaction_center.domain.errors import InteractionCenterError, InvalidInput, TooManyRequests
 from interaction_center.domain.untrusted import decode, parse_json, require_storable
 from interaction_center.domain.wire import error_body
 
@@ -29,7 +30,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except InteractionCenterError as exc:
         if exc.status >= 500:
             log.warning("%s %s failed: %s", request.method, request.path, exc.message)
-        return json_error(exc.status, exc.code, exc.message)
+        response = json_error(exc.status, exc.code, exc.message)
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(math.ceil(exc.retry_after_seconds))
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -137,11 +137,12 @@ async def test_a_visitor_is_queued_answered_live_and_sees_the_history_on_reconne
 
 
 async def test_the_visitor_hears_which_agent_took_the_chat_by_display_name(chat_client: Client) -> None:
-    seed = AgentSeed("dana", "Dana Scully", Role.AGENT, (QueueMembershipSettings("support"),), password="dana-pass")
+    password = "scully x-files 1993"
+    seed = AgentSeed("dana", "Dana Scully", Role.AGENT, (QueueMembershipSettings("support"),), password=password)
     dana_row = await chat_client.app[SERVICES].accounts.add(seed)
     socket, started = await start(chat_client, name="Jane")
     ack = await say(socket, "Hello")
-    response = await chat_client.post("/api/v1/auth/login", json={"username": "dana", "password": "dana-pass"})
+    response = await chat_client.post("/api/v1/auth/login", json={"username": "dana", "password": password})
     dana = {"Authorization": f"Bearer {(await response.json())['token']}"}
     await set_status(chat_client, dana, "available")
     await accept(chat_client, dana, ack["interaction_id"])

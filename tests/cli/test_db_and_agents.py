@@ -20,6 +20,9 @@ from tests.cli.commands import (
     tables,
 )
 
+# A password the policy allows (the ones that must fail before one is read use "pw").
+STRONG = "correct horse battery staple"
+
 # --- db upgrade ----------------------------------------------------------------------------
 
 
@@ -63,7 +66,7 @@ def test_agents_add_reads_the_password_from_stdin(tmp_path: Path, upgraded: Path
         tmp_path,
         *("--config", str(upgraded), "agents", "add", "carol", "--name", "Carol Case", "--role", "supervisor"),
         *("--queue", "support", "--queue", "sales", "--skill", "billing=7"),
-        stdin="correct horse battery staple\n",
+        stdin=f"{STRONG}\n",
     )
 
     assert result.returncode == 0, result.stderr
@@ -78,11 +81,11 @@ def test_agents_add_reads_the_password_from_stdin(tmp_path: Path, upgraded: Path
         {"billing": 7},
         {},
     )
-    assert PasswordHasher().verify(password_hash, "correct horse battery staple")
+    assert PasswordHasher().verify(password_hash, STRONG)
 
 
 def test_agents_add_defaults_display_name_and_role(tmp_path: Path, upgraded: Path) -> None:
-    result = run(tmp_path, "--config", str(upgraded), "agents", "add", "dave", stdin="pw\n")
+    result = run(tmp_path, "--config", str(upgraded), "agents", "add", "dave", stdin=f"{STRONG}\n")
 
     assert result.returncode == 0, result.stderr
     [(username, display_name, role, *_)] = agent_rows(tmp_path / "ic.db")
@@ -90,15 +93,15 @@ def test_agents_add_defaults_display_name_and_role(tmp_path: Path, upgraded: Pat
 
 
 def test_agents_add_the_same_username_twice_fails_clearly(tmp_path: Path, upgraded: Path) -> None:
-    first = run(tmp_path, "--config", str(upgraded), "agents", "add", "carol", stdin="first\n")
+    first = run(tmp_path, "--config", str(upgraded), "agents", "add", "carol", stdin=f"{STRONG}\n")
     assert first.returncode == 0, first.stderr
 
-    second = run(tmp_path, "--config", str(upgraded), "agents", "add", "carol", stdin="second\n")
+    second = run(tmp_path, "--config", str(upgraded), "agents", "add", "carol", stdin="another strong passphrase\n")
 
     assert second.returncode != 0
     assert second.stderr.strip() == "error: an agent named 'carol' exists"
     [(*_, password_hash)] = agent_rows(tmp_path / "ic.db")
-    assert PasswordHasher().verify(password_hash, "first")
+    assert PasswordHasher().verify(password_hash, STRONG)
 
 
 def test_agents_add_rejects_an_unknown_queue(tmp_path: Path, upgraded: Path) -> None:
@@ -114,6 +117,18 @@ def test_agents_add_rejects_an_empty_password(tmp_path: Path, upgraded: Path) ->
 
     assert result.returncode == 1
     assert result.stderr.strip() == "error: an agent needs a username and a password"
+    assert agent_rows(tmp_path / "ic.db") == []
+
+
+@pytest.mark.parametrize(("password", "why"), [("frank-pw", "at least 12 characters"), ("Password1234", "too easy")])
+def test_agents_add_refuses_a_password_the_policy_refuses_and_adds_nobody(
+    tmp_path: Path, upgraded: Path, password: str, why: str
+) -> None:
+    result = run(tmp_path, "--config", str(upgraded), "agents", "add", "frank", stdin=f"{password}\n")
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ") and why in result.stderr
+    assert password not in result.stderr
     assert agent_rows(tmp_path / "ic.db") == []
 
 
@@ -152,7 +167,7 @@ def test_agents_add_stores_queues_in_priority_order_skills_and_capacity(tmp_path
         *("--config", str(upgraded), "agents", "add", "ivy"),
         *("--queue", "sales", "--queue", "support", "--skill", "billing=10"),
         *("--capacity", "sms=5", "--capacity", "chat=2"),
-        stdin="pw\n",
+        stdin=f"{STRONG}\n",
     )
 
     assert result.returncode == 0, result.stderr
@@ -167,7 +182,7 @@ def test_agents_add_stores_queues_in_priority_order_skills_and_capacity(tmp_path
 
 
 def test_agents_add_without_routing_options_stores_an_empty_profile(tmp_path: Path, upgraded: Path) -> None:
-    result = run(tmp_path, "--config", str(upgraded), "agents", "add", "jo", stdin="pw\n")
+    result = run(tmp_path, "--config", str(upgraded), "agents", "add", "jo", stdin=f"{STRONG}\n")
 
     assert result.returncode == 0, result.stderr
     assert routing_profile(tmp_path / "ic.db", "jo") == ([], {}, {})

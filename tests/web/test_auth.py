@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from interaction_center.desk import throttle
 from interaction_center.web.keys import SERVICES
 from storage.models import Agent, AuthToken
-from tests.support import Client, login, post_sms, set_status, sms_form
+from tests.support import PASSWORDS, Client, login, post_sms, set_status, sms_form
 
 PUBLIC = {("POST", "/api/v1/auth/login"), ("GET", "/api/v1/ws")}
 
@@ -118,3 +119,30 @@ async def test_replies_and_completions_check_their_input(client: Client) -> None
     assert (response.status, (await response.json())["error"]["code"]) == (400, "disposition.invalid")
     record = await (await client.get(base, headers=alice)).json()
     assert record["state"] == "assigned" and len(record["messages"]) == 1
+
+
+async def test_repeated_failed_logins_are_throttled_with_a_retry_after_and_the_right_password_waits_too(
+    client: Client,
+) -> None:
+    wrong = {"username": "alice", "password": "wrong"}
+    for _ in range(throttle.PER_USER):
+        assert (await client.post("/api/v1/auth/login", json=wrong)).status == 401
+    right = {"username": "alice", "password": PASSWORDS["alice"]}
+    response = await client.post("/api/v1/auth/login", json=right)
+    assert response.status == 429
+    assert (await response.json())["error"]["code"] == "auth.throttled"
+    assert int(response.headers["Retry-After"]) >= 1
+    # Another agent is not held up by alice's guesser.
+    bob = {"username": "bob", "password": PASSWORDS["bob"]}
+    assert (await client.post("/api/v1/auth/login", json=bob)).status == 200
+
+
+async def test_a_configured_password_the_policy_refuses_is_warned_of_by_name_never_shown(
+    caplog: pytest.LogCaptureFixture, client: Client
+) -> None:
+    """The roster's demo passwords still make accounts (a demo must start), with a warning
+    that names the agent and never the password."""
+    warned = [r.getMessage() for r in caplog.get_records("setup") if "the policy refuses" in r.getMessage()]
+    assert any("'alice'" in message for message in warned)
+    assert not any(password in message for message in warned for password in PASSWORDS.values())
+    assert (await client.post("/api/v1/auth/login", json={"username": "alice", "password": PASSWORDS["alice"]})).ok

@@ -1,0 +1,76 @@
+"""An agent's presence, from their live channels and their logins:
+
+- their last socket closing sets an available agent away ("disconnected") at once: their
+  offers go back, and nothing more is offered to a desk nobody watches;
+- a socket of theirs opening within ``routing.disconnect_grace_seconds`` (a dropped
+  network, a reloaded page) makes them available again, as they were;
+- past it their session is over: offline ("disconnected");
+- logging out ends it at once, unless another login of theirs is still live: their
+  sockets are closed and they are offline ("logged_out").
+
+The grace timers are this process's, as are the sockets they watch."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from interaction_center.dispatch.dispatcher import DISCONNECTED, Dispatcher, agent_actor
+from interaction_center.dispatch.notifier import AgentHub
+from interaction_center.domain.model import SYSTEM
+
+log = logging.getLogger(__name__)
+
+LOGGED_OUT = "logged_out"
+# The close code of the sockets of a session that ended (4000-4999: the application's).
+SESSION_ENDED_CLOSE = 4001
+
+
+class Presence:
+    def __init__(self, dispatcher: Dispatcher, hub: AgentHub, grace_seconds: float) -> None:
+        self._dispatcher = dispatcher
+        self._hub = hub
+        self._grace = grace_seconds
+        self._timers: dict[str, asyncio.Task[None]] = {}
+
+    async def connected(self, agent_id: str) -> None:
+        """A socket of the agent's is open (attached to the hub)."""
+        self._stop_timer(agent_id)
+        await self._dispatcher.agent_reconnected(agent_id)
+
+    async def disconnected(self, agent_id: str) -> None:
+        """The agent's last socket closed."""
+        await self._dispatcher.agent_disconnected(agent_id)
+        self._stop_timer(agent_id)
+        self._timers[agent_id] = asyncio.create_task(self._end_after_grace(agent_id), name=f"presence-{agent_id}")
+
+    async def logged_out(self, agent_id: str) -> None:
+        """The agent's last live login ended (by their own hand)."""
+        self._stop_timer(agent_id)
+        await self._dispatcher.session_ended(agent_id, LOGGED_OUT, agent_actor(agent_id))
+        await self._hub.close_owner(agent_id, SESSION_ENDED_CLOSE, b"logged out")
+
+    async def close(self) -> None:
+        """The timers stopped (the service is stopping: its agents' sessions end with it,
+        and their next start decides anew)."""
+        timers = list(self._timers.values())
+        self._timers.clear()
+        for timer in timers:
+            timer.cancel()
+        await asyncio.gather(*timers, return_exceptions=True)
+
+    def _stop_timer(self, agent_id: str) -> None:
+        timer = self._timers.pop(agent_id, None)
+        if timer is not None:
+            timer.cancel()
+
+    async def _end_after_grace(self, agent_id: str) -> None:
+        await asyncio.sleep(self._grace)
+        del self._timers[agent_id]
+        if self._hub.connected(agent_id):
+            return
+        try:
+            await self._dispatcher.session_ended(agent_id, DISCONNECTED, SYSTEM)
+        except Exception:
+            # Storage away: the agent stays away, which already offers them nothing.
+            log.exception("agent %s: could not be set offline after their grace", agent_id)
