@@ -160,18 +160,3 @@ async def agent_has_worked(
 
 def first_inbound(rows: Sequence[Message]) -> Message | None:
     return next((m for m in rows if m.direction == "inbound"), None)
-
-
-async def first_response_overdue(session: AsyncSession, now: datetime) -> Sequence[Interaction]:
-    """Open interactions past their first-response deadline with no reply yet and no
-    breach recorded."""
-    rows = await session.scalars(
-        select(Interaction).where(
-            Interaction.first_response_deadline < now,
-            Interaction.first_responded_at.is_(None),
-            Interaction.first_response_breached_at.is_(None),
-            # Closing sets closed_at: the same as an open state, in the partial index's terms.
-            Interaction.closed_at.is_(None),
-        )
-    )
-    return rows.all()

@@ -45,7 +45,7 @@ from routing import (
     WrapUpEnded,
 )
 from storage import agents as agent_store
-from storage import assignments, events
+from storage import assignments, deadlines, events
 from storage import interactions as store
 from storage.models import Agent, Interaction
 from storage.writer import Writer
@@ -367,17 +367,9 @@ class Dispatcher:
                 store.record_event(session, interaction.id, "preferred_agent_released", SYSTEM, data)
 
     async def _check_first_responses(self) -> None:
-        async with self._sessions.begin() as session:
-            for interaction in await store.first_response_overdue(session, to_datetime(time.time())):
-                interaction.first_response_breached_at = to_datetime(time.time())
-                deadline = interaction.first_response_deadline
-                data = {
-                    "first_response_deadline": deadline.isoformat() if deadline else None,
-                    "queue": interaction.queue,
-                    "channel": interaction.channel,
-                }
-                store.record_event(session, interaction.id, "first_response_breached", SYSTEM, data)
-                log.warning("interaction %s: first-response SLA breached", interaction.id)
+        now = to_datetime(time.time())
+        for interaction_id in await self._writer.run(lambda conn: deadlines.record_first_response_breaches(conn, now)):
+            log.warning("interaction %s: first-response SLA breached", interaction_id)
 
     async def _dispatch(self) -> None:
         """Make every offer the engine can make now and record them in one transaction: an
