@@ -9,22 +9,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, select, text
 
 from interaction_center.domain.model import SYSTEM
 from storage import intake_rows as rows
 from storage.interactions import event_row
+from storage.models import FIRST_RESPONSE_PENDING_SQL
 from storage.prepared import Prepared
 
 _I = rows.INTERACTIONS
-# The same condition as the partial index ix_interactions_first_response_due, so the read
-# costs what is due.
+# The partial index ix_interactions_first_response_due's own condition, so the read costs
+# what is due.
 _OVERDUE = Prepared(
     select(_I.c.id, _I.c.version, _I.c.first_response_deadline, _I.c.queue, _I.c.channel).where(
-        _I.c.first_response_deadline < bindparam("now"),
-        _I.c.first_responded_at.is_(None),
-        _I.c.first_response_breached_at.is_(None),
-        _I.c.closed_at.is_(None),
+        _I.c.first_response_deadline < bindparam("now"), text(FIRST_RESPONSE_PENDING_SQL)
     )
 )
 

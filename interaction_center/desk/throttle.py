@@ -2,11 +2,11 @@
 from one address, each further attempt must wait, twice as long after every failure (1 s,
 2 s, 4 s... up to ``LONGEST_WAIT_SECONDS``); the count is forgotten after
 ``FORGET_SECONDS`` without a failure (longer than the longest wait, or waiting it out
-would start the count again). An attempt counts as a failure from the moment it starts, so a burst of guesses
-in parallel is throttled like a sequence of them; a success takes its own count back and
-clears the username's failures (not the address's: one good password must not reset an
-address guessing others). Unknown usernames are throttled like known ones, so the answer
-tells nothing of which exist.
+would start the count again). An attempt counts as a failure from the moment it starts,
+so a burst of guesses in parallel is throttled like a sequence of them; a success takes
+its own count back and clears the username's failures (not the address's: one good
+password must not reset an address guessing others). Unknown usernames are throttled like
+known ones, so the answer tells nothing of which exist.
 
 The counts live in this process, at most ``MOST_KEYS`` of them (the least recently used
 are dropped first): instances behind a balancer each count their own until they share a

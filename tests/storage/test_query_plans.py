@@ -14,6 +14,7 @@ from sqlalchemy import Engine, create_engine
 from interaction_center.domain.model import InboundContact, InteractionState
 from interaction_center.domain.stamps import utcnow
 from interaction_center.intake import batch as intake_batch
+from storage import deadlines
 from storage.migrate import upgrade
 from storage.models import CLOSED_STATES_SQL
 from tests.support import mail, sms, write_settings
@@ -77,3 +78,25 @@ def test_the_open_thread_condition_names_exactly_the_closed_states() -> None:
     closed = {state.value for state in InteractionState if not state.is_open}
     assert CLOSED_STATES_SQL.startswith("state NOT IN (")
     assert set(re.findall(r"'(\w+)'", CLOSED_STATES_SQL)) == closed
+
+
+def test_the_first_response_check_searches_its_partial_index(tmp_path: Path) -> None:
+    """Run every tick: it must read only what is due, through the partial index whose
+    condition it shares, never the whole interactions table."""
+    url = f"sqlite:///{tmp_path / 'plans.db'}"
+    asyncio.run(upgrade(url.replace("sqlite://", "sqlite+aiosqlite://")))
+    engine = create_engine(url)
+    seen: list[str] = []
+    try:
+        with engine.begin() as conn:
+            driver = conn.connection.driver_connection
+            driver.set_trace_callback(seen.append)  # type: ignore[union-attr]
+            try:
+                deadlines.record_first_response_breaches(conn, utcnow())
+            finally:
+                driver.set_trace_callback(None)  # type: ignore[union-attr]
+        [statement] = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
+        plan = _plan(engine, statement, ())
+    finally:
+        engine.dispose()
+    assert plan == ["SEARCH interactions USING INDEX ix_interactions_first_response_due (first_response_deadline<?)"]
