@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
-import getpass
 import json
 import os
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import ClientError, web
 
+from interaction_center import cli_agents
 from interaction_center.domain.errors import InteractionCenterError
-from interaction_center.domain.model import Role
 from interaction_center.logs import configure
 from interaction_center.settings.loader import ConfigInvalid, config_path, load_settings
-from interaction_center.settings.model import AgentSeed, Settings
-from interaction_center.settings.roster import RosterParser
+from interaction_center.settings.model import Settings
 
 Runner = Callable[[argparse.Namespace, Settings, Path | None], int]
 
@@ -83,15 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     _command(db, "upgrade", "apply migrations up to the newest", _db_upgrade)
 
     agents = commands.add_parser("agents", help="agent accounts").add_subparsers(required=True, metavar="ACTION")
-    add = _command(agents, "add", "create an agent (password read from the terminal or stdin)", _agents_add)
-    add.add_argument("username")
-    add.add_argument("--name", help="display name (default: the username)")
-    add.add_argument("--role", choices=[r.value for r in Role], default=Role.AGENT.value)
-    add.add_argument(
-        "--queue", action="append", default=[], help="a queue the agent serves, in order of priority (repeatable)"
-    )
-    add.add_argument("--skill", action="append", default=[], metavar="NAME=LEVEL", help="a skill, level 1-10")
-    add.add_argument("--capacity", action="append", default=[], metavar="CHANNEL=N", help="contacts at once")
+    cli_agents.register(lambda name, summary, run: _command(agents, name, summary, run))
 
     simulate = commands.add_parser("simulate", help="send test contacts").add_subparsers(required=True, metavar="KIND")
     sms = _command(simulate, "sms", "post a Twilio-signed SMS webhook to the running service", _simulate_sms)
@@ -164,59 +152,6 @@ def _db_upgrade(args: argparse.Namespace, settings: Settings, path: Path | None)
     asyncio.run(upgrade(settings.database.url))
     print("database schema is up to date")
     return 0
-
-
-def _agents_add(args: argparse.Namespace, settings: Settings, path: Path | None) -> int:
-    from interaction_center.desk.accounts import Accounts
-    from storage.database import create_engine, session_factory
-    from storage.migrate import check_current
-
-    roster = RosterParser(lambda key, reason: problems.append(f"{key}: {reason}"), set(settings.skills))
-    problems: list[str] = []
-    seed = AgentSeed(
-        args.username,
-        args.name or args.username,
-        Role(args.role),
-        roster.memberships(
-            "--queue",
-            [{"queue": q, "priority": n} for n, q in enumerate(args.queue, 1)],
-            settings.queues,
-        ),
-        roster.skill_levels("--skill", _pairs("--skill", args.skill, problems)),
-        roster.per_channel("--capacity", _pairs("--capacity", args.capacity, problems), whole=True),
-    )
-    if problems:
-        for problem in problems:
-            print(f"error: {problem}", file=sys.stderr)
-        return 2
-    password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
-    seed = dataclasses.replace(seed, password=password)
-
-    async def add() -> None:
-        engine = create_engine(settings.database.url)
-        try:
-            await check_current(engine)
-            await Accounts(session_factory(engine), settings.auth.token_ttl_seconds).add(seed)
-        finally:
-            await engine.dispose()
-
-    asyncio.run(add())
-    print(f"agent {args.username!r} added")
-    return 0
-
-
-def _pairs(option: str, items: list[str], problems: list[str]) -> dict[str, int]:
-    """NAME=NUMBER arguments; a name given twice is a mistake, not an override."""
-    pairs: dict[str, int] = {}
-    for item in items:
-        name, _, number = item.partition("=")
-        if not name or not re.fullmatch(r"[0-9]+", number):
-            problems.append(f"{option} {item!r}: expected NAME=NUMBER, e.g. billing=7")
-        elif name in pairs:
-            problems.append(f"{option} {name!r}: given twice")
-        else:
-            pairs[name] = int(number)
-    return pairs
 
 
 def _simulate_sms(args: argparse.Namespace, settings: Settings, path: Path | None) -> int:

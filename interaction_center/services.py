@@ -18,6 +18,8 @@ from channels.sms.adapter import SmsChannel
 from channels.voice.adapter import VoiceChannel
 from channels.voice.rest import TwilioVoice
 from interaction_center.desk.accounts import Account, Accounts
+from interaction_center.desk.admin import AgentAdmin
+from interaction_center.desk.audit import AuditLog
 from interaction_center.desk.chat import ChatDesk
 from interaction_center.desk.presence import Presence
 from interaction_center.desk.voice import CallDirectory, VoiceDesk
@@ -86,6 +88,8 @@ class Services:
     intake: Intake
     accounts: Accounts
     presence: Presence
+    admin: AgentAdmin
+    audit: AuditLog
     work: AgentWork
     chat: ChatDesk
     voice: VoiceDesk
@@ -171,6 +175,8 @@ def build_services(settings: Settings) -> Services:
     ]
     capacities.update({adapter.channel: adapter.capacity for adapter in adapters})
     senders = {adapter.channel: adapter.sender for adapter in adapters if adapter.sender is not None}
+    accounts = Accounts(sessions, settings.auth.token_ttl_seconds)
+    presence = Presence(dispatcher, hub, settings.routing.disconnect_grace_seconds)
     services = Services(
         settings=settings,
         engine=engine,
@@ -181,8 +187,10 @@ def build_services(settings: Settings) -> Services:
         writer=writer,
         reader=reader,
         intake=intake,
-        accounts=Accounts(sessions, settings.auth.token_ttl_seconds),
-        presence=Presence(dispatcher, hub, settings.routing.disconnect_grace_seconds),
+        accounts=accounts,
+        presence=presence,
+        admin=AgentAdmin(sessions, accounts, settings, presence),
+        audit=AuditLog(sessions),
         work=AgentWork(
             sessions,
             dispatcher,

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from interaction_center.domain.model import Direction
 from interaction_center.domain.wire import (
     AgentBody,
     AgentsBody,
+    AuditBody,
+    AuditEntryBody,
     ChatLine,
     CustomerBody,
     EventBody,
@@ -47,11 +50,32 @@ def agent(row: Agent) -> AgentBody:
         "status_changed_at": row.status_changed_at.isoformat(),
         "queues": row.queues,
         "skills": row.skills,
+        "capacity": row.capacity,
+        "phone": row.phone,
+        "active": row.active,
     }
 
 
 def agents(rows: Sequence[Agent]) -> AgentsBody:
     return {"agents": [agent(row) for row in rows]}
+
+
+def audit(rows: Sequence[Mapping[str, Any]], limit: int) -> AuditBody:
+    entries: list[AuditEntryBody] = [
+        {
+            "id": row["id"],
+            "at": row["at"].isoformat(),
+            "actor_id": row["actor_id"],
+            "actor_role": row["actor_role"],
+            "action": row["action"],
+            "target": row["target"],
+            "status": row["status"],
+            "detail": row["detail"],
+            "address": row["address"],
+        }
+        for row in rows
+    ]
+    return {"entries": entries, "next_before": entries[-1]["id"] if len(entries) == limit else None}
 
 
 def login(token: str, expires_at: datetime, row: Agent) -> LoginBody:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Agent, AuthToken
@@ -35,12 +35,22 @@ async def agent_for_token(session: AsyncSession, token_hash: str, now: datetime)
     return await session.scalar(
         select(Agent)
         .join(AuthToken, AuthToken.agent_id == Agent.id)
-        .where(AuthToken.token_hash == token_hash, AuthToken.expires_at > now)
+        .where(AuthToken.token_hash == token_hash, AuthToken.expires_at > now, Agent.active)
     )
 
 
 async def drop_token(session: AsyncSession, token_hash: str) -> None:
     await session.execute(delete(AuthToken).where(AuthToken.token_hash == token_hash))
+
+
+async def drop_tokens(session: AsyncSession, agent_id: str, *, keep: str | None = None) -> None:
+    """Every token of the agent's but ``keep`` (a digest): their logins end."""
+    query = delete(AuthToken).where(AuthToken.agent_id == agent_id)
+    await session.execute(query if keep is None else query.where(AuthToken.token_hash != keep))
+
+
+async def active_admins(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).where(Agent.role == "admin", Agent.active)) or 0)
 
 
 async def has_live_token(session: AsyncSession, agent_id: str, now: datetime) -> bool:

@@ -112,6 +112,8 @@ class Agent(Base):
     capacity: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     # The phone (E.164) calls are put through to; without one, the agent's browser.
     phone: Mapped[str | None] = mapped_column(String(32))
+    # A deactivated agent keeps their history but cannot log in, and no token of theirs lives.
+    active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Every change is written on condition of the version it was read at (see Interaction).
     version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
@@ -246,6 +248,25 @@ class AgentEvent(EventColumns, Base):
     __tablename__ = "agent_events"
     seq: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=False)
     agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+
+
+class AuditEntry(Base):
+    """Every call that changes something, by whom and with what outcome; admins read it."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    # The signed-in account (None for a refused login); "cli:<user>" for the command line.
+    actor_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    actor_role: Mapped[str | None] = mapped_column(String(16))
+    # "PATCH /api/v1/agents/{agent_id}", or the CLI's "agents deactivate".
+    action: Mapped[str] = mapped_column(String(200))
+    # The route's parameters (which agent, which interaction...).
+    target: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    status: Mapped[int] = mapped_column(Integer)
+    # What the caller's request named beyond the route (the username of a login); never a secret.
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    address: Mapped[str] = mapped_column(String(100), default="")
 
 
 class EventStream(Base):

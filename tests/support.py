@@ -29,7 +29,14 @@ ACCOUNT_SID = "AC" + "1" * 32
 OUR_NUMBER = "+15005550006"
 # What Twilio is configured to call: a public name in front of the loopback test server.
 PUBLIC_BASE = "https://ic.example.test"
-PASSWORDS = {"alice": "alice-pass", "bob": "bob-pass", "carol": "carol-pass", "sam": "sam-pass"}
+PASSWORDS = {"alice": "alice-pass", "bob": "bob-pass", "carol": "carol-pass", "sam": "sam-pass", "ada": "ada-pass"}
+# An admin, for the tests of admins' calls: settings_factory(top=ADMIN).
+ADMIN = f"""
+[[agents]]
+username = "ada"
+role = "admin"
+password = "{PASSWORDS["ada"]}"
+"""
 
 # A client of the service on loopback, and the fixture that starts one per settings.
 Client = TestClient[web.Request, web.Application]

@@ -48,14 +48,14 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def _password_matches(stored: str, password: str) -> bool:
+def password_matches(stored: str, password: str) -> bool:
     try:
         return _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
-def _digest(token: str) -> str:
+def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -77,22 +77,25 @@ class Accounts:
             agent = await agent_store.by_username(session, username)
         stored = agent.password_hash if agent is not None else _DUMMY_HASH
         # argon2 is deliberately slow; keep it off the event loop.
-        matches = await asyncio.to_thread(_password_matches, stored, password)
+        matches = await asyncio.to_thread(password_matches, stored, password)
         if agent is None or not matches:
             log.info("login refused for username %r", username)
             raise Unauthorized("wrong username or password", code="auth.bad_credentials")
         self._throttle.succeeded(username, address)
+        if not agent.active:
+            # Said only to whoever knows the password.
+            raise Unauthorized("this account is deactivated: ask an admin", code="auth.deactivated")
         token = secrets.token_urlsafe(32)
         now = utcnow()
         async with self._sessions.begin() as session:
             await agent_store.drop_expired_tokens(session, now)
-            agent_store.store_token(session, _digest(token), agent.id, now + self._ttl)
+            agent_store.store_token(session, token_digest(token), agent.id, now + self._ttl)
         log.info("agent %s logged in", agent.id)
         return Login(token, now + self._ttl, agent)
 
     async def authenticate(self, token: str) -> Agent:
         async with self._sessions() as session:
-            agent = await agent_store.agent_for_token(session, _digest(token), utcnow())
+            agent = await agent_store.agent_for_token(session, token_digest(token), utcnow())
         if agent is None:
             raise Unauthorized("the token is unknown or has expired", code="auth.invalid_token")
         return agent
@@ -100,7 +103,7 @@ class Accounts:
     async def logout(self, token: str, agent_id: str) -> bool:
         """The token ended; whether another login of the agent is still live."""
         async with self._sessions.begin() as session:
-            await agent_store.drop_token(session, _digest(token))
+            await agent_store.drop_token(session, token_digest(token))
             return await agent_store.has_live_token(session, agent_id, utcnow())
 
     async def add(self, seed: AgentSeed, *, policy: bool = True) -> Agent:

@@ -1,5 +1,5 @@
-"""The password policy for the passwords people choose (``agents add``; the admin API of
-issue 14 will call the same): at least ``MIN_LENGTH`` characters, at most ``MAX_LENGTH``
+"""The password policy for the passwords people choose (``agents add`` and ``passwd``, the
+admin API's, an agent's own change): at least ``MIN_LENGTH`` characters, at most ``MAX_LENGTH``
 (a bound on hashing and judging cost), and hard to guess by zxcvbn's measure (score
 ``MIN_SCORE`` of 4), which takes in its list of 30,000 common passwords, common words and
 names, keyboard runs, repeats, dates and the agent's own username."""

@@ -17,7 +17,8 @@ import logging
 
 from interaction_center.dispatch.dispatcher import DISCONNECTED, Dispatcher, agent_actor
 from interaction_center.dispatch.notifier import AgentHub
-from interaction_center.domain.model import SYSTEM
+from interaction_center.domain.model import SYSTEM, Actor
+from storage.models import Agent
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +47,18 @@ class Presence:
 
     async def logged_out(self, agent_id: str) -> None:
         """The agent's last live login ended (by their own hand)."""
+        await self.session_ended(agent_id, LOGGED_OUT, agent_actor(agent_id))
+
+    async def session_ended(self, agent_id: str, reason: str, actor: Actor) -> None:
+        """The agent's session is over (logged out; deactivated or their password reset by
+        an admin, ``desk.admin.LiveAgents``): offline, their sockets closed."""
         self._stop_timer(agent_id)
-        await self._dispatcher.session_ended(agent_id, LOGGED_OUT, agent_actor(agent_id))
-        await self._hub.close_owner(agent_id, SESSION_ENDED_CLOSE, b"logged out")
+        await self._dispatcher.session_ended(agent_id, reason, actor)
+        await self._hub.close_owner(agent_id, SESSION_ENDED_CLOSE, reason.replace("_", " ").encode())
+
+    async def profile_changed(self, agent: Agent) -> None:
+        """``desk.admin.LiveAgents``: routing takes the agent's new profile."""
+        await self._dispatcher.profile_changed(agent)
 
     async def close(self) -> None:
         """The timers stopped (the service is stopping: its agents' sessions end with it,

@@ -161,6 +161,18 @@ class Dispatcher:
             await self._dispatch()
         return agent
 
+    async def profile_changed(self, agent: Agent) -> None:
+        """An admin changed the agent's profile: routing takes it as they are (a queue they
+        left offers them nothing more, a skill they gained counts at once)."""
+        async with self._lock:
+            snapshot = await self._routing.agent(agent.id)
+            state = AgentState(agent.status) if snapshot is None else snapshot.state
+            reason = agent.status_reason if snapshot is None else snapshot.reason
+            profile = agent_profile(agent, self._capacities)
+            for offer in await self._routing.set_agent(profile, state, time.time(), reason):
+                await self._requeue(offer, "offer_revoked", SYSTEM)
+            await self._dispatch()
+
     async def agent_disconnected(self, agent_id: str) -> None:
         """The agent's last live channel closed: open offers go back, and an available
         agent is set away so nothing more is offered to a desk nobody watches."""

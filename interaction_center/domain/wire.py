@@ -48,6 +48,9 @@ class AgentBody(TypedDict):
     status_changed_at: str
     queues: list[dict[str, Any]]
     skills: dict[str, int]
+    capacity: dict[str, int]
+    phone: str | None
+    active: bool
 
 
 class LoginBody(TypedDict):
@@ -58,6 +61,25 @@ class LoginBody(TypedDict):
 
 class AgentsBody(TypedDict):
     agents: list[AgentBody]
+
+
+class AuditEntryBody(TypedDict):
+    id: int
+    at: str
+    actor_id: str | None
+    actor_role: str | None
+    action: str
+    target: dict[str, str]
+    status: int
+    detail: dict[str, Any]
+    address: str
+
+
+class AuditBody(TypedDict):
+    """A page of the audit log, newest first; ``next_before`` asks for the page after it."""
+
+    entries: list[AuditEntryBody]
+    next_before: int | None
 
 
 # "from" is a keyword, so these shapes are written in the functional form.

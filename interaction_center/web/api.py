@@ -12,7 +12,7 @@ from interaction_center.domain.errors import InvalidInput
 from interaction_center.domain.wire import MONITOR_MODES, offers_body, ok_body
 from interaction_center.web.auth import EVERYONE, SUPERVISORS, allow, bearer_token
 from interaction_center.web.errors import json_object, text_field
-from interaction_center.web.keys import SERVICES
+from interaction_center.web.keys import ACCOUNT, AUDIT_DETAIL, SERVICES
 from routing import AgentState
 
 routes = web.RouteTableDef()
@@ -24,11 +24,12 @@ _SETTABLE = {AgentState.AVAILABLE, AgentState.AWAY, AgentState.OFFLINE}
 @routes.post("/api/v1/auth/login")
 async def login(request: web.Request) -> web.Response:
     body = await json_object(request)
+    username = text_field(body, "username", max_length=100)
+    request[AUDIT_DETAIL] = {"username": username}
     result = await request.app[SERVICES].accounts.login(
-        text_field(body, "username", max_length=100),
-        text_field(body, "password", max_length=1000),
-        request.remote or "",
+        username, text_field(body, "password", max_length=1000), request.remote or ""
     )
+    request[ACCOUNT] = result.agent
     return web.json_response(serialize.login(result.token, result.expires_at, result.agent))
 
 

@@ -8,7 +8,8 @@ from aiohttp import web
 
 from interaction_center.services import Services, build_services
 from interaction_center.settings.model import Settings
-from interaction_center.web import agent_ws, api, ops
+from interaction_center.web import admin_api, agent_ws, api, ops
+from interaction_center.web.audit import audit_middleware
 from interaction_center.web.errors import error_middleware
 from interaction_center.web.keys import SERVICES
 
@@ -18,10 +19,12 @@ MAX_REQUEST_BYTES = 256 * 1024
 
 def build_app(settings: Settings, services: Services | None = None) -> web.Application:
     services = services or build_services(settings)
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_REQUEST_BYTES)
+    app = web.Application(middlewares=[audit_middleware, error_middleware], client_max_size=MAX_REQUEST_BYTES)
     app[SERVICES] = services
     app.add_routes(ops.routes)
+    # After api's: its /api/v1/agents/me is matched before admin_api's /api/v1/agents/{agent_id}.
     app.add_routes(api.routes)
+    app.add_routes(admin_api.routes)
     agent_ws.register(app)
     for adapter in services.channels.values():
         adapter.register(app)

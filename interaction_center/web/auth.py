@@ -10,13 +10,14 @@ from aiohttp import web
 from interaction_center.desk.accounts import Account
 from interaction_center.domain.errors import Forbidden, Unauthorized
 from interaction_center.domain.model import Role
-from interaction_center.web.keys import SERVICES
+from interaction_center.web.keys import ACCOUNT, SERVICES
 
 AgentHandler = Callable[[web.Request, Account], Awaitable[web.StreamResponse]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 EVERYONE = (Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
 SUPERVISORS = (Role.SUPERVISOR, Role.ADMIN)
+ADMINS = (Role.ADMIN,)
 
 
 def bearer_token(request: web.Request) -> str | None:
@@ -39,6 +40,7 @@ def allow(*roles: Role) -> Callable[[AgentHandler], Handler]:
             if token is None:
                 raise Unauthorized("send 'Authorization: Bearer <token>' (from POST /api/v1/auth/login)")
             agent = await request.app[SERVICES].accounts.authenticate(token)
+            request[ACCOUNT] = agent
             if agent.role not in roles:
                 raise Forbidden(f"this needs one of the roles: {', '.join(roles)}", code="auth.role")
             return await handler(request, agent)

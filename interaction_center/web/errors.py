@@ -23,9 +23,9 @@ def json_error(status: int, code: str, message: str) -> web.Response:
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
-        # Path parameters are ids and names looked up in storage: one that cannot be
-        # stored cannot name anything, and would fail only in the database's driver.
-        require_storable(request.match_info.items())
+        # Path and query parameters are ids and names looked up in storage: one that
+        # cannot be stored cannot name anything, and would fail only in the database's driver.
+        require_storable([*request.match_info.items(), *request.query.items()])
         return await handler(request)
     except InteractionCenterError as exc:
         if exc.status >= 500:

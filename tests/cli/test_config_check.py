@@ -36,7 +36,7 @@ def test_config_check_accepts_the_shipped_file(capsys: pytest.CaptureFixture[str
     code = main(["--config", str(SHIPPED), "config", "check"])
 
     assert code == 0
-    assert "OK (2 queues, 3 agents)" in capsys.readouterr().out
+    assert "OK (2 queues, 4 agents)" in capsys.readouterr().out
 
 
 def test_config_check_on_a_bad_file_exits_2_and_lists_every_error(
