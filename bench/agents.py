@@ -58,7 +58,7 @@ async def _take(session: aiohttp.ClientSession, base: str, token: str, frame: di
             return
     tally.accepted += 1
     url = f"{base}/api/v1/interactions/{frame['interaction_id']}/complete"
-    async with session.post(url, json={"disposition": "done"}, headers=headers) as response:
+    async with session.post(url, json={"disposition": "resolved"}, headers=headers) as response:
         if response.status != 200:
             tally.failed("complete", response.status, await response.text())
             return

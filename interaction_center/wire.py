@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from interaction_center.domain.model import Direction
+from interaction_center.domain.stamps import to_datetime
 from interaction_center.domain.wire import (
     AgentBody,
     AgentsBody,
@@ -26,6 +27,7 @@ from interaction_center.domain.wire import (
     Preview,
     QueuesBody,
     StatusFrame,
+    WrapUpBody,
 )
 from routing import QueueStats
 from storage.models import Agent, Customer, CustomerIdentity, Interaction, InteractionEvent, Message
@@ -78,6 +80,10 @@ def audit(rows: Sequence[Mapping[str, Any]], limit: int) -> AuditBody:
     return {"entries": entries, "next_before": entries[-1]["id"] if len(entries) == limit else None}
 
 
+def wrap_up(until: float) -> WrapUpBody:
+    return {"wrap_up_until": to_datetime(until).isoformat()}
+
+
 def login(token: str, expires_at: datetime, row: Agent) -> LoginBody:
     return {"token": token, "expires_at": expires_at.isoformat(), "agent": agent(row)}
 
@@ -127,6 +133,7 @@ def interaction(
         if row.offer_id is None
         else {"id": row.offer_id, "agent_id": row.offered_agent_id, "expires_at": _when(row.offer_expires_at)},
         "disposition": row.disposition,
+        "transfer_note": row.transfer_note,
         "created_at": row.created_at.isoformat(),
         "closed_at": _when(row.closed_at),
         "messages": [message(m) for m in messages if m.interaction_id == row.id],
@@ -210,6 +217,7 @@ def offer_frame(interaction_id: str, offer: OpenOffer, latest: tuple[str, str] |
         "priority": offer.priority,
         "expires_at": offer.expires_at.isoformat(),
         "preview": preview,
+        "transfer_note": offer.transfer_note,
     }
 
 

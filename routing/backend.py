@@ -50,6 +50,11 @@ class RoutingBackend(ABC):
         ``wrap_up_seconds`` if above zero. Returns the agent id, None if not assigned."""
 
     @abstractmethod
+    async def extend_wrap_up(self, agent_id: str, seconds: float, now: float) -> float | None:
+        """The agent's wrap-up lasts ``seconds`` more; when it now ends, or None if the
+        agent is not in wrap-up."""
+
+    @abstractmethod
     async def transfer(self, entry: QueueEntry, now: float) -> bool:
         """Release an assigned interaction from its agent and queue it as ``entry`` (another
         queue, or reserved for a named agent); False if it was not assigned."""

@@ -174,6 +174,15 @@ class MemoryRoutingBackend(RoutingBackend):
         self._free(agent, interaction_id, now)
         return agent.agent_id
 
+    async def extend_wrap_up(self, agent_id: str, seconds: float, now: float) -> float | None:
+        agent = self._agents.get(agent_id)
+        if agent is None or agent.state is not AgentState.WRAP_UP:
+            return None
+        # The earlier end's timer finds the end moved and lets it be (see _end_wrap_ups).
+        agent.wrap_up_until = max(agent.wrap_up_until, now) + seconds
+        self._timers.wrap_up_ends(agent.wrap_up_until, agent.agent_id)
+        return agent.wrap_up_until
+
     async def transfer(self, entry: QueueEntry, now: float) -> bool:
         holder = self._assigned.pop(entry.interaction_id, None)
         if holder is None:

@@ -38,9 +38,12 @@ def accept(conn: Connection, interaction_id: str, offer_id: str, agent_id: str, 
     rows.insert_all(conn, (), (), [event_row(interaction_id, "accepted", Actor(ActorKind.AGENT, agent_id), data, now)])
 
 
-def complete(conn: Connection, interaction_id: str, disposition: str, agent_id: str, now: datetime) -> Interaction:
-    """The interaction the agent holds, completed through wrap-up with its disposition;
-    the interaction as it now stands (detached: a record to answer with)."""
+def complete(
+    conn: Connection, interaction_id: str, disposition: str, outcome: dict[str, Any], agent_id: str, now: datetime
+) -> Interaction:
+    """The interaction the agent holds, completed through wrap-up with its disposition
+    (``outcome``: what the completed event says beside it, a note, a complaint); the
+    interaction as it now stands (detached: a record to answer with)."""
     held = conn.execute(_ROW, {"row_id": interaction_id}).mappings().one_or_none()
     if held is None:
         raise NotFound(f"no interaction {interaction_id}", code="interaction.not_found")
@@ -52,7 +55,9 @@ def complete(conn: Connection, interaction_id: str, disposition: str, agent_id: 
     _landed(rows.update_interaction(conn, {"id": interaction_id, "expected_version": held["version"], **values}))
     actor = Actor(ActorKind.AGENT, agent_id)
     wrap_up = transition_data(InteractionState.ASSIGNED, InteractionState.WRAP_UP, None)
-    completed = transition_data(InteractionState.WRAP_UP, InteractionState.COMPLETED, {"disposition": disposition})
+    completed = transition_data(
+        InteractionState.WRAP_UP, InteractionState.COMPLETED, {"disposition": disposition, **outcome}
+    )
     rows.insert_all(
         conn,
         (),

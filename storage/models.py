@@ -177,6 +177,8 @@ class Interaction(Base):
     offered_agent_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id"), index=True)
     offer_expires_at: Mapped[datetime | None]
     disposition: Mapped[str | None] = mapped_column(String(100))
+    # The note of the transfer that queued it last, for the next agent (None without one).
+    transfer_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]

@@ -22,6 +22,7 @@ class OpenOffer:
     queue: str
     priority: int
     expires_at: datetime
+    transfer_note: str | None
 
 
 _OPEN_OFFERS = Prepared(
@@ -32,6 +33,7 @@ _OPEN_OFFERS = Prepared(
         INTERACTIONS.c.queue,
         INTERACTIONS.c.priority,
         INTERACTIONS.c.offer_expires_at,
+        INTERACTIONS.c.transfer_note,
     ).where(
         INTERACTIONS.c.id.in_(bindparam("values", expanding=True)),
         INTERACTIONS.c.state == InteractionState.OFFERED,

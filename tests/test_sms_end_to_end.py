@@ -52,7 +52,7 @@ async def test_sms_is_offered_answered_and_recorded_on_the_customer(client: Clie
     }
 
     done = await client.post(
-        f"/api/v1/interactions/{interaction['id']}/complete", json={"disposition": "billing-fixed"}, headers=alice
+        f"/api/v1/interactions/{interaction['id']}/complete", json={"disposition": "resolved"}, headers=alice
     )
     assert done.status == 200, await done.text()
     assert (await done.json())["state"] == "completed"
@@ -61,7 +61,7 @@ async def test_sms_is_offered_answered_and_recorded_on_the_customer(client: Clie
     customer = await (await client.get(f"/api/v1/customers/{interaction['customer_id']}", headers=sam)).json()
     assert customer["identities"] == [{"kind": "phone", "value": "+15551230001", "opted_out_at": None}]
     [record] = customer["interactions"]
-    assert record["id"] == interaction["id"] and record["disposition"] == "billing-fixed"
+    assert record["id"] == interaction["id"] and record["disposition"] == "resolved"
     events = record["events"]
     assert [e["type"] for e in events] == [
         "created",

@@ -23,7 +23,7 @@ from interaction_center.domain.model import (
     OutboundSender,
 )
 from interaction_center.domain.stamps import utcnow
-from interaction_center.domain.wire import CustomerBody, InteractionBody, MessageBody
+from interaction_center.domain.wire import CustomerBody, DispositionsBody, InteractionBody, MessageBody
 from interaction_center.settings.model import Settings
 from routing import QueueEntry, skills_of
 from storage import agents as agent_store
@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 # The longest reply each channel takes: Twilio's limit for one SMS body; as much in a chat
 # as a visitor may write; for email about ten pages, a mail a person still reads.
 MAX_REPLY_CHARS: Mapping[Channel, int] = {Channel.SMS: 1600, Channel.CHAT: MAX_CHAT_CHARS, Channel.EMAIL: 20_000}
-MAX_DISPOSITION_CHARS = 100
+# A note's length: an internal note, a transfer's, a wrap-up's; a few paragraphs.
+MAX_NOTE_CHARS = 5000
 
 # Told of each interaction an agent accepts (web chat tells its visitor who took it; a
 # call is put through to the agent) or completes (web chat tells its visitor the chat ended).
@@ -170,14 +171,26 @@ class AgentWork:
         log.info("interaction %s: reply %s sent", interaction.id, sent.external_id)
         return serialize.message(message)
 
-    async def complete(self, agent: Agent, interaction_id: str, disposition: str) -> InteractionBody:
-        disposition = disposition.strip()
-        if not disposition or len(disposition) > MAX_DISPOSITION_CHARS:
+    async def complete(self, agent: Agent, interaction_id: str, code: str, note: str | None) -> InteractionBody:
+        """Completed with one of its queue's disposition codes and, where the code asks for
+        one (or the agent gives one), a wrap-up note; after-contact work follows."""
+        async with self._sessions() as session:
+            held = await self._held(session, agent, interaction_id)
+        allowed = self._settings.dispositions_of(held.queue)
+        disposition = next((d for d in allowed if d.code == code), None)
+        if disposition is None:
             raise InvalidInput(
-                f"a disposition of 1 to {MAX_DISPOSITION_CHARS} characters is required", code="disposition.invalid"
+                f"{code!r} is not a disposition of queue {held.queue}: one of {', '.join(d.code for d in allowed)}",
+                code="disposition.unknown",
             )
+        note = _note(note)
+        if disposition.note_required and note is None:
+            raise InvalidInput(
+                f"{disposition.label!r} needs a note: say what happened", code="disposition.note_required"
+            )
+        outcome = {"complaint": disposition.complaint, **({"note": note} if note else {})}
         interaction = await self._writer.run(
-            lambda conn: assignments.complete(conn, interaction_id, disposition, agent.id, utcnow())
+            lambda conn: assignments.complete(conn, interaction_id, code, outcome, agent.id, utcnow())
         )
         wrap_up = (
             self._settings.queues[interaction.queue].wrap_up_seconds
@@ -185,17 +198,40 @@ class AgentWork:
             else 0
         )
         await self._dispatcher.release(interaction.id, wrap_up)
-        log.info("interaction %s: completed by agent %s (%s)", interaction.id, agent.id, disposition)
+        log.info("interaction %s: completed by agent %s (%s)", interaction.id, agent.id, code)
         if self._on_completed is not None:
             await self._on_completed(interaction)
         return serialize.interaction(interaction)
 
+    def dispositions(self) -> DispositionsBody:
+        return {
+            "queues": {
+                queue: [
+                    {"code": d.code, "label": d.label, "complaint": d.complaint, "note_required": d.note_required}
+                    for d in self._settings.dispositions_of(queue)
+                ]
+                for queue in self._settings.queues
+            }
+        }
+
+    async def add_note(self, agent: Agent, interaction_id: str, body: str) -> InteractionBody:
+        """An internal note: on the interaction's record for every agent who reads it later,
+        never sent to the customer. Whoever may read the interaction may note on it."""
+        text = _note(body)
+        if text is None:
+            raise InvalidInput("a note needs a body", code="note.empty")
+        async with self._sessions.begin() as session:
+            interaction = await store.get(session, interaction_id)
+            await self._check_may_read(session, agent, interaction_id=interaction.id)
+            store.record_event(session, interaction.id, "note_added", agent_actor(agent.id), {"body": text})
+        return await self.interaction(agent, interaction_id)
+
     async def transfer(
-        self, agent: Agent, interaction_id: str, *, queue: str | None, to_agent: str | None
+        self, agent: Agent, interaction_id: str, *, queue: str | None, to_agent: str | None, note: str | None = None
     ) -> InteractionBody:
         """Back to routing: into another queue (a fresh place and that queue's SLA), or
         reserved for a named agent for ``routing.transfer_window_seconds``, then anyone in
-        the current queue."""
+        the current queue. ``note``: for the next agent, in their offer and the record."""
         if (queue is None) == (to_agent is None):
             raise InvalidInput("give exactly one of 'queue' or 'agent_id'", code="transfer.target")
         async with self._sessions() as session:
@@ -220,6 +256,8 @@ class AgentWork:
             preferred_until=now + self._settings.routing.transfer_window_seconds if to_agent else 0.0,
         )
         data = {"queue": target, "agent_id": to_agent, "from_queue": interaction.queue}
+        if (text := _note(note)) is not None:
+            data["note"] = text
         if self._on_transferring is not None:
             await self._on_transferring(interaction)
         await self._dispatcher.transfer(agent_actor(agent.id), interaction.id, entry, data)
@@ -257,6 +295,15 @@ class AgentWork:
             return
         if not await store.agent_has_worked(session, agent.id, interaction_id=interaction_id, customer_id=customer_id):
             raise Forbidden("agents see only the contacts they handle", code="auth.not_yours")
+
+
+def _note(text: str | None) -> str | None:
+    """A note as kept: None when blank; refused past ``MAX_NOTE_CHARS``."""
+    if text is None or not text.strip():
+        return None
+    if len(text) > MAX_NOTE_CHARS:
+        raise InvalidInput(f"a note is at most {MAX_NOTE_CHARS} characters", code="note.too_long")
+    return text.strip()
 
 
 async def _detail(session: AsyncSession, row: Interaction) -> InteractionBody:

@@ -240,6 +240,24 @@ class Dispatcher:
                 await self._record_status(snapshot.agent_id, AgentState.WRAP_UP, None, SYSTEM)
             await self._dispatch()
 
+    async def extend_wrap_up(self, agent_id: str, seconds: float) -> float:
+        """The agent's after-contact work lasts ``seconds`` more; when it now ends."""
+        async with self._lock:
+            until = await self._routing.extend_wrap_up(agent_id, seconds, time.time())
+            if until is None:
+                raise Conflict("you are not in wrap-up", code="agent.not_in_wrap_up")
+            async with self._sessions.begin() as session:
+                data = {"seconds": seconds, "until": to_datetime(until).isoformat()}
+                session.add(events.agent_event(agent_id, "wrap_up_extended", agent_actor(agent_id), data, utcnow()))
+        return until
+
+    async def end_wrap_up(self, agent_id: str) -> Agent:
+        """After-contact work done early: the agent is available again."""
+        snapshot = await self._routing.agent(agent_id)
+        if snapshot is None or snapshot.state is not AgentState.WRAP_UP:
+            raise Conflict("you are not in wrap-up", code="agent.not_in_wrap_up")
+        return await self.set_status(agent_id, AgentState.AVAILABLE)
+
     async def abandon(self, interaction_id: str, data: dict[str, Any]) -> bool:
         """The customer left while waiting: the interaction is closed as abandoned and leaves
         routing, counted in the queue's abandoned figures. False (and no change) when it
@@ -288,6 +306,7 @@ class Dispatcher:
                 interaction.preferred_agent_id = entry.preferred_agent
                 interaction.preferred_until = to_datetime(entry.preferred_until) if entry.preferred_agent else None
                 interaction.escalation_level, interaction.sla_breached_at = 0, None
+                interaction.transfer_note = data.get("note")
             await self._routing.transfer(entry, time.time())
             await self._dispatch()
 

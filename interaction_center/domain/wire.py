@@ -134,10 +134,29 @@ class InteractionBody(TypedDict):
     assigned_agent_id: str | None
     offer: OfferRef | None
     disposition: str | None
+    # The note of the transfer that queued it last, for the agent it is offered to next.
+    transfer_note: str | None
     created_at: str
     closed_at: str | None
     messages: list[MessageBody]
     events: list[EventBody]
+
+
+class DispositionBody(TypedDict):
+    code: str
+    label: str
+    complaint: bool
+    note_required: bool
+
+
+class DispositionsBody(TypedDict):
+    """Per queue, the codes its interactions complete with."""
+
+    queues: dict[str, list[DispositionBody]]
+
+
+class WrapUpBody(TypedDict):
+    wrap_up_until: str
 
 
 class OffersBody(TypedDict):
@@ -283,6 +302,7 @@ class OfferFrame(TypedDict):
     priority: int
     expires_at: str
     preview: Preview
+    transfer_note: str | None
 
 
 class OfferClosedFrame(TypedDict):

@@ -24,6 +24,7 @@ from channels.voice.settings import VoiceSettings
 from interaction_center.domain.errors import ConfigError
 from interaction_center.domain.model import Channel
 from interaction_center.settings.cast import SCALARS, Bad, cast
+from interaction_center.settings.dispositions import check_queues, dispositions
 from interaction_center.settings.model import (
     AuthSettings,
     ChannelsSettings,
@@ -49,7 +50,7 @@ _FLAT_SECTIONS: dict[str, type[Any]] = {
     "routing": RoutingSettings,
     "voice": VoiceSettings,
 }
-_TOP_LEVEL = {*_FLAT_SECTIONS, "channels", "skills", "queues", "agents"}
+_TOP_LEVEL = {*_FLAT_SECTIONS, "channels", "skills", "queues", "agents", "dispositions"}
 # Twilio's documented variable names, honoured so existing deployments need no renaming.
 _TWILIO_ALIASES = {"account_sid": "TWILIO_ACCOUNT_SID", "auth_token": "TWILIO_AUTH_TOKEN"}
 # IC_ variables that are read but set no configuration key. Every other IC_ variable must
@@ -168,6 +169,8 @@ class _Loader:
             sections.pop("routing"), offer_timeouts=roster.per_channel("routing.offer_timeouts", timeouts, above=True)
         )
         voice = VoiceParser(self.problem, self.path).voice(sections.pop("voice"), data.get("voice"), queues, skills)
+        codes = dispositions(self.problem, data.get("dispositions"))
+        check_queues(self.problem, queues, codes)
         settings = Settings(
             **sections,
             routing=routing,
@@ -176,6 +179,7 @@ class _Loader:
             skills=skills,
             queues=queues,
             agents=roster.agents(data.get("agents", []), queues),
+            dispositions=codes,
         )
         settings = self._checked(settings)
         if self.issues:

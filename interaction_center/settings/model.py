@@ -83,6 +83,31 @@ class EscalationSettings:
 
 
 @dataclass(frozen=True)
+class Disposition:
+    """How an interaction ended, as the agent who completes it says: a code of the
+    configuration's ``[dispositions]``."""
+
+    code: str
+    label: str
+    # Counted apart (a complaint the centre must follow up).
+    complaint: bool = False
+    # The agent must say what happened: completing without a note is refused.
+    note_required: bool = False
+
+
+# What a configuration without [dispositions] gets.
+DEFAULT_DISPOSITIONS = {
+    d.code: d
+    for d in (
+        Disposition("resolved", "Resolved"),
+        Disposition("follow_up", "Needs a follow-up", note_required=True),
+        Disposition("no_action", "Nothing to do (spam, wrong number)"),
+        Disposition("complaint", "Complaint", complaint=True, note_required=True),
+    )
+}
+
+
+@dataclass(frozen=True)
 class QueueSettings:
     name: str
     channels: tuple[Channel, ...]
@@ -99,6 +124,8 @@ class QueueSettings:
     # When voice calls are answered ([queues.NAME.hours]); None: always open.
     hours: BusinessHours | None = None
     voice: QueueVoiceSettings = field(default_factory=QueueVoiceSettings)
+    # The disposition codes its interactions complete with; empty: every code.
+    dispositions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,6 +164,12 @@ class Settings:
     skills: tuple[str, ...] = ()
     queues: dict[str, QueueSettings] = field(default_factory=dict)
     agents: tuple[AgentSeed, ...] = ()
+    dispositions: dict[str, Disposition] = field(default_factory=lambda: dict(DEFAULT_DISPOSITIONS))
+
+    def dispositions_of(self, queue: str) -> list[Disposition]:
+        """The codes an interaction of ``queue`` completes with, in configured order."""
+        named = self.queues[queue].dispositions if queue in self.queues else ()
+        return [d for code, d in self.dispositions.items() if not named or code in named]
 
     @property
     def public_base_url(self) -> str:

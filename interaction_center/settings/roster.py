@@ -22,7 +22,7 @@ Problem = Callable[[str, str], None]
 STRATEGIES = ("longest_idle", "most_skilled", "least_occupied", "round_robin")
 _QUEUE_KEYS = {
     "channels", "skills", "priority", "strategy", "sla", "escalation", "max_size",
-    "preferred_agent_seconds", "wrap_up_seconds", "hours", "voice",
+    "preferred_agent_seconds", "wrap_up_seconds", "hours", "voice", "dispositions",
 }  # fmt: skip
 _AGENT_KEYS = {"username", "display_name", "role", "queues", "skills", "capacity", "password", "phone"}
 # An agent's phone is written as Twilio dials it: E.164.
@@ -125,6 +125,7 @@ class RosterParser:
                 wrap_up_seconds=self.number(f"{key}.wrap_up_seconds", spec.get("wrap_up_seconds", 0)) or 0.0,
                 hours=queue_hours(self.problem, key, spec),
                 voice=queue_voice(self.problem, key, spec.get("voice", {})),
+                dispositions=tuple(self.strings(f"{key}.dispositions", spec.get("dispositions", []))),
             )
         for name, queue in queues.items():
             for index, step in enumerate(queue.escalation):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from aiohttp import web
 
@@ -19,6 +20,8 @@ routes = web.RouteTableDef()
 
 # Statuses an agent sets by hand; "away" carries a reason code (break, lunch, training...).
 _SETTABLE = {AgentState.AVAILABLE, AgentState.AWAY, AgentState.OFFLINE}
+# One extension of after-contact work at most; an agent may ask again.
+_MAX_EXTENSION_SECONDS = 3600
 
 
 @routes.post("/api/v1/auth/login")
@@ -106,10 +109,9 @@ async def get_interaction(request: web.Request, agent: Account) -> web.Response:
 @routes.post("/api/v1/interactions/{interaction_id}/messages")
 @allow(*EVERYONE)
 async def reply(request: web.Request, agent: Account) -> web.Response:
-    body = await json_object(request)
-    # No cap here: the request size bounds it, and the limit of the interaction's channel is
-    # checked with the interaction (message.too_long, naming the channel).
-    text = text_field(body, "body", max_length=sys.maxsize)
+    # The limit of the interaction's channel is checked with the interaction
+    # (message.too_long, naming the channel).
+    text = await _body_text(request)
     message = await request.app[SERVICES].work.reply(agent, request.match_info["interaction_id"], text)
     return web.json_response(message, status=201)
 
@@ -119,9 +121,20 @@ async def reply(request: web.Request, agent: Account) -> web.Response:
 async def complete(request: web.Request, agent: Account) -> web.Response:
     body = await json_object(request)
     result = await request.app[SERVICES].work.complete(
-        agent, request.match_info["interaction_id"], text_field(body, "disposition", max_length=1000)
+        agent,
+        request.match_info["interaction_id"],
+        text_field(body, "disposition", max_length=100),
+        _optional_text(body, "note"),
     )
     return web.json_response(result)
+
+
+@routes.post("/api/v1/interactions/{interaction_id}/notes")
+@allow(*EVERYONE)
+async def add_note(request: web.Request, agent: Account) -> web.Response:
+    text = await _body_text(request)
+    result = await request.app[SERVICES].work.add_note(agent, request.match_info["interaction_id"], text)
+    return web.json_response(result, status=201)
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/transfer")
@@ -131,9 +144,45 @@ async def transfer(request: web.Request, agent: Account) -> web.Response:
     queue = text_field(body, "queue", max_length=100, blank=False) if "queue" in body else None
     to_agent = text_field(body, "agent_id", max_length=36, blank=False) if "agent_id" in body else None
     result = await request.app[SERVICES].work.transfer(
-        agent, request.match_info["interaction_id"], queue=queue, to_agent=to_agent
+        agent, request.match_info["interaction_id"], queue=queue, to_agent=to_agent, note=_optional_text(body, "note")
     )
     return web.json_response(result)
+
+
+@routes.get("/api/v1/dispositions")
+@allow(*EVERYONE)
+async def list_dispositions(request: web.Request, agent: Account) -> web.Response:
+    return web.json_response(request.app[SERVICES].work.dispositions())
+
+
+@routes.post("/api/v1/agents/me/wrap-up/extend")
+@allow(*EVERYONE)
+async def extend_wrap_up(request: web.Request, agent: Account) -> web.Response:
+    body = await json_object(request)
+    seconds = body.get("seconds")
+    if not isinstance(seconds, int) or isinstance(seconds, bool) or not 1 <= seconds <= _MAX_EXTENSION_SECONDS:
+        raise InvalidInput(
+            f"'seconds' must be a whole number from 1 to {_MAX_EXTENSION_SECONDS}", code="agent.bad_extension"
+        )
+    until = await request.app[SERVICES].dispatcher.extend_wrap_up(agent.id, seconds)
+    return web.json_response(serialize.wrap_up(until))
+
+
+@routes.post("/api/v1/agents/me/wrap-up/end")
+@allow(*EVERYONE)
+async def end_wrap_up(request: web.Request, agent: Account) -> web.Response:
+    return web.json_response(serialize.agent(await request.app[SERVICES].dispatcher.end_wrap_up(agent.id)))
+
+
+async def _body_text(request: web.Request) -> str:
+    """A JSON body's ``body``: uncapped here (the request's size bounds it), the service
+    knows the limit."""
+    return text_field(await json_object(request), "body", max_length=sys.maxsize)
+
+
+def _optional_text(body: dict[str, Any], name: str) -> str | None:
+    """A field the caller may leave out (or send null); the service bounds its length."""
+    return None if body.get(name) is None else text_field(body, name, max_length=sys.maxsize)
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/call/hold")

@@ -431,6 +431,19 @@ async def test_setting_an_agent_away_revokes_its_open_offers_back_to_their_place
     assert await drain(backend, T0 + 2) == []
 
 
+async def test_an_extended_wrap_up_ends_at_its_new_end_only(backend_factory: Make) -> None:
+    backend = backend_factory(EngineConfig())
+    assert await available(backend, profile("a1", capacity={"chat": 1}), T0 - 60) == []
+    assert await backend.extend_wrap_up("a1", 30, T0 - 59) is None  # not in wrap-up: nothing to extend
+    [offer] = await arrive(backend, T0 - 30, entry("x", T0 - 30))
+    assert await backend.accept(offer.offer_id, "a1", T0 - 29) == offer
+    assert await backend.release("x", T0, wrap_up_seconds=60) == "a1"
+    assert await backend.extend_wrap_up("a1", 30, T0 + 10) == T0 + 90
+    assert await backend.tick(T0 + 60.5) == []  # the first end's timer no longer ends it
+    assert await backend.tick(T0 + 90.5) == [WrapUpEnded("a1")]
+    assert await backend.extend_wrap_up("nobody", 30, T0) is None
+
+
 async def test_release_with_wrap_up_holds_offers_back_until_tick_ends_the_period(backend_factory: Make) -> None:
     backend = backend_factory(EngineConfig())
     assert await available(backend, profile("a1", capacity={"chat": 1}), T0 - 60) == []

@@ -82,7 +82,8 @@ def test_shipped_config_queue_routing_policies() -> None:
 def test_shipped_config_agent_roster() -> None:
     agents = {agent.username: agent for agent in load_settings(SHIPPED, environ={}).agents}
 
-    assert set(agents) == {"alice", "bob", "sam"}
+    assert set(agents) == {"alice", "bob", "sam", "ada"}
+    assert agents["ada"].role == "admin"
     assert agents["alice"].queues == (
         QueueMembershipSettings("support", priority=1, delay_seconds=0),
         QueueMembershipSettings("sales", priority=2, delay_seconds=20),

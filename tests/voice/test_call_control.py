@@ -341,7 +341,7 @@ async def test_the_agent_hangs_up_the_call(phone: Client, twilio_stub: TwilioStu
     await caller.hang_up()
     assert len(await _events(phone, interaction_id, "call_talk_ended")) == 1
     done = await phone.post(
-        f"/api/v1/interactions/{interaction_id}/complete", json={"disposition": "solved"}, headers=alice
+        f"/api/v1/interactions/{interaction_id}/complete", json={"disposition": "resolved"}, headers=alice
     )
     assert done.status == 200, await done.text()
 

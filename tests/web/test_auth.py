@@ -116,7 +116,7 @@ async def test_replies_and_completions_check_their_input(client: Client) -> None
         response = await client.post(f"{base}/messages", json=body, headers=alice)
         assert (response.status, (await response.json())["error"]["code"]) == (400, code)
     response = await client.post(f"{base}/complete", json={"disposition": ""}, headers=alice)
-    assert (response.status, (await response.json())["error"]["code"]) == (400, "disposition.invalid")
+    assert (response.status, (await response.json())["error"]["code"]) == (400, "disposition.unknown")
     record = await (await client.get(base, headers=alice)).json()
     assert record["state"] == "assigned" and len(record["messages"]) == 1
 

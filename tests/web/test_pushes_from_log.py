@@ -61,6 +61,7 @@ async def test_an_offer_another_writer_records_reaches_its_agent_with_its_previe
         "priority": interaction.priority,
         "expires_at": expires.isoformat(),
         "preview": {"from": "+15551230001", "body": "Is my order late?"},
+        "transfer_note": None,
     }
     await socket.close()
 

@@ -59,7 +59,8 @@ async def test_after_completing_the_agent_wraps_up_then_is_offered_the_next_cont
     assert (await next_frame(socket, "status"))["status"] == "available"
     await post_sms(client, sms_form(sender="+15551230001"))
     first = await accept_first(client, alice)
-    done = await client.post(f"/api/v1/interactions/{first['id']}/complete", json={"disposition": "ok"}, headers=alice)
+    path = f"/api/v1/interactions/{first['id']}/complete"
+    done = await client.post(path, json={"disposition": "resolved"}, headers=alice)
     assert done.status == 200
     wrapping = await next_frame(socket, "status")
     assert wrapping["status"] == "wrap_up"
@@ -78,7 +79,7 @@ async def test_an_agent_can_end_wrap_up_early_by_going_available(app_factory: St
     await set_status(client, alice, "available")
     await post_sms(client, sms_form(sender="+15551230001"))
     first = await accept_first(client, alice)
-    await client.post(f"/api/v1/interactions/{first['id']}/complete", json={"disposition": "ok"}, headers=alice)
+    await client.post(f"/api/v1/interactions/{first['id']}/complete", json={"disposition": "resolved"}, headers=alice)
     await post_sms(client, sms_form(sender="+15551230002"))
     assert await offered(client, alice) == []
     me = await (await client.get("/api/v1/agents/me", headers=alice)).json()
@@ -200,7 +201,7 @@ async def test_a_returning_customer_is_held_for_their_last_agent(app_factory: St
     await set_status(client, alice, "available")
     await post_sms(client, sms_form(body="first visit"))
     first = await accept_first(client, alice)
-    await client.post(f"/api/v1/interactions/{first['id']}/complete", json={"disposition": "ok"}, headers=alice)
+    await client.post(f"/api/v1/interactions/{first['id']}/complete", json={"disposition": "resolved"}, headers=alice)
     await set_status(client, alice, "away")
     await set_status(client, bob, "available")
 
