@@ -5,7 +5,7 @@ may not import storage or routing, so what is made from them is made here."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from interaction_center.domain.model import Direction
@@ -27,12 +27,14 @@ from interaction_center.domain.wire import (
     Preview,
     QueuesBody,
     StatusFrame,
+    WorkItemBody,
     WrapUpBody,
 )
 from routing import QueueStats
 from storage.models import Agent, Customer, CustomerIdentity, Interaction, InteractionEvent, Message
 from storage.pushes import OpenOffer
 from storage.tallies import Tally
+from storage.work import WorkRow
 
 PREVIEW_CHARS = 160
 
@@ -78,6 +80,34 @@ def audit(rows: Sequence[Mapping[str, Any]], limit: int) -> AuditBody:
         for row in rows
     ]
     return {"entries": entries, "next_before": entries[-1]["id"] if len(entries) == limit else None}
+
+
+def work_item(row: WorkRow) -> WorkItemBody:
+    i, latest = row.interaction, row.latest
+    return {
+        "id": i.id,
+        "channel": i.channel,
+        "state": i.state,
+        "queue": i.queue,
+        "priority": i.priority,
+        "customer_id": i.customer_id,
+        "customer_name": row.customer_name,
+        "unread": row.unread,
+        "latest_message": None
+        if latest is None
+        else {"direction": latest.direction, "body": latest.body[:PREVIEW_CHARS], "at": latest.created_at.isoformat()},
+        "transfer_note": i.transfer_note,
+        "disposition": i.disposition,
+        "closed_at": _when(i.closed_at),
+    }
+
+
+def work_cursor(row: WorkRow) -> str:
+    """Where the next page of completed work starts: after this row. Its time is written
+    with "Z", not "+00:00", whose "+" a query string would read as a space."""
+    closed_at = row.interaction.closed_at
+    assert closed_at is not None
+    return f"{closed_at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}|{row.interaction.id}"
 
 
 def wrap_up(until: float) -> WrapUpBody:

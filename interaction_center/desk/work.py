@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,12 +24,13 @@ from interaction_center.domain.model import (
     OutboundSender,
 )
 from interaction_center.domain.stamps import utcnow
-from interaction_center.domain.wire import CustomerBody, DispositionsBody, InteractionBody, MessageBody
+from interaction_center.domain.wire import CustomerBody, DispositionsBody, InteractionBody, MessageBody, WorkBody
 from interaction_center.settings.model import Settings
 from routing import QueueEntry, skills_of
 from storage import agents as agent_store
 from storage import assignments, customers
 from storage import interactions as store
+from storage import work as work_store
 from storage.models import Agent, Interaction, Message
 from storage.writer import Writer
 
@@ -39,6 +41,8 @@ log = logging.getLogger(__name__)
 MAX_REPLY_CHARS: Mapping[Channel, int] = {Channel.SMS: 1600, Channel.CHAT: MAX_CHAT_CHARS, Channel.EMAIL: 20_000}
 # A note's length: an internal note, a transfer's, a wrap-up's; a few paragraphs.
 MAX_NOTE_CHARS = 5000
+# The parts of an agent's work list, by the state its interactions are in.
+WORK_STATES = ("offered", "assigned", "completed")
 
 # Told of each interaction an agent accepts (web chat tells its visitor who took it; a
 # call is put through to the agent) or completes (web chat tells its visitor the chat ended).
@@ -203,6 +207,26 @@ class AgentWork:
             await self._on_completed(interaction)
         return serialize.interaction(interaction)
 
+    async def work(
+        self, agent: Agent, channel: Channel | None, state: str | None, before: str | None, limit: int
+    ) -> WorkBody:
+        """The agent's work list: offered to them, held by them, completed by them (newest
+        first, ``limit`` a page); ``state`` keeps one of the three, ``channel`` one channel."""
+        if state not in (None, *WORK_STATES):
+            raise InvalidInput(f"state must be one of {', '.join(WORK_STATES)}", code="input.bad_query")
+        cursor = _cursor(before)
+        parts = WORK_STATES if state is None else (state,)
+        async with self._sessions() as session:
+            offered = await work_store.offered(session, agent.id, channel) if "offered" in parts else []
+            held = await work_store.held(session, agent.id, channel) if "assigned" in parts else []
+            done = await work_store.completed(session, agent.id, channel, cursor, limit) if "completed" in parts else []
+        return {
+            "offered": [serialize.work_item(row) for row in offered],
+            "assigned": [serialize.work_item(row) for row in held],
+            "recent": [serialize.work_item(row) for row in done],
+            "next_before": serialize.work_cursor(done[-1]) if len(done) == limit else None,
+        }
+
     def dispositions(self) -> DispositionsBody:
         return {
             "queues": {
@@ -295,6 +319,19 @@ class AgentWork:
             return
         if not await store.agent_has_worked(session, agent.id, interaction_id=interaction_id, customer_id=customer_id):
             raise Forbidden("agents see only the contacts they handle", code="auth.not_yours")
+
+
+def _cursor(before: str | None) -> tuple[datetime, str] | None:
+    if before is None:
+        return None
+    at, _, interaction_id = before.partition("|")
+    try:
+        closed_at = datetime.fromisoformat(at)
+    except ValueError:
+        closed_at = None
+    if closed_at is None or closed_at.tzinfo is None or not interaction_id:
+        raise InvalidInput("before must be a next_before this list gave", code="input.bad_query")
+    return closed_at, interaction_id
 
 
 def _note(text: str | None) -> str | None:

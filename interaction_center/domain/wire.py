@@ -159,6 +159,39 @@ class WrapUpBody(TypedDict):
     wrap_up_until: str
 
 
+class LatestMessage(TypedDict):
+    direction: str
+    body: str  # cut at the preview's length
+    at: str
+
+
+class WorkItemBody(TypedDict):
+    """An interaction in an agent's work list."""
+
+    id: str
+    channel: str
+    state: str
+    queue: str
+    priority: int
+    customer_id: str
+    customer_name: str
+    # The customer's messages since the last reply (all of them before one).
+    unread: int
+    latest_message: LatestMessage | None
+    transfer_note: str | None
+    disposition: str | None
+    closed_at: str | None
+
+
+class WorkBody(TypedDict):
+    """``GET /api/v1/work``: ``recent`` pages on with ``?before=next_before``."""
+
+    offered: list[WorkItemBody]
+    assigned: list[WorkItemBody]
+    recent: list[WorkItemBody]
+    next_before: str | None
+
+
 class OffersBody(TypedDict):
     offers: list[InteractionBody]
 

@@ -10,6 +10,7 @@ from aiohttp import web
 from interaction_center import wire as serialize
 from interaction_center.desk.accounts import Account
 from interaction_center.domain.errors import InvalidInput
+from interaction_center.domain.model import Channel
 from interaction_center.domain.wire import MONITOR_MODES, offers_body, ok_body
 from interaction_center.web.auth import EVERYONE, SUPERVISORS, allow, bearer_token
 from interaction_center.web.errors import json_object, text_field
@@ -22,6 +23,7 @@ routes = web.RouteTableDef()
 _SETTABLE = {AgentState.AVAILABLE, AgentState.AWAY, AgentState.OFFLINE}
 # One extension of after-contact work at most; an agent may ask again.
 _MAX_EXTENSION_SECONDS = 3600
+_MAX_PAGE = 200
 
 
 @routes.post("/api/v1/auth/login")
@@ -147,6 +149,23 @@ async def transfer(request: web.Request, agent: Account) -> web.Response:
         agent, request.match_info["interaction_id"], queue=queue, to_agent=to_agent, note=_optional_text(body, "note")
     )
     return web.json_response(result)
+
+
+@routes.get("/api/v1/work")
+@allow(*EVERYONE)
+async def my_work(request: web.Request, agent: Account) -> web.Response:
+    """What is offered to the caller, what they hold, what they completed (paged)."""
+    query = request.query
+    channel = query.get("channel")
+    if channel is not None and channel not in Channel.__members__.values():
+        raise InvalidInput(f"channel must be one of {', '.join(Channel)}", code="input.bad_query")
+    limit = query.get("limit", "50")
+    if not limit.isdecimal() or not 1 <= int(limit) <= _MAX_PAGE:
+        raise InvalidInput(f"limit must be a whole number from 1 to {_MAX_PAGE}", code="input.bad_query")
+    work = await request.app[SERVICES].work.work(
+        agent, None if channel is None else Channel(channel), query.get("state"), query.get("before"), int(limit)
+    )
+    return web.json_response(work)
 
 
 @routes.get("/api/v1/dispositions")

@@ -1,0 +1,102 @@
+"""The reads behind an agent's work list: what is offered to them, what they hold, what
+they completed (newest first, a page at a time), each with its customer's name, its latest
+message and how many of the customer's messages came after the last reply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from interaction_center.domain.model import Direction, InteractionState
+from storage.models import Customer, Interaction, Message
+
+
+@dataclass(frozen=True)
+class WorkRow:
+    interaction: Interaction
+    customer_name: str
+    latest: Message | None
+    unread: int
+
+
+def _listed(channel: str | None) -> Select[Interaction, str]:
+    query = select(Interaction, Customer.display_name).join(Customer, Customer.id == Interaction.customer_id)
+    return query if channel is None else query.where(Interaction.channel == channel)
+
+
+async def offered(session: AsyncSession, agent_id: str, channel: str | None) -> list[WorkRow]:
+    query = _listed(channel).where(
+        Interaction.state == InteractionState.OFFERED, Interaction.offered_agent_id == agent_id
+    )
+    return await _rows(session, query.order_by(Interaction.enqueued_at))
+
+
+async def held(session: AsyncSession, agent_id: str, channel: str | None) -> list[WorkRow]:
+    query = _listed(channel).where(
+        Interaction.state == InteractionState.ASSIGNED, Interaction.assigned_agent_id == agent_id
+    )
+    return await _rows(session, query.order_by(Interaction.enqueued_at))
+
+
+async def completed(
+    session: AsyncSession, agent_id: str, channel: str | None, before: tuple[datetime, str] | None, limit: int
+) -> list[WorkRow]:
+    """Completed by the agent, newest first; ``before``: the (closed_at, id) of the last
+    row of the page before."""
+    query = _listed(channel).where(
+        Interaction.state == InteractionState.COMPLETED, Interaction.assigned_agent_id == agent_id
+    )
+    if before is not None:
+        closed_at, interaction_id = before
+        query = query.where(
+            or_(
+                Interaction.closed_at < closed_at,
+                and_(Interaction.closed_at == closed_at, Interaction.id < interaction_id),
+            )
+        )
+    return await _rows(session, query.order_by(Interaction.closed_at.desc(), Interaction.id.desc()).limit(limit))
+
+
+async def _rows(session: AsyncSession, query: Select[Interaction, str]) -> list[WorkRow]:
+    found = [(interaction, str(name)) for interaction, name in await session.execute(query)]
+    ids = [interaction.id for interaction, _ in found]
+    latest = await _latest(session, ids)
+    unread = await _unread(session, ids)
+    return [WorkRow(i, name, latest.get(i.id), unread.get(i.id, 0)) for i, name in found]
+
+
+async def _latest(session: AsyncSession, ids: list[str]) -> dict[str, Message]:
+    if not ids:
+        return {}
+    other = aliased(Message)
+    newest = select(func.max(other.created_at)).where(other.interaction_id == Message.interaction_id)
+    rows = await session.scalars(
+        select(Message).where(Message.interaction_id.in_(ids), Message.created_at == newest.scalar_subquery())
+    )
+    return {row.interaction_id: row for row in rows}
+
+
+async def _unread(session: AsyncSession, ids: list[str]) -> dict[str, int]:
+    """Per interaction, the customer's messages since the last reply (all, before one)."""
+    if not ids:
+        return {}
+    reply = aliased(Message)
+    last_reply = (
+        select(func.max(reply.created_at))
+        .where(reply.interaction_id == Message.interaction_id, reply.direction == Direction.OUTBOUND)
+        .scalar_subquery()
+    )
+    query = (
+        select(Message.interaction_id, func.count())
+        .where(
+            Message.interaction_id.in_(ids),
+            Message.direction == Direction.INBOUND,
+            or_(last_reply.is_(None), Message.created_at > last_reply),
+        )
+        .group_by(Message.interaction_id)
+    )
+    return {interaction_id: int(count) for interaction_id, count in await session.execute(query)}
