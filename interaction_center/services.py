@@ -20,6 +20,7 @@ from channels.voice.rest import TwilioVoice
 from interaction_center.desk.accounts import Account, Accounts
 from interaction_center.desk.admin import AgentAdmin
 from interaction_center.desk.audit import AuditLog
+from interaction_center.desk.canned import CannedResponses
 from interaction_center.desk.chat import ChatDesk
 from interaction_center.desk.presence import Presence
 from interaction_center.desk.voice import CallDirectory, VoiceDesk
@@ -90,6 +91,7 @@ class Services:
     presence: Presence
     admin: AgentAdmin
     audit: AuditLog
+    canned: CannedResponses
     work: AgentWork
     chat: ChatDesk
     voice: VoiceDesk
@@ -191,6 +193,7 @@ def build_services(settings: Settings) -> Services:
         presence=presence,
         admin=AgentAdmin(sessions, accounts, settings, presence),
         audit=AuditLog(sessions),
+        canned=CannedResponses(sessions, settings),
         work=AgentWork(
             sessions,
             dispatcher,

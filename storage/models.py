@@ -254,6 +254,19 @@ class AgentEvent(EventColumns, Base):
     agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
 
 
+class CannedText(Base):
+    """An agent's own canned response (the shared ones are the configuration's)."""
+
+    __tablename__ = "canned_responses"
+    __table_args__ = (UniqueConstraint("agent_id", "shortcut", name="uq_canned_agent_shortcut"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    shortcut: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AuditEntry(Base):
     """Every call that changes something, by whom and with what outcome; admins read it."""
 

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from channels.chat.service import MAX_MESSAGE_CHARS as MAX_CHAT_CHARS
 from channels.email.threads import threaded
 from interaction_center import wire as serialize
-from interaction_center.desk.accounts import can_supervise
+from interaction_center.desk.access import check_may_read
 from interaction_center.dispatch.dispatcher import Dispatcher, agent_actor
-from interaction_center.domain.errors import ChannelError, Conflict, Forbidden, InvalidInput, NotFound
+from interaction_center.domain.errors import ChannelError, Conflict, InvalidInput, NotFound
 from interaction_center.domain.model import (
     Channel,
     Direction,
@@ -77,7 +77,7 @@ class AgentWork:
     async def interaction(self, agent: Agent, interaction_id: str) -> InteractionBody:
         async with self._sessions() as session:
             row = await store.get(session, interaction_id)
-            await self._check_may_read(session, agent, interaction_id=row.id)
+            await check_may_read(session, agent, interaction_id=row.id)
             return await _detail(session, row)
 
     async def customer(self, agent: Agent, customer_id: str) -> CustomerBody:
@@ -85,7 +85,7 @@ class AgentWork:
             row = await customers.get(session, customer_id)
             if row is None:
                 raise NotFound(f"no customer {customer_id}", code="customer.not_found")
-            await self._check_may_read(session, agent, customer_id=row.id)
+            await check_may_read(session, agent, customer_id=row.id)
             interactions = await store.for_customer(session, row.id)
             ids = [i.id for i in interactions]
             return serialize.customer(
@@ -246,7 +246,7 @@ class AgentWork:
             raise InvalidInput("a note needs a body", code="note.empty")
         async with self._sessions.begin() as session:
             interaction = await store.get(session, interaction_id)
-            await self._check_may_read(session, agent, interaction_id=interaction.id)
+            await check_may_read(session, agent, interaction_id=interaction.id)
             store.record_event(session, interaction.id, "note_added", agent_actor(agent.id), {"body": text})
         return await self.interaction(agent, interaction_id)
 
@@ -310,15 +310,6 @@ class AgentWork:
                 {"message_id": row.id, "status": status, **({"error": error} if error else {})},
             )
         message.status, message.error, message.external_id = status, error, external_id
-
-    @staticmethod
-    async def _check_may_read(
-        session: AsyncSession, agent: Agent, *, interaction_id: str | None = None, customer_id: str | None = None
-    ) -> None:
-        if can_supervise(agent):
-            return
-        if not await store.agent_has_worked(session, agent.id, interaction_id=interaction_id, customer_id=customer_id):
-            raise Forbidden("agents see only the contacts they handle", code="auth.not_yours")
 
 
 def _cursor(before: str | None) -> tuple[datetime, str] | None:

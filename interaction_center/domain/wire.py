@@ -192,6 +192,20 @@ class WorkBody(TypedDict):
     next_before: str | None
 
 
+class CannedBody(TypedDict):
+    id: str | None  # the agent's own have one; the shared ones are the configuration's
+    source: str  # "shared" or "mine"
+    shortcut: str
+    title: str
+    body: str  # the template
+    # Filled in for the interaction asked about; None when none was.
+    text: str | None
+
+
+class CannedListBody(TypedDict):
+    responses: list[CannedBody]
+
+
 class OffersBody(TypedDict):
     offers: list[InteractionBody]
 

@@ -23,6 +23,7 @@ from channels.twilio.settings import TwilioSettings
 from channels.voice.settings import VoiceSettings
 from interaction_center.domain.errors import ConfigError
 from interaction_center.domain.model import Channel
+from interaction_center.settings.canned import canned
 from interaction_center.settings.cast import SCALARS, Bad, cast
 from interaction_center.settings.dispositions import check_queues, dispositions
 from interaction_center.settings.model import (
@@ -50,7 +51,7 @@ _FLAT_SECTIONS: dict[str, type[Any]] = {
     "routing": RoutingSettings,
     "voice": VoiceSettings,
 }
-_TOP_LEVEL = {*_FLAT_SECTIONS, "channels", "skills", "queues", "agents", "dispositions"}
+_TOP_LEVEL = {*_FLAT_SECTIONS, "channels", "skills", "queues", "agents", "dispositions", "canned"}
 # Twilio's documented variable names, honoured so existing deployments need no renaming.
 _TWILIO_ALIASES = {"account_sid": "TWILIO_ACCOUNT_SID", "auth_token": "TWILIO_AUTH_TOKEN"}
 # IC_ variables that are read but set no configuration key. Every other IC_ variable must
@@ -180,6 +181,7 @@ class _Loader:
             queues=queues,
             agents=roster.agents(data.get("agents", []), queues),
             dispositions=codes,
+            canned=canned(self.problem, data.get("canned", []), queues),
         )
         settings = self._checked(settings)
         if self.issues:

@@ -108,6 +108,17 @@ DEFAULT_DISPOSITIONS = {
 
 
 @dataclass(frozen=True)
+class CannedResponse:
+    """A reply every agent has ready, by its shortcut (``domain.templates`` fills it)."""
+
+    shortcut: str
+    title: str
+    body: str
+    # Offered on these queues' interactions only; every queue when empty.
+    queues: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class QueueSettings:
     name: str
     channels: tuple[Channel, ...]
@@ -165,6 +176,7 @@ class Settings:
     queues: dict[str, QueueSettings] = field(default_factory=dict)
     agents: tuple[AgentSeed, ...] = ()
     dispositions: dict[str, Disposition] = field(default_factory=lambda: dict(DEFAULT_DISPOSITIONS))
+    canned: tuple[CannedResponse, ...] = ()
 
     def dispositions_of(self, queue: str) -> list[Disposition]:
         """The codes an interaction of ``queue`` completes with, in configured order."""
