@@ -23,6 +23,7 @@ from interaction_center.desk.audit import AuditLog
 from interaction_center.desk.canned import CannedResponses
 from interaction_center.desk.chat import ChatDesk
 from interaction_center.desk.presence import Presence
+from interaction_center.desk.supervise import Supervision
 from interaction_center.desk.voice import CallDirectory, VoiceDesk
 from interaction_center.desk.voice_bridge import VoiceBridge
 from interaction_center.desk.voice_control import CallControl
@@ -93,6 +94,7 @@ class Services:
     audit: AuditLog
     canned: CannedResponses
     work: AgentWork
+    supervision: Supervision
     chat: ChatDesk
     voice: VoiceDesk
     statistics: Statistics
@@ -178,6 +180,16 @@ def build_services(settings: Settings) -> Services:
     capacities.update({adapter.channel: adapter.capacity for adapter in adapters})
     senders = {adapter.channel: adapter.sender for adapter in adapters if adapter.sender is not None}
     accounts = Accounts(sessions, settings.auth.token_ttl_seconds)
+    work = AgentWork(
+        sessions,
+        dispatcher,
+        writer,
+        senders,
+        settings,
+        on_accepted=[chat.assigned, voice.bridge.assigned],
+        on_completed=chat.completed,
+        on_transferring=voice.control.transferring,
+    )
     presence = Presence(dispatcher, hub, settings.routing.disconnect_grace_seconds)
     services = Services(
         settings=settings,
@@ -194,16 +206,8 @@ def build_services(settings: Settings) -> Services:
         admin=AgentAdmin(sessions, accounts, settings, presence),
         audit=AuditLog(sessions),
         canned=CannedResponses(sessions, settings),
-        work=AgentWork(
-            sessions,
-            dispatcher,
-            writer,
-            senders,
-            settings,
-            on_accepted=[chat.assigned, voice.bridge.assigned],
-            on_completed=chat.completed,
-            on_transferring=voice.control.transferring,
-        ),
+        work=work,
+        supervision=Supervision(sessions, dispatcher, work, on_taken=[chat.assigned]),
         chat=chat,
         voice=voice,
         statistics=statistics,

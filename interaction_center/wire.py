@@ -27,10 +27,11 @@ from interaction_center.domain.wire import (
     Preview,
     QueuesBody,
     StatusFrame,
+    WaitingBody,
     WorkItemBody,
     WrapUpBody,
 )
-from routing import QueueStats
+from routing import QueueEntry, QueueStats
 from storage.models import Agent, Customer, CustomerIdentity, Interaction, InteractionEvent, Message
 from storage.pushes import OpenOffer
 from storage.tallies import Tally
@@ -108,6 +109,23 @@ def work_cursor(row: WorkRow) -> str:
     closed_at = row.interaction.closed_at
     assert closed_at is not None
     return f"{closed_at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}|{row.interaction.id}"
+
+
+def waiting(queue: str, entries: Sequence[QueueEntry]) -> WaitingBody:
+    return {
+        "queue": queue,
+        "waiting": [
+            {
+                "interaction_id": e.interaction_id,
+                "channel": e.channel,
+                "priority": e.priority,
+                "enqueued_at": to_datetime(e.enqueued_at).isoformat(),
+                "preferred_agent_id": e.preferred_agent,
+                "sla_breached": e.breached,
+            }
+            for e in entries
+        ],
+    }
 
 
 def wrap_up(until: float) -> WrapUpBody:

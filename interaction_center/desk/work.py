@@ -14,12 +14,14 @@ from channels.chat.service import MAX_MESSAGE_CHARS as MAX_CHAT_CHARS
 from channels.email.threads import threaded
 from interaction_center import wire as serialize
 from interaction_center.desk.access import check_may_read
-from interaction_center.dispatch.dispatcher import Dispatcher, agent_actor
-from interaction_center.domain.errors import ChannelError, Conflict, InvalidInput, NotFound
+from interaction_center.dispatch.dispatcher import Dispatcher, agent_actor, queued_values
+from interaction_center.domain.errors import ChannelError, Conflict, InvalidInput, NotFound, StaleState
 from interaction_center.domain.model import (
+    Actor,
     Channel,
     Direction,
     IdentityKind,
+    InteractionState,
     OutboundMessage,
     OutboundSender,
 )
@@ -256,12 +258,23 @@ class AgentWork:
         """Back to routing: into another queue (a fresh place and that queue's SLA), or
         reserved for a named agent for ``routing.transfer_window_seconds``, then anyone in
         the current queue. ``note``: for the next agent, in their offer and the record."""
-        if (queue is None) == (to_agent is None):
-            raise InvalidInput("give exactly one of 'queue' or 'agent_id'", code="transfer.target")
         async with self._sessions() as session:
             interaction = await self._held(session, agent, interaction_id)
-            if to_agent is not None and await agent_store.get(session, to_agent) is None:
-                raise NotFound(f"no agent {to_agent}", code="agent.not_found")
+        await self.route_again(agent_actor(agent.id), interaction, queue=queue, to_agent=to_agent, note=note)
+        log.info("interaction %s: transferred by agent %s to %s", interaction.id, agent.id, to_agent or queue)
+        return await self.interaction(agent, interaction.id)
+
+    async def route_again(
+        self, actor: Actor, interaction: Interaction, *, queue: str | None, to_agent: str | None, note: str | None
+    ) -> None:
+        """An assigned interaction transferred, or a waiting one moved (by a supervisor),
+        as ``transfer`` says; the event names ``actor``."""
+        if (queue is None) == (to_agent is None):
+            raise InvalidInput("give exactly one of 'queue' or 'agent_id'", code="transfer.target")
+        if to_agent is not None:
+            async with self._sessions() as session:
+                if await agent_store.get(session, to_agent) is None:
+                    raise NotFound(f"no agent {to_agent}", code="agent.not_found")
         target = interaction.queue if queue is None else queue
         settings = self._settings.queues.get(target)
         if settings is None or Channel(interaction.channel) not in settings.channels:
@@ -282,11 +295,14 @@ class AgentWork:
         data = {"queue": target, "agent_id": to_agent, "from_queue": interaction.queue}
         if (text := _note(note)) is not None:
             data["note"] = text
+        if interaction.state == InteractionState.QUEUED:
+            values = queued_values(entry, data.get("note"))
+            if not await self._dispatcher.move(interaction.id, values, data, actor):
+                raise StaleState("the interaction was offered or taken meanwhile: read it again")
+            return
         if self._on_transferring is not None:
             await self._on_transferring(interaction)
-        await self._dispatcher.transfer(agent_actor(agent.id), interaction.id, entry, data)
-        log.info("interaction %s: transferred by agent %s to %s", interaction.id, agent.id, to_agent or target)
-        return await self.interaction(agent, interaction.id)
+        await self._dispatcher.transfer(actor, interaction.id, entry, data)
 
     async def _held(self, session: AsyncSession, agent: Agent, interaction_id: str) -> Interaction:
         interaction = await store.get(session, interaction_id)

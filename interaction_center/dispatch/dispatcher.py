@@ -56,6 +56,23 @@ log = logging.getLogger(__name__)
 DISCONNECTED = "disconnected"
 
 
+def queued_values(entry: QueueEntry, note: str | None) -> dict[str, Any]:
+    """The columns of an interaction queued (again) as ``entry``, with the note for whoever
+    takes it next."""
+    return {
+        "queue": entry.queue,
+        "enqueued_at": to_datetime(entry.enqueued_at),
+        "answer_deadline": None if entry.answer_deadline is None else to_datetime(entry.answer_deadline),
+        "priority": entry.priority,
+        "required_skills": dict(entry.skills),
+        "preferred_agent_id": entry.preferred_agent,
+        "preferred_until": to_datetime(entry.preferred_until) if entry.preferred_agent else None,
+        "escalation_level": 0,
+        "sla_breached_at": None,
+        "transfer_note": note,
+    }
+
+
 def agent_actor(agent_id: str) -> Actor:
     return Actor(ActorKind.AGENT, agent_id)
 
@@ -299,20 +316,22 @@ class Dispatcher:
                 interaction = await store.get(session, interaction_id)
                 store.transition(session, interaction, InteractionState.QUEUED, actor, event, data)
                 interaction.assigned_agent_id = None
-                interaction.queue, interaction.enqueued_at = entry.queue, to_datetime(entry.enqueued_at)
-                interaction.answer_deadline = (
-                    None if entry.answer_deadline is None else to_datetime(entry.answer_deadline)
-                )
-                interaction.preferred_agent_id = entry.preferred_agent
-                interaction.preferred_until = to_datetime(entry.preferred_until) if entry.preferred_agent else None
-                interaction.escalation_level, interaction.sla_breached_at = 0, None
-                interaction.transfer_note = data.get("note")
+                for column, value in queued_values(entry, data.get("note")).items():
+                    setattr(interaction, column, value)
             await self._routing.transfer(entry, time.time())
             await self._dispatch()
 
-    async def move(self, interaction_id: str, values: dict[str, Any], data: dict[str, Any]) -> bool:
-        """A waiting interaction to wait elsewhere (``values``: its new queue and place),
-        with a ``moved`` event; False (and no change) when it no longer waits unoffered."""
+    async def move(
+        self,
+        interaction_id: str,
+        values: dict[str, Any],
+        data: dict[str, Any],
+        actor: Actor = SYSTEM,
+        event: str = "moved",
+    ) -> bool:
+        """A waiting interaction to wait elsewhere or otherwise (``values``: its new queue
+        and place, or its priority), with an ``event`` by ``actor``; False (and no change)
+        when it no longer waits unoffered."""
         async with self._lock:
             async with self._sessions.begin() as session:
                 interaction = await store.get(session, interaction_id)
@@ -320,12 +339,38 @@ class Dispatcher:
                     return False
                 for column, value in values.items():
                     setattr(interaction, column, value)
-                store.record_event(session, interaction_id, "moved", SYSTEM, data)
+                store.record_event(session, interaction_id, event, actor, data)
             now = time.time()
             await self._routing.cancel(interaction_id, now)
             await self._routing.enqueue(entry_for(interaction), now)
             await self._dispatch()
         return True
+
+    async def take_over(self, interaction_id: str, supervisor_id: str) -> Interaction:
+        """An assigned interaction becomes the supervisor's: its agent's capacity is free,
+        the supervisor holds it (a ``taken_over`` event names both)."""
+        async with self._lock:
+            async with self._sessions.begin() as session:
+                interaction = await store.get(session, interaction_id)
+                if interaction.state != InteractionState.ASSIGNED:
+                    raise Conflict(
+                        f"the interaction is {interaction.state}: only an assigned one is taken over",
+                        code="interaction.not_assigned",
+                    )
+                if interaction.assigned_agent_id == supervisor_id:
+                    raise Conflict("the interaction is yours already", code="interaction.yours")
+                data = {"from_agent_id": interaction.assigned_agent_id, "agent_id": supervisor_id}
+                interaction.assigned_agent_id = supervisor_id
+                store.record_event(session, interaction_id, "taken_over", agent_actor(supervisor_id), data)
+            now = time.time()
+            await self._routing.cancel(interaction_id, now)
+            await self._routing.restore_assigned(entry_for(interaction), supervisor_id)
+            await self._dispatch()
+        return interaction
+
+    async def waiting(self, queue: str) -> list[QueueEntry]:
+        """What waits in ``queue`` now, in the order it will be offered."""
+        return await self._routing.waiting(queue)
 
     async def stats(self) -> list[QueueStats]:
         return await self._routing.stats(time.time())

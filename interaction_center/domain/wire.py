@@ -241,6 +241,23 @@ class QueueStatsBody(TypedDict):
     occupancy: float | None
 
 
+class WaitingEntryBody(TypedDict):
+    interaction_id: str
+    channel: str
+    priority: int
+    enqueued_at: str
+    # Reserved for this agent (a transfer to them) until it is anyone's.
+    preferred_agent_id: str | None
+    sla_breached: bool
+
+
+class WaitingBody(TypedDict):
+    """A queue's waiting interactions, in the order they will be offered."""
+
+    queue: str
+    waiting: list[WaitingEntryBody]
+
+
 class QueuesBody(TypedDict):
     queues: list[QueueStatsBody]
 

@@ -58,6 +58,13 @@ async def me(request: web.Request, agent: Account) -> web.Response:
 @routes.put("/api/v1/agents/me/status")
 @allow(*EVERYONE)
 async def set_status(request: web.Request, agent: Account) -> web.Response:
+    status, reason = await settable_status(request)
+    updated = await request.app[SERVICES].dispatcher.set_status(agent.id, status, reason)
+    return web.json_response(serialize.agent(updated))
+
+
+async def settable_status(request: web.Request) -> tuple[AgentState, str | None]:
+    """A status set by hand: ``{"status", "reason"?}``."""
     body = await json_object(request)
     status = text_field(body, "status", max_length=20)
     if status not in _SETTABLE:
@@ -65,8 +72,7 @@ async def set_status(request: web.Request, agent: Account) -> web.Response:
     reason = body.get("reason")
     if reason is not None and (not isinstance(reason, str) or not 0 < len(reason) <= 50):
         raise InvalidInput("reason must be a short string (break, lunch, training...)", code="agent.bad_reason")
-    updated = await request.app[SERVICES].dispatcher.set_status(agent.id, AgentState(status), reason)
-    return web.json_response(serialize.agent(updated))
+    return AgentState(status), reason
 
 
 @routes.get("/api/v1/agents")
@@ -142,11 +148,9 @@ async def add_note(request: web.Request, agent: Account) -> web.Response:
 @routes.post("/api/v1/interactions/{interaction_id}/transfer")
 @allow(*EVERYONE)
 async def transfer(request: web.Request, agent: Account) -> web.Response:
-    body = await json_object(request)
-    queue = text_field(body, "queue", max_length=100, blank=False) if "queue" in body else None
-    to_agent = text_field(body, "agent_id", max_length=36, blank=False) if "agent_id" in body else None
+    queue, to_agent, note = await transfer_target(request)
     result = await request.app[SERVICES].work.transfer(
-        agent, request.match_info["interaction_id"], queue=queue, to_agent=to_agent, note=_optional_text(body, "note")
+        agent, request.match_info["interaction_id"], queue=queue, to_agent=to_agent, note=note
     )
     return web.json_response(result)
 
@@ -191,6 +195,14 @@ async def extend_wrap_up(request: web.Request, agent: Account) -> web.Response:
 @allow(*EVERYONE)
 async def end_wrap_up(request: web.Request, agent: Account) -> web.Response:
     return web.json_response(serialize.agent(await request.app[SERVICES].dispatcher.end_wrap_up(agent.id)))
+
+
+async def transfer_target(request: web.Request) -> tuple[str | None, str | None, str | None]:
+    """A transfer's ``{"queue"}`` or ``{"agent_id"}``, and its ``"note"``."""
+    body = await json_object(request)
+    queue = text_field(body, "queue", max_length=100, blank=False) if "queue" in body else None
+    to_agent = text_field(body, "agent_id", max_length=36, blank=False) if "agent_id" in body else None
+    return queue, to_agent, _optional_text(body, "note")
 
 
 async def _body_text(request: web.Request) -> str:
