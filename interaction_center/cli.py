@@ -86,11 +86,14 @@ def _parser() -> argparse.ArgumentParser:
     sms.add_argument("--from", dest="sender", required=True, help="the customer's number, e.g. +15551230001")
     sms.add_argument("text")
     _with_url(sms)
+    _with_reply(sms)
     email = _command(simulate, "email", "send a mail to the running service's SMTP port", _simulate_email)
     email.add_argument("--from", dest="sender", required=True, help="the customer's address, e.g. jane@customer.test")
     email.add_argument("--subject", required=True)
     email.add_argument("--to", help="one of our addresses (default: the first of smtp.domains, support@ a domain)")
     email.add_argument("text")
+    _with_url(email)
+    _with_reply(email)
     chat = _command(simulate, "chat", "send one web-chat message to the running service", _simulate_chat)
     chat.add_argument("--name", required=True, help="the visitor's name, as the chat widget asks for it")
     chat.add_argument("--email", help="the visitor's address, if they give one")
@@ -113,6 +116,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     _with_url(call)
     return parser
+
+
+def _with_reply(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--wait-reply",
+        type=_seconds,
+        metavar="SECONDS",
+        help="then wait this long for the answer to the customer, and print it (the demo sandbox's outbox)",
+    )
 
 
 def _seconds(raw: str) -> float:
@@ -159,12 +171,36 @@ def _simulate_sms(args: argparse.Namespace, settings: Settings, path: Path | Non
 
     base = http_base(settings, args.url)
     try:
+        before = _outbox_position(base, args.wait_reply)
         status, body = asyncio.run(simulate_sms(settings, base, args.sender, args.text))
     except ClientError as exc:
         print(f"error: the service at {base} did not answer: {exc}", file=sys.stderr)
         return 1
     print(f"HTTP {status}: {body}")
-    return 0 if status == 200 else 1
+    if status != 200:
+        return 1
+    return _print_reply(base, args.sender, before, args.wait_reply)
+
+
+def _outbox_position(base: str, wait: float | None) -> int:
+    """Where the demo sandbox's outbox stands before the contact is sent (0 if not waiting)."""
+    from interaction_center.simulate_reply import outbox_position
+
+    return asyncio.run(outbox_position(base)) if wait is not None else 0
+
+
+def _print_reply(base: str, to: str, after: int, wait: float | None) -> int:
+    from interaction_center.simulate_reply import wait_reply
+
+    if wait is None:
+        return 0
+    print(f"waiting up to {wait:g} s for the answer to {to} (demo sandbox outbox)...", flush=True)
+    reply = asyncio.run(wait_reply(base, to, after, wait))
+    if reply is None:
+        print(f"no answer to {to} within {wait:g} s", file=sys.stderr)
+        return 1
+    print(f"{reply['channel']} from {reply['from']} to {reply['to']}:\n{reply['body']}")
+    return 0
 
 
 def _simulate_chat(args: argparse.Namespace, settings: Settings, path: Path | None) -> int:
@@ -207,10 +243,12 @@ def _simulate_call(args: argparse.Namespace, settings: Settings, path: Path | No
 def _simulate_email(args: argparse.Namespace, settings: Settings, path: Path | None) -> int:
     import aiosmtplib
 
-    from interaction_center.simulate import simulate_email
+    from interaction_center.simulate import http_base, simulate_email
 
     where = f"{settings.smtp.host}:{settings.smtp.port}"
+    base = http_base(settings, args.url)
     try:
+        before = _outbox_position(base, args.wait_reply)
         answer = asyncio.run(simulate_email(settings, args.sender, args.subject, args.text, args.to))
     except aiosmtplib.SMTPRecipientsRefused as exc:
         refused = exc.recipients[0]
@@ -223,4 +261,4 @@ def _simulate_email(args: argparse.Namespace, settings: Settings, path: Path | N
         print(f"error: the service's SMTP server at {where} did not answer: {exc}", file=sys.stderr)
         return 1
     print(f"SMTP 250: {answer}")
-    return 0
+    return _print_reply(base, args.sender, before, args.wait_reply)

@@ -14,6 +14,7 @@ from channels.chat.adapter import ChatChannel
 from channels.chat.rooms import ChatRooms
 from channels.contract import Capacity, ChannelAdapter
 from channels.email.adapter import EmailChannel
+from channels.sandbox.sandbox import Sandbox
 from channels.sms.adapter import SmsChannel
 from channels.voice.adapter import VoiceChannel
 from channels.voice.rest import TwilioVoice
@@ -103,6 +104,8 @@ class Services:
     pushes: AgentPushes
     channels: dict[Channel, ChannelAdapter] = field(default_factory=dict)
     acknowledger: Acknowledger | None = None
+    # DEMO ONLY ([demo] sandbox): where replies go instead of Twilio and a mail relay.
+    sandbox: Sandbox | None = None
 
     async def close_live_sockets(self) -> None:
         """Agents' and chat visitors' sockets, closed as the service starts to stop: a
@@ -127,6 +130,8 @@ class Services:
         chat_updates = asyncio.create_task(self.chat.run_queue_updates(), name="chat-queue-updates")
         callbacks = asyncio.create_task(self.voice.bridge.run_callbacks(), name="voice-callbacks")
         try:
+            if self.sandbox is not None:
+                await self.sandbox.start()
             for adapter in self.channels.values():
                 await adapter.start()
             yield
@@ -140,6 +145,8 @@ class Services:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await self.chat.close()
+            if self.sandbox is not None:
+                await self.sandbox.close()
             if self.acknowledger is not None:
                 await self.acknowledger.close()
             await self.hub.close()
@@ -150,9 +157,17 @@ class Services:
             await self.engine.dispose()
 
 
+def _sandbox(settings: Settings) -> Sandbox:
+    """DEMO ONLY: the stand-ins, reached on this machine at the service's own HTTP port."""
+    host = settings.http.host if settings.http.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+    local = f"http://{'[' + host + ']' if ':' in host else host}:{settings.http.port}"
+    return Sandbox(settings.twilio, settings.smtp, local, settings.public_base_url)
+
+
 def build_services(settings: Settings) -> Services:
     engine = create_engine(settings.database.url)
     sessions = session_factory(engine)
+    sandbox = _sandbox(settings) if settings.demo.sandbox else None
     routing = MemoryRoutingBackend(engine_config(settings))
     hub = AgentHub()
     writer = Writer(engine)
@@ -171,8 +186,10 @@ def build_services(settings: Settings) -> Services:
     voice = _voice_desk(settings, sessions, writer, reader, intake, dispatcher, routing, feed.wake)
     # Every channel the service speaks: adding one is its subpackage, its configuration
     # section and one line here.
+    # The demo sandbox stands in for Twilio's REST API where SMS replies go.
+    sms_twilio = settings.twilio if sandbox is None else sandbox.twilio(settings.twilio)
     adapters: list[ChannelAdapter] = [
-        SmsChannel(settings.twilio, port, settings.public_base_url),
+        SmsChannel(sms_twilio, port, settings.public_base_url),
         EmailChannel(settings.smtp, port),
         ChatChannel(chat, rooms),
         VoiceChannel(settings.twilio, voice, voice.bridge.rest, settings.public_base_url),
@@ -192,6 +209,7 @@ def build_services(settings: Settings) -> Services:
     )
     presence = Presence(dispatcher, hub, settings.routing.disconnect_grace_seconds)
     services = Services(
+        sandbox=sandbox,
         settings=settings,
         engine=engine,
         sessions=sessions,

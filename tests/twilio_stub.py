@@ -15,6 +15,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from channels.sandbox.twilio_api import message_resource
+
 ACCOUNT = "/2010-04-01/Accounts/{account}"
 
 # What Twilio says when it refuses, by resource (the SMS tests look for "unsubscribed").
@@ -79,18 +81,7 @@ class TwilioStub:
         if (refused := self._refusal(request, "message")) is not None:
             return refused
         sid = "SM" + uuid.uuid4().hex
-        return web.json_response(
-            {
-                "sid": sid,
-                "account_sid": request.match_info["account"],
-                "to": form.get("To"),
-                "from": form.get("From"),
-                "body": form.get("Body"),
-                "status": "queued",
-                "num_segments": "1",
-            },
-            status=201,
-        )
+        return web.json_response(message_resource(sid, request.match_info["account"], form), status=201)
 
     async def create_call(self, request: web.Request) -> web.Response:
         form = await self._record(request)

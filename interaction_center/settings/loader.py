@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from channels.email.settings import RELAY_TLS_MODES, SmtpSettings
+from channels.sandbox.settings import DemoSettings
 from channels.twilio.settings import TwilioSettings
 from channels.voice.settings import VoiceSettings
 from interaction_center.domain.errors import ConfigError
@@ -50,7 +51,9 @@ _FLAT_SECTIONS: dict[str, type[Any]] = {
     "auth": AuthSettings,
     "routing": RoutingSettings,
     "voice": VoiceSettings,
+    "demo": DemoSettings,
 }
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _TOP_LEVEL = {*_FLAT_SECTIONS, "channels", "skills", "queues", "agents", "dispositions", "canned"}
 # Twilio's documented variable names, honoured so existing deployments need no renaming.
 _TWILIO_ALIASES = {"account_sid": "TWILIO_ACCOUNT_SID", "auth_token": "TWILIO_AUTH_TOKEN"}
@@ -316,6 +319,8 @@ class _Loader:
             )
         if not settings.twilio.api_base_url.startswith(("http://", "https://")):
             self.problem("twilio.api_base_url", "must start with http:// or https://")
+        if settings.demo.sandbox:
+            self._check_sandbox(settings)
         if settings.auth.token_ttl_seconds <= 0:
             self.problem("auth.token_ttl_seconds", "must be above 0")
         for key in ("offer_timeout_seconds", "tick_seconds", "transfer_window_seconds", "disconnect_grace_seconds"):
@@ -329,6 +334,14 @@ class _Loader:
         if not settings.queues:
             self.problem("queues", "at least one queue is required")
         return settings
+
+    def _check_sandbox(self, settings: Settings) -> None:
+        """The demo sandbox swallows every reply: never where a real customer could be."""
+        if settings.twilio.account_sid:
+            self.problem("demo.sandbox", "refused with a Twilio account (twilio.account_sid): replies would vanish")
+        relay = settings.smtp.relay_host
+        if relay and relay not in _LOOPBACK:
+            self.problem("demo.sandbox", f"refused with a mail relay on another machine ({relay}): mail would vanish")
 
     def _checked_smtp(self, settings: Settings) -> Settings:
         """Email rules; the accepted domains and addresses are lower-cased, as they are matched."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from channels.email.settings import SmtpSettings
+from channels.sandbox.settings import DemoSettings
 from channels.twilio.settings import TwilioSettings
 from channels.voice.settings import QueueVoiceSettings, VoiceSettings
 from interaction_center.domain.model import Channel, Role
@@ -172,6 +173,7 @@ class Settings:
     routing: RoutingSettings = RoutingSettings()
     channels: ChannelsSettings = ChannelsSettings()
     voice: VoiceSettings = field(default_factory=VoiceSettings)
+    demo: DemoSettings = field(default_factory=DemoSettings)
     skills: tuple[str, ...] = ()
     queues: dict[str, QueueSettings] = field(default_factory=dict)
     agents: tuple[AgentSeed, ...] = ()

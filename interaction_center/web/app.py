@@ -30,6 +30,8 @@ def build_app(settings: Settings, services: Services | None = None) -> web.Appli
     agent_ws.register(app)
     for adapter in services.channels.values():
         adapter.register(app)
+    if services.sandbox is not None:
+        services.sandbox.register(app)
     app.cleanup_ctx.append(_lifecycle)
     app.on_shutdown.append(_close_live_sockets)
     return app
