@@ -23,6 +23,7 @@ from interaction_center.desk.admin import AgentAdmin
 from interaction_center.desk.audit import AuditLog
 from interaction_center.desk.canned import CannedResponses
 from interaction_center.desk.chat import ChatDesk
+from interaction_center.desk.customers import CustomerDesk
 from interaction_center.desk.presence import Presence
 from interaction_center.desk.supervise import Supervision
 from interaction_center.desk.voice import CallDirectory, VoiceDesk
@@ -94,6 +95,7 @@ class Services:
     admin: AgentAdmin
     audit: AuditLog
     canned: CannedResponses
+    customers: CustomerDesk
     work: AgentWork
     supervision: Supervision
     chat: ChatDesk
@@ -224,6 +226,7 @@ def build_services(settings: Settings) -> Services:
         admin=AgentAdmin(sessions, accounts, settings, presence),
         audit=AuditLog(sessions),
         canned=CannedResponses(sessions, settings),
+        customers=CustomerDesk(sessions, settings),
         work=work,
         supervision=Supervision(sessions, dispatcher, work, on_taken=[chat.assigned]),
         chat=chat,

@@ -17,8 +17,10 @@ from interaction_center.domain.wire import (
     AuditEntryBody,
     ChatLine,
     CustomerBody,
+    CustomersBody,
     EventBody,
     HelloFrame,
+    IdentityBody,
     InteractionBody,
     LoginBody,
     MessageBody,
@@ -32,7 +34,7 @@ from interaction_center.domain.wire import (
     WrapUpBody,
 )
 from routing import QueueEntry, QueueStats
-from storage.models import Agent, Customer, CustomerIdentity, Interaction, InteractionEvent, Message
+from storage.models import Agent, Customer, CustomerIdentity, CustomerMerge, Interaction, InteractionEvent, Message
 from storage.pushes import OpenOffer
 from storage.tallies import Tally
 from storage.work import WorkRow
@@ -195,13 +197,42 @@ def customer(
     interactions: Sequence[Interaction],
     messages: Sequence[Message],
     events: Sequence[InteractionEvent],
+    merges: Sequence[CustomerMerge] = (),
 ) -> CustomerBody:
     return {
         "id": row.id,
         "display_name": row.display_name,
         "created_at": row.created_at.isoformat(),
-        "identities": [{"kind": i.kind, "value": i.value, "opted_out_at": _when(i.opted_out_at)} for i in identities],
+        "merged_into": row.merged_into,
+        "identities": _identities(identities),
         "interactions": [interaction(i, messages, events) for i in interactions],
+        "merges": [
+            {
+                "id": m.id,
+                "from_id": m.from_id,
+                "merged_by": m.merged_by,
+                "merged_at": m.merged_at.isoformat(),
+                "unmerged_at": _when(m.unmerged_at),
+            }
+            for m in merges
+        ],
+    }
+
+
+def _identities(rows: Sequence[CustomerIdentity]) -> list[IdentityBody]:
+    return [{"kind": i.kind, "value": i.value, "opted_out_at": _when(i.opted_out_at)} for i in rows]
+
+
+def customers(rows: Sequence[Customer], identities: Sequence[CustomerIdentity]) -> CustomersBody:
+    return {
+        "customers": [
+            {
+                "id": row.id,
+                "display_name": row.display_name,
+                "identities": _identities([i for i in identities if i.customer_id == row.id]),
+            }
+            for row in rows
+        ]
     }
 
 

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
+from interaction_center.domain.identity import name_key
 from interaction_center.domain.model import InteractionState
 from storage.events import INTERACTIONS as INTERACTION_STREAM
 from storage.events import number
@@ -117,7 +118,11 @@ def add_customers(conn: Connection, created: Sequence[tuple[str, str, str, str]]
     if not created:
         return
     _INSERTS[CUSTOMERS].run(
-        conn, [{"id": cid, "display_name": name[:200], "created_at": now} for cid, _, _, name in created]
+        conn,
+        [
+            {"id": cid, "display_name": name[:200], "name_key": name_key(name), "created_at": now}
+            for cid, _, _, name in created
+        ],
     )
     add_identities(conn, [(cid, kind, value) for cid, kind, value, _ in created], now)
 

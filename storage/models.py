@@ -80,7 +80,27 @@ class Customer(Base):
     __tablename__ = "customers"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     display_name: Mapped[str] = mapped_column(String(200), default="")
+    # The name as searched by its beginning (``domain.identity.name_key``), indexed.
+    name_key: Mapped[str] = mapped_column(String(200), default="", server_default="", index=True)
+    # Set once the customer was merged into another: their identities and history are
+    # that one's now, and search leads there (``customer_merges`` says how to undo it).
+    merged_into: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CustomerMerge(Base):
+    """One customer merged into another, with what moved: enough to move it back."""
+
+    __tablename__ = "customer_merges"
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    into_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), index=True)
+    from_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    identity_ids: Mapped[list[int]] = mapped_column(JSON)
+    interaction_ids: Mapped[list[str]] = mapped_column(JSON)
+    merged_by: Mapped[str] = mapped_column(String(36))
+    merged_at: Mapped[datetime] = mapped_column(default=utcnow)
+    unmerged_by: Mapped[str | None] = mapped_column(String(36))
+    unmerged_at: Mapped[datetime | None]
 
 
 class CustomerIdentity(Base):

@@ -30,7 +30,7 @@ from interaction_center.domain.wire import CustomerBody, DispositionsBody, Inter
 from interaction_center.settings.model import Settings
 from routing import QueueEntry, skills_of
 from storage import agents as agent_store
-from storage import assignments, customers
+from storage import assignments, customer_records, customers
 from storage import interactions as store
 from storage import work as work_store
 from storage.models import Agent, Interaction, Message
@@ -96,6 +96,7 @@ class AgentWork:
                 interactions,
                 await store.messages(session, ids),
                 await store.events(session, ids),
+                await customer_records.merges_into(session, row.id),
             )
 
     async def offers(self, agent: Agent) -> list[InteractionBody]:

@@ -62,3 +62,8 @@ def normalize_email(raw: str) -> str:
     if not at or not local or not domain or any(c.isspace() for c in address):
         raise InvalidInput(f"not an email address: {raw!r}", code="contact.invalid_email")
     return address
+
+
+def name_key(name: str) -> str:
+    """A name as it is searched by its beginning: case folded, spaces made single."""
+    return " ".join(name.casefold().split())[:200]

@@ -216,12 +216,35 @@ class IdentityBody(TypedDict):
     opted_out_at: str | None
 
 
+class MergeBody(TypedDict):
+    """A customer merged into this one; ``POST /customers/{id}/unmerge`` takes its id."""
+
+    id: int
+    from_id: str
+    merged_by: str
+    merged_at: str
+    unmerged_at: str | None
+
+
 class CustomerBody(TypedDict):
     id: str
     display_name: str
     created_at: str
+    # Set when this record was merged into another, which holds its history now.
+    merged_into: str | None
     identities: list[IdentityBody]
     interactions: list[InteractionBody]
+    merges: list[MergeBody]
+
+
+class CustomerSummaryBody(TypedDict):
+    id: str
+    display_name: str
+    identities: list[IdentityBody]
+
+
+class CustomersBody(TypedDict):
+    customers: list[CustomerSummaryBody]
 
 
 class QueueStatsBody(TypedDict):
