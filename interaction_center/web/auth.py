@@ -45,6 +45,8 @@ def allow(*roles: Role) -> Callable[[AgentHandler], Handler]:
                 raise Forbidden(f"this needs one of the roles: {', '.join(roles)}", code="auth.role")
             return await handler(request, agent)
 
+        # Read by the authorization matrix test: every route's roles, as declared here.
+        guarded.allowed_roles = roles  # type: ignore[attr-defined]
         return guarded
 
     return decorate
