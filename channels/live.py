@@ -68,6 +68,10 @@ class SocketGroups(Generic[Frame]):
     def owners(self) -> list[str]:
         return list(self._sockets)
 
+    def count(self) -> int:
+        """Sockets open now."""
+        return sum(len(group) for group in self._sockets.values())
+
     def push(self, owner: str, frame: Frame) -> bool:
         """Send the frame to each of the owner's open sockets, without waiting for them;
         False when none is open. Frames to one socket go out in the order pushed."""

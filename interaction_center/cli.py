@@ -246,7 +246,8 @@ def _simulate_email(args: argparse.Namespace, settings: Settings, path: Path | N
     from interaction_center.simulate import http_base, simulate_email
 
     where = f"{settings.smtp.host}:{settings.smtp.port}"
-    base = http_base(settings, args.url)
+    # The HTTP address only for the answer: mail itself goes to the SMTP port.
+    base = http_base(settings, args.url) if args.wait_reply is not None else ""
     try:
         before = _outbox_position(base, args.wait_reply)
         answer = asyncio.run(simulate_email(settings, args.sender, args.subject, args.text, args.to))

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -38,14 +40,16 @@ from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.dispatch.profiles import engine_config
 from interaction_center.dispatch.pushes import AgentPushes
 from interaction_center.dispatch.statistics import Statistics, statistics_consumer
-from interaction_center.domain.errors import InvalidInput
+from interaction_center.domain.errors import InteractionCenterError, InvalidInput
 from interaction_center.domain.model import Channel, InboundContact
 from interaction_center.domain.wire import InteractionBody
 from interaction_center.intake.acknowledgement import Acknowledger
 from interaction_center.intake.service import Intake, IntakeResult
+from interaction_center.metrics import Metrics
 from interaction_center.settings.model import Settings
 from ivr.interpreter import Interpreter
-from routing import MemoryRoutingBackend, RoutingBackend
+from routing import AgentState, MemoryRoutingBackend, RoutingBackend
+from storage import events
 from storage.database import create_engine, session_factory
 from storage.migrate import check_current
 from storage.reader import Reader
@@ -59,16 +63,24 @@ class ChannelIntake:
     conversation waits in its channel's queue, and a new email from a person is
     acknowledged when ``smtp.acknowledge`` asks for it."""
 
-    def __init__(self, intake: Intake, settings: Settings) -> None:
+    def __init__(self, intake: Intake, settings: Settings, metrics: Metrics) -> None:
         self._intake = intake
         self._settings = settings
+        self._metrics = metrics
         self.acknowledger: Acknowledger | None = None
 
     async def receive(self, contact: InboundContact) -> IntakeResult:
         queue = self._settings.channels.queue_for(contact.channel)
+        counted = self._metrics.intake.labels(contact.channel, "refused")
         if queue is None:
+            counted.inc()
             raise InvalidInput(f"the {contact.channel} channel takes no contacts here", code="channel.not_configured")
-        result = await self._intake.receive(contact, queue)
+        try:
+            result = await self._intake.receive(contact, queue)
+        except InteractionCenterError:
+            counted.inc()
+            raise
+        self._metrics.intake.labels(contact.channel, _outcome(result)).inc()
         # Machines get no acknowledgement: two auto-responders would answer each other forever.
         acknowledger = self.acknowledger if contact.channel == Channel.EMAIL else None
         if acknowledger is not None and result.created and not contact.automated:
@@ -77,6 +89,14 @@ class ChannelIntake:
 
     async def delivery(self, channel: Channel, external_id: str, status: str, error: str | None) -> None:
         await self._intake.delivery(channel, external_id, status, error)
+
+
+def _outcome(result: IntakeResult) -> str:
+    if result.duplicate:
+        return "duplicate"
+    if result.filed:
+        return "filed"
+    return "created" if result.created else "continued"
 
 
 @dataclass
@@ -106,8 +126,27 @@ class Services:
     pushes: AgentPushes
     channels: dict[Channel, ChannelAdapter] = field(default_factory=dict)
     acknowledger: Acknowledger | None = None
+    metrics: Metrics = field(default_factory=Metrics)
     # DEMO ONLY ([demo] sandbox): where replies go instead of Twilio and a mail relay.
     sandbox: Sandbox | None = None
+
+    async def metrics_exposition(self) -> bytes:
+        """The metrics, with the gauges read now: queues and agents from routing, open
+        sockets, and each log consumer's distance from its stream's head."""
+        metrics = self.metrics
+        for stats in await self.dispatcher.stats():
+            metrics.queue_depth.labels(stats.queue, stats.channel).set(stats.waiting)
+            metrics.oldest_wait.labels(stats.queue, stats.channel).set(stats.longest_wait_seconds)
+        states = Counter(agent.status for agent in await self.accounts.all() if agent.active)
+        for state in AgentState:
+            metrics.agents.labels(state).set(states.get(state, 0))
+        metrics.sockets.labels("agent").set(self.hub.count())
+        metrics.sockets.labels("chat").set(self.chat.rooms.count())
+        consumers: list[LogConsumer[Any]] = [self.feed, self.counting, self.pushes.reader]
+        heads = await self.reader.run(lambda conn: {c.stream: events.head(conn, c.stream) for c in consumers})
+        for consumer in consumers:
+            metrics.lag.labels(consumer.name).set(max(0, heads[consumer.stream] - consumer.reached))
+        return metrics.exposition()
 
     async def close_live_sockets(self) -> None:
         """Agents' and chat visitors' sockets, closed as the service starts to stop: a
@@ -178,14 +217,15 @@ def build_services(settings: Settings) -> Services:
     # dispatcher); read when agents' profiles are loaded, once the service starts.
     capacities: dict[str, Capacity] = {}
     pushes = AgentPushes(writer, hub)
-    dispatcher = Dispatcher(sessions, writer, routing, pushes, settings.routing, capacities)
+    metrics = Metrics()
+    dispatcher = Dispatcher(sessions, writer, routing, pushes, settings.routing, capacities, metrics)
     feed = routing_feed(writer, dispatcher)
     intake = Intake(sessions, writer, settings, writing=feed.wake, held=pushes.wake)
-    port = ChannelIntake(intake, settings)
+    port = ChannelIntake(intake, settings, metrics)
     rooms = ChatRooms()
     statistics = Statistics(sessions, dispatcher)
     chat = ChatDesk(sessions, intake, dispatcher, statistics, routing, hub, rooms, settings)
-    voice = _voice_desk(settings, sessions, writer, reader, intake, dispatcher, routing, feed.wake)
+    voice = _voice_desk(settings, sessions, writer, reader, intake, dispatcher, routing, feed.wake, metrics)
     # Every channel the service speaks: adding one is its subpackage, its configuration
     # section and one line here.
     # The demo sandbox stands in for Twilio's REST API where SMS replies go.
@@ -211,6 +251,7 @@ def build_services(settings: Settings) -> Services:
     )
     presence = Presence(dispatcher, hub, settings.routing.disconnect_grace_seconds)
     services = Services(
+        metrics=metrics,
         sandbox=sandbox,
         settings=settings,
         engine=engine,
@@ -259,6 +300,7 @@ def _voice_desk(
     dispatcher: Dispatcher,
     routing: RoutingBackend,
     queued: Callable[[], None],
+    metrics: Metrics,
 ) -> VoiceDesk:
     # Without an account no call can be put through: the demo's stand-in says so on the
     # interaction (desk.voice_bridge).
@@ -268,4 +310,6 @@ def _voice_desk(
     wait = VoiceWait(sessions, writer, reader, dispatcher, routing, settings)
     bridge = VoiceBridge(sessions, dispatcher, rest, settings)
     control = CallControl(sessions, bridge, settings)
-    return VoiceDesk(sessions, writer, reader, intake, dispatcher, interpreter, wait, bridge, control, settings, queued)
+    return VoiceDesk(
+        sessions, writer, reader, intake, dispatcher, interpreter, wait, bridge, control, settings, queued, metrics
+    )

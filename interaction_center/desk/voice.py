@@ -43,6 +43,7 @@ from interaction_center.domain.wire import VoiceTokenBody
 from interaction_center.intake import batch as intake_batch
 from interaction_center.intake.service import Intake
 from interaction_center.intake.waiting import queued_data, waiting_values
+from interaction_center.metrics import Metrics
 from interaction_center.settings.model import Settings
 from ivr.flow import Prompt
 from ivr.interpreter import (
@@ -100,7 +101,9 @@ class VoiceDesk:
         control: CallControl,
         settings: Settings,
         queued: Callable[[], None],
+        metrics: Metrics,
     ) -> None:
+        self._metrics = metrics
         self._sessions = sessions
         self._writer = writer
         self._reader = reader
@@ -119,6 +122,7 @@ class VoiceDesk:
     async def incoming(self, call: IncomingCall) -> str:
         known = await self._reader.run(lambda conn: calls.response(conn, call.call_sid))
         if known is not None:
+            self._metrics.intake.labels(Channel.VOICE, "duplicate").inc()
             return known
         flow = self._settings.voice.flows.for_number(call.dialled)
         if flow is None:
@@ -171,7 +175,9 @@ class VoiceDesk:
         attempt = 1
         while True:
             try:
-                return await self._write(write, phase)
+                answer = await self._write(write, phase)
+                self._metrics.intake.labels(Channel.VOICE, "created").inc()
+                return answer
             except IntegrityError:
                 # Another writer took in the same webhook (retried while the first was being
                 # answered) or a first call from the same new number: a fresh transaction

@@ -89,6 +89,10 @@ class LogConsumer(Generic[Loaded]):
         self._recorded_at = time.monotonic()
 
     @property
+    def stream(self) -> str:
+        return self._stream
+
+    @property
     def reached(self) -> int:
         """The last event handled (its number), or where the consumer started."""
         return self._reached if self._reached is not None else self._recorded or 0

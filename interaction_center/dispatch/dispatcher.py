@@ -28,6 +28,7 @@ from interaction_center.dispatch.pushes import AgentPushes
 from interaction_center.domain.errors import Conflict, NotFound
 from interaction_center.domain.model import SYSTEM, Actor, ActorKind, InteractionState
 from interaction_center.domain.stamps import to_datetime, utcnow
+from interaction_center.metrics import Metrics
 from interaction_center.settings.model import RoutingSettings
 from routing import (
     AgentState,
@@ -86,7 +87,9 @@ class Dispatcher:
         pushes: AgentPushes,
         settings: RoutingSettings,
         capacities: Mapping[str, Capacity],
+        metrics: Metrics,
     ) -> None:
+        self._metrics = metrics
         self._capacities = capacities
         self._sessions = sessions
         self._writer = writer
@@ -218,6 +221,7 @@ class Dispatcher:
             offer = await self._routing.accept(offer_id, agent_id, now)
             if offer is None:
                 raise Conflict("the offer is no longer open", code="offer.closed")
+            self._metrics.decisions.labels("accepted").inc()
             # Submitted under the lock, so it is stored in the order of the decisions; the
             # commit is awaited outside it, so other decisions do not wait for the disk.
             # Stamped with the decision's time, not the write's: the wait it ends is what
@@ -245,6 +249,7 @@ class Dispatcher:
             offer = await self._routing.reject(offer_id, agent_id, time.time())
             if offer is None:
                 raise Conflict("the offer is no longer open", code="offer.closed")
+            self._metrics.decisions.labels("rejected").inc()
             await self._requeue(offer, "offer_rejected", agent_actor(agent_id))
             await self._dispatch()
 
@@ -404,6 +409,7 @@ class Dispatcher:
     async def _record(self, event: RoutingEvent) -> None:
         """Store one routing event."""
         if isinstance(event, OfferLapsed):
+            self._metrics.decisions.labels("lapsed").inc()
             offer = event.offer
             log.info("interaction %s: offer to agent %s timed out", offer.interaction_id, offer.agent_id)
             await self._requeue(offer, "offer_timed_out", SYSTEM)
@@ -471,6 +477,9 @@ class Dispatcher:
             raise
         for offer in offers:
             if offer.interaction_id in landed:
+                self._metrics.decisions.labels("offered").inc()
+                waited = max(0.0, now.timestamp() - offer.entry.enqueued_at)
+                self._metrics.offer_wait.labels(offer.entry.queue).observe(waited)
                 log.info("interaction %s: offered to agent %s", offer.interaction_id, offer.agent_id)
             else:
                 # Changed in storage behind routing's back (closed, or offered elsewhere).

@@ -33,6 +33,9 @@ class RedisSettings:
 @dataclass(frozen=True)
 class AuthSettings:
     token_ttl_seconds: int = 12 * 3600
+    # What GET /metrics asks of a scraper (Authorization: Bearer ...); empty: it answers
+    # this machine only. Better given as IC_AUTH_METRICS_TOKEN; never logged.
+    metrics_token: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from aiohttp.typedefs import Handler
 from interaction_center.domain.errors import InteractionCenterError, InvalidInput, TooManyRequests
 from interaction_center.domain.untrusted import decode, parse_json, require_storable
 from interaction_center.domain.wire import error_body
+from interaction_center.web.keys import SERVICES
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         require_storable([*request.match_info.items(), *request.query.items()])
         return await handler(request)
     except InteractionCenterError as exc:
+        request.app[SERVICES].metrics.errors.labels(exc.code).inc()
         if exc.status >= 500:
             log.warning("%s %s failed: %s", request.method, request.path, exc.message)
         response = json_error(exc.status, exc.code, exc.message)
@@ -37,8 +39,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
+        request.app[SERVICES].metrics.errors.labels(f"http.{exc.status}").inc()
         return json_error(exc.status, f"http.{exc.status}", exc.reason)
     except Exception:
+        request.app[SERVICES].metrics.errors.labels("internal").inc()
         log.exception("%s %s crashed", request.method, request.path)
         return json_error(500, "internal", "internal error; it has been logged")
 

@@ -1,19 +1,24 @@
-"""Liveness and readiness for load balancers and orchestrators."""
+"""Liveness and readiness for load balancers and orchestrators; metrics for Prometheus."""
 
 from __future__ import annotations
 
+import hmac
 import logging
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from interaction_center.domain.errors import Forbidden, Unauthorized
 from interaction_center.domain.wire import health_body
+from interaction_center.web.auth import bearer_token
 from interaction_center.web.errors import json_error
 from interaction_center.web.keys import SERVICES
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
+_THIS_MACHINE = {"127.0.0.1", "::1"}
 
 
 @routes.get("/healthz")
@@ -30,3 +35,19 @@ async def readyz(request: web.Request) -> web.Response:
         log.warning("not ready: database unreachable: %s", exc)
         return json_error(503, "storage.unreachable", "the database cannot be reached")
     return web.json_response(health_body("ready"))
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus' text format. With ``auth.metrics_token`` set, only for a scraper that
+    sends it; without, only for this machine (operations data, not for the world)."""
+    services = request.app[SERVICES]
+    token = services.settings.auth.metrics_token
+    if token:
+        given = bearer_token(request) or ""
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            raise Unauthorized("send the metrics token: Authorization: Bearer <auth.metrics_token>")
+    elif request.remote not in _THIS_MACHINE:
+        raise Forbidden("metrics are served to this machine only, unless auth.metrics_token is set")
+    body = await services.metrics_exposition()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
