@@ -26,6 +26,7 @@ from interaction_center.desk.audit import AuditLog
 from interaction_center.desk.canned import CannedResponses
 from interaction_center.desk.chat import ChatDesk
 from interaction_center.desk.customers import CustomerDesk
+from interaction_center.desk.outbound import Conversations
 from interaction_center.desk.presence import Presence
 from interaction_center.desk.supervise import Supervision
 from interaction_center.desk.voice import CallDirectory, VoiceDesk
@@ -116,6 +117,7 @@ class Services:
     audit: AuditLog
     canned: CannedResponses
     customers: CustomerDesk
+    conversations: Conversations
     work: AgentWork
     supervision: Supervision
     chat: ChatDesk
@@ -268,6 +270,7 @@ def build_services(settings: Settings) -> Services:
         audit=AuditLog(sessions),
         canned=CannedResponses(sessions, settings),
         customers=CustomerDesk(sessions, settings),
+        conversations=Conversations(sessions, work, dispatcher, settings),
         work=work,
         supervision=Supervision(sessions, dispatcher, work, on_taken=[chat.assigned]),
         chat=chat,

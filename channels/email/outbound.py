@@ -33,7 +33,9 @@ def compose(message: OutboundMessage, message_id: str) -> EmailMessage:
     mail["From"] = message.from_address
     mail["To"] = message.to_address
     mail["Reply-To"] = tokened(message.from_address, message.thread_key)
-    mail["Subject"] = reply_subject(message.subject)
+    # A conversation we start keeps the subject the agent gave it; everything else answers.
+    starting = not message.in_reply_to and not message.automated and message.subject.strip()
+    mail["Subject"] = " ".join(message.subject.split()) if starting else reply_subject(message.subject)
     if message.in_reply_to:
         mail["In-Reply-To"] = message.in_reply_to
     references = [*message.references, *([message.in_reply_to] if message.in_reply_to else [])]

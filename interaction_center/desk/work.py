@@ -119,32 +119,17 @@ class AgentWork:
         return detail
 
     async def reply(self, agent: Agent, interaction_id: str, body: str) -> MessageBody:
-        if not body.strip():
-            raise InvalidInput("a reply needs a body", code="message.empty")
         # The message is on record before it leaves, so a crash mid-send still shows it.
         async with self._sessions.begin() as session:
             interaction = await self._held(session, agent, interaction_id)
             channel = Channel(interaction.channel)
-            sender = self._senders.get(channel)
-            if sender is None:
-                raise ChannelError(f"the {channel} channel cannot send", code="channel.not_configured")
-            limit = MAX_REPLY_CHARS.get(channel)
-            if limit is not None and len(body) > limit:
-                raise InvalidInput(
-                    f"a reply by {channel} is at most {limit} characters; this one has {len(body)}",
-                    code="message.too_long",
-                )
+            sender = self.sender_for(channel, body)
             rows = await store.messages(session, [interaction.id])
             inbound = store.first_inbound(rows)
             if inbound is None:
                 raise Conflict("the interaction has no inbound message to answer", code="message.no_recipient")
             if interaction.channel == Channel.SMS:
-                recipient = await customers.identity(session, IdentityKind.PHONE, inbound.from_address)
-                if recipient is not None and recipient.opted_out_at is not None:
-                    raise Conflict(
-                        f"{inbound.from_address} replied STOP: no SMS may be sent until they send START",
-                        code="sms.opted_out",
-                    )
+                await check_not_opted_out(session, inbound.from_address)
             email = interaction.channel == Channel.EMAIL
             message = Message(
                 interaction_id=interaction.id,
@@ -168,14 +153,35 @@ class AgentWork:
         )
         if email:
             outbound = threaded(outbound, rows, interaction.thread_key)
+        return await self.deliver(agent, sender, message, outbound)
+
+    def sender_for(self, channel: Channel, body: str) -> OutboundSender:
+        """The channel's sender, for a message it takes."""
+        if not body.strip():
+            raise InvalidInput("a message needs a body", code="message.empty")
+        sender = self._senders.get(channel)
+        if sender is None:
+            raise ChannelError(f"the {channel} channel cannot send", code="channel.not_configured")
+        limit = MAX_REPLY_CHARS.get(channel)
+        if limit is not None and len(body) > limit:
+            raise InvalidInput(
+                f"a message by {channel} is at most {limit} characters; this one has {len(body)}",
+                code="message.too_long",
+            )
+        return sender
+
+    async def deliver(
+        self, agent: Agent, sender: OutboundSender, message: Message, outbound: OutboundMessage
+    ) -> MessageBody:
+        """Send the stored ``message`` as ``outbound``; its fate recorded either way."""
         try:
             sent = await sender.send(outbound)
         except ChannelError as exc:
             await self._settle(message, agent, status="failed", error=exc.message, external_id=None)
-            log.warning("interaction %s: reply failed: %s", interaction.id, exc.message)
+            log.warning("interaction %s: message failed: %s", message.interaction_id, exc.message)
             raise
         await self._settle(message, agent, status=sent.status, error=None, external_id=sent.external_id)
-        log.info("interaction %s: reply %s sent", interaction.id, sent.external_id)
+        log.info("interaction %s: message %s sent", message.interaction_id, sent.external_id)
         return serialize.message(message)
 
     async def complete(self, agent: Agent, interaction_id: str, code: str, note: str | None) -> InteractionBody:
@@ -327,6 +333,12 @@ class AgentWork:
                 {"message_id": row.id, "status": status, **({"error": error} if error else {})},
             )
         message.status, message.error, message.external_id = status, error, external_id
+
+
+async def check_not_opted_out(session: AsyncSession, phone: str) -> None:
+    recipient = await customers.identity(session, IdentityKind.PHONE, phone)
+    if recipient is not None and recipient.opted_out_at is not None:
+        raise Conflict(f"{phone} replied STOP: no SMS may be sent until they send START", code="sms.opted_out")
 
 
 def _cursor(before: str | None) -> tuple[datetime, str] | None:

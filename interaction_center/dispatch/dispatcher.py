@@ -373,6 +373,13 @@ class Dispatcher:
             await self._dispatch()
         return interaction
 
+    async def assigned_outbound(self, interaction: Interaction) -> None:
+        """A conversation an agent started, theirs from the start: routing counts it in
+        their capacity, as an accepted one."""
+        assert interaction.assigned_agent_id is not None
+        async with self._lock:
+            await self._routing.restore_assigned(entry_for(interaction), interaction.assigned_agent_id)
+
     async def waiting(self, queue: str) -> list[QueueEntry]:
         """What waits in ``queue`` now, in the order it will be offered."""
         return await self._routing.waiting(queue)

@@ -155,6 +155,22 @@ async def transfer(request: web.Request, agent: Account) -> web.Response:
     return web.json_response(result)
 
 
+@routes.post("/api/v1/interactions")
+@allow(*EVERYONE)
+async def start_conversation(request: web.Request, agent: Account) -> web.Response:
+    """``{"channel": "sms" | "email", "to", "body", "subject"?}``: a conversation the
+    caller starts, theirs from the start."""
+    body = await json_object(request)
+    channel = text_field(body, "channel", max_length=10)
+    if channel not in (Channel.SMS, Channel.EMAIL):
+        raise InvalidInput("channel: sms or email", code="outbound.channel")
+    to = text_field(body, "to", max_length=320, blank=False)
+    text = text_field(body, "body", max_length=sys.maxsize)
+    subject = text_field(body, "subject", max_length=1000) if channel == Channel.EMAIL else ""
+    started = await request.app[SERVICES].conversations.start(agent, Channel(channel), to, text, subject)
+    return web.json_response(started, status=201)
+
+
 @routes.get("/api/v1/work")
 @allow(*EVERYONE)
 async def my_work(request: web.Request, agent: Account) -> web.Response:

@@ -447,3 +447,31 @@ async def test_any_bytes_as_data_get_an_smtp_answer_and_the_server_keeps_serving
 
     assert 200 <= code < 600 and code // 100 in (2, 4, 5)
     assert (await deliver(mail_client, plain()))[0] == 250
+
+
+async def test_an_agent_starts_an_email_conversation_that_the_customers_answer_continues(
+    mail_client: Client, relay: Relay
+) -> None:
+    alice = await login(mail_client, "alice")
+    started = await mail_client.post(
+        "/api/v1/interactions",
+        json={"channel": "email", "to": CUSTOMER.upper(), "subject": "Your refund", "body": "It is on its way."},
+        headers=alice,
+    )
+    assert started.status == 201, await started.text()
+    body = await started.json()
+    sent = await relay.next_mail(1)
+    # A conversation we start keeps its subject: it answers nothing.
+    assert (sent["Subject"], sent["To"], sent["In-Reply-To"]) == ("Your refund", CUSTOMER.lower(), None)
+    reply_to = str(sent["Reply-To"])
+    assert reply_to.startswith("support+")
+
+    answer = plain("Thanks, received.", subject="Re: Your refund", In_Reply_To=str(sent["Message-ID"]))
+    assert (await deliver(mail_client, answer, to=reply_to))[0] == 250
+    record = await interaction(mail_client, alice, body["id"])
+    assert [m["direction"] for m in record["messages"]] == ["outbound", "inbound"]
+    assert await offered(mail_client, alice) == []
+    missing = await mail_client.post(
+        "/api/v1/interactions", json={"channel": "email", "to": CUSTOMER, "body": "Hi"}, headers=alice
+    )
+    assert (missing.status, (await missing.json())["error"]["code"]) == (400, "input.bad_field")
