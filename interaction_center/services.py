@@ -26,6 +26,7 @@ from interaction_center.desk.audit import AuditLog
 from interaction_center.desk.canned import CannedResponses
 from interaction_center.desk.chat import ChatDesk
 from interaction_center.desk.customers import CustomerDesk
+from interaction_center.desk.floor import FloorFeed
 from interaction_center.desk.outbound import Conversations
 from interaction_center.desk.presence import Presence
 from interaction_center.desk.supervise import Supervision
@@ -118,6 +119,7 @@ class Services:
     canned: CannedResponses
     customers: CustomerDesk
     conversations: Conversations
+    floor: FloorFeed
     work: AgentWork
     supervision: Supervision
     chat: ChatDesk
@@ -172,6 +174,7 @@ class Services:
         pushes = asyncio.create_task(self.pushes.reader.run(), name="agent-pushes")
         chat_updates = asyncio.create_task(self.chat.run_queue_updates(), name="chat-queue-updates")
         callbacks = asyncio.create_task(self.voice.bridge.run_callbacks(), name="voice-callbacks")
+        floor = asyncio.create_task(self.floor.run(), name="supervisors-floor")
         try:
             if self.sandbox is not None:
                 await self.sandbox.start()
@@ -183,7 +186,7 @@ class Services:
             for adapter in self.channels.values():
                 await adapter.stop()
             await self.intake.close()
-            for task in (feed, counting, pushes, ticker, chat_updates, callbacks):
+            for task in (feed, counting, pushes, ticker, chat_updates, callbacks, floor):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -271,6 +274,7 @@ def build_services(settings: Settings) -> Services:
         canned=CannedResponses(sessions, settings),
         customers=CustomerDesk(sessions, settings),
         conversations=Conversations(sessions, work, dispatcher, settings),
+        floor=FloorFeed(statistics, accounts, hub),
         work=work,
         supervision=Supervision(sessions, dispatcher, work, on_taken=[chat.assigned]),
         chat=chat,

@@ -422,6 +422,35 @@ class PongFrame(TypedDict):
     type: Literal["pong"]
 
 
+class FloorAgentBody(TypedDict):
+    id: str
+    username: str
+    display_name: str
+    role: str
+    status: str
+    status_reason: str | None
+    # In this status since: the time in state is now minus this.
+    since: str
+
+
+class FloorFrame(TypedDict):
+    """A supervisor's view of the floor, whole: on subscribing, or resuming too late."""
+
+    type: Literal["floor"]
+    seq: int
+    queues: list[QueueStatsBody]
+    agents: list[FloorAgentBody]
+
+
+class FloorChangesFrame(TypedDict):
+    """What changed on the floor since frame ``seq - 1``: the queue rows and agents that did."""
+
+    type: Literal["floor_changes"]
+    seq: int
+    queues: list[QueueStatsBody]
+    agents: list[FloorAgentBody]
+
+
 AgentFrame = (
     HelloFrame
     | OfferFrame
@@ -431,6 +460,8 @@ AgentFrame = (
     | CustomerTypingFrame
     | PongFrame
     | ErrorFrame
+    | FloorFrame
+    | FloorChangesFrame
 )
 
 

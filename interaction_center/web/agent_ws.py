@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from channels.live import live_socket
 from interaction_center import wire as serialize
-from interaction_center.desk.accounts import Account
-from interaction_center.domain.errors import InteractionCenterError, InvalidInput, Unauthorized
+from interaction_center.desk.accounts import Account, can_supervise
+from interaction_center.domain.errors import Forbidden, InteractionCenterError, InvalidInput, Unauthorized
 from interaction_center.domain.untrusted import parse_json
 from interaction_center.domain.wire import error_frame, pong_frame
 from interaction_center.web.auth import bearer_token
@@ -47,6 +48,8 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
                 await _handle(request, socket, agent, frame.data)
     finally:
         services.hub.detach(agent.id, socket)
+        if not services.hub.connected(agent.id):
+            services.floor.unsubscribe(agent.id)
         log.info("agent %s: live channel closed", agent.id)
         if not services.hub.connected(agent.id):
             # Shielded: the agent's offers must go back to the queue even if aiohttp
@@ -64,11 +67,12 @@ async def _handle(request: web.Request, socket: web.WebSocketResponse, agent: Ac
         return
     try:
         data = parse_json(raw, code="input.bad_json")
-        if (
-            not isinstance(data, dict)
-            or data.get("type") != "typing"
-            or not isinstance(data.get("interaction_id"), str)
-        ):
+        if not isinstance(data, dict):
+            return
+        if data.get("type") in ("subscribe", "unsubscribe"):
+            await _floor(request, agent, data)
+            return
+        if data.get("type") != "typing" or not isinstance(data.get("interaction_id"), str):
             return
         await request.app[SERVICES].chat.agent_typing(agent.id, data["interaction_id"])
     except InteractionCenterError as exc:
@@ -77,6 +81,23 @@ async def _handle(request: web.Request, socket: web.WebSocketResponse, agent: Ac
         # One frame's failure is that frame's: the agent's live channel stays open.
         log.exception("agent %s: frame failed", agent.id)
         await socket.send_json(error_frame("internal", "internal error; it has been logged"))
+
+
+async def _floor(request: web.Request, agent: Account, data: dict[str, Any]) -> None:
+    """``{"type": "subscribe", "topic": "floor", "since"?: SEQ}`` (supervisors): the live
+    floor, from the frame after ``since`` when given; ``unsubscribe`` ends it."""
+    if data.get("topic") != "floor":
+        raise InvalidInput("the only topic is 'floor'", code="ws.bad_topic")
+    if not can_supervise(agent):
+        raise Forbidden("the floor is for supervisors", code="auth.role")
+    floor = request.app[SERVICES].floor
+    if data["type"] == "unsubscribe":
+        floor.unsubscribe(agent.id)
+        return
+    since = data.get("since")
+    if since is not None and (not isinstance(since, int) or isinstance(since, bool) or since < 0):
+        raise InvalidInput("since: the seq of the last floor frame seen", code="ws.bad_since")
+    await floor.subscribe(agent.id, since)
 
 
 async def _token_frame(socket: web.WebSocketResponse) -> str:

@@ -1,0 +1,107 @@
+"""The supervisors' live floor on their WebSocket: a snapshot on subscribing, then what
+changed (at most every half second), numbered so a reconnect resumes where it left off;
+agents may not subscribe."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from aiohttp import ClientWebSocketResponse
+
+from tests.support import Client, login, next_frame, post_sms, set_status, sms_form
+
+
+async def _subscribed(client: Client, headers: dict[str, str], since: int | None = None) -> ClientWebSocketResponse:
+    socket = await client.ws_connect("/api/v1/ws", headers=headers)
+    await next_frame(socket, "hello")
+    await socket.send_json({"type": "subscribe", "topic": "floor", **({} if since is None else {"since": since})})
+    return socket
+
+
+def _row(frame: dict[str, Any], queue: str = "support", channel: str = "sms") -> dict[str, Any] | None:
+    return next((q for q in frame["queues"] if (q["queue"], q["channel"]) == (queue, channel)), None)
+
+
+async def _change(socket: ClientWebSocketResponse, wanted: Any) -> dict[str, Any]:
+    """The first change frame that ``wanted`` accepts."""
+    while True:
+        frame = await next_frame(socket, "floor_changes")
+        if wanted(frame):
+            return frame
+
+
+async def test_a_supervisor_sees_the_floor_then_its_changes(client: Client) -> None:
+    sam, alice = await login(client, "sam"), await login(client, "alice")
+    socket = await _subscribed(client, sam)
+    snapshot = await next_frame(socket, "floor")
+    assert (_row(snapshot) or {}).get("waiting") == 0
+    assert {a["username"]: a["status"] for a in snapshot["agents"]}["alice"] == "offline"
+
+    await post_sms(client, sms_form())
+    waiting = await _change(socket, lambda f: (_row(f) or {}).get("waiting") == 1)
+    assert waiting["seq"] > snapshot["seq"]
+    later = await _change(socket, lambda f: (_row(f) or {}).get("longest_wait_seconds", 0) > 0)
+    assert later["seq"] > waiting["seq"]
+
+    await set_status(client, alice, "available")
+    moved = await _change(socket, lambda f: any(a["username"] == "alice" for a in f["agents"]))
+    [mine] = [a for a in moved["agents"] if a["username"] == "alice"]
+    assert mine["status"] == "available"
+    await socket.close()
+
+
+async def test_changes_come_at_most_twice_a_second(client: Client) -> None:
+    socket = await _subscribed(client, await login(client, "sam"))
+    await next_frame(socket, "floor")
+    started = time.monotonic()
+    for n in range(8):
+        await post_sms(client, sms_form(sender=f"+1555123{n:04d}"))
+        await asyncio.sleep(0.1)
+    frames = []
+    while time.monotonic() - started < 2.0:
+        try:
+            frames.append(
+                await next_frame(socket, "floor_changes", timeout=max(0.05, 2.0 - (time.monotonic() - started)))
+            )
+        except TimeoutError:
+            break
+    assert 1 <= len(frames) <= 5, len(frames)
+    await socket.close()
+
+
+async def test_a_reconnect_resumes_from_the_last_seq_seen(client: Client) -> None:
+    sam = await login(client, "sam")
+    socket = await _subscribed(client, sam)
+    seen = (await next_frame(socket, "floor"))["seq"]
+    await socket.close()
+    await post_sms(client, sms_form())
+    await asyncio.sleep(0.3)
+
+    resumed = await _subscribed(client, sam, since=seen)
+    frame = await resumed.receive_json(timeout=5)
+    while frame["type"] not in ("floor", "floor_changes"):
+        frame = await resumed.receive_json(timeout=5)
+    assert (frame["type"], frame["seq"]) == ("floor_changes", seen + 1)
+    await resumed.close()
+
+    too_far = await _subscribed(client, sam, since=10**6)
+    assert (await next_frame(too_far, "floor"))["seq"] >= seen + 1
+    await too_far.close()
+
+
+async def test_agents_may_not_subscribe_and_bad_frames_are_refused(client: Client) -> None:
+    socket = await _subscribed(client, await login(client, "alice"))
+    assert (await next_frame(socket, "error"))["code"] == "auth.role"
+    await socket.close()
+    sam = await client.ws_connect("/api/v1/ws", headers=await login(client, "sam"))
+    await next_frame(sam, "hello")
+    for frame, code in (
+        ({"type": "subscribe", "topic": "gossip"}, "ws.bad_topic"),
+        ({"type": "subscribe", "topic": "floor", "since": -1}, "ws.bad_since"),
+        ({"type": "subscribe", "topic": "floor", "since": "3"}, "ws.bad_since"),
+    ):
+        await sam.send_json(frame)
+        assert (await next_frame(sam, "error"))["code"] == code
+    await sam.close()
