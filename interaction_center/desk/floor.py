@@ -12,10 +12,11 @@ import asyncio
 import logging
 from collections import deque
 
-from interaction_center.desk.accounts import Account, Accounts
+from interaction_center import wire as serialize
+from interaction_center.desk.accounts import Accounts
 from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.dispatch.statistics import Statistics
-from interaction_center.domain.wire import FloorAgentBody, FloorChangesFrame, FloorFrame, QueueStatsBody
+from interaction_center.domain.wire import AgentBody, FloorChangesFrame, FloorFrame, QueueStatsBody
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ class FloorFeed:
         self._hub = hub
         self._subscribers: set[str] = set()
         self._queues: dict[tuple[str, str], QueueStatsBody] = {}
-        self._agents: dict[str, FloorAgentBody] = {}
+        self._agents: dict[str, AgentBody] = {}
         self._seq = 0
         self._sent: deque[FloorChangesFrame] = deque(maxlen=KEPT)
         self._lock = asyncio.Lock()
@@ -75,7 +76,7 @@ class FloorFeed:
     async def _refresh(self) -> None:
         """Read the floor; what differs from the last read is a change frame, sent."""
         queues = {(row["queue"], row["channel"]): row for row in (await self._statistics.queues())["queues"]}
-        agents = {row["id"]: row for row in map(_agent, await self._accounts.all()) if row is not None}
+        agents = {row.id: serialize.agent(row) for row in await self._accounts.all() if row.active}
         changed_queues = [row for key, row in queues.items() if self._queues.get(key) != row]
         changed_agents = [row for key, row in agents.items() if self._agents.get(key) != row]
         self._queues, self._agents = queues, agents
@@ -91,17 +92,3 @@ class FloorFeed:
         self._sent.append(frame)
         for supervisor_id in self._subscribers:
             self._hub.push(supervisor_id, frame)
-
-
-def _agent(row: Account) -> FloorAgentBody | None:
-    if not row.active:
-        return None
-    return {
-        "id": row.id,
-        "username": row.username,
-        "display_name": row.display_name,
-        "role": row.role,
-        "status": row.status,
-        "status_reason": row.status_reason,
-        "since": row.status_changed_at.isoformat(),
-    }

@@ -422,24 +422,13 @@ class PongFrame(TypedDict):
     type: Literal["pong"]
 
 
-class FloorAgentBody(TypedDict):
-    id: str
-    username: str
-    display_name: str
-    role: str
-    status: str
-    status_reason: str | None
-    # In this status since: the time in state is now minus this.
-    since: str
-
-
 class FloorFrame(TypedDict):
     """A supervisor's view of the floor, whole: on subscribing, or resuming too late."""
 
     type: Literal["floor"]
     seq: int
     queues: list[QueueStatsBody]
-    agents: list[FloorAgentBody]
+    agents: list[AgentBody]
 
 
 class FloorChangesFrame(TypedDict):
@@ -448,7 +437,7 @@ class FloorChangesFrame(TypedDict):
     type: Literal["floor_changes"]
     seq: int
     queues: list[QueueStatsBody]
-    agents: list[FloorAgentBody]
+    agents: list[AgentBody]
 
 
 AgentFrame = (
