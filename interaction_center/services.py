@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -228,7 +229,7 @@ def build_services(settings: Settings) -> Services:
     intake = Intake(sessions, writer, settings, writing=feed.wake, held=pushes.wake)
     port = ChannelIntake(intake, settings, metrics)
     rooms = ChatRooms()
-    statistics = Statistics(sessions, dispatcher)
+    statistics = Statistics(sessions, dispatcher, ZoneInfo(settings.routing.time_zone))
     chat = ChatDesk(sessions, intake, dispatcher, statistics, routing, hub, rooms, settings)
     voice = _voice_desk(settings, sessions, writer, reader, intake, dispatcher, routing, feed.wake, metrics)
     # Every channel the service speaks: adding one is its subpackage, its configuration

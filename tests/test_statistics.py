@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Connection
@@ -201,6 +202,15 @@ def test_intervals_start_on_the_quarter_hour() -> None:
     assert tallies.interval_of(moment) == datetime(2026, 12, 6, 23, 45, tzinfo=UTC)
     assert tallies.interval_of(datetime(2026, 12, 7, 0, 0, tzinfo=UTC)) == datetime(2026, 12, 7, 0, 0, tzinfo=UTC)
     assert start_of_day(moment) == datetime(2026, 12, 6, tzinfo=UTC)
+
+    # The centre's own midnight: in New York (UTC-5 in December) the day began at 05:00 UTC,
+    # and a moment just after UTC midnight is still the evening before there.
+    new_york = ZoneInfo("America/New_York")
+    assert start_of_day(moment, new_york) == datetime(2026, 12, 6, 5, tzinfo=UTC)
+    assert start_of_day(datetime(2026, 12, 7, 1, tzinfo=UTC), new_york) == datetime(2026, 12, 6, 5, tzinfo=UTC)
+    # Whole quarter hours: a local day is a sum of whole tally intervals (Kathmandu: +05:45).
+    kathmandu = start_of_day(moment, ZoneInfo("Asia/Kathmandu"))
+    assert tallies.interval_of(kathmandu) == kathmandu
 
 
 async def test_an_interaction_transferred_and_accepted_again_is_answered_once(client: Client) -> None:

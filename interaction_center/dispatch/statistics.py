@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -95,20 +95,22 @@ def statistics_consumer(writer: Writer) -> ExactlyOnceConsumer:
     return ExactlyOnceConsumer(CONSUMER, events.INTERACTIONS, COUNTED, writer, count, from_head=True)
 
 
-def start_of_day(now: datetime) -> datetime:
-    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+def start_of_day(now: datetime, zone: tzinfo = UTC) -> datetime:
+    """The last midnight in ``zone`` (the centre's), as a UTC time."""
+    return now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
 
 
 class Statistics:
     """What supervisors' figures and the chat desk's wait estimates read."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], dispatcher: Dispatcher) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], dispatcher: Dispatcher, zone: tzinfo) -> None:
+        self._zone = zone
         self._sessions = sessions
         self._dispatcher = dispatcher
 
     async def today(self) -> dict[tuple[str, str], Tally]:
         async with self._sessions() as session:
-            return await tallies.since(session, start_of_day(utcnow()))
+            return await tallies.since(session, start_of_day(utcnow(), self._zone))
 
     async def queues(self) -> QueuesBody:
         live = await self._dispatcher.stats()

@@ -17,6 +17,7 @@ import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from channels.email.settings import RELAY_TLS_MODES, SmtpSettings
 from channels.sandbox.settings import DemoSettings
@@ -319,6 +320,10 @@ class _Loader:
             )
         if not settings.twilio.api_base_url.startswith(("http://", "https://")):
             self.problem("twilio.api_base_url", "must start with http:// or https://")
+        try:
+            ZoneInfo(settings.routing.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.problem("routing.time_zone", f"unknown time zone {settings.routing.time_zone!r} (an IANA name)")
         if settings.demo.sandbox:
             self._check_sandbox(settings)
         if settings.auth.token_ttl_seconds <= 0:

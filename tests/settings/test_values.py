@@ -324,3 +324,10 @@ def test_bad_database_url_from_the_environment_names_the_variable(tmp_path: Path
     issue = only_issue(tmp_path, MINIMAL, {"IC_DATABASE_URL": "mysql://db/ic"})
 
     assert issue.source == "environment IC_DATABASE_URL"
+
+
+def test_the_centres_time_zone_is_an_iana_name(tmp_path: Path) -> None:
+    assert load(tmp_path, MINIMAL + '[routing]\ntime_zone = "Europe/London"\n').routing.time_zone == "Europe/London"
+    assert load(tmp_path, MINIMAL).routing.time_zone == "UTC"
+    [issue] = issues_of(tmp_path, MINIMAL + '[routing]\ntime_zone = "Mars/Olympus"\n')
+    assert (issue.key, issue.reason) == ("routing.time_zone", "unknown time zone 'Mars/Olympus' (an IANA name)")
