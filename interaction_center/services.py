@@ -43,6 +43,7 @@ from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.dispatch.profiles import engine_config
 from interaction_center.dispatch.pushes import AgentPushes
 from interaction_center.dispatch.statistics import Statistics, statistics_consumer
+from interaction_center.dispatch.webhooks import Webhook
 from interaction_center.domain.errors import InteractionCenterError, InvalidInput
 from interaction_center.domain.model import Channel, InboundContact
 from interaction_center.domain.wire import InteractionBody
@@ -132,6 +133,7 @@ class Services:
     channels: dict[Channel, ChannelAdapter] = field(default_factory=dict)
     acknowledger: Acknowledger | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    webhooks: list[Webhook] = field(default_factory=list)
     # DEMO ONLY ([demo] sandbox): where replies go instead of Twilio and a mail relay.
     sandbox: Sandbox | None = None
 
@@ -148,6 +150,7 @@ class Services:
         metrics.sockets.labels("agent").set(self.hub.count())
         metrics.sockets.labels("chat").set(self.chat.rooms.count())
         consumers: list[LogConsumer[Any]] = [self.feed, self.counting, self.pushes.reader]
+        consumers += [webhook.consumer for webhook in self.webhooks]
         heads = await self.reader.run(lambda conn: {c.stream: events.head(conn, c.stream) for c in consumers})
         for consumer in consumers:
             metrics.lag.labels(consumer.name).set(max(0, heads[consumer.stream] - consumer.reached))
@@ -176,6 +179,7 @@ class Services:
         chat_updates = asyncio.create_task(self.chat.run_queue_updates(), name="chat-queue-updates")
         callbacks = asyncio.create_task(self.voice.bridge.run_callbacks(), name="voice-callbacks")
         floor = asyncio.create_task(self.floor.run(), name="supervisors-floor")
+        webhooks = [asyncio.create_task(w.run(), name=f"webhook-{w.consumer.name}") for w in self.webhooks]
         try:
             if self.sandbox is not None:
                 await self.sandbox.start()
@@ -187,7 +191,7 @@ class Services:
             for adapter in self.channels.values():
                 await adapter.stop()
             await self.intake.close()
-            for task in (feed, counting, pushes, ticker, chat_updates, callbacks, floor):
+            for task in (feed, counting, pushes, ticker, chat_updates, callbacks, floor, *webhooks):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -257,6 +261,7 @@ def build_services(settings: Settings) -> Services:
     )
     presence = Presence(dispatcher, hub, settings.routing.disconnect_grace_seconds)
     services = Services(
+        webhooks=[Webhook(webhook, writer) for webhook in settings.webhooks],
         metrics=metrics,
         sandbox=sandbox,
         settings=settings,

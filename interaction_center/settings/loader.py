@@ -40,6 +40,7 @@ from interaction_center.settings.model import (
 )
 from interaction_center.settings.roster import RosterParser
 from interaction_center.settings.voice import VoiceParser
+from interaction_center.settings.webhooks import webhooks
 
 DEFAULT_CONFIG = Path("config/interaction-center.toml")
 
@@ -55,7 +56,7 @@ _FLAT_SECTIONS: dict[str, type[Any]] = {
     "demo": DemoSettings,
 }
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-_TOP_LEVEL = {*_FLAT_SECTIONS, "channels", "skills", "queues", "agents", "dispositions", "canned"}
+_TOP_LEVEL = {*_FLAT_SECTIONS, "channels", "skills", "queues", "agents", "dispositions", "canned", "webhooks"}
 # Twilio's documented variable names, honoured so existing deployments need no renaming.
 _TWILIO_ALIASES = {"account_sid": "TWILIO_ACCOUNT_SID", "auth_token": "TWILIO_AUTH_TOKEN"}
 # IC_ variables that are read but set no configuration key. Every other IC_ variable must
@@ -186,6 +187,7 @@ class _Loader:
             agents=roster.agents(data.get("agents", []), queues),
             dispositions=codes,
             canned=canned(self.problem, data.get("canned", []), queues),
+            webhooks=webhooks(self.problem, data.get("webhooks", [])),
         )
         settings = self._checked(settings)
         if self.issues:

@@ -114,6 +114,19 @@ DEFAULT_DISPOSITIONS = {
 
 
 @dataclass(frozen=True)
+class WebhookSettings:
+    """A receiver of the event log's events (``dispatch.webhooks``)."""
+
+    name: str
+    url: str
+    secret: str = field(repr=False)
+    events: tuple[str, ...]
+    timeout_seconds: float = 10.0
+    # The first pause after a failed delivery; each next one doubles, up to five minutes.
+    retry_seconds: float = 1.0
+
+
+@dataclass(frozen=True)
 class CannedResponse:
     """A reply every agent has ready, by its shortcut (``domain.templates`` fills it)."""
 
@@ -184,6 +197,7 @@ class Settings:
     agents: tuple[AgentSeed, ...] = ()
     dispositions: dict[str, Disposition] = field(default_factory=lambda: dict(DEFAULT_DISPOSITIONS))
     canned: tuple[CannedResponse, ...] = ()
+    webhooks: tuple[WebhookSettings, ...] = ()
 
     def dispositions_of(self, queue: str) -> list[Disposition]:
         """The codes an interaction of ``queue`` completes with, in configured order."""
