@@ -8,7 +8,7 @@ from typing import Any
 
 from interaction_center.domain import templates
 from interaction_center.settings.model import CannedResponse, QueueSettings
-from interaction_center.settings.roster import Problem
+from interaction_center.settings.roster import Problem, tables
 
 SHORTCUT = re.compile(r"[a-z0-9][a-z0-9_-]{0,29}")
 MAX_TITLE = 100
@@ -17,15 +17,8 @@ _KEYS = {"shortcut", "title", "body", "queues"}
 
 
 def canned(problem: Problem, items: Any, queues: dict[str, QueueSettings]) -> tuple[CannedResponse, ...]:
-    if not isinstance(items, list):
-        problem("canned", "must be an array of tables ([[canned]])")
-        return ()
     found: list[CannedResponse] = []
-    for index, spec in enumerate(items):
-        key = f"canned[{index}]"
-        if not isinstance(spec, dict) or set(spec) - _KEYS:
-            problem(key, f"must be a table of {', '.join(sorted(_KEYS))}")
-            continue
+    for key, spec in tables(problem, "canned", items, _KEYS):
         shortcut, title, body, named = spec.get("shortcut"), spec.get("title"), spec.get("body"), spec.get("queues", [])
         why = checked(shortcut, title, body)
         if why is not None:

@@ -5,7 +5,7 @@ reported through the loader's ``problem`` callback, never raised."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from interaction_center.domain.model import Channel, Role
@@ -36,6 +36,20 @@ def is_int(value: Any) -> bool:
 
 def is_number(value: Any) -> bool:
     return (is_int(value) or isinstance(value, float)) and value == value and abs(value) != float("inf")
+
+
+def tables(problem: Problem, section: str, items: Any, keys: set[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The tables of an array of tables (``[[section]]``) that hold only ``keys``, each
+    with its key for problems (``section[2]``); the others reported."""
+    if not isinstance(items, list):
+        problem(section, f"must be an array of tables ([[{section}]])")
+        return
+    for index, spec in enumerate(items):
+        key = f"{section}[{index}]"
+        if not isinstance(spec, dict) or set(spec) - keys:
+            problem(key, f"must be a table of {', '.join(sorted(keys))}")
+            continue
+        yield key, spec
 
 
 class RosterParser:

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from interaction_center.settings.model import WebhookSettings
-from interaction_center.settings.roster import Problem
+from interaction_center.settings.roster import Problem, tables
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}")
 _EVENT = re.compile(r"[a-z][a-z_]{0,49}")
@@ -16,15 +16,8 @@ MIN_SECRET = 16
 
 
 def webhooks(problem: Problem, items: Any) -> tuple[WebhookSettings, ...]:
-    if not isinstance(items, list):
-        problem("webhooks", "must be an array of tables ([[webhooks]])")
-        return ()
     found: list[WebhookSettings] = []
-    for index, spec in enumerate(items):
-        key = f"webhooks[{index}]"
-        if not isinstance(spec, dict) or set(spec) - _KEYS:
-            problem(key, f"must be a table of {', '.join(sorted(_KEYS))}")
-            continue
+    for key, spec in tables(problem, "webhooks", items, _KEYS):
         why = _problem(spec)
         if why is None and any(w.name == spec["name"] for w in found):
             why = f"name: {spec['name']!r} is used twice"
