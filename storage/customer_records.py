@@ -43,18 +43,32 @@ async def interaction_ids(session: AsyncSession, customer_id: str) -> list[str]:
 
 
 async def move(session: AsyncSession, identity_ids: Sequence[int], interaction_ids: Sequence[str], to: str) -> None:
+    await _move(session, identity_ids, interaction_ids, to, None)
+
+
+async def move_back(
+    session: AsyncSession, identity_ids: Sequence[int], interaction_ids: Sequence[str], held_by: str, to: str
+) -> None:
+    """Those of the rows ``held_by`` still has: what a merge moved, less what left since."""
+    await _move(session, identity_ids, interaction_ids, to, held_by)
+
+
+async def _move(
+    session: AsyncSession, identity_ids: Sequence[int], interaction_ids: Sequence[str], to: str, held_by: str | None
+) -> None:
     if identity_ids:
-        await session.execute(
-            update(CustomerIdentity).where(CustomerIdentity.id.in_(identity_ids)).values(customer_id=to)
-        )
+        query = update(CustomerIdentity).where(CustomerIdentity.id.in_(identity_ids))
+        if held_by is not None:
+            query = query.where(CustomerIdentity.customer_id == held_by)
+        await session.execute(query.values(customer_id=to))
     if interaction_ids:
         # Their version moves on, as any change of an interaction's does: a writer that read
         # one before the move finds it changed.
+        moved = update(Interaction).where(Interaction.id.in_(interaction_ids))
+        if held_by is not None:
+            moved = moved.where(Interaction.customer_id == held_by)
         await session.execute(
-            update(Interaction)
-            .where(Interaction.id.in_(interaction_ids))
-            .values(customer_id=to, version=Interaction.version + 1)
-            .execution_options(synchronize_session=False)
+            moved.values(customer_id=to, version=Interaction.version + 1).execution_options(synchronize_session=False)
         )
 
 

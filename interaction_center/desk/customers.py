@@ -104,7 +104,14 @@ class CustomerDesk:
     async def unmerge(self, agent: Agent, into_id: str, merge_id: int) -> None:
         """What the merge moved goes back; what was added to the record since stays."""
         async with self._sessions.begin() as session:
-            await self._readable(session, agent, into_id)
+            into = await self._readable(session, agent, into_id)
+            if into.merged_into is not None:
+                # Its rows are another's now: undo that merge first, or this one would
+                # take them from there.
+                raise Conflict(
+                    f"customer {into_id} was merged into {into.merged_into} since: unmerge that first",
+                    code="customer.merged",
+                )
             merge = await records.merge(session, merge_id)
             if merge is None or merge.into_id != into_id:
                 raise NotFound(f"customer {into_id} has no merge {merge_id}", code="customer.no_merge")
@@ -112,7 +119,7 @@ class CustomerDesk:
                 raise Conflict("that merge was undone already", code="customer.unmerged")
             other = await customer_store.get(session, merge.from_id)
             assert other is not None  # a merge's customers are never deleted
-            await records.move(session, merge.identity_ids, merge.interaction_ids, other.id)
+            await records.move_back(session, merge.identity_ids, merge.interaction_ids, into.id, other.id)
             other.merged_into = None
             merge.unmerged_by, merge.unmerged_at = agent.id, utcnow()
 

@@ -16,6 +16,8 @@ from interaction_center import wire as serialize
 from interaction_center.desk.accounts import Accounts
 from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.dispatch.statistics import Statistics
+from interaction_center.domain.errors import Forbidden
+from interaction_center.domain.model import Role
 from interaction_center.domain.wire import AgentBody, FloorChangesFrame, FloorFrame, QueueStatsBody
 
 log = logging.getLogger(__name__)
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 FLOOR_INTERVAL = 0.5
 # Change frames kept for supervisors who reconnect: a minute's worth at the fastest.
 KEPT = 120
+_SUPERVISING = (Role.SUPERVISOR, Role.ADMIN)
 
 
 class FloorFeed:
@@ -42,6 +45,8 @@ class FloorFeed:
         are all still kept, else a snapshot; then every change."""
         async with self._lock:
             await self._refresh()
+            if not self._supervises(supervisor_id):
+                raise Forbidden("the floor is for supervisors", code="auth.role")
             self._subscribers.add(supervisor_id)
             missed = [frame for frame in self._sent if since is not None and frame["seq"] > since]
             resumable = since is not None and since <= self._seq and (since == self._seq or (
@@ -57,6 +62,10 @@ class FloorFeed:
                 "agents": list(self._agents.values()),
             }
             self._hub.push(supervisor_id, snapshot)
+
+    def _supervises(self, agent_id: str) -> bool:
+        agent = self._agents.get(agent_id)
+        return agent is not None and agent["role"] in _SUPERVISING
 
     def unsubscribe(self, supervisor_id: str) -> None:
         self._subscribers.discard(supervisor_id)
@@ -79,8 +88,11 @@ class FloorFeed:
         agents = {row.id: serialize.agent(row) for row in await self._accounts.all() if row.active}
         changed_queues = [row for key, row in queues.items() if self._queues.get(key) != row]
         changed_agents = [row for key, row in agents.items() if self._agents.get(key) != row]
+        removed = sorted(self._agents.keys() - agents.keys())
         self._queues, self._agents = queues, agents
-        if not changed_queues and not changed_agents:
+        # A subscriber demoted or deactivated since they subscribed sees the floor no more.
+        self._subscribers = {s for s in self._subscribers if self._supervises(s)}
+        if not changed_queues and not changed_agents and not removed:
             return
         self._seq += 1
         frame: FloorChangesFrame = {
@@ -88,6 +100,7 @@ class FloorFeed:
             "seq": self._seq,
             "queues": changed_queues,
             "agents": changed_agents,
+            "removed_agents": removed,
         }
         self._sent.append(frame)
         for supervisor_id in self._subscribers:

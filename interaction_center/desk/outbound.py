@@ -104,7 +104,7 @@ class Conversations:
         known = await customers.identity(session, kind, address)
         if known is not None:
             return known.customer_id
-        customer = Customer(display_name=address, name_key=name_key(address))
+        customer = Customer(display_name=address[:200], name_key=name_key(address))
         session.add(customer)
         await session.flush()
         session.add(CustomerIdentity(customer_id=customer.id, kind=kind, value=address))

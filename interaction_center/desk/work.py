@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -126,18 +126,24 @@ class AgentWork:
             sender = self.sender_for(channel, body)
             rows = await store.messages(session, [interaction.id])
             inbound = store.first_inbound(rows)
-            if inbound is None:
-                raise Conflict("the interaction has no inbound message to answer", code="message.no_recipient")
+            # A conversation the agent started has no customer message yet: its first says who.
+            started = next((row for row in rows if row.direction == Direction.OUTBOUND), None)
+            if inbound is not None:
+                customer, ours = inbound.from_address, inbound.to_address
+            elif started is not None:
+                customer, ours = started.to_address, started.from_address
+            else:
+                raise Conflict("the interaction has no message saying whom to write", code="message.no_recipient")
             if interaction.channel == Channel.SMS:
-                await check_not_opted_out(session, inbound.from_address)
+                await check_not_opted_out(session, customer)
             email = interaction.channel == Channel.EMAIL
             message = Message(
                 interaction_id=interaction.id,
                 channel=interaction.channel,
                 direction=Direction.OUTBOUND,
                 # Email answers from our one configured address, whichever of ours was written to.
-                from_address=self._settings.smtp.from_address if email else inbound.to_address,
-                to_address=inbound.from_address,
+                from_address=self._settings.smtp.from_address if email else ours,
+                to_address=customer,
                 body=body,
                 status="sending",
                 author_agent_id=agent.id,
@@ -148,10 +154,11 @@ class AgentWork:
             message.to_address,
             message.from_address,
             body,
+            subject=str(started.attributes.get("subject", "")) if inbound is None and started is not None else "",
             thread_key=interaction.thread_key,
             message_id=message.id,
         )
-        if email:
+        if email and inbound is not None:
             outbound = threaded(outbound, rows, interaction.thread_key)
         return await self.deliver(agent, sender, message, outbound)
 
@@ -280,8 +287,11 @@ class AgentWork:
             raise InvalidInput("give exactly one of 'queue' or 'agent_id'", code="transfer.target")
         if to_agent is not None:
             async with self._sessions() as session:
-                if await agent_store.get(session, to_agent) is None:
-                    raise NotFound(f"no agent {to_agent}", code="agent.not_found")
+                named = await agent_store.get(session, to_agent)
+            if named is None:
+                raise NotFound(f"no agent {to_agent}", code="agent.not_found")
+            if not named.active:
+                raise Conflict(f"agent {to_agent} is deactivated", code="agent.deactivated")
         target = interaction.queue if queue is None else queue
         settings = self._settings.queues.get(target)
         if settings is None or Channel(interaction.channel) not in settings.channels:
@@ -309,7 +319,7 @@ class AgentWork:
             return
         if self._on_transferring is not None:
             await self._on_transferring(interaction)
-        await self._dispatcher.transfer(actor, interaction.id, entry, data)
+        await self._dispatcher.transfer(actor, interaction.id, entry, data, holder=interaction.assigned_agent_id)
 
     async def _held(self, session: AsyncSession, agent: Agent, interaction_id: str) -> Interaction:
         interaction = await store.get(session, interaction_id)
@@ -345,11 +355,14 @@ def _cursor(before: str | None) -> tuple[datetime, str] | None:
     if before is None:
         return None
     at, _, interaction_id = before.partition("|")
+    closed_at: datetime | None = None
     try:
-        closed_at = datetime.fromisoformat(at)
-    except ValueError:
-        closed_at = None
-    if closed_at is None or closed_at.tzinfo is None or not interaction_id:
+        parsed = datetime.fromisoformat(at)
+        # Into UTC here: a time at the calendar's edge with an offset has no UTC form.
+        closed_at = parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+    except (ValueError, OverflowError):
+        pass
+    if closed_at is None or not interaction_id:
         raise InvalidInput("before must be a next_before this list gave", code="input.bad_query")
     return closed_at, interaction_id
 

@@ -311,7 +311,13 @@ class Dispatcher:
         return True
 
     async def transfer(
-        self, actor: Actor, interaction_id: str, entry: QueueEntry, data: dict[str, Any], event: str = "transferred"
+        self,
+        actor: Actor,
+        interaction_id: str,
+        entry: QueueEntry,
+        data: dict[str, Any],
+        event: str = "transferred",
+        holder: str | None = None,
     ) -> None:
         """Hand an assigned interaction back to routing as ``entry``: another queue, or
         reserved for a named agent for a while, or its own place again (a call its agent
@@ -319,6 +325,9 @@ class Dispatcher:
         async with self._lock:
             async with self._sessions.begin() as session:
                 interaction = await store.get(session, interaction_id)
+                if holder is not None and interaction.assigned_agent_id != holder:
+                    # Taken over (or transferred) since the caller looked: theirs no more.
+                    raise Conflict("the interaction is no longer yours", code="interaction.not_yours")
                 store.transition(session, interaction, InteractionState.QUEUED, actor, event, data)
                 interaction.assigned_agent_id = None
                 for column, value in queued_values(entry, data.get("note")).items():
@@ -523,6 +532,9 @@ class Dispatcher:
             agent = await agent_store.get(session, agent_id)
             if agent is None:
                 raise NotFound(f"no agent {agent_id}", code="agent.not_found")
+            if not agent.active and status is not AgentState.OFFLINE:
+                # A closed account takes nothing: only its session's end is recorded.
+                raise Conflict(f"agent {agent_id} is deactivated", code="agent.deactivated")
             now = utcnow()
             data = {"from": agent.status, "to": status, "reason": reason}
             agent.status, agent.status_reason, agent.status_changed_at = status, reason, now

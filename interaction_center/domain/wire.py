@@ -432,12 +432,14 @@ class FloorFrame(TypedDict):
 
 
 class FloorChangesFrame(TypedDict):
-    """What changed on the floor since frame ``seq - 1``: the queue rows and agents that did."""
+    """What changed on the floor since frame ``seq - 1``: the queue rows and agents that
+    did, and the agents no longer on it (deactivated)."""
 
     type: Literal["floor_changes"]
     seq: int
     queues: list[QueueStatsBody]
     agents: list[AgentBody]
+    removed_agents: list[str]
 
 
 AgentFrame = (

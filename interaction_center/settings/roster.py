@@ -212,8 +212,8 @@ class RosterParser:
             if not self.known_table(key, spec, _AGENT_KEYS):
                 continue
             username = spec.get("username")
-            if not isinstance(username, str) or not username.strip():
-                self.problem(f"{key}.username", "required, a non-empty string")
+            if not isinstance(username, str) or not username.strip() or len(username) > 100:
+                self.problem(f"{key}.username", "required, a non-empty string of at most 100 characters")
                 continue
             if any(seed.username == username for seed in seeds):
                 self.problem(f"{key}.username", f"{username!r} is declared twice")
@@ -223,8 +223,8 @@ class RosterParser:
                 continue
             display_name = spec.get("display_name", username)
             password = spec.get("password", "")
-            if not isinstance(display_name, str) or not isinstance(password, str):
-                self.problem(key, "display_name and password must be strings")
+            if not isinstance(display_name, str) or not isinstance(password, str) or len(display_name) > 200:
+                self.problem(key, "display_name (at most 200 characters) and password must be strings")
                 continue
             phone = spec.get("phone", "")
             if not isinstance(phone, str) or (phone and not _E164.fullmatch(phone)):

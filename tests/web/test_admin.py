@@ -64,6 +64,9 @@ async def test_an_admin_creates_an_agent_under_the_policy_who_can_then_log_in(ad
     assert (body["username"], body["display_name"], body["active"]) == ("dave", "Dave D", True)
     assert body["skills"] == {"billing": 7}
     assert [q["queue"] for q in body["queues"]] == ["support"]
+    for too_long in ({"username": "d" * 101}, {"display_name": "D" * 201}):
+        refused = await client.post("/api/v1/agents", json=new | {"password": STRONG} | too_long, headers=ada)
+        assert (refused.status, (await refused.json())["error"]["code"]) == (400, "agent.bad_profile")
     again = await client.post("/api/v1/agents", json=new | {"password": STRONG}, headers=ada)
     assert (again.status, (await again.json())["error"]["code"]) == (409, "agent.exists")
     assert await _login_status(client, "dave", STRONG) == (200, None)
@@ -119,6 +122,10 @@ async def test_deactivation_revokes_tokens_ends_the_session_and_refuses_logins(a
     record = await _agent(client, ada, "alice")
     assert (record["status"], record["status_reason"], record["active"]) == ("offline", "deactivated", False)
     assert await _login_status(client, "alice", "alice-pass") == (401, "auth.deactivated")
+    # A closed account takes nothing: no status but offline, no transfer to it.
+    sam = await login(client, "sam")
+    back = await client.put(f"/api/v1/agents/{alice_id}/status", json={"status": "available"}, headers=sam)
+    assert (back.status, (await back.json())["error"]["code"]) == (409, "agent.deactivated")
     # A wrong password is told no more than ever.
     assert await _login_status(client, "alice", "wrong") == (401, "auth.bad_credentials")
 

@@ -101,6 +101,16 @@ async def test_two_records_are_merged_and_the_merge_undone(client: Client) -> No
     itself = await client.post(f"/api/v1/customers/{ann}/merge", json={"from": ann}, headers=alice)
     assert await _error(itself) == (400, "customer.bad_merge")
 
+    # Merged on into a third record: this merge waits until that one is undone.
+    await set_status(client, alice, "available")
+    third = await _handled(client, alice, "+15551230003")
+    onward = await client.post(f"/api/v1/customers/{third['customer_id']}/merge", json={"from": ann}, headers=alice)
+    assert onward.status == 200, await onward.text()
+    early = await client.post(f"/api/v1/customers/{ann}/unmerge", json={"merge_id": merge["id"]}, headers=sam)
+    assert await _error(early) == (409, "customer.merged")
+    [last] = (await onward.json())["merges"]
+    path = f"/api/v1/customers/{third['customer_id']}/unmerge"
+    assert (await client.post(path, json={"merge_id": last["id"]}, headers=alice)).status == 200
     undone = await client.post(f"/api/v1/customers/{ann}/unmerge", json={"merge_id": merge["id"]}, headers=alice)
     assert undone.status == 200, await undone.text()
     body = await undone.json()

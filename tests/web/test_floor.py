@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import ClientWebSocketResponse
 
-from tests.support import Client, login, next_frame, post_sms, set_status, sms_form
+from interaction_center.settings.model import Settings
+from tests.support import ADMIN, Client, agent_id, login, next_frame, post_sms, set_status, sms_form
 
 
 async def _subscribed(client: Client, headers: dict[str, str], since: int | None = None) -> ClientWebSocketResponse:
@@ -18,6 +20,10 @@ async def _subscribed(client: Client, headers: dict[str, str], since: int | None
     await next_frame(socket, "hello")
     await socket.send_json({"type": "subscribe", "topic": "floor", **({} if since is None else {"since": since})})
     return socket
+
+
+Start = Callable[[Settings], Awaitable[Client]]
+Make = Callable[..., Settings]
 
 
 def _row(frame: dict[str, Any], queue: str = "support", channel: str = "sms") -> dict[str, Any] | None:
@@ -105,3 +111,15 @@ async def test_agents_may_not_subscribe_and_bad_frames_are_refused(client: Clien
         await sam.send_json(frame)
         assert (await next_frame(sam, "error"))["code"] == code
     await sam.close()
+
+
+async def test_a_deactivated_agent_leaves_the_floor(app_factory: Start, settings_factory: Make) -> None:
+    client = await app_factory(settings_factory(top=ADMIN))
+    ada, bob = await login(client, "ada"), await login(client, "bob")
+    socket = await _subscribed(client, await login(client, "sam"))
+    await next_frame(socket, "floor")
+    bob_id = await agent_id(client, bob)
+    assert (await client.post(f"/api/v1/agents/{bob_id}/deactivate", headers=ada)).status == 200
+    gone = await _change(socket, lambda f: bob_id in f["removed_agents"])
+    assert all(a["id"] != bob_id for a in gone["agents"])
+    await socket.close()

@@ -42,10 +42,16 @@ async def test_an_agent_starts_an_sms_conversation_and_the_answer_continues_it(
     assert [r.form["To"] for r in twilio_stub.sent("POST", "Messages.json")] == [CUSTOMER]
     assert [e["type"] for e in body["events"]][:1] == ["outbound_started"]
 
+    # Before any answer, the agent may write again.
+    follow = await client.post(
+        f"/api/v1/interactions/{body['id']}/messages", json={"body": "Tracking: 42"}, headers=alice
+    )
+    assert follow.status == 201, await follow.text()
+    assert [r.form["To"] for r in twilio_stub.sent("POST", "Messages.json")] == [CUSTOMER, CUSTOMER]
     await post_sms(client, sms_form(sender=CUSTOMER, body="Thanks! When will it arrive?"))
     await routed(client)
     record = await interaction(client, alice, body["id"])
-    assert [m["direction"] for m in record["messages"]] == ["outbound", "inbound"]
+    assert [m["direction"] for m in record["messages"]] == ["outbound", "outbound", "inbound"]
     assert await offered(client, alice) == []
     work = await (await client.get("/api/v1/work?state=assigned", headers=alice)).json()
     assert [(w["id"], w["unread"]) for w in work["assigned"]] == [(body["id"], 1)]

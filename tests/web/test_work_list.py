@@ -78,6 +78,7 @@ async def test_completed_work_pages_newest_first(client: Client) -> None:
 
 async def test_a_bad_query_is_refused(client: Client) -> None:
     alice = await login(client, "alice")
-    for query in ("?state=lost", "?limit=0", "?limit=201", "?limit=x", "?channel=fax", "?before=yesterday"):
+    edge = "?before=9999-12-31T23:00:00-05:00|x"
+    for query in ("?state=lost", "?limit=0", "?limit=201", "?limit=x", "?channel=fax", "?before=yesterday", edge):
         response = await client.get(f"/api/v1/work{query}", headers=alice)
         assert (response.status, (await response.json())["error"]["code"]) == (400, "input.bad_query"), query
