@@ -14,7 +14,7 @@ import contextlib
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from socket import SHUT_RDWR
 from typing import Generic, TypeVar
@@ -127,11 +127,19 @@ class SocketGroups(Generic[Frame]):
         await asyncio.gather(*(_close(socket, WSCloseCode.GOING_AWAY, b"server shutting down") for socket in polite))
         await asyncio.gather(*self._sending, return_exceptions=True)
 
-    async def close_owner(self, owner: str, code: int, message: bytes) -> None:
-        """The owner's sockets closed with ``code`` (their session ended), each after the
-        frames already handed to it (the last of them may say why), or shut if it does
-        not take them in time."""
-        sockets = list(self._sockets.pop(owner, ()))
+    async def close_owner(
+        self,
+        owner: str,
+        code: int,
+        message: bytes,
+        chosen: Callable[[web.WebSocketResponse], bool] = lambda socket: True,
+    ) -> None:
+        """The owner's sockets (those ``chosen``) closed with ``code`` (their session
+        ended), each after the frames already handed to it (the last of them may say why),
+        or shut if it does not take them in time."""
+        sockets = [socket for socket in self._sockets.get(owner, ()) if chosen(socket)]
+        for socket in sockets:
+            self.detach(owner, socket)
         await asyncio.gather(*(_close(socket, code, message) for socket in sockets))
 
 

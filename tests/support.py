@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from aiohttp import ClientResponse, ClientWebSocketResponse, web
+from aiohttp import ClientResponse, ClientWebSocketResponse, WSMsgType, web
 from aiohttp.test_utils import TestClient
 from multidict import MultiDict
 from sqlalchemy import func, select
@@ -219,6 +219,19 @@ async def next_frame(socket: ClientWebSocketResponse, kind: str, timeout: float 
         frame = await socket.receive_json(timeout=timeout)
         if frame["type"] == kind:
             return dict(frame)
+
+
+async def closed_with(socket: ClientWebSocketResponse) -> tuple[int, str]:
+    """The close code and reason a socket gets, past whatever frames were on their way."""
+    while (message := await socket.receive(timeout=5)).type is WSMsgType.TEXT:
+        pass
+    assert message.type is WSMsgType.CLOSE, message
+    return int(message.data), str(message.extra)
+
+
+async def still_open(socket: ClientWebSocketResponse) -> None:
+    await socket.send_str('{"type":"ping"}')
+    assert (await next_frame(socket, "pong"))["type"] == "pong"
 
 
 async def offered(client: Client, headers: dict[str, str]) -> list[dict[str, Any]]:

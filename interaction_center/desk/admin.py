@@ -45,6 +45,8 @@ class LiveAgents(Protocol):
 
     async def session_ended(self, agent_id: str, reason: str, actor: Actor) -> None: ...
 
+    async def other_logins_ended(self, agent_id: str, kept: str) -> None: ...
+
 
 class AgentAdmin:
     def __init__(
@@ -143,6 +145,8 @@ class AgentAdmin:
         if not await asyncio.to_thread(password_matches, agent.password_hash, current):
             raise Forbidden("the current password is wrong", code="auth.wrong_password")
         await self._set_password(agent, new, Actor(ActorKind.AGENT, agent.id), keep=token_hash)
+        if self._live is not None:
+            await self._live.other_logins_ended(agent.id, token_hash)
 
     async def _set_password(self, agent: Agent, password: str, actor: Actor, keep: str | None) -> None:
         if why := await asyncio.to_thread(weakness, password, agent.username):

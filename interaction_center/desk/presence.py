@@ -56,6 +56,16 @@ class Presence:
         await self._dispatcher.session_ended(agent_id, reason, actor)
         await self._hub.close_owner(agent_id, SESSION_ENDED_CLOSE, reason.replace("_", " ").encode())
 
+    async def login_ended(self, agent_id: str, login: str) -> None:
+        """One login of the agent's ended (logged out) while another lives on: that
+        login's sockets close, the agent's session goes on."""
+        await self._hub.close_logins(agent_id, SESSION_ENDED_CLOSE, b"logged out", only=login, but=None)
+
+    async def other_logins_ended(self, agent_id: str, kept: str) -> None:
+        """``desk.admin.LiveAgents``: every login of the agent's but ``kept`` was revoked
+        (they changed their password): those logins' sockets close."""
+        await self._hub.close_logins(agent_id, SESSION_ENDED_CLOSE, b"password changed", only=None, but=kept)
+
     async def profile_changed(self, agent: Agent) -> None:
         """``desk.admin.LiveAgents``: routing takes the agent's new profile."""
         await self._dispatcher.profile_changed(agent)

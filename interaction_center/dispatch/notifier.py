@@ -8,6 +8,8 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+from aiohttp import web
+
 from channels.live import SocketGroups
 from interaction_center.domain.wire import AgentFrame
 
@@ -18,6 +20,25 @@ class AgentHub(SocketGroups[AgentFrame]):
     def __init__(self) -> None:
         super().__init__("agent")
         self._cleanups: set[asyncio.Task[None]] = set()
+        # Each socket's login (its token's digest): a login that ends closes its own.
+        self._logins: dict[web.WebSocketResponse, str] = {}
+
+    def attach_login(self, owner: str, socket: web.WebSocketResponse, login: str) -> None:
+        self.attach(owner, socket)
+        self._logins[socket] = login
+
+    def detach(self, owner: str, socket: web.WebSocketResponse) -> None:
+        super().detach(owner, socket)
+        self._logins.pop(socket, None)
+
+    async def close_logins(self, owner: str, code: int, message: bytes, *, only: str | None, but: str | None) -> None:
+        """The owner's sockets of login ``only``, or of every login but ``but``, closed."""
+        await self.close_owner(
+            owner,
+            code,
+            message,
+            lambda socket: self._logins.get(socket) == only if only is not None else self._logins.get(socket) != but,
+        )
 
     def after_disconnect(self, cleanup: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run the clean-up of a closed agent socket as a task of its own: aiohttp cancels

@@ -14,7 +14,7 @@ from aiohttp import WSMsgType, web
 
 from channels.live import live_socket
 from interaction_center import wire as serialize
-from interaction_center.desk.accounts import Account, can_supervise
+from interaction_center.desk.accounts import Account, can_supervise, token_digest
 from interaction_center.domain.errors import Forbidden, InteractionCenterError, InvalidInput, Unauthorized
 from interaction_center.domain.untrusted import parse_json
 from interaction_center.domain.wire import error_frame, pong_frame
@@ -38,7 +38,7 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
         await socket.send_json(error_frame(exc.code, exc.message))
         await socket.close(code=_UNAUTHORIZED_CLOSE, message=b"unauthorized")
         return socket
-    services.hub.attach(agent.id, socket)
+    services.hub.attach_login(agent.id, socket, token_digest(token))
     log.info("agent %s: live channel open", agent.id)
     try:
         await services.presence.connected(agent.id)

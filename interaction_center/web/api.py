@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from interaction_center import wire as serialize
-from interaction_center.desk.accounts import Account
+from interaction_center.desk.accounts import Account, token_digest
 from interaction_center.domain.errors import InvalidInput
 from interaction_center.domain.model import Channel
 from interaction_center.domain.wire import MONITOR_MODES, offers_body, ok_body
@@ -46,6 +46,8 @@ async def logout(request: web.Request, agent: Account) -> web.Response:
     services = request.app[SERVICES]
     if not await services.accounts.logout(token, agent.id):
         await services.presence.logged_out(agent.id)
+    else:
+        await services.presence.login_ended(agent.id, token_digest(token))
     return web.json_response(ok_body())
 
 

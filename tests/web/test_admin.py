@@ -11,7 +11,18 @@ import pytest
 from aiohttp import ClientWebSocketResponse, WSMsgType
 
 from interaction_center.settings.model import Settings
-from tests.support import ADMIN, Client, agent_id, login, next_frame, post_sms, set_status, sms_form
+from tests.support import (
+    ADMIN,
+    Client,
+    agent_id,
+    closed_with,
+    login,
+    next_frame,
+    post_sms,
+    set_status,
+    sms_form,
+    still_open,
+)
 
 Start = Callable[[Settings], Awaitable[Client]]
 Make = Callable[..., Settings]
@@ -163,6 +174,10 @@ async def test_a_reset_password_ends_the_agents_logins(admin_client: Client) -> 
 async def test_an_agent_changes_their_own_password_and_their_other_logins_end(admin_client: Client) -> None:
     client = admin_client
     here, elsewhere = await login(client, "alice"), await login(client, "alice")
+    here_socket = await client.ws_connect("/api/v1/ws", headers=here)
+    elsewhere_socket = await client.ws_connect("/api/v1/ws", headers=elsewhere)
+    for socket in (here_socket, elsewhere_socket):
+        await next_frame(socket, "hello")
     wrong = await client.put(
         "/api/v1/agents/me/password", json={"current_password": "nope", "new_password": STRONG}, headers=here
     )
@@ -181,6 +196,10 @@ async def test_an_agent_changes_their_own_password_and_their_other_logins_end(ad
     assert (await client.get("/api/v1/agents/me", headers=here)).status == 200
     assert (await client.get("/api/v1/agents/me", headers=elsewhere)).status == 401
     assert await _login_status(client, "alice", OTHER_STRONG) == (200, None)
+    # The other login's socket closed with it; this one's lives on.
+    assert await closed_with(elsewhere_socket) == (4001, "password changed")
+    await still_open(here_socket)
+    await here_socket.close()
 
 
 async def test_only_admins_manage_accounts(admin_client: Client) -> None:

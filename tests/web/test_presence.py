@@ -12,7 +12,17 @@ from typing import Any
 from aiohttp import ClientWebSocketResponse, WSMsgType
 
 from interaction_center.settings.model import Settings
-from tests.support import Client, interaction, login, next_frame, post_sms, set_status, sms_form
+from tests.support import (
+    Client,
+    closed_with,
+    interaction,
+    login,
+    next_frame,
+    post_sms,
+    set_status,
+    sms_form,
+    still_open,
+)
 
 Start = Callable[[Settings], Awaitable[Client]]
 Make = Callable[..., Settings]
@@ -121,6 +131,14 @@ async def test_logging_out_ends_the_session_returns_the_offer_and_closes_the_soc
 
 async def test_logging_out_on_one_device_leaves_the_other_login_working(client: Client) -> None:
     desk, phone = await login(client, "alice"), await login(client, "alice")
+    desk_socket = await client.ws_connect("/api/v1/ws", headers=desk)
+    phone_socket = await client.ws_connect("/api/v1/ws", headers=phone)
+    for socket in (desk_socket, phone_socket):
+        await next_frame(socket, "hello")
     await set_status(client, desk, "available")
     assert (await client.post("/api/v1/auth/logout", headers=phone)).status == 200
     assert await _me(client, desk) == ("available", None)
+    # The phone's socket went with its login; the desk's lives on.
+    assert await closed_with(phone_socket) == (4001, "logged out")
+    await still_open(desk_socket)
+    await desk_socket.close()
