@@ -134,6 +134,11 @@ async def test_every_frame_and_body_the_service_sends_is_its_declared_shape(
     await call("GET", "/api/v1/offers", wire.ErrorBody, status=401)
     agent = Heard(await client.ws_connect("/api/v1/ws", headers={"Authorization": f"Bearer {tokens['alice']}"}))
     await agent.next("hello")
+    # The supervisor watches the floor: a snapshot, then changes as the visitor comes in.
+    floor = Heard(await client.ws_connect("/api/v1/ws", headers={"Authorization": f"Bearer {tokens['sam']}"}))
+    await floor.next("hello")
+    await floor.socket.send_json({"type": "subscribe", "topic": "floor"})
+    await floor.next("floor")
 
     # The visitor writes while nobody is available: they hear their place in the queue.
     visitor = Heard(await client.ws_connect("/chat/ws"))
@@ -203,14 +208,15 @@ async def test_every_frame_and_body_the_service_sends_is_its_declared_shape(
     complete = f"/api/v1/interactions/{interaction_id}/complete"
     await call("POST", complete, wire.InteractionBody, as_="alice", json={"disposition": "resolved"})
     await visitor.next("ended")
+    await floor.next("floor_changes")
     await call("POST", "/api/v1/auth/logout", wire.OkBody, as_="sam")
-    for heard in (agent, visitor, returning):
+    for heard in (agent, floor, visitor, returning):
         await heard.socket.close()
 
     body_errors = [error for where, declared, body in bodies for error in conformance_errors(body, declared, where)]
     assert body_errors == []
-    assert frame_errors([agent], AGENT_FRAMES) == []
+    assert frame_errors([agent, floor], AGENT_FRAMES) == []
     assert frame_errors([visitor, leaving, returning], VISITOR_FRAMES) == []
-    # The flow sent every frame either socket declares.
-    assert {frame["type"] for frame in agent.frames} == AGENT_FRAMES.keys()
+    # The flow sent every frame either kind of socket declares.
+    assert {frame["type"] for heard in (agent, floor) for frame in heard.frames} == AGENT_FRAMES.keys()
     assert {frame["type"] for heard in (visitor, leaving, returning) for frame in heard.frames} == VISITOR_FRAMES.keys()
