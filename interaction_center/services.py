@@ -210,9 +210,7 @@ class Services:
 
 def _sandbox(settings: Settings) -> Sandbox:
     """DEMO ONLY: the stand-ins, reached on this machine at the service's own HTTP port."""
-    host = settings.http.host if settings.http.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
-    local = f"http://{'[' + host + ']' if ':' in host else host}:{settings.http.port}"
-    return Sandbox(settings.twilio, settings.smtp, local, settings.public_base_url)
+    return Sandbox(settings.twilio, settings.smtp, settings.local_base_url, settings.public_base_url)
 
 
 def build_services(settings: Settings) -> Services:

@@ -45,9 +45,7 @@ def http_base(settings: Settings, url: str | None) -> str:
             "http.port is 0 (any free port): set the port the service listens on, or give --url",
             code="simulate.port",
         )
-    host = settings.http.host
-    # An IPv6 address is bracketed in a URL, or its colons read as the port's.
-    return f"http://{f'[{host}]' if ':' in host else host}:{settings.http.port}"
+    return settings.local_base_url
 
 
 def signed_sms_form(settings: Settings, url: str, sender: str, text: str) -> tuple[dict[str, str], str]:

@@ -45,6 +45,11 @@ def _media(form: MultiDict[str]) -> list[dict[str, str]]:
     return media
 
 
+def thread_key(ours: str, customer: str) -> str:
+    """One open conversation per customer number and our number, whoever wrote first."""
+    return f"sms:{ours}:{customer}"
+
+
 def contact_from_form(form: MultiDict[str], default_region: str) -> InboundContact:
     missing = [name for name in ("From", "To", "MessageSid") if not form.get(name, "").strip()]
     if missing:
@@ -67,8 +72,7 @@ def contact_from_form(form: MultiDict[str], default_region: str) -> InboundConta
         from_address=customer,
         to_address=ours,
         body=body,
-        # One open conversation per customer number and our number.
-        thread_key=f"sms:{ours}:{customer}",
+        thread_key=thread_key(ours, customer),
         attributes=attributes,
         opt_out=KEYWORDS.opt_out(keyword),
         keyword=keyword,

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.email.address import new_thread_key
+from channels.sms.webhook import thread_key as sms_thread_key
 from interaction_center.desk.work import AgentWork, check_not_opted_out
 from interaction_center.dispatch.dispatcher import Dispatcher, agent_actor
 from interaction_center.domain.errors import Conflict, InvalidInput
@@ -59,7 +60,7 @@ class Conversations:
                     state=InteractionState.ASSIGNED,
                     queue=queue,
                     # As intake keys the channel's threads: the customer's answer continues it.
-                    thread_key=new_thread_key() if email else f"sms:{ours}:{address}",
+                    thread_key=new_thread_key() if email else sms_thread_key(ours, address),
                     assigned_agent_id=agent.id,
                     enqueued_at=now,
                     created_at=now,

@@ -205,5 +205,13 @@ class Settings:
         return [d for code, d in self.dispositions.items() if not named or code in named]
 
     @property
+    def local_base_url(self) -> str:
+        """Where this machine reaches the service's HTTP: ``http.host:http.port``, a
+        wildcard address as loopback, an IPv6 address bracketed (its colons would read as
+        the port's). Not ``public_base_url``, which is where Twilio reaches it."""
+        host = self.http.host if self.http.host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.http.port}"
+
+    @property
     def public_base_url(self) -> str:
         return (self.http.public_base_url or f"http://{self.http.host}:{self.http.port}").rstrip("/")
