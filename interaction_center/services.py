@@ -29,6 +29,7 @@ from interaction_center.desk.chat import ChatDesk
 from interaction_center.desk.customers import CustomerDesk
 from interaction_center.desk.floor import FloorFeed
 from interaction_center.desk.outbound import Conversations
+from interaction_center.desk.parking import Parking
 from interaction_center.desk.presence import Presence
 from interaction_center.desk.supervise import Supervision
 from interaction_center.desk.voice import CallDirectory, VoiceDesk
@@ -123,6 +124,7 @@ class Services:
     conversations: Conversations
     floor: FloorFeed
     work: AgentWork
+    parking: Parking
     supervision: Supervision
     chat: ChatDesk
     voice: VoiceDesk
@@ -179,6 +181,7 @@ class Services:
         chat_updates = asyncio.create_task(self.chat.run_queue_updates(), name="chat-queue-updates")
         callbacks = asyncio.create_task(self.voice.bridge.run_callbacks(), name="voice-callbacks")
         floor = asyncio.create_task(self.floor.run(), name="supervisors-floor")
+        snoozes = asyncio.create_task(self.parking.run(), name="snoozes")
         webhooks = [asyncio.create_task(w.run(), name=f"webhook-{w.consumer.name}") for w in self.webhooks]
         try:
             if self.sandbox is not None:
@@ -191,7 +194,7 @@ class Services:
             for adapter in self.channels.values():
                 await adapter.stop()
             await self.intake.close()
-            for task in (feed, counting, pushes, ticker, chat_updates, callbacks, floor, *webhooks):
+            for task in (feed, counting, pushes, ticker, chat_updates, callbacks, floor, snoozes, *webhooks):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -280,6 +283,7 @@ def build_services(settings: Settings) -> Services:
         conversations=Conversations(sessions, work, dispatcher, settings),
         floor=FloorFeed(statistics, accounts, hub),
         work=work,
+        parking=Parking(sessions, writer, dispatcher, work, settings, routing_woken=feed.wake),
         supervision=Supervision(sessions, dispatcher, work, on_taken=[chat.assigned]),
         chat=chat,
         voice=voice,

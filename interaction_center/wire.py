@@ -100,6 +100,7 @@ def work_item(row: WorkRow) -> WorkItemBody:
         if latest is None
         else {"direction": latest.direction, "body": latest.body[:PREVIEW_CHARS], "at": latest.created_at.isoformat()},
         "transfer_note": i.transfer_note,
+        "parked_until": _when(i.parked_until),
         "disposition": i.disposition,
         "closed_at": _when(i.closed_at),
     }
@@ -184,6 +185,7 @@ def interaction(
         else {"id": row.offer_id, "agent_id": row.offered_agent_id, "expires_at": _when(row.offer_expires_at)},
         "disposition": row.disposition,
         "transfer_note": row.transfer_note,
+        "parked_until": _when(row.parked_until),
         "created_at": row.created_at.isoformat(),
         "closed_at": _when(row.closed_at),
         "messages": [message(m) for m in messages if m.interaction_id == row.id],

@@ -47,10 +47,29 @@ _OWNERS = Prepared(
         IDENTITIES.c.kind == bindparam("kind"), IDENTITIES.c.value.in_(bindparam("values", expanding=True))
     )
 )
+# What a contact needs to know of the open interaction it continues.
+_THREAD_COLUMNS = (
+    INTERACTIONS.c.id,
+    INTERACTIONS.c.assigned_agent_id,
+    INTERACTIONS.c.state,
+    INTERACTIONS.c.version,
+    INTERACTIONS.c.queue,
+    INTERACTIONS.c.channel,
+)
 _OPEN_THREADS = Prepared(
-    select(INTERACTIONS.c.thread_key, INTERACTIONS.c.id, INTERACTIONS.c.assigned_agent_id).where(
+    select(INTERACTIONS.c.thread_key, *_THREAD_COLUMNS).where(
         INTERACTIONS.c.thread_key.in_(bindparam("values", expanding=True)), _STILL_OPEN
     )
+)
+_SNOOZE_OVER = Prepared(
+    select(*_THREAD_COLUMNS)
+    .where(
+        INTERACTIONS.c.parked_until.is_not(None),
+        INTERACTIONS.c.parked_until <= bindparam("now"),
+        INTERACTIONS.c.state == InteractionState.PARKED,
+    )
+    .order_by(INTERACTIONS.c.parked_until)
+    .limit(bindparam("limit"))
 )
 _LAST_AGENTS = Prepared(
     select(INTERACTIONS.c.customer_id, INTERACTIONS.c.assigned_agent_id)
@@ -94,6 +113,11 @@ class OpenThread:
 
     interaction_id: str
     assigned_agent_id: str | None
+    state: str
+    # The version it was read at: a change to it is made on that condition.
+    version: int
+    queue: str
+    channel: str
 
 
 def known_messages(conn: Connection, channel: str, external_ids: Collection[str]) -> dict[str, tuple[str, str]]:
@@ -131,14 +155,14 @@ def open_threads(conn: Connection, thread_keys: Collection[str]) -> dict[str, Op
     if not thread_keys:
         return {}
     rows = _OPEN_THREADS.rows(conn, {"values": list(thread_keys)})
-    return {key: OpenThread(interaction_id, agent_id) for key, interaction_id, agent_id in rows}
+    return {key: OpenThread(*columns) for key, *columns in rows}
 
 
 def open_holding(conn: Connection, channel: str, external_ids: Sequence[str]) -> OpenThread | None:
     """The open interaction holding the most recent of these messages: what an email reply
     naming them (In-Reply-To, References) continues."""
     row = conn.execute(
-        select(INTERACTIONS.c.id, INTERACTIONS.c.assigned_agent_id)
+        select(*_THREAD_COLUMNS)
         .join(MESSAGES, MESSAGES.c.interaction_id == INTERACTIONS.c.id)
         .where(
             MESSAGES.c.channel == channel,
@@ -148,7 +172,22 @@ def open_holding(conn: Connection, channel: str, external_ids: Sequence[str]) ->
         .order_by(MESSAGES.c.created_at.desc())
         .limit(1)
     ).first()
-    return None if row is None else OpenThread(row[0], row[1])
+    return None if row is None else OpenThread(*row)
+
+
+def snooze_over(conn: Connection, now: datetime, limit: int) -> list[OpenThread]:
+    """Snoozed interactions whose time has come, longest due first, ``limit`` at most."""
+    return [OpenThread(*row) for row in _SNOOZE_OVER.rows(conn, {"now": now, "limit": limit})]
+
+
+def parked(conn: Connection, interaction_id: str) -> OpenThread | None:
+    """The interaction if it is parked."""
+    row = conn.execute(
+        select(*_THREAD_COLUMNS).where(
+            INTERACTIONS.c.id == interaction_id, INTERACTIONS.c.state == InteractionState.PARKED
+        )
+    ).first()
+    return None if row is None else OpenThread(*row)
 
 
 def last_agents(conn: Connection, customer_ids: Collection[str], since: datetime) -> dict[str, str]:

@@ -30,6 +30,8 @@ from interaction_center.domain.stamps import new_id, utcnow
 # interaction per thread even when two contacts race in.
 CLOSED_STATES_SQL = "state NOT IN ('completed', 'abandoned', 'cancelled')"
 FIRST_RESPONSE_PENDING_SQL = "first_responded_at IS NULL AND first_response_breached_at IS NULL AND closed_at IS NULL"
+# Snoozed interactions: the look for ended snoozes costs what is snoozed, not the table.
+SNOOZED_SQL = "parked_until IS NOT NULL"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -176,6 +178,12 @@ class Interaction(Base):
             sqlite_where=text(FIRST_RESPONSE_PENDING_SQL),
             postgresql_where=text(FIRST_RESPONSE_PENDING_SQL),
         ),
+        Index(
+            "ix_interactions_snoozed_until",
+            "parked_until",
+            sqlite_where=text(SNOOZED_SQL),
+            postgresql_where=text(SNOOZED_SQL),
+        ),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
@@ -201,6 +209,9 @@ class Interaction(Base):
     disposition: Mapped[str | None] = mapped_column(String(100))
     # The note of the transfer that queued it last, for the next agent (None without one).
     transfer_note: Mapped[str | None] = mapped_column(Text)
+    # When a snoozed (parked) interaction comes back by itself; None when on hold for the
+    # customer's answer alone, and when not parked.
+    parked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]

@@ -1,5 +1,5 @@
 """The reads behind an agent's work list: what is offered to them, what they hold, what
-they completed (newest first, a page at a time), each with its customer's name, its latest
+they set aside, what they completed (newest first, a page at a time), each with its customer's name, its latest
 message and how many of the customer's messages came after the last reply."""
 
 from __future__ import annotations
@@ -40,6 +40,14 @@ async def held(session: AsyncSession, agent_id: str, channel: str | None) -> lis
         Interaction.state == InteractionState.ASSIGNED, Interaction.assigned_agent_id == agent_id
     )
     return await _rows(session, query.order_by(Interaction.enqueued_at))
+
+
+async def parked(session: AsyncSession, agent_id: str, channel: str | None) -> list[WorkRow]:
+    """Set aside by the agent: snoozed ones by when they come back, then those on hold."""
+    query = _listed(channel).where(
+        Interaction.state == InteractionState.PARKED, Interaction.assigned_agent_id == agent_id
+    )
+    return await _rows(session, query.order_by(Interaction.parked_until.is_(None), Interaction.parked_until))
 
 
 async def completed(

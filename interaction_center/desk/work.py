@@ -44,7 +44,7 @@ MAX_REPLY_CHARS: Mapping[Channel, int] = {Channel.SMS: 1600, Channel.CHAT: MAX_C
 # A note's length: an internal note, a transfer's, a wrap-up's; a few paragraphs.
 MAX_NOTE_CHARS = 5000
 # The parts of an agent's work list, by the state its interactions are in.
-WORK_STATES = ("offered", "assigned", "completed")
+WORK_STATES = ("offered", "assigned", "parked", "completed")
 
 # Told of each interaction an agent accepts (web chat tells its visitor who took it; a
 # call is put through to the agent) or completes (web chat tells its visitor the chat ended).
@@ -203,7 +203,7 @@ class AgentWork:
                 f"{code!r} is not a disposition of queue {held.queue}: one of {', '.join(d.code for d in allowed)}",
                 code="disposition.unknown",
             )
-        note = _note(note)
+        note = note_text(note)
         if disposition.note_required and note is None:
             raise InvalidInput(
                 f"{disposition.label!r} needs a note: say what happened", code="disposition.note_required"
@@ -226,8 +226,9 @@ class AgentWork:
     async def work(
         self, agent: Agent, channel: Channel | None, state: str | None, before: str | None, limit: int
     ) -> WorkBody:
-        """The agent's work list: offered to them, held by them, completed by them (newest
-        first, ``limit`` a page); ``state`` keeps one of the three, ``channel`` one channel."""
+        """The agent's work list: offered to them, held by them, parked by them, completed
+        by them (newest first, ``limit`` a page); ``state`` keeps one of the four,
+        ``channel`` one channel."""
         if state not in (None, *WORK_STATES):
             raise InvalidInput(f"state must be one of {', '.join(WORK_STATES)}", code="input.bad_query")
         cursor = _cursor(before)
@@ -235,10 +236,12 @@ class AgentWork:
         async with self._sessions() as session:
             offered = await work_store.offered(session, agent.id, channel) if "offered" in parts else []
             held = await work_store.held(session, agent.id, channel) if "assigned" in parts else []
+            parked = await work_store.parked(session, agent.id, channel) if "parked" in parts else []
             done = await work_store.completed(session, agent.id, channel, cursor, limit) if "completed" in parts else []
         return {
             "offered": [serialize.work_item(row) for row in offered],
             "assigned": [serialize.work_item(row) for row in held],
+            "parked": [serialize.work_item(row) for row in parked],
             "recent": [serialize.work_item(row) for row in done],
             "next_before": serialize.work_cursor(done[-1]) if len(done) == limit else None,
         }
@@ -257,7 +260,7 @@ class AgentWork:
     async def add_note(self, agent: Agent, interaction_id: str, body: str) -> InteractionBody:
         """An internal note: on the interaction's record for every agent who reads it later,
         never sent to the customer. Whoever may read the interaction may note on it."""
-        text = _note(body)
+        text = note_text(body)
         if text is None:
             raise InvalidInput("a note needs a body", code="note.empty")
         async with self._sessions.begin() as session:
@@ -310,7 +313,7 @@ class AgentWork:
             preferred_until=now + self._settings.routing.transfer_window_seconds if to_agent else 0.0,
         )
         data = {"queue": target, "agent_id": to_agent, "from_queue": interaction.queue}
-        if (text := _note(note)) is not None:
+        if (text := note_text(note)) is not None:
             data["note"] = text
         if interaction.state == InteractionState.QUEUED:
             values = queued_values(entry, data.get("note"))
@@ -367,7 +370,7 @@ def _cursor(before: str | None) -> tuple[datetime, str] | None:
     return closed_at, interaction_id
 
 
-def _note(text: str | None) -> str | None:
+def note_text(text: str | None) -> str | None:
     """A note as kept: None when blank; refused past ``MAX_NOTE_CHARS``."""
     if text is None or not text.strip():
         return None

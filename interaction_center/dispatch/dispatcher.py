@@ -361,21 +361,30 @@ class Dispatcher:
         return True
 
     async def take_over(self, interaction_id: str, supervisor_id: str) -> Interaction:
-        """An assigned interaction becomes the supervisor's: its agent's capacity is free,
-        the supervisor holds it (a ``taken_over`` event names both)."""
+        """An assigned or waiting interaction becomes the supervisor's: an agent's capacity
+        is free, or its wait is over (answered, as the statistics count it); the
+        supervisor holds it (a ``taken_over`` event names both)."""
         async with self._lock:
             async with self._sessions.begin() as session:
                 interaction = await store.get(session, interaction_id)
-                if interaction.state != InteractionState.ASSIGNED:
+                actor = agent_actor(supervisor_id)
+                data = {"from_agent_id": interaction.assigned_agent_id, "agent_id": supervisor_id}
+                if interaction.state == InteractionState.QUEUED:
+                    waited = store.waiting_facts(
+                        interaction.queue, interaction.channel, interaction.enqueued_at, interaction.answer_deadline
+                    )
+                    taken = data | waited
+                    store.transition(session, interaction, InteractionState.ASSIGNED, actor, "taken_over", taken)
+                elif interaction.state != InteractionState.ASSIGNED:
                     raise Conflict(
-                        f"the interaction is {interaction.state}: only an assigned one is taken over",
+                        f"the interaction is {interaction.state}: only an assigned or waiting one is taken over",
                         code="interaction.not_assigned",
                     )
-                if interaction.assigned_agent_id == supervisor_id:
+                elif interaction.assigned_agent_id == supervisor_id:
                     raise Conflict("the interaction is yours already", code="interaction.yours")
-                data = {"from_agent_id": interaction.assigned_agent_id, "agent_id": supervisor_id}
+                else:
+                    store.record_event(session, interaction_id, "taken_over", actor, data)
                 interaction.assigned_agent_id = supervisor_id
-                store.record_event(session, interaction_id, "taken_over", agent_actor(supervisor_id), data)
             now = time.time()
             await self._routing.cancel(interaction_id, now)
             await self._routing.restore_assigned(entry_for(interaction), supervisor_id)

@@ -29,7 +29,8 @@ from storage.writer import Writer
 log = logging.getLogger(__name__)
 
 CONSUMER = "statistics"
-COUNTED = frozenset({"accepted", "abandoned", "sla_breached", "first_response_breached"})
+# A supervisor's take-over of a waiting interaction answers it as an acceptance does.
+COUNTED = frozenset({"accepted", "taken_over", "abandoned", "sla_breached", "first_response_breached"})
 
 
 def count(conn: Connection, read: Sequence[LoggedEvent]) -> None:
@@ -55,7 +56,7 @@ def _count_one(event: LoggedEvent, transfers: dict[str, int], counted: dict[Key,
     if event.type == "accepted" and transfers.get(event.subject, event.seq) < event.seq:
         return
     tally = counted.setdefault((tallies.interval_of(event.created_at), queue, channel), Tally())
-    if event.type == "accepted":
+    if event.type in ("accepted", "taken_over"):
         waited, late = _wait(event)
         tally.answered += 1
         tally.answer_seconds += waited

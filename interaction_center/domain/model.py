@@ -23,6 +23,9 @@ class InteractionState(enum.StrEnum):
     QUEUED = "queued"
     OFFERED = "offered"
     ASSIGNED = "assigned"
+    # An email or SMS its agent set aside until the customer answers (on hold) or until a
+    # time (snoozed): still theirs, holding none of their capacity.
+    PARKED = "parked"
     WRAP_UP = "wrap_up"
     COMPLETED = "completed"
     ABANDONED = "abandoned"
@@ -39,11 +42,15 @@ _CLOSED = frozenset({InteractionState.COMPLETED, InteractionState.ABANDONED, Int
 _S = InteractionState
 TRANSITIONS: dict[InteractionState, frozenset[InteractionState]] = {
     _S.NEW: frozenset({_S.QUEUED, _S.CANCELLED}),
-    _S.QUEUED: frozenset({_S.OFFERED, _S.ABANDONED, _S.CANCELLED}),
+    # Straight to ASSIGNED when a supervisor takes it over from its queue.
+    _S.QUEUED: frozenset({_S.OFFERED, _S.ASSIGNED, _S.ABANDONED, _S.CANCELLED}),
     # Back to QUEUED on reject, timeout, revoke or restart.
     _S.OFFERED: frozenset({_S.ASSIGNED, _S.QUEUED, _S.ABANDONED, _S.CANCELLED}),
     # Back to QUEUED on transfer.
-    _S.ASSIGNED: frozenset({_S.WRAP_UP, _S.QUEUED}),
+    _S.ASSIGNED: frozenset({_S.WRAP_UP, _S.QUEUED, _S.PARKED}),
+    # Queued again, for its agent first, when the customer answers, the snooze ends or
+    # the agent takes it up again.
+    _S.PARKED: frozenset({_S.QUEUED}),
     _S.WRAP_UP: frozenset({_S.COMPLETED}),
     _S.COMPLETED: frozenset(),
     _S.ABANDONED: frozenset(),

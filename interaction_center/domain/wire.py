@@ -136,6 +136,8 @@ class InteractionBody(TypedDict):
     disposition: str | None
     # The note of the transfer that queued it last, for the agent it is offered to next.
     transfer_note: str | None
+    # When a snoozed interaction comes back by itself (state "parked"); None otherwise.
+    parked_until: str | None
     created_at: str
     closed_at: str | None
     messages: list[MessageBody]
@@ -179,6 +181,7 @@ class WorkItemBody(TypedDict):
     unread: int
     latest_message: LatestMessage | None
     transfer_note: str | None
+    parked_until: str | None
     disposition: str | None
     closed_at: str | None
 
@@ -188,6 +191,8 @@ class WorkBody(TypedDict):
 
     offered: list[WorkItemBody]
     assigned: list[WorkItemBody]
+    # Set aside by the agent (on hold for the customer, or snoozed), soonest back first.
+    parked: list[WorkItemBody]
     recent: list[WorkItemBody]
     next_before: str | None
 

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 
 from interaction_center.domain.model import SYSTEM, Actor, ActorKind, Direction, InboundContact, InteractionState
 from interaction_center.domain.stamps import new_id
+from interaction_center.intake.parked import CUSTOMER_ANSWERED, returned
 from interaction_center.intake.waiting import NOT_WAITING, queued_data, waiting_values
 from interaction_center.settings.model import Settings
 from storage import intake_rows as rows
@@ -91,6 +92,8 @@ class _Batch:
         # batch continues, as open_holding finds it for earlier batches.
         self.held: dict[tuple[str, str], OpenThread] = {}
         self.last_agents = _last_agents(conn, items, self.customers, settings, now)
+        # Parked interactions this batch's contacts brought back to routing.
+        self.returned: set[str] = set()
 
     def take(self, contact: InboundContact, queue: str, at: datetime) -> Stored:
         earlier = self.seen.get((contact.channel, contact.external_id))
@@ -108,7 +111,9 @@ class _Batch:
                 self.out.events.append(event_row(row["id"], "unverified_identity", actor, data, at))
             if contact.routable:
                 opened = True
-                thread = self.threads[contact.thread_key] = OpenThread(row["id"], None)
+                thread = self.threads[contact.thread_key] = OpenThread(
+                    row["id"], None, row["state"], 1, row["queue"], contact.channel
+                )
             interaction_id = row["id"]
         else:
             interaction_id = thread.interaction_id
@@ -116,12 +121,28 @@ class _Batch:
         self._change_identities(contact, interaction_id, customer_id, actor, at)
         if thread is not None:
             self.held[(contact.channel, contact.external_id)] = thread
+            self._bring_back(contact, thread, actor, at)
         self.seen[(contact.channel, contact.external_id)] = IntakeResult(
             interaction_id, message["id"], created=False, duplicate=True
         )
         result = IntakeResult(interaction_id, message["id"], created=opened, duplicate=False, filed=thread is None)
-        held = thread is not None and not opened and thread.assigned_agent_id is not None
+        held = (
+            thread is not None
+            and not opened
+            and thread.assigned_agent_id is not None
+            and interaction_id not in self.returned
+        )
         return Stored(result, held)
+
+    def _bring_back(self, contact: InboundContact, thread: OpenThread, actor: Actor, at: datetime) -> None:
+        """The customer answered a parked interaction: it is queued again, for its agent
+        first. An auto-reply or a keyword (an out-of-office, STOP) is no answer."""
+        if thread.state != InteractionState.PARKED or not contact.routable or thread.interaction_id in self.returned:
+            return
+        event = returned(self.conn, thread, self.settings, CUSTOMER_ANSWERED, actor, at)
+        if event is not None:
+            self.returned.add(thread.interaction_id)
+            self.out.events.append(event)
 
     def _customer(self, contact: InboundContact) -> str:
         identity = (contact.identity_kind, contact.from_address)

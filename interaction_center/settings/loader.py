@@ -330,7 +330,13 @@ class _Loader:
             self._check_sandbox(settings)
         if settings.auth.token_ttl_seconds <= 0:
             self.problem("auth.token_ttl_seconds", "must be above 0")
-        for key in ("offer_timeout_seconds", "tick_seconds", "transfer_window_seconds", "disconnect_grace_seconds"):
+        for key in (
+            "offer_timeout_seconds",
+            "tick_seconds",
+            "transfer_window_seconds",
+            "hold_return_seconds",
+            "disconnect_grace_seconds",
+        ):
             value = getattr(settings.routing, key)
             if not 0 < value < math.inf:  # also false for NaN
                 self.problem(f"routing.{key}", f"must be a finite number above 0, not {value}")

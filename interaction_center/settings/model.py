@@ -49,6 +49,9 @@ class RoutingSettings:
     returning_customer_hours: float = 24.0
     # How long a transfer to a named agent waits for that agent before anyone may take it.
     transfer_window_seconds: float = 60.0
+    # How long an interaction back from hold or snooze (the customer answered, the snooze
+    # ended) waits for the agent who parked it before anyone in its queue may take it.
+    hold_return_seconds: float = 300.0
     # How long an agent whose live channel dropped has to come back before their session
     # ends (offline); they are away meanwhile, and available again if they come back.
     disconnect_grace_seconds: float = 30.0

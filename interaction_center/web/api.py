@@ -290,3 +290,34 @@ async def get_customer(request: web.Request, agent: Account) -> web.Response:
 async def voice_token(request: web.Request, agent: Account) -> web.Response:
     """The agent's Twilio Voice SDK token, for the browser softphone."""
     return web.json_response(request.app[SERVICES].voice.token(agent))
+
+
+@routes.post("/api/v1/interactions/{interaction_id}/hold")
+@allow(*EVERYONE)
+async def hold(request: web.Request, agent: Account) -> web.Response:
+    """``{"note"?}``: an email or SMS set aside until the customer answers; it comes back
+    to the caller first."""
+    return await _park(request, agent, snoozed=False)
+
+
+@routes.post("/api/v1/interactions/{interaction_id}/snooze")
+@allow(*EVERYONE)
+async def snooze(request: web.Request, agent: Account) -> web.Response:
+    """``{"until", "note"?}``: an email or SMS set aside until a time (ISO 8601 with its
+    offset), or until the customer answers if that comes first."""
+    return await _park(request, agent, snoozed=True)
+
+
+async def _park(request: web.Request, agent: Account, *, snoozed: bool) -> web.Response:
+    body = await json_object(request)
+    until = text_field(body, "until", max_length=64, blank=False) if snoozed else None
+    note = _optional_text(body, "note")
+    result = await request.app[SERVICES].parking.hold(agent, request.match_info["interaction_id"], until, note)
+    return web.json_response(result)
+
+
+@routes.post("/api/v1/interactions/{interaction_id}/resume")
+@allow(*EVERYONE)
+async def resume(request: web.Request, agent: Account) -> web.Response:
+    """A parked interaction taken up again now: queued for the agent who parked it first."""
+    return web.json_response(await request.app[SERVICES].parking.resume(agent, request.match_info["interaction_id"]))

@@ -414,3 +414,17 @@ async def test_a_phone_another_customer_holds_is_not_merged(chat_client: Client)
     conflict = [e for e in detail["events"] if e["type"] == "identity_conflict"]
     assert [(e["data"]["kind"], e["data"]["value"]) for e in conflict] == [("phone", "+15551230002")]
     await socket.close()
+
+
+async def test_a_live_chat_is_not_put_on_hold(chat_client: Client) -> None:
+    socket, _ = await start(chat_client)
+    ack = await say(socket, "Hello")
+    alice = await login(chat_client, "alice")
+    await set_status(chat_client, alice, "available")
+    await accept(chat_client, alice, ack["interaction_id"])
+
+    refused = await chat_client.post(f"/api/v1/interactions/{ack['interaction_id']}/hold", json={}, headers=alice)
+
+    assert (refused.status, (await refused.json())["error"]["code"]) == (409, "interaction.not_parkable")
+    assert await state_of(chat_client, ack["interaction_id"]) == "assigned"
+    await socket.close()

@@ -1,6 +1,7 @@
 """Supervisors act on the floor: see what waits in a queue, set an agent's status, move an
 interaction (waiting or assigned) to another queue or agent, change a waiting one's
-priority, take one over; each an event naming the supervisor. Agents may not."""
+priority, take one over (assigned or waiting); each an event naming the supervisor.
+Agents may not."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from tests.support import (
     Client,
     accept_first,
     agent_id,
+    counted,
     interaction,
     login,
     offered,
     post_sms,
+    queue_figures,
     routed,
     set_status,
     sms_form,
@@ -140,3 +143,31 @@ async def test_a_supervisor_takes_over_an_agents_interaction(client: Client) -> 
     done = await client.post(f"{path}/complete", json={"disposition": "resolved"}, headers=sam)
     assert done.status == 200
     assert await _error(await client.post(f"{path}/take-over", headers=sam)) == (409, "interaction.not_assigned")
+
+
+async def test_a_supervisor_takes_over_a_waiting_interaction_and_it_counts_as_answered(client: Client) -> None:
+    sam = await login(client, "sam")
+    sam_id = await agent_id(client, sam)
+    await post_sms(client, sms_form(sender=ANN))
+    [waiting] = await _waiting(client, sam)
+    path = f"/api/v1/interactions/{waiting['interaction_id']}"
+
+    taken = await client.post(f"{path}/take-over", headers=sam)
+
+    assert taken.status == 200, await taken.text()
+    body = await taken.json()
+    assert (body["state"], body["assigned_agent_id"]) == ("assigned", sam_id)
+    [event] = await _events(client, sam, body["id"], "taken_over")
+    assert (event["data"]["from_agent_id"], event["data"]["from"], event["data"]["queue"]) == (
+        None,
+        "queued",
+        "support",
+    )
+    assert await _waiting(client, sam) == []
+    # Nobody is offered it later: it left routing's queue.
+    alice = await login(client, "alice")
+    await set_status(client, alice, "available")
+    assert await offered(client, alice) == []
+    await counted(client)
+    assert (await queue_figures(client, sam, "support", "sms"))["answered"] == 1
+    assert (await client.post(f"{path}/messages", json={"body": "Sam here"}, headers=sam)).status == 201

@@ -55,7 +55,7 @@ async def test_the_work_list_shows_offers_held_work_with_unread_counts_and_compl
     [done] = work["recent"]
     assert (done["id"], done["state"], done["disposition"]) == (ann["id"], "completed", "resolved")
     assert (await _work(client, alice, "?channel=email")) == {
-        "offered": [], "assigned": [], "recent": [], "next_before": None
+        "offered": [], "assigned": [], "parked": [], "recent": [], "next_before": None
     }  # fmt: skip
 
 
