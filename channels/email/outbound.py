@@ -45,6 +45,9 @@ def compose(message: OutboundMessage, message_id: str) -> EmailMessage:
         # RFC 3834: tells other auto-responders not to answer this one.
         mail["Auto-Submitted"] = "auto-replied"
     mail.set_content(message.body)
+    for attachment in message.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        mail.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
     return mail
 
 

@@ -18,6 +18,7 @@ from interaction_center.dispatch.dispatcher import Dispatcher, agent_actor, queu
 from interaction_center.domain.errors import ChannelError, Conflict, InvalidInput, NotFound, StaleState
 from interaction_center.domain.model import (
     Actor,
+    Attachment,
     Channel,
     Direction,
     IdentityKind,
@@ -118,12 +119,20 @@ class AgentWork:
             await listener(interaction, agent)
         return detail
 
-    async def reply(self, agent: Agent, interaction_id: str, body: str) -> MessageBody:
+    async def reply(
+        self, agent: Agent, interaction_id: str, body: str, attachments: tuple[Attachment, ...] = ()
+    ) -> MessageBody:
+        """A message to the customer on the interaction's channel; ``attachments`` go by
+        email only."""
         # The message is on record before it leaves, so a crash mid-send still shows it.
         async with self._sessions.begin() as session:
             interaction = await self._held(session, agent, interaction_id)
             channel = Channel(interaction.channel)
             sender = self.sender_for(channel, body)
+            if attachments and channel != Channel.EMAIL:
+                raise InvalidInput(
+                    f"files go by email only; this is a {channel} conversation", code="message.attachments_email_only"
+                )
             rows = await store.messages(session, [interaction.id])
             inbound = store.first_inbound(rows)
             # A conversation the agent started has no customer message yet: its first says who.
@@ -147,6 +156,7 @@ class AgentWork:
                 body=body,
                 status="sending",
                 author_agent_id=agent.id,
+                attributes={"attachments": [a.described for a in attachments]} if attachments else {},
             )
             session.add(message)
         outbound = OutboundMessage(
@@ -157,6 +167,7 @@ class AgentWork:
             subject=str(started.attributes.get("subject", "")) if inbound is None and started is not None else "",
             thread_key=interaction.thread_key,
             message_id=message.id,
+            attachments=attachments,
         )
         if email and inbound is not None:
             outbound = threaded(outbound, rows, interaction.thread_key)

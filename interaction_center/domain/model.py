@@ -142,6 +142,27 @@ class InboundContact:
         return not self.automated and self.keyword is None
 
 
+# What an agent's email reply may carry: a few documents, under what mail providers take
+# (25 MB is common) once base64 has made them a third larger.
+MAX_ATTACHMENTS = 10
+MAX_ATTACHED_BYTES = 15 * 2**20
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file an agent sends with an email reply: named as the customer will see it."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+    @property
+    def described(self) -> dict[str, Any]:
+        """As a message's record keeps it (the bytes are the customer's copy's alone), in
+        the shape an inbound mail's attachments are kept in."""
+        return {"filename": self.filename, "content_type": self.content_type, "size": len(self.data)}
+
+
 @dataclass(frozen=True, slots=True)
 class OutboundMessage:
     """What the service asks a channel to send; ``external_id`` comes back from the channel."""
@@ -160,6 +181,8 @@ class OutboundMessage:
     automated: bool = False
     # Our stored message's id, for channels that show it to the customer (chat).
     message_id: str = ""
+    # Files with an email; other channels take none (the desk refuses them).
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

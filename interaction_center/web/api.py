@@ -15,6 +15,7 @@ from interaction_center.domain.wire import MONITOR_MODES, offers_body, ok_body
 from interaction_center.web.auth import EVERYONE, SUPERVISORS, allow, bearer_token
 from interaction_center.web.errors import json_object, text_field
 from interaction_center.web.keys import ACCOUNT, AUDIT_DETAIL, SERVICES
+from interaction_center.web.uploads import reply_form
 from routing import AgentState
 
 routes = web.RouteTableDef()
@@ -119,10 +120,15 @@ async def get_interaction(request: web.Request, agent: Account) -> web.Response:
 @routes.post("/api/v1/interactions/{interaction_id}/messages")
 @allow(*EVERYONE)
 async def reply(request: web.Request, agent: Account) -> web.Response:
+    """``{"body"}``, or ``multipart/form-data`` with a ``body`` field and ``attachment``
+    files (email only)."""
     # The limit of the interaction's channel is checked with the interaction
     # (message.too_long, naming the channel).
-    text = await _body_text(request)
-    message = await request.app[SERVICES].work.reply(agent, request.match_info["interaction_id"], text)
+    if request.content_type == "multipart/form-data":
+        text, files = await reply_form(request)
+    else:
+        text, files = await _body_text(request), ()
+    message = await request.app[SERVICES].work.reply(agent, request.match_info["interaction_id"], text, files)
     return web.json_response(message, status=201)
 
 
