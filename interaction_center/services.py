@@ -289,7 +289,7 @@ def build_services(settings: Settings) -> Services:
         voice=voice,
         statistics=statistics,
         feed=feed,
-        counting=statistics_consumer(writer),
+        counting=statistics_consumer(writer, settings.routing.short_abandon_seconds),
         pushes=pushes,
         channels={adapter.channel: adapter for adapter in adapters},
     )

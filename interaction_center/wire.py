@@ -259,6 +259,7 @@ def queues(live: Sequence[QueueStats], today: Mapping[tuple[str, str], Tally]) -
                 "average_speed_of_answer_seconds": counted.average_speed_of_answer_seconds,
                 "abandoned": counted.abandoned,
                 "abandoned_after_target": counted.abandoned_after_target,
+                "short_abandoned": counted.short_abandoned,
                 "sla_breaches": counted.sla_breaches,
                 "first_response_breaches": counted.first_response_breaches,
                 "agents": s.agents,

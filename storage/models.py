@@ -353,6 +353,7 @@ class QueueTally(Base):
     answer_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     abandoned: Mapped[int] = mapped_column(default=0)
     abandoned_after_target: Mapped[int] = mapped_column(default=0)
+    short_abandoned: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     sla_breaches: Mapped[int] = mapped_column(default=0)
     first_response_breaches: Mapped[int] = mapped_column(default=0)
 

@@ -27,13 +27,15 @@ _EVENTS = cast(Table, InteractionEvent.__table__)
 class Tally:
     """What one queue and channel counted. Service level = answered within the target /
     (answered + abandoned after the target): contacts abandoned before the target are
-    left out, as they never had a fair chance."""
+    left out, as they never had a fair chance, and short abandons are not abandons."""
 
     answered: int = 0
     answered_within_target: int = 0
     answer_seconds: float = 0.0
     abandoned: int = 0
     abandoned_after_target: int = 0
+    # Left within routing.short_abandon_seconds: counted apart, in no other figure.
+    short_abandoned: int = 0
     sla_breaches: int = 0
     first_response_breaches: int = 0
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from interaction_center import wire
 from interaction_center.dispatch.consumer import ExactlyOnceConsumer
-from interaction_center.dispatch.statistics import COUNTED, count, start_of_day
+from interaction_center.dispatch.statistics import COUNTED, counter, start_of_day
 from interaction_center.domain.errors import StaleState
 from interaction_center.domain.model import SYSTEM, Actor, ActorKind
 from interaction_center.domain.stamps import new_id, utcnow
@@ -79,8 +79,12 @@ async def _today(engine: AsyncEngine) -> Tally:
     return counted.get(("support", "chat"), Tally())
 
 
+# The default threshold: a customer who left within 5 s is a short abandon.
+COUNT = counter(5.0)
+
+
 def _consumer(
-    writer: Writer, apply: Callable[[Connection, Sequence[LoggedEvent]], None] = count
+    writer: Writer, apply: Callable[[Connection, Sequence[LoggedEvent]], None] = COUNT
 ) -> ExactlyOnceConsumer:
     return ExactlyOnceConsumer("statistics", events.INTERACTIONS, COUNTED, writer, apply, from_head=False)
 
@@ -97,7 +101,7 @@ async def test_the_day_counts_answers_their_speed_abandons_breaches_and_the_serv
             iid = _interaction(conn, t0)
             at = t0 + timedelta(seconds=answered_after)
             written.append(event_row(iid, "accepted", AGENT, _waited(t0, 20), at))
-        for left_after in (10, 30):  # before and after the target
+        for left_after in (2, 10, 30):  # a short abandon, before and after the target
             iid = _interaction(conn, t0)
             written.append(event_row(iid, "abandoned", SYSTEM, _waited(t0, 20), t0 + timedelta(seconds=left_after)))
         moved = _interaction(conn, t0)  # answered, transferred, answered again: answered once
@@ -118,9 +122,11 @@ async def test_the_day_counts_answers_their_speed_abandons_breaches_and_the_serv
         await writer.close()
     day = await _today(engine)
     assert (day.answered, day.answered_within_target, day.abandoned, day.abandoned_after_target) == (4, 3, 2, 1)
+    assert day.short_abandoned == 1
     assert (day.sla_breaches, day.first_response_breaches) == (1, 1)
     assert day.average_speed_of_answer_seconds == pytest.approx((5 + 15 + 40 + 0) / 4)
-    # 3 answered within the target / (4 answered + 1 abandoned after the target)
+    # 3 answered within the target / (4 answered + 1 abandoned after the target); the short
+    # abandon is in neither.
     assert day.service_level == pytest.approx(3 / 5)
 
 
@@ -138,7 +144,7 @@ async def test_a_reader_that_fails_after_counting_counts_nothing_and_the_next_co
     await _write(engine, _answers(30))
 
     def count_then_die(conn: Connection, read: Sequence[LoggedEvent]) -> None:
-        count(conn, read)
+        COUNT(conn, read)
         raise RuntimeError("killed after counting, before its position moved")
 
     writer = Writer(engine)

@@ -10,7 +10,7 @@ consumer first ran: a service upgraded during the day counts that day from then 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, tzinfo
 
 from sqlalchemy import Connection
@@ -33,22 +33,29 @@ CONSUMER = "statistics"
 COUNTED = frozenset({"accepted", "taken_over", "abandoned", "sla_breached", "first_response_breached"})
 
 
-def count(conn: Connection, read: Sequence[LoggedEvent]) -> None:
-    """Add what these events count to their queues' intervals. An interaction transferred
-    and accepted again was answered once: only its first acceptance counts."""
-    transfers = tallies.first_transfers(conn, (e.subject for e in read if e.type == "accepted"))
-    counted: dict[Key, Tally] = {}
-    for event in read:  # of the kinds COUNTED only (the consumer reads no others)
-        try:
-            _count_one(event, transfers, counted)
-        except Exception:
-            # One event the rules cannot read must not stop the day's figures for good
-            # (the batch would be retried forever): it is logged and left uncounted.
-            log.exception("interaction %s: event %s (%s) not counted", event.subject, event.seq, event.type)
-    tallies.add(conn, counted)
+def counter(short_abandon_seconds: float) -> Callable[[Connection, Sequence[LoggedEvent]], None]:
+    """What the consumer does with each batch it reads: add what its events count to their
+    queues' intervals. An interaction transferred and accepted again was answered once:
+    only its first acceptance counts. A customer who left within ``short_abandon_seconds``
+    (a wrong number, a change of mind) is a short abandon, counted apart: it says nothing
+    of the queue's service."""
+
+    def count(conn: Connection, read: Sequence[LoggedEvent]) -> None:
+        transfers = tallies.first_transfers(conn, (e.subject for e in read if e.type == "accepted"))
+        counted: dict[Key, Tally] = {}
+        for event in read:  # of the kinds COUNTED only (the consumer reads no others)
+            try:
+                _count_one(event, transfers, counted, short_abandon_seconds)
+            except Exception:
+                # One event the rules cannot read must not stop the day's figures for good
+                # (the batch would be retried forever): it is logged and left uncounted.
+                log.exception("interaction %s: event %s (%s) not counted", event.subject, event.seq, event.type)
+        tallies.add(conn, counted)
+
+    return count
 
 
-def _count_one(event: LoggedEvent, transfers: dict[str, int], counted: dict[Key, Tally]) -> None:
+def _count_one(event: LoggedEvent, transfers: dict[str, int], counted: dict[Key, Tally], short: float) -> None:
     queue, channel = event.data.get("queue"), event.data.get("channel")
     if not isinstance(queue, str) or not isinstance(channel, str):
         # Written before events carried their queue: nothing to count it against.
@@ -62,8 +69,12 @@ def _count_one(event: LoggedEvent, transfers: dict[str, int], counted: dict[Key,
         tally.answer_seconds += waited
         tally.answered_within_target += not late
     elif event.type == "abandoned":
-        tally.abandoned += 1
-        tally.abandoned_after_target += _wait(event)[1]
+        waited, late = _wait(event)
+        if waited < short:
+            tally.short_abandoned += 1
+        else:
+            tally.abandoned += 1
+            tally.abandoned_after_target += late
     elif event.type == "sla_breached":
         tally.sla_breaches += 1
     else:
@@ -91,8 +102,9 @@ def _moment(event: LoggedEvent, key: str) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def statistics_consumer(writer: Writer) -> ExactlyOnceConsumer:
+def statistics_consumer(writer: Writer, short_abandon_seconds: float) -> ExactlyOnceConsumer:
     # Counting starts where the log stands when it first runs: older events carry no queue.
+    count = counter(short_abandon_seconds)
     return ExactlyOnceConsumer(CONSUMER, events.INTERACTIONS, COUNTED, writer, count, from_head=True)
 
 

@@ -263,6 +263,8 @@ class QueueStatsBody(TypedDict):
     average_speed_of_answer_seconds: float | None
     abandoned: int
     abandoned_after_target: int
+    # Left within routing.short_abandon_seconds: in neither abandoned nor the service level.
+    short_abandoned: int
     sla_breaches: int
     first_response_breaches: int
     agents: dict[str, int]

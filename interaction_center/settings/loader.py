@@ -340,6 +340,8 @@ class _Loader:
             value = getattr(settings.routing, key)
             if not 0 < value < math.inf:  # also false for NaN
                 self.problem(f"routing.{key}", f"must be a finite number above 0, not {value}")
+        if not 0 <= settings.routing.short_abandon_seconds < math.inf:
+            self.problem("routing.short_abandon_seconds", "must be a finite number of seconds, 0 or more")
         if not 0 <= settings.routing.returning_customer_hours < math.inf:
             self.problem("routing.returning_customer_hours", "must be a finite number of hours, 0 or more")
         if settings.routing.max_missed_offers < 1:

@@ -55,6 +55,9 @@ class RoutingSettings:
     # How long an agent whose live channel dropped has to come back before their session
     # ends (offline); they are away meanwhile, and available again if they come back.
     disconnect_grace_seconds: float = 30.0
+    # A customer who leaves a queue sooner than this is a short abandon (a wrong number, a
+    # change of mind): counted apart, not against the queue's service level.
+    short_abandon_seconds: float = 5.0
     # The centre's own day (an IANA name): today's figures start at its midnight.
     time_zone: str = "UTC"
     offer_timeouts: dict[Channel, float] = field(default_factory=dict)

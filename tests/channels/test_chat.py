@@ -267,7 +267,8 @@ async def test_leaving_while_queued_abandons_after_the_grace_unless_the_visitor_
     sam = await login(client, "sam")
     await counted(client)
     chat = await queue_figures(client, sam, "support", "chat")
-    assert (chat["abandoned"], chat["waiting"]) == (1, 2)
+    # Gone within routing.short_abandon_seconds (5): a short abandon, not an abandon.
+    assert (chat["abandoned"], chat["short_abandoned"], chat["waiting"]) == (0, 1, 2)
     detail = await interaction(client, sam, left)
     assert detail["events"][-1]["type"] == "abandoned"
     assert detail["events"][-1]["data"]["reason"] == "customer_left"

@@ -204,6 +204,7 @@ def test_channels_sms_accepts_only_a_queue_name(tmp_path: Path) -> None:
         ("[routing]\ntick_seconds = {}", "routing.tick_seconds"),
         ("[routing]\ntransfer_window_seconds = {}", "routing.transfer_window_seconds"),
         ("[routing]\nhold_return_seconds = {}", "routing.hold_return_seconds"),
+        ("[routing]\nshort_abandon_seconds = {}", "routing.short_abandon_seconds"),
         ("[routing]\nreturning_customer_hours = {}", "routing.returning_customer_hours"),
         ("[routing.offer_timeouts]\nchat = {}", "routing.offer_timeouts.chat"),
         ("preferred_agent_seconds = {}", "queues.support.preferred_agent_seconds"),
