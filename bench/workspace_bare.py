@@ -79,8 +79,8 @@ _OFFERED = _LISTED + "interactions.offered_agent_id = ? ORDER BY interactions.en
 _HELD = _LISTED + "interactions.assigned_agent_id = ? ORDER BY interactions.enqueued_at"
 _COMPLETED = _LISTED + "interactions.assigned_agent_id = ? ORDER BY interactions.closed_at DESC, interactions.id DESC"
 _COMPLETED_BEFORE = (
-    _LISTED + "interactions.assigned_agent_id = ? AND (interactions.closed_at < ? OR interactions.closed_at = ? AND"
-    " interactions.id < ?) ORDER BY interactions.closed_at DESC, interactions.id DESC"
+    _LISTED + "interactions.assigned_agent_id = ? AND interactions.closed_at <= ? AND (interactions.closed_at < ? OR"
+    " interactions.closed_at = ? AND interactions.id < ?) ORDER BY interactions.closed_at DESC, interactions.id DESC"
 )
 _LATEST = (
     "SELECT {columns} FROM messages WHERE messages.interaction_id IN ({marks}) AND messages.created_at = (SELECT"
@@ -177,7 +177,8 @@ class Bare:
             done = self._rows(_COMPLETED + " LIMIT ? OFFSET ?", ("completed", agent_id, PAGE, 0))
         else:
             at, before = args["closed_at"], args["before_id"]
-            done = self._rows(_COMPLETED_BEFORE + " LIMIT ? OFFSET ?", ("completed", agent_id, at, at, before, PAGE, 0))
+            params = ("completed", agent_id, at, at, at, before, PAGE, 0)
+            done = self._rows(_COMPLETED_BEFORE + " LIMIT ? OFFSET ?", params)
         return offered + held + done
 
     def _rows(self, sql: str, params: tuple[Any, ...]) -> int:

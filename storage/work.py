@@ -52,11 +52,14 @@ async def completed(
     )
     if before is not None:
         closed_at, interaction_id = before
+        # The bound on closed_at alone is what the index takes as a range; the OR after it
+        # breaks ties on id, and on its own read every row of the agent's from the newest.
         query = query.where(
+            Interaction.closed_at <= closed_at,
             or_(
                 Interaction.closed_at < closed_at,
                 and_(Interaction.closed_at == closed_at, Interaction.id < interaction_id),
-            )
+            ),
         )
     return await _rows(session, query.order_by(Interaction.closed_at.desc(), Interaction.id.desc()).limit(limit))
 

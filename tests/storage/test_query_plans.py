@@ -107,7 +107,7 @@ def test_the_first_response_check_searches_its_partial_index(tmp_path: Path) -> 
 def test_the_work_list_reads_an_agents_interactions_by_state(tmp_path: Path) -> None:
     """What an agent holds is found among their interactions in that state, never by
     reading every interaction they ever had; what they completed is read newest first off
-    the same index, a page at a time."""
+    the same index, a page at a time, each page from where the last one ended."""
     url = f"sqlite:///{tmp_path / 'plans.db'}"
     asyncio.run(upgrade(url.replace("sqlite://", "sqlite+aiosqlite://")))
     async_url = url.replace("sqlite://", "sqlite+aiosqlite://")
@@ -138,3 +138,5 @@ def test_the_work_list_reads_an_agents_interactions_by_state(tmp_path: Path) -> 
     for plan in plans:
         assert plan[0].startswith("SEARCH interactions USING INDEX ix_interactions_agent_state_closed"), plan
         assert "assigned_agent_id=? AND state=?" in plan[0], plan
+    # A page after a cursor starts at the cursor, not at the agent's newest interaction.
+    assert "closed_at<?" in plans[2][0], plans[2]
