@@ -34,6 +34,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -153,6 +154,8 @@ def _ms(values: list[float], share: float) -> float:
 
 
 async def main(database: Path, manifest: Manifest, samples: int, reused: bool) -> None:
+    # The machine's load as the run starts and ends: other work on it moves every p99 here.
+    load_before = os.getloadavg()[0]
     inputs = choose(database, manifest.timeline_customers, samples, WARMUP)
     gib, warm_seconds = _warm(database)
     service, cpu_ms, tokens, ready = await _measure(database, inputs)
@@ -160,6 +163,7 @@ async def main(database: Path, manifest: Manifest, samples: int, reused: bool) -
     async with _bare_http() as base:
         floor = await _http_floor(base, samples)
     floor_p50, floor_p99 = _ms(floor, 0.5), _ms(floor, 0.99)
+    load_after = os.getloadavg()[0]
 
     rows = manifest.rows
     print(
@@ -167,7 +171,8 @@ async def main(database: Path, manifest: Manifest, samples: int, reused: bool) -
         f"{rows.get('messages', 0):,} messages, {rows.get('interaction_events', 0):,} events, "
         f"{len(manifest.agents)} agents; SQLite {gib:.1f} GiB "
         f"({'reused, seeded' if reused else 'seeded'} in {manifest.seconds:.0f} s; read into the OS cache "
-        f"in {warm_seconds:.0f} s); service started in {ready:.1f} s"
+        f"in {warm_seconds:.0f} s); service started in {ready:.1f} s; load average {load_before:.2f} at the start,"
+        f" {load_after:.2f} at the end, on {os.cpu_count()} CPUs"
     )
     print(
         f"{samples} samples per operation after {WARMUP} untimed, one request at a time; service = HTTP GET "
@@ -229,6 +234,8 @@ async def main(database: Path, manifest: Manifest, samples: int, reused: bool) -
         "samples": samples,
         "seeded_seconds": manifest.seconds,
         "reused": reused,
+        "load_average_start": round(load_before, 2),
+        "load_average_end": round(load_after, 2),
         "http_floor_p50_ms": round(floor_p50, 3),
         "http_floor_p99_ms": round(floor_p99, 3),
         "target_p99_ms": TARGET_P99_MS,
