@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from interaction_center.domain.model import Direction
 from interaction_center.domain.stamps import to_datetime
@@ -193,6 +193,26 @@ def interaction(
     }
 
 
+def interactions_of(
+    rows: Sequence[Interaction], messages: Sequence[Message], events: Sequence[InteractionEvent]
+) -> list[InteractionBody]:
+    """Each interaction with its own messages and events, sorted out by interaction in one
+    pass over each: matching every interaction against every row made the record of a
+    customer with 200 interactions cost half a second of CPU."""
+    by_message, by_event = _by_interaction(messages), _by_interaction(events)
+    return [interaction(row, by_message.get(row.id, ()), by_event.get(row.id, ())) for row in rows]
+
+
+_OfInteraction = TypeVar("_OfInteraction", Message, InteractionEvent)
+
+
+def _by_interaction(rows: Sequence[_OfInteraction]) -> dict[str, list[_OfInteraction]]:
+    grouped: dict[str, list[_OfInteraction]] = {}
+    for row in rows:
+        grouped.setdefault(row.interaction_id, []).append(row)
+    return grouped
+
+
 def customer(
     row: Customer,
     identities: Sequence[CustomerIdentity],
@@ -207,7 +227,7 @@ def customer(
         "created_at": row.created_at.isoformat(),
         "merged_into": row.merged_into,
         "identities": _identities(identities),
-        "interactions": [interaction(i, messages, events) for i in interactions],
+        "interactions": interactions_of(interactions, messages, events),
         "merges": [
             {
                 "id": m.id,

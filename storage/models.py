@@ -168,8 +168,10 @@ class Interaction(Base):
         # last served them (intake reads that for every returning customer, and by state
         # alone it would read every completed interaction ever).
         Index("ix_interactions_customer_closed", "customer_id", "closed_at"),
-        # An agent's completed work, newest first (their work list pages through it).
-        Index("ix_interactions_agent_closed", "assigned_agent_id", "closed_at"),
+        # An agent's work by state: what they hold, and what they completed, newest first
+        # (their work list pages through it). Without the state, finding the few they hold
+        # read every interaction they ever had.
+        Index("ix_interactions_agent_state_closed", "assigned_agent_id", "state", "closed_at"),
         # The routing tick looks for first responses overdue several times a second: only
         # the open, unanswered, unbreached ones are indexed, so the look costs what is due.
         Index(

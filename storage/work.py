@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -60,11 +60,14 @@ async def completed(
     )
     if before is not None:
         closed_at, interaction_id = before
+        # The bound on closed_at alone is what the index takes as a range; the OR after it
+        # breaks ties on id, and on its own read every row of the agent's from the newest.
         query = query.where(
+            Interaction.closed_at <= closed_at,
             or_(
                 Interaction.closed_at < closed_at,
                 and_(Interaction.closed_at == closed_at, Interaction.id < interaction_id),
-            )
+            ),
         )
     return await _rows(session, query.order_by(Interaction.closed_at.desc(), Interaction.id.desc()).limit(limit))
 
@@ -77,34 +80,38 @@ async def _rows(session: AsyncSession, query: Select[Interaction, str]) -> list[
     return [WorkRow(i, name, latest.get(i.id), unread.get(i.id, 0)) for i, name in found]
 
 
+# Built once, as the hot path's statements are (storage.prepared): building and keying
+# these two cost the work list more than SQLite took to run them (bench/workspace.py).
+_OTHER = aliased(Message)
+_LATEST = select(Message).where(
+    Message.interaction_id.in_(bindparam("ids", expanding=True)),
+    Message.created_at
+    == select(func.max(_OTHER.created_at)).where(_OTHER.interaction_id == Message.interaction_id).scalar_subquery(),
+)
+_LAST_REPLY = (
+    select(func.max(_OTHER.created_at))
+    .where(_OTHER.interaction_id == Message.interaction_id, _OTHER.direction == Direction.OUTBOUND)
+    .scalar_subquery()
+)
+# Per interaction, the customer's messages since the last reply (all, before one).
+_UNREAD = (
+    select(Message.interaction_id, func.count())
+    .where(
+        Message.interaction_id.in_(bindparam("ids", expanding=True)),
+        Message.direction == Direction.INBOUND,
+        or_(_LAST_REPLY.is_(None), Message.created_at > _LAST_REPLY),
+    )
+    .group_by(Message.interaction_id)
+)
+
+
 async def _latest(session: AsyncSession, ids: list[str]) -> dict[str, Message]:
     if not ids:
         return {}
-    other = aliased(Message)
-    newest = select(func.max(other.created_at)).where(other.interaction_id == Message.interaction_id)
-    rows = await session.scalars(
-        select(Message).where(Message.interaction_id.in_(ids), Message.created_at == newest.scalar_subquery())
-    )
-    return {row.interaction_id: row for row in rows}
+    return {row.interaction_id: row for row in await session.scalars(_LATEST, {"ids": ids})}
 
 
 async def _unread(session: AsyncSession, ids: list[str]) -> dict[str, int]:
-    """Per interaction, the customer's messages since the last reply (all, before one)."""
     if not ids:
         return {}
-    reply = aliased(Message)
-    last_reply = (
-        select(func.max(reply.created_at))
-        .where(reply.interaction_id == Message.interaction_id, reply.direction == Direction.OUTBOUND)
-        .scalar_subquery()
-    )
-    query = (
-        select(Message.interaction_id, func.count())
-        .where(
-            Message.interaction_id.in_(ids),
-            Message.direction == Direction.INBOUND,
-            or_(last_reply.is_(None), Message.created_at > last_reply),
-        )
-        .group_by(Message.interaction_id)
-    )
-    return {interaction_id: int(count) for interaction_id, count in await session.execute(query)}
+    return {interaction_id: int(count) for interaction_id, count in await session.execute(_UNREAD, {"ids": ids})}

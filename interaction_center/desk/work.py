@@ -107,7 +107,7 @@ class AgentWork:
             rows = await store.offered_to(session, agent.id)
             ids = [row.id for row in rows]
             messages, events = await store.messages(session, ids), await store.events(session, ids)
-            return [serialize.interaction(row, messages, events) for row in rows]
+            return serialize.interactions_of(rows, messages, events)
 
     async def accept(self, agent: Agent, offer_id: str) -> InteractionBody:
         interaction_id = await self._dispatcher.accept(agent.id, offer_id)

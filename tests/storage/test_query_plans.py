@@ -9,12 +9,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from interaction_center.domain.model import InboundContact, InteractionState
 from interaction_center.domain.stamps import utcnow
 from interaction_center.intake import batch as intake_batch
-from storage import deadlines
+from storage import deadlines, work
+from storage.database import session_factory
 from storage.migrate import upgrade
 from storage.models import CLOSED_STATES_SQL
 from tests.support import mail, sms, write_settings
@@ -100,3 +102,41 @@ def test_the_first_response_check_searches_its_partial_index(tmp_path: Path) -> 
     finally:
         engine.dispose()
     assert plan == ["SEARCH interactions USING INDEX ix_interactions_first_response_due (first_response_deadline<?)"]
+
+
+def test_the_work_list_reads_an_agents_interactions_by_state(tmp_path: Path) -> None:
+    """What an agent holds is found among their interactions in that state, never by
+    reading every interaction they ever had; what they completed is read newest first off
+    the same index, a page at a time, each page from where the last one ended."""
+    url = f"sqlite:///{tmp_path / 'plans.db'}"
+    asyncio.run(upgrade(url.replace("sqlite://", "sqlite+aiosqlite://")))
+    async_url = url.replace("sqlite://", "sqlite+aiosqlite://")
+    seen: list[str] = []
+
+    async def read() -> None:
+        engine = create_async_engine(async_url)
+
+        @event.listens_for(engine.sync_engine, "before_cursor_execute")
+        def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            seen.append(statement)
+
+        try:
+            async with session_factory(engine)() as session:
+                await work.held(session, "agent-1", None)
+                await work.completed(session, "agent-1", None, None, 50)
+                await work.completed(session, "agent-1", None, (utcnow(), "interaction-1"), 50)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(read())
+    engine = create_engine(url)
+    try:
+        plans = [_plan(engine, statement, ("x",) * statement.count("?")) for statement in seen]
+    finally:
+        engine.dispose()
+    assert len(plans) == 3, seen
+    for plan in plans:
+        assert plan[0].startswith("SEARCH interactions USING INDEX ix_interactions_agent_state_closed"), plan
+        assert "assigned_agent_id=? AND state=?" in plan[0], plan
+    # A page after a cursor starts at the cursor, not at the agent's newest interaction.
+    assert "closed_at<?" in plans[2][0], plans[2]
