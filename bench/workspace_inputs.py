@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from bench.workspace_rows import TIMELINE_INTERACTIONS
+from interaction_center.desk.work import TIMELINE_PAGE
 from interaction_center.domain.identity import name_key
 
-OPERATIONS = ("phone", "email", "name", "work", "timeline")
+OPERATIONS = ("phone", "email", "name", "work", "timeline", "timeline_all")
 # Agents whose desks ask (each logs in once): the work lists are theirs, and any of them searches.
 DESKS = 40
 # Searches for someone who is not there: a caller the company has never heard from.
@@ -139,9 +141,16 @@ def choose(database: Path, timeline_customers: list[str], count: int, warmup: in
             readers.append((customer_id, by_id[agent_id]))
 
         def timeline() -> Sample:
+            """What a desk reads on opening a customer: the newest page."""
             customer_id, agent = rng.choice(readers)
-            args = {"customer_id": customer_id, "agent_id": agents[agent]}
+            args = {"customer_id": customer_id, "agent_id": agents[agent], "limit": TIMELINE_PAGE}
             return Sample(agent, f"/api/v1/customers/{customer_id}", args)
+
+        def timeline_all() -> Sample:
+            """All of a customer's interactions in one page (the most a page may hold)."""
+            customer_id, agent = rng.choice(readers)
+            args = {"customer_id": customer_id, "agent_id": agents[agent], "limit": TIMELINE_INTERACTIONS}
+            return Sample(agent, f"/api/v1/customers/{customer_id}?limit={TIMELINE_INTERACTIONS}", args)
 
         makers: dict[str, Callable[[], Sample]] = {
             "phone": phone,
@@ -149,6 +158,7 @@ def choose(database: Path, timeline_customers: list[str], count: int, warmup: in
             "name": name,
             "work": work,
             "timeline": timeline,
+            "timeline_all": timeline_all,
         }
         inputs = Inputs({})
         for operation, make in makers.items():

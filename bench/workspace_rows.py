@@ -287,7 +287,7 @@ class InteractionRows:
             "required_skills", "escalation_level", "answer_deadline", "sla_breached_at", "first_response_deadline",
             "first_responded_at", "first_response_breached_at", "preferred_agent_id", "preferred_until",
             "assigned_agent_id", "offer_id", "offered_agent_id", "offer_expires_at", "disposition", "transfer_note",
-            "created_at", "updated_at", "closed_at", "version",
+            "parked_until", "created_at", "updated_at", "closed_at", "version",
         ),
         "messages": (
             "id", "interaction_id", "channel", "direction", "external_id", "from_address", "to_address", "body",
@@ -397,7 +397,7 @@ class InteractionRows:
                 *(interaction_id, customer_id, channel, state, "" if filed else queue, thread),
                 *(None if filed else stamp(t), 0, "{}", 0, None if filed else stamp(t + sla), None, None),
                 *(None if first_reply is None else stamp(first_reply), None, None, None, agent, None, None, None),
-                *(disposition, None, stamp(t), stamp(times[-1] if is_open else closed), closed_at),
+                *(disposition, None, None, stamp(t), stamp(times[-1] if is_open else closed), closed_at),
                 {"completed": 6, "assigned": 3, "abandoned": 2, "cancelled": 1}[state],
             )
         )

@@ -110,7 +110,7 @@ def found(operation: str, body: dict[str, Any]) -> int:
     """How many results an answer holds, as the bare side counts them."""
     if operation == "work":
         return len(body["offered"]) + len(body["assigned"]) + len(body["recent"])
-    if operation == "timeline":
+    if operation.startswith("timeline"):
         return len(body["interactions"])
     return len(body["customers"])
 

@@ -106,12 +106,12 @@ def work_item(row: WorkRow) -> WorkItemBody:
     }
 
 
-def work_cursor(row: WorkRow) -> str:
-    """Where the next page of completed work starts: after this row. Its time is written
-    with "Z", not "+00:00", whose "+" a query string would read as a space."""
-    closed_at = row.interaction.closed_at
-    assert closed_at is not None
-    return f"{closed_at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}|{row.interaction.id}"
+def page_cursor(at: datetime | None, row_id: str) -> str:
+    """Where the next page of a list newest first starts: after the row (``at``, ``row_id``).
+    Its time is written with "Z", not "+00:00", whose "+" a query string would read as a
+    space."""
+    assert at is not None
+    return f"{at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}|{row_id}"
 
 
 def waiting(queue: str, entries: Sequence[QueueEntry]) -> WaitingBody:
@@ -220,6 +220,7 @@ def customer(
     messages: Sequence[Message],
     events: Sequence[InteractionEvent],
     merges: Sequence[CustomerMerge] = (),
+    next_before: str | None = None,
 ) -> CustomerBody:
     return {
         "id": row.id,
@@ -228,6 +229,7 @@ def customer(
         "merged_into": row.merged_into,
         "identities": _identities(identities),
         "interactions": interactions_of(interactions, messages, events),
+        "next_before": next_before,
         "merges": [
             {
                 "id": m.id,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from interaction_center.domain.errors import NotFound
@@ -132,10 +132,23 @@ async def events(session: AsyncSession, interaction_ids: Sequence[str]) -> Seque
     return rows.all()
 
 
-async def for_customer(session: AsyncSession, customer_id: str) -> Sequence[Interaction]:
-    rows = await session.scalars(
-        select(Interaction).where(Interaction.customer_id == customer_id).order_by(Interaction.created_at.desc())
-    )
+async def for_customer(
+    session: AsyncSession, customer_id: str, before: tuple[datetime, str] | None, limit: int
+) -> Sequence[Interaction]:
+    """The customer's interactions newest first, ``limit`` at most; ``before``: the
+    (created_at, id) of the last one of the page before."""
+    query = select(Interaction).where(Interaction.customer_id == customer_id)
+    if before is not None:
+        created_at, interaction_id = before
+        query = query.where(
+            # The plain bound gives the planner a range; the OR breaks ties of the same time.
+            Interaction.created_at <= created_at,
+            or_(
+                Interaction.created_at < created_at,
+                and_(Interaction.created_at == created_at, Interaction.id < interaction_id),
+            ),
+        )
+    rows = await session.scalars(query.order_by(Interaction.created_at.desc(), Interaction.id.desc()).limit(limit))
     return rows.all()
 
 

@@ -29,6 +29,7 @@ from interaction_center.domain.model import (
 from interaction_center.domain.stamps import utcnow
 from interaction_center.domain.wire import CustomerBody, DispositionsBody, InteractionBody, MessageBody, WorkBody
 from interaction_center.settings.model import Settings
+from interaction_center.wire import page_cursor
 from routing import QueueEntry, skills_of
 from storage import agents as agent_store
 from storage import assignments, customer_records, customers
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 MAX_REPLY_CHARS: Mapping[Channel, int] = {Channel.SMS: 1600, Channel.CHAT: MAX_CHAT_CHARS, Channel.EMAIL: 20_000}
 # A note's length: an internal note, a transfer's, a wrap-up's; a few paragraphs.
 MAX_NOTE_CHARS = 5000
+# A customer's interactions a timeline page shows unless asked otherwise: what an agent
+# reads on opening a customer (the rest is a page away).
+TIMELINE_PAGE = 20
 # The parts of an agent's work list, by the state its interactions are in.
 WORK_STATES = ("offered", "assigned", "parked", "completed")
 
@@ -83,14 +87,21 @@ class AgentWork:
             await check_may_read(session, agent, interaction_id=row.id)
             return await _detail(session, row)
 
-    async def customer(self, agent: Agent, customer_id: str) -> CustomerBody:
+    async def customer(
+        self, agent: Agent, customer_id: str, before: str | None = None, limit: int = TIMELINE_PAGE
+    ) -> CustomerBody:
+        """The customer's record: profile, identities, merges, and their interactions newest
+        first with messages and events, ``limit`` a page, ``before`` the ``next_before``
+        of the page before."""
+        cursor = _cursor(before)
         async with self._sessions() as session:
             row = await customers.get(session, customer_id)
             if row is None:
                 raise NotFound(f"no customer {customer_id}", code="customer.not_found")
             await check_may_read(session, agent, customer_id=row.id)
-            interactions = await store.for_customer(session, row.id)
+            interactions = await store.for_customer(session, row.id, cursor, limit)
             ids = [i.id for i in interactions]
+            last = interactions[-1] if len(interactions) == limit else None
             return serialize.customer(
                 row,
                 await customers.identities(session, row.id),
@@ -98,6 +109,7 @@ class AgentWork:
                 await store.messages(session, ids),
                 await store.events(session, ids),
                 await customer_records.merges_into(session, row.id),
+                None if last is None else page_cursor(last.created_at, last.id),
             )
 
     async def offers(self, agent: Agent) -> list[InteractionBody]:
@@ -254,7 +266,9 @@ class AgentWork:
             "assigned": [serialize.work_item(row) for row in held],
             "parked": [serialize.work_item(row) for row in parked],
             "recent": [serialize.work_item(row) for row in done],
-            "next_before": serialize.work_cursor(done[-1]) if len(done) == limit else None,
+            "next_before": page_cursor(done[-1].interaction.closed_at, done[-1].interaction.id)
+            if len(done) == limit
+            else None,
         }
 
     def dispositions(self) -> DispositionsBody:

@@ -238,7 +238,9 @@ class CustomerBody(TypedDict):
     # Set when this record was merged into another, which holds its history now.
     merged_into: str | None
     identities: list[IdentityBody]
+    # Newest first, a page of them: the next page with ?before=next_before.
     interactions: list[InteractionBody]
+    next_before: str | None
     merges: list[MergeBody]
 
 

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from interaction_center import wire as serialize
 from interaction_center.desk.accounts import Account, token_digest
+from interaction_center.desk.work import TIMELINE_PAGE
 from interaction_center.domain.errors import InvalidInput
 from interaction_center.domain.model import Channel
 from interaction_center.domain.wire import MONITOR_MODES, offers_body, ok_body
@@ -187,13 +188,22 @@ async def my_work(request: web.Request, agent: Account) -> web.Response:
     channel = query.get("channel")
     if channel is not None and channel not in Channel.__members__.values():
         raise InvalidInput(f"channel must be one of {', '.join(Channel)}", code="input.bad_query")
-    limit = query.get("limit", "50")
-    if not limit.isdecimal() or not 1 <= int(limit) <= _MAX_PAGE:
-        raise InvalidInput(f"limit must be a whole number from 1 to {_MAX_PAGE}", code="input.bad_query")
     work = await request.app[SERVICES].work.work(
-        agent, None if channel is None else Channel(channel), query.get("state"), query.get("before"), int(limit)
+        agent,
+        None if channel is None else Channel(channel),
+        query.get("state"),
+        query.get("before"),
+        _limit(request, 50),
     )
     return web.json_response(work)
+
+
+def _limit(request: web.Request, default: int) -> int:
+    """A page's ``?limit=``: 1 to ``_MAX_PAGE``."""
+    limit = request.query.get("limit", str(default))
+    if not limit.isdecimal() or not 1 <= int(limit) <= _MAX_PAGE:
+        raise InvalidInput(f"limit must be a whole number from 1 to {_MAX_PAGE}", code="input.bad_query")
+    return int(limit)
 
 
 @routes.get("/api/v1/dispositions")
@@ -288,7 +298,11 @@ async def monitor_call(request: web.Request, agent: Account) -> web.Response:
 @routes.get("/api/v1/customers/{customer_id}")
 @allow(*EVERYONE)
 async def get_customer(request: web.Request, agent: Account) -> web.Response:
-    return web.json_response(await request.app[SERVICES].work.customer(agent, request.match_info["customer_id"]))
+    """The customer's record, their interactions newest first: ``?limit=`` (1-200, 20) a page,
+    ``?before=`` the ``next_before`` of the page before."""
+    customer_id, before = request.match_info["customer_id"], request.query.get("before")
+    limit = _limit(request, TIMELINE_PAGE)
+    return web.json_response(await request.app[SERVICES].work.customer(agent, customer_id, before, limit))
 
 
 @routes.get("/api/v1/voice/token")

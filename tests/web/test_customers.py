@@ -123,3 +123,28 @@ async def test_two_records_are_merged_and_the_merge_undone(client: Client) -> No
     assert await _error(twice) == (409, "customer.unmerged")
     unknown = await client.post(f"/api/v1/customers/{ann}/unmerge", json={"merge_id": 999}, headers=alice)
     assert await _error(unknown) == (404, "customer.no_merge")
+
+
+async def test_a_customers_timeline_pages_newest_first(client: Client) -> None:
+    alice = await login(client, "alice")
+    await set_status(client, alice, "available")
+    ids = []
+    for _ in range(3):
+        taken = await _handled(client, alice, ANN)
+        done = await client.post(
+            f"/api/v1/interactions/{taken['id']}/complete", json={"disposition": "resolved"}, headers=alice
+        )
+        assert done.status == 200, await done.text()
+        await client.post("/api/v1/agents/me/wrap-up/end", headers=alice)
+        ids.append(taken["id"])
+    path = f"/api/v1/customers/{taken['customer_id']}"
+
+    first = await (await client.get(f"{path}?limit=2", headers=alice)).json()
+    assert [i["id"] for i in first["interactions"]] == [ids[2], ids[1]]
+    assert first["interactions"][0]["messages"] and first["identities"]
+    rest = await (await client.get(f"{path}?limit=2&before={first['next_before']}", headers=alice)).json()
+    assert ([i["id"] for i in rest["interactions"]], rest["next_before"]) == ([ids[0]], None)
+    whole = await (await client.get(path, headers=alice)).json()
+    assert ([i["id"] for i in whole["interactions"]], whole["next_before"]) == (ids[::-1], None)
+    for bad in ("limit=0", "limit=201", "limit=x", "before=yesterday", "before=2026-01-01T00:00:00|"):
+        assert await _error(await client.get(f"{path}?{bad}", headers=alice)) == (400, "input.bad_query")
