@@ -16,6 +16,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal, TypedDict
 
+from interaction_center.domain.model import Channel, Role
+
 # --- REST bodies -------------------------------------------------------------------------
 
 
@@ -350,6 +352,178 @@ def health_body(status: Literal["ok", "ready"]) -> HealthBody:
 
 def offers_body(offers: list[InteractionBody]) -> OffersBody:
     return {"offers": offers}
+
+
+# --- REST request bodies -----------------------------------------------------------------
+# What the API's handlers read; ``web.contract.declare`` names them, so the OpenAPI document
+# shows them. Keys a caller may leave out are in a ``total=False`` class over the required
+# ones: with postponed annotations (the import at the top) ``NotRequired`` would go unseen.
+
+
+class LoginRequest(TypedDict):
+    username: str
+    password: str
+
+
+class _StatusRequired(TypedDict):
+    status: Literal["available", "away", "offline"]
+
+
+class StatusRequest(_StatusRequired, total=False):
+    """A status set by hand; ``away`` with a reason code (break, lunch, training...)."""
+
+    reason: str | None
+
+
+class TextRequest(TypedDict):
+    """A reply to the customer, or an internal note."""
+
+    body: str
+
+
+class _CompleteRequired(TypedDict):
+    disposition: str
+
+
+class CompleteRequest(_CompleteRequired, total=False):
+    """A disposition code of the interaction's queue, with the note a code may require."""
+
+    note: str | None
+
+
+class TransferRequest(TypedDict, total=False):
+    """Exactly one of ``queue`` or ``agent_id``, and a note for the next agent."""
+
+    queue: str
+    agent_id: str
+    note: str | None
+
+
+class _StartRequired(TypedDict):
+    channel: Literal["sms", "email"]
+    to: str
+    body: str
+
+
+class StartRequest(_StartRequired, total=False):
+    """A conversation the caller starts; ``subject`` for an email."""
+
+    subject: str
+
+
+class WrapUpRequest(TypedDict):
+    seconds: int
+
+
+class HoldRequest(TypedDict):
+    on: bool
+
+
+class ConsultRequest(TypedDict):
+    agent_id: str
+
+
+class MonitorRequest(TypedDict):
+    mode: MonitorMode
+
+
+class PriorityRequest(TypedDict):
+    priority: int
+
+
+class OwnPasswordRequest(TypedDict):
+    current_password: str
+    new_password: str
+
+
+class PasswordRequest(TypedDict):
+    password: str
+
+
+class _MembershipRequired(TypedDict):
+    queue: str
+
+
+class MembershipRequest(_MembershipRequired, total=False):
+    """A queue with the agent's priority in it and the delay before they are offered its work."""
+
+    priority: int
+    delay_seconds: float
+
+
+class ProfileRequest(TypedDict, total=False):
+    """An agent's profile as the configuration's ``[[agents]]`` take it."""
+
+    display_name: str
+    role: Role
+    queues: list[str | MembershipRequest]
+    skills: dict[str, int]
+    capacity: dict[str, int]
+    phone: str
+
+
+class NewAgentRequest(ProfileRequest):
+    username: str
+    password: str
+
+
+class CannedRequest(TypedDict):
+    shortcut: str
+    title: str
+    body: str
+
+
+class CannedChangeRequest(TypedDict, total=False):
+    shortcut: str
+    title: str
+    body: str
+
+
+class IdentityRequest(TypedDict):
+    kind: Literal["phone", "email", "account"]
+    value: str
+
+
+class CustomerChangeRequest(TypedDict, total=False):
+    display_name: str
+    add_identities: list[IdentityRequest]
+
+
+MergeRequest = TypedDict("MergeRequest", {"from": str})
+
+
+class UnmergeRequest(TypedDict):
+    merge_id: int
+
+
+# Query parameters, each sent as text (a number written out).
+
+
+class WorkQuery(TypedDict, total=False):
+    channel: Channel
+    state: Literal["offered", "assigned", "completed"]
+    before: str  # a page's next_before
+    limit: int  # 1-200, 50 by default
+
+
+class AuditQuery(TypedDict, total=False):
+    limit: int  # 1-200, 50 by default
+    before: int  # an entry's id
+    actor_id: str
+
+
+class CannedQuery(TypedDict, total=False):
+    q: str
+    interaction_id: str
+
+
+class CustomerSearchQuery(TypedDict, total=False):
+    """Exactly one of them."""
+
+    phone: str
+    email: str
+    external_id: str
+    name: str
 
 
 # --- Frames both sockets send ------------------------------------------------------------

@@ -9,10 +9,12 @@ from aiohttp import web
 
 from interaction_center import wire as serialize
 from interaction_center.desk.accounts import Account, token_digest
+from interaction_center.domain import wire
 from interaction_center.domain.errors import InvalidInput
 from interaction_center.domain.model import Channel
 from interaction_center.domain.wire import MONITOR_MODES, offers_body, ok_body
 from interaction_center.web.auth import EVERYONE, SUPERVISORS, allow, bearer_token
+from interaction_center.web.contract import declare
 from interaction_center.web.errors import json_object, text_field
 from interaction_center.web.keys import ACCOUNT, AUDIT_DETAIL, SERVICES
 from routing import AgentState
@@ -27,6 +29,7 @@ _MAX_PAGE = 200
 
 
 @routes.post("/api/v1/auth/login")
+@declare(wire.LoginBody, body=wire.LoginRequest, errors=(401, 429))
 async def login(request: web.Request) -> web.Response:
     body = await json_object(request)
     username = text_field(body, "username", max_length=100)
@@ -39,6 +42,7 @@ async def login(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/auth/logout")
+@declare(wire.OkBody)
 @allow(*EVERYONE)
 async def logout(request: web.Request, agent: Account) -> web.Response:
     token = bearer_token(request)
@@ -52,12 +56,14 @@ async def logout(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.get("/api/v1/agents/me")
+@declare(wire.AgentBody)
 @allow(*EVERYONE)
 async def me(request: web.Request, agent: Account) -> web.Response:
     return web.json_response(serialize.agent(agent))
 
 
 @routes.put("/api/v1/agents/me/status")
+@declare(wire.AgentBody, body=wire.StatusRequest, errors=(409,))
 @allow(*EVERYONE)
 async def set_status(request: web.Request, agent: Account) -> web.Response:
     status, reason = await settable_status(request)
@@ -78,6 +84,7 @@ async def settable_status(request: web.Request) -> tuple[AgentState, str | None]
 
 
 @routes.get("/api/v1/agents")
+@declare(wire.AgentsBody)
 @allow(*SUPERVISORS)
 async def list_agents(request: web.Request, agent: Account) -> web.Response:
     rows = await request.app[SERVICES].accounts.all()
@@ -85,6 +92,7 @@ async def list_agents(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.get("/api/v1/queues")
+@declare(wire.QueuesBody)
 @allow(*SUPERVISORS)
 async def list_queues(request: web.Request, agent: Account) -> web.Response:
     """Per queue and channel: what waits and who is there, live; the day's counts."""
@@ -92,18 +100,21 @@ async def list_queues(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.get("/api/v1/offers")
+@declare(wire.OffersBody)
 @allow(*EVERYONE)
 async def list_offers(request: web.Request, agent: Account) -> web.Response:
     return web.json_response(offers_body(await request.app[SERVICES].work.offers(agent)))
 
 
 @routes.post("/api/v1/offers/{offer_id}/accept")
+@declare(wire.InteractionBody, errors=(404, 409))
 @allow(*EVERYONE)
 async def accept_offer(request: web.Request, agent: Account) -> web.Response:
     return web.json_response(await request.app[SERVICES].work.accept(agent, request.match_info["offer_id"]))
 
 
 @routes.post("/api/v1/offers/{offer_id}/reject")
+@declare(wire.OkBody, errors=(404, 409))
 @allow(*EVERYONE)
 async def reject_offer(request: web.Request, agent: Account) -> web.Response:
     await request.app[SERVICES].dispatcher.reject(agent.id, request.match_info["offer_id"])
@@ -111,12 +122,14 @@ async def reject_offer(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.get("/api/v1/interactions/{interaction_id}")
+@declare(wire.InteractionBody, errors=(404,))
 @allow(*EVERYONE)
 async def get_interaction(request: web.Request, agent: Account) -> web.Response:
     return web.json_response(await request.app[SERVICES].work.interaction(agent, request.match_info["interaction_id"]))
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/messages")
+@declare(wire.MessageBody, status=201, body=wire.TextRequest, errors=(404, 409, 502))
 @allow(*EVERYONE)
 async def reply(request: web.Request, agent: Account) -> web.Response:
     # The limit of the interaction's channel is checked with the interaction
@@ -127,6 +140,7 @@ async def reply(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/complete")
+@declare(wire.InteractionBody, body=wire.CompleteRequest, errors=(404, 409))
 @allow(*EVERYONE)
 async def complete(request: web.Request, agent: Account) -> web.Response:
     body = await json_object(request)
@@ -140,6 +154,7 @@ async def complete(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/notes")
+@declare(wire.InteractionBody, status=201, body=wire.TextRequest, errors=(404, 409))
 @allow(*EVERYONE)
 async def add_note(request: web.Request, agent: Account) -> web.Response:
     text = await _body_text(request)
@@ -148,6 +163,7 @@ async def add_note(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/transfer")
+@declare(wire.InteractionBody, body=wire.TransferRequest, errors=(404, 409))
 @allow(*EVERYONE)
 async def transfer(request: web.Request, agent: Account) -> web.Response:
     queue, to_agent, note = await transfer_target(request)
@@ -158,6 +174,7 @@ async def transfer(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.post("/api/v1/interactions")
+@declare(wire.InteractionBody, status=201, body=wire.StartRequest, errors=(409, 502))
 @allow(*EVERYONE)
 async def start_conversation(request: web.Request, agent: Account) -> web.Response:
     """``{"channel": "sms" | "email", "to", "body", "subject"?}``: a conversation the
@@ -174,6 +191,7 @@ async def start_conversation(request: web.Request, agent: Account) -> web.Respon
 
 
 @routes.get("/api/v1/work")
+@declare(wire.WorkBody, query=wire.WorkQuery)
 @allow(*EVERYONE)
 async def my_work(request: web.Request, agent: Account) -> web.Response:
     """What is offered to the caller, what they hold, what they completed (paged)."""
@@ -191,12 +209,14 @@ async def my_work(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.get("/api/v1/dispositions")
+@declare(wire.DispositionsBody)
 @allow(*EVERYONE)
 async def list_dispositions(request: web.Request, agent: Account) -> web.Response:
     return web.json_response(request.app[SERVICES].work.dispositions())
 
 
 @routes.post("/api/v1/agents/me/wrap-up/extend")
+@declare(wire.WrapUpBody, body=wire.WrapUpRequest, errors=(409,))
 @allow(*EVERYONE)
 async def extend_wrap_up(request: web.Request, agent: Account) -> web.Response:
     body = await json_object(request)
@@ -210,6 +230,7 @@ async def extend_wrap_up(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.post("/api/v1/agents/me/wrap-up/end")
+@declare(wire.AgentBody, errors=(409,))
 @allow(*EVERYONE)
 async def end_wrap_up(request: web.Request, agent: Account) -> web.Response:
     return web.json_response(serialize.agent(await request.app[SERVICES].dispatcher.end_wrap_up(agent.id)))
@@ -235,6 +256,7 @@ def _optional_text(body: dict[str, Any], name: str) -> str | None:
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/call/hold")
+@declare(wire.CallHoldBody, body=wire.HoldRequest, errors=(404, 409, 502))
 @allow(*EVERYONE)
 async def hold_call(request: web.Request, agent: Account) -> web.Response:
     body = await json_object(request)
@@ -246,6 +268,7 @@ async def hold_call(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/call/hangup")
+@declare(wire.OkBody, errors=(404, 409, 502))
 @allow(*EVERYONE)
 async def hang_up_call(request: web.Request, agent: Account) -> web.Response:
     await request.app[SERVICES].voice.control.hang_up(agent, request.match_info["interaction_id"])
@@ -253,6 +276,7 @@ async def hang_up_call(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/call/consult")
+@declare(wire.CallConsultBody, body=wire.ConsultRequest, errors=(404, 409, 502))
 @allow(*EVERYONE)
 async def consult_call(request: web.Request, agent: Account) -> web.Response:
     body = await json_object(request)
@@ -262,6 +286,7 @@ async def consult_call(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/call/handover")
+@declare(wire.InteractionBody, errors=(404, 409, 502))
 @allow(*EVERYONE)
 async def hand_over_call(request: web.Request, agent: Account) -> web.Response:
     result = await request.app[SERVICES].voice.control.handover(agent, request.match_info["interaction_id"])
@@ -269,6 +294,7 @@ async def hand_over_call(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/call/monitor")
+@declare(wire.CallMonitorBody, body=wire.MonitorRequest, errors=(404, 409, 502))
 @allow(*SUPERVISORS)
 async def monitor_call(request: web.Request, agent: Account) -> web.Response:
     body = await json_object(request)
@@ -280,12 +306,14 @@ async def monitor_call(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.get("/api/v1/customers/{customer_id}")
+@declare(wire.CustomerBody, errors=(404,))
 @allow(*EVERYONE)
 async def get_customer(request: web.Request, agent: Account) -> web.Response:
     return web.json_response(await request.app[SERVICES].work.customer(agent, request.match_info["customer_id"]))
 
 
 @routes.get("/api/v1/voice/token")
+@declare(wire.VoiceTokenBody, errors=(409,))
 @allow(*EVERYONE)
 async def voice_token(request: web.Request, agent: Account) -> web.Response:
     """The agent's Twilio Voice SDK token, for the browser softphone."""
