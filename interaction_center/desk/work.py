@@ -168,7 +168,9 @@ class AgentWork:
             raise InvalidInput("a message needs a body", code="message.empty")
         sender = self._senders.get(channel)
         if sender is None:
-            raise ChannelError(f"the {channel} channel cannot send", code="channel.not_configured")
+            # Nothing was tried upstream: this service is not set up to send by it (as a
+            # call without a Twilio account is voice.not_configured), not a gateway failing.
+            raise Conflict(f"the {channel} channel cannot send", code="channel.not_configured")
         limit = MAX_REPLY_CHARS.get(channel)
         if limit is not None and len(body) > limit:
             raise InvalidInput(
