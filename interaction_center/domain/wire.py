@@ -496,6 +496,57 @@ class UnmergeRequest(TypedDict):
     merge_id: int
 
 
+# One body of each request shape, checked against it by mypy: the OpenAPI document shows
+# them, and the schemathesis run (tests/web/test_schemathesis.py) sends them, so that its
+# requests do something as well as being refused.
+_ID = "01a24c3b-7f10-7e3a-9b1c-5d2e8f4a6b70"
+_LOGIN: LoginRequest = {"username": "alice", "password": "alice-demo"}
+_STATUS: StatusRequest = {"status": "away", "reason": "lunch"}
+_TEXT: TextRequest = {"body": "Thanks for waiting: your refund is on its way."}
+_COMPLETE: CompleteRequest = {"disposition": "resolved", "note": "Refunded the double charge"}
+_TRANSFER: TransferRequest = {"queue": "sales", "note": "Wants a refund of a double charge"}
+_START: StartRequest = {"channel": "email", "to": "jane@customer.test", "subject": "Your refund", "body": "Hello Jane"}
+_WRAP_UP: WrapUpRequest = {"seconds": 60}
+_HOLD: HoldRequest = {"on": True}
+_CONSULT: ConsultRequest = {"agent_id": _ID}
+_MONITOR: MonitorRequest = {"mode": "listen"}
+_PRIORITY: PriorityRequest = {"priority": 10}
+_OWN_PASSWORD: OwnPasswordRequest = {"current_password": "alice-demo", "new_password": "correct horse battery staple"}
+_PASSWORD: PasswordRequest = {"password": "correct horse battery staple"}
+_PROFILE: ProfileRequest = {"display_name": "Dave D.", "queues": ["support", {"queue": "sales", "priority": 2}]}
+_NEW_AGENT: NewAgentRequest = {"username": "dave", "password": "correct horse battery staple", "skills": {"billing": 5}}
+_CANNED: CannedRequest = {"shortcut": "thanks", "title": "Thanks", "body": "Thank you, {{customer.name}}!"}
+_CANNED_CHANGE: CannedChangeRequest = {"title": "Thank you"}
+_CUSTOMER_CHANGE: CustomerChangeRequest = {
+    "display_name": "Jane Doe",
+    "add_identities": [{"kind": "email", "value": "jane@customer.test"}],
+}
+_MERGE: MergeRequest = {"from": _ID}
+_UNMERGE: UnmergeRequest = {"merge_id": 1}
+REQUEST_EXAMPLES: dict[object, object] = {
+    LoginRequest: _LOGIN,
+    StatusRequest: _STATUS,
+    TextRequest: _TEXT,
+    CompleteRequest: _COMPLETE,
+    TransferRequest: _TRANSFER,
+    StartRequest: _START,
+    WrapUpRequest: _WRAP_UP,
+    HoldRequest: _HOLD,
+    ConsultRequest: _CONSULT,
+    MonitorRequest: _MONITOR,
+    PriorityRequest: _PRIORITY,
+    OwnPasswordRequest: _OWN_PASSWORD,
+    PasswordRequest: _PASSWORD,
+    ProfileRequest: _PROFILE,
+    NewAgentRequest: _NEW_AGENT,
+    CannedRequest: _CANNED,
+    CannedChangeRequest: _CANNED_CHANGE,
+    CustomerChangeRequest: _CUSTOMER_CHANGE,
+    MergeRequest: _MERGE,
+    UnmergeRequest: _UNMERGE,
+}
+
+
 # Query parameters, each sent as text (a number written out).
 
 

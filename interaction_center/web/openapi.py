@@ -14,7 +14,7 @@ from typing import Any, get_type_hints, is_typeddict
 from aiohttp import web
 
 from interaction_center import __version__
-from interaction_center.domain.wire import ErrorBody
+from interaction_center.domain.wire import REQUEST_EXAMPLES, ErrorBody
 from interaction_center.web.contract import Contract, PlainText, contract_of, declare
 from interaction_center.web.json_schema import Schema, SchemaBuilder
 
@@ -101,7 +101,10 @@ def _operation(
     if parameters or contract.body is not None:
         refusals.add(400)
     if contract.body is not None:
-        operation["requestBody"] = {"required": True, "content": _json(builder.schema(contract.body))}
+        content = _json(builder.schema(contract.body))
+        if contract.body in REQUEST_EXAMPLES:
+            content["application/json"]["example"] = REQUEST_EXAMPLES[contract.body]
+        operation["requestBody"] = {"required": True, "content": content}
         refusals |= {413, 415}
     roles = getattr(handler, "allowed_roles", ())
     if roles:

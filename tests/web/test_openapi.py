@@ -127,6 +127,13 @@ async def test_the_document_is_valid_openapi_and_names_every_route_and_no_other(
     assert served - documented == set(), "undeclared: put @declare(...) (web/contract.py) on these handlers"
     assert documented - served == set()
     assert len(documented) >= 50
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+            assert "example" in body or "requestBody" not in operation, f"{method} {path}: no example"
+            if "example" in body:
+                schema = {**body["schema"], "components": document["components"]}
+                Draft202012Validator(schema).validate(body["example"])
     login_operation = document["paths"]["/api/v1/auth/login"]["post"]
     assert login_operation["security"] == []
     assert document["paths"]["/api/v1/audit"]["get"]["x-roles"] == ["admin"]
