@@ -56,11 +56,10 @@ class SchemaBuilder:
             raise TypeError(f"two shapes named {name}: {known!r} and {shape!r}")
         if name not in self.components:
             self.components[name] = {}  # taken before its fields, for a shape that holds itself
-            self.components[name] = self.object(shape)
+            self.components[name] = self._object(shape)
         return {"$ref": self._prefix + name}
 
-    def object(self, shape: Any) -> Schema:
-        """A ``TypedDict``'s own schema (not a reference to it)."""
+    def _object(self, shape: Any) -> Schema:
         hints = get_type_hints(shape)
         schema: Schema = {
             "type": "object",

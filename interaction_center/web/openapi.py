@@ -39,7 +39,7 @@ _REFUSALS = {
     413: "The body is over 256 KiB.",
     415: "The body's charset is not one Python can read (`input.bad_charset`).",
     429: "Throttled: `Retry-After` says in how many seconds to try again.",
-    502: "The channel could not send.",
+    502: "Twilio or the mail relay refused the request or could not be reached.",
     503: "The database cannot be reached.",
 }
 
