@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import get_args
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,7 +27,14 @@ from interaction_center.domain.model import (
     OutboundSender,
 )
 from interaction_center.domain.stamps import utcnow
-from interaction_center.domain.wire import CustomerBody, DispositionsBody, InteractionBody, MessageBody, WorkBody
+from interaction_center.domain.wire import (
+    CustomerBody,
+    DispositionsBody,
+    InteractionBody,
+    MessageBody,
+    WorkBody,
+    WorkState,
+)
 from interaction_center.settings.model import Settings
 from routing import QueueEntry, skills_of
 from storage import agents as agent_store
@@ -43,8 +51,8 @@ log = logging.getLogger(__name__)
 MAX_REPLY_CHARS: Mapping[Channel, int] = {Channel.SMS: 1600, Channel.CHAT: MAX_CHAT_CHARS, Channel.EMAIL: 20_000}
 # A note's length: an internal note, a transfer's, a wrap-up's; a few paragraphs.
 MAX_NOTE_CHARS = 5000
-# The parts of an agent's work list, by the state its interactions are in.
-WORK_STATES = ("offered", "assigned", "completed")
+# The parts of an agent's work list, as GET /api/v1/work declares them.
+WORK_STATES: tuple[WorkState, ...] = get_args(WorkState)
 
 # Told of each interaction an agent accepts (web chat tells its visitor who took it; a
 # call is put through to the agent) or completes (web chat tells its visitor the chat ended).

@@ -365,8 +365,12 @@ class LoginRequest(TypedDict):
     password: str
 
 
+# The statuses an agent sets by hand (the others the service sets: wrap-up).
+SettableStatus = Literal["available", "away", "offline"]
+
+
 class _StatusRequired(TypedDict):
-    status: Literal["available", "away", "offline"]
+    status: SettableStatus
 
 
 class StatusRequest(_StatusRequired, total=False):
@@ -550,9 +554,13 @@ REQUEST_EXAMPLES: dict[object, object] = {
 # Query parameters, each sent as text (a number written out).
 
 
+# The parts of an agent's work list, by the state their interactions are in.
+WorkState = Literal["offered", "assigned", "completed"]
+
+
 class WorkQuery(TypedDict, total=False):
     channel: Channel
-    state: Literal["offered", "assigned", "completed"]
+    state: WorkState
     before: str  # a page's next_before
     limit: int  # 1-200, 50 by default
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, get_args
 
 from aiohttp import web
 
@@ -22,7 +22,7 @@ from routing import AgentState
 routes = web.RouteTableDef()
 
 # Statuses an agent sets by hand; "away" carries a reason code (break, lunch, training...).
-_SETTABLE = {AgentState.AVAILABLE, AgentState.AWAY, AgentState.OFFLINE}
+_SETTABLE = frozenset(get_args(wire.SettableStatus))
 # One extension of after-contact work at most; an agent may ask again.
 _MAX_EXTENSION_SECONDS = 3600
 _MAX_PAGE = 200

@@ -92,6 +92,11 @@ def served_routes(client: Client) -> set[tuple[str, str]]:
     return routes - NOT_DOCUMENTED
 
 
+def validator(document: dict[str, Any], schema: dict[str, Any]) -> Draft202012Validator:
+    """A validator of ``schema``, a part of ``document`` whose references point into it."""
+    return Draft202012Validator({**schema, "components": document["components"]})
+
+
 def departures(document: dict[str, Any], answers: list[Answer]) -> list[str]:
     """How the answers depart from the document: an undocumented route or status, a
     content type or a body not the declared one."""
@@ -111,8 +116,7 @@ def departures(document: dict[str, Any], answers: list[Answer]) -> list[str]:
             continue
         if content_type != "application/json":
             continue
-        schema = {**declared["content"][content_type]["schema"], "components": document["components"]}
-        errors = Draft202012Validator(schema).iter_errors(json.loads(body))
+        errors = validator(document, declared["content"][content_type]["schema"]).iter_errors(json.loads(body))
         for error in sorted(errors, key=lambda error: error.json_path):
             found.append(f"{where}: {error.json_path}: {error.message}")
     return found
@@ -132,8 +136,7 @@ async def test_the_document_is_valid_openapi_and_names_every_route_and_no_other(
             body = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
             assert "example" in body or "requestBody" not in operation, f"{method} {path}: no example"
             if "example" in body:
-                schema = {**body["schema"], "components": document["components"]}
-                Draft202012Validator(schema).validate(body["example"])
+                validator(document, body["schema"]).validate(body["example"])
     login_operation = document["paths"]["/api/v1/auth/login"]["post"]
     assert login_operation["security"] == []
     assert document["paths"]["/api/v1/audit"]["get"]["x-roles"] == ["admin"]
