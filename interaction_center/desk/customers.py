@@ -60,7 +60,10 @@ class CustomerDesk:
         name = changes.get("display_name")
         if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > 200):
             raise InvalidInput("display_name: a name of 1 to 200 characters", code="customer.bad_edit")
-        added = [self._identity(item) for item in changes.get("add_identities", [])]
+        items = changes.get("add_identities", [])
+        if not isinstance(items, list):
+            raise InvalidInput("add_identities: a list of {kind, value}", code="customer.bad_identity")
+        added = [self._identity(item) for item in items]
         async with self._sessions.begin() as session:
             customer = await self._readable(session, agent, customer_id)
             for kind, value in added:

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import get_args
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,7 +28,14 @@ from interaction_center.domain.model import (
     OutboundSender,
 )
 from interaction_center.domain.stamps import utcnow
-from interaction_center.domain.wire import CustomerBody, DispositionsBody, InteractionBody, MessageBody, WorkBody
+from interaction_center.domain.wire import (
+    CustomerBody,
+    DispositionsBody,
+    InteractionBody,
+    MessageBody,
+    WorkBody,
+    WorkState,
+)
 from interaction_center.settings.model import Settings
 from interaction_center.wire import page_cursor
 from routing import QueueEntry, skills_of
@@ -48,8 +56,8 @@ MAX_NOTE_CHARS = 5000
 # A customer's interactions a timeline page shows unless asked otherwise: what an agent
 # reads on opening a customer (the rest is a page away).
 TIMELINE_PAGE = 20
-# The parts of an agent's work list, by the state its interactions are in.
-WORK_STATES = ("offered", "assigned", "parked", "completed")
+# The parts of an agent's work list, as GET /api/v1/work declares them.
+WORK_STATES: tuple[WorkState, ...] = get_args(WorkState)
 
 # Told of each interaction an agent accepts (web chat tells its visitor who took it; a
 # call is put through to the agent) or completes (web chat tells its visitor the chat ended).
@@ -191,7 +199,9 @@ class AgentWork:
             raise InvalidInput("a message needs a body", code="message.empty")
         sender = self._senders.get(channel)
         if sender is None:
-            raise ChannelError(f"the {channel} channel cannot send", code="channel.not_configured")
+            # Nothing was tried upstream: this service is not set up to send by it (as a
+            # call without a Twilio account is voice.not_configured), not a gateway failing.
+            raise Conflict(f"the {channel} channel cannot send", code="channel.not_configured")
         limit = MAX_REPLY_CHARS.get(channel)
         if limit is not None and len(body) > limit:
             raise InvalidInput(

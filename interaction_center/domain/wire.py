@@ -16,6 +16,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal, TypedDict
 
+from interaction_center.domain.model import Channel, Role
+
 # --- REST bodies -------------------------------------------------------------------------
 
 
@@ -359,6 +361,262 @@ def health_body(status: Literal["ok", "ready"]) -> HealthBody:
 
 def offers_body(offers: list[InteractionBody]) -> OffersBody:
     return {"offers": offers}
+
+
+# --- REST request bodies -----------------------------------------------------------------
+# What the API's handlers read; ``web.contract.declare`` names them, so the OpenAPI document
+# shows them. Keys a caller may leave out are in a ``total=False`` class over the required
+# ones: with postponed annotations (the import at the top) ``NotRequired`` would go unseen.
+
+
+class LoginRequest(TypedDict):
+    username: str
+    password: str
+
+
+# The statuses an agent sets by hand (the others the service sets: wrap-up).
+SettableStatus = Literal["available", "away", "offline"]
+
+
+class _StatusRequired(TypedDict):
+    status: SettableStatus
+
+
+class StatusRequest(_StatusRequired, total=False):
+    """A status set by hand; ``away`` with a reason code (break, lunch, training...)."""
+
+    reason: str | None
+
+
+class TextRequest(TypedDict):
+    """A reply to the customer, or an internal note."""
+
+    body: str
+
+
+class _CompleteRequired(TypedDict):
+    disposition: str
+
+
+class CompleteRequest(_CompleteRequired, total=False):
+    """A disposition code of the interaction's queue, with the note a code may require."""
+
+    note: str | None
+
+
+class TransferRequest(TypedDict, total=False):
+    """Exactly one of ``queue`` or ``agent_id``, and a note for the next agent."""
+
+    queue: str
+    agent_id: str
+    note: str | None
+
+
+class _StartRequired(TypedDict):
+    channel: Literal["sms", "email"]
+    to: str
+    body: str
+
+
+class StartRequest(_StartRequired, total=False):
+    """A conversation the caller starts; ``subject`` for an email."""
+
+    subject: str
+
+
+class WrapUpRequest(TypedDict):
+    seconds: int
+
+
+class HoldRequest(TypedDict):
+    on: bool
+
+
+class ParkRequest(TypedDict, total=False):
+    """An email or SMS set aside until the customer answers, with a note for the record."""
+
+    note: str | None
+
+
+class _SnoozeRequired(TypedDict):
+    until: str  # ISO 8601 with its offset
+
+
+class SnoozeRequest(_SnoozeRequired, total=False):
+    """An email or SMS set aside until a time, or the customer's answer if sooner."""
+
+    note: str | None
+
+
+class ConsultRequest(TypedDict):
+    agent_id: str
+
+
+class MonitorRequest(TypedDict):
+    mode: MonitorMode
+
+
+class PriorityRequest(TypedDict):
+    priority: int
+
+
+class OwnPasswordRequest(TypedDict):
+    current_password: str
+    new_password: str
+
+
+class PasswordRequest(TypedDict):
+    password: str
+
+
+class _MembershipRequired(TypedDict):
+    queue: str
+
+
+class MembershipRequest(_MembershipRequired, total=False):
+    """A queue with the agent's priority in it and the delay before they are offered its work."""
+
+    priority: int
+    delay_seconds: float
+
+
+class ProfileRequest(TypedDict, total=False):
+    """An agent's profile as the configuration's ``[[agents]]`` take it."""
+
+    display_name: str
+    role: Role
+    queues: list[str | MembershipRequest]
+    skills: dict[str, int]
+    capacity: dict[str, int]
+    phone: str
+
+
+class NewAgentRequest(ProfileRequest):
+    username: str
+    password: str
+
+
+class CannedRequest(TypedDict):
+    shortcut: str
+    title: str
+    body: str
+
+
+class CannedChangeRequest(TypedDict, total=False):
+    shortcut: str
+    title: str
+    body: str
+
+
+class IdentityRequest(TypedDict):
+    kind: Literal["phone", "email", "account"]
+    value: str
+
+
+class CustomerChangeRequest(TypedDict, total=False):
+    display_name: str
+    add_identities: list[IdentityRequest]
+
+
+MergeRequest = TypedDict("MergeRequest", {"from": str})
+
+
+class UnmergeRequest(TypedDict):
+    merge_id: int
+
+
+# One body of each request shape, checked against it by mypy: the OpenAPI document shows
+# them, and the schemathesis run (tests/web/test_schemathesis.py) sends them, so that its
+# requests do something as well as being refused.
+_ID = "01a24c3b-7f10-7e3a-9b1c-5d2e8f4a6b70"
+_LOGIN: LoginRequest = {"username": "alice", "password": "alice-demo"}
+_STATUS: StatusRequest = {"status": "away", "reason": "lunch"}
+_TEXT: TextRequest = {"body": "Thanks for waiting: your refund is on its way."}
+_COMPLETE: CompleteRequest = {"disposition": "resolved", "note": "Refunded the double charge"}
+_TRANSFER: TransferRequest = {"queue": "sales", "note": "Wants a refund of a double charge"}
+_START: StartRequest = {"channel": "email", "to": "jane@customer.test", "subject": "Your refund", "body": "Hello Jane"}
+_WRAP_UP: WrapUpRequest = {"seconds": 60}
+_HOLD: HoldRequest = {"on": True}
+_CONSULT: ConsultRequest = {"agent_id": _ID}
+_MONITOR: MonitorRequest = {"mode": "listen"}
+_PRIORITY: PriorityRequest = {"priority": 10}
+_OWN_PASSWORD: OwnPasswordRequest = {"current_password": "alice-demo", "new_password": "correct horse battery staple"}
+_PASSWORD: PasswordRequest = {"password": "correct horse battery staple"}
+_PROFILE: ProfileRequest = {"display_name": "Dave D.", "queues": ["support", {"queue": "sales", "priority": 2}]}
+_NEW_AGENT: NewAgentRequest = {"username": "dave", "password": "correct horse battery staple", "skills": {"billing": 5}}
+_CANNED: CannedRequest = {"shortcut": "thanks", "title": "Thanks", "body": "Thank you, {{customer.name}}!"}
+_CANNED_CHANGE: CannedChangeRequest = {"title": "Thank you"}
+_CUSTOMER_CHANGE: CustomerChangeRequest = {
+    "display_name": "Jane Doe",
+    "add_identities": [{"kind": "email", "value": "jane@customer.test"}],
+}
+_MERGE: MergeRequest = {"from": _ID}
+_UNMERGE: UnmergeRequest = {"merge_id": 1}
+_PARK: ParkRequest = {"note": "waiting for the customer's new address"}
+_SNOOZE: SnoozeRequest = {"until": "2026-12-07T09:00:00+01:00", "note": "call the courier first"}
+REQUEST_EXAMPLES: dict[object, object] = {
+    LoginRequest: _LOGIN,
+    StatusRequest: _STATUS,
+    TextRequest: _TEXT,
+    CompleteRequest: _COMPLETE,
+    TransferRequest: _TRANSFER,
+    StartRequest: _START,
+    WrapUpRequest: _WRAP_UP,
+    HoldRequest: _HOLD,
+    ParkRequest: _PARK,
+    SnoozeRequest: _SNOOZE,
+    ConsultRequest: _CONSULT,
+    MonitorRequest: _MONITOR,
+    PriorityRequest: _PRIORITY,
+    OwnPasswordRequest: _OWN_PASSWORD,
+    PasswordRequest: _PASSWORD,
+    ProfileRequest: _PROFILE,
+    NewAgentRequest: _NEW_AGENT,
+    CannedRequest: _CANNED,
+    CannedChangeRequest: _CANNED_CHANGE,
+    CustomerChangeRequest: _CUSTOMER_CHANGE,
+    MergeRequest: _MERGE,
+    UnmergeRequest: _UNMERGE,
+}
+
+
+# Query parameters, each sent as text (a number written out).
+
+
+# The parts of an agent's work list, by the state their interactions are in.
+WorkState = Literal["offered", "assigned", "parked", "completed"]
+
+
+class WorkQuery(TypedDict, total=False):
+    channel: Channel
+    state: WorkState
+    before: str  # a page's next_before
+    limit: int  # 1-200, 50 by default
+
+
+class CustomerQuery(TypedDict, total=False):
+    limit: int  # 1-200, 20 by default: interactions in a page
+    before: str  # a page's next_before
+
+
+class AuditQuery(TypedDict, total=False):
+    limit: int  # 1-200, 50 by default
+    before: int  # an entry's id
+    actor_id: str
+
+
+class CannedQuery(TypedDict, total=False):
+    q: str
+    interaction_id: str
+
+
+class CustomerSearchQuery(TypedDict, total=False):
+    """Exactly one of them."""
+
+    phone: str
+    email: str
+    external_id: str
+    name: str
 
 
 # --- Frames both sockets send ------------------------------------------------------------

@@ -8,10 +8,12 @@ from aiohttp import web
 from interaction_center import wire as serialize
 from interaction_center.desk.accounts import Account, token_digest
 from interaction_center.desk.admin import EDITABLE
+from interaction_center.domain import wire
 from interaction_center.domain.errors import InvalidInput
 from interaction_center.domain.model import Actor, ActorKind
 from interaction_center.domain.wire import ok_body
 from interaction_center.web.auth import ADMINS, EVERYONE, SUPERVISORS, allow, bearer_token
+from interaction_center.web.contract import declare
 from interaction_center.web.errors import json_object, text_field
 from interaction_center.web.keys import SERVICES
 
@@ -25,6 +27,7 @@ def _actor(agent: Account) -> Actor:
 
 
 @routes.put("/api/v1/agents/me/password")
+@declare(wire.OkBody, body=wire.OwnPasswordRequest)
 @allow(*EVERYONE)
 async def change_own_password(request: web.Request, agent: Account) -> web.Response:
     """This login lives on; every other login of the agent's ends."""
@@ -41,6 +44,7 @@ async def change_own_password(request: web.Request, agent: Account) -> web.Respo
 
 
 @routes.post("/api/v1/agents")
+@declare(wire.AgentBody, status=201, body=wire.NewAgentRequest, errors=(409,))
 @allow(*ADMINS)
 async def create_agent(request: web.Request, agent: Account) -> web.Response:
     """An account: ``username`` and ``password`` (the password policy's), and any of the
@@ -52,6 +56,7 @@ async def create_agent(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.get("/api/v1/agents/{agent_id}")
+@declare(wire.AgentBody, errors=(404,))
 @allow(*SUPERVISORS)
 async def get_agent(request: web.Request, agent: Account) -> web.Response:
     found = await request.app[SERVICES].admin.get(request.match_info["agent_id"])
@@ -59,6 +64,7 @@ async def get_agent(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.patch("/api/v1/agents/{agent_id}")
+@declare(wire.AgentBody, body=wire.ProfileRequest, errors=(404, 409))
 @allow(*ADMINS)
 async def edit_agent(request: web.Request, agent: Account) -> web.Response:
     body = await json_object(request)
@@ -69,6 +75,7 @@ async def edit_agent(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.post("/api/v1/agents/{agent_id}/deactivate")
+@declare(wire.AgentBody, errors=(404, 409))
 @allow(*ADMINS)
 async def deactivate_agent(request: web.Request, agent: Account) -> web.Response:
     closed = await request.app[SERVICES].admin.deactivate(request.match_info["agent_id"], _actor(agent))
@@ -76,6 +83,7 @@ async def deactivate_agent(request: web.Request, agent: Account) -> web.Response
 
 
 @routes.post("/api/v1/agents/{agent_id}/reactivate")
+@declare(wire.AgentBody, errors=(404, 409))
 @allow(*ADMINS)
 async def reactivate_agent(request: web.Request, agent: Account) -> web.Response:
     opened = await request.app[SERVICES].admin.reactivate(request.match_info["agent_id"], _actor(agent))
@@ -83,6 +91,7 @@ async def reactivate_agent(request: web.Request, agent: Account) -> web.Response
 
 
 @routes.put("/api/v1/agents/{agent_id}/password")
+@declare(wire.AgentBody, body=wire.PasswordRequest, errors=(404,))
 @allow(*ADMINS)
 async def reset_password(request: web.Request, agent: Account) -> web.Response:
     body = await json_object(request)
@@ -92,6 +101,7 @@ async def reset_password(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.get("/api/v1/audit")
+@declare(wire.AuditBody, query=wire.AuditQuery)
 @allow(*ADMINS)
 async def read_audit(request: web.Request, agent: Account) -> web.Response:
     """Newest first; ``before`` (an entry's id) pages back, ``actor_id`` keeps one actor's."""

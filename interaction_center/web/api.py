@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, get_args
 
 from aiohttp import web
 
 from interaction_center import wire as serialize
 from interaction_center.desk.accounts import Account, token_digest
 from interaction_center.desk.work import TIMELINE_PAGE
+from interaction_center.domain import wire
 from interaction_center.domain.errors import InvalidInput
 from interaction_center.domain.model import Channel
 from interaction_center.domain.wire import MONITOR_MODES, offers_body, ok_body
 from interaction_center.web.auth import EVERYONE, SUPERVISORS, allow, bearer_token
+from interaction_center.web.contract import declare
 from interaction_center.web.errors import json_object, text_field
 from interaction_center.web.keys import ACCOUNT, AUDIT_DETAIL, SERVICES
 from interaction_center.web.uploads import reply_form
@@ -22,13 +24,14 @@ from routing import AgentState
 routes = web.RouteTableDef()
 
 # Statuses an agent sets by hand; "away" carries a reason code (break, lunch, training...).
-_SETTABLE = {AgentState.AVAILABLE, AgentState.AWAY, AgentState.OFFLINE}
+_SETTABLE = frozenset(get_args(wire.SettableStatus))
 # One extension of after-contact work at most; an agent may ask again.
 _MAX_EXTENSION_SECONDS = 3600
 _MAX_PAGE = 200
 
 
 @routes.post("/api/v1/auth/login")
+@declare(wire.LoginBody, body=wire.LoginRequest, errors=(401, 429))
 async def login(request: web.Request) -> web.Response:
     body = await json_object(request)
     username = text_field(body, "username", max_length=100)
@@ -41,6 +44,7 @@ async def login(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/auth/logout")
+@declare(wire.OkBody)
 @allow(*EVERYONE)
 async def logout(request: web.Request, agent: Account) -> web.Response:
     token = bearer_token(request)
@@ -54,12 +58,14 @@ async def logout(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.get("/api/v1/agents/me")
+@declare(wire.AgentBody)
 @allow(*EVERYONE)
 async def me(request: web.Request, agent: Account) -> web.Response:
     return web.json_response(serialize.agent(agent))
 
 
 @routes.put("/api/v1/agents/me/status")
+@declare(wire.AgentBody, body=wire.StatusRequest, errors=(409,))
 @allow(*EVERYONE)
 async def set_status(request: web.Request, agent: Account) -> web.Response:
     status, reason = await settable_status(request)
@@ -80,6 +86,7 @@ async def settable_status(request: web.Request) -> tuple[AgentState, str | None]
 
 
 @routes.get("/api/v1/agents")
+@declare(wire.AgentsBody)
 @allow(*SUPERVISORS)
 async def list_agents(request: web.Request, agent: Account) -> web.Response:
     rows = await request.app[SERVICES].accounts.all()
@@ -87,6 +94,7 @@ async def list_agents(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.get("/api/v1/queues")
+@declare(wire.QueuesBody)
 @allow(*SUPERVISORS)
 async def list_queues(request: web.Request, agent: Account) -> web.Response:
     """Per queue and channel: what waits and who is there, live; the day's counts."""
@@ -94,18 +102,21 @@ async def list_queues(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.get("/api/v1/offers")
+@declare(wire.OffersBody)
 @allow(*EVERYONE)
 async def list_offers(request: web.Request, agent: Account) -> web.Response:
     return web.json_response(offers_body(await request.app[SERVICES].work.offers(agent)))
 
 
 @routes.post("/api/v1/offers/{offer_id}/accept")
+@declare(wire.InteractionBody, errors=(404, 409))
 @allow(*EVERYONE)
 async def accept_offer(request: web.Request, agent: Account) -> web.Response:
     return web.json_response(await request.app[SERVICES].work.accept(agent, request.match_info["offer_id"]))
 
 
 @routes.post("/api/v1/offers/{offer_id}/reject")
+@declare(wire.OkBody, errors=(404, 409))
 @allow(*EVERYONE)
 async def reject_offer(request: web.Request, agent: Account) -> web.Response:
     await request.app[SERVICES].dispatcher.reject(agent.id, request.match_info["offer_id"])
@@ -113,12 +124,14 @@ async def reject_offer(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.get("/api/v1/interactions/{interaction_id}")
+@declare(wire.InteractionBody, errors=(404,))
 @allow(*EVERYONE)
 async def get_interaction(request: web.Request, agent: Account) -> web.Response:
     return web.json_response(await request.app[SERVICES].work.interaction(agent, request.match_info["interaction_id"]))
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/messages")
+@declare(wire.MessageBody, status=201, body=wire.TextRequest, files="attachment", errors=(404, 409, 502))
 @allow(*EVERYONE)
 async def reply(request: web.Request, agent: Account) -> web.Response:
     """``{"body"}``, or ``multipart/form-data`` with a ``body`` field and ``attachment``
@@ -134,6 +147,7 @@ async def reply(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/complete")
+@declare(wire.InteractionBody, body=wire.CompleteRequest, errors=(404, 409))
 @allow(*EVERYONE)
 async def complete(request: web.Request, agent: Account) -> web.Response:
     body = await json_object(request)
@@ -147,6 +161,7 @@ async def complete(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/notes")
+@declare(wire.InteractionBody, status=201, body=wire.TextRequest, errors=(404, 409))
 @allow(*EVERYONE)
 async def add_note(request: web.Request, agent: Account) -> web.Response:
     text = await _body_text(request)
@@ -155,6 +170,7 @@ async def add_note(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/transfer")
+@declare(wire.InteractionBody, body=wire.TransferRequest, errors=(404, 409))
 @allow(*EVERYONE)
 async def transfer(request: web.Request, agent: Account) -> web.Response:
     queue, to_agent, note = await transfer_target(request)
@@ -165,6 +181,7 @@ async def transfer(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.post("/api/v1/interactions")
+@declare(wire.InteractionBody, status=201, body=wire.StartRequest, errors=(409, 502))
 @allow(*EVERYONE)
 async def start_conversation(request: web.Request, agent: Account) -> web.Response:
     """``{"channel": "sms" | "email", "to", "body", "subject"?}``: a conversation the
@@ -181,6 +198,7 @@ async def start_conversation(request: web.Request, agent: Account) -> web.Respon
 
 
 @routes.get("/api/v1/work")
+@declare(wire.WorkBody, query=wire.WorkQuery)
 @allow(*EVERYONE)
 async def my_work(request: web.Request, agent: Account) -> web.Response:
     """What is offered to the caller, what they hold, what they completed (paged)."""
@@ -207,12 +225,14 @@ def _limit(request: web.Request, default: int) -> int:
 
 
 @routes.get("/api/v1/dispositions")
+@declare(wire.DispositionsBody)
 @allow(*EVERYONE)
 async def list_dispositions(request: web.Request, agent: Account) -> web.Response:
     return web.json_response(request.app[SERVICES].work.dispositions())
 
 
 @routes.post("/api/v1/agents/me/wrap-up/extend")
+@declare(wire.WrapUpBody, body=wire.WrapUpRequest, errors=(409,))
 @allow(*EVERYONE)
 async def extend_wrap_up(request: web.Request, agent: Account) -> web.Response:
     body = await json_object(request)
@@ -226,6 +246,7 @@ async def extend_wrap_up(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.post("/api/v1/agents/me/wrap-up/end")
+@declare(wire.AgentBody, errors=(409,))
 @allow(*EVERYONE)
 async def end_wrap_up(request: web.Request, agent: Account) -> web.Response:
     return web.json_response(serialize.agent(await request.app[SERVICES].dispatcher.end_wrap_up(agent.id)))
@@ -251,6 +272,7 @@ def _optional_text(body: dict[str, Any], name: str) -> str | None:
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/call/hold")
+@declare(wire.CallHoldBody, body=wire.HoldRequest, errors=(404, 409, 502))
 @allow(*EVERYONE)
 async def hold_call(request: web.Request, agent: Account) -> web.Response:
     body = await json_object(request)
@@ -262,6 +284,7 @@ async def hold_call(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/call/hangup")
+@declare(wire.OkBody, errors=(404, 409, 502))
 @allow(*EVERYONE)
 async def hang_up_call(request: web.Request, agent: Account) -> web.Response:
     await request.app[SERVICES].voice.control.hang_up(agent, request.match_info["interaction_id"])
@@ -269,6 +292,7 @@ async def hang_up_call(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/call/consult")
+@declare(wire.CallConsultBody, body=wire.ConsultRequest, errors=(404, 409, 502))
 @allow(*EVERYONE)
 async def consult_call(request: web.Request, agent: Account) -> web.Response:
     body = await json_object(request)
@@ -278,6 +302,7 @@ async def consult_call(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/call/handover")
+@declare(wire.InteractionBody, errors=(404, 409, 502))
 @allow(*EVERYONE)
 async def hand_over_call(request: web.Request, agent: Account) -> web.Response:
     result = await request.app[SERVICES].voice.control.handover(agent, request.match_info["interaction_id"])
@@ -285,6 +310,7 @@ async def hand_over_call(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/call/monitor")
+@declare(wire.CallMonitorBody, body=wire.MonitorRequest, errors=(404, 409, 502))
 @allow(*SUPERVISORS)
 async def monitor_call(request: web.Request, agent: Account) -> web.Response:
     body = await json_object(request)
@@ -296,6 +322,7 @@ async def monitor_call(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.get("/api/v1/customers/{customer_id}")
+@declare(wire.CustomerBody, query=wire.CustomerQuery, errors=(404,))
 @allow(*EVERYONE)
 async def get_customer(request: web.Request, agent: Account) -> web.Response:
     """The customer's record, their interactions newest first: ``?limit=`` (1-200, 20) a page,
@@ -306,6 +333,7 @@ async def get_customer(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.get("/api/v1/voice/token")
+@declare(wire.VoiceTokenBody, errors=(409,))
 @allow(*EVERYONE)
 async def voice_token(request: web.Request, agent: Account) -> web.Response:
     """The agent's Twilio Voice SDK token, for the browser softphone."""
@@ -313,6 +341,7 @@ async def voice_token(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/hold")
+@declare(wire.InteractionBody, body=wire.ParkRequest, errors=(404, 409))
 @allow(*EVERYONE)
 async def hold(request: web.Request, agent: Account) -> web.Response:
     """``{"note"?}``: an email or SMS set aside until the customer answers; it comes back
@@ -321,6 +350,7 @@ async def hold(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/snooze")
+@declare(wire.InteractionBody, body=wire.SnoozeRequest, errors=(404, 409))
 @allow(*EVERYONE)
 async def snooze(request: web.Request, agent: Account) -> web.Response:
     """``{"until", "note"?}``: an email or SMS set aside until a time (ISO 8601 with its
@@ -337,6 +367,7 @@ async def _park(request: web.Request, agent: Account, *, snoozed: bool) -> web.R
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/resume")
+@declare(wire.InteractionBody, errors=(404, 409))
 @allow(*EVERYONE)
 async def resume(request: web.Request, agent: Account) -> web.Response:
     """A parked interaction taken up again now: queued for the agent who parked it first."""

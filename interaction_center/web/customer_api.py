@@ -7,8 +7,10 @@ from aiohttp import web
 
 from interaction_center.desk.accounts import Account
 from interaction_center.desk.customers import SEARCH_BY
+from interaction_center.domain import wire
 from interaction_center.domain.errors import InvalidInput
 from interaction_center.web.auth import EVERYONE, allow
+from interaction_center.web.contract import declare
 from interaction_center.web.errors import json_object, text_field
 from interaction_center.web.keys import SERVICES
 
@@ -16,6 +18,7 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/api/v1/customers")
+@declare(wire.CustomersBody, query=wire.CustomerSearchQuery)
 @allow(*EVERYONE)
 async def search_customers(request: web.Request, agent: Account) -> web.Response:
     """Exactly one of ``?phone=`` (any format), ``?email=``, ``?external_id=``, ``?name=``
@@ -28,6 +31,7 @@ async def search_customers(request: web.Request, agent: Account) -> web.Response
 
 
 @routes.patch("/api/v1/customers/{customer_id}")
+@declare(wire.CustomerBody, body=wire.CustomerChangeRequest, errors=(404, 409))
 @allow(*EVERYONE)
 async def edit_customer(request: web.Request, agent: Account) -> web.Response:
     services, customer_id = request.app[SERVICES], request.match_info["customer_id"]
@@ -36,6 +40,7 @@ async def edit_customer(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.post("/api/v1/customers/{customer_id}/merge")
+@declare(wire.CustomerBody, body=wire.MergeRequest, errors=(404, 409))
 @allow(*EVERYONE)
 async def merge_customers(request: web.Request, agent: Account) -> web.Response:
     """``{"from": CUSTOMER_ID}``: that record's identities and history become this one's."""
@@ -46,6 +51,7 @@ async def merge_customers(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.post("/api/v1/customers/{customer_id}/unmerge")
+@declare(wire.CustomerBody, body=wire.UnmergeRequest, errors=(404, 409))
 @allow(*EVERYONE)
 async def unmerge_customers(request: web.Request, agent: Account) -> web.Response:
     """``{"merge_id"}`` of one of the record's ``merges``: what it moved goes back."""

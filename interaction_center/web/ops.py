@@ -10,9 +10,11 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from interaction_center.domain import wire
 from interaction_center.domain.errors import Forbidden, Unauthorized
 from interaction_center.domain.wire import health_body
 from interaction_center.web.auth import bearer_token
+from interaction_center.web.contract import PlainText, declare
 from interaction_center.web.errors import json_error
 from interaction_center.web.keys import SERVICES
 
@@ -22,11 +24,13 @@ _THIS_MACHINE = {"127.0.0.1", "::1"}
 
 
 @routes.get("/healthz")
+@declare(wire.HealthBody)
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response(health_body("ok"))
 
 
 @routes.get("/readyz")
+@declare(wire.HealthBody, errors=(503,))
 async def readyz(request: web.Request) -> web.Response:
     try:
         async with request.app[SERVICES].engine.connect() as connection:
@@ -38,6 +42,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 @routes.get("/metrics")
+@declare(PlainText, errors=(401, 403))
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus' text format. With ``auth.metrics_token`` set, only for a scraper that
     sends it; without, only for this machine (operations data, not for the world)."""

@@ -7,9 +7,11 @@ from aiohttp import web
 
 from interaction_center import wire as serialize
 from interaction_center.desk.accounts import Account
+from interaction_center.domain import wire
 from interaction_center.domain.errors import InvalidInput, NotFound
 from interaction_center.web.api import settable_status, transfer_target
 from interaction_center.web.auth import SUPERVISORS, allow
+from interaction_center.web.contract import declare
 from interaction_center.web.errors import json_object
 from interaction_center.web.keys import SERVICES
 
@@ -17,6 +19,7 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/api/v1/queues/{queue}/waiting")
+@declare(wire.WaitingBody, errors=(404,))
 @allow(*SUPERVISORS)
 async def waiting(request: web.Request, agent: Account) -> web.Response:
     queue = request.match_info["queue"]
@@ -27,6 +30,7 @@ async def waiting(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.put("/api/v1/agents/{agent_id}/status")
+@declare(wire.AgentBody, body=wire.StatusRequest, errors=(404, 409))
 @allow(*SUPERVISORS)
 async def set_agent_status(request: web.Request, agent: Account) -> web.Response:
     """``{"status": "available" | "away" | "offline", "reason"?}`` for another agent."""
@@ -36,6 +40,7 @@ async def set_agent_status(request: web.Request, agent: Account) -> web.Response
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/move")
+@declare(wire.InteractionBody, body=wire.TransferRequest, errors=(404, 409))
 @allow(*SUPERVISORS)
 async def move_interaction(request: web.Request, agent: Account) -> web.Response:
     """``{"queue"}`` or ``{"agent_id"}``, and a ``"note"``, as a transfer takes them."""
@@ -47,6 +52,7 @@ async def move_interaction(request: web.Request, agent: Account) -> web.Response
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/priority")
+@declare(wire.InteractionBody, body=wire.PriorityRequest, errors=(404, 409))
 @allow(*SUPERVISORS)
 async def set_priority(request: web.Request, agent: Account) -> web.Response:
     body = await json_object(request)
@@ -60,6 +66,7 @@ async def set_priority(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/take-over")
+@declare(wire.InteractionBody, errors=(404, 409))
 @allow(*SUPERVISORS)
 async def take_over(request: web.Request, agent: Account) -> web.Response:
     return web.json_response(

@@ -9,6 +9,7 @@ from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
 from aiohttp.hdrs import CONTENT_TYPE
+from aiohttp.http_exceptions import HttpProcessingError
 
 from interaction_center.domain.errors import InvalidInput
 from interaction_center.domain.model import MAX_ATTACHED_BYTES, MAX_ATTACHMENTS, Attachment
@@ -26,7 +27,7 @@ async def reply_form(request: web.Request) -> tuple[str, tuple[Attachment, ...]]
     """The reply's text and its files."""
     try:
         reader = await request.multipart()
-    except (ValueError, AssertionError, KeyError) as exc:
+    except (ValueError, AssertionError, KeyError, HttpProcessingError) as exc:
         raise InvalidInput(f"not a readable multipart/form-data body: {exc}", code="input.bad_multipart") from exc
     body: str | None = None
     files: list[Attachment] = []
@@ -34,7 +35,7 @@ async def reply_form(request: web.Request) -> tuple[str, tuple[Attachment, ...]]
     while True:
         try:
             part = await reader.next()
-        except (ValueError, AssertionError) as exc:
+        except (ValueError, AssertionError, HttpProcessingError) as exc:
             raise InvalidInput(f"a part of the form is malformed: {exc}", code="input.bad_multipart") from exc
         if part is None:
             break
@@ -76,7 +77,7 @@ async def _read(part: BodyPartReader, limit: int) -> bytes | None:
             data += chunk
             if len(data) > limit:
                 return None
-    except ValueError as exc:
+    except (ValueError, HttpProcessingError) as exc:
         raise InvalidInput(f"a part of the form is malformed: {exc}", code="input.bad_multipart") from exc
     return bytes(data)
 

@@ -96,6 +96,18 @@ async def test_attachments_on_another_channel_too_many_or_too_much_are_refused_a
     assert len((await interaction(mail_client, alice, interaction_id))["messages"]) == 1
 
 
+async def test_a_part_header_that_is_not_a_header_is_a_clear_error(mail_client: Client) -> None:
+    # Found by schemathesis: aiohttp's own error for it is no ValueError.
+    alice = await login(mail_client, "alice")
+    form = b'--b\r\nContent-Disposition: form-data; name="\x05\xc3\x88!"\r\n\r\ntrue\r\n--b--\r\n'
+    response = await mail_client.post(
+        "/api/v1/interactions/none/messages",
+        data=form,
+        headers={**alice, "Content-Type": "multipart/form-data; boundary=b"},
+    )
+    assert (response.status, (await response.json())["error"]["code"]) == (400, "input.bad_multipart")
+
+
 @FUZZ
 @given(raw=st.binary(max_size=400), boundary=st.sampled_from(["b", "", "x" * 80, "a b"]))
 async def test_any_bytes_as_a_form_get_a_clear_error(mail_client: Client, raw: bytes, boundary: str) -> None:

@@ -59,5 +59,6 @@ async def test_without_twilio_credentials_replies_are_refused_clearly(
     client = await app_factory(settings)
     alice, interaction_id = await _assigned(client)
     response = await client.post(f"/api/v1/interactions/{interaction_id}/messages", json={"body": "hi"}, headers=alice)
-    assert response.status == 502
+    # Not a 5xx: nothing upstream failed, the service is not set up to send SMS.
+    assert response.status == 409
     assert (await response.json())["error"]["code"] == "channel.not_configured"

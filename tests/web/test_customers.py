@@ -66,6 +66,9 @@ async def test_an_edit_is_refused_for_anothers_identity_bad_input_or_a_stranger(
     for body, code in (
         ({"add_identities": [{"kind": "phone", "value": "12"}]}, "contact.invalid_phone"),
         ({"add_identities": [{"kind": "fax", "value": "1"}]}, "customer.bad_identity"),
+        # Not a list: these were a 500 (iterating a number, or null).
+        ({"add_identities": 7}, "customer.bad_identity"),
+        ({"add_identities": None}, "customer.bad_identity"),
         ({"display_name": ""}, "customer.bad_edit"),
         ({"shoe_size": 9}, "customer.bad_edit"),
         ({}, "customer.bad_edit"),

@@ -83,3 +83,12 @@ async def test_bad_starts_are_refused(client: Client) -> None:
         response = await _start(client, alice, **({"body": "hi"} | body))
         assert (response.status, (await response.json())["error"]["code"])[1] == code, body
     assert await _interactions(client) == before
+
+
+async def test_an_email_with_no_relay_to_send_it_is_a_conflict_not_a_server_error(client: Client) -> None:
+    # Found by schemathesis (tests/web/test_schemathesis.py): it was a 502, as if a gateway had failed.
+    alice = await login(client, "alice")
+    before = await _interactions(client)
+    response = await _start(client, alice, channel="email", to="jane@customer.test", subject="Hi", body="Hello")
+    assert (response.status, (await response.json())["error"]["code"]) == (409, "channel.not_configured")
+    assert await _interactions(client) == before
