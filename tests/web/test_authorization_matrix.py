@@ -17,7 +17,12 @@ from interaction_center.web.keys import SERVICES
 from storage.models import AuthToken
 from tests.support import ADMIN, Client, login, offered, post_sms, set_status, sms_form
 
-PUBLIC = {("POST", "/api/v1/auth/login"), ("GET", "/api/v1/ws")}
+PUBLIC = {
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/session"),
+    ("GET", "/api/v1/auth/session"),
+    ("GET", "/api/v1/ws"),
+}
 AS = {Role.AGENT: "alice", Role.SUPERVISOR: "sam", Role.ADMIN: "ada"}
 
 
