@@ -62,7 +62,12 @@ def _page(file: Path) -> Handler:
 
 async def _asset(request: web.Request) -> web.FileResponse:
     file = (STATIC / "assets" / request.match_info["name"]).resolve()
-    if not file.is_relative_to(STATIC / "assets") or file.suffix not in ASSET_TYPES or not file.is_file():
+    try:
+        found = file.is_relative_to(STATIC / "assets") and file.suffix in ASSET_TYPES and file.is_file()
+    except OSError:
+        # A name the file system refuses (one too long) names no asset.
+        found = False
+    if not found:
         raise web.HTTPNotFound()
     return web.FileResponse(file, headers={"Content-Type": f"{ASSET_TYPES[file.suffix]}; charset=utf-8"})
 

@@ -202,7 +202,11 @@ async def test_pages_and_assets_carry_a_strict_policy_and_their_caching(pages_cl
 
     missing = await pages_client.get("/assets/vendor/lit-html-3.3.3/nothing.js")
     assert missing.status == 404 and missing.headers["Cache-Control"] == REVALIDATE
-    for outside in ("/assets/%2e%2e/%2e%2e/pages.py", "/assets/vendor/lit-html-3.3.3/LICENSE"):
+    for outside in (
+        "/assets/%2e%2e/%2e%2e/pages.py",
+        "/assets/vendor/lit-html-3.3.3/LICENSE",
+        f"/assets/{'a' * 300}.js",
+    ):
         assert (await pages_client.get(outside)).status == 404, outside
     moved = await pages_client.get("/agent", allow_redirects=False)
     assert (moved.status, moved.headers["Location"]) == (308, "/agent/")
