@@ -53,15 +53,17 @@ def credentials(request: web.Request) -> tuple[str, bool] | None:
     return (cookie, True) if cookie and cookie.isascii() else None
 
 
+def own_origin(request: web.Request) -> bool:
+    """Whether the request's ``Origin`` is this service: a browser names the page that made it."""
+    public = URL(request.app[SERVICES].settings.public_base_url)
+    # Behind a proxy the public origin is the one browsers name; on loopback, the request's own.
+    return request.headers.get("Origin") in {str(public.origin()), f"{request.scheme}://{request.host}"}
+
+
 def require_own_page(request: web.Request) -> None:
     """Refuse a changing request another site's page could have made (cross-site request
     forgery): it needs our header or our origin."""
-    if request.method in _SAFE_METHODS or PAGE_HEADER in request.headers:
-        return
-    public = URL(request.app[SERVICES].settings.public_base_url)
-    # Behind a proxy the public origin is the one browsers name; on loopback, the request's own.
-    own = {str(public.origin()), f"{request.scheme}://{request.host}"}
-    if request.headers.get("Origin") not in own:
+    if request.method not in _SAFE_METHODS and PAGE_HEADER not in request.headers and not own_origin(request):
         raise Forbidden(
             f"a request signed in by the session cookie needs the '{PAGE_HEADER}' header or this service's Origin",
             code="auth.cross_site",

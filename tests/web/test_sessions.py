@@ -1,6 +1,6 @@
-"""The pages' session cookie: set by a page's login with its attributes, good for reads,
-refused on a changing request another site could have made, cleared and revoked by logout;
-bearer tokens work as before."""
+"""The pages' session cookie: set by a page's login with its attributes, good for reads
+and the live socket, refused on a changing request or a socket another site could have
+made, cleared and revoked by logout; bearer tokens work as before."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ import dataclasses
 from collections.abc import Callable
 from http.cookies import Morsel, SimpleCookie
 
+import pytest
+from aiohttp import WSMsgType, WSServerHandshakeError
+
 from interaction_center.settings.model import Settings
 from interaction_center.web.auth import SESSION_COOKIE
 from interaction_center.web.keys import SERVICES
-from tests.support import ADMIN, PASSWORDS, PUBLIC_BASE, AppFactory, Client, login
+from tests.support import ADMIN, PASSWORDS, PUBLIC_BASE, AppFactory, Client, login, next_frame
 
 PAGE = {"X-Requested-With": "interaction-center"}
 
@@ -137,3 +140,18 @@ async def test_a_password_changed_by_cookie_keeps_that_session(client: Client) -
     response = await client.put("/api/v1/agents/me/password", json=change, headers=_by_cookie(session, **PAGE))
     assert response.status == 200, await response.text()
     assert (await client.get("/api/v1/agents/me", headers=_by_cookie(session))).status == 200
+
+
+async def test_the_live_socket_takes_the_cookie_from_our_pages_only(client: Client) -> None:
+    session = await _sign_in(client)
+    own = str(client.make_url("/").origin())
+    socket = await client.ws_connect("/api/v1/ws", headers=_by_cookie(session, Origin=own))
+    assert (await next_frame(socket, "hello"))["agent"]["username"] == "alice"
+    # Logging out by cookie closes what the cookie opened.
+    assert (await client.post("/api/v1/auth/logout", headers=_by_cookie(session, **PAGE))).status == 200
+    assert (await socket.receive(timeout=5)).type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED)
+
+    session = await _sign_in(client)
+    with pytest.raises(WSServerHandshakeError) as refused:
+        await client.ws_connect("/api/v1/ws", headers=_by_cookie(session, Origin="https://evil.example"))
+    assert refused.value.status == 403
