@@ -28,6 +28,7 @@ from interaction_center.domain.wire import (
     OfferFrame,
     Preview,
     QueuesBody,
+    SessionBody,
     StatusFrame,
     WaitingBody,
     WorkItemBody,
@@ -137,6 +138,10 @@ def wrap_up(until: float) -> WrapUpBody:
 
 def login(token: str, expires_at: datetime, row: Agent) -> LoginBody:
     return {"token": token, "expires_at": expires_at.isoformat(), "agent": agent(row)}
+
+
+def session(row: Agent | None) -> SessionBody:
+    return {"agent": None if row is None else agent(row)}
 
 
 def message(row: Message) -> MessageBody:

@@ -4,6 +4,7 @@ the application served on loopback."""
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from playwright.async_api import Browser, async_playwright
 from sqlalchemy.engine import make_url
 
 from interaction_center.settings.model import Settings
@@ -122,3 +124,17 @@ async def app_factory(migrated_url: str) -> AsyncIterator[AppFactory]:
 @pytest.fixture
 async def client(app_factory: AppFactory, settings_factory: Callable[..., Settings]) -> Client:
     return await app_factory(settings_factory())
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's headless Chromium, driven by Playwright (the pages' and the chat widget's tests)."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        unavailable("Chromium is not installed (`make test` installs Debian's chromium)")
+    async with async_playwright() as playwright:
+        # No sandbox: tests may run as root, which Chromium's sandbox refuses; the pages are
+        # our own, on loopback.
+        launched = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield launched
+        await launched.close()

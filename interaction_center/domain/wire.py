@@ -61,6 +61,12 @@ class LoginBody(TypedDict):
     agent: AgentBody
 
 
+class SessionBody(TypedDict):
+    """Who the pages' session cookie signs in: ``agent`` is None when nobody is."""
+
+    agent: AgentBody | None
+
+
 class AgentsBody(TypedDict):
     agents: list[AgentBody]
 

@@ -12,7 +12,7 @@ from interaction_center.domain import wire
 from interaction_center.domain.errors import InvalidInput
 from interaction_center.domain.model import Actor, ActorKind
 from interaction_center.domain.wire import ok_body
-from interaction_center.web.auth import ADMINS, EVERYONE, SUPERVISORS, allow, bearer_token
+from interaction_center.web.auth import ADMINS, EVERYONE, SUPERVISORS, allow, credentials
 from interaction_center.web.contract import declare
 from interaction_center.web.errors import json_object, text_field
 from interaction_center.web.keys import SERVICES
@@ -32,13 +32,13 @@ def _actor(agent: Account) -> Actor:
 async def change_own_password(request: web.Request, agent: Account) -> web.Response:
     """This login lives on; every other login of the agent's ends."""
     body = await json_object(request)
-    token = bearer_token(request)
-    assert token is not None  # allow() has checked it
+    found = credentials(request)
+    assert found is not None  # allow() has checked it
     await request.app[SERVICES].admin.change_own_password(
         agent,
         text_field(body, "current_password", max_length=_PASSWORD_CHARS),
         text_field(body, "new_password", max_length=_PASSWORD_CHARS),
-        token_digest(token),
+        token_digest(found[0]),
     )
     return web.json_response(ok_body())
 

@@ -2,7 +2,8 @@
 
 Browsers cannot set headers on a WebSocket, so besides ``Authorization: Bearer`` the
 token may come as the first frame, ``{"type": "auth", "token": ...}``; never in the URL,
-where access logs would keep it."""
+where access logs would keep it. The service's own pages are signed in by their session
+cookie, which the browser sends with the handshake, from their own ``Origin``."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from interaction_center.desk.accounts import Account, can_supervise, token_diges
 from interaction_center.domain.errors import Forbidden, InteractionCenterError, InvalidInput, Unauthorized
 from interaction_center.domain.untrusted import parse_json
 from interaction_center.domain.wire import error_frame, pong_frame
-from interaction_center.web.auth import bearer_token
+from interaction_center.web.auth import credentials, own_origin
 from interaction_center.web.keys import SERVICES
 
 log = logging.getLogger(__name__)
@@ -29,10 +30,17 @@ _UNAUTHORIZED_CLOSE = 4401
 
 async def agent_socket(request: web.Request) -> web.WebSocketResponse:
     services = request.app[SERVICES]
+    found = credentials(request)
+    if found is not None and found[1] and not own_origin(request):
+        # Another site's page opening the socket with the visitor's session cookie: SameSite
+        # keeps the cookie from it in browsers that honour it, and this in any other.
+        raise Forbidden(
+            "a socket signed in by the session cookie must come from this service's pages", code="auth.cross_site"
+        )
     socket = live_socket(max_msg_size=64 * 1024)
     await socket.prepare(request)
     try:
-        token = bearer_token(request) or await _token_frame(socket)
+        token = found[0] if found is not None else await _token_frame(socket)
         agent = await services.accounts.authenticate(token)
     except Unauthorized as exc:
         await socket.send_json(error_frame(exc.code, exc.message))

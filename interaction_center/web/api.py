@@ -8,13 +8,21 @@ from typing import Any, get_args
 from aiohttp import web
 
 from interaction_center import wire as serialize
-from interaction_center.desk.accounts import Account, token_digest
+from interaction_center.desk.accounts import Account, Login, token_digest
 from interaction_center.desk.work import TIMELINE_PAGE
 from interaction_center.domain import wire
-from interaction_center.domain.errors import InvalidInput
+from interaction_center.domain.errors import InvalidInput, Unauthorized
 from interaction_center.domain.model import Channel
 from interaction_center.domain.wire import MONITOR_MODES, offers_body, ok_body
-from interaction_center.web.auth import EVERYONE, SUPERVISORS, allow, bearer_token
+from interaction_center.web.auth import (
+    EVERYONE,
+    SUPERVISORS,
+    allow,
+    clear_session_cookie,
+    credentials,
+    require_own_page,
+    set_session_cookie,
+)
 from interaction_center.web.contract import declare
 from interaction_center.web.errors import json_object, text_field
 from interaction_center.web.keys import ACCOUNT, AUDIT_DETAIL, SERVICES
@@ -33,6 +41,37 @@ _MAX_PAGE = 200
 @routes.post("/api/v1/auth/login")
 @declare(wire.LoginBody, body=wire.LoginRequest, errors=(401, 429))
 async def login(request: web.Request) -> web.Response:
+    result = await _login(request)
+    return web.json_response(serialize.login(result.token, result.expires_at, result.agent))
+
+
+@routes.post("/api/v1/auth/session")
+@declare(wire.SessionBody, body=wire.LoginRequest, errors=(401, 403, 429))
+async def sign_in(request: web.Request) -> web.Response:
+    """A login for the service's pages: the token goes in the session cookie, out of their
+    scripts' reach, and the body says only who signed in."""
+    # Else another site could sign a visitor in as someone else (login CSRF).
+    require_own_page(request)
+    result = await _login(request)
+    response = web.json_response(serialize.session(result.agent))
+    set_session_cookie(request, response, result.token, result.expires_at)
+    return response
+
+
+@routes.get("/api/v1/auth/session")
+@declare(wire.SessionBody)
+async def signed_in(request: web.Request) -> web.Response:
+    """Who is signed in, if anyone: a page asks before it shows its login form, which
+    nobody signed in is no error of."""
+    found = credentials(request)
+    try:
+        agent = None if found is None else await request.app[SERVICES].accounts.authenticate(found[0])
+    except Unauthorized:
+        agent = None
+    return web.json_response(serialize.session(agent))
+
+
+async def _login(request: web.Request) -> Login:
     body = await json_object(request)
     username = text_field(body, "username", max_length=100)
     request[AUDIT_DETAIL] = {"username": username}
@@ -40,21 +79,25 @@ async def login(request: web.Request) -> web.Response:
         username, text_field(body, "password", max_length=1000), request.remote or ""
     )
     request[ACCOUNT] = result.agent
-    return web.json_response(serialize.login(result.token, result.expires_at, result.agent))
+    return result
 
 
 @routes.post("/api/v1/auth/logout")
 @declare(wire.OkBody)
 @allow(*EVERYONE)
 async def logout(request: web.Request, agent: Account) -> web.Response:
-    token = bearer_token(request)
-    assert token is not None  # allow() has checked it
+    found = credentials(request)
+    assert found is not None  # allow() has checked it
+    token, by_cookie = found
     services = request.app[SERVICES]
     if not await services.accounts.logout(token, agent.id):
         await services.presence.logged_out(agent.id)
     else:
         await services.presence.login_ended(agent.id, token_digest(token))
-    return web.json_response(ok_body())
+    response = web.json_response(ok_body())
+    if by_cookie:
+        clear_session_cookie(response)
+    return response
 
 
 @routes.get("/api/v1/agents/me")

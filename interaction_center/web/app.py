@@ -8,7 +8,17 @@ from aiohttp import web
 
 from interaction_center.services import Services, build_services
 from interaction_center.settings.model import Settings
-from interaction_center.web import admin_api, agent_ws, api, canned_api, customer_api, openapi, ops, supervisor_api
+from interaction_center.web import (
+    admin_api,
+    agent_ws,
+    api,
+    canned_api,
+    customer_api,
+    openapi,
+    ops,
+    pages,
+    supervisor_api,
+)
 from interaction_center.web.audit import audit_middleware
 from interaction_center.web.errors import error_middleware
 from interaction_center.web.keys import SERVICES
@@ -30,6 +40,7 @@ def build_app(settings: Settings, services: Services | None = None) -> web.Appli
     app.add_routes(customer_api.routes)
     app.add_routes(openapi.routes)
     agent_ws.register(app)
+    pages.register(app)
     for adapter in services.channels.values():
         adapter.register(app)
     if services.sandbox is not None:

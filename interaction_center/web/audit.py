@@ -19,7 +19,8 @@ from interaction_center.web.keys import ACCOUNT, AUDIT_DETAIL, SERVICES
 log = logging.getLogger(__name__)
 
 _CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-LOGIN = "/api/v1/auth/login"
+# Logins for the API and for the pages.
+LOGINS = frozenset({"/api/v1/auth/login", "/api/v1/auth/session"})
 
 
 @web.middleware
@@ -27,7 +28,7 @@ async def audit_middleware(request: web.Request, handler: Handler) -> web.Stream
     response = await handler(request)
     if request.method in _CHANGING and request.path.startswith("/api/"):
         account = request.get(ACCOUNT)
-        if account is not None or request.path == LOGIN:
+        if account is not None or request.path in LOGINS:
             route = request.match_info.route.resource
             entry = AuditRecord(
                 actor_id=None if account is None else account.id,

@@ -4,30 +4,13 @@ the real service, an agent answering over the API."""
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import AsyncIterator
 
-import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.channels.test_chat import accept
-from tests.services import unavailable
 from tests.support import Client, login, offered, set_status
 
 WAIT_MS = 10_000
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        unavailable("Chromium is not installed (`make test` installs Debian's chromium)")
-    async with async_playwright() as playwright:
-        # No sandbox: tests may run as root, which Chromium's sandbox refuses; the page is
-        # our own, on loopback.
-        launched = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        yield launched
-        await launched.close()
 
 
 async def _agent_says(client: Client, headers: dict[str, str], interaction_id: str, body: str) -> None:

@@ -18,7 +18,13 @@ from storage.models import AuthToken
 from tests.support import ADMIN, Client, login, offered, post_sms, set_status, sms_form
 
 # The API's own description is public too: it names no account and no data.
-PUBLIC = {("POST", "/api/v1/auth/login"), ("GET", "/api/v1/ws"), ("GET", "/api/v1/openapi.json")}
+PUBLIC = {
+    ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/session"),
+    ("GET", "/api/v1/auth/session"),
+    ("GET", "/api/v1/ws"),
+    ("GET", "/api/v1/openapi.json"),
+}
 AS = {Role.AGENT: "alice", Role.SUPERVISOR: "sam", Role.ADMIN: "ada"}
 
 

@@ -192,6 +192,10 @@ async def test_in_a_days_work_every_answer_is_one_the_document_declares(
     await call("POST", "/api/v1/auth/login", 401, username="alice", password="wrong")
     await call("POST", "/api/v1/auth/login", 400, username=7)
     alice, bob, sam, ada = [await login(client, name) for name in ("alice", "bob", "sam", "ada")]
+    # The pages' session: nobody signed in yet, then carol by her page.
+    await call("GET", "/api/v1/auth/session", 200)
+    page = {"X-Requested-With": "fetch"}
+    await call("POST", "/api/v1/auth/session", 200, page, username="carol", password=PASSWORDS["carol"])
     await call("GET", "/api/v1/audit", 403, alice)
     bob_id, alice_id = await agent_id(client, bob), await agent_id(client, alice)
 

@@ -49,9 +49,9 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 # Per operation and kind of data (valid, invalid, valid with real ids).
 EXAMPLES = 20
 # Logging out ends the token the call was made with: a new one is taken after it. Logging
-# out and in come last: the refused logins (nearly every generated one) throttle this
-# address's logins, after which no token could be taken.
-LAST = ("logout", "login")
+# out and in (by token, or by a page's session) come last: the refused logins (nearly every
+# generated one) throttle this address's logins, after which no token could be taken.
+LAST = ("logout", "sign_in", "login")
 
 
 class Admin:

@@ -1,0 +1,40 @@
+// The pages' calls to the service's API. They are signed in by the session cookie, which
+// the browser sends and no script can read, and marked as the service's own pages by
+// X-Requested-With, which the service asks of every changing request signed in by cookie.
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function call(method, path, body) {
+  const headers = { "X-Requested-With": "interaction-center" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, "network", "The service cannot be reached. Check the connection and try again.");
+  }
+  const data = await response.json().catch(() => null);
+  if (!response.ok) {
+    const error = data?.error ?? {};
+    throw new ApiError(response.status, error.code ?? `http.${response.status}`, error.message ?? response.statusText);
+  }
+  return data;
+}
+
+// Who is signed in: {agent} or {agent: null}.
+export const session = () => call("GET", "/api/v1/auth/session");
+export const signIn = (username, password) => call("POST", "/api/v1/auth/session", { username, password });
+export const signOut = () => call("POST", "/api/v1/auth/logout");
+export const setStatus = (status, reason) =>
+  call("PUT", "/api/v1/agents/me/status", reason ? { status, reason } : { status });
