@@ -63,23 +63,20 @@ class Parking:
         time with its offset): snoozed. The agent's capacity is free at once."""
         wake_at = None if until is None else snooze_until(until)
         text = note_text(note)
-        async with self._sessions.begin() as session:
+        async with self._sessions() as session:
             interaction = await store.get(session, interaction_id)
-            assignments.check_held(interaction.state, interaction.assigned_agent_id, agent.id)
-            if interaction.channel not in PARKABLE:
-                raise Conflict(
-                    f"a {interaction.channel} is live: only an email or SMS waits for the customer",
-                    code="interaction.not_parkable",
-                )
-            data = {
-                "reason": "hold" if wake_at is None else "snooze",
-                **({"until": wake_at.isoformat()} if wake_at else {}),
-                **({"note": text} if text else {}),
-            }
-            store.transition(session, interaction, InteractionState.PARKED, agent_actor(agent.id), "parked", data)
-            interaction.parked_until = wake_at
-        # No after-contact work: the conversation goes on later.
-        await self._dispatcher.release(interaction_id, 0.0)
+        assignments.check_held(interaction.state, interaction.assigned_agent_id, agent.id)
+        if interaction.channel not in PARKABLE:
+            raise Conflict(
+                f"a {interaction.channel} is live: only an email or SMS waits for the customer",
+                code="interaction.not_parkable",
+            )
+        data = {
+            "reason": "hold" if wake_at is None else "snooze",
+            **({"until": wake_at.isoformat()} if wake_at else {}),
+            **({"note": text} if text else {}),
+        }
+        await self._dispatcher.park(interaction_id, agent.id, wake_at, data)
         log.info("interaction %s: parked by agent %s until %s", interaction_id, agent.id, wake_at or "answered")
         return await self._work.interaction(agent, interaction_id)
 

@@ -16,6 +16,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -390,6 +391,21 @@ class Dispatcher:
             await self._routing.restore_assigned(entry_for(interaction), supervisor_id)
             await self._dispatch()
         return interaction
+
+    async def park(self, interaction_id: str, agent_id: str, until: datetime | None, data: dict[str, Any]) -> None:
+        """The agent's assigned interaction set aside (``parked`` event with ``data``): out
+        of routing and of their capacity, still theirs. Recorded and released under the
+        lock: a contact that brings it back at once (``intake.parked``) reaches routing
+        only after it has left it."""
+        async with self._lock:
+            async with self._sessions.begin() as session:
+                interaction = await store.get(session, interaction_id)
+                assignments.check_held(interaction.state, interaction.assigned_agent_id, agent_id)
+                store.transition(session, interaction, InteractionState.PARKED, agent_actor(agent_id), "parked", data)
+                interaction.parked_until = until
+            # No after-contact work: the conversation goes on later.
+            await self._routing.release(interaction_id, time.time(), 0.0)
+            await self._dispatch()
 
     async def assigned_outbound(self, interaction: Interaction) -> None:
         """A conversation an agent started, theirs from the start: routing counts it in
