@@ -17,7 +17,7 @@ from pathlib import Path
 import aiohttp
 
 from bench.agents import AgentsProcess, Tally, at_work, roster
-from bench.processes import free_port, start_service, stop, wait_port, wait_ready
+from bench.processes import free_port, log_summary, start_service, stop, wait_port, wait_ready
 
 TOKEN = "bench-auth-token"
 PUBLIC = "http://bench.example"
@@ -127,13 +127,7 @@ async def running_service() -> AsyncIterator[Service]:
                 yield Service(base, smtp_port, server.pid, directory / "bench.db", log, agents)
         finally:
             stop(server)
-            text = log.read_text(errors="replace")
-            tracebacks = text.count("Traceback (most recent call last)")
-            errors = text.count('"level": "ERROR"') + text.count('"level": "CRITICAL"')
-            SERVER_LOGS.append(f"{len(text.splitlines())} lines, {errors} errors, {tracebacks} tracebacks")
-            if errors or tracebacks:
-                at = min(i for i in (text.find('"level": "ERROR"'), text.find("Traceback")) if i >= 0)
-                SERVER_LOGS.append("first: " + text[max(0, at - 100) :][:600])
+            SERVER_LOGS.extend(log_summary(log.read_text(errors="replace")))
 
 
 @dataclass

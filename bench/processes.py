@@ -96,3 +96,15 @@ async def bare_server(kind: str) -> AsyncIterator[tuple[int, int]]:
         yield port, process.pid
     finally:
         stop(process)
+
+
+def log_summary(text: str) -> list[str]:
+    """What a benchmark says of its service's log: its length, its errors and tracebacks,
+    and the first of them (a figure from a service that failed is no figure)."""
+    tracebacks = text.count("Traceback (most recent call last)")
+    errors = text.count('"level": "ERROR"') + text.count('"level": "CRITICAL"')
+    summary = [f"{len(text.splitlines())} lines, {errors} errors, {tracebacks} tracebacks"]
+    if errors or tracebacks:
+        at = min(i for i in (text.find('"level": "ERROR"'), text.find("Traceback")) if i >= 0)
+        summary.append("first: " + text[max(0, at - 100) :][:600])
+    return summary

@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.processes import free_port, start_service, stop, wait_port, wait_ready
+from bench.processes import free_port, log_summary, start_service, stop, wait_port, wait_ready
 from bench.workspace_inputs import Sample
 from bench.workspace_rows import OUR_NUMBER
 
@@ -82,13 +82,7 @@ async def running_service(database: Path) -> AsyncIterator[Service]:
             yield Service(base, server.pid)
         finally:
             stop(server)
-            text = log.read_text(errors="replace")
-            tracebacks = text.count("Traceback (most recent call last)")
-            errors = text.count('"level": "ERROR"') + text.count('"level": "CRITICAL"')
-            SERVER_LOGS.append(f"{len(text.splitlines())} lines, {errors} errors, {tracebacks} tracebacks")
-            if errors or tracebacks:
-                at = min(i for i in (text.find('"level": "ERROR"'), text.find("Traceback")) if i >= 0)
-                SERVER_LOGS.append("first: " + text[max(0, at - 100) :][:600])
+            SERVER_LOGS.extend(log_summary(log.read_text(errors="replace")))
 
 
 async def log_in(base: str, usernames: list[str], password: str) -> dict[str, str]:

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from interaction_center.domain.errors import NotFound
 from interaction_center.domain.model import Actor, InteractionState, check_transition
@@ -132,6 +133,19 @@ async def events(session: AsyncSession, interaction_ids: Sequence[str]) -> Seque
     return rows.all()
 
 
+def after(
+    moment: InstrumentedAttribute[datetime | None] | InstrumentedAttribute[datetime], before: tuple[datetime, str]
+) -> tuple[ColumnElement[bool], ...]:
+    """The conditions of the rows after ``before`` (a (``moment``, id) pair) in a list
+    newest first. The bound on ``moment`` alone is what an index takes as a range; the OR
+    after it breaks ties on id, and alone would read every row from the newest."""
+    at, interaction_id = before
+    return (
+        moment <= at,
+        or_(moment < at, and_(moment == at, Interaction.id < interaction_id)),
+    )
+
+
 async def for_customer(
     session: AsyncSession, customer_id: str, before: tuple[datetime, str] | None, limit: int
 ) -> Sequence[Interaction]:
@@ -139,15 +153,7 @@ async def for_customer(
     (created_at, id) of the last one of the page before."""
     query = select(Interaction).where(Interaction.customer_id == customer_id)
     if before is not None:
-        created_at, interaction_id = before
-        query = query.where(
-            # The plain bound gives the planner a range; the OR breaks ties of the same time.
-            Interaction.created_at <= created_at,
-            or_(
-                Interaction.created_at < created_at,
-                and_(Interaction.created_at == created_at, Interaction.id < interaction_id),
-            ),
-        )
+        query = query.where(*after(Interaction.created_at, before))
     rows = await session.scalars(query.order_by(Interaction.created_at.desc(), Interaction.id.desc()).limit(limit))
     return rows.all()
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from interaction_center.domain.model import Direction, InteractionState
+from storage.interactions import after
 from storage.models import Customer, Interaction, Message
 
 
@@ -59,16 +60,7 @@ async def completed(
         Interaction.state == InteractionState.COMPLETED, Interaction.assigned_agent_id == agent_id
     )
     if before is not None:
-        closed_at, interaction_id = before
-        # The bound on closed_at alone is what the index takes as a range; the OR after it
-        # breaks ties on id, and on its own read every row of the agent's from the newest.
-        query = query.where(
-            Interaction.closed_at <= closed_at,
-            or_(
-                Interaction.closed_at < closed_at,
-                and_(Interaction.closed_at == closed_at, Interaction.id < interaction_id),
-            ),
-        )
+        query = query.where(*after(Interaction.closed_at, before))
     return await _rows(session, query.order_by(Interaction.closed_at.desc(), Interaction.id.desc()).limit(limit))
 
 
