@@ -6,75 +6,16 @@ headers every page and asset is served with. Screenshots are left in each test's
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Locator, Page, Response, ViewportSize, expect
+from playwright.async_api import Browser, expect
 
-from interaction_center.settings.model import Settings
 from interaction_center.web.auth import SESSION_COOKIE
 from interaction_center.web.pages import CACHE_FOREVER, CONTENT_SECURITY_POLICY, REVALIDATE
-from tests.support import PASSWORDS, AppFactory, Client, login
-
-WAIT_MS = 10_000
-SIZES: dict[str, ViewportSize] = {"phone": {"width": 390, "height": 844}, "desk": {"width": 1280, "height": 800}}
-AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1" / "axe.min.js"
-
-
-@pytest.fixture
-async def pages_client(app_factory: AppFactory, settings_factory: Callable[..., Settings]) -> Client:
-    """The service reached by plain http, as on one's own machine (the tests' usual public
-    base URL is https, whose Secure cookie a browser would not send to http://127.0.0.1)."""
-    settings = settings_factory()
-    return await app_factory(dataclasses.replace(settings, http=dataclasses.replace(settings.http, public_base_url="")))
-
-
-async def _open(browser: Browser, client: Client, path: str, size: str) -> tuple[BrowserContext, Page, list[str]]:
-    """A page in a fresh context, and what goes wrong on it as it goes."""
-    context = await browser.new_context(viewport=SIZES[size])
-    page = await context.new_page()
-    problems: list[str] = []
-
-    def refused(response: Response) -> None:
-        if response.status >= 400:
-            problems.append(f"{response.status}: {response.url}")
-
-    page.on("console", lambda message: problems.append(f"console: {message.text}") if message.type == "error" else None)
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on("requestfailed", lambda request: problems.append(f"failed: {request.url} {request.failure}"))
-    page.on("response", refused)
-    await page.goto(str(client.make_url(path)))
-    return context, page, problems
-
-
-async def _tab_to(page: Page, target: Locator, limit: int = 30) -> None:
-    """Move the focus to ``target`` with the Tab key alone."""
-    for _ in range(limit):
-        await page.keyboard.press("Tab")
-        if await target.evaluate("element => element === document.activeElement"):
-            return
-    raise AssertionError(f"Tab never reaches {target}")
-
-
-async def _serious_violations(page: Page) -> list[str]:
-    """What axe-core (vendored) finds serious or critical on the page as it stands."""
-    if not await page.evaluate("typeof axe !== 'undefined'"):
-        # Evaluated by the browser's debugging protocol, which the page's CSP does not govern.
-        await page.evaluate(AXE.read_text())
-    result = await page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [
-        f"{violation['id']} ({violation['impact']}): {[node['target'] for node in violation['nodes']]}"
-        for violation in result["violations"]
-        if violation["impact"] in ("serious", "critical")
-    ]
-
-
-async def _fits(page: Page) -> bool:
-    """Nothing runs off the side of the window (no sideways scrolling)."""
-    return bool(await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+from tests.support import PASSWORDS, Client, login
+from tests.web.browser import SIZES, WAIT_MS, fits, open_page, serious_violations, tab_to
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -82,16 +23,16 @@ async def _fits(page: Page) -> bool:
 async def test_sign_in_switch_status_and_sign_out_by_keyboard_alone(
     pages_client: Client, browser: Browser, tmp_path: Path, path: str, username: str, size: str
 ) -> None:
-    context, page, problems = await _open(browser, pages_client, path, size)
+    context, page, problems = await open_page(browser, pages_client, path, size)
     shot = f"{path.strip('/')}-{size}"
     username_box = page.get_by_label("Username")
     await expect(username_box).to_be_visible(timeout=WAIT_MS)
     await expect(page.get_by_text("Loading…")).to_have_count(0)
-    assert await _serious_violations(page) == []
-    assert await _fits(page)
+    assert await serious_violations(page) == []
+    assert await fits(page)
     await page.screenshot(path=tmp_path / f"{shot}-sign-in.png", full_page=True)
 
-    await _tab_to(page, username_box)
+    await tab_to(page, username_box)
     await page.keyboard.type(username)
     await page.keyboard.press("Tab")
     await page.keyboard.type(PASSWORDS[username])
@@ -106,29 +47,29 @@ async def test_sign_in_switch_status_and_sign_out_by_keyboard_alone(
     assert await page.evaluate("document.cookie") == ""  # out of scripts' reach
 
     # Into the status group at its checked radio, up to "Away", then a reason.
-    await _tab_to(page, page.get_by_role("radio", name="Offline"))
+    await tab_to(page, page.get_by_role("radio", name="Offline"))
     await page.keyboard.press("ArrowUp")
     await expect(page.get_by_role("radio", name="Away")).to_be_checked()
-    await _tab_to(page, page.get_by_role("radio", name="Break"))
+    await tab_to(page, page.get_by_role("radio", name="Break"))
     await page.keyboard.press("ArrowDown")
-    await _tab_to(page, page.get_by_role("button", name="Set status"))
+    await tab_to(page, page.get_by_role("button", name="Set status"))
     await page.keyboard.press("Enter")
     await expect(status).to_have_text("Away (lunch)", timeout=WAIT_MS)
     await expect(page.get_by_role("status")).to_have_text("Your status is now Away (lunch).")
     me = await (await pages_client.get("/api/v1/agents/me", headers=await login(pages_client, username))).json()
     assert (me["status"], me["status_reason"]) == ("away", "lunch")
-    assert await _serious_violations(page) == []
-    assert await _fits(page)
+    assert await serious_violations(page) == []
+    assert await fits(page)
     await page.screenshot(path=tmp_path / f"{shot}-away.png", full_page=True)
 
-    await _tab_to(page, page.get_by_role("radio", name="Away"))
+    await tab_to(page, page.get_by_role("radio", name="Away"))
     await page.keyboard.press("ArrowUp")
     await expect(page.get_by_role("group", name="Reason")).to_have_count(0)
-    await _tab_to(page, page.get_by_role("button", name="Set status"))
+    await tab_to(page, page.get_by_role("button", name="Set status"))
     await page.keyboard.press("Enter")
     await expect(status).to_have_text("Available", timeout=WAIT_MS)
 
-    await _tab_to(page, page.get_by_role("button", name="Sign out"))
+    await tab_to(page, page.get_by_role("button", name="Sign out"))
     await page.keyboard.press("Enter")
     await expect(username_box).to_be_focused(timeout=WAIT_MS)
     await expect(page.get_by_role("status")).to_have_text("You have signed out.")
@@ -138,14 +79,14 @@ async def test_sign_in_switch_status_and_sign_out_by_keyboard_alone(
 
 
 async def test_the_supervisor_dashboard_tells_an_agent_where_to_go(pages_client: Client, browser: Browser) -> None:
-    context, page, problems = await _open(browser, pages_client, "/supervisor/", "desk")
+    context, page, problems = await open_page(browser, pages_client, "/supervisor/", "desk")
     await page.get_by_label("Username").fill("alice")
     await page.get_by_label("Password").fill(PASSWORDS["alice"])
     await page.get_by_role("button", name="Sign in").click()
     await expect(page.get_by_role("heading", name="Not for your role")).to_be_focused(timeout=WAIT_MS)
     await expect(page.get_by_role("link", name="Go to the agent desktop")).to_have_attribute("href", "/agent/")
     assert await page.get_by_role("radio").count() == 0
-    assert await _serious_violations(page) == []
+    assert await serious_violations(page) == []
     assert problems == []
     await context.close()
 
@@ -159,7 +100,7 @@ async def test_a_wrong_password_is_said_and_text_from_the_service_is_never_marku
         "/api/v1/agents/me/status", json={"status": "away", "reason": markup}, headers=alice
     )
     assert response.status == 200
-    context, page, problems = await _open(browser, pages_client, "/agent/", "phone")
+    context, page, problems = await open_page(browser, pages_client, "/agent/", "phone")
 
     await page.get_by_label("Username").fill("alice")
     await page.get_by_label("Password").fill("not-her-password")
