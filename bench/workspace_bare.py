@@ -72,11 +72,14 @@ _MESSAGE_COLUMNS = ", ".join(
     )
 )
 _LISTED = (
-    f"SELECT {_INTERACTION_COLUMNS}, customers.display_name FROM interactions JOIN customers ON customers.id ="
-    " interactions.customer_id WHERE interactions.state = ? AND "
+    f"SELECT {_INTERACTION_COLUMNS}, customers.display_name AS customer_name FROM interactions JOIN customers"
+    " ON customers.id = interactions.customer_id WHERE interactions.state = ? AND "
 )
 _OFFERED = _LISTED + "interactions.offered_agent_id = ? ORDER BY interactions.enqueued_at"
 _HELD = _LISTED + "interactions.assigned_agent_id = ? ORDER BY interactions.enqueued_at"
+_PARKED = (
+    _LISTED + "interactions.assigned_agent_id = ? ORDER BY interactions.parked_until IS NULL, interactions.parked_until"
+)
 _COMPLETED = _LISTED + "interactions.assigned_agent_id = ? ORDER BY interactions.closed_at DESC, interactions.id DESC"
 _COMPLETED_BEFORE = (
     _LISTED + "interactions.assigned_agent_id = ? AND interactions.closed_at <= ? AND (interactions.closed_at < ? OR"
@@ -97,11 +100,14 @@ _UNREAD = (
     " GROUP BY messages.interaction_id"
 )
 _CUSTOMER = f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE customers.id = ?"
-_HAS_WORKED = (
-    "SELECT interactions.id FROM interactions WHERE (interactions.assigned_agent_id = ? OR"
-    " interactions.offered_agent_id = ? OR (EXISTS (SELECT * FROM interaction_events WHERE"
-    " interaction_events.interaction_id = interactions.id AND interaction_events.actor_id = ?))) AND"
-    " interactions.customer_id = ? LIMIT ? OFFSET ?"
+# Whether the agent may read the customer: held or offered one of theirs, else acted on one.
+_HAS_WORKED = "SELECT interactions.id FROM interactions WHERE interactions.customer_id = ? AND "
+_HELD_OR_OFFERED = (
+    _HAS_WORKED + "(interactions.assigned_agent_id = ? OR interactions.offered_agent_id = ?) LIMIT ? OFFSET ?"
+)
+_ACTED_ON = (
+    _HAS_WORKED + "(EXISTS (SELECT * FROM interaction_events WHERE interaction_events.interaction_id ="
+    " interactions.id AND interaction_events.actor_id = ?)) LIMIT ? OFFSET ?"
 )
 _FOR_CUSTOMER = (
     f"SELECT {_INTERACTION_COLUMNS} FROM interactions WHERE interactions.customer_id = ?"
@@ -173,13 +179,14 @@ class Bare:
         agent_id = args["agent_id"]
         offered = self._rows(_OFFERED, ("offered", agent_id))
         held = self._rows(_HELD, ("assigned", agent_id))
+        parked = self._rows(_PARKED, ("parked", agent_id))
         if args["closed_at"] is None:
             done = self._rows(_COMPLETED + " LIMIT ? OFFSET ?", ("completed", agent_id, PAGE, 0))
         else:
             at, before = args["closed_at"], args["before_id"]
             params = ("completed", agent_id, at, at, at, before, PAGE, 0)
             done = self._rows(_COMPLETED_BEFORE + " LIMIT ? OFFSET ?", params)
-        return offered + held + done
+        return offered + held + parked + done
 
     def _rows(self, sql: str, params: tuple[Any, ...]) -> int:
         ids = [row[0] for row in self._all(sql, params)]
@@ -193,7 +200,8 @@ class Bare:
         customer_id, agent_id = args["customer_id"], args["agent_id"]
         if not self._all(_CUSTOMER, (customer_id,)):
             raise RuntimeError(f"no customer {customer_id}")
-        if not self._all(_HAS_WORKED, (agent_id, agent_id, agent_id, customer_id, 1, 0)):
+        held = self._all(_HELD_OR_OFFERED, (customer_id, agent_id, agent_id, 1, 0))
+        if not held and not self._all(_ACTED_ON, (customer_id, agent_id, 1, 0)):
             raise RuntimeError(f"agent {agent_id} may not read customer {customer_id}")
         ids = [row[0] for row in self._all(_FOR_CUSTOMER, (customer_id, args["limit"], 0))]
         self._all(_IDENTITIES, (customer_id,))

@@ -77,13 +77,15 @@ def _run(settings: Settings, action: str | None, target: dict[str, str], work: W
     reads: ``action`` None)."""
     from storage.database import create_engine, session_factory
     from storage.migrate import check_current
+    from storage.reader import Reader
 
     async def run() -> T:
         engine = create_engine(settings.database.url)
+        reader = Reader(engine)
         try:
             await check_current(engine)
             sessions = session_factory(engine)
-            admin = AgentAdmin(sessions, Accounts(sessions, settings.auth.token_ttl_seconds), settings)
+            admin = AgentAdmin(sessions, Accounts(sessions, reader, settings.auth.token_ttl_seconds), settings)
             status = 200
             try:
                 return await work(admin)
@@ -95,6 +97,7 @@ def _run(settings: Settings, action: str | None, target: dict[str, str], work: W
                     entry = AuditRecord(_actor().id, None, f"agents {action}", status, target)
                     await AuditLog(sessions).record(entry)
         finally:
+            await reader.close()
             await engine.dispose()
 
     return asyncio.run(run())

@@ -249,9 +249,10 @@ def build_services(settings: Settings) -> Services:
     ]
     capacities.update({adapter.channel: adapter.capacity for adapter in adapters})
     senders = {adapter.channel: adapter.sender for adapter in adapters if adapter.sender is not None}
-    accounts = Accounts(sessions, settings.auth.token_ttl_seconds)
+    accounts = Accounts(sessions, reader, settings.auth.token_ttl_seconds)
     work = AgentWork(
         sessions,
+        reader,
         dispatcher,
         writer,
         senders,
@@ -279,11 +280,11 @@ def build_services(settings: Settings) -> Services:
         admin=AgentAdmin(sessions, accounts, settings, presence),
         audit=AuditLog(sessions),
         canned=CannedResponses(sessions, settings),
-        customers=CustomerDesk(sessions, settings),
+        customers=CustomerDesk(sessions, reader, settings),
         conversations=Conversations(sessions, work, dispatcher, settings),
         floor=FloorFeed(statistics, accounts, hub),
         work=work,
-        parking=Parking(sessions, writer, dispatcher, work, settings, routing_woken=feed.wake),
+        parking=Parking(sessions, reader, writer, dispatcher, work, settings, routing_woken=feed.wake),
         supervision=Supervision(sessions, dispatcher, work, on_taken=[chat.assigned]),
         chat=chat,
         voice=voice,

@@ -35,8 +35,9 @@ from interaction_center.domain.wire import (
     WrapUpBody,
 )
 from routing import QueueEntry, QueueStats
-from storage.models import Agent, Customer, CustomerIdentity, CustomerMerge, Interaction, InteractionEvent, Message
+from storage.models import Agent, Message
 from storage.pushes import OpenOffer
+from storage.rows import CustomerFields, EventFields, IdentityFields, InteractionFields, MergeFields, MessageFields
 from storage.tallies import Tally
 from storage.work import WorkRow
 
@@ -144,7 +145,7 @@ def session(row: Agent | None) -> SessionBody:
     return {"agent": None if row is None else agent(row)}
 
 
-def message(row: Message) -> MessageBody:
+def message(row: MessageFields) -> MessageBody:
     return {
         "id": row.id,
         "interaction_id": row.interaction_id,
@@ -163,7 +164,7 @@ def message(row: Message) -> MessageBody:
     }
 
 
-def event(row: InteractionEvent) -> EventBody:
+def event(row: EventFields) -> EventBody:
     return {
         "id": row.id,
         "type": row.type,
@@ -174,7 +175,7 @@ def event(row: InteractionEvent) -> EventBody:
 
 
 def interaction(
-    row: Interaction, messages: Sequence[Message] = (), events: Sequence[InteractionEvent] = ()
+    row: InteractionFields, messages: Sequence[MessageFields] = (), events: Sequence[EventFields] = ()
 ) -> InteractionBody:
     return {
         "id": row.id,
@@ -199,7 +200,7 @@ def interaction(
 
 
 def interactions_of(
-    rows: Sequence[Interaction], messages: Sequence[Message], events: Sequence[InteractionEvent]
+    rows: Sequence[InteractionFields], messages: Sequence[MessageFields], events: Sequence[EventFields]
 ) -> list[InteractionBody]:
     """Each interaction with its own messages and events, sorted out by interaction in one
     pass over each: matching every interaction against every row made the record of a
@@ -208,7 +209,7 @@ def interactions_of(
     return [interaction(row, by_message.get(row.id, ()), by_event.get(row.id, ())) for row in rows]
 
 
-_OfInteraction = TypeVar("_OfInteraction", Message, InteractionEvent)
+_OfInteraction = TypeVar("_OfInteraction", MessageFields, EventFields)
 
 
 def _by_interaction(rows: Sequence[_OfInteraction]) -> dict[str, list[_OfInteraction]]:
@@ -219,12 +220,12 @@ def _by_interaction(rows: Sequence[_OfInteraction]) -> dict[str, list[_OfInterac
 
 
 def customer(
-    row: Customer,
-    identities: Sequence[CustomerIdentity],
-    interactions: Sequence[Interaction],
-    messages: Sequence[Message],
-    events: Sequence[InteractionEvent],
-    merges: Sequence[CustomerMerge] = (),
+    row: CustomerFields,
+    identities: Sequence[IdentityFields],
+    interactions: Sequence[InteractionFields],
+    messages: Sequence[MessageFields],
+    events: Sequence[EventFields],
+    merges: Sequence[MergeFields] = (),
     next_before: str | None = None,
 ) -> CustomerBody:
     return {
@@ -248,11 +249,11 @@ def customer(
     }
 
 
-def _identities(rows: Sequence[CustomerIdentity]) -> list[IdentityBody]:
+def _identities(rows: Sequence[IdentityFields]) -> list[IdentityBody]:
     return [{"kind": i.kind, "value": i.value, "opted_out_at": _when(i.opted_out_at)} for i in rows]
 
 
-def customers(rows: Sequence[Customer], identities: Sequence[CustomerIdentity]) -> CustomersBody:
+def customers(rows: Sequence[CustomerFields], identities: Sequence[IdentityFields]) -> CustomersBody:
     return {
         "customers": [
             {
@@ -296,7 +297,7 @@ def queues(live: Sequence[QueueStats], today: Mapping[tuple[str, str], Tally]) -
     return body
 
 
-def chat_history(rows: Sequence[Message]) -> list[ChatLine]:
+def chat_history(rows: Sequence[MessageFields]) -> list[ChatLine]:
     """The conversation as its chat visitor sees it."""
     return [
         {

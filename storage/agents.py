@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from storage.models import Agent, AuthToken
+from storage.prepared import Prepared
 
 
 async def by_username(session: AsyncSession, username: str) -> Agent | None:
@@ -31,12 +33,24 @@ def store_token(session: AsyncSession, token_hash: str, agent_id: str, expires_a
     session.add(AuthToken(token_hash=token_hash, agent_id=agent_id, expires_at=expires_at))
 
 
-async def agent_for_token(session: AsyncSession, token_hash: str, now: datetime) -> Agent | None:
-    return await session.scalar(
-        select(Agent)
-        .join(AuthToken, AuthToken.agent_id == Agent.id)
-        .where(AuthToken.token_hash == token_hash, AuthToken.expires_at > now, Agent.active)
-    )
+# Read on every API call: prepared (storage.prepared).
+_FOR_TOKEN = Prepared(
+    select(Agent.__table__)
+    .join(AuthToken, AuthToken.agent_id == Agent.id)
+    .where(AuthToken.token_hash == bindparam("token_hash"), AuthToken.expires_at > bindparam("now"), Agent.active)
+)
+
+
+def agent_for_token(conn: Connection, token_hash: str, now: datetime) -> Agent | None:
+    """The live token's active agent, read as a plain row (on the Reader's connection) and
+    made the Agent a session would have left behind, detached: a session to read one row
+    cost more than the search that the call came for."""
+    found = _FOR_TOKEN.records(conn, {"token_hash": token_hash, "now": now})
+    if not found:
+        return None
+    agent = Agent(**found[0]._asdict())
+    make_transient_to_detached(agent)
+    return agent
 
 
 async def drop_token(session: AsyncSession, token_hash: str) -> None:

@@ -4,38 +4,51 @@ and merges (with what moved) done and undone."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Customer, CustomerIdentity, CustomerMerge, Interaction
+from storage.prepared import Prepared
+from storage.rows import CustomerFields, IdentityFields, MergeFields
 
-
-async def by_identity(session: AsyncSession, kind: str, value: str) -> list[Customer]:
-    found = await session.scalar(
-        select(Customer)
-        .join(CustomerIdentity, CustomerIdentity.customer_id == Customer.id)
-        .where(CustomerIdentity.kind == kind, CustomerIdentity.value == value)
+# Searches and the customer's record read plain rows (storage.rows) on the Reader's
+# connection: nothing they find is changed. A search is little more than its statements'
+# cost to run, so they are prepared (storage.prepared).
+_BY_IDENTITY = Prepared(
+    select(Customer.__table__)
+    .join(CustomerIdentity, CustomerIdentity.customer_id == Customer.id)
+    .where(CustomerIdentity.kind == bindparam("kind"), CustomerIdentity.value == bindparam("value"))
+)
+_BY_NAME = Prepared(
+    select(Customer.__table__)
+    .where(
+        Customer.name_key >= bindparam("prefix"),
+        Customer.name_key < bindparam("beyond"),
+        Customer.merged_into.is_(None),
     )
-    return [] if found is None else [found]
+    .order_by(Customer.name_key, Customer.id)
+    .limit(bindparam("limit"))
+)
+_IDENTITIES_OF = Prepared(
+    select(CustomerIdentity.__table__)
+    .where(CustomerIdentity.customer_id.in_(bindparam("ids", expanding=True)))
+    .order_by(CustomerIdentity.id)
+)
 
 
-async def by_name(session: AsyncSession, prefix: str, limit: int) -> list[Customer]:
+def by_identity(conn: Connection, kind: str, value: str) -> Sequence[CustomerFields]:
+    return _BY_IDENTITY.records(conn, {"kind": kind, "value": value})
+
+
+def by_name(conn: Connection, prefix: str, limit: int) -> Sequence[CustomerFields]:
     """Customers whose name begins with ``prefix`` (a name key): a range on its index."""
-    rows = await session.scalars(
-        select(Customer)
-        .where(Customer.name_key >= prefix, Customer.name_key < prefix + "\U0010ffff", Customer.merged_into.is_(None))
-        .order_by(Customer.name_key, Customer.id)
-        .limit(limit)
-    )
-    return list(rows)
+    return _BY_NAME.records(conn, {"prefix": prefix, "beyond": prefix + "\U0010ffff", "limit": limit})
 
 
-async def identities_of(session: AsyncSession, customer_ids: Sequence[str]) -> list[CustomerIdentity]:
-    rows = await session.scalars(
-        select(CustomerIdentity).where(CustomerIdentity.customer_id.in_(customer_ids)).order_by(CustomerIdentity.id)
-    )
-    return list(rows)
+def identities_of(conn: Connection, customer_ids: Sequence[str]) -> Sequence[IdentityFields]:
+    return _IDENTITIES_OF.records(conn, {"ids": list(customer_ids)})
 
 
 async def interaction_ids(session: AsyncSession, customer_id: str) -> list[str]:
@@ -72,11 +85,19 @@ async def _move(
         )
 
 
-async def merges_into(session: AsyncSession, customer_id: str) -> list[CustomerMerge]:
-    rows = await session.scalars(
-        select(CustomerMerge).where(CustomerMerge.into_id == customer_id).order_by(CustomerMerge.id)
-    )
-    return list(rows)
+_MERGES_INTO = Prepared(
+    select(CustomerMerge.__table__).where(CustomerMerge.into_id == bindparam("id")).order_by(CustomerMerge.id)
+)
+_CUSTOMER = Prepared(select(Customer.__table__).where(Customer.id == bindparam("id")))
+
+
+def merges_into(conn: Connection, customer_id: str) -> Sequence[MergeFields]:
+    return _MERGES_INTO.records(conn, {"id": customer_id})
+
+
+def customer_row(conn: Connection, customer_id: str) -> CustomerFields | None:
+    found = _CUSTOMER.records(conn, {"id": customer_id})
+    return cast(CustomerFields, found[0]) if found else None
 
 
 async def merge(session: AsyncSession, merge_id: int) -> CustomerMerge | None:

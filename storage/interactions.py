@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Connection, String, and_, bindparam, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -16,6 +16,8 @@ from interaction_center.domain.errors import NotFound
 from interaction_center.domain.model import Actor, InteractionState, check_transition
 from interaction_center.domain.stamps import utcnow
 from storage.models import Interaction, InteractionEvent, Message
+from storage.prepared import Prepared
+from storage.rows import EventFields, InteractionFields, MessageFields
 
 ROUTABLE = (InteractionState.QUEUED, InteractionState.OFFERED)
 
@@ -108,74 +110,113 @@ async def assigned(session: AsyncSession) -> Sequence[Interaction]:
     return rows.all()
 
 
-async def offered_to(session: AsyncSession, agent_id: str) -> Sequence[Interaction]:
-    rows = await session.scalars(
-        select(Interaction).where(
-            Interaction.state == InteractionState.OFFERED, Interaction.offered_agent_id == agent_id
-        )
-    )
-    return rows.all()
-
-
-async def messages(session: AsyncSession, interaction_ids: Sequence[str]) -> Sequence[Message]:
-    rows = await session.scalars(
-        select(Message).where(Message.interaction_id.in_(interaction_ids)).order_by(Message.created_at, Message.id)
-    )
-    return rows.all()
-
-
-async def events(session: AsyncSession, interaction_ids: Sequence[str]) -> Sequence[InteractionEvent]:
-    rows = await session.scalars(
-        select(InteractionEvent)
-        .where(InteractionEvent.interaction_id.in_(interaction_ids))
-        .order_by(InteractionEvent.id)
-    )
-    return rows.all()
+# The reads below return plain rows (storage.rows) and run on a plain connection: the
+# Reader's for what only reads, a session's (storage.reader.in_session) inside a change.
+# An agent's desk reads them on every screen, so they are prepared (storage.prepared):
+# through SQLAlchemy's execution each cost more than SQLite took to run it.
+_COLUMNS = Interaction.__table__
 
 
 def after(
-    moment: InstrumentedAttribute[datetime | None] | InstrumentedAttribute[datetime], before: tuple[datetime, str]
+    moment: InstrumentedAttribute[datetime | None] | InstrumentedAttribute[datetime],
 ) -> tuple[ColumnElement[bool], ...]:
-    """The conditions of the rows after ``before`` (a (``moment``, id) pair) in a list
-    newest first. The bound on ``moment`` alone is what an index takes as a range; the OR
-    after it breaks ties on id, and alone would read every row from the newest."""
-    at, interaction_id = before
+    """The conditions of the rows after the one given as ``before_at`` (its ``moment``) and
+    ``before_id`` in a list newest first. The bound on ``moment`` alone is what an index
+    takes as a range; the OR after it breaks ties on id, and alone would read every row
+    from the newest."""
+    at, interaction_id = bindparam("before_at", type_=moment.type), bindparam("before_id", type_=String())
     return (
         moment <= at,
         or_(moment < at, and_(moment == at, Interaction.id < interaction_id)),
     )
 
 
-async def for_customer(
-    session: AsyncSession, customer_id: str, before: tuple[datetime, str] | None, limit: int
-) -> Sequence[Interaction]:
+_OFFERED_TO = Prepared(
+    select(_COLUMNS).where(
+        Interaction.state == InteractionState.OFFERED, Interaction.offered_agent_id == bindparam("agent_id")
+    )
+)
+_INTERACTION = Prepared(select(_COLUMNS).where(Interaction.id == bindparam("id")))
+_MESSAGES = Prepared(
+    select(Message.__table__)
+    .where(Message.interaction_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Message.created_at, Message.id)
+)
+_EVENTS = Prepared(
+    select(InteractionEvent.__table__)
+    .where(InteractionEvent.interaction_id.in_(bindparam("ids", expanding=True)))
+    .order_by(InteractionEvent.id)
+)
+_NEWEST_FIRST = (Interaction.created_at.desc(), Interaction.id.desc())
+_OF_CUSTOMER = select(_COLUMNS).where(Interaction.customer_id == bindparam("customer_id"))
+_FOR_CUSTOMER = Prepared(_OF_CUSTOMER.order_by(*_NEWEST_FIRST).limit(bindparam("limit")))
+_FOR_CUSTOMER_AFTER = Prepared(
+    _OF_CUSTOMER.where(*after(Interaction.created_at)).order_by(*_NEWEST_FIRST).limit(bindparam("limit"))
+)
+
+
+def _worked(on: ColumnElement[bool]) -> tuple[Prepared, Prepared]:
+    """Whether the agent holds or is offered one of the interactions, and whether they acted
+    on one. Asked apart, held or offered first, as that is why an agent reads nearly
+    always: asked together, a customer's every interaction was looked through for the
+    agent's events until one matched (2.4 ms of a 200-interaction customer's timeline)."""
+    agent = bindparam("agent_id", type_=String())
+    query = select(Interaction.id).where(on)
+    theirs = or_(Interaction.assigned_agent_id == agent, Interaction.offered_agent_id == agent)
+    acted = exists().where(InteractionEvent.interaction_id == Interaction.id, InteractionEvent.actor_id == agent)
+    return Prepared(query.where(theirs).limit(1)), Prepared(query.where(acted).limit(1))
+
+
+_WORKED_ON_INTERACTION = _worked(Interaction.id == bindparam("id"))
+_WORKED_FOR_CUSTOMER = _worked(Interaction.customer_id == bindparam("id"))
+
+
+def offered_to(conn: Connection, agent_id: str) -> Sequence[InteractionFields]:
+    return _OFFERED_TO.records(conn, {"agent_id": agent_id})
+
+
+def interaction_row(conn: Connection, interaction_id: str) -> InteractionFields:
+    found = _INTERACTION.records(conn, {"id": interaction_id})
+    if not found:
+        raise NotFound(f"no interaction {interaction_id}", code="interaction.not_found")
+    return cast(InteractionFields, found[0])
+
+
+def messages(conn: Connection, interaction_ids: Sequence[str]) -> Sequence[MessageFields]:
+    """The interactions' messages in order."""
+    return _MESSAGES.records(conn, {"ids": list(interaction_ids)})
+
+
+def events(conn: Connection, interaction_ids: Sequence[str]) -> Sequence[EventFields]:
+    """The interactions' events in order."""
+    return _EVENTS.records(conn, {"ids": list(interaction_ids)})
+
+
+def for_customer(
+    conn: Connection, customer_id: str, before: tuple[datetime, str] | None, limit: int
+) -> Sequence[InteractionFields]:
     """The customer's interactions newest first, ``limit`` at most; ``before``: the
     (created_at, id) of the last one of the page before."""
-    query = select(Interaction).where(Interaction.customer_id == customer_id)
-    if before is not None:
-        query = query.where(*after(Interaction.created_at, before))
-    rows = await session.scalars(query.order_by(Interaction.created_at.desc(), Interaction.id.desc()).limit(limit))
-    return rows.all()
+    if before is None:
+        return _FOR_CUSTOMER.records(conn, {"customer_id": customer_id, "limit": limit})
+    at, before_id = before
+    params = {"customer_id": customer_id, "limit": limit, "before_at": at, "before_id": before_id}
+    return _FOR_CUSTOMER_AFTER.records(conn, params)
 
 
-async def agent_has_worked(
-    session: AsyncSession, agent_id: str, *, interaction_id: str | None = None, customer_id: str | None = None
+def agent_has_worked(
+    conn: Connection, agent_id: str, *, interaction_id: str | None = None, customer_id: str | None = None
 ) -> bool:
     """Whether the agent holds, is offered, or has acted on the interaction (or on any
     interaction of the customer): what an agent may read."""
-    query = select(Interaction.id).where(
-        or_(
-            Interaction.assigned_agent_id == agent_id,
-            Interaction.offered_agent_id == agent_id,
-            exists().where(InteractionEvent.interaction_id == Interaction.id, InteractionEvent.actor_id == agent_id),
-        )
-    )
     if interaction_id is not None:
-        query = query.where(Interaction.id == interaction_id)
-    if customer_id is not None:
-        query = query.where(Interaction.customer_id == customer_id)
-    return (await session.scalar(query.limit(1))) is not None
+        asked, params = _WORKED_ON_INTERACTION, {"agent_id": agent_id, "id": interaction_id}
+    elif customer_id is not None:
+        asked, params = _WORKED_FOR_CUSTOMER, {"agent_id": agent_id, "id": customer_id}
+    else:
+        raise ValueError("an interaction or a customer")
+    return any(prepared.rows(conn, params) for prepared in asked)
 
 
-def first_inbound(rows: Sequence[Message]) -> Message | None:
+def first_inbound(rows: Sequence[MessageFields]) -> MessageFields | None:
     return next((m for m in rows if m.direction == "inbound"), None)

@@ -63,6 +63,19 @@ class UTCDateTime(TypeDecorator[datetime]):
 
         return process
 
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], datetime | None] | None:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+
+        # Read back in one step as well: the text, marked UTC, parsed by the C parser (0.4 us).
+        # SQLite's DATETIME parsed it with a regular expression and two Python layers, and
+        # then replace(tzinfo=) took as long again (6 us together): some 600 datetimes are
+        # read for a page of a customer's timeline.
+        def process(value: str | None) -> datetime | None:
+            return None if value is None else datetime.fromisoformat(value + "+00:00")
+
+        return process
+
 
 def _naive_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
@@ -168,6 +181,8 @@ class Interaction(Base):
         # last served them (intake reads that for every returning customer, and by state
         # alone it would read every completed interaction ever).
         Index("ix_interactions_customer_closed", "customer_id", "closed_at"),
+        # Their timeline, newest first a page at a time (by closed_at it read them all).
+        Index("ix_interactions_customer_created", "customer_id", "created_at", "id"),
         # An agent's work by state: what they hold, and what they completed, newest first
         # (their work list pages through it). Without the state, finding the few they hold
         # read every interaction they ever had.

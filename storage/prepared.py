@@ -14,7 +14,8 @@ whose missing columns have computed defaults)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections import namedtuple
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 Params = Mapping[str, Any]
 Processor = Callable[[Any], Any] | None
 # What this module runs: SELECTs, and INSERTs and UPDATEs (RETURNING, or not).
-Statement = Select[Any] | UpdateBase
+Statement = Select[*tuple[Any, ...]] | UpdateBase
 
 _POSTCOMPILE = re.compile(r"__\[POSTCOMPILE_(\w+)\]")
 
@@ -56,11 +57,30 @@ class Prepared:
         self._lists = tuple(
             sorted({b.key for b in visitors.iterate(statement) if isinstance(b, BindParameter) and b.expanding})
         )
+        returned = statement.selected_columns if isinstance(statement, Select) else statement.exported_columns
+        # What ``records`` makes of each row: a named tuple reads a column by name about as
+        # fast as by place, where SQLAlchemy's own rows cost a result object per statement.
+        # (Two columns of one name, from two tables, are renamed: read those by place.)
+        fields = [str(column.key) for column in returned]
+        # mypy wants the fields written out; they are the statement's, whatever it is.
+        record: Any = namedtuple("Record", fields, rename=True)  # type: ignore[misc]
+        self._record: Callable[[Iterable[Any]], Any] = record._make
 
     def rows(self, conn: Connection, params: Params) -> list[tuple[Any, ...]]:
         shape = self._shape(conn, params)
         if shape is None:
             return [tuple(row) for row in conn.execute(self.statement, dict(params))]
+        return self._fetched(conn, shape, params)
+
+    def records(self, conn: Connection, params: Params) -> list[Any]:
+        """The rows with their columns by name as well (the plain rows of storage.rows):
+        named tuples on SQLite, SQLAlchemy's own rows elsewhere."""
+        shape = self._shape(conn, params)
+        if shape is None:
+            return list(conn.execute(self.statement, dict(params)))
+        return list(map(self._record, self._fetched(conn, shape, params)))
+
+    def _fetched(self, conn: Connection, shape: _Shape, params: Params) -> list[tuple[Any, ...]]:
         cursor = conn.connection.cursor()
         try:
             cursor.execute(shape.sql, _positional(shape, params))

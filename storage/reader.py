@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, StaticPool, create_engine, event
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from storage.database import sqlite_pragmas
 
@@ -70,6 +70,12 @@ class Reader:
             # SQLite connections may only be closed by the thread that opened them.
             await asyncio.get_running_loop().run_in_executor(self._thread, self._sqlite.dispose)
             self._thread.shutdown(wait=True)
+
+
+async def in_session(session: AsyncSession, read: Callable[[Connection], T]) -> T:
+    """``read`` (a function the Reader runs) on a session's own connection, inside its
+    transaction: what a change reads on its way. It sees what the session has flushed."""
+    return await session.run_sync(lambda sync_session: read(sync_session.connection()))
 
 
 def _read(engine: Engine | None, read: Callable[[Connection], T]) -> T:

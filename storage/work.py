@@ -1,84 +1,118 @@
 """The reads behind an agent's work list: what is offered to them, what they hold, what
-they set aside, what they completed (newest first, a page at a time), each with its customer's name, its latest
-message and how many of the customer's messages came after the last reply."""
+they set aside, what they completed (newest first, a page at a time), each with its
+customer's name, its latest message and how many of the customer's messages came after
+the last reply. Every statement is prepared once (storage.prepared): building, keying and
+running them through SQLAlchemy cost the work list more than SQLite took to run them."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, bindparam, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection, bindparam, func, or_, select
 from sqlalchemy.orm import aliased
 
 from interaction_center.domain.model import Direction, InteractionState
 from storage.interactions import after
 from storage.models import Customer, Interaction, Message
+from storage.prepared import Prepared
+from storage.rows import InteractionFields, MessageFields
 
 
 @dataclass(frozen=True)
 class WorkRow:
-    interaction: Interaction
+    interaction: InteractionFields
     customer_name: str
-    latest: Message | None
+    latest: MessageFields | None
     unread: int
 
 
-def _listed(channel: str | None) -> Select[Interaction, str]:
-    query = select(Interaction, Customer.display_name).join(Customer, Customer.id == Interaction.customer_id)
-    return query if channel is None else query.where(Interaction.channel == channel)
+# What each part of the list holds: the interactions in this state, of the agent's in
+# this role, in this order. The completed part alone pages (newest first).
+_PARTS: dict[str, tuple[InteractionState, Any, tuple[Any, ...]]] = {
+    "offered": (InteractionState.OFFERED, Interaction.offered_agent_id, (Interaction.enqueued_at,)),
+    "held": (InteractionState.ASSIGNED, Interaction.assigned_agent_id, (Interaction.enqueued_at,)),
+    # Snoozed ones by when they come back, then those on hold.
+    "parked": (
+        InteractionState.PARKED,
+        Interaction.assigned_agent_id,
+        (Interaction.parked_until.is_(None), Interaction.parked_until),
+    ),
+    "completed": (
+        InteractionState.COMPLETED,
+        Interaction.assigned_agent_id,
+        (Interaction.closed_at.desc(), Interaction.id.desc()),
+    ),
+}
 
 
-async def offered(session: AsyncSession, agent_id: str, channel: str | None) -> list[WorkRow]:
-    query = _listed(channel).where(
-        Interaction.state == InteractionState.OFFERED, Interaction.offered_agent_id == agent_id
+@functools.cache
+def _listed(part: str, by_channel: bool, paged: bool) -> Prepared:
+    """A part's statement, prepared once for each filter it takes: plain rows (storage.rows),
+    the interaction's columns and then the customer's name."""
+    state, agent, order = _PARTS[part]
+    query = (
+        select(Interaction.__table__, Customer.display_name.label("customer_name"))
+        .join(Customer, Customer.id == Interaction.customer_id)
+        .where(Interaction.state == state, agent == bindparam("agent_id"))
     )
-    return await _rows(session, query.order_by(Interaction.enqueued_at))
+    if by_channel:
+        query = query.where(Interaction.channel == bindparam("channel"))
+    if paged:
+        query = query.where(*after(Interaction.closed_at))
+    if part == "completed":
+        query = query.order_by(*order).limit(bindparam("limit"))
+    return Prepared(query if part == "completed" else query.order_by(*order))
 
 
-async def held(session: AsyncSession, agent_id: str, channel: str | None) -> list[WorkRow]:
-    query = _listed(channel).where(
-        Interaction.state == InteractionState.ASSIGNED, Interaction.assigned_agent_id == agent_id
-    )
-    return await _rows(session, query.order_by(Interaction.enqueued_at))
+def offered(conn: Connection, agent_id: str, channel: str | None) -> list[WorkRow]:
+    return _part(conn, "offered", agent_id, channel)
 
 
-async def parked(session: AsyncSession, agent_id: str, channel: str | None) -> list[WorkRow]:
+def held(conn: Connection, agent_id: str, channel: str | None) -> list[WorkRow]:
+    return _part(conn, "held", agent_id, channel)
+
+
+def parked(conn: Connection, agent_id: str, channel: str | None) -> list[WorkRow]:
     """Set aside by the agent: snoozed ones by when they come back, then those on hold."""
-    query = _listed(channel).where(
-        Interaction.state == InteractionState.PARKED, Interaction.assigned_agent_id == agent_id
-    )
-    return await _rows(session, query.order_by(Interaction.parked_until.is_(None), Interaction.parked_until))
+    return _part(conn, "parked", agent_id, channel)
 
 
-async def completed(
-    session: AsyncSession, agent_id: str, channel: str | None, before: tuple[datetime, str] | None, limit: int
+def completed(
+    conn: Connection, agent_id: str, channel: str | None, before: tuple[datetime, str] | None, limit: int
 ) -> list[WorkRow]:
     """Completed by the agent, newest first; ``before``: the (closed_at, id) of the last
     row of the page before."""
-    query = _listed(channel).where(
-        Interaction.state == InteractionState.COMPLETED, Interaction.assigned_agent_id == agent_id
-    )
+    return _part(conn, "completed", agent_id, channel, before, limit)
+
+
+def _part(
+    conn: Connection,
+    part: str,
+    agent_id: str,
+    channel: str | None,
+    before: tuple[datetime, str] | None = None,
+    limit: int | None = None,
+) -> list[WorkRow]:
+    params: dict[str, Any] = {"agent_id": agent_id, "channel": channel, "limit": limit}
     if before is not None:
-        query = query.where(*after(Interaction.closed_at, before))
-    return await _rows(session, query.order_by(Interaction.closed_at.desc(), Interaction.id.desc()).limit(limit))
+        params["before_at"], params["before_id"] = before
+    found = _listed(part, channel is not None, before is not None).records(conn, params)
+    ids = [row.id for row in found]
+    latest = _latest(conn, ids)
+    unread = _unread(conn, ids)
+    return [WorkRow(row, row.customer_name, latest.get(row.id), unread.get(row.id, 0)) for row in found]
 
 
-async def _rows(session: AsyncSession, query: Select[Interaction, str]) -> list[WorkRow]:
-    found = [(interaction, str(name)) for interaction, name in await session.execute(query)]
-    ids = [interaction.id for interaction, _ in found]
-    latest = await _latest(session, ids)
-    unread = await _unread(session, ids)
-    return [WorkRow(i, name, latest.get(i.id), unread.get(i.id, 0)) for i, name in found]
-
-
-# Built once, as the hot path's statements are (storage.prepared): building and keying
-# these two cost the work list more than SQLite took to run them (bench/workspace.py).
 _OTHER = aliased(Message)
-_LATEST = select(Message).where(
-    Message.interaction_id.in_(bindparam("ids", expanding=True)),
-    Message.created_at
-    == select(func.max(_OTHER.created_at)).where(_OTHER.interaction_id == Message.interaction_id).scalar_subquery(),
+_LATEST = Prepared(
+    select(Message.__table__).where(
+        Message.interaction_id.in_(bindparam("ids", expanding=True)),
+        Message.created_at
+        == select(func.max(_OTHER.created_at)).where(_OTHER.interaction_id == Message.interaction_id).scalar_subquery(),
+    )
 )
 _LAST_REPLY = (
     select(func.max(_OTHER.created_at))
@@ -86,7 +120,7 @@ _LAST_REPLY = (
     .scalar_subquery()
 )
 # Per interaction, the customer's messages since the last reply (all, before one).
-_UNREAD = (
+_UNREAD = Prepared(
     select(Message.interaction_id, func.count())
     .where(
         Message.interaction_id.in_(bindparam("ids", expanding=True)),
@@ -97,13 +131,13 @@ _UNREAD = (
 )
 
 
-async def _latest(session: AsyncSession, ids: list[str]) -> dict[str, Message]:
+def _latest(conn: Connection, ids: list[str]) -> dict[str, MessageFields]:
     if not ids:
         return {}
-    return {row.interaction_id: row for row in await session.scalars(_LATEST, {"ids": ids})}
+    return {row.interaction_id: row for row in _LATEST.records(conn, {"ids": ids})}
 
 
-async def _unread(session: AsyncSession, ids: list[str]) -> dict[str, int]:
+def _unread(conn: Connection, ids: list[str]) -> dict[str, int]:
     if not ids:
         return {}
-    return {interaction_id: int(count) for interaction_id, count in await session.execute(_UNREAD, {"ids": ids})}
+    return {interaction_id: int(count) for interaction_id, count in _UNREAD.rows(conn, {"ids": ids})}

@@ -17,6 +17,7 @@ from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
 from storage import interactions as store
 from storage.models import Interaction
+from storage.reader import in_session
 from tests.support import AppFactory, Client, login, mail, offered, post_sms, set_status, sms, sms_form
 
 
@@ -36,7 +37,7 @@ async def test_messages_of_one_thread_taken_together_keep_their_order(
     results = await together(services, *(sms(body=f"part {n}") for n in range(10)))
     [interaction_id] = {r.interaction_id for r in results}
     async with services.sessions() as session:
-        messages = await store.messages(session, [interaction_id])
+        messages = await in_session(session, lambda conn: store.messages(conn, [interaction_id]))
     assert [m.body for m in messages] == [f"part {n}" for n in range(10)]
 
 
@@ -72,7 +73,7 @@ async def test_identities_and_keywords_take_effect_in_arrival_order(
     async with services.sessions() as session:
         chat_row = await store.get(session, chatted.interaction_id)
         sms_row = await store.get(session, texted[0].interaction_id)
-        events = await store.events(session, [sms_row.id])
+        events = await in_session(session, lambda conn: store.events(conn, [sms_row.id]))
     assert chat_row.customer_id == sms_row.customer_id
     kinds = [e.type for e in events if e.type in ("message_received", "opted_out")]
     assert kinds == ["message_received", "message_received", "opted_out", "message_received"]

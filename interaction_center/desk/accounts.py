@@ -25,6 +25,7 @@ from interaction_center.domain.stamps import utcnow
 from interaction_center.settings.model import AgentSeed
 from storage import agents as agent_store
 from storage.models import Agent
+from storage.reader import Reader
 
 # The signed-in agent as the web layer holds it and hands it back to the desk's services:
 # the stored record, named for the layers above the desk.
@@ -60,8 +61,9 @@ def token_digest(token: str) -> str:
 
 
 class Accounts:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], token_ttl_seconds: int) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], reader: Reader, token_ttl_seconds: int) -> None:
         self._sessions = sessions
+        self._reader = reader
         self._ttl = timedelta(seconds=token_ttl_seconds)
         self._throttle = LoginThrottle()
 
@@ -94,8 +96,8 @@ class Accounts:
         return Login(token, now + self._ttl, agent)
 
     async def authenticate(self, token: str) -> Agent:
-        async with self._sessions() as session:
-            agent = await agent_store.agent_for_token(session, token_digest(token), utcnow())
+        digest, now = token_digest(token), utcnow()
+        agent = await self._reader.run(lambda conn: agent_store.agent_for_token(conn, digest, now))
         if agent is None:
             raise Unauthorized("the token is unknown or has expired", code="auth.invalid_token")
         return agent

@@ -10,7 +10,7 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -40,6 +40,8 @@ from storage import agents as agent_store
 from storage import chat as chat_store
 from storage import interactions as store
 from storage.models import Agent, ChatSession, Interaction
+from storage.reader import in_session
+from storage.rows import MessageFields
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +120,10 @@ class ChatDesk:
             if row is None:
                 raise Unauthorized("this chat token is not valid", code="chat.bad_token")
             interaction = await chat_store.latest_interaction(session, thread_key(row.id))
-            messages = [] if interaction is None else list(await store.messages(session, [interaction.id]))
+            messages: Sequence[MessageFields] = []
+            if interaction is not None:
+                interaction_id = interaction.id
+                messages = await in_session(session, lambda conn: store.messages(conn, [interaction_id]))
             # Named only while the agent has the chat: a completed one keeps its agent's id.
             agent = None
             if interaction is not None and interaction.state == InteractionState.ASSIGNED:

@@ -5,8 +5,10 @@ merge is recorded with what moved) and a merge undone from that record."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from interaction_center import wire as serialize
@@ -20,6 +22,8 @@ from interaction_center.settings.model import Settings
 from storage import customer_records as records
 from storage import customers as customer_store
 from storage.models import Agent, Customer, CustomerIdentity, CustomerMerge
+from storage.reader import Reader
+from storage.rows import CustomerFields
 
 SEARCH_LIMIT = 20
 # What a search names, and the identity kind it looks up (a name is searched apart).
@@ -29,27 +33,36 @@ SEARCH_BY = (*_BY_IDENTITY, "name")
 
 
 class CustomerDesk:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], reader: Reader, settings: Settings) -> None:
         self._sessions = sessions
+        self._reader = reader
         self._region = settings.twilio.default_region
 
     async def search(self, by: str, value: str) -> CustomersBody:
         """Every agent may search: a customer on the phone must be found by whoever answers."""
-        async with self._sessions() as session:
-            if by == "name":
-                key = name_key(value)
-                if not key:
-                    raise InvalidInput("name: give the beginning of a name", code="customer.bad_search")
-                found = await records.by_name(session, key, SEARCH_LIMIT)
-            elif by in _BY_IDENTITY:
-                kind = _BY_IDENTITY[by]
-                found = await records.by_identity(session, kind, self._identity_value(kind, value))
-            else:
-                raise InvalidInput(
-                    f"search by one of phone, email, external_id, name; not {by!r}", code="customer.bad_search"
-                )
-            identities = await records.identities_of(session, [c.id for c in found])
-        return serialize.customers(found, identities)
+        if by == "name":
+            key = name_key(value)
+            if not key:
+                raise InvalidInput("name: give the beginning of a name", code="customer.bad_search")
+
+            def find(conn: Connection) -> Sequence[CustomerFields]:
+                return records.by_name(conn, key, SEARCH_LIMIT)
+        elif by in _BY_IDENTITY:
+            kind = _BY_IDENTITY[by]
+            identity = self._identity_value(kind, value)
+
+            def find(conn: Connection) -> Sequence[CustomerFields]:
+                return records.by_identity(conn, kind, identity)
+        else:
+            raise InvalidInput(
+                f"search by one of phone, email, external_id, name; not {by!r}", code="customer.bad_search"
+            )
+
+        def read(conn: Connection) -> CustomersBody:
+            found = find(conn)
+            return serialize.customers(found, records.identities_of(conn, [c.id for c in found]))
+
+        return await self._reader.run(read)
 
     async def edit(self, agent: Agent, customer_id: str, changes: dict[str, Any]) -> Customer:
         """``display_name``; ``add_identities``: [{kind, value}] (phone, email, account),

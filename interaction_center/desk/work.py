@@ -9,12 +9,13 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import get_args
 
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from channels.chat.service import MAX_MESSAGE_CHARS as MAX_CHAT_CHARS
 from channels.email.threads import threaded
 from interaction_center import wire as serialize
-from interaction_center.desk.access import check_may_read
+from interaction_center.desk.access import check_may_read, may_read
 from interaction_center.dispatch.dispatcher import Dispatcher, agent_actor, queued_values
 from interaction_center.domain.errors import ChannelError, Conflict, InvalidInput, NotFound, StaleState
 from interaction_center.domain.model import (
@@ -44,6 +45,9 @@ from storage import assignments, customer_records, customers
 from storage import interactions as store
 from storage import work as work_store
 from storage.models import Agent, Interaction, Message
+from storage.reader import Reader, in_session
+from storage.rows import InteractionFields
+from storage.work import WorkRow
 from storage.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -72,6 +76,7 @@ class AgentWork:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
+        reader: Reader,
         dispatcher: Dispatcher,
         writer: Writer,
         senders: Mapping[Channel, OutboundSender],
@@ -81,6 +86,8 @@ class AgentWork:
         on_transferring: TransferringListener | None = None,
     ) -> None:
         self._sessions = sessions
+        # What only reads (a record, a list) reads plain rows through the Reader.
+        self._reader = reader
         self._dispatcher = dispatcher
         self._writer = writer
         self._senders = senders
@@ -90,10 +97,12 @@ class AgentWork:
         self._on_transferring = on_transferring
 
     async def interaction(self, agent: Agent, interaction_id: str) -> InteractionBody:
-        async with self._sessions() as session:
-            row = await store.get(session, interaction_id)
-            await check_may_read(session, agent, interaction_id=row.id)
-            return await _detail(session, row)
+        def read(conn: Connection) -> InteractionBody:
+            row = store.interaction_row(conn, interaction_id)
+            may_read(conn, agent, interaction_id=row.id)
+            return _detail(conn, row)
+
+        return await self._reader.run(read)
 
     async def customer(
         self, agent: Agent, customer_id: str, before: str | None = None, limit: int = TIMELINE_PAGE
@@ -102,39 +111,44 @@ class AgentWork:
         first with messages and events, ``limit`` a page, ``before`` the ``next_before``
         of the page before."""
         cursor = _cursor(before)
-        async with self._sessions() as session:
-            row = await customers.get(session, customer_id)
+
+        def read(conn: Connection) -> CustomerBody:
+            row = customer_records.customer_row(conn, customer_id)
             if row is None:
                 raise NotFound(f"no customer {customer_id}", code="customer.not_found")
-            await check_may_read(session, agent, customer_id=row.id)
-            interactions = await store.for_customer(session, row.id, cursor, limit)
+            may_read(conn, agent, customer_id=row.id)
+            interactions = store.for_customer(conn, row.id, cursor, limit)
             ids = [i.id for i in interactions]
             last = interactions[-1] if len(interactions) == limit else None
             return serialize.customer(
                 row,
-                await customers.identities(session, row.id),
+                customer_records.identities_of(conn, [row.id]),
                 interactions,
-                await store.messages(session, ids),
-                await store.events(session, ids),
-                await customer_records.merges_into(session, row.id),
+                store.messages(conn, ids),
+                store.events(conn, ids),
+                customer_records.merges_into(conn, row.id),
                 None if last is None else page_cursor(last.created_at, last.id),
             )
+
+        return await self._reader.run(read)
 
     async def offers(self, agent: Agent) -> list[InteractionBody]:
         """The agent's open offers with their messages and events, so the contact can be
         read before it is accepted (what a caller chose in the IVR is in the events)."""
-        async with self._sessions() as session:
-            rows = await store.offered_to(session, agent.id)
+
+        def read(conn: Connection) -> list[InteractionBody]:
+            rows = store.offered_to(conn, agent.id)
             ids = [row.id for row in rows]
-            messages, events = await store.messages(session, ids), await store.events(session, ids)
-            return serialize.interactions_of(rows, messages, events)
+            return serialize.interactions_of(rows, store.messages(conn, ids), store.events(conn, ids))
+
+        return await self._reader.run(read)
 
     async def accept(self, agent: Agent, offer_id: str) -> InteractionBody:
         interaction_id = await self._dispatcher.accept(agent.id, offer_id)
         # Theirs now: no need to ask whether they may read it.
         async with self._sessions() as session:
             interaction = await store.get(session, interaction_id)
-            detail = await _detail(session, interaction)
+            detail = await in_session(session, lambda conn: _detail(conn, interaction))
         for listener in self._on_accepted:
             await listener(interaction, agent)
         return detail
@@ -153,7 +167,7 @@ class AgentWork:
                 raise InvalidInput(
                     f"files go by email only; this is a {channel} conversation", code="message.attachments_email_only"
                 )
-            rows = await store.messages(session, [interaction.id])
+            rows = await in_session(session, lambda conn: store.messages(conn, [interaction.id]))
             inbound = store.first_inbound(rows)
             # A conversation the agent started has no customer message yet: its first says who.
             started = next((row for row in rows if row.direction == Direction.OUTBOUND), None)
@@ -266,11 +280,16 @@ class AgentWork:
             raise InvalidInput(f"state must be one of {', '.join(WORK_STATES)}", code="input.bad_query")
         cursor = _cursor(before)
         parts = WORK_STATES if state is None else (state,)
-        async with self._sessions() as session:
-            offered = await work_store.offered(session, agent.id, channel) if "offered" in parts else []
-            held = await work_store.held(session, agent.id, channel) if "assigned" in parts else []
-            parked = await work_store.parked(session, agent.id, channel) if "parked" in parts else []
-            done = await work_store.completed(session, agent.id, channel, cursor, limit) if "completed" in parts else []
+
+        def read(conn: Connection) -> tuple[list[WorkRow], ...]:
+            return (
+                work_store.offered(conn, agent.id, channel) if "offered" in parts else [],
+                work_store.held(conn, agent.id, channel) if "assigned" in parts else [],
+                work_store.parked(conn, agent.id, channel) if "parked" in parts else [],
+                work_store.completed(conn, agent.id, channel, cursor, limit) if "completed" in parts else [],
+            )
+
+        offered, held, parked, done = await self._reader.run(read)
         return {
             "offered": [serialize.work_item(row) for row in offered],
             "assigned": [serialize.work_item(row) for row in held],
@@ -414,6 +433,6 @@ def note_text(text: str | None) -> str | None:
     return text.strip()
 
 
-async def _detail(session: AsyncSession, row: Interaction) -> InteractionBody:
+def _detail(conn: Connection, row: InteractionFields) -> InteractionBody:
     """The interaction with its messages and events, as an agent reads it."""
-    return serialize.interaction(row, await store.messages(session, [row.id]), await store.events(session, [row.id]))
+    return serialize.interaction(row, store.messages(conn, [row.id]), store.events(conn, [row.id]))

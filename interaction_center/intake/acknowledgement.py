@@ -15,6 +15,7 @@ from interaction_center.domain.errors import ChannelError
 from interaction_center.domain.model import SYSTEM, Direction, OutboundMessage, OutboundSender
 from storage import interactions as store
 from storage.models import Message
+from storage.reader import in_session
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class Acknowledger:
     async def _acknowledge(self, interaction_id: str) -> None:
         async with self._sessions.begin() as session:
             interaction = await store.get(session, interaction_id)
-            rows = await store.messages(session, [interaction_id])
+            rows = await in_session(session, lambda conn: store.messages(conn, [interaction_id]))
             inbound = store.first_inbound(rows)
             if inbound is None:
                 return

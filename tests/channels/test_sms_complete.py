@@ -10,6 +10,7 @@ from sqlalchemy import select
 from interaction_center.web.keys import SERVICES
 from storage import interactions as store
 from storage.models import Interaction
+from storage.reader import in_session
 from tests.support import (
     PUBLIC_BASE,
     Client,
@@ -146,7 +147,7 @@ async def test_a_keyword_that_continues_no_conversation_is_filed_never_offered(c
         rows = (
             await session.scalars(select(Interaction).where(Interaction.thread_key.like("sms:%:+1555123010%")))
         ).all()
-        events = await store.events(session, [row.id for row in rows])
+        events = await in_session(session, lambda conn: store.events(conn, [row.id for row in rows]))
     assert sorted(row.state for row in rows) == ["cancelled"] * 3
     filed = [event.data for event in events if event.type == "filed"]
     assert filed == [{"from": "new", "to": "cancelled", "reason": "keyword"}] * 3

@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import Connection, Engine, create_engine
 
 from interaction_center.domain.model import InboundContact, InteractionState
 from interaction_center.domain.stamps import utcnow
 from interaction_center.intake import batch as intake_batch
-from storage import deadlines, work
-from storage.database import session_factory
+from storage import deadlines, interactions, work
 from storage.migrate import upgrade
 from storage.models import CLOSED_STATES_SQL
 from tests.support import mail, sms, write_settings
@@ -82,9 +81,9 @@ def test_the_open_thread_condition_names_exactly_the_closed_states() -> None:
     assert set(re.findall(r"'(\w+)'", CLOSED_STATES_SQL)) == closed
 
 
-def test_the_first_response_check_searches_its_partial_index(tmp_path: Path) -> None:
-    """Run every tick: it must read only what is due, through the partial index whose
-    condition it shares, never the whole interactions table."""
+def _plans_of(tmp_path: Path, reads: Callable[[Connection], object]) -> list[list[str]]:
+    """The plan of each SELECT ``reads`` runs on a new migrated database, as SQLite ran it
+    (traced by the driver: prepared statements pass SQLAlchemy's events by)."""
     url = f"sqlite:///{tmp_path / 'plans.db'}"
     asyncio.run(upgrade(url.replace("sqlite://", "sqlite+aiosqlite://")))
     engine = create_engine(url)
@@ -94,13 +93,18 @@ def test_the_first_response_check_searches_its_partial_index(tmp_path: Path) -> 
             driver = conn.connection.driver_connection
             driver.set_trace_callback(seen.append)  # type: ignore[union-attr]
             try:
-                deadlines.record_first_response_breaches(conn, utcnow())
+                reads(conn)
             finally:
                 driver.set_trace_callback(None)  # type: ignore[union-attr]
-        [statement] = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
-        plan = _plan(engine, statement, ())
+        return [_plan(engine, statement, ()) for statement in seen if statement.lstrip().upper().startswith("SELECT")]
     finally:
         engine.dispose()
+
+
+def test_the_first_response_check_searches_its_partial_index(tmp_path: Path) -> None:
+    """Run every tick: it must read only what is due, through the partial index whose
+    condition it shares, never the whole interactions table."""
+    [plan] = _plans_of(tmp_path, lambda conn: deadlines.record_first_response_breaches(conn, utcnow()))
     assert plan == ["SEARCH interactions USING INDEX ix_interactions_first_response_due (first_response_deadline<?)"]
 
 
@@ -108,35 +112,32 @@ def test_the_work_list_reads_an_agents_interactions_by_state(tmp_path: Path) -> 
     """What an agent holds is found among their interactions in that state, never by
     reading every interaction they ever had; what they completed is read newest first off
     the same index, a page at a time, each page from where the last one ended."""
-    url = f"sqlite:///{tmp_path / 'plans.db'}"
-    asyncio.run(upgrade(url.replace("sqlite://", "sqlite+aiosqlite://")))
-    async_url = url.replace("sqlite://", "sqlite+aiosqlite://")
-    seen: list[str] = []
 
-    async def read() -> None:
-        engine = create_async_engine(async_url)
+    def reads(conn: Connection) -> None:
+        work.held(conn, "agent-1", None)
+        work.completed(conn, "agent-1", None, None, 50)
+        work.completed(conn, "agent-1", None, (utcnow(), "interaction-1"), 50)
 
-        @event.listens_for(engine.sync_engine, "before_cursor_execute")
-        def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-            seen.append(statement)
-
-        try:
-            async with session_factory(engine)() as session:
-                await work.held(session, "agent-1", None)
-                await work.completed(session, "agent-1", None, None, 50)
-                await work.completed(session, "agent-1", None, (utcnow(), "interaction-1"), 50)
-        finally:
-            await engine.dispose()
-
-    asyncio.run(read())
-    engine = create_engine(url)
-    try:
-        plans = [_plan(engine, statement, ("x",) * statement.count("?")) for statement in seen]
-    finally:
-        engine.dispose()
-    assert len(plans) == 3, seen
+    plans = _plans_of(tmp_path, reads)
+    assert len(plans) == 3, plans
     for plan in plans:
         assert plan[0].startswith("SEARCH interactions USING INDEX ix_interactions_agent_state_closed"), plan
         assert "assigned_agent_id=? AND state=?" in plan[0], plan
     # A page after a cursor starts at the cursor, not at the agent's newest interaction.
     assert "closed_at<?" in plans[2][0], plans[2]
+
+
+def test_a_customers_timeline_reads_its_page_newest_first_off_an_index(tmp_path: Path) -> None:
+    """A page of a customer's timeline is read in order off (customer_id, created_at), from
+    where the last page ended: never all of the customer's interactions, sorted."""
+
+    def reads(conn: Connection) -> None:
+        interactions.for_customer(conn, "customer-1", None, 20)
+        interactions.for_customer(conn, "customer-1", (utcnow(), "interaction-1"), 20)
+
+    plans = _plans_of(tmp_path, reads)
+    assert len(plans) == 2, plans
+    for plan in plans:
+        assert plan[0].startswith("SEARCH interactions USING INDEX ix_interactions_customer_created"), plan
+        assert not any("TEMP B-TREE" in step for step in plan), plan
+    assert "created_at<?" in plans[1][0], plans[1]

@@ -31,6 +31,7 @@ from storage import interactions as store
 from storage.database import create_engine, is_sqlite, session_factory
 from storage.migrate import alembic_config, check_current
 from storage.models import Base, Customer, CustomerIdentity, Interaction, Message, UTCDateTime
+from storage.reader import in_session
 from tests.support import Client, post_sms, sms_form
 
 # A bind processor of a datetime column: the value as handed to the driver.
@@ -162,7 +163,7 @@ async def test_a_transition_writes_its_event_and_an_illegal_one_writes_nothing(
             store.transition(session, row, InteractionState.COMPLETED, SYSTEM, "completed")
     async with sessions() as session:
         row = await store.get(session, interaction_id)
-        events = await store.events(session, [interaction_id])
+        events = await in_session(session, lambda conn: store.events(conn, [interaction_id]))
     assert row.state == InteractionState.QUEUED
     assert [(e.type, e.data) for e in events] == [("queued", {"from": "new", "to": "queued", "queue": "support"})]
 
