@@ -20,7 +20,7 @@ from tests.support import Client, login, next_frame
 # it, aiohttp closes the socket itself, as documented.
 _CHAT_FRAME = 200_000
 _AGENT_FRAME = 60_000
-_CHAT_TYPES = ["start", "resume", "message", "typing"]
+_CHAT_TYPES = ["start", "resume", "message", "typing", "end", "rate"]
 
 
 async def stored_messages(client: Client) -> int:
