@@ -328,6 +328,8 @@ async def test_the_chat_page_and_the_widget_loader_are_served_under_a_strict_pol
         assert served.headers["X-Content-Type-Options"] == "nosniff"
     # Nothing else of the folder is served.
     assert (await chat_client.get("/chat/chat.html")).status == 404
+    moved = await chat_client.get("/chat", allow_redirects=False)
+    assert (moved.status, moved.headers["Location"]) == (308, "/chat/")
 
 
 @pytest.fixture

@@ -134,6 +134,14 @@ async def test_embedded_on_an_allowed_site_a_visitor_chats_live_at_360px_and_a_r
     lines = await _lines(chat)
     assert lines[0] == "You " + MARKUP and lines[1].endswith("Let me look " + MARKUP)
     assert await fits(page)
+
+    # The agent completes the chat: the visitor is asked for a rating.
+    done = await service.post(
+        f"/api/v1/interactions/{accepted['id']}/complete", json={"disposition": "resolved"}, headers=alice
+    )
+    assert done.status == 200, await done.text()
+    await expect(chat.get_by_role("group", name=re.compile("How did we do"))).to_be_visible(timeout=WAIT_MS)
+    await expect(chat.get_by_role("button", name="End chat")).to_be_hidden()
     assert problems == []
     await agent.close()
     await context.close()

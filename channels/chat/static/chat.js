@@ -23,6 +23,7 @@ socketUrl.protocol = location.protocol === "https:" ? "wss:" : "ws:";
 let socket = null;
 let agentName = "";
 let interactionId = null;
+let ratedId = null;
 let lastTyping = 0;
 let typingTimer = 0;
 let counter = 0;
@@ -62,10 +63,14 @@ function chatting() {
   ui.end.hidden = interactionId === null;
 }
 
-function ended() {
+function ended(endedId) {
   agentName = "";
+  interactionId = null;
   ui.end.hidden = true;
   ui.typing.textContent = "";
+  // A chat the visitor ended is ended again when its agent completes it: the rating
+  // already asked for (or given) is not asked again, nor the focus taken from it.
+  if (endedId === ratedId || !ui.rate.hidden) { return; }
   say("The chat has ended. You can rate it, or write again to start a new one.");
   ui.rate.hidden = false;
   ui.rate.querySelector("input").focus();
@@ -118,10 +123,11 @@ const handlers = {
     const wait = frame.expected_wait_seconds === null ? "" : ` Estimated wait: ${minutes(frame.expected_wait_seconds)}.`;
     say(place + wait);
   },
-  ended() {
-    ended();
+  ended(frame) {
+    ended(frame.interaction_id);
   },
-  rated() {
+  rated(frame) {
+    ratedId = frame.interaction_id;
     ui.rate.hidden = true;
     say("Thank you for your rating.");
     ui.message.focus();

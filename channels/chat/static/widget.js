@@ -29,7 +29,7 @@
       : {left: "auto", right: "16px", bottom: "72px", width: "380px", height: "min(600px, calc(100% - 88px))"});
   }
 
-  function open() {
+  function open(focus) {
     if (frame === null) {
       // Made on the first open only: a page whose visitor never chats loads nothing more.
       frame = document.createElement("iframe");
@@ -48,7 +48,7 @@
     frame.hidden = false;
     button.setAttribute("aria-expanded", "true");
     button.textContent = "Close chat";
-    frame.focus();
+    if (focus) { frame.focus(); }
   }
 
   function close() {
@@ -59,15 +59,16 @@
   }
 
   button.addEventListener("click", () => {
-    if (frame === null || frame.hidden) { open(); } else { close(); }
+    if (frame === null || frame.hidden) { open(true); } else { close(); }
     try { sessionStorage.setItem(OPEN_KEY, frame.hidden ? "0" : "1"); } catch { /* see below */ }
   });
 
   function mount() {
     document.body.append(button);
-    // A visitor who had the chat open finds it open again after a reload of the page.
+    // A visitor who had the chat open finds it open again after a reload of the page
+    // (the focus left where the page puts it).
     try {
-      if (sessionStorage.getItem(OPEN_KEY) === "1") { open(); }
+      if (sessionStorage.getItem(OPEN_KEY) === "1") { open(false); }
     } catch { /* storage refused by the browser: the button still opens it */ }
   }
 
