@@ -26,12 +26,14 @@ class Visitor:
 @dataclass(frozen=True)
 class Resumed:
     """A session opened again by its token: its latest interaction (if any), the agent who
-    has it (by display name, while they do) and the conversation as the visitor sees it."""
+    has it (by display name, while they do), whether the visitor rated it, and the
+    conversation as the visitor sees it."""
 
     visitor: Visitor
     interaction_id: str | None
     state: str | None
     agent_name: str | None
+    rated: bool
     messages: list[ChatLine]
 
 

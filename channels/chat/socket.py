@@ -160,7 +160,7 @@ class _Session:
         resumed = await self._desk.resume(token)
         self._attach(resumed.visitor)
         await self._socket.send_json(
-            resumed_frame(resumed.interaction_id, resumed.state, resumed.agent_name, resumed.messages)
+            resumed_frame(resumed.interaction_id, resumed.state, resumed.agent_name, resumed.rated, resumed.messages)
         )
         self._desk.tell_place(resumed.visitor.session_id)
 

@@ -128,6 +128,7 @@ class ChatDesk:
                 raise Unauthorized("this chat token is not valid", code="chat.bad_token")
             interaction = await chat_store.latest_interaction(session, thread_key(row.id))
             messages = [] if interaction is None else list(await store.messages(session, [interaction.id]))
+            rated = interaction is not None and await chat_store.rated(session, interaction.id)
             # Named only while the agent has the chat: a completed one keeps its agent's id.
             agent = None
             if interaction is not None and interaction.state == InteractionState.ASSIGNED:
@@ -141,6 +142,7 @@ class ChatDesk:
             interaction_id=None if interaction is None else interaction.id,
             state=None if interaction is None else interaction.state,
             agent_name=None if agent is None else agent.display_name,
+            rated=rated,
             messages=wire.chat_history(messages),
         )
 

@@ -781,10 +781,14 @@ ChatLine = TypedDict(
 
 
 class ResumedFrame(TypedDict):
+    """``rated``: the visitor rated the interaction already (a closed one unrated is worth
+    asking about again after a reload)."""
+
     type: Literal["resumed"]
     interaction_id: str | None
     state: str | None
     agent_name: str | None
+    rated: bool
     messages: list[ChatLine]
 
 
@@ -857,13 +861,14 @@ def started_frame(token: str) -> StartedFrame:
 
 
 def resumed_frame(
-    interaction_id: str | None, state: str | None, agent_name: str | None, messages: list[ChatLine]
+    interaction_id: str | None, state: str | None, agent_name: str | None, rated: bool, messages: list[ChatLine]
 ) -> ResumedFrame:
     return {
         "type": "resumed",
         "interaction_id": interaction_id,
         "state": state,
         "agent_name": agent_name,
+        "rated": rated,
         "messages": messages,
     }
 

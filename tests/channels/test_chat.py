@@ -481,7 +481,7 @@ async def test_a_visitor_who_ends_a_waiting_chat_abandons_it(chat_client: Client
 async def test_a_visitor_ends_an_answered_chat_the_agent_hears_it_and_the_rating_is_in_the_timeline(
     chat_client: Client,
 ) -> None:
-    socket, _ = await start(chat_client, name="Jane")
+    socket, started = await start(chat_client, name="Jane")
     await socket.send_json({"type": "rate", "score": 5})
     assert (await next_frame(socket, "error"))["code"] == "chat.no_chat"
     ack = await say(socket, "My bill is wrong")
@@ -506,6 +506,10 @@ async def test_a_visitor_ends_an_answered_chat_the_agent_hears_it_and_the_rating
     assert (await next_frame(socket, "rated"))["interaction_id"] == ack["interaction_id"]
     await socket.send_json({"type": "rate", "score": 1})
     assert (await next_frame(socket, "error"))["code"] == "chat.already_rated"
+    # A page reloaded knows not to ask again.
+    again, resumed = await resume(chat_client, started["token"])
+    assert (resumed["type"], resumed["rated"]) == ("resumed", True)
+    await again.close()
 
     detail = await interaction(chat_client, alice, ack["interaction_id"])
     events = {event["type"]: event for event in detail["events"]}

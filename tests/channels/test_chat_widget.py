@@ -140,8 +140,13 @@ async def test_embedded_on_an_allowed_site_a_visitor_chats_live_at_360px_and_a_r
         f"/api/v1/interactions/{accepted['id']}/complete", json={"disposition": "resolved"}, headers=alice
     )
     assert done.status == 200, await done.text()
-    await expect(chat.get_by_role("group", name=re.compile("How did we do"))).to_be_visible(timeout=WAIT_MS)
+    rating = chat.get_by_role("group", name=re.compile("How did we do"))
+    await expect(rating).to_be_visible(timeout=WAIT_MS)
     await expect(chat.get_by_role("button", name="End chat")).to_be_hidden()
+    # Still asked after a reload, as it is not rated yet.
+    await page.reload()
+    rating = page.frame_locator("#interaction-center-chat").get_by_role("group", name=re.compile("How did we do"))
+    await expect(rating).to_be_visible(timeout=WAIT_MS)
     assert problems == []
     await agent.close()
     await context.close()

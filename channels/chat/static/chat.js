@@ -10,6 +10,7 @@ const TYPING_SHOWN_MS = 4000;
 const TYPING_EVERY_MS = 2000;
 const BAD_TOKEN_CLOSE = 4401;
 const RECONNECT_MS = 2000;
+const ENDED = "The chat has ended. You can rate it, or write again to start a new one.";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -24,6 +25,9 @@ let socket = null;
 let agentName = "";
 let interactionId = null;
 let ratedId = null;
+// The chat the rating form asks about: the service rates the latest, so the form goes once
+// the visitor writes again and opens a new one.
+let ratingFor = null;
 let lastTyping = 0;
 let typingTimer = 0;
 let counter = 0;
@@ -59,7 +63,6 @@ function chatting() {
   ui.intro.hidden = true;
   ui.log.hidden = false;
   ui.compose.hidden = false;
-  ui.rate.hidden = true;
   ui.end.hidden = interactionId === null;
 }
 
@@ -71,7 +74,8 @@ function ended(endedId) {
   // A chat the visitor ended is ended again when its agent completes it: the rating
   // already asked for (or given) is not asked again, nor the focus taken from it.
   if (endedId === ratedId || !ui.rate.hidden) { return; }
-  say("The chat has ended. You can rate it, or write again to start a new one.");
+  say(ENDED);
+  ratingFor = endedId;
   ui.rate.hidden = false;
   ui.rate.querySelector("input").focus();
 }
@@ -92,11 +96,23 @@ const handlers = {
     ui.message.focus();
   },
   resumed(frame) {
-    interactionId = frame.state && !["completed", "abandoned"].includes(frame.state) ? frame.interaction_id : null;
+    // The states the service calls closed: a message now would open a new chat.
+    const closed = ["completed", "abandoned", "cancelled"].includes(frame.state);
+    interactionId = closed ? null : frame.interaction_id;
+    if (frame.rated) { ratedId = frame.interaction_id; }
     agentName = frame.agent_name || "";
     chatting();
     frame.messages.forEach((m) => show(m.from, m.body, m.message_id));
-    say(agentName ? `You are chatting with ${agentName}.` : "Welcome back.");
+    // A chat that ended unrated is asked about again after a reload (and a reconnect
+    // leaves a rating being written where it is).
+    const ask = closed && !frame.rated;
+    ui.rate.hidden = !ask;
+    if (ask) {
+      ratingFor = frame.interaction_id;
+      say(ENDED);
+    } else {
+      say(agentName ? `You are chatting with ${agentName}.` : "Welcome back.");
+    }
     unsent.splice(0).forEach(send);
   },
   ack(frame) {
@@ -104,6 +120,7 @@ const handlers = {
     pending.delete(frame.client_id);
     interactionId = frame.interaction_id;
     ui.end.hidden = false;
+    if (interactionId !== ratingFor) { ui.rate.hidden = true; }
   },
   message(frame) {
     show("agent", frame.body, frame.message_id);
