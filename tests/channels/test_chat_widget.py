@@ -185,6 +185,12 @@ async def test_the_chat_page_alone_by_keyboard_is_axe_clean_at_each_step_and_end
 
     alice, agent, accepted = await _agent_takes_the_chat(service)
     await expect(page.locator("#status")).to_contain_text("has joined the chat", timeout=WAIT_MS)
+    reply = await service.post(
+        f"/api/v1/interactions/{accepted['id']}/messages", json={"body": "How can I help?"}, headers=alice
+    )
+    assert reply.status == 201, await reply.text()
+    await expect(page.locator("#log .line")).to_have_count(2, timeout=WAIT_MS)
+    assert await serious_violations(page) == []
 
     await tab_to(page, page.get_by_role("button", name="End chat"))
     await page.keyboard.press("Enter")
