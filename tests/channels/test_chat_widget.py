@@ -127,6 +127,13 @@ async def test_embedded_on_an_allowed_site_a_visitor_chats_live_at_360px_and_a_r
     assert await chat.locator("#log b, #log img").count() == 0
     await page.screenshot(path=tmp_path / "widget-answered.png")
 
+    # Escape closes the frame and gives the focus back to the button, which opens it again.
+    await page.keyboard.press("Escape")
+    await expect(page.locator("#interaction-center-chat")).to_be_hidden(timeout=WAIT_MS)
+    await expect(launcher).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#interaction-center-chat")).to_be_visible()
+
     # A reload of the shop's page opens the chat again on the same conversation.
     await page.reload()
     chat = page.frame_locator("#interaction-center-chat")

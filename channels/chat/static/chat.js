@@ -167,7 +167,15 @@ function connect(first) {
     handlers[frame.type]?.(frame);
   });
   socket.addEventListener("close", (event) => {
-    const token = sessionStorage.getItem(TOKEN_KEY);
+    // Framed by the widget, Escape closes the frame and gives the focus back to the site's
+// page (widget.js listens). The message says nothing of the chat, so any parent may hear it.
+if (window.parent !== window) {
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") { window.parent.postMessage("interaction-center-chat:close", "*"); }
+  });
+}
+
+const token = sessionStorage.getItem(TOKEN_KEY);
     if (token && event.code !== BAD_TOKEN_CLOSE) {
       say("Connection lost; reconnecting…");
       setTimeout(() => connect({type: "resume", token}), RECONNECT_MS);
@@ -223,6 +231,14 @@ ui.rate.addEventListener("submit", (event) => {
   if (ui.comment.value.trim()) { frame.comment = ui.comment.value.trim(); }
   send(frame);
 });
+
+// Framed by the widget, Escape closes the frame and gives the focus back to the site's
+// page (widget.js listens). The message says nothing of the chat, so any parent may hear it.
+if (window.parent !== window) {
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") { window.parent.postMessage("interaction-center-chat:close", "*"); }
+  });
+}
 
 const token = sessionStorage.getItem(TOKEN_KEY);
 if (token) {

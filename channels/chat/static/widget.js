@@ -8,6 +8,8 @@
   const script = document.currentScript;
   const chatUrl = new URL("./", script.src).href;
   const OPEN_KEY = "interaction-center-chat-open";
+  // What the chat page posts when the visitor presses Escape in it (chat.js).
+  const CLOSE = "interaction-center-chat:close";
   const narrow = window.matchMedia("(max-width: 480px)");
 
   const button = document.createElement("button");
@@ -27,6 +29,12 @@
     Object.assign(frame.style, narrow.matches
       ? {left: "0", right: "0", bottom: "72px", width: "100%", height: "calc(100% - 80px)"}
       : {left: "auto", right: "16px", bottom: "72px", width: "380px", height: "min(600px, calc(100% - 88px))"});
+  }
+
+  function remember(opened) {
+    try {
+      sessionStorage.setItem(OPEN_KEY, opened ? "1" : "0");
+    } catch { /* storage refused by the browser: the chat is not reopened after a reload */ }
   }
 
   function open(focus) {
@@ -49,6 +57,7 @@
     button.setAttribute("aria-expanded", "true");
     button.textContent = "Close chat";
     if (focus) { frame.focus(); }
+    remember(true);
   }
 
   function close() {
@@ -56,11 +65,13 @@
     button.setAttribute("aria-expanded", "false");
     button.textContent = "Chat with us";
     button.focus();
+    remember(false);
   }
 
-  button.addEventListener("click", () => {
-    if (frame === null || frame.hidden) { open(true); } else { close(); }
-    try { sessionStorage.setItem(OPEN_KEY, frame.hidden ? "0" : "1"); } catch { /* see below */ }
+  button.addEventListener("click", () => (frame === null || frame.hidden ? open(true) : close()));
+  // Only our frame's word counts: any other window may post anything.
+  window.addEventListener("message", (event) => {
+    if (frame !== null && event.source === frame.contentWindow && event.data === CLOSE && !frame.hidden) { close(); }
   });
 
   function mount() {
@@ -69,7 +80,7 @@
     // (the focus left where the page puts it).
     try {
       if (sessionStorage.getItem(OPEN_KEY) === "1") { open(false); }
-    } catch { /* storage refused by the browser: the button still opens it */ }
+    } catch { /* as in remember() */ }
   }
 
   if (document.body) { mount(); } else { document.addEventListener("DOMContentLoaded", mount); }
