@@ -145,7 +145,7 @@ def _serve(args: argparse.Namespace, settings: Settings, path: Path | None) -> i
     print(f"Interaction Center on http://{settings.http.host}:{settings.http.port} (config: {path or 'defaults'})")
     print(f"  agent API:           {base}/api/v1  (live events: {base}/api/v1/ws)")
     print(f"  Twilio SMS webhook:  {base}/twilio/sms  (delivery reports: {base}/twilio/sms/status)")
-    print(f"  web chat demo:       {base}/chat/")
+    print(f"  web chat:            {base}/chat/  (to embed on a site: {base}/chat/widget.js)")
     smtp = settings.smtp
     if smtp.domains:
         print(f"  email (SMTP):        {smtp.host}:{smtp.port} for {', '.join(smtp.domains)}")

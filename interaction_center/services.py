@@ -235,7 +235,7 @@ def build_services(settings: Settings) -> Services:
     port = ChannelIntake(intake, settings, metrics)
     rooms = ChatRooms()
     statistics = Statistics(sessions, dispatcher, ZoneInfo(settings.routing.time_zone))
-    chat = ChatDesk(sessions, intake, dispatcher, statistics, routing, hub, rooms, settings)
+    chat = ChatDesk(sessions, intake, dispatcher, statistics, routing, hub, pushes.wake, rooms, settings)
     voice = _voice_desk(settings, sessions, writer, reader, intake, dispatcher, routing, feed.wake, metrics)
     # Every channel the service speaks: adding one is its subpackage, its configuration
     # section and one line here.

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from interaction_center.domain.model import Channel
 from storage.interactions import ROUTABLE
-from storage.models import ChatSession, Interaction
+from storage.models import ChatSession, Interaction, InteractionEvent
 
 
 async def by_token_hash(session: AsyncSession, token_hash: str) -> ChatSession | None:
@@ -19,6 +19,16 @@ async def latest_interaction(session: AsyncSession, thread_key: str) -> Interact
     return await session.scalar(
         select(Interaction).where(Interaction.thread_key == thread_key).order_by(Interaction.created_at.desc()).limit(1)
     )
+
+
+async def rated(session: AsyncSession, interaction_id: str) -> bool:
+    """Whether the interaction has its visitor's rating (a ``rated`` event) already."""
+    found = await session.scalar(
+        select(InteractionEvent.id)
+        .where(InteractionEvent.interaction_id == interaction_id, InteractionEvent.type == "rated")
+        .limit(1)
+    )
+    return found is not None
 
 
 async def waiting(session: AsyncSession) -> list[tuple[str, str]]:

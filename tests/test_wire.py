@@ -205,9 +205,15 @@ async def test_every_frame_and_body_the_service_sends_is_its_declared_shape(
     await call("GET", f"/api/v1/customers/{record['customer_id']}", wire.CustomerBody, as_="alice")
     await call("GET", "/api/v1/agents", wire.AgentsBody, as_="sam")
     await call("GET", "/api/v1/queues", wire.QueuesBody, as_="sam")
+    # The visitor ends the chat and the agent hears it; the agent completes it; the visitor rates it.
+    await visitor.socket.send_json({"type": "end"})
+    await agent.next("customer_ended")
+    await visitor.next("ended")
     complete = f"/api/v1/interactions/{interaction_id}/complete"
     await call("POST", complete, wire.InteractionBody, as_="alice", json={"disposition": "resolved"})
     await visitor.next("ended")
+    await visitor.socket.send_json({"type": "rate", "score": 5, "comment": "Quick and kind"})
+    await visitor.next("rated")
     await floor.next("floor_changes")
     await call("POST", "/api/v1/auth/logout", wire.OkBody, as_="sam")
     for heard in (agent, floor, visitor, returning):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from channels.chat.page import ChatPage
 from channels.chat.rooms import ChatRooms, ChatSender
 from channels.chat.service import ChatService
 from channels.chat.socket import ChatSocket
@@ -19,6 +20,7 @@ class ChatChannel:
 
     def __init__(self, service: ChatService, rooms: ChatRooms) -> None:
         self._socket = ChatSocket(service)
+        self._page = ChatPage(service.allowed_origins)
         self._sender = ChatSender(rooms)
 
     @property
@@ -27,6 +29,7 @@ class ChatChannel:
 
     def register(self, app: web.Application) -> None:
         self._socket.register(app)
+        self._page.register(app)
 
     async def start(self) -> None:
         """Visitors connect through the web app's routes: nothing of its own to start."""

@@ -10,6 +10,9 @@ from interaction_center.domain.wire import ChatLine
 
 # The longest chat message, the visitor's and the agent's alike.
 MAX_MESSAGE_CHARS = 4000
+# A rating is a score from 1 to 5 and, if the visitor likes, a comment this long at most.
+SCORES = range(1, 6)
+MAX_COMMENT_CHARS = 1000
 
 
 @dataclass(frozen=True)
@@ -23,12 +26,14 @@ class Visitor:
 @dataclass(frozen=True)
 class Resumed:
     """A session opened again by its token: its latest interaction (if any), the agent who
-    has it (by display name, while they do) and the conversation as the visitor sees it."""
+    has it (by display name, while they do), whether the visitor rated it, and the
+    conversation as the visitor sees it."""
 
     visitor: Visitor
     interaction_id: str | None
     state: str | None
     agent_name: str | None
+    rated: bool
     messages: list[ChatLine]
 
 
@@ -45,6 +50,11 @@ class ChatService(Protocol):
     @property
     def enabled(self) -> bool: ...
 
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        """The sites whose pages may embed the chat, besides the service's own."""
+        ...
+
     async def start(self, name: str, email: str | None, phone: str | None) -> tuple[str, Visitor]: ...
 
     async def resume(self, token: str) -> Resumed: ...
@@ -52,6 +62,12 @@ class ChatService(Protocol):
     async def receive(self, visitor: Visitor, client_id: str, body: str) -> Received: ...
 
     async def customer_typing(self, visitor: Visitor) -> None: ...
+
+    async def end(self, visitor: Visitor) -> None: ...
+
+    async def rate(self, visitor: Visitor, score: int, comment: str | None) -> str:
+        """Record the visitor's rating of their latest interaction; returns its id."""
+        ...
 
     def connected(self, visitor: Visitor, socket: Any) -> None: ...
 

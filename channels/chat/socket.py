@@ -1,5 +1,4 @@
-"""Web chat in: the visitor's WebSocket (``GET /chat/ws``), the embeddable widget
-(``GET /chat/chat-widget.js``) and a demo page using it (``GET /chat/``).
+"""Web chat in: the visitor's WebSocket (``GET /chat/ws``).
 
 Frames are JSON objects with a ``type``. Anything wrong with one frame (too large, too
 many, not JSON, unknown) gets an error frame and the session goes on; only a token that
@@ -10,21 +9,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from channels.chat.service import MAX_MESSAGE_CHARS, ChatService, Visitor
+from channels.chat.service import MAX_COMMENT_CHARS, MAX_MESSAGE_CHARS, SCORES, ChatService, Visitor
 from channels.live import live_socket
-from interaction_center.domain.errors import InteractionCenterError, InvalidInput, Unauthorized
+from interaction_center.domain.errors import Forbidden, InteractionCenterError, InvalidInput, Unauthorized
 from interaction_center.domain.stamps import utcnow
 from interaction_center.domain.untrusted import parse_json
-from interaction_center.domain.wire import ack_frame, error_frame, resumed_frame, started_frame
+from interaction_center.domain.wire import ack_frame, error_frame, rated_frame, resumed_frame, started_frame
 
 log = logging.getLogger(__name__)
 
-STATIC = Path(__file__).parent / "static"
 # Our limit, answered with chat.too_large; aiohttp's own (which closes the socket, 1009)
 # sits well above it so that a large frame costs an error frame, not the session.
 MAX_FRAME_CHARS = 8 * 1024
@@ -77,16 +74,14 @@ class ChatSocket:
 
     def register(self, app: web.Application) -> None:
         app.router.add_get("/chat/ws", self.socket)
-        app.router.add_get("/chat/", self.page)
-        app.router.add_get("/chat/chat-widget.js", self.widget)
-
-    async def page(self, request: web.Request) -> web.FileResponse:
-        return web.FileResponse(STATIC / "chat.html", headers={"Content-Type": "text/html; charset=utf-8"})
-
-    async def widget(self, request: web.Request) -> web.FileResponse:
-        return web.FileResponse(STATIC / "chat-widget.js", headers={"Content-Type": "text/javascript; charset=utf-8"})
 
     async def socket(self, request: web.Request) -> web.WebSocketResponse:
+        origin = request.headers.get("Origin")
+        # A browser names the page that opens a socket, and any site's page may open one:
+        # only ours (the widget's frame) and the allowed sites' are taken. Without the
+        # header it is no browser's page (a script, `simulate chat`).
+        if origin is not None and origin not in (f"{request.scheme}://{request.host}", *self._desk.allowed_origins):
+            raise Forbidden(f"pages of {origin} may not open the chat", code="chat.origin_refused")
         socket = live_socket(max_msg_size=_SOCKET_LIMIT_BYTES)
         await socket.prepare(request)
         if not self._desk.enabled:
@@ -145,6 +140,10 @@ class _Session:
             await self._message(self.visitor, data)
         elif kind == "typing":
             await self._desk.customer_typing(self.visitor)
+        elif kind == "end":
+            await self._desk.end(self.visitor)
+        elif kind == "rate":
+            await self._rate(self.visitor, data)
         else:
             raise InvalidInput(f"unknown frame type {kind!r}", code="chat.bad_frame")
 
@@ -161,7 +160,7 @@ class _Session:
         resumed = await self._desk.resume(token)
         self._attach(resumed.visitor)
         await self._socket.send_json(
-            resumed_frame(resumed.interaction_id, resumed.state, resumed.agent_name, resumed.messages)
+            resumed_frame(resumed.interaction_id, resumed.state, resumed.agent_name, resumed.rated, resumed.messages)
         )
         self._desk.tell_place(resumed.visitor.session_id)
 
@@ -178,3 +177,12 @@ class _Session:
         await self._socket.send_json(ack_frame(client_id, result.message_id, result.interaction_id, utcnow()))
         if result.created:
             self._desk.tell_place(visitor.session_id)
+
+    async def _rate(self, visitor: Visitor, data: dict[str, Any]) -> None:
+        score = data.get("score")
+        # bool is an int to Python, not a score to anyone.
+        if not isinstance(score, int) or isinstance(score, bool) or score not in SCORES:
+            raise InvalidInput('"score" must be a whole number from 1 to 5', code="chat.bad_frame")
+        comment = _text(data, "comment", required=False, limit=MAX_COMMENT_CHARS).strip() or None
+        interaction_id = await self._desk.rate(visitor, score, comment)
+        await self._socket.send_json(rated_frame(interaction_id))

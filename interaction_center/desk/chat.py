@@ -10,10 +10,11 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from yarl import URL
 
 from channels.chat.rooms import ChatRooms, session_of, thread_key
 from channels.chat.service import Resumed, Visitor
@@ -23,7 +24,7 @@ from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.dispatch.statistics import Statistics
 from interaction_center.domain.errors import Forbidden, InvalidInput, Unauthorized
 from interaction_center.domain.identity import normalize_email, normalize_phone
-from interaction_center.domain.model import Channel, IdentityKind, InboundContact, InteractionState
+from interaction_center.domain.model import Actor, ActorKind, Channel, IdentityKind, InboundContact, InteractionState
 from interaction_center.domain.stamps import new_id
 from interaction_center.domain.wire import (
     QueuedFrame,
@@ -63,6 +64,7 @@ class ChatDesk:
         statistics: Statistics,
         routing: RoutingBackend,
         hub: AgentHub,
+        wake_pushes: Callable[[], None],
         rooms: ChatRooms,
         settings: Settings,
     ) -> None:
@@ -72,6 +74,7 @@ class ChatDesk:
         self._statistics = statistics
         self._routing = routing
         self._hub = hub
+        self._wake_pushes = wake_pushes
         self.rooms = rooms
         self._settings = settings
         # The interaction each live session is on, and what it was last told of its place.
@@ -87,6 +90,12 @@ class ChatDesk:
     @property
     def enabled(self) -> bool:
         return self._settings.channels.chat_queue is not None
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        # The public address's own origin too: behind a proxy the request's may differ.
+        base = self._settings.public_base_url
+        return (*self._settings.channels.chat_allowed_origins, str(URL(base).origin()))
 
     async def start(self, name: str, email: str | None, phone: str | None) -> tuple[str, Visitor]:
         """A new session and its token; only the token's digest is stored."""
@@ -124,6 +133,7 @@ class ChatDesk:
             if interaction is not None:
                 interaction_id = interaction.id
                 messages = await in_session(session, lambda conn: store.messages(conn, [interaction_id]))
+            rated = interaction is not None and await chat_store.rated(session, interaction.id)
             # Named only while the agent has the chat: a completed one keeps its agent's id.
             agent = None
             if interaction is not None and interaction.state == InteractionState.ASSIGNED:
@@ -137,6 +147,7 @@ class ChatDesk:
             interaction_id=None if interaction is None else interaction.id,
             state=None if interaction is None else interaction.state,
             agent_name=None if agent is None else agent.display_name,
+            rated=rated,
             messages=wire.chat_history(messages),
         )
 
@@ -182,6 +193,38 @@ class ChatDesk:
             interaction = await store.get(session, interaction_id)
         if interaction.assigned_agent_id is not None:
             self._hub.push(interaction.assigned_agent_id, customer_typing_frame(interaction_id))
+
+    async def end(self, visitor: Visitor) -> None:
+        """The visitor ends their chat. Still waiting, it is abandoned (reason
+        ``customer_ended``); with an agent, it stays theirs to complete with a disposition,
+        and a ``customer_ended`` event tells them (dispatch/pushes.py) the visitor has gone."""
+        interaction_id = self._current.pop(visitor.session_id, None)
+        if interaction_id is None:
+            raise InvalidInput("there is no open chat to end", code="chat.no_chat")
+        if not await self._dispatcher.abandon(interaction_id, {"reason": "customer_ended"}):
+            async with self._sessions.begin() as session:
+                interaction = await store.get(session, interaction_id)
+                if interaction.state == InteractionState.ASSIGNED:
+                    customer = Actor(ActorKind.CUSTOMER, interaction.customer_id)
+                    data = {"agent_id": interaction.assigned_agent_id}
+                    store.record_event(session, interaction_id, "customer_ended", customer, data)
+            self._wake_pushes()
+        log.info("chat %s: ended by the visitor", visitor.session_id)
+        self.rooms.push(visitor.session_id, ended_frame(interaction_id))
+
+    async def rate(self, visitor: Visitor, score: int, comment: str | None) -> str:
+        """The visitor's rating of their latest interaction, once: a ``rated`` event on it,
+        so it shows in its timeline and the customer's."""
+        async with self._sessions.begin() as session:
+            interaction = await chat_store.latest_interaction(session, thread_key(visitor.session_id))
+            if interaction is None:
+                raise InvalidInput("there is no chat to rate yet", code="chat.no_chat")
+            if await chat_store.rated(session, interaction.id):
+                raise InvalidInput("this chat is rated already", code="chat.already_rated")
+            customer = Actor(ActorKind.CUSTOMER, interaction.customer_id)
+            store.record_event(session, interaction.id, "rated", customer, {"score": score, "comment": comment})
+        log.info("interaction %s: rated %d by the visitor", interaction.id, score)
+        return interaction.id
 
     async def agent_typing(self, agent_id: str, interaction_id: str) -> None:
         async with self._sessions() as session:

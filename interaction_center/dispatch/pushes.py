@@ -25,7 +25,7 @@ from sqlalchemy import Connection
 from interaction_center import wire
 from interaction_center.dispatch.consumer import BATCH, LogConsumer
 from interaction_center.dispatch.notifier import AgentHub
-from interaction_center.domain.wire import AgentFrame, offer_closed_frame
+from interaction_center.domain.wire import AgentFrame, customer_ended_frame, offer_closed_frame
 from storage import events
 from storage import intake_rows as rows
 from storage import pushes as reads
@@ -46,7 +46,7 @@ _CLOSED: dict[str, Literal["timeout", "revoked", "abandoned"]] = {
     "abandoned": "abandoned",
 }
 # What the reader reads of each stream.
-PUSHED = frozenset({"offered", "message_received", *_CLOSED})
+PUSHED = frozenset({"offered", "message_received", "customer_ended", *_CLOSED})
 _STATES = frozenset({"status_changed"})
 
 
@@ -96,6 +96,8 @@ def _frame(event: LoggedEvent, named: _Named) -> tuple[str, AgentFrame] | None:
     if event.type == "message_received" and data.get("message_id") in named.held:
         agent_id, message = named.held[data["message_id"]]
         return agent_id, wire.new_message_frame(message)
+    if event.type == "customer_ended":
+        return data["agent_id"], customer_ended_frame(event.subject)
     return None
 
 

@@ -691,6 +691,13 @@ class CustomerTypingFrame(TypedDict):
     interaction_id: str
 
 
+class CustomerEndedFrame(TypedDict):
+    """The chat visitor ended the chat the agent holds: it is theirs to complete."""
+
+    type: Literal["customer_ended"]
+    interaction_id: str
+
+
 class PongFrame(TypedDict):
     type: Literal["pong"]
 
@@ -722,6 +729,7 @@ AgentFrame = (
     | StatusFrame
     | NewMessageFrame
     | CustomerTypingFrame
+    | CustomerEndedFrame
     | PongFrame
     | ErrorFrame
     | FloorFrame
@@ -737,6 +745,10 @@ def offer_closed_frame(
 
 def customer_typing_frame(interaction_id: str) -> CustomerTypingFrame:
     return {"type": "customer_typing", "interaction_id": interaction_id}
+
+
+def customer_ended_frame(interaction_id: str) -> CustomerEndedFrame:
+    return {"type": "customer_ended", "interaction_id": interaction_id}
 
 
 def pong_frame() -> PongFrame:
@@ -769,10 +781,14 @@ ChatLine = TypedDict(
 
 
 class ResumedFrame(TypedDict):
+    """``rated``: the visitor rated the interaction already (a closed one unrated is worth
+    asking about again after a reload)."""
+
     type: Literal["resumed"]
     interaction_id: str | None
     state: str | None
     agent_name: str | None
+    rated: bool
     messages: list[ChatLine]
 
 
@@ -819,6 +835,13 @@ class EndedFrame(TypedDict):
     interaction_id: str
 
 
+class RatedFrame(TypedDict):
+    """The visitor's rating of the interaction is recorded (its ``rated`` event)."""
+
+    type: Literal["rated"]
+    interaction_id: str
+
+
 VisitorFrame = (
     StartedFrame
     | ResumedFrame
@@ -828,6 +851,7 @@ VisitorFrame = (
     | AssignedFrame
     | ChatMessageFrame
     | EndedFrame
+    | RatedFrame
     | ErrorFrame
 )
 
@@ -837,13 +861,14 @@ def started_frame(token: str) -> StartedFrame:
 
 
 def resumed_frame(
-    interaction_id: str | None, state: str | None, agent_name: str | None, messages: list[ChatLine]
+    interaction_id: str | None, state: str | None, agent_name: str | None, rated: bool, messages: list[ChatLine]
 ) -> ResumedFrame:
     return {
         "type": "resumed",
         "interaction_id": interaction_id,
         "state": state,
         "agent_name": agent_name,
+        "rated": rated,
         "messages": messages,
     }
 
@@ -883,3 +908,7 @@ def chat_message_frame(message_id: str, interaction_id: str, body: str, at: date
 
 def ended_frame(interaction_id: str) -> EndedFrame:
     return {"type": "ended", "interaction_id": interaction_id}
+
+
+def rated_frame(interaction_id: str) -> RatedFrame:
+    return {"type": "rated", "interaction_id": interaction_id}

@@ -70,8 +70,9 @@ NOT_SETTINGS: dict[str, str] = {
 _CHANNEL_KEYS: dict[str, frozenset[str]] = {
     Channel.SMS: frozenset({"queue"}),
     Channel.EMAIL: frozenset({"queue"}),
-    Channel.CHAT: frozenset({"queue", "abandon_after_seconds"}),
+    Channel.CHAT: frozenset({"queue", "abandon_after_seconds", "allowed_origins"}),
 }
+_ORIGIN = re.compile(r"https?://(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?")
 _DOMAIN = r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
 # What we accept mail for: a domain, or one address (its +tags included).
 _MAIL_DOMAIN = re.compile(_DOMAIN)
@@ -280,6 +281,9 @@ class _Loader:
                     )
                 else:
                     values["chat_abandon_after_seconds"] = float(grace)
+                origins = self._origins(spec.get("allowed_origins", []))
+                if origins is not None:
+                    values["chat_allowed_origins"] = origins
         result = ChannelsSettings(**values)
         checked = [(Channel.SMS, result.sms_queue)]
         # Email is optional: its queue is checked once mail is taken or the queue is named.
@@ -295,6 +299,19 @@ class _Loader:
             elif channel not in queue.channels:
                 self.problem(f"channels.{channel}.queue", f"queue {name!r} does not accept {channel}")
         return result
+
+    def _origins(self, value: Any) -> tuple[str, ...] | None:
+        """Web origins exactly as a browser sends them (scheme, host, port; no path), since
+        they are compared as strings with the Origin header and written into a CSP."""
+        key = "channels.chat.allowed_origins"
+        if not isinstance(value, list):
+            self.problem(key, f'must be a list of origins such as "https://shop.example", not {value!r}')
+            return None
+        bad = [origin for origin in value if not isinstance(origin, str) or not _ORIGIN.fullmatch(origin)]
+        if bad:
+            self.problem(key, f"not an origin (scheme://host[:port], lower case, no path): {bad[0]!r}")
+            return None
+        return tuple(value)
 
     def _checked(self, settings: Settings) -> Settings:
         """Cross-field rules, and the one normalization: database URLs name their driver."""

@@ -72,6 +72,9 @@ class ChannelsSettings:
     # A visitor who leaves while waiting may reconnect within this long before the chat
     # is abandoned.
     chat_abandon_after_seconds: float = 60.0
+    # The sites (origins, "https://shop.example") whose pages may embed the chat widget:
+    # its frame's frame-ancestors, and the origins its socket takes besides our own.
+    chat_allowed_origins: tuple[str, ...] = ()
 
     def queue_for(self, channel: Channel) -> str | None:
         """Where a new conversation on ``channel`` waits; None: the channel takes none."""

@@ -313,13 +313,23 @@ async def test_chat_is_off_without_its_section(client: Client) -> None:
     await socket.close()
 
 
-async def test_the_demo_page_and_the_widget_are_served(chat_client: Client) -> None:
+async def test_the_chat_page_and_the_widget_loader_are_served_under_a_strict_policy(chat_client: Client) -> None:
     page = await chat_client.get("/chat/")
     assert page.status == 200 and page.content_type == "text/html"
-    assert 'src="chat-widget.js"' in await page.text()
-    widget = await chat_client.get("/chat/chat-widget.js")
-    assert widget.status == 200 and widget.content_type == "text/javascript"
-    assert "InteractionCenterChat" in await widget.text()
+    assert 'src="chat.js"' in await page.text()
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy
+    # No site was allowed: only the service's own pages (at its public address too) may frame the chat.
+    public = chat_client.app[SERVICES].settings.public_base_url
+    assert policy.endswith(f"frame-ancestors 'self' {public}")
+    for name, kind in [("widget.js", "text/javascript"), ("chat.js", "text/javascript"), ("chat.css", "text/css")]:
+        served = await chat_client.get(f"/chat/{name}")
+        assert (served.status, served.content_type) == (200, kind)
+        assert served.headers["X-Content-Type-Options"] == "nosniff"
+    # Nothing else of the folder is served.
+    assert (await chat_client.get("/chat/chat.html")).status == 404
+    moved = await chat_client.get("/chat", allow_redirects=False)
+    assert (moved.status, moved.headers["Location"]) == (308, "/chat/")
 
 
 @pytest.fixture
@@ -429,3 +439,85 @@ async def test_a_live_chat_is_not_put_on_hold(chat_client: Client) -> None:
     assert (refused.status, (await refused.json())["error"]["code"]) == (409, "interaction.not_parkable")
     assert await state_of(chat_client, ack["interaction_id"]) == "assigned"
     await socket.close()
+
+
+async def test_the_socket_takes_pages_of_its_own_and_of_allowed_sites_only(
+    app_factory: AppFactory, settings_factory: Callable[..., Settings]
+) -> None:
+    channels = CHAT.format(grace=60) + '\nallowed_origins = ["https://shop.example"]'
+    client = await app_factory(settings_factory(channels=channels, support_channels='["sms", "chat"]'))
+    own = str(client.make_url("/").origin())
+    for origin in (own, "https://shop.example"):
+        socket = await client.ws_connect("/chat/ws", headers={"Origin": origin})
+        await socket.send_json({"type": "start"})
+        assert (await next_frame(socket, "started"))["token"]
+        await socket.close()
+    for origin in ("https://evil.example", "https://shop.example:8443", "null"):
+        refused = await client.get(
+            "/chat/ws", headers={"Origin": origin, "Connection": "Upgrade", "Upgrade": "websocket"}
+        )
+        assert refused.status == 403
+        assert (await refused.json())["error"]["code"] == "chat.origin_refused"
+    policy = (await client.get("/chat/")).headers["Content-Security-Policy"]
+    assert "frame-ancestors 'self' https://shop.example " in policy
+
+
+async def test_a_visitor_who_ends_a_waiting_chat_abandons_it(chat_client: Client) -> None:
+    socket, _ = await start(chat_client)
+    ack = await say(socket, "Never mind")
+    await next_frame(socket, "queued")
+    await socket.send_json({"type": "end"})
+    assert (await next_frame(socket, "ended"))["interaction_id"] == ack["interaction_id"]
+    assert await state_of(chat_client, ack["interaction_id"]) == "abandoned"
+    sam = await login(chat_client, "sam")
+    detail = await interaction(chat_client, sam, ack["interaction_id"])
+    assert (detail["events"][-1]["type"], detail["events"][-1]["data"]["reason"]) == ("abandoned", "customer_ended")
+    # Nothing open is left to end.
+    await socket.send_json({"type": "end"})
+    assert (await next_frame(socket, "error"))["code"] == "chat.no_chat"
+    await socket.close()
+
+
+async def test_a_visitor_ends_an_answered_chat_the_agent_hears_it_and_the_rating_is_in_the_timeline(
+    chat_client: Client,
+) -> None:
+    socket, started = await start(chat_client, name="Jane")
+    await socket.send_json({"type": "rate", "score": 5})
+    assert (await next_frame(socket, "error"))["code"] == "chat.no_chat"
+    ack = await say(socket, "My bill is wrong")
+    alice = await login(chat_client, "alice")
+    agent_socket = await chat_client.ws_connect("/api/v1/ws", headers=alice)
+    await next_frame(agent_socket, "hello")
+    await set_status(chat_client, alice, "available")
+    await accept(chat_client, alice, ack["interaction_id"])
+
+    await socket.send_json({"type": "end"})
+    await next_frame(socket, "ended")
+    assert (await next_frame(agent_socket, "customer_ended"))["interaction_id"] == ack["interaction_id"]
+    # Still the agent's, to complete with a disposition.
+    assert await state_of(chat_client, ack["interaction_id"]) == "assigned"
+
+    for bad in (0, 6, 2.5, True, "5", None):
+        await socket.send_json({"type": "rate", "score": bad})
+        assert (await next_frame(socket, "error"))["code"] == "chat.bad_frame", bad
+    await socket.send_json({"type": "rate", "score": 4, "comment": "x" * 1001})
+    assert (await next_frame(socket, "error"))["code"] == "chat.too_large"
+    await socket.send_json({"type": "rate", "score": 4, "comment": "  <b>Quick</b>, thanks  "})
+    assert (await next_frame(socket, "rated"))["interaction_id"] == ack["interaction_id"]
+    await socket.send_json({"type": "rate", "score": 1})
+    assert (await next_frame(socket, "error"))["code"] == "chat.already_rated"
+    # A page reloaded knows not to ask again.
+    again, resumed = await resume(chat_client, started["token"])
+    assert (resumed["type"], resumed["rated"]) == ("resumed", True)
+    await again.close()
+
+    detail = await interaction(chat_client, alice, ack["interaction_id"])
+    events = {event["type"]: event for event in detail["events"]}
+    assert events["customer_ended"]["actor"]["kind"] == "customer"
+    assert events["rated"]["data"] == {"score": 4, "comment": "<b>Quick</b>, thanks"}
+    # And in the customer's timeline, which lists their interactions with their events.
+    customer = await chat_client.get(f"/api/v1/customers/{detail['customer_id']}", headers=alice)
+    [listed] = (await customer.json())["interactions"]
+    assert "rated" in [event["type"] for event in listed["events"]]
+    await socket.close()
+    await agent_socket.close()

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from interaction_center.web.keys import SERVICES
-from storage.models import Message
+from storage.models import InteractionEvent, Message
 from tests.hostile import FUZZ, json_text
 from tests.support import Client, login, next_frame
 
@@ -20,7 +20,7 @@ from tests.support import Client, login, next_frame
 # it, aiohttp closes the socket itself, as documented.
 _CHAT_FRAME = 200_000
 _AGENT_FRAME = 60_000
-_CHAT_TYPES = ["start", "resume", "message", "typing"]
+_CHAT_TYPES = ["start", "resume", "message", "typing", "end", "rate"]
 
 
 async def stored_messages(client: Client) -> int:
@@ -105,4 +105,44 @@ async def test_any_agent_frame_gets_an_answer_or_is_ignored_and_the_socket_stays
     await socket.send_str('{"type":"ping"}')
     while (reply := await socket.receive_json(timeout=10))["type"] != "pong":
         assert reply["type"] != "error" or reply["code"] in ("input.bad_json", "input.unstorable", "not_found")
+    await socket.close()
+
+
+async def rated_events(client: Client) -> int:
+    async with client.app[SERVICES].sessions() as session:
+        found = select(func.count()).select_from(InteractionEvent).where(InteractionEvent.type == "rated")
+        return int(await session.scalar(found) or 0)
+
+
+@FUZZ
+@given(
+    score=st.one_of(st.integers(-3, 8), st.floats(allow_nan=False), st.booleans(), st.text(max_size=3), st.none()),
+    comment=st.one_of(st.none(), st.integers(), st.text(max_size=1010), st.just(" " * 1001), st.just("nul\x00")),
+    twice=st.booleans(),
+)
+async def test_a_rating_is_recorded_once_or_refused_with_a_clear_error(
+    chat_client: Client, score: object, comment: object, twice: bool
+) -> None:
+    before = await rated_events(chat_client)
+    socket = await chat_client.ws_connect("/chat/ws")
+    await socket.send_json({"type": "start"})
+    await next_frame(socket, "started")
+    await socket.send_json({"type": "message", "client_id": "1", "body": "Hello"})
+    await next_frame(socket, "ack")
+    frame = (
+        {"type": "rate", "score": score} if comment is None else {"type": "rate", "score": score, "comment": comment}
+    )
+    valid_score = type(score) is int and 1 <= score <= 5
+    valid_comment = comment is None or (isinstance(comment, str) and len(comment) <= 1000 and "\x00" not in comment)
+    await socket.send_json(frame)
+    if valid_score and valid_comment:
+        await next_frame(socket, "rated")
+        if twice:
+            await socket.send_json(frame)
+            assert (await next_frame(socket, "error"))["code"] == "chat.already_rated"
+        assert await rated_events(chat_client) - before == 1
+    else:
+        error = await next_frame(socket, "error")
+        assert error["code"] in ("chat.bad_frame", "chat.too_large", "input.unstorable"), error
+        assert await rated_events(chat_client) == before
     await socket.close()

@@ -12,6 +12,7 @@ from interaction_center.settings.loader import ConfigInvalid, ConfigIssue, load_
 from tests.settings.files import (
     CONFIG_NAME,
     MINIMAL,
+    ROUTED,
     issues_of,
     load,
     only_issue,
@@ -191,6 +192,42 @@ def test_channels_sms_accepts_only_a_queue_name(tmp_path: Path) -> None:
     issue = only_issue(tmp_path, MINIMAL + '[channels.sms]\nqueue = "support"\nfallback = "sales"\n')
 
     assert (issue.key, issue.reason) == ("channels.sms", "must be a table with a queue name")
+
+
+_CHAT = ROUTED + '[channels.chat]\nqueue = "sales"\n'
+
+
+def test_chat_allowed_origins_are_kept_as_written(tmp_path: Path) -> None:
+    text = _CHAT + 'allowed_origins = ["https://shop.example", "http://127.0.0.1:8000", "http://[::1]:8080"]\n'
+    settings = load(tmp_path, text)
+
+    assert settings.channels.chat_allowed_origins == (
+        "https://shop.example",
+        "http://127.0.0.1:8000",
+        "http://[::1]:8080",
+    )
+    assert load(tmp_path, _CHAT).channels.chat_allowed_origins == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ('"https://shop.example"', "must be a list of origins"),
+        ('["https://shop.example/"]', "not an origin"),
+        ('["https://shop.example/chat"]', "not an origin"),
+        ('["shop.example"]', "not an origin"),
+        ('["https://Shop.example"]', "not an origin"),
+        ('["*"]', "not an origin"),
+        ('["https://a.example; script-src *"]', "not an origin"),
+        ("[1]", "not an origin"),
+    ],
+)
+def test_a_chat_allowed_origin_that_is_no_origin_is_named(tmp_path: Path, value: str, reason: str) -> None:
+    # Each would be compared with browsers' Origin headers, which it never equals, or would
+    # break out of the frame's Content-Security-Policy.
+    issue = only_issue(tmp_path, _CHAT + f"allowed_origins = {value}\n")
+
+    assert issue.key == "channels.chat.allowed_origins" and issue.reason.startswith(reason)
 
 
 # --- NaN and infinity ----------------------------------------------------------------------
