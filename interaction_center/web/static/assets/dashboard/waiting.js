@@ -1,0 +1,108 @@
+// What waits in one queue, in the order it will be offered, and what a supervisor does
+// with it: change its priority, move it to another queue or agent, take it over, read
+// its transcript. The transcript is read-only, and a customer's words are put in as
+// text (lit-html never makes markup of a value).
+import { html, nothing } from "../vendor/lit-html-3.3.3/lit-html.js";
+import { channelLabel, duration, since } from "./format.js";
+
+// ``act``: {show(queue), priority(entry, n), move(entry, target), takeOver(entry), open(id)}.
+export function waitingView({ queues, agents, chosen, list, busy }, now, act) {
+  const show = (event) => {
+    event.preventDefault();
+    act.show(new FormData(event.target).get("queue"));
+  };
+  return html`
+    <form class="inline" @submit=${show}>
+      <label for="waiting-queue">Queue</label>
+      <select id="waiting-queue" name="queue">
+        ${queues.map((queue) => html`<option .value=${queue} ?selected=${queue === chosen}>${queue}</option>`)}
+      </select>
+      <button type="submit" ?disabled=${busy}>Show waiting</button>
+    </form>
+    ${list === null ? nothing : list.length ? entries(list, queues, agents, now, act, busy) : html`<p>Nothing waits in ${chosen}.</p>`}
+  `;
+}
+
+function entries(list, queues, agents, now, act, busy) {
+  const submit = (handler) => (event) => {
+    event.preventDefault();
+    handler(new FormData(event.target));
+  };
+  return html`
+    <div class="table-scroll" tabindex="0" role="region" aria-label="Waiting interactions">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Waiting</th><th scope="col">Channel</th><th scope="col">Priority</th>
+            <th scope="col">Move to</th><th scope="col">Act</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${list.map((entry, index) => {
+            const which = `#${index + 1} (${channelLabel(entry.channel)})`;
+            return html`<tr>
+              <th scope="row">
+                ${duration(since(entry.enqueued_at, now))}${entry.sla_breached ? html` <span class="late">late</span>` : nothing}
+              </th>
+              <td>${channelLabel(entry.channel)}</td>
+              <td>
+                <form class="inline" @submit=${submit((form) => act.priority(entry, Number(form.get("priority"))))}>
+                  <input type="number" name="priority" min="-1000" max="1000" required .value=${String(entry.priority)}
+                    aria-label=${`Priority of ${which}`} />
+                  <button type="submit" ?disabled=${busy}>Set</button>
+                </form>
+              </td>
+              <td>
+                <form class="inline" @submit=${submit((form) => act.move(entry, target(form.get("to"))))}>
+                  <select name="to" aria-label=${`Move ${which} to`}>
+                    ${queues.map((queue) => html`<option .value=${`queue:${queue}`}>Queue ${queue}</option>`)}
+                    ${agents.map(
+                      (agent) => html`<option .value=${`agent:${agent.id}`}>
+                        Agent ${agent.display_name || agent.username}
+                      </option>`,
+                    )}
+                  </select>
+                  <button type="submit" ?disabled=${busy}>Move</button>
+                </form>
+              </td>
+              <td class="actions">
+                <button type="button" ?disabled=${busy} @click=${() => act.takeOver(entry)}>Take over</button>
+                <button type="button" id=${`open-${entry.interaction_id}`} @click=${() => act.open(entry.interaction_id)}>
+                  Transcript
+                </button>
+              </td>
+            </tr>`;
+          })}
+        </tbody>
+      </table>
+    </div>
+  `;
+}
+
+const target = (choice) => {
+  const [kind, value] = choice.split(/:(.*)/s);
+  return kind === "queue" ? { queue: value } : { agent_id: value };
+};
+
+// One interaction's messages, oldest first, with who wrote and when.
+export function transcriptView(interaction, close) {
+  return html`
+    <section class="card transcript" aria-labelledby="transcript-heading">
+      <h2 id="transcript-heading" tabindex="-1">Transcript (${channelLabel(interaction.channel)}, ${interaction.state})</h2>
+      ${interaction.messages.length
+        ? html`<ol class="messages">
+            ${interaction.messages.map(
+              (message) => html`<li class=${message.direction}>
+                <p class="meta">
+                  ${message.direction === "inbound" ? "Customer" : "Agent"} ·
+                  <time datetime=${message.created_at}>${new Date(message.created_at).toLocaleString()}</time>
+                </p>
+                <p class="body">${message.body}</p>
+              </li>`,
+            )}
+          </ol>`
+        : html`<p>No messages.</p>`}
+      <button type="button" @click=${close}>Close transcript</button>
+    </section>
+  `;
+}
