@@ -15,7 +15,7 @@ from playwright.async_api import Browser, Page, expect
 
 from interaction_center.web.keys import SERVICES
 from tests.support import PASSWORDS, Client, agent_id, login, routed, sms
-from tests.web.browser import SIZES, WAIT_MS, fits, open_page, serious_violations
+from tests.web.browser import SIZES, WAIT_MS, fits, open_page, serious_violations, tab_to
 from tests.web.conftest import PagesFactory
 
 
@@ -105,8 +105,12 @@ async def test_a_supervisor_acts_on_the_floor_from_the_page(
     await sign_in(page, "sam")
     notice = page.locator(".board-notice")
 
-    await page.get_by_label("New status for bob").select_option("away")
-    await page.get_by_role("button", name="Set the state of bob").click()
+    # By keyboard alone: to bob's status (offline), up to away, on to its button.
+    await tab_to(page, page.get_by_label("New status for bob"))
+    await page.keyboard.press("ArrowUp")
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("button", name="Set the state of bob")).to_be_focused()
+    await page.keyboard.press("Enter")
     await expect(notice).to_have_text("bob is now Away.", timeout=WAIT_MS)
     seen = await (await pages_client.get(f"/api/v1/agents/{bob}", headers=sam)).json()
     assert seen["status"] == "away"

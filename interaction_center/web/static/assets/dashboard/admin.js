@@ -4,6 +4,7 @@
 import { html, nothing } from "../vendor/lit-html-3.3.3/lit-html.js";
 import * as api from "../api.js";
 import { NONE } from "./format.js";
+import { scrollTable, submitted } from "./table.js";
 
 const ROLES = ["agent", "supervisor", "admin"];
 const PAGE_SIZE = 50;
@@ -120,46 +121,33 @@ export function adminView(admin, page) {
   return page === "#audit" ? auditView(admin) : accountsView(admin);
 }
 
-const onSubmit = (handler) => (event) => {
-  event.preventDefault();
-  handler(new FormData(event.target), event.target);
-};
-
 function accountsView(admin) {
   return html`
     <h2 id="page-heading" tabindex="-1">Accounts</h2>
     ${admin.error ? html`<p class="error" role="alert">${admin.error}</p>` : nothing}
-    <div class="table-scroll" tabindex="0" role="region" aria-label="Accounts">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Name</th><th scope="col">Username</th><th scope="col">Role</th>
-            <th scope="col">Queues</th><th scope="col">Active</th><th scope="col">Act</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${admin.agents.map(
-            (agent) => html`<tr>
-              <th scope="row">${name(agent)}</th>
-              <td>${agent.username}</td>
-              <td>${agent.role}</td>
-              <td>${agent.queues.map((q) => q.queue).join(", ") || NONE}</td>
-              <td>${agent.active ? "Yes" : "No"}</td>
-              <td class="actions">
-                <button type="button" @click=${() => edit(admin, agent)}
-                  aria-label=${`Edit ${name(agent)}`}>Edit</button>
-                <button type="button" ?disabled=${admin.busy} @click=${() => admin.active(agent, !agent.active)}
-                  aria-label=${`${agent.active ? "Deactivate" : "Reactivate"} ${name(agent)}`}>
-                  ${agent.active ? "Deactivate" : "Reactivate"}
-                </button>
-                <button type="button" @click=${() => resetting(admin, agent)}
-                  aria-label=${`Reset password of ${name(agent)}`}>Reset password</button>
-              </td>
-            </tr>`,
-          )}
-        </tbody>
-      </table>
-    </div>
+    ${scrollTable(
+      "Accounts",
+      ["Name", "Username", "Role", "Queues", "Active", "Act"],
+      admin.agents.map(
+        (agent) => html`<tr>
+          <th scope="row">${name(agent)}</th>
+          <td>${agent.username}</td>
+          <td>${agent.role}</td>
+          <td>${agent.queues.map((q) => q.queue).join(", ") || NONE}</td>
+          <td>${agent.active ? "Yes" : "No"}</td>
+          <td class="actions">
+            <button type="button" @click=${() => edit(admin, agent)}
+              aria-label=${`Edit ${name(agent)}`}>Edit</button>
+            <button type="button" ?disabled=${admin.busy} @click=${() => admin.active(agent, !agent.active)}
+              aria-label=${`${agent.active ? "Deactivate" : "Reactivate"} ${name(agent)}`}>
+              ${agent.active ? "Deactivate" : "Reactivate"}
+            </button>
+            <button type="button" @click=${() => resetting(admin, agent)}
+              aria-label=${`Reset password of ${name(agent)}`}>Reset password</button>
+          </td>
+        </tr>`,
+      ),
+    )}
     ${admin.resetting ? resetForm(admin) : nothing}
     ${profileForm(admin)}
   `;
@@ -177,7 +165,7 @@ function resetting(admin, agent) {
 
 function resetForm(admin) {
   return html`
-    <form class="card" @submit=${onSubmit(admin.reset)}>
+    <form class="card" @submit=${submitted(admin.reset)}>
       <h3>Reset the password of ${name(admin.resetting)}</h3>
       <label for="new-password">New password</label>
       <input id="new-password" name="password" type="password" autocomplete="new-password" required />
@@ -193,7 +181,7 @@ function profileForm(admin) {
       ${extra ? html`<p class="hint" id=${`${id}-hint`}>${extra}</p>` : nothing}`;
   // Bound as properties, the fields show the profile of whoever is picked for editing.
   return html`
-    <form class="card profile" @submit=${onSubmit(admin.save)}>
+    <form class="card profile" @submit=${submitted(admin.save)}>
       <h3 id="profile-heading" tabindex="-1">${agent ? `Edit ${name(agent)}` : "New account"}</h3>
       ${agent
         ? nothing
@@ -225,7 +213,7 @@ function auditView(admin) {
   return html`
     <h2 id="page-heading" tabindex="-1">Audit log</h2>
     ${admin.error ? html`<p class="error" role="alert">${admin.error}</p>` : nothing}
-    <form class="inline" @submit=${onSubmit((form) => admin.filter(form.get("actor")))}>
+    <form class="inline" @submit=${submitted((form) => admin.filter(form.get("actor")))}>
       <label for="actor">Who</label>
       <select id="actor" name="actor">
         <option value="" ?selected=${!admin.actor}>Everyone</option>
@@ -233,28 +221,20 @@ function auditView(admin) {
       </select>
       <button type="submit" ?disabled=${admin.busy}>Filter</button>
     </form>
-    <div class="table-scroll" tabindex="0" role="region" aria-label="Audit entries">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th>
-            <th scope="col">On</th><th scope="col">Answer</th><th scope="col">From</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${admin.entries.map(
-            (entry) => html`<tr>
-              <th scope="row"><time datetime=${entry.at}>${new Date(entry.at).toLocaleString()}</time></th>
-              <td>${names.get(entry.actor_id) ?? entry.actor_id ?? NONE}${entry.actor_role ? ` (${entry.actor_role})` : ""}</td>
-              <td>${entry.action}</td>
-              <td>${Object.entries(entry.target).map(([key, value]) => `${key}: ${names.get(value) ?? value}`).join(", ") || NONE}</td>
-              <td>${entry.status}</td>
-              <td>${entry.address}</td>
-            </tr>`,
-          )}
-        </tbody>
-      </table>
-    </div>
+    ${scrollTable(
+      "Audit entries",
+      ["When", "Who", "What", "On", "Answer", "From"],
+      admin.entries.map(
+        (entry) => html`<tr>
+          <th scope="row"><time datetime=${entry.at}>${new Date(entry.at).toLocaleString()}</time></th>
+          <td>${names.get(entry.actor_id) ?? entry.actor_id ?? NONE}${entry.actor_role ? ` (${entry.actor_role})` : ""}</td>
+          <td>${entry.action}</td>
+          <td>${Object.entries(entry.target).map(([key, value]) => `${key}: ${names.get(value) ?? value}`).join(", ") || NONE}</td>
+          <td>${entry.status}</td>
+          <td>${entry.address}</td>
+        </tr>`,
+      ),
+    )}
     ${admin.nextBefore ? html`<button type="button" ?disabled=${admin.busy} @click=${admin.more}>Older entries</button>` : nothing}
   `;
 }

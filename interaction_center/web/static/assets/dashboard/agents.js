@@ -2,6 +2,7 @@
 // change of an agent's status. The table scrolls inside its own box on a narrow screen.
 import { html } from "../vendor/lit-html-3.3.3/lit-html.js";
 import { NONE, duration, since, stateLabel } from "./format.js";
+import { scrollTable, submitted } from "./table.js";
 
 const SETTABLE = ["available", "away", "offline"];
 
@@ -15,45 +16,31 @@ const capacity = (agent) =>
 export function agentsTable(agents, now, { setStatus, busy }) {
   const rows = [...agents].sort((a, b) => name(a).localeCompare(name(b)));
   if (!rows.length) return html`<p>No agents.</p>`;
-  const submit = (agent) => (event) => {
-    event.preventDefault();
-    setStatus(agent, new FormData(event.target).get("status"));
-  };
-  return html`
-    <div class="table-scroll" tabindex="0" role="region" aria-labelledby="agents-heading">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Agent</th><th scope="col">State</th><th scope="col">For</th>
-            <th scope="col">Queues</th><th scope="col">Capacity</th><th scope="col">Change status</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${rows.map(
-            (agent) => html`<tr>
-              <th scope="row">${name(agent)}</th>
-              <td class="state state-${agent.status}">
-                ${stateLabel(agent.status)}${agent.status_reason ? ` (${agent.status_reason})` : ""}
-              </td>
-              <td>${duration(since(agent.status_changed_at, now))}</td>
-              <td>${agent.queues.map((q) => q.queue).join(", ") || NONE}</td>
-              <td>${capacity(agent)}</td>
-              <td>
-                <form class="inline" @submit=${submit(agent)}>
-                  <select name="status" aria-label=${`New status for ${name(agent)}`}>
-                    ${SETTABLE.map(
-                      (status) => html`<option .value=${status} ?selected=${status === agent.status}>
-                        ${stateLabel(status)}
-                      </option>`,
-                    )}
-                  </select>
-                  <button type="submit" ?disabled=${busy} aria-label=${`Set the state of ${name(agent)}`}>Set</button>
-                </form>
-              </td>
-            </tr>`,
-          )}
-        </tbody>
-      </table>
-    </div>
-  `;
+  return scrollTable(
+    "Agents",
+    ["Agent", "State", "For", "Queues", "Capacity", "Change status"],
+    rows.map(
+      (agent) => html`<tr>
+        <th scope="row">${name(agent)}</th>
+        <td class="state state-${agent.status}">
+          ${stateLabel(agent.status)}${agent.status_reason ? ` (${agent.status_reason})` : ""}
+        </td>
+        <td>${duration(since(agent.status_changed_at, now))}</td>
+        <td>${agent.queues.map((q) => q.queue).join(", ") || NONE}</td>
+        <td>${capacity(agent)}</td>
+        <td>
+          <form class="inline" @submit=${submitted((form) => setStatus(agent, form.get("status")))}>
+            <select name="status" aria-label=${`New status for ${name(agent)}`}>
+              ${SETTABLE.map(
+                (status) => html`<option .value=${status} ?selected=${status === agent.status}>
+                  ${stateLabel(status)}
+                </option>`,
+              )}
+            </select>
+            <button type="submit" ?disabled=${busy} aria-label=${`Set the state of ${name(agent)}`}>Set</button>
+          </form>
+        </td>
+      </tr>`,
+    ),
+  );
 }

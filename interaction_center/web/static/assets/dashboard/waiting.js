@@ -4,15 +4,12 @@
 // text (lit-html never makes markup of a value).
 import { html, nothing } from "../vendor/lit-html-3.3.3/lit-html.js";
 import { channelLabel, duration, since } from "./format.js";
+import { scrollTable, submitted } from "./table.js";
 
 // ``act``: {show(queue), priority(entry, n), move(entry, target), takeOver(entry), open(id)}.
 export function waitingView({ queues, agents, chosen, list, busy }, now, act) {
-  const show = (event) => {
-    event.preventDefault();
-    act.show(new FormData(event.target).get("queue"));
-  };
   return html`
-    <form class="inline" @submit=${show}>
+    <form class="inline" @submit=${submitted((form) => act.show(form.get("queue")))}>
       <label for="waiting-queue">Queue</label>
       <select id="waiting-queue" name="queue">
         ${queues.map((queue) => html`<option .value=${queue} ?selected=${queue === chosen}>${queue}</option>`)}
@@ -24,59 +21,45 @@ export function waitingView({ queues, agents, chosen, list, busy }, now, act) {
 }
 
 function entries(list, queues, agents, now, act, busy) {
-  const submit = (handler) => (event) => {
-    event.preventDefault();
-    handler(new FormData(event.target));
-  };
-  return html`
-    <div class="table-scroll" tabindex="0" role="region" aria-label="Waiting interactions">
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Waiting</th><th scope="col">Channel</th><th scope="col">Priority</th>
-            <th scope="col">Move to</th><th scope="col">Act</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${list.map((entry, index) => {
-            const which = `#${index + 1} (${channelLabel(entry.channel)})`;
-            return html`<tr>
-              <th scope="row">
-                ${duration(since(entry.enqueued_at, now))}${entry.sla_breached ? html` <span class="late">late</span>` : nothing}
-              </th>
-              <td>${channelLabel(entry.channel)}</td>
-              <td>
-                <form class="inline" @submit=${submit((form) => act.priority(entry, Number(form.get("priority"))))}>
-                  <input type="number" name="priority" min="-1000" max="1000" required .value=${String(entry.priority)}
-                    aria-label=${`Priority of ${which}`} />
-                  <button type="submit" ?disabled=${busy}>Set</button>
-                </form>
-              </td>
-              <td>
-                <form class="inline" @submit=${submit((form) => act.move(entry, target(form.get("to"))))}>
-                  <select name="to" aria-label=${`Move ${which} to`}>
-                    ${queues.map((queue) => html`<option .value=${`queue:${queue}`}>Queue ${queue}</option>`)}
-                    ${agents.map(
-                      (agent) => html`<option .value=${`agent:${agent.id}`}>
-                        Agent ${agent.display_name || agent.username}
-                      </option>`,
-                    )}
-                  </select>
-                  <button type="submit" ?disabled=${busy}>Move</button>
-                </form>
-              </td>
-              <td class="actions">
-                <button type="button" ?disabled=${busy} @click=${() => act.takeOver(entry)}>Take over</button>
-                <button type="button" id=${`open-${entry.interaction_id}`} @click=${() => act.open(entry.interaction_id)}>
-                  Transcript
-                </button>
-              </td>
-            </tr>`;
-          })}
-        </tbody>
-      </table>
-    </div>
-  `;
+  return scrollTable(
+    "Waiting interactions",
+    ["Waiting", "Channel", "Priority", "Move to", "Act"],
+    list.map((entry, index) => {
+      const which = `#${index + 1} (${channelLabel(entry.channel)})`;
+      return html`<tr>
+        <th scope="row">
+          ${duration(since(entry.enqueued_at, now))}${entry.sla_breached ? html` <span class="late">late</span>` : nothing}
+        </th>
+        <td>${channelLabel(entry.channel)}</td>
+        <td>
+          <form class="inline" @submit=${submitted((form) => act.priority(entry, Number(form.get("priority"))))}>
+            <input type="number" name="priority" min="-1000" max="1000" required .value=${String(entry.priority)}
+              aria-label=${`Priority of ${which}`} />
+            <button type="submit" ?disabled=${busy}>Set</button>
+          </form>
+        </td>
+        <td>
+          <form class="inline" @submit=${submitted((form) => act.move(entry, target(form.get("to"))))}>
+            <select name="to" aria-label=${`Move ${which} to`}>
+              ${queues.map((queue) => html`<option .value=${`queue:${queue}`}>Queue ${queue}</option>`)}
+              ${agents.map(
+                (agent) => html`<option .value=${`agent:${agent.id}`}>
+                  Agent ${agent.display_name || agent.username}
+                </option>`,
+              )}
+            </select>
+            <button type="submit" ?disabled=${busy}>Move</button>
+          </form>
+        </td>
+        <td class="actions">
+          <button type="button" ?disabled=${busy} @click=${() => act.takeOver(entry)}>Take over</button>
+          <button type="button" id=${`open-${entry.interaction_id}`} @click=${() => act.open(entry.interaction_id)}>
+            Transcript
+          </button>
+        </td>
+      </tr>`;
+    }),
+  );
 }
 
 const target = (choice) => {
