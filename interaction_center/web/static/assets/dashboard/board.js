@@ -11,7 +11,7 @@ import { Floor, connectFloor } from "./live.js";
 import { tiles } from "./tiles.js";
 import { transcriptView, waitingView } from "./waiting.js";
 
-const LINKS = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", ended: "Signed out elsewhere: reload to sign in" };
+const LINKS = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", ended: "Signed out: reload the page to sign in again" };
 const PAGES = { "#floor": "Floor", "#accounts": "Accounts", "#audit": "Audit log" };
 const ADMIN_PAGES = ["#accounts", "#audit"];
 

@@ -6,8 +6,9 @@
 
 const FIRST_PAUSE_MS = 1000;
 const LONGEST_PAUSE_MS = 30000;
-// The service closes a socket whose login ended (sign-out, deactivation) with 4001.
-const LOGIN_ENDED = 4001;
+// The service closes a socket whose login ended (sign-out, deactivation) with 4001, and
+// one it cannot sign in (the session expired) with 4401: opening it again would not help.
+const SIGNED_OUT = [4001, 4401];
 
 const key = (row) => `${row.queue}/${row.channel}`;
 
@@ -57,7 +58,7 @@ export function connectFloor({ onFrame, onLink }) {
     });
     socket.addEventListener("close", (event) => {
       if (stopped) return;
-      if (event.code === LOGIN_ENDED) {
+      if (SIGNED_OUT.includes(event.code)) {
         onLink("ended");
         return;
       }

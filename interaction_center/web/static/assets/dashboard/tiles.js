@@ -24,7 +24,7 @@ function tile(row, now) {
   return html`
     <li class="tile ${late ? "missed" : "on-target"}" aria-labelledby=${id}>
       <h3 id=${id}>${row.queue} · ${channelLabel(row.channel)}</h3>
-      <p class="target">
+      <p class="target ${row.answer_target_seconds === null ? "none" : ""}">
         ${late
           ? html`<span aria-hidden="true">⚠</span> Target missed: waiting past ${duration(row.answer_target_seconds)}`
           : row.answer_target_seconds === null
