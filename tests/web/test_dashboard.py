@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from interaction_center.web.keys import SERVICES
-from tests.support import PASSWORDS, Client, agent_id, login, routed, sms
+from tests.support import PASSWORDS, Client, accept_first, agent_id, login, routed, set_status, sms
 from tests.web.browser import SIZES, WAIT_MS, fits, open_page, serious_violations, tab_to
 from tests.web.conftest import PagesFactory
 
@@ -151,5 +151,35 @@ async def test_a_supervisor_acts_on_the_floor_from_the_page(
     taken = await (await pages_client.get(f"/api/v1/interactions/{waiting['interaction_id']}", headers=sam)).json()
     assert (taken["state"], taken["assigned_agent_id"]) == ("assigned", await agent_id(pages_client, sam))
     await check(page, tmp_path, "acted")
+    assert problems == []
+    await context.close()
+
+
+async def test_a_supervisor_opens_what_an_agent_holds_and_takes_it_over(
+    pages_client: Client, browser: Browser, tmp_path: Path
+) -> None:
+    markup = "<script>alert(1)</script>Where is my order?"
+    alice, sam = await login(pages_client, "alice"), await login(pages_client, "sam")
+    await set_status(pages_client, alice, "available")
+    await arrives(pages_client, markup)
+    held = await accept_first(pages_client, alice)
+    context, page, problems = await open_page(browser, pages_client, "/supervisor/", "phone")
+    await sign_in(page, "sam")
+
+    await page.get_by_role("button", name="Work of alice").click()
+    await expect(page.get_by_role("heading", name="Work of alice")).to_be_focused(timeout=WAIT_MS)
+    work = page.get_by_role("region", name="Work of alice", exact=True)
+    await expect(work.locator(".latest")).to_have_text(markup)
+    await expect(work).to_contain_text("Working on")
+    assert await page.locator(".work script").count() == 0
+    await check(page, tmp_path, "work-phone")
+
+    await work.get_by_role("button", name="Take over").click()
+    await expect(page.locator(".board-notice")).to_have_text("Taken over: it is yours now.", timeout=WAIT_MS)
+    await expect(page.get_by_text("alice holds nothing now.")).to_be_visible(timeout=WAIT_MS)
+    taken = await (await pages_client.get(f"/api/v1/interactions/{held['id']}", headers=sam)).json()
+    assert taken["assigned_agent_id"] == await agent_id(pages_client, sam)
+    await page.get_by_role("button", name="Close", exact=True).click()
+    await expect(page.get_by_role("button", name="Work of alice")).to_be_focused()
     assert problems == []
     await context.close()

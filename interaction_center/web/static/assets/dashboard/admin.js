@@ -191,7 +191,9 @@ function profileForm(admin) {
       ${field("display_name", "Display name", agent?.display_name)}
       <label for="role">Role</label>
       <select id="role" name="role">
-        ${ROLES.map((role) => html`<option .value=${role} ?selected=${(agent?.role ?? "agent") === role}>${role}</option>`)}
+        ${ROLES.map(
+          (role) => html`<option .value=${role} ?selected=${(agent?.role ?? "agent") === role}>${role}</option>`,
+        )}
       </select>
       ${field("queues", "Queues", agent?.queues.map((q) => q.queue).join(", "), "Queue names, separated by commas.")}
       ${field("skills", "Skills", agent && levelsText(agent.skills), "Skill=level (1-10), e.g. billing=5, spanish=3.")}
@@ -217,7 +219,9 @@ function auditView(admin) {
       <label for="actor">Who</label>
       <select id="actor" name="actor">
         <option value="" ?selected=${!admin.actor}>Everyone</option>
-        ${admin.agents.map((agent) => html`<option .value=${agent.id} ?selected=${admin.actor === agent.id}>${name(agent)}</option>`)}
+        ${admin.agents.map(
+          (agent) => html`<option .value=${agent.id} ?selected=${admin.actor === agent.id}>${name(agent)}</option>`,
+        )}
       </select>
       <button type="submit" ?disabled=${admin.busy}>Filter</button>
     </form>
@@ -227,14 +231,22 @@ function auditView(admin) {
       admin.entries.map(
         (entry) => html`<tr>
           <th scope="row"><time datetime=${entry.at}>${new Date(entry.at).toLocaleString()}</time></th>
-          <td>${names.get(entry.actor_id) ?? entry.actor_id ?? NONE}${entry.actor_role ? ` (${entry.actor_role})` : ""}</td>
+          <td>
+            ${names.get(entry.actor_id) ?? entry.actor_id ?? NONE}${entry.actor_role ? ` (${entry.actor_role})` : ""}
+          </td>
           <td>${entry.action}</td>
-          <td>${Object.entries(entry.target).map(([key, value]) => `${key}: ${names.get(value) ?? value}`).join(", ") || NONE}</td>
+          <td>
+            ${Object.entries(entry.target)
+              .map(([key, value]) => `${key}: ${names.get(value) ?? value}`)
+              .join(", ") || NONE}
+          </td>
           <td>${entry.status}</td>
           <td>${entry.address}</td>
         </tr>`,
       ),
     )}
-    ${admin.nextBefore ? html`<button type="button" ?disabled=${admin.busy} @click=${admin.more}>Older entries</button>` : nothing}
+    ${admin.nextBefore
+      ? html`<button type="button" ?disabled=${admin.busy} @click=${admin.more}>Older entries</button>`
+      : nothing}
   `;
 }

@@ -12,13 +12,14 @@ const capacity = (agent) =>
     .map(([channel, slots]) => `${channel} ${slots}`)
     .join(", ") || NONE;
 
-// ``setStatus(agent, status)`` does the change (the board says how it went).
-export function agentsTable(agents, now, { setStatus, busy }) {
+// ``setStatus(agent, status)`` does the change (the board says how it went); ``showWork(agent)``
+// opens what they hold.
+export function agentsTable(agents, now, { setStatus, showWork, busy }) {
   const rows = [...agents].sort((a, b) => name(a).localeCompare(name(b)));
   if (!rows.length) return html`<p>No agents.</p>`;
   return scrollTable(
     "Agents",
-    ["Agent", "State", "For", "Queues", "Capacity", "Change status"],
+    ["Agent", "State", "For", "Queues", "Capacity", "Change status", "Work"],
     rows.map(
       (agent) => html`<tr>
         <th scope="row">${name(agent)}</th>
@@ -39,6 +40,10 @@ export function agentsTable(agents, now, { setStatus, busy }) {
             </select>
             <button type="submit" ?disabled=${busy} aria-label=${`Set the state of ${name(agent)}`}>Set</button>
           </form>
+        </td>
+        <td>
+          <button type="button" id=${`work-${agent.id}`} @click=${() => showWork(agent)}
+            aria-label=${`Work of ${name(agent)}`}>Work</button>
         </td>
       </tr>`,
     ),

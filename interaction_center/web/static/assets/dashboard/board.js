@@ -10,8 +10,14 @@ import { stateLabel } from "./format.js";
 import { Floor, connectFloor } from "./live.js";
 import { tiles } from "./tiles.js";
 import { transcriptView, waitingView } from "./waiting.js";
+import { workView } from "./work.js";
 
-const LINKS = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", ended: "Signed out: reload the page to sign in again" };
+const LINKS = {
+  connecting: "Connecting…",
+  live: "Live",
+  reconnecting: "Reconnecting…",
+  ended: "Signed out: reload the page to sign in again",
+};
 const PAGES = { "#floor": "Floor", "#accounts": "Accounts", "#audit": "Audit log" };
 const ADMIN_PAGES = ["#accounts", "#audit"];
 
@@ -31,7 +37,16 @@ export function dashboard() {
     me = agent;
     floor = new Floor();
     history = new History();
-    state = { link: "connecting", notice: "", busy: false, chosen: null, list: null, transcript: null, opener: null };
+    state = {
+      link: "connecting",
+      notice: "",
+      busy: false,
+      chosen: null,
+      list: null,
+      workOf: null,
+      transcript: null,
+      opener: null,
+    };
     setWallboard(new URLSearchParams(location.search).get("wallboard") === "1");
     window.addEventListener("hashchange", onPage);
     stopFloor = connectFloor({
@@ -122,10 +137,23 @@ export function dashboard() {
         announce(`Not shown: ${error.message}`);
       }
     },
-    priority: (entry, priority) =>
-      attempt(() => api.setPriority(entry.interaction_id, priority), `Priority set to ${priority}.`).then(refresh),
-    move: (entry, target) => attempt(() => api.moveInteraction(entry.interaction_id, target), "Moved.").then(refresh),
-    takeOver: (entry) => attempt(() => api.takeOver(entry.interaction_id), "Taken over: it is yours now.").then(refresh),
+    work: async (agent) => {
+      try {
+        set({ workOf: { agent, work: await api.agentWork(agent.id) } });
+        root.querySelector("#work-heading")?.focus();
+      } catch (error) {
+        announce(`Not shown: ${error.message}`);
+      }
+    },
+    close: () => {
+      const agent = state.workOf.agent;
+      set({ workOf: null });
+      root.querySelector(`#work-${CSS.escape(agent.id)}`)?.focus();
+    },
+    priority: (id, priority) =>
+      attempt(() => api.setPriority(id, priority), `Priority set to ${priority}.`).then(refresh),
+    move: (id, target) => attempt(() => api.moveInteraction(id, target), "Moved.").then(refresh),
+    takeOver: (id) => attempt(() => api.takeOver(id), "Taken over: it is yours now.").then(refresh),
     open: async (id) => {
       try {
         set({ transcript: await api.interaction(id), opener: `#open-${CSS.escape(id)}` });
@@ -136,7 +164,17 @@ export function dashboard() {
     },
   };
 
-  const refresh = () => (state.chosen ? act.show(state.chosen) : undefined);
+  // What an action may have changed, read again: the waiting list and the agent's work shown.
+  async function refresh() {
+    if (state.workOf) {
+      try {
+        set({ workOf: { ...state.workOf, work: await api.agentWork(state.workOf.agent.id) } });
+      } catch (error) {
+        announce(`Not read again: ${error.message}`);
+      }
+    }
+    if (state.chosen) await act.show(state.chosen);
+  }
 
   function closeTranscript() {
     const opener = state.opener;
@@ -157,7 +195,7 @@ export function dashboard() {
 
   function view(now) {
     const wallboard = document.body.classList.contains("wallboard");
-    const rows = [...floor.queues.values()].sort((a, b) => `${a.queue}/${a.channel}`.localeCompare(`${b.queue}/${b.channel}`));
+    const rows = [...floor.queues.keys()].sort().map((key) => floor.queues.get(key));
     const current = page();
     return html`
       <nav class="board-nav" aria-label="Dashboard">
@@ -192,11 +230,16 @@ export function dashboard() {
       </section>
       <section aria-labelledby="agents-heading" class="controls">
         <h2 id="agents-heading">Agents</h2>
-        ${agentsTable(agents, now, { setStatus, busy: state.busy })}
+        ${agentsTable(agents, now, { setStatus, showWork: act.work, busy: state.busy })}
+        ${state.workOf ? workView(state.workOf, queues, agents, state.busy, act) : nothing}
       </section>
       <section aria-labelledby="waiting-heading" class="controls">
         <h2 id="waiting-heading">Waiting interactions</h2>
-        ${waitingView({ queues, agents, chosen: state.chosen ?? queues[0], list: state.list, busy: state.busy }, now, act)}
+        ${waitingView(
+          { queues, agents, chosen: state.chosen ?? queues[0], list: state.list, busy: state.busy },
+          now,
+          act,
+        )}
       </section>
       ${state.transcript ? transcriptView(state.transcript, closeTranscript) : nothing}
     `;

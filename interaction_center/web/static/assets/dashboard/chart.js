@@ -42,7 +42,9 @@ function chart(queue, samples, now) {
     `${x(s.at)},${y(s.waiting)}`,
   ]);
   points.push(`${x(now)},${y(samples.at(-1).waiting)}`);
-  const summary = `${queue}: ${samples.at(-1).waiting} waiting now, at most ${Math.max(...samples.map((s) => s.waiting))} since ${new Date(samples[0].at).toLocaleTimeString([], { timeStyle: "short" })}.`;
+  const first = new Date(samples[0].at).toLocaleTimeString([], { timeStyle: "short" });
+  const peak = Math.max(...samples.map((s) => s.waiting));
+  const summary = `${queue}: ${samples.at(-1).waiting} waiting now, at most ${peak} since ${first}.`;
   return html`
     <li class="chart">
       <h3>${queue}</h3>

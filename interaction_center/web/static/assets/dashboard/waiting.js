@@ -6,7 +6,8 @@ import { html, nothing } from "../vendor/lit-html-3.3.3/lit-html.js";
 import { channelLabel, duration, since } from "./format.js";
 import { scrollTable, submitted } from "./table.js";
 
-// ``act``: {show(queue), priority(entry, n), move(entry, target), takeOver(entry), open(id)}.
+// ``act``: {show(queue), priority(id, n), move(id, target), takeOver(id), open(id)}, each
+// given the interaction's id.
 export function waitingView({ queues, agents, chosen, list, busy }, now, act) {
   return html`
     <form class="inline" @submit=${submitted((form) => act.show(form.get("queue")))}>
@@ -16,7 +17,11 @@ export function waitingView({ queues, agents, chosen, list, busy }, now, act) {
       </select>
       <button type="submit" ?disabled=${busy}>Show waiting</button>
     </form>
-    ${list === null ? nothing : list.length ? entries(list, queues, agents, now, act, busy) : html`<p>Nothing waits in ${chosen}.</p>`}
+    ${list === null
+      ? nothing
+      : list.length
+        ? entries(list, queues, agents, now, act, busy)
+        : html`<p>Nothing waits in ${chosen}.</p>`}
   `;
 }
 
@@ -28,38 +33,46 @@ function entries(list, queues, agents, now, act, busy) {
       const which = `#${index + 1} (${channelLabel(entry.channel)})`;
       return html`<tr>
         <th scope="row">
-          ${duration(since(entry.enqueued_at, now))}${entry.sla_breached ? html` <span class="late">late</span>` : nothing}
+          ${duration(since(entry.enqueued_at, now))}
+          ${entry.sla_breached ? html`<span class="late">late</span>` : nothing}
         </th>
         <td>${channelLabel(entry.channel)}</td>
         <td>
-          <form class="inline" @submit=${submitted((form) => act.priority(entry, Number(form.get("priority"))))}>
+          <form class="inline"
+            @submit=${submitted((form) => act.priority(entry.interaction_id, Number(form.get("priority"))))}>
             <input type="number" name="priority" min="-1000" max="1000" required .value=${String(entry.priority)}
               aria-label=${`Priority of ${which}`} />
             <button type="submit" ?disabled=${busy}>Set</button>
           </form>
         </td>
-        <td>
-          <form class="inline" @submit=${submitted((form) => act.move(entry, target(form.get("to"))))}>
-            <select name="to" aria-label=${`Move ${which} to`}>
-              ${queues.map((queue) => html`<option .value=${`queue:${queue}`}>Queue ${queue}</option>`)}
-              ${agents.map(
-                (agent) => html`<option .value=${`agent:${agent.id}`}>
-                  Agent ${agent.display_name || agent.username}
-                </option>`,
-              )}
-            </select>
-            <button type="submit" ?disabled=${busy}>Move</button>
-          </form>
-        </td>
-        <td class="actions">
-          <button type="button" ?disabled=${busy} @click=${() => act.takeOver(entry)}>Take over</button>
-          <button type="button" id=${`open-${entry.interaction_id}`} @click=${() => act.open(entry.interaction_id)}>
-            Transcript
-          </button>
-        </td>
+        <td>${moveForm(entry.interaction_id, which, queues, agents, busy, act)}</td>
+        <td class="actions">${actions(entry.interaction_id, busy, act)}</td>
       </tr>`;
     }),
   );
+}
+
+// Where to move an interaction: one of the queues, or an agent (reserved for them).
+export function moveForm(id, which, queues, agents, busy, act) {
+  return html`
+    <form class="inline" @submit=${submitted((form) => act.move(id, target(form.get("to"))))}>
+      <select name="to" aria-label=${`Move ${which} to`}>
+        ${queues.map((queue) => html`<option .value=${`queue:${queue}`}>Queue ${queue}</option>`)}
+        ${agents.map(
+          (agent) => html`<option .value=${`agent:${agent.id}`}>Agent ${agent.display_name || agent.username}</option>`,
+        )}
+      </select>
+      <button type="submit" ?disabled=${busy}>Move</button>
+    </form>
+  `;
+}
+
+// Take an interaction over, or read it (the transcript's Close brings the focus back here).
+export function actions(id, busy, act) {
+  return html`
+    <button type="button" ?disabled=${busy} @click=${() => act.takeOver(id)}>Take over</button>
+    <button type="button" id=${`open-${id}`} @click=${() => act.open(id)}>Transcript</button>
+  `;
 }
 
 const target = (choice) => {
@@ -71,7 +84,9 @@ const target = (choice) => {
 export function transcriptView(interaction, close) {
   return html`
     <section class="card transcript" aria-labelledby="transcript-heading">
-      <h2 id="transcript-heading" tabindex="-1">Transcript (${channelLabel(interaction.channel)}, ${interaction.state})</h2>
+      <h2 id="transcript-heading" tabindex="-1">
+        Transcript (${channelLabel(interaction.channel)}, ${interaction.state})
+      </h2>
       ${interaction.messages.length
         ? html`<ol class="messages">
             ${interaction.messages.map(
