@@ -234,7 +234,12 @@ def build_services(settings: Settings) -> Services:
     intake = Intake(sessions, writer, settings, writing=feed.wake, held=pushes.wake)
     port = ChannelIntake(intake, settings, metrics)
     rooms = ChatRooms()
-    statistics = Statistics(sessions, dispatcher, ZoneInfo(settings.routing.time_zone))
+    targets = {
+        (queue.name, channel.value): sla.answer_seconds
+        for queue in settings.queues.values()
+        for channel, sla in queue.sla.items()
+    }
+    statistics = Statistics(sessions, dispatcher, ZoneInfo(settings.routing.time_zone), targets)
     chat = ChatDesk(sessions, intake, dispatcher, statistics, routing, hub, pushes.wake, rooms, settings)
     voice = _voice_desk(settings, sessions, writer, reader, intake, dispatcher, routing, feed.wake, metrics)
     # Every channel the service speaks: adding one is its subpackage, its configuration

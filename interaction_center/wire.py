@@ -266,10 +266,13 @@ def customers(rows: Sequence[CustomerFields], identities: Sequence[IdentityField
     }
 
 
-def queues(live: Sequence[QueueStats], today: Mapping[tuple[str, str], Tally]) -> QueuesBody:
+def queues(
+    live: Sequence[QueueStats], today: Mapping[tuple[str, str], Tally], targets: Mapping[tuple[str, str], int]
+) -> QueuesBody:
     """Per queue and channel: what waits and who is there from the engine, the day's
     counts from storage; a queue and channel with counts today and nothing live (a queue
-    since taken out of the configuration) is listed with its counts."""
+    since taken out of the configuration) is listed with its counts. ``targets``: the answer
+    target in seconds per queue and channel that has one."""
     listed = {(s.queue, s.channel) for s in live}
     gone = [QueueStats(queue, channel, 0, 0.0, {}, None) for queue, channel in sorted(today.keys() - listed)]
     body: QueuesBody = {"queues": []}
@@ -281,6 +284,7 @@ def queues(live: Sequence[QueueStats], today: Mapping[tuple[str, str], Tally]) -
                 "channel": s.channel,
                 "waiting": s.waiting,
                 "longest_wait_seconds": round(s.longest_wait_seconds, 3),
+                "answer_target_seconds": targets.get((s.queue, s.channel)),
                 "answered": counted.answered,
                 "answered_within_target": counted.answered_within_target,
                 "service_level": counted.service_level,

@@ -263,12 +263,15 @@ async def test_two_instances_counting_while_both_write_events_count_each_event_o
     assert (await _today(engine)).answered == 2 * rounds * per_round
 
 
-def test_a_queue_with_counts_today_and_nothing_live_is_still_listed() -> None:
+def test_a_queue_with_counts_today_and_nothing_live_is_still_listed_with_its_target() -> None:
     live = [QueueStats("support", "sms", 2, 5.0, {"available": 1}, 0.5)]
     today = {("support", "sms"): Tally(answered=3, answer_seconds=6.0), ("retired", "email"): Tally(abandoned=1)}
-    body = wire.queues(live, today)["queues"]
-    assert [(q["queue"], q["channel"], q["waiting"], q["answered"], q["abandoned"]) for q in body] == [
-        ("support", "sms", 2, 3, 0),
-        ("retired", "email", 0, 0, 1),
+    body = wire.queues(live, today, {("support", "sms"): 60})["queues"]
+    assert [
+        (q["queue"], q["channel"], q["waiting"], q["answered"], q["abandoned"], q["answer_target_seconds"])
+        for q in body
+    ] == [
+        ("support", "sms", 2, 3, 0, 60),
+        ("retired", "email", 0, 0, 1, None),
     ]
     assert body[0]["average_speed_of_answer_seconds"] == 2.0

@@ -10,7 +10,7 @@ consumer first ran: a service upgraded during the day counts that day from then 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 
 from sqlalchemy import Connection
@@ -116,8 +116,15 @@ def start_of_day(now: datetime, zone: tzinfo = UTC) -> datetime:
 class Statistics:
     """What supervisors' figures and the chat desk's wait estimates read."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], dispatcher: Dispatcher, zone: tzinfo) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        dispatcher: Dispatcher,
+        zone: tzinfo,
+        targets: Mapping[tuple[str, str], int],
+    ) -> None:
         self._zone = zone
+        self._targets = targets
         self._sessions = sessions
         self._dispatcher = dispatcher
 
@@ -127,4 +134,4 @@ class Statistics:
 
     async def queues(self) -> QueuesBody:
         live = await self._dispatcher.stats()
-        return wire.queues(live, await self.today())
+        return wire.queues(live, await self.today(), self._targets)

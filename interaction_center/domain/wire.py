@@ -267,6 +267,9 @@ class QueueStatsBody(TypedDict):
     channel: str
     waiting: int
     longest_wait_seconds: float
+    # The queue's answer target for this channel ([queues.NAME.sla.CHANNEL]), None without
+    # one: a wait past it is late, which a wall board shows as the target missed.
+    answer_target_seconds: int | None
     answered: int
     answered_within_target: int
     service_level: float | None

@@ -245,18 +245,22 @@ async def start_conversation(request: web.Request, agent: Account) -> web.Respon
 @allow(*EVERYONE)
 async def my_work(request: web.Request, agent: Account) -> web.Response:
     """What is offered to the caller, what they hold, what they completed (paged)."""
+    return web.json_response(await work_of(request, agent))
+
+
+async def work_of(request: web.Request, agent: Account) -> wire.WorkBody:
+    """An agent's work list, as the request's query (``WorkQuery``) narrows it."""
     query = request.query
     channel = query.get("channel")
     if channel is not None and channel not in Channel.__members__.values():
         raise InvalidInput(f"channel must be one of {', '.join(Channel)}", code="input.bad_query")
-    work = await request.app[SERVICES].work.work(
+    return await request.app[SERVICES].work.work(
         agent,
         None if channel is None else Channel(channel),
         query.get("state"),
         query.get("before"),
         _limit(request, 50),
     )
-    return web.json_response(work)
 
 
 def _limit(request: web.Request, default: int) -> int:

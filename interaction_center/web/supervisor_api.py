@@ -9,7 +9,7 @@ from interaction_center import wire as serialize
 from interaction_center.desk.accounts import Account
 from interaction_center.domain import wire
 from interaction_center.domain.errors import InvalidInput, NotFound
-from interaction_center.web.api import settable_status, transfer_target
+from interaction_center.web.api import settable_status, transfer_target, work_of
 from interaction_center.web.auth import SUPERVISORS, allow
 from interaction_center.web.contract import declare
 from interaction_center.web.errors import json_object
@@ -27,6 +27,16 @@ async def waiting(request: web.Request, agent: Account) -> web.Response:
     if queue not in services.settings.queues:
         raise NotFound(f"no queue {queue}", code="queue.not_found")
     return web.json_response(serialize.waiting(queue, await services.dispatcher.waiting(queue)))
+
+
+@routes.get("/api/v1/agents/{agent_id}/work")
+@declare(wire.WorkBody, query=wire.WorkQuery, errors=(404,))
+@allow(*SUPERVISORS)
+async def agent_work(request: web.Request, agent: Account) -> web.Response:
+    """Another agent's work list, as ``GET /work`` gives them theirs: what a supervisor
+    moves, takes over or listens in on."""
+    worker = await request.app[SERVICES].admin.get(request.match_info["agent_id"])
+    return web.json_response(await work_of(request, worker))
 
 
 @routes.put("/api/v1/agents/{agent_id}/status")

@@ -279,6 +279,8 @@ async def test_in_a_days_work_every_answer_is_one_the_document_declares(
     await routed(client)
     [offer] = await offered(client, alice)
     await call("POST", f"/api/v1/offers/{offer['offer']['id']}/accept", 200, alice)
+    await call("GET", f"/api/v1/agents/{alice_id}/work?state=assigned", 200, sam)
+    await call("GET", "/api/v1/agents/nobody/work", 404, sam)
     await call("POST", f"{interaction}/take-over", 200, sam)
     await call("POST", f"{interaction}/transfer", 200, sam, queue="support", note="Back to you")
 

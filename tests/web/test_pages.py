@@ -55,7 +55,9 @@ async def test_sign_in_switch_status_and_sign_out_by_keyboard_alone(
     await tab_to(page, page.get_by_role("button", name="Set status"))
     await page.keyboard.press("Enter")
     await expect(status).to_have_text("Away (lunch)", timeout=WAIT_MS)
-    await expect(page.get_by_role("status")).to_have_text("Your status is now Away (lunch).")
+    # The status card's own live region (the dashboard has others: its link, its notices).
+    own = page.get_by_role("region", name="Your status").get_by_role("status")
+    await expect(own).to_have_text("Your status is now Away (lunch).")
     me = await (await pages_client.get("/api/v1/agents/me", headers=await login(pages_client, username))).json()
     assert (me["status"], me["status_reason"]) == ("away", "lunch")
     assert await serious_violations(page) == []

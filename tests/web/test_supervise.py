@@ -1,6 +1,6 @@
-"""Supervisors act on the floor: see what waits in a queue, set an agent's status, move an
-interaction (waiting or assigned) to another queue or agent, change a waiting one's
-priority, take one over (assigned or waiting); each an event naming the supervisor.
+"""Supervisors act on the floor: see what waits in a queue and what an agent holds, set an
+agent's status, move an interaction (waiting or assigned) to another queue or agent,
+change a waiting one's priority, take one over (assigned or waiting); each an event naming the supervisor.
 Agents may not."""
 
 from __future__ import annotations
@@ -121,6 +121,22 @@ async def test_a_waiting_interactions_priority_puts_it_ahead(client: Client) -> 
     assert [(w["interaction_id"], w["priority"]) for w in await _waiting(client, sam)] == [(second, 9), (first, 0)]
     [event] = await _events(client, sam, second, "priority_changed")
     assert event["data"] == {"from": 0, "to": 9}
+
+
+async def test_a_supervisor_reads_an_agents_work_list(client: Client) -> None:
+    alice, sam = await login(client, "alice"), await login(client, "sam")
+    alice_id = await agent_id(client, alice)
+    await set_status(client, alice, "available")
+    await post_sms(client, sms_form(sender=ANN))
+    held = await accept_first(client, alice)
+
+    response = await client.get(f"/api/v1/agents/{alice_id}/work?state=assigned", headers=sam)
+    assert response.status == 200, await response.text()
+    work = await response.json()
+    assert [item["id"] for item in work["assigned"]] == [held["id"]]
+    assert work == await (await client.get("/api/v1/work?state=assigned", headers=alice)).json()
+    assert await _error(await client.get(f"/api/v1/agents/{alice_id}/work", headers=alice)) == (403, "auth.role")
+    assert await _error(await client.get("/api/v1/agents/nobody/work", headers=sam)) == (404, "agent.not_found")
 
 
 async def test_a_supervisor_takes_over_an_agents_interaction(client: Client) -> None:

@@ -38,3 +38,26 @@ export const signIn = (username, password) => call("POST", "/api/v1/auth/session
 export const signOut = () => call("POST", "/api/v1/auth/logout");
 export const setStatus = (status, reason) =>
   call("PUT", "/api/v1/agents/me/status", reason ? { status, reason } : { status });
+
+// The supervisor dashboard's calls: acting on the floor (supervisors and admins).
+const enc = encodeURIComponent;
+export const setAgentStatus = (agentId, status, reason) =>
+  call("PUT", `/api/v1/agents/${enc(agentId)}/status`, reason ? { status, reason } : { status });
+export const waiting = (queue) => call("GET", `/api/v1/queues/${enc(queue)}/waiting`);
+export const agentWork = (agentId) => call("GET", `/api/v1/agents/${enc(agentId)}/work`);
+export const interaction = (id) => call("GET", `/api/v1/interactions/${enc(id)}`);
+// ``target``: {queue} or {agent_id}.
+export const moveInteraction = (id, target) => call("POST", `/api/v1/interactions/${enc(id)}/move`, target);
+export const setPriority = (id, priority) => call("POST", `/api/v1/interactions/${enc(id)}/priority`, { priority });
+export const takeOver = (id) => call("POST", `/api/v1/interactions/${enc(id)}/take-over`);
+
+// The admin pages' calls (admins only).
+export const agents = () => call("GET", "/api/v1/agents");
+export const createAgent = (fields) => call("POST", "/api/v1/agents", fields);
+export const editAgent = (agentId, fields) => call("PATCH", `/api/v1/agents/${enc(agentId)}`, fields);
+export const deactivateAgent = (agentId) => call("POST", `/api/v1/agents/${enc(agentId)}/deactivate`);
+export const reactivateAgent = (agentId) => call("POST", `/api/v1/agents/${enc(agentId)}/reactivate`);
+export const resetPassword = (agentId, password) =>
+  call("PUT", `/api/v1/agents/${enc(agentId)}/password`, { password });
+// ``query``: any of {limit, before, actor_id}.
+export const audit = (query) => call("GET", `/api/v1/audit?${new URLSearchParams(query)}`);

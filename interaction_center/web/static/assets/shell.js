@@ -13,7 +13,10 @@ const REASONS = ["break", "lunch", "training", "meeting"];
 const capitalized = (word) => word.charAt(0).toUpperCase() + word.slice(1);
 const statusLabel = (status) => STATUS_LABELS[status] ?? status;
 
-export function mountShell(root, { title, roles }) {
+// ``workspace``, when given, is what the page does beyond the status: its start(agent,
+// element) is called once signed in with an element of its own to render into, and its
+// stop() on signing out.
+export function mountShell(root, { title, roles, workspace }) {
   // lit-html renders after what is there: the page's own "Loading…" goes first.
   root.replaceChildren();
   let state = { phase: "loading", agent: null, error: "", notice: "", busy: false, choice: "", reason: REASONS[0] };
@@ -28,9 +31,11 @@ export function mountShell(root, { title, roles }) {
   function signedIn(agent, focus) {
     const choice = SETTABLE.includes(agent.status) ? agent.status : "available";
     update({ phase: "signed-in", agent, choice, error: "", busy: false }, focus);
+    if (workspace && roles.includes(agent.role)) workspace.start(agent, root.querySelector("#workspace"));
   }
 
   function signedOut(error, notice = "") {
+    workspace?.stop();
     update({ phase: "signed-out", agent: null, error, notice, busy: false }, "#username");
   }
 
@@ -90,7 +95,10 @@ export function mountShell(root, { title, roles }) {
         </p>
         <button type="button" @click=${onSignOut} ?disabled=${state.busy}>Sign out</button>
       </header>
-      <main>${roles.includes(state.agent.role) ? statusView() : elsewhereView()}</main>
+      <main>
+        ${roles.includes(state.agent.role) ? statusView() : elsewhereView()}
+        ${workspace && roles.includes(state.agent.role) ? html`<div id="workspace" class="workspace"></div>` : nothing}
+      </main>
     `;
   }
 
@@ -116,7 +124,7 @@ export function mountShell(root, { title, roles }) {
     const agent = state.agent;
     const since = new Date(agent.status_changed_at);
     return html`
-      <section class="card" aria-labelledby="status-heading">
+      <section class="card own-status" aria-labelledby="status-heading">
         <h2 id="status-heading" tabindex="-1">Your status</h2>
         <p class="current">
           <strong class="status">${describe(agent)}</strong>

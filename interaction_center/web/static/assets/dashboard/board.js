@@ -1,0 +1,249 @@
+// The supervisor dashboard: the live floor (tiles, the last hour, agents, what waits),
+// a wall-board mode, and for admins the accounts and audit pages (admin.js). Started by
+// the shell once a supervisor or admin is signed in, into an element of its own.
+import { html, nothing, render } from "../vendor/lit-html-3.3.3/lit-html.js";
+import * as api from "../api.js";
+import { adminView, adminState } from "./admin.js";
+import { agentsTable } from "./agents.js";
+import { History, SAMPLE_MS, charts } from "./chart.js";
+import { stateLabel } from "./format.js";
+import { Floor, connectFloor } from "./live.js";
+import { tiles } from "./tiles.js";
+import { transcriptView, waitingView } from "./waiting.js";
+import { workView } from "./work.js";
+
+const LINKS = {
+  connecting: "Connecting…",
+  live: "Live",
+  reconnecting: "Reconnecting…",
+  ended: "Signed out: reload the page to sign in again",
+};
+const PAGES = { "#floor": "Floor", "#accounts": "Accounts", "#audit": "Audit log" };
+const ADMIN_PAGES = ["#accounts", "#audit"];
+
+export function dashboard() {
+  let root = null;
+  let stopFloor = null;
+  let ticker = null;
+  let me = null;
+  let floor = new Floor();
+  let history = new History();
+  let lastSample = 0;
+  let state = {};
+  const admin = adminState(() => draw(), announce);
+
+  function start(agent, element) {
+    root = element;
+    me = agent;
+    floor = new Floor();
+    history = new History();
+    state = {
+      link: "connecting",
+      notice: "",
+      busy: false,
+      chosen: null,
+      list: null,
+      workOf: null,
+      transcript: null,
+      opener: null,
+    };
+    setWallboard(new URLSearchParams(location.search).get("wallboard") === "1");
+    window.addEventListener("hashchange", onPage);
+    stopFloor = connectFloor({
+      onFrame: (frame) => {
+        const now = Date.now();
+        floor.apply(frame, now);
+        sample(now, true);
+        draw();
+      },
+      onLink: (link) => {
+        if (link !== state.link) set({ link });
+      },
+    });
+    // The clocks (longest wait, time in state) tick on between pushes.
+    ticker = setInterval(() => {
+      sample(Date.now(), false);
+      draw();
+    }, 1000);
+    showPage();
+  }
+
+  function stop() {
+    stopFloor?.();
+    clearInterval(ticker);
+    window.removeEventListener("hashchange", onPage);
+    document.body.classList.remove("wallboard");
+    stopFloor = ticker = root = null;
+  }
+
+  function sample(now, pushed) {
+    if (!pushed && now - lastSample < SAMPLE_MS) return;
+    history.record([...floor.queues.values()], now);
+    lastSample = now;
+  }
+
+  function set(changes) {
+    state = { ...state, ...changes };
+    draw();
+  }
+
+  function announce(notice) {
+    set({ notice, busy: false });
+  }
+
+  function page() {
+    const hash = location.hash in PAGES ? location.hash : "#floor";
+    return ADMIN_PAGES.includes(hash) && me.role !== "admin" ? "#floor" : hash;
+  }
+
+  function showPage() {
+    if (page() !== "#floor") admin.open(page());
+    draw();
+  }
+
+  // Another page picked: the focus goes to its heading (on signing in it stays with the
+  // shell's).
+  function onPage() {
+    showPage();
+    root?.querySelector("#page-heading")?.focus();
+  }
+
+  function setWallboard(on) {
+    document.body.classList.toggle("wallboard", on);
+    const url = new URL(location.href);
+    if (on) url.searchParams.set("wallboard", "1");
+    else url.searchParams.delete("wallboard");
+    // The address keeps the mode, so a wall screen reloads into it.
+    window.history.replaceState(null, "", url);
+  }
+
+  async function attempt(work, done) {
+    set({ busy: true, notice: "" });
+    try {
+      await work();
+      announce(done);
+    } catch (error) {
+      announce(`Not done: ${error.message}`);
+    }
+  }
+
+  const act = {
+    show: async (queue) => {
+      set({ busy: true, chosen: queue });
+      try {
+        const { waiting } = await api.waiting(queue);
+        set({ list: waiting, busy: false });
+      } catch (error) {
+        announce(`Not shown: ${error.message}`);
+      }
+    },
+    work: async (agent) => {
+      try {
+        set({ workOf: { agent, work: await api.agentWork(agent.id) } });
+        root.querySelector("#work-heading")?.focus();
+      } catch (error) {
+        announce(`Not shown: ${error.message}`);
+      }
+    },
+    close: () => {
+      const agent = state.workOf.agent;
+      set({ workOf: null });
+      root.querySelector(`#work-${CSS.escape(agent.id)}`)?.focus();
+    },
+    priority: (id, priority) =>
+      attempt(() => api.setPriority(id, priority), `Priority set to ${priority}.`).then(refresh),
+    move: (id, target) => attempt(() => api.moveInteraction(id, target), "Moved.").then(refresh),
+    takeOver: (id) => attempt(() => api.takeOver(id), "Taken over: it is yours now.").then(refresh),
+    open: async (id) => {
+      try {
+        set({ transcript: await api.interaction(id), opener: `#open-${CSS.escape(id)}` });
+        root.querySelector("#transcript-heading")?.focus();
+      } catch (error) {
+        announce(`Not opened: ${error.message}`);
+      }
+    },
+  };
+
+  // What an action may have changed, read again: the waiting list and the agent's work shown.
+  async function refresh() {
+    if (state.workOf) {
+      try {
+        set({ workOf: { ...state.workOf, work: await api.agentWork(state.workOf.agent.id) } });
+      } catch (error) {
+        announce(`Not read again: ${error.message}`);
+      }
+    }
+    if (state.chosen) await act.show(state.chosen);
+  }
+
+  function closeTranscript() {
+    const opener = state.opener;
+    set({ transcript: null, opener: null });
+    root.querySelector(opener)?.focus();
+  }
+
+  const setStatus = (agent, status) =>
+    attempt(
+      () => api.setAgentStatus(agent.id, status),
+      `${agent.display_name || agent.username} is now ${stateLabel(status)}.`,
+    );
+
+  function draw() {
+    if (!root) return;
+    render(view(Date.now()), root);
+  }
+
+  function view(now) {
+    const wallboard = document.body.classList.contains("wallboard");
+    const rows = [...floor.queues.keys()].sort().map((key) => floor.queues.get(key));
+    const current = page();
+    return html`
+      <nav class="board-nav" aria-label="Dashboard">
+        ${me.role === "admin"
+          ? Object.entries(PAGES).map(
+              ([hash, label]) => html`<a href=${hash} aria-current=${current === hash ? "page" : "false"}>${label}</a>`,
+            )
+          : nothing}
+        <button type="button" class="wallboard-toggle" aria-pressed=${wallboard ? "true" : "false"}
+          @click=${() => { setWallboard(!wallboard); draw(); }}>
+          ${wallboard ? "Leave wall-board" : "Wall-board mode"}
+        </button>
+        <p class="link link-${state.link}" role="status">${LINKS[state.link]}</p>
+      </nav>
+      <p class="board-notice" role="status">${state.notice}</p>
+      ${current === "#floor" ? floorView(rows, now) : adminView(admin, current)}
+    `;
+  }
+
+  function floorView(rows, now) {
+    const agents = [...floor.agents.values()];
+    const queues = [...new Set(rows.map((row) => row.queue))].sort();
+    return html`
+      <h2 id="page-heading" class="visually-hidden" tabindex="-1">Floor</h2>
+      <section aria-labelledby="tiles-heading">
+        <h2 id="tiles-heading">Queues</h2>
+        ${tiles(rows, now)}
+      </section>
+      <section aria-labelledby="chart-heading" class="chart-section">
+        <h2 id="chart-heading">Waiting, last hour</h2>
+        ${charts(history, now)}
+      </section>
+      <section aria-labelledby="agents-heading" class="controls">
+        <h2 id="agents-heading">Agents</h2>
+        ${agentsTable(agents, now, { setStatus, showWork: act.work, busy: state.busy })}
+        ${state.workOf ? workView(state.workOf, queues, agents, state.busy, act) : nothing}
+      </section>
+      <section aria-labelledby="waiting-heading" class="controls">
+        <h2 id="waiting-heading">Waiting interactions</h2>
+        ${waitingView(
+          { queues, agents, chosen: state.chosen ?? queues[0], list: state.list, busy: state.busy },
+          now,
+          act,
+        )}
+      </section>
+      ${state.transcript ? transcriptView(state.transcript, closeTranscript) : nothing}
+    `;
+  }
+
+  return { start, stop };
+}
