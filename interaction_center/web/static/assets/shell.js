@@ -13,7 +13,10 @@ const REASONS = ["break", "lunch", "training", "meeting"];
 const capitalized = (word) => word.charAt(0).toUpperCase() + word.slice(1);
 const statusLabel = (status) => STATUS_LABELS[status] ?? status;
 
-export function mountShell(root, { title, roles }) {
+// `workspace` (optional): what the page does once signed in, rendered in its own element
+// under the status: {start(host, shell), stop()}, where shell.agentChanged(agent) shows a
+// status the workspace learnt of and shell.signedOut(message) ends the session's view.
+export function mountShell(root, { title, roles, workspace }) {
   // lit-html renders after what is there: the page's own "Loading…" goes first.
   root.replaceChildren();
   let state = { phase: "loading", agent: null, error: "", notice: "", busy: false, choice: "", reason: REASONS[0] };
@@ -28,9 +31,16 @@ export function mountShell(root, { title, roles }) {
   function signedIn(agent, focus) {
     const choice = SETTABLE.includes(agent.status) ? agent.status : "available";
     update({ phase: "signed-in", agent, choice, error: "", busy: false }, focus);
+    const host = root.querySelector(".workspace");
+    if (workspace && host) workspace.start(host, { agentChanged, signedOut });
+  }
+
+  function agentChanged(agent) {
+    update({ agent });
   }
 
   function signedOut(error, notice = "") {
+    workspace?.stop();
     update({ phase: "signed-out", agent: null, error, notice, busy: false }, "#username");
   }
 
@@ -90,7 +100,10 @@ export function mountShell(root, { title, roles }) {
         </p>
         <button type="button" @click=${onSignOut} ?disabled=${state.busy}>Sign out</button>
       </header>
-      <main>${roles.includes(state.agent.role) ? statusView() : elsewhereView()}</main>
+      <main class=${workspace ? "wide" : ""}>
+        ${roles.includes(state.agent.role) ? statusView() : elsewhereView()}
+        ${workspace ? html`<div class="workspace"></div>` : nothing}
+      </main>
     `;
   }
 

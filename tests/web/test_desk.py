@@ -1,0 +1,131 @@
+"""The agent desktop (``/agent/``) in a real Chromium against the real service: an SMS
+arrives through the signed Twilio webhook, its offer rings with a countdown and is taken
+by keyboard; the customer's markup shows as text; the agent answers with a canned
+response, adds a note and completes with a disposition; at a phone's size and a desk's,
+axe-core clean and fitting the window at each step, with no console error or failed
+request. Screenshots are left in each test's tmp_path."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+from twilio.request_validator import RequestValidator
+
+from interaction_center.settings.model import Settings
+from interaction_center.web.keys import SERVICES
+from tests.support import AUTH_TOKEN, PASSWORDS, AppFactory, Client, login, post_sms, sms_form
+from tests.twilio_stub import TwilioStub
+from tests.web.browser import SIZES, WAIT_MS, fits, open_page, serious_violations, tab_to
+
+MARKUP = "<img src=x onerror=alert(1)> my card was charged twice"
+CANNED = """
+[[canned]]
+shortcut = "sorry"
+title = "Apology"
+body = "Sorry for the trouble, this is {{agent.name}} from {{queue}}: I am on it."
+"""
+
+
+@pytest.fixture
+async def desk_client(app_factory: AppFactory, settings_factory: Callable[..., Settings]) -> Client:
+    """As pages_client (plain http, so the session cookie reaches 127.0.0.1), with a canned response."""
+    settings = settings_factory(top=CANNED)
+    return await app_factory(dataclasses.replace(settings, http=dataclasses.replace(settings.http, public_base_url="")))
+
+
+async def text_in(client: Client, body: str, sender: str = "+15551230001") -> None:
+    """An SMS through the Twilio webhook, signed for the address the service takes for its
+    own without a public base URL."""
+    form = sms_form(sender=sender, body=body)
+    url = client.app[SERVICES].settings.public_base_url + "/twilio/sms"
+    response = await post_sms(client, form, RequestValidator(AUTH_TOKEN).compute_signature(url, form))
+    assert response.status == 200, await response.text()
+
+
+async def sign_in(page: Page, username: str) -> None:
+    """By keyboard, then available, as an agent starts the day."""
+    await tab_to(page, page.get_by_label("Username"))
+    await page.keyboard.type(username)
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(PASSWORDS[username])
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_text("Live: offers arrive here.")).to_be_visible(timeout=WAIT_MS)
+    await page.get_by_role("radio", name="Available").check()
+    await page.get_by_role("button", name="Set status").click()
+    await expect(page.locator(".current .status")).to_have_text("Available", timeout=WAIT_MS)
+
+
+async def looks_right(page: Page, shot: Path) -> None:
+    assert await serious_violations(page) == []
+    assert await fits(page)
+    await page.screenshot(path=shot, full_page=True)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_an_sms_rings_is_taken_by_keyboard_answered_noted_and_completed(
+    desk_client: Client, browser: Browser, twilio_stub: TwilioStub, tmp_path: Path, size: str
+) -> None:
+    context, page, problems = await open_page(browser, desk_client, "/agent/", size)
+    await sign_in(page, "alice")
+    await looks_right(page, tmp_path / f"{size}-signed-in.png")
+
+    await text_in(desk_client, MARKUP)
+    toast = page.get_by_role("article", name="SMS from +15551230001")
+    await expect(toast).to_be_visible(timeout=WAIT_MS)
+    countdown = toast.locator(".countdown")
+    first = await countdown.text_content()
+    assert first is not None and re.fullmatch(r"\d+ s left", first)
+    await expect(countdown).not_to_have_text(first, timeout=WAIT_MS)  # it counts down
+    await expect(toast).to_contain_text(MARKUP)
+    await looks_right(page, tmp_path / f"{size}-offer.png")
+
+    await page.keyboard.press("Alt+a")
+    reply = page.get_by_label("Reply by SMS")
+    await expect(reply).to_be_focused(timeout=WAIT_MS)
+    await expect(toast).to_have_count(0)
+    transcript = page.get_by_role("list", name="Transcript")
+    await expect(transcript).to_contain_text(MARKUP)
+    assert await page.locator("img").count() == 0
+    await looks_right(page, tmp_path / f"{size}-accepted.png")
+
+    await page.keyboard.type("/sor")
+    await tab_to(page, page.get_by_role("button", name="/sorry · Apology"), limit=5)
+    await page.keyboard.press("Enter")
+    canned = "Sorry for the trouble, this is alice from support: I am on it."
+    await expect(reply).to_have_value(canned)
+    await expect(reply).to_be_focused()
+    await page.keyboard.press("Control+Enter")
+    await expect(page.get_by_text("Reply sent.")).to_be_visible(timeout=WAIT_MS)
+    await expect(transcript.locator(".message.outbound")).to_contain_text(canned)
+    assert [r.form["Body"] for r in twilio_stub.sent("POST", "Messages.json")] == [canned]
+
+    await page.get_by_text("Internal note").click()
+    await page.get_by_label("Note for the agents").fill("Refund of 40 filed")
+    await page.get_by_role("button", name="Add note").click()
+    await expect(transcript.locator(".event.note")).to_contain_text("Refund of 40 filed", timeout=WAIT_MS)
+    await looks_right(page, tmp_path / f"{size}-noted.png")
+
+    await page.keyboard.press("Alt+c")
+    disposition = page.get_by_label("Disposition")
+    await expect(disposition).to_be_focused()
+    await disposition.select_option("complaint")
+    await page.get_by_role("button", name="Complete", exact=True).click()
+    await expect(page.get_by_role("alert")).to_have_text("Complaint needs a wrap-up note.")
+    await expect(page.get_by_label("Wrap-up note")).to_be_focused()
+    await page.keyboard.type("Refunded the double charge")
+    await page.get_by_role("button", name="Complete", exact=True).click()
+    await expect(page.get_by_text("Completed: Complaint.")).to_be_visible(timeout=WAIT_MS)
+    await expect(page.get_by_role("heading", name="Wrap-up")).to_be_focused()
+    await looks_right(page, tmp_path / f"{size}-completed.png")
+
+    alice = await login(desk_client, "alice")
+    work = await (await desk_client.get("/api/v1/work", headers=alice)).json()
+    [done] = work["recent"]
+    assert done["disposition"] == "complaint"
+    assert problems == []
+    await context.close()
