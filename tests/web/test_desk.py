@@ -18,7 +18,18 @@ from twilio.request_validator import RequestValidator
 
 from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
-from tests.support import AUTH_TOKEN, PASSWORDS, AppFactory, Client, login, post_sms, sms_form
+from tests.support import (
+    AUTH_TOKEN,
+    PASSWORDS,
+    AppFactory,
+    Client,
+    agent_id,
+    login,
+    mail,
+    post_sms,
+    routed,
+    sms_form,
+)
 from tests.twilio_stub import TwilioStub
 from tests.web.browser import SIZES, WAIT_MS, fits, open_page, serious_violations, tab_to
 
@@ -33,8 +44,9 @@ body = "Sorry for the trouble, this is {{agent.name}} from {{queue}}: I am on it
 
 @pytest.fixture
 async def desk_client(app_factory: AppFactory, settings_factory: Callable[..., Settings]) -> Client:
-    """As pages_client (plain http, so the session cookie reaches 127.0.0.1), with a canned response."""
-    settings = settings_factory(top=CANNED)
+    """As pages_client (plain http, so the session cookie reaches 127.0.0.1), with a canned
+    response and email in the support queue."""
+    settings = settings_factory(top=CANNED, support_channels='["sms", "email"]')
     return await app_factory(dataclasses.replace(settings, http=dataclasses.replace(settings.http, public_base_url="")))
 
 
@@ -127,5 +139,98 @@ async def test_an_sms_rings_is_taken_by_keyboard_answered_noted_and_completed(
     work = await (await desk_client.get("/api/v1/work", headers=alice)).json()
     [done] = work["recent"]
     assert done["disposition"] == "complaint"
+    assert problems == []
+    await context.close()
+
+
+async def test_a_dropped_socket_reconnects_keeps_the_typed_reply_and_new_work_rings(
+    desk_client: Client, browser: Browser, tmp_path: Path
+) -> None:
+    context, page, problems = await open_page(browser, desk_client, "/agent/", "desk")
+    await sign_in(page, "alice")
+    await text_in(desk_client, "Where is my parcel?")
+    await page.keyboard.press("Alt+a")
+    reply = page.get_by_label("Reply by SMS")
+    await expect(reply).to_be_focused(timeout=WAIT_MS)
+    await page.keyboard.type("Let me look that up for y")
+
+    # The service drops the socket (as a restart or a proxy would), and a customer writes
+    # while it is down: the desk opens it again by itself and the new offer rings.
+    services = desk_client.app[SERVICES]
+    alice = await agent_id(desk_client, await login(desk_client, "alice"))
+    await services.hub.close_owner(alice, 1012, b"service restart")
+    await text_in(desk_client, "Me too, I have a question", sender="+15551230002")
+    await expect(page.get_by_role("article", name="SMS from +15551230002")).to_be_visible(timeout=WAIT_MS)
+    await expect(page.get_by_text("Live: offers arrive here.")).to_be_visible()
+    await expect(reply).to_have_value("Let me look that up for y")
+    await page.screenshot(path=tmp_path / "reconnected.png", full_page=True)
+
+    # Even a reload keeps it: the draft is in the tab's session storage.
+    await page.reload()
+    await page.get_by_role("navigation", name="My work").get_by_role("button", name="+15551230001").click()
+    await expect(page.get_by_label("Reply by SMS")).to_have_value("Let me look that up for y", timeout=WAIT_MS)
+    assert problems == []
+    await context.close()
+
+
+async def test_an_email_and_an_sms_side_by_side_and_the_customer_edited_found_and_merged(
+    desk_client: Client, browser: Browser, tmp_path: Path
+) -> None:
+    context, page, problems = await open_page(browser, desk_client, "/agent/", "desk")
+    await sign_in(page, "alice")
+    services = desk_client.app[SERVICES]
+    email = dataclasses.replace(
+        mail("<m1@customer.test>"),
+        body="Where is my order?\n\nOn Monday, Jane wrote:\n> I ordered a lamp",
+        attributes={
+            "subject": "Order 42",
+            "attachments": [{"filename": "receipt.pdf", "content_type": "application/pdf", "size": 2048}],
+            "html": "<p>Where is <b>my</b> order?</p>",
+        },
+    )
+    await services.intake.receive(email, "support")
+    await routed(desk_client)
+    toast = page.get_by_role("article", name="Email from jane@customer.test")
+    await toast.get_by_role("button", name="Accept").click()
+    heading = page.locator("#conversation-heading")
+    await expect(heading).to_have_text("Email with jane@customer.test", timeout=WAIT_MS)
+    transcript = page.get_by_role("list", name="Transcript")
+    await expect(transcript.locator(".subject")).to_have_text("Order 42")
+    quoted = transcript.locator("details.quoted")
+    await expect(quoted).not_to_have_attribute("open", "")
+    await expect(quoted).to_contain_text("> I ordered a lamp")
+    await expect(transcript.get_by_role("list", name="Attachments")).to_have_text("receipt.pdf (application/pdf, 2 KB)")
+    frame = transcript.locator("iframe")
+    await expect(frame).to_have_attribute("sandbox", "")
+    await transcript.get_by_text("The mail as sent (HTML)").click()
+    await expect(page.frame_locator("iframe").locator("b")).to_have_text("my")
+
+    await text_in(desk_client, "Also: my number is this one")
+    await page.keyboard.press("Alt+a")
+    await expect(heading).to_have_text("SMS with +15551230001", timeout=WAIT_MS)
+    tabs = page.get_by_role("navigation", name="Open conversations")
+    await expect(tabs.get_by_role("button")).to_have_text(["jane@customer.test", "+15551230001"])
+    await page.keyboard.press("Alt+n")
+    await expect(heading).to_have_text("Email with jane@customer.test", timeout=WAIT_MS)
+    await expect(heading).to_be_focused()
+    await looks_right(page, tmp_path / "side-by-side.png")
+
+    panel = page.locator("section.customer")
+    await panel.get_by_text("Edit the name").click()
+    await panel.get_by_label("Name").fill("Jane Doe")
+    await panel.get_by_role("button", name="Save").click()
+    await expect(panel.get_by_role("heading", name="Jane Doe")).to_be_visible(timeout=WAIT_MS)
+    await expect(page.get_by_role("navigation", name="My work")).to_contain_text("Jane Doe")
+
+    await panel.get_by_text("Find and merge another record").click()
+    await panel.get_by_label("Search by").select_option("phone")
+    await panel.get_by_label("Look for").fill("(555) 123-0001")
+    await panel.get_by_role("button", name="Search").click()
+    await panel.get_by_role("button", name="Merge into this customer").click()
+    await expect(page.get_by_text("The records are merged.")).to_be_visible(timeout=WAIT_MS)
+    await expect(panel.get_by_role("list", name="Identities")).to_contain_text("phone: +15551230001")
+    await expect(panel.get_by_role("button", name="Merge into this customer")).to_have_count(0)
+    await expect(tabs.get_by_role("button")).to_have_text(["Jane Doe", "Jane Doe"])
+    await looks_right(page, tmp_path / "merged.png")
     assert problems == []
     await context.close()

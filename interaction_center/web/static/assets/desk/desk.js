@@ -154,8 +154,10 @@ export function agentDesk() {
 
   async function loadCustomer(id, before) {
     const record = await api.customer(id, before);
-    const history = before ? [...(state.customers[id]?.history ?? []), ...record.interactions] : record.interactions;
-    update({ customers: { ...state.customers, [id]: { record, history, found: state.customers[id]?.found } } });
+    // A page further keeps what was read and found; a fresh read (after a change) starts over.
+    const known = before ? state.customers[id] : undefined;
+    const history = [...(known?.history ?? []), ...record.interactions];
+    update({ customers: { ...state.customers, [id]: { record, history, found: known?.found } } });
   }
 
   // After a change to an interaction: its new state, and the work list.
@@ -232,7 +234,8 @@ export function agentDesk() {
       attempt(async () => {
         await api.merge(id, from);
         await loadCustomer(id);
-        update({ notice: "The records are merged." });
+        // The merged record's conversations are this customer's now, under this name.
+        update({ work: await api.work(), notice: "The records are merged." });
       }, "Not merged"),
   };
 
