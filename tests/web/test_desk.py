@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 from twilio.request_validator import RequestValidator
 
 from interaction_center.settings.model import Settings
@@ -45,8 +45,8 @@ body = "Sorry for the trouble, this is {{agent.name}} from {{queue}}: I am on it
 @pytest.fixture
 async def desk_client(app_factory: AppFactory, settings_factory: Callable[..., Settings]) -> Client:
     """As pages_client (plain http, so the session cookie reaches 127.0.0.1), with a canned
-    response and email in the support queue."""
-    settings = settings_factory(top=CANNED, support_channels='["sms", "email"]')
+    response, email in the support queue and two minutes' wrap-up."""
+    settings = settings_factory(top=CANNED, support_channels='["sms", "email"]', support="wrap_up_seconds = 120")
     return await app_factory(dataclasses.replace(settings, http=dataclasses.replace(settings.http, public_base_url="")))
 
 
@@ -59,8 +59,12 @@ async def text_in(client: Client, body: str, sender: str = "+15551230001") -> No
     assert response.status == 200, await response.text()
 
 
-async def sign_in(page: Page, username: str) -> None:
-    """By keyboard, then available, as an agent starts the day."""
+async def signed_in(
+    browser: Browser, client: Client, size: str, username: str = "alice"
+) -> tuple[BrowserContext, Page, list[str]]:
+    """The desktop opened, signed in by keyboard and available, as an agent starts the
+    day; with what goes wrong on the page (open_page)."""
+    context, page, problems = await open_page(browser, client, "/agent/", size)
     await tab_to(page, page.get_by_label("Username"))
     await page.keyboard.type(username)
     await page.keyboard.press("Tab")
@@ -70,6 +74,7 @@ async def sign_in(page: Page, username: str) -> None:
     await page.get_by_role("radio", name="Available").check()
     await page.get_by_role("button", name="Set status").click()
     await expect(page.locator(".current .status")).to_have_text("Available", timeout=WAIT_MS)
+    return context, page, problems
 
 
 async def looks_right(page: Page, shot: Path) -> None:
@@ -82,8 +87,7 @@ async def looks_right(page: Page, shot: Path) -> None:
 async def test_an_sms_rings_is_taken_by_keyboard_answered_noted_and_completed(
     desk_client: Client, browser: Browser, twilio_stub: TwilioStub, tmp_path: Path, size: str
 ) -> None:
-    context, page, problems = await open_page(browser, desk_client, "/agent/", size)
-    await sign_in(page, "alice")
+    context, page, problems = await signed_in(browser, desk_client, size)
     await looks_right(page, tmp_path / f"{size}-signed-in.png")
 
     await text_in(desk_client, MARKUP)
@@ -133,7 +137,13 @@ async def test_an_sms_rings_is_taken_by_keyboard_answered_noted_and_completed(
     await page.get_by_role("button", name="Complete", exact=True).click()
     await expect(page.get_by_text("Completed: Complaint.")).to_be_visible(timeout=WAIT_MS)
     await expect(page.get_by_role("heading", name="Wrap-up")).to_be_focused()
+    await expect(page.locator(".current .status")).to_have_text("Wrap-up")
     await looks_right(page, tmp_path / f"{size}-completed.png")
+    await page.get_by_role("button", name="Extend by 60 s").click()
+    await expect(page.locator(".wrap-up .countdown")).to_have_text(re.compile(r"^1\d\d s left$"), timeout=WAIT_MS)
+    await page.get_by_role("button", name="End now").click()
+    await expect(page.locator(".current .status")).to_have_text("Available", timeout=WAIT_MS)
+    await expect(page.get_by_role("heading", name="Wrap-up")).to_have_count(0)
 
     alice = await login(desk_client, "alice")
     work = await (await desk_client.get("/api/v1/work", headers=alice)).json()
@@ -146,8 +156,7 @@ async def test_an_sms_rings_is_taken_by_keyboard_answered_noted_and_completed(
 async def test_a_dropped_socket_reconnects_keeps_the_typed_reply_and_new_work_rings(
     desk_client: Client, browser: Browser, tmp_path: Path
 ) -> None:
-    context, page, problems = await open_page(browser, desk_client, "/agent/", "desk")
-    await sign_in(page, "alice")
+    context, page, problems = await signed_in(browser, desk_client, "desk")
     await text_in(desk_client, "Where is my parcel?")
     await page.keyboard.press("Alt+a")
     reply = page.get_by_label("Reply by SMS")
@@ -163,6 +172,8 @@ async def test_a_dropped_socket_reconnects_keeps_the_typed_reply_and_new_work_ri
     await expect(page.get_by_role("article", name="SMS from +15551230002")).to_be_visible(timeout=WAIT_MS)
     await expect(page.get_by_text("Live: offers arrive here.")).to_be_visible()
     await expect(reply).to_have_value("Let me look that up for y")
+    await text_in(desk_client, "Hello? Anyone?")  # pushed live into the open conversation
+    await expect(page.get_by_role("list", name="Transcript")).to_contain_text("Hello? Anyone?", timeout=WAIT_MS)
     await page.screenshot(path=tmp_path / "reconnected.png", full_page=True)
 
     # Even a reload keeps it: the draft is in the tab's session storage.
@@ -176,8 +187,7 @@ async def test_a_dropped_socket_reconnects_keeps_the_typed_reply_and_new_work_ri
 async def test_an_email_and_an_sms_side_by_side_and_the_customer_edited_found_and_merged(
     desk_client: Client, browser: Browser, tmp_path: Path
 ) -> None:
-    context, page, problems = await open_page(browser, desk_client, "/agent/", "desk")
-    await sign_in(page, "alice")
+    context, page, problems = await signed_in(browser, desk_client, "desk")
     services = desk_client.app[SERVICES]
     email = dataclasses.replace(
         mail("<m1@customer.test>"),

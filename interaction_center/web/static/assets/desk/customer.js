@@ -2,6 +2,7 @@
 // channels a page at a time, their name edited, and another record found (by phone, email
 // or name) and merged into this one.
 import { html, nothing } from "../vendor/lit-html-3.3.3/lit-html.js";
+import { submitted } from "./forms.js";
 import { channelLabel, shortDate, stateLabel } from "./labels.js";
 
 const SEARCH_BY = [
@@ -9,11 +10,6 @@ const SEARCH_BY = [
   ["email", "Email"],
   ["name", "Name"],
 ];
-
-const values = (event) => {
-  event.preventDefault();
-  return new FormData(event.target);
-};
 
 export function customerPanel(view, actions) {
   if (!view?.record) return html`<section class="customer" aria-label="Customer"><p>Loading the customer…</p></section>`;
@@ -25,7 +21,7 @@ export function customerPanel(view, actions) {
     </ul>
     <details>
       <summary>Edit the name</summary>
-      <form @submit=${(e) => actions.rename(record.id, values(e).get("name"))}>
+      <form @submit=${(e) => actions.rename(record.id, submitted(e).get("name"))}>
         <label for="customer-name">Name</label>
         <input id="customer-name" name="name" .value=${record.display_name} required />
         <button type="submit">Save</button>
@@ -45,7 +41,7 @@ export function customerPanel(view, actions) {
     <details>
       <summary>Find and merge another record</summary>
       <form @submit=${(e) => {
-        const form = values(e);
+        const form = submitted(e);
         actions.search(form.get("by"), form.get("value"));
       }}>
         <label for="search-by">Search by</label>

@@ -17,6 +17,8 @@ import { workList } from "./worklist.js";
 // How long a chat visitor's "typing" shows after their last keystroke was pushed.
 const TYPING_MS = 4000;
 const EXTEND_SECONDS = 60;
+// A chat visitor is told the agent is typing at most this often, not at each keystroke.
+const TYPING_EVERY_MS = 2000;
 const EMPTY_WORK = { offered: [], assigned: [], parked: [], recent: [] };
 
 export function agentDesk() {
@@ -25,6 +27,8 @@ export function agentDesk() {
   let socket = null;
   let ticker = 0;
   let state;
+  // When the chat visitor was last told, per interaction, that the agent is typing.
+  const typingSent = {};
 
   function update(changes, focus) {
     state = { ...state, ...changes };
@@ -55,8 +59,7 @@ export function agentDesk() {
   async function catchUp() {
     const [work, agent] = await Promise.all([api.work(), api.me()]);
     shell.agentChanged(agent);
-    const names = Object.fromEntries(work.offered.map((item) => [item.id, item.customer_name]));
-    update({ work, names, wrapUp: agent.status === "wrap_up" ? state.wrapUp ?? { until: null } : null });
+    update({ work, names: offeredNames(work), wrapUp: wrapUpOf(agent) });
     await Promise.all(state.open.map(loadInteraction));
   }
 
@@ -74,9 +77,8 @@ export function agentDesk() {
       const offer = fromFrame(frame);
       update({ offers: [...state.offers.filter((o) => o.offerId !== offer.offerId), offer] });
       api.work().then((work) => {
-        const names = Object.fromEntries(work.offered.map((item) => [item.id, item.customer_name]));
-        update({ work, names });
-        ring(offer, names[offer.interactionId]);
+        update({ work, names: offeredNames(work) });
+        ring(offer, state.names[offer.interactionId]);
       }, () => ring(offer, ""));
     } else if (frame.type === "offer_closed") {
       const gone = state.offers.find((o) => o.offerId === frame.offer_id);
@@ -97,7 +99,7 @@ export function agentDesk() {
     } else if (frame.type === "status") {
       api.me().then((agent) => {
         shell.agentChanged(agent);
-        update({ wrapUp: agent.status === "wrap_up" ? state.wrapUp ?? { until: null, since: Date.parse(agent.status_changed_at) } : null });
+        update({ wrapUp: wrapUpOf(agent) });
       }, () => {});
     }
   }
@@ -171,7 +173,10 @@ export function agentDesk() {
       keepDraft(id, text);
       update({});
       const interaction = state.details[id];
-      if (interaction?.channel === "chat") socket?.send({ type: "typing", interaction_id: id });
+      if (interaction?.channel === "chat" && Date.now() - (typingSent[id] ?? 0) > TYPING_EVERY_MS) {
+        typingSent[id] = Date.now();
+        socket?.send({ type: "typing", interaction_id: id });
+      }
     },
     useCanned(id, response) {
       keepDraft(id, response.text ?? response.body);
@@ -211,7 +216,11 @@ export function agentDesk() {
         await api.complete(id, disposition, note);
         keepDraft(id, "");
         await changed(id, `Completed: ${code?.label ?? disposition}.`);
-        update({ completing: false, wrapUp: state.wrapUp ?? { until: null, since: Date.now() } }, "#wrap-up-heading");
+        // Wrap-up follows when the queue gives time for it; else the agent is available.
+        const agent = await api.me();
+        shell.agentChanged(agent);
+        const wrapUp = wrapUpOf(agent);
+        update({ completing: false, wrapUp }, wrapUp ? "#wrap-up-heading" : "#work-heading");
       }, "Not completed");
     },
   };
@@ -251,6 +260,11 @@ export function agentDesk() {
         update({ wrapUp: null, notice: "Wrap-up ended: you are available." });
       }),
   };
+
+  // The wrap-up shown for the agent as the service has them: its end once an extension
+  // told it (the service says no more), else how long it has lasted.
+  const wrapUpOf = (agent) =>
+    agent.status === "wrap_up" ? state.wrapUp ?? { until: null, since: Date.parse(agent.status_changed_at) } : null;
 
   const dispositionsOf = (interaction) => (interaction ? state.dispositions[interaction.queue] ?? [] : []);
 
@@ -381,3 +395,6 @@ const CONNECTION = {
   open: "Live: offers arrive here.",
   dropped: "Connection lost: reconnecting… (what you type is kept)",
 };
+
+// The customers' names of what is offered, for the offers' toasts (the frames name none).
+const offeredNames = (work) => Object.fromEntries(work.offered.map((item) => [item.id, item.customer_name]));

@@ -2,13 +2,9 @@
 // "/" and their shortcut; files by email), an internal note, a transfer with a note,
 // hold or snooze (email and SMS), resume, and complete with a disposition.
 import { html, nothing } from "../vendor/lit-html-3.3.3/lit-html.js";
+import { submitted } from "./forms.js";
 
 const PARKABLE = new Set(["email", "sms"]);
-
-const values = (event) => {
-  event.preventDefault();
-  return new FormData(event.target);
-};
 
 // The canned responses a draft starting with "/" asks for, by the start of their shortcut.
 export function cannedFor(draft, responses) {
@@ -29,7 +25,7 @@ export function workPanel(interaction, ctx) {
     ${replyForm(interaction, ctx)}
     <details>
       <summary>Internal note</summary>
-      <form @submit=${(e) => ctx.actions.note(id, values(e).get("note"), e.target)}>
+      <form @submit=${(e) => ctx.actions.note(id, submitted(e).get("note"), e.target)}>
         <label for=${`note-${id}`}>Note for the agents (the customer never sees it)</label>
         <textarea id=${`note-${id}`} name="note" rows="2" required></textarea>
         <button type="submit" ?disabled=${ctx.busy}>Add note</button>
@@ -38,7 +34,7 @@ export function workPanel(interaction, ctx) {
     <details>
       <summary>Transfer</summary>
       <form @submit=${(e) => {
-        const form = values(e);
+        const form = submitted(e);
         ctx.actions.transfer(id, form.get("queue"), form.get("note"));
       }}>
         <label for=${`queue-${id}`}>To the queue</label>
@@ -58,7 +54,7 @@ export function workPanel(interaction, ctx) {
 function replyForm(interaction, ctx) {
   const id = interaction.id;
   const suggestions = cannedFor(ctx.draft, ctx.canned);
-  return html`<form class="reply" @submit=${(e) => ctx.actions.send(interaction, values(e), e.target)}>
+  return html`<form class="reply" @submit=${(e) => ctx.actions.send(interaction, submitted(e), e.target)}>
     <label for=${`reply-${id}`}>Reply by ${interaction.channel === "email" ? "email" : interaction.channel.toUpperCase()}
       <span class="hint">(type / and a shortcut for a canned response)</span></label>
     <textarea id=${`reply-${id}`} class="reply-text" name="body" rows="3" required
@@ -85,7 +81,7 @@ function parkForm(id, ctx) {
     <button type="button" class="secondary" @click=${() => ctx.actions.hold(id)} ?disabled=${ctx.busy}>
       Hold until the customer answers
     </button>
-    <form @submit=${(e) => ctx.actions.snooze(id, values(e).get("until"))}>
+    <form @submit=${(e) => ctx.actions.snooze(id, submitted(e).get("until"))}>
       <label for=${`until-${id}`}>Snooze until</label>
       <input id=${`until-${id}`} name="until" type="datetime-local" required />
       <button type="submit" ?disabled=${ctx.busy}>Snooze</button>
@@ -98,7 +94,7 @@ function completeForm(interaction, ctx) {
   return html`<details class="complete" ?open=${ctx.completing}>
     <summary>Complete</summary>
     <form @submit=${(e) => {
-      const form = values(e);
+      const form = submitted(e);
       ctx.actions.complete(id, form.get("disposition"), form.get("note"));
     }}>
       <label for=${`disposition-${id}`}>Disposition</label>
