@@ -242,5 +242,8 @@ async def test_an_email_and_an_sms_side_by_side_and_the_customer_edited_found_an
     await expect(panel.get_by_role("button", name="Merge into this customer")).to_have_count(0)
     await expect(tabs.get_by_role("button")).to_have_text(["Jane Doe", "Jane Doe"])
     await looks_right(page, tmp_path / "merged.png")
+    await panel.get_by_role("button", name="Undo this merge").click()
+    await expect(page.get_by_text("The merge is undone.")).to_be_visible(timeout=WAIT_MS)
+    await expect(panel.get_by_role("list", name="Identities")).not_to_contain_text("+15551230001")
     assert problems == []
     await context.close()

@@ -70,3 +70,5 @@ export const customer = (id, before) =>
 export const findCustomers = (kind, value) => call("GET", `/api/v1/customers?${query({ [kind]: value })}`);
 export const editCustomer = (id, change) => call("PATCH", `/api/v1/customers/${encodeURIComponent(id)}`, change);
 export const merge = (id, from) => call("POST", `/api/v1/customers/${encodeURIComponent(id)}/merge`, { from });
+export const unmerge = (id, mergeId) =>
+  call("POST", `/api/v1/customers/${encodeURIComponent(id)}/unmerge`, { merge_id: mergeId });

@@ -1,6 +1,6 @@
 // The customer panel: who the customer is (name, identities), their history across
 // channels a page at a time, their name edited, and another record found (by phone, email
-// or name) and merged into this one.
+// or name) and merged into this one, or a merge undone.
 import { html, nothing } from "../vendor/lit-html-3.3.3/lit-html.js";
 import { submitted } from "./forms.js";
 import { channelLabel, shortDate, stateLabel } from "./labels.js";
@@ -38,6 +38,7 @@ export function customerPanel(view, actions) {
     ${record.next_before
       ? html`<button type="button" class="secondary" @click=${() => actions.older(record.id, record.next_before)}>Older</button>`
       : nothing}
+    ${undoable(record, actions)}
     <details>
       <summary>Find and merge another record</summary>
       <form @submit=${(e) => {
@@ -61,4 +62,17 @@ export function customerPanel(view, actions) {
         : nothing}
     </details>
   </section>`;
+}
+
+// The merges into this record still in force, each with its undoing.
+function undoable(record, actions) {
+  const merges = record.merges.filter((m) => !m.unmerged_at);
+  if (!merges.length) return nothing;
+  return html`<h3>Merged into this record</h3>
+    <ul class="merges">
+      ${merges.map((m) => html`<li>
+        On <time datetime=${m.merged_at}>${shortDate(m.merged_at)}</time>
+        <button type="button" class="secondary" @click=${() => actions.unmerge(record.id, m.id)}>Undo this merge</button>
+      </li>`)}
+    </ul>`;
 }

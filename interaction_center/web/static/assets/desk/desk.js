@@ -162,6 +162,13 @@ export function agentDesk() {
     update({ customers: { ...state.customers, [id]: { record, history, found: known?.found } } });
   }
 
+  // After a change to a customer: the record, and the work list, whose names (and, after a
+  // merge, whose customers) it may have changed.
+  async function customerChanged(id, notice) {
+    await loadCustomer(id);
+    update({ work: await api.work(), notice });
+  }
+
   // After a change to an interaction: its new state, and the work list.
   async function changed(id, notice) {
     await loadInteraction(id);
@@ -230,8 +237,7 @@ export function agentDesk() {
     rename: (id, name) =>
       attempt(async () => {
         await api.editCustomer(id, { display_name: name });
-        await loadCustomer(id);
-        update({ work: await api.work(), notice: "The customer's name is saved." });
+        await customerChanged(id, "The customer's name is saved.");
       }),
     search: (by, value) =>
       attempt(async () => {
@@ -242,10 +248,13 @@ export function agentDesk() {
     merge: (id, from) =>
       attempt(async () => {
         await api.merge(id, from);
-        await loadCustomer(id);
-        // The merged record's conversations are this customer's now, under this name.
-        update({ work: await api.work(), notice: "The records are merged." });
+        await customerChanged(id, "The records are merged.");
       }, "Not merged"),
+    unmerge: (id, mergeId) =>
+      attempt(async () => {
+        await api.unmerge(id, mergeId);
+        await customerChanged(id, "The merge is undone.");
+      }, "Not undone"),
   };
 
   const wrapUpActions = {
