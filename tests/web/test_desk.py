@@ -247,3 +247,51 @@ async def test_an_email_and_an_sms_side_by_side_and_the_customer_edited_found_an
     await expect(panel.get_by_role("list", name="Identities")).not_to_contain_text("+15551230001")
     assert problems == []
     await context.close()
+
+
+async def test_held_resumed_and_transferred_with_a_note_that_rings_on_another_desk(
+    desk_client: Client, browser: Browser, tmp_path: Path
+) -> None:
+    context, page, problems = await signed_in(browser, desk_client, "desk")
+    other, carol, carol_problems = await signed_in(browser, desk_client, "phone", "carol")
+    await page.keyboard.press("Alt+/")
+    shortcuts = page.get_by_role("dialog", name="Keyboard shortcuts")
+    await expect(shortcuts).to_contain_text("Accept the oldest offer")
+    assert await serious_violations(page) == []
+    await page.keyboard.press("Escape")
+    await expect(shortcuts).to_be_hidden()
+
+    await text_in(desk_client, "Can you check my bill?")
+    await page.keyboard.press("Alt+a")
+    await expect(page.get_by_label("Reply by SMS")).to_be_focused(timeout=WAIT_MS)
+    await page.get_by_text("Hold or snooze").click()
+    await page.get_by_role("button", name="Hold until the customer answers").click()
+    await expect(page.get_by_text("On hold until the customer answers.")).to_be_visible(timeout=WAIT_MS)
+    work = page.get_by_role("navigation", name="My work")
+    await expect(work.locator("li", has_text="set aside")).to_have_count(1)
+    await page.get_by_role("button", name="Resume now").click()
+    # Back in the queue reserved for her: offered to her again.
+    await expect(page.get_by_role("article", name="SMS from +15551230001")).to_be_visible(timeout=WAIT_MS)
+    await page.keyboard.press("Alt+a")
+    await expect(page.get_by_label("Reply by SMS")).to_be_focused(timeout=WAIT_MS)
+
+    await page.locator("summary", has_text="Transfer").click()
+    await page.get_by_label("To the queue").select_option("sales")
+    await page.get_by_label("Note for the next agent").fill("Billing question, <b>urgent</b>")
+    await page.get_by_role("button", name="Transfer", exact=True).click()
+    await expect(page.get_by_text("Transferred to sales.")).to_be_visible(timeout=WAIT_MS)
+    await expect(page.locator("#work-heading")).to_be_focused()
+
+    toast = carol.get_by_role("article", name="SMS from +15551230001")
+    await expect(toast).to_contain_text("Transfer note: Billing question, <b>urgent</b>", timeout=WAIT_MS)
+    assert await carol.locator("b").count() == 0
+    await looks_right(carol, tmp_path / "transferred-phone.png")
+    await toast.get_by_role("button", name="Accept").click()
+    transcript = carol.get_by_role("list", name="Transcript")
+    await expect(transcript.locator(".event.transfer")).to_contain_text("Billing question", timeout=WAIT_MS)
+    await looks_right(carol, tmp_path / "carol-phone.png")
+    await carol.get_by_role("button", name="Back to my work").click()
+    await expect(carol.locator("#work-heading")).to_be_focused()
+    assert problems == [] and carol_problems == []
+    await context.close()
+    await other.close()

@@ -110,7 +110,9 @@ export function agentDesk() {
     const opened = state.open.includes(id) ? state.open : [...state.open, id];
     update({ open: opened, current: id, error: "" });
     return attempt(async () => {
-      const interaction = state.details[id] ?? (await loadInteraction(id));
+      // Read again each time (what was read before shows meanwhile): it may have moved on
+      // (accepted again after a hold, a customer's answer while the socket was away).
+      const interaction = await loadInteraction(id);
       update({}, focus);
       if (interaction.channel === "voice") await checkPhone();
       await Promise.all([loadCustomer(interaction.customer_id), loadCanned(interaction)]);

@@ -11,7 +11,7 @@ const PARTS = [
 
 export function workList(work, current, open) {
   return html`<nav class="work-list" aria-labelledby="work-heading">
-    <h2 id="work-heading">My work</h2>
+    <h2 id="work-heading" tabindex="-1">My work</h2>
     ${PARTS.map(([part, title]) => html`<h3>${title}</h3>
       ${work[part].length
         ? html`<ul>${work[part].map((item) => html`<li>${itemButton(item, item.id === current, open)}</li>`)}</ul>`
