@@ -31,6 +31,8 @@ export function agentDesk() {
   const typingSent = {};
 
   function update(changes, focus) {
+    // An answer that comes back after signing out has nowhere to go.
+    if (!host) return;
     state = { ...state, ...changes };
     render(view(), host);
     if (focus) host.querySelector(focus)?.focus();
@@ -397,6 +399,7 @@ export function agentDesk() {
       ticker = 0;
       document.removeEventListener("keydown", onKey);
       if (host) render(nothing, host);
+      host = null;
     },
   };
 }
