@@ -176,9 +176,18 @@ async def test_a_dropped_socket_reconnects_keeps_the_typed_reply_and_new_work_ri
     await expect(page.get_by_role("list", name="Transcript")).to_contain_text("Hello? Anyone?", timeout=WAIT_MS)
     await page.screenshot(path=tmp_path / "reconnected.png", full_page=True)
 
-    # Even a reload keeps it: the draft is in the tab's session storage.
+    # Even a reload keeps it: the draft is in the tab's session storage. Opened again from
+    # the command bar.
     await page.reload()
-    await page.get_by_role("navigation", name="My work").get_by_role("button", name="+15551230001").click()
+    await expect(page.get_by_text("Live: offers arrive here.")).to_be_visible(timeout=WAIT_MS)
+    await page.keyboard.press("Control+k")
+    await expect(page.get_by_label("A command or a customer")).to_be_focused()
+    await page.keyboard.type("open 0001")
+    await expect(page.get_by_role("list", name="Commands found").get_by_role("button")).to_have_text(
+        ["Open SMS with +15551230001"]
+    )
+    assert await serious_violations(page) == []
+    await page.keyboard.press("Enter")
     await expect(page.get_by_label("Reply by SMS")).to_have_value("Let me look that up for y", timeout=WAIT_MS)
     assert problems == []
     await context.close()

@@ -4,6 +4,7 @@
 // rendered whole with lit-html on every change; the other modules hold the templates.
 import { html, nothing, render } from "../vendor/lit-html-3.3.3/lit-html.js";
 import * as api from "../api.js";
+import { commandBar } from "./commandbar.js";
 import { transcript } from "./conversation.js";
 import { customerPanel } from "./customer.js";
 import { draft, keepDraft } from "./drafts.js";
@@ -289,7 +290,7 @@ export function agentDesk() {
     open(list[(list.indexOf(state.current) + 1) % list.length]);
   }
 
-  const onKey = shortcutHandler({
+  const keys = {
     accept: () => state.offers[0] && accept(state.offers[0]),
     reply: () => state.current && host.querySelector(`#reply-${CSS.escape(state.current)}`)?.focus(),
     complete: () => {
@@ -298,7 +299,38 @@ export function agentDesk() {
     },
     next,
     help: () => host.querySelector("#shortcuts")?.showModal(),
-  });
+    commands: () => {
+      update({ query: "" });
+      host.querySelector("#command-bar")?.showModal();
+    },
+  };
+  const onKey = shortcutHandler(keys);
+
+  // What the command bar offers now: the shortcuts' actions that apply, and every
+  // conversation of the work list by its customer.
+  function commands() {
+    const items = [...state.work.assigned, ...state.work.parked, ...state.work.recent];
+    return [
+      ...(state.offers.length ? [{ label: "Accept the oldest offer", act: keys.accept }] : []),
+      ...(state.current
+        ? [
+            { label: "Go to the reply box", act: keys.reply },
+            { label: "Complete the conversation", act: keys.complete },
+          ]
+        : []),
+      ...(items.length ? [{ label: "Next conversation", act: next }] : []),
+      ...items.map((item) => ({
+        label: `Open ${channelLabel(item.channel)} with ${item.customer_name || "the customer"}`,
+        act: () => open(item.id),
+      })),
+      { label: "Keyboard shortcuts", act: keys.help },
+    ];
+  }
+
+  function runCommand(command) {
+    host.querySelector("#command-bar").close();
+    command.act();
+  }
 
   // --- the view ----------------------------------------------------------------------------
 
@@ -322,6 +354,7 @@ export function agentDesk() {
         ${current ? customerPanel(state.customers[current.customer_id], customerActions) : nothing}
       </div>
       ${helpDialog()}
+      ${commandBar(state.query, commands(), { filter: (query) => update({ query }), run: runCommand })}
     `;
   }
 
@@ -380,7 +413,7 @@ export function agentDesk() {
       state = {
         connection: "connecting", offers: [], names: {}, work: EMPTY_WORK, open: [], current: null,
         details: {}, customers: {}, canned: {}, typing: {}, dispositions: {}, notice: "", error: "",
-        busy: false, completing: false, wrapUp: null, voice: "", now: Date.now(),
+        busy: false, completing: false, wrapUp: null, voice: "", now: Date.now(), query: "",
       };
       update({});
       document.addEventListener("keydown", onKey);
