@@ -3,6 +3,7 @@
 // first one found.
 import { html } from "../vendor/lit-html-3.3.3/lit-html.js";
 import { submitted } from "./forms.js";
+import { channelLabel } from "./labels.js";
 
 const matching = (query, commands) => {
   const words = query.toLowerCase().split(/\s+/).filter(Boolean);
@@ -26,4 +27,25 @@ export function commandBar(query, commands, { filter, run }) {
         </ul>`
       : html`<p class="empty">Nothing matches.</p>`}
   </dialog>`;
+}
+
+// What the command bar offers now: the shortcuts' actions that apply (`keys`, as the
+// shortcuts run them), and every conversation of the work list by its customer.
+export function deskCommands(state, keys, open) {
+  const items = [...state.work.assigned, ...state.work.parked, ...state.work.recent];
+  return [
+    ...(state.offers.length ? [{ label: "Accept the oldest offer", act: keys.accept }] : []),
+    ...(state.current
+      ? [
+          { label: "Go to the reply box", act: keys.reply },
+          { label: "Complete the conversation", act: keys.complete },
+        ]
+      : []),
+    ...(items.length ? [{ label: "Next conversation", act: keys.next }] : []),
+    ...items.map((item) => ({
+      label: `Open ${channelLabel(item.channel)} with ${item.customer_name || "the customer"}`,
+      act: () => open(item.id),
+    })),
+    { label: "Keyboard shortcuts", act: keys.help },
+  ];
 }

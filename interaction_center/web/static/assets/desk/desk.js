@@ -4,7 +4,7 @@
 // rendered whole with lit-html on every change; the other modules hold the templates.
 import { html, nothing, render } from "../vendor/lit-html-3.3.3/lit-html.js";
 import * as api from "../api.js";
-import { commandBar } from "./commandbar.js";
+import { commandBar, deskCommands } from "./commandbar.js";
 import { transcript } from "./conversation.js";
 import { customerPanel } from "./customer.js";
 import { draft, keepDraft } from "./drafts.js";
@@ -14,10 +14,10 @@ import { workPanel } from "./reply.js";
 import { helpDialog, shortcutHandler } from "./shortcuts.js";
 import { liveSocket } from "./socket.js";
 import { workList } from "./worklist.js";
+import { EXTEND_SECONDS, wrapUpOf, wrapUpView } from "./wrapup.js";
 
 // How long a chat visitor's "typing" shows after their last keystroke was pushed.
 const TYPING_MS = 4000;
-const EXTEND_SECONDS = 60;
 // A chat visitor is told the agent is typing at most this often, not at each keystroke.
 const TYPING_EVERY_MS = 2000;
 const EMPTY_WORK = { offered: [], assigned: [], parked: [], recent: [] };
@@ -62,7 +62,7 @@ export function agentDesk() {
   async function catchUp() {
     const [work, agent] = await Promise.all([api.work(), api.me()]);
     shell.agentChanged(agent);
-    update({ work, names: offeredNames(work), wrapUp: wrapUpOf(agent) });
+    update({ work, names: offeredNames(work), wrapUp: wrapUpOf(agent, state.wrapUp) });
     await Promise.all(state.open.map(loadInteraction));
   }
 
@@ -102,7 +102,7 @@ export function agentDesk() {
     } else if (frame.type === "status") {
       api.me().then((agent) => {
         shell.agentChanged(agent);
-        update({ wrapUp: wrapUpOf(agent) });
+        update({ wrapUp: wrapUpOf(agent, state.wrapUp) });
       }, () => {});
     }
   }
@@ -231,7 +231,7 @@ export function agentDesk() {
         // Wrap-up follows when the queue gives time for it; else the agent is available.
         const agent = await api.me();
         shell.agentChanged(agent);
-        const wrapUp = wrapUpOf(agent);
+        const wrapUp = wrapUpOf(agent, state.wrapUp);
         update({ completing: false, wrapUp }, wrapUp ? "#wrap-up-heading" : "#work-heading");
       }, "Not completed");
     },
@@ -275,11 +275,6 @@ export function agentDesk() {
       }),
   };
 
-  // The wrap-up shown for the agent as the service has them: its end once an extension
-  // told it (the service says no more), else how long it has lasted.
-  const wrapUpOf = (agent) =>
-    agent.status === "wrap_up" ? state.wrapUp ?? { until: null, since: Date.parse(agent.status_changed_at) } : null;
-
   const dispositionsOf = (interaction) => (interaction ? state.dispositions[interaction.queue] ?? [] : []);
 
   // --- the keyboard ------------------------------------------------------------------------
@@ -306,26 +301,6 @@ export function agentDesk() {
   };
   const onKey = shortcutHandler(keys);
 
-  // What the command bar offers now: the shortcuts' actions that apply, and every
-  // conversation of the work list by its customer.
-  function commands() {
-    const items = [...state.work.assigned, ...state.work.parked, ...state.work.recent];
-    return [
-      ...(state.offers.length ? [{ label: "Accept the oldest offer", act: keys.accept }] : []),
-      ...(state.current
-        ? [
-            { label: "Go to the reply box", act: keys.reply },
-            { label: "Complete the conversation", act: keys.complete },
-          ]
-        : []),
-      ...(items.length ? [{ label: "Next conversation", act: next }] : []),
-      ...items.map((item) => ({
-        label: `Open ${channelLabel(item.channel)} with ${item.customer_name || "the customer"}`,
-        act: () => open(item.id),
-      })),
-      { label: "Keyboard shortcuts", act: keys.help },
-    ];
-  }
 
   function runCommand(command) {
     host.querySelector("#command-bar").close();
@@ -347,14 +322,14 @@ export function agentDesk() {
       ${offerToasts(state.offers, state.now, state.names, { accept, reject })}
       <p class="notice" aria-live="polite">${state.notice}</p>
       ${state.error ? html`<p class="error" role="alert">${state.error}</p>` : nothing}
-      ${state.wrapUp ? wrapUpView() : nothing}
+      ${state.wrapUp ? wrapUpView(state.wrapUp, state.now, wrapUpActions) : nothing}
       <div class=${`desk ${current ? "viewing" : ""}`}>
         ${workList(state.work, state.current, (id) => open(id))}
         ${current ? conversationView(current) : html`<section class="conversation empty"><p>Open a conversation from your work list.</p></section>`}
         ${current ? customerPanel(state.customers[current.customer_id], customerActions) : nothing}
       </div>
       ${helpDialog()}
-      ${commandBar(state.query, commands(), { filter: (query) => update({ query }), run: runCommand })}
+      ${commandBar(state.query, deskCommands(state, keys, open), { filter: (query) => update({ query }), run: runCommand })}
     `;
   }
 
@@ -393,18 +368,6 @@ export function agentDesk() {
     return all.find((item) => item.id === id)?.customer_name || "the customer";
   }
 
-  function wrapUpView() {
-    const { until, since } = state.wrapUp;
-    const words = until
-      ? `${Math.max(0, Math.ceil((until - state.now) / 1000))} s left`
-      : `for ${Math.max(0, Math.floor((state.now - (since ?? state.now)) / 1000))} s`;
-    return html`<section class="wrap-up card" aria-labelledby="wrap-up-heading">
-      <h2 id="wrap-up-heading" tabindex="-1">Wrap-up</h2>
-      <p>After-contact work, <span class="countdown">${words}</span>.</p>
-      <button type="button" class="secondary" @click=${wrapUpActions.extend}>Extend by ${EXTEND_SECONDS} s</button>
-      <button type="button" @click=${wrapUpActions.end}>End now</button>
-    </section>`;
-  }
 
   return {
     start(element, theShell) {
