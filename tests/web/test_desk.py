@@ -26,6 +26,7 @@ from tests.support import (
     agent_id,
     login,
     mail,
+    next_frame,
     post_sms,
     routed,
     sms_form,
@@ -45,8 +46,13 @@ body = "Sorry for the trouble, this is {{agent.name}} from {{queue}}: I am on it
 @pytest.fixture
 async def desk_client(app_factory: AppFactory, settings_factory: Callable[..., Settings]) -> Client:
     """As pages_client (plain http, so the session cookie reaches 127.0.0.1), with a canned
-    response, email in the support queue and two minutes' wrap-up."""
-    settings = settings_factory(top=CANNED, support_channels='["sms", "email"]', support="wrap_up_seconds = 120")
+    response, email and web chat in the support queue and two minutes' wrap-up."""
+    settings = settings_factory(
+        top=CANNED,
+        support_channels='["sms", "email", "chat"]',
+        support="wrap_up_seconds = 120",
+        channels='[channels.chat]\nqueue = "support"',
+    )
     return await app_factory(dataclasses.replace(settings, http=dataclasses.replace(settings.http, public_base_url="")))
 
 
@@ -304,3 +310,36 @@ async def test_held_resumed_and_transferred_with_a_note_that_rings_on_another_de
     assert problems == [] and carol_problems == []
     await context.close()
     await other.close()
+
+
+async def test_a_chat_is_live_both_ways_with_typing(desk_client: Client, browser: Browser, tmp_path: Path) -> None:
+    context, page, problems = await signed_in(browser, desk_client, "phone")
+    visitor = await desk_client.ws_connect("/chat/ws")
+    await visitor.send_json({"type": "start", "name": "Jane <i>Visitor</i>"})
+    await next_frame(visitor, "started")
+    await visitor.send_json({"type": "message", "client_id": "c1", "body": "Hi, <script>alert(1)</script>"})
+    await next_frame(visitor, "ack")
+    await routed(desk_client)
+    await page.keyboard.press("Alt+a")
+    reply = page.get_by_label("Reply by chat")
+    await expect(reply).to_be_focused(timeout=WAIT_MS)
+    transcript = page.get_by_role("list", name="Transcript")
+    await expect(transcript).to_contain_text("Hi, <script>alert(1)</script>")
+    await expect(page.locator("#conversation-heading")).to_have_text("Chat with Jane <i>Visitor</i>")
+    assert await page.locator("main i, main script").count() == 0
+
+    await visitor.send_json({"type": "typing"})
+    await expect(page.get_by_text("The customer is typing…")).to_be_visible(timeout=WAIT_MS)
+    await visitor.send_json({"type": "message", "client_id": "c2", "body": "Are you there?"})
+    await expect(transcript).to_contain_text("Are you there?", timeout=WAIT_MS)
+    await expect(page.get_by_text("The customer is typing…")).to_have_count(0)
+
+    await page.keyboard.type("Yes, looking now")
+    assert (await next_frame(visitor, "typing"))["from"] == "agent"
+    await page.keyboard.press("Control+Enter")
+    live = await next_frame(visitor, "message")
+    assert (live["from"], live["body"]) == ("agent", "Yes, looking now")
+    await looks_right(page, tmp_path / "chat-phone.png")
+    await visitor.close()
+    assert problems == []
+    await context.close()

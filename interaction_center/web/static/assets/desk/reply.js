@@ -1,6 +1,7 @@
-// What an agent does on an open interaction: reply on its channel (canned responses by
-// "/" and their shortcut; files by email), an internal note, a transfer with a note,
-// hold or snooze (email and SMS), resume, and complete with a disposition.
+// What an agent does on an open interaction: reply on its channel (not a call's, which is
+// spoken; canned responses by "/" and their shortcut; files by email), an internal note,
+// a transfer with a note, hold or snooze (email and SMS), resume, and complete with a
+// disposition.
 import { html, nothing } from "../vendor/lit-html-3.3.3/lit-html.js";
 import { submitted } from "./forms.js";
 
@@ -22,7 +23,7 @@ export function workPanel(interaction, ctx) {
   }
   if (interaction.state !== "assigned") return nothing;
   return html`<div class="work-actions">
-    ${replyForm(interaction, ctx)}
+    ${interaction.channel === "voice" ? nothing : replyForm(interaction, ctx)}
     <details>
       <summary>Internal note</summary>
       <form @submit=${(e) => ctx.actions.note(id, submitted(e).get("note"), e.target)}>
@@ -55,7 +56,7 @@ function replyForm(interaction, ctx) {
   const id = interaction.id;
   const suggestions = cannedFor(ctx.draft, ctx.canned);
   return html`<form class="reply" @submit=${(e) => ctx.actions.send(interaction, submitted(e), e.target)}>
-    <label for=${`reply-${id}`}>Reply by ${interaction.channel === "email" ? "email" : interaction.channel.toUpperCase()}
+    <label for=${`reply-${id}`}>Reply by ${interaction.channel === "sms" ? "SMS" : interaction.channel}
       <span class="hint">(type / and a shortcut for a canned response)</span></label>
     <textarea id=${`reply-${id}`} class="reply-text" name="body" rows="3" required
       .value=${ctx.draft} @input=${(e) => ctx.actions.draftChanged(id, e.target.value)}
