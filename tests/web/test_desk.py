@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ from twilio.request_validator import RequestValidator
 
 from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
+from tests.channels import test_email
+from tests.channels.test_email import Relay
 from tests.support import (
     AUTH_TOKEN,
     PASSWORDS,
@@ -43,15 +46,22 @@ body = "Sorry for the trouble, this is {{agent.name}} from {{queue}}: I am on it
 """
 
 
+# The outbound mail relay the email tests use.
+relay = test_email.relay
+
+
 @pytest.fixture
-async def desk_client(app_factory: AppFactory, settings_factory: Callable[..., Settings]) -> Client:
+async def desk_client(app_factory: AppFactory, settings_factory: Callable[..., Settings], relay: Relay) -> Client:
     """As pages_client (plain http, so the session cookie reaches 127.0.0.1), with a canned
-    response, email and web chat in the support queue and two minutes' wrap-up."""
+    response, email (sent through the relay) and web chat in the support queue and two
+    minutes' wrap-up."""
     settings = settings_factory(
         top=CANNED,
         support_channels='["sms", "email", "chat"]',
         support="wrap_up_seconds = 120",
         channels='[channels.chat]\nqueue = "support"',
+        smtp=f'domains = ["example.com"]\nrelay_host = "127.0.0.1"\nrelay_port = {relay.port}\n'
+        'from_address = "support@example.com"',
     )
     return await app_factory(dataclasses.replace(settings, http=dataclasses.replace(settings.http, public_base_url="")))
 
@@ -199,8 +209,16 @@ async def test_a_dropped_socket_reconnects_keeps_the_typed_reply_and_new_work_ri
     await context.close()
 
 
+async def mail_with(relay: Relay, text: str) -> EmailMessage:
+    """The first mail the relay is given with ``text`` in it, waiting for it."""
+    count = 1
+    while text not in str(mail := await relay.next_mail(count)):
+        count += 1
+    return mail
+
+
 async def test_an_email_and_an_sms_side_by_side_and_the_customer_edited_found_and_merged(
-    desk_client: Client, browser: Browser, tmp_path: Path
+    desk_client: Client, browser: Browser, relay: Relay, tmp_path: Path
 ) -> None:
     context, page, problems = await signed_in(browser, desk_client, "desk")
     services = desk_client.app[SERVICES]
@@ -229,6 +247,16 @@ async def test_an_email_and_an_sms_side_by_side_and_the_customer_edited_found_an
     await expect(frame).to_have_attribute("sandbox", "")
     await transcript.get_by_text("The mail as sent (HTML)").click()
     await expect(page.frame_locator("iframe").locator("b")).to_have_text("my")
+    await page.get_by_label("Reply by email").fill("It left on Monday: the receipt attached.")
+    await page.get_by_label("Attach files").set_input_files(
+        [{"name": "label.txt", "mimeType": "text/plain", "buffer": b"parcel 42"}]
+    )
+    await page.get_by_role("button", name="Send").click()
+    await expect(page.get_by_text("Reply sent.")).to_be_visible(timeout=WAIT_MS)
+    await expect(transcript.locator(".message.outbound")).to_contain_text("label.txt (text/plain, 1 KB)")
+    sent = await mail_with(relay, "It left on Monday")
+    assert sent["Subject"] == "Re: Order 42"
+    assert [part.get_filename() for part in sent.iter_attachments()] == ["label.txt"]
 
     await text_in(desk_client, "Also: my number is this one")
     await page.keyboard.press("Alt+a")
