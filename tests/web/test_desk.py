@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, FilePayload, Page, expect
 from twilio.request_validator import RequestValidator
 
 from interaction_center.settings.model import Settings
@@ -248,9 +248,8 @@ async def test_an_email_and_an_sms_side_by_side_and_the_customer_edited_found_an
     await transcript.get_by_text("The mail as sent (HTML)").click()
     await expect(page.frame_locator("iframe").locator("b")).to_have_text("my")
     await page.get_by_label("Reply by email").fill("It left on Monday: the receipt attached.")
-    await page.get_by_label("Attach files").set_input_files(
-        [{"name": "label.txt", "mimeType": "text/plain", "buffer": b"parcel 42"}]
-    )
+    label: FilePayload = {"name": "label.txt", "mimeType": "text/plain", "buffer": b"parcel 42"}
+    await page.get_by_label("Attach files").set_input_files(label)
     await page.get_by_role("button", name="Send").click()
     await expect(page.get_by_text("Reply sent.")).to_be_visible(timeout=WAIT_MS)
     await expect(transcript.locator(".message.outbound")).to_contain_text("label.txt (text/plain, 1 KB)")
