@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -93,6 +94,12 @@ async def signed_in(
     return context, page, problems
 
 
+async def take_by_keyboard(page: Page, offer: str | re.Pattern[str] = "SMS from +15551230001") -> None:
+    """Alt+A once the offer rings: its frame reaches the page a moment after routing made it."""
+    await expect(page.get_by_role("article", name=offer)).to_be_visible(timeout=WAIT_MS)
+    await page.keyboard.press("Alt+a")
+
+
 async def looks_right(page: Page, shot: Path) -> None:
     assert await serious_violations(page) == []
     assert await fits(page)
@@ -174,7 +181,7 @@ async def test_a_dropped_socket_reconnects_keeps_the_typed_reply_and_new_work_ri
 ) -> None:
     context, page, problems = await signed_in(browser, desk_client, "desk")
     await text_in(desk_client, "Where is my parcel?")
-    await page.keyboard.press("Alt+a")
+    await take_by_keyboard(page)
     reply = page.get_by_label("Reply by SMS")
     await expect(reply).to_be_focused(timeout=WAIT_MS)
     await page.keyboard.type("Let me look that up for y")
@@ -258,7 +265,7 @@ async def test_an_email_and_an_sms_side_by_side_and_the_customer_edited_found_an
     assert [part.get_filename() for part in sent.iter_attachments()] == ["label.txt"]
 
     await text_in(desk_client, "Also: my number is this one")
-    await page.keyboard.press("Alt+a")
+    await take_by_keyboard(page)
     await expect(heading).to_have_text("SMS with +15551230001", timeout=WAIT_MS)
     tabs = page.get_by_role("navigation", name="Open conversations")
     await expect(tabs.get_by_role("button")).to_have_text(["jane@customer.test", "+15551230001"])
@@ -291,6 +298,14 @@ async def test_an_email_and_an_sms_side_by_side_and_the_customer_edited_found_an
     await context.close()
 
 
+async def resume_and_take_again(page: Page) -> None:
+    """A conversation set aside taken up again: back in the queue reserved for the agent,
+    offered to them again and accepted."""
+    await page.get_by_role("button", name="Resume now").click()
+    await take_by_keyboard(page)
+    await expect(page.get_by_label("Reply by SMS")).to_be_focused(timeout=WAIT_MS)
+
+
 async def test_held_resumed_and_transferred_with_a_note_that_rings_on_another_desk(
     desk_client: Client, browser: Browser, tmp_path: Path
 ) -> None:
@@ -304,18 +319,23 @@ async def test_held_resumed_and_transferred_with_a_note_that_rings_on_another_de
     await expect(shortcuts).to_be_hidden()
 
     await text_in(desk_client, "Can you check my bill?")
-    await page.keyboard.press("Alt+a")
+    await take_by_keyboard(page)
     await expect(page.get_by_label("Reply by SMS")).to_be_focused(timeout=WAIT_MS)
     await page.get_by_text("Hold or snooze").click()
     await page.get_by_role("button", name="Hold until the customer answers").click()
     await expect(page.get_by_text("On hold until the customer answers.")).to_be_visible(timeout=WAIT_MS)
     work = page.get_by_role("navigation", name="My work")
     await expect(work.locator("li", has_text="set aside")).to_have_count(1)
-    await page.get_by_role("button", name="Resume now").click()
-    # Back in the queue reserved for her: offered to her again.
-    await expect(page.get_by_role("article", name="SMS from +15551230001")).to_be_visible(timeout=WAIT_MS)
-    await page.keyboard.press("Alt+a")
-    await expect(page.get_by_label("Reply by SMS")).to_be_focused(timeout=WAIT_MS)
+    await resume_and_take_again(page)
+
+    await page.get_by_text("Hold or snooze").click()
+    tomorrow = datetime.now() + timedelta(days=1)
+    await page.get_by_label("Snooze until").fill(tomorrow.strftime("%Y-%m-%dT%H:%M"))
+    await page.get_by_role("button", name="Snooze", exact=True).click()
+    await expect(page.get_by_text("Snoozed.")).to_be_visible(timeout=WAIT_MS)
+    set_aside = page.locator(".work-actions")
+    await expect(set_aside).to_contain_text(f"Set aside until {tomorrow:%b} {tomorrow.day}, {tomorrow.year}")
+    await resume_and_take_again(page)
 
     await page.locator("summary", has_text="Transfer").click()
     await page.get_by_label("To the queue").select_option("sales")
@@ -347,7 +367,7 @@ async def test_a_chat_is_live_both_ways_with_typing(desk_client: Client, browser
     await visitor.send_json({"type": "message", "client_id": "c1", "body": "Hi, <script>alert(1)</script>"})
     await next_frame(visitor, "ack")
     await routed(desk_client)
-    await page.keyboard.press("Alt+a")
+    await take_by_keyboard(page, re.compile("^Chat from"))
     reply = page.get_by_label("Reply by chat")
     await expect(reply).to_be_focused(timeout=WAIT_MS)
     transcript = page.get_by_role("list", name="Transcript")

@@ -4,6 +4,7 @@
 // disposition.
 import { html, nothing } from "../vendor/lit-html-3.3.3/lit-html.js";
 import { submitted } from "./forms.js";
+import { shortDate } from "./labels.js";
 
 const PARKABLE = new Set(["email", "sms"]);
 
@@ -17,7 +18,7 @@ export function workPanel(interaction, ctx) {
   const id = interaction.id;
   if (interaction.state === "parked") {
     return html`<div class="work-actions">
-      <p>Set aside${interaction.parked_until ? html` until ${new Date(interaction.parked_until).toLocaleString()}` : nothing}.</p>
+      <p>Set aside${interaction.parked_until ? html` until ${shortDate(interaction.parked_until)}` : nothing}.</p>
       <button type="button" @click=${() => ctx.actions.resume(id)}>Resume now</button>
     </div>`;
   }
