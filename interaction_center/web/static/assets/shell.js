@@ -14,7 +14,7 @@ const capitalized = (word) => word.charAt(0).toUpperCase() + word.slice(1);
 const statusLabel = (status) => STATUS_LABELS[status] ?? status;
 
 // `workspace` (optional): what the page does once signed in, rendered in its own element
-// under the status: {start(host, shell), stop()}, where shell.agentChanged(agent) shows a
+// under the status: {start(host, shell, agent), stop()}, where shell.agentChanged(agent) shows a
 // status the workspace learnt of and shell.signedOut(message) ends the session's view.
 export function mountShell(root, { title, roles, workspace }) {
   // lit-html renders after what is there: the page's own "Loading…" goes first.
@@ -32,7 +32,7 @@ export function mountShell(root, { title, roles, workspace }) {
     const choice = SETTABLE.includes(agent.status) ? agent.status : "available";
     update({ phase: "signed-in", agent, choice, error: "", busy: false }, focus);
     const host = root.querySelector(".workspace");
-    if (workspace && host) workspace.start(host, { agentChanged, signedOut });
+    if (workspace && host) workspace.start(host, { agentChanged, signedOut }, agent);
   }
 
   function agentChanged(agent) {

@@ -7,7 +7,7 @@ import * as api from "../api.js";
 import { commandBar, deskCommands } from "./commandbar.js";
 import { transcript } from "./conversation.js";
 import { customerPanel } from "./customer.js";
-import { draft, keepDraft } from "./drafts.js";
+import { draftsOf } from "./drafts.js";
 import { channelLabel, stateLabel } from "./labels.js";
 import { askToNotify, fromFrame, fromInteraction, mayAskToNotify, offerToasts, ring } from "./offers.js";
 import { workPanel } from "./reply.js";
@@ -28,6 +28,7 @@ export function agentDesk() {
   let socket = null;
   let ticker = 0;
   let state;
+  let drafts = null;
   // When the chat visitor was last told, per interaction, that the agent is typing.
   const typingSent = {};
 
@@ -182,7 +183,7 @@ export function agentDesk() {
 
   const actions = {
     draftChanged(id, text) {
-      keepDraft(id, text);
+      drafts.keep(id, text);
       update({});
       const interaction = state.details[id];
       if (interaction?.channel === "chat" && Date.now() - (typingSent[id] ?? 0) > TYPING_EVERY_MS) {
@@ -191,14 +192,14 @@ export function agentDesk() {
       }
     },
     useCanned(id, response) {
-      keepDraft(id, response.text ?? response.body);
+      drafts.keep(id, response.text ?? response.body);
       update({}, `#reply-${CSS.escape(id)}`);
     },
     send: (interaction, form, element) =>
       attempt(async () => {
         const files = form.getAll("attachment").filter((file) => file.size > 0 || file.name);
         await api.reply(interaction.id, files.length ? form : { body: form.get("body") });
-        keepDraft(interaction.id, "");
+        drafts.keep(interaction.id, "");
         element.reset();
         await changed(interaction.id, "Reply sent.");
       }, "The reply was not sent"),
@@ -226,7 +227,7 @@ export function agentDesk() {
       }
       return attempt(async () => {
         await api.complete(id, disposition, note);
-        keepDraft(id, "");
+        drafts.keep(id, "");
         await changed(id, `Completed: ${code?.label ?? disposition}.`);
         // Wrap-up follows when the queue gives time for it; else the agent is available.
         const agent = await api.me();
@@ -352,7 +353,7 @@ export function agentDesk() {
       ${interaction.transfer_note ? html`<p class="transfer-note">Transfer note: ${interaction.transfer_note}</p>` : nothing}
       ${transcript(interaction, { typing: (state.typing[id] ?? 0) > Date.now() })}
       ${workPanel(interaction, {
-        draft: draft(id),
+        draft: drafts.draft(id),
         canned: state.canned[id] ?? [],
         dispositions: dispositionsOf(interaction),
         queues: Object.keys(state.dispositions),
@@ -370,9 +371,10 @@ export function agentDesk() {
 
 
   return {
-    start(element, theShell) {
+    start(element, theShell, agent) {
       host = element;
       shell = theShell;
+      drafts = draftsOf(agent.id);
       state = {
         connection: "connecting", offers: [], names: {}, work: EMPTY_WORK, open: [], current: null,
         details: {}, customers: {}, canned: {}, typing: {}, dispositions: {}, notice: "", error: "",
