@@ -12,14 +12,16 @@ export class ApiError extends Error {
 
 async function call(method, path, body) {
   const headers = { "X-Requested-With": "interaction-center" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  // A form (an email reply with files) goes as multipart, which the browser frames itself.
+  const form = body instanceof FormData;
+  if (body !== undefined && !form) headers["Content-Type"] = "application/json";
   let response;
   try {
     response = await fetch(path, {
       method,
       headers,
       credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || form ? body : JSON.stringify(body),
     });
   } catch {
     throw new ApiError(0, "network", "The service cannot be reached. Check the connection and try again.");
@@ -38,6 +40,38 @@ export const signIn = (username, password) => call("POST", "/api/v1/auth/session
 export const signOut = () => call("POST", "/api/v1/auth/logout");
 export const setStatus = (status, reason) =>
   call("PUT", "/api/v1/agents/me/status", reason ? { status, reason } : { status });
+export const me = () => call("GET", "/api/v1/agents/me");
+
+// The agent desktop's work (README, "Agent / supervisor API").
+const interactionPath = (id) => `/api/v1/interactions/${encodeURIComponent(id)}`;
+const query = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) => v != null)).toString();
+
+export const work = () => call("GET", "/api/v1/work?limit=10");
+export const accept = (offerId) => call("POST", `/api/v1/offers/${encodeURIComponent(offerId)}/accept`);
+export const reject = (offerId) => call("POST", `/api/v1/offers/${encodeURIComponent(offerId)}/reject`);
+export const interaction = (id) => call("GET", interactionPath(id));
+// A FormData body when there are files (email), else {body}.
+export const reply = (id, body) => call("POST", `${interactionPath(id)}/messages`, body);
+export const note = (id, body) => call("POST", `${interactionPath(id)}/notes`, { body });
+export const transfer = (id, target) => call("POST", `${interactionPath(id)}/transfer`, target);
+export const hold = (id) => call("POST", `${interactionPath(id)}/hold`, {});
+export const snooze = (id, until) => call("POST", `${interactionPath(id)}/snooze`, { until });
+export const resume = (id) => call("POST", `${interactionPath(id)}/resume`);
+export const complete = (id, disposition, note) =>
+  call("POST", `${interactionPath(id)}/complete`, note ? { disposition, note } : { disposition });
+export const dispositions = () => call("GET", "/api/v1/dispositions");
+export const canned = (interactionId) => call("GET", `/api/v1/canned?${query({ interaction_id: interactionId })}`);
+export const extendWrapUp = (seconds) => call("POST", "/api/v1/agents/me/wrap-up/extend", { seconds });
+export const endWrapUp = () => call("POST", "/api/v1/agents/me/wrap-up/end");
+export const voiceToken = () => call("GET", "/api/v1/voice/token");
+
+export const customer = (id, before) =>
+  call("GET", `/api/v1/customers/${encodeURIComponent(id)}?${query({ limit: 5, before })}`);
+export const findCustomers = (kind, value) => call("GET", `/api/v1/customers?${query({ [kind]: value })}`);
+export const editCustomer = (id, change) => call("PATCH", `/api/v1/customers/${encodeURIComponent(id)}`, change);
+export const merge = (id, from) => call("POST", `/api/v1/customers/${encodeURIComponent(id)}/merge`, { from });
+export const unmerge = (id, mergeId) =>
+  call("POST", `/api/v1/customers/${encodeURIComponent(id)}/unmerge`, { merge_id: mergeId });
 
 // The supervisor dashboard's calls: acting on the floor (supervisors and admins).
 const enc = encodeURIComponent;
@@ -45,7 +79,6 @@ export const setAgentStatus = (agentId, status, reason) =>
   call("PUT", `/api/v1/agents/${enc(agentId)}/status`, reason ? { status, reason } : { status });
 export const waiting = (queue) => call("GET", `/api/v1/queues/${enc(queue)}/waiting`);
 export const agentWork = (agentId) => call("GET", `/api/v1/agents/${enc(agentId)}/work`);
-export const interaction = (id) => call("GET", `/api/v1/interactions/${enc(id)}`);
 // ``target``: {queue} or {agent_id}.
 export const moveInteraction = (id, target) => call("POST", `/api/v1/interactions/${enc(id)}/move`, target);
 export const setPriority = (id, priority) => call("POST", `/api/v1/interactions/${enc(id)}/priority`, { priority });

@@ -13,9 +13,10 @@ const REASONS = ["break", "lunch", "training", "meeting"];
 const capitalized = (word) => word.charAt(0).toUpperCase() + word.slice(1);
 const statusLabel = (status) => STATUS_LABELS[status] ?? status;
 
-// ``workspace``, when given, is what the page does beyond the status: its start(agent,
-// element) is called once signed in with an element of its own to render into, and its
-// stop() on signing out.
+// `workspace` (optional): what the page does once signed in by one of its roles, rendered in
+// its own element under the status: {start(host, shell, agent), stop()}, where
+// shell.agentChanged(agent) shows a status the workspace learnt of and
+// shell.signedOut(message) ends the session's view.
 export function mountShell(root, { title, roles, workspace }) {
   // lit-html renders after what is there: the page's own "Loading…" goes first.
   root.replaceChildren();
@@ -31,7 +32,13 @@ export function mountShell(root, { title, roles, workspace }) {
   function signedIn(agent, focus) {
     const choice = SETTABLE.includes(agent.status) ? agent.status : "available";
     update({ phase: "signed-in", agent, choice, error: "", busy: false }, focus);
-    if (workspace && roles.includes(agent.role)) workspace.start(agent, root.querySelector("#workspace"));
+    // Rendered only for the page's roles (see view()).
+    const host = root.querySelector(".workspace");
+    if (workspace && host) workspace.start(host, { agentChanged, signedOut }, agent);
+  }
+
+  function agentChanged(agent) {
+    update({ agent });
   }
 
   function signedOut(error, notice = "") {
@@ -95,9 +102,9 @@ export function mountShell(root, { title, roles, workspace }) {
         </p>
         <button type="button" @click=${onSignOut} ?disabled=${state.busy}>Sign out</button>
       </header>
-      <main>
+      <main class=${workspace ? "wide" : ""}>
         ${roles.includes(state.agent.role) ? statusView() : elsewhereView()}
-        ${workspace && roles.includes(state.agent.role) ? html`<div id="workspace" class="workspace"></div>` : nothing}
+        ${workspace && roles.includes(state.agent.role) ? html`<div class="workspace"></div>` : nothing}
       </main>
     `;
   }

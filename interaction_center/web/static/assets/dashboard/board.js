@@ -32,7 +32,7 @@ export function dashboard() {
   let state = {};
   const admin = adminState(() => draw(), announce);
 
-  function start(agent, element) {
+  function start(element, _shell, agent) {
     root = element;
     me = agent;
     floor = new Floor();

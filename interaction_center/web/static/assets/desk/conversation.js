@@ -1,0 +1,89 @@
+// An interaction's transcript in its channel's form: SMS and chat as bubbles (an SMS with
+// its delivery status), email with its subject, the quoted mail folded and the attachments
+// listed, a call's IVR steps; internal notes and transfers apart from what the customer
+// saw. Every text is bound as text; an email's HTML only ever in a frame that runs nothing.
+import { html, nothing } from "../vendor/lit-html-3.3.3/lit-html.js";
+import { shortTime } from "./labels.js";
+
+// Of the events, those an agent reads in the transcript, each with its words.
+const SHOWN = {
+  note_added: (data) => ["note", "Internal note", data.body],
+  transferred: (data) => ["transfer", `Transferred${data.queue ? ` to ${data.queue}` : ""}`, data.note],
+  moved: (data) => ["transfer", `Moved${data.queue ? ` to ${data.queue}` : ""}`, data.note],
+  parked: (data) => ["system", data.until ? `Snoozed until ${shortTime(data.until)}` : "On hold", data.note],
+  completed: (data) => ["system", `Completed: ${data.disposition}`, data.note],
+  ivr_prompt: (data) => ["ivr", `IVR ${data.node}: played ${data.prompt}`, ""],
+  ivr_input: (data) => ["ivr", `IVR ${data.node}: caller chose`, data.digits ?? data.speech ?? ""],
+  ivr_timeout: (data) => ["ivr", `IVR ${data.node}: no answer`, ""],
+};
+
+// Messages and the shown events, in the order they happened.
+function entries(interaction) {
+  const messages = interaction.messages.map((message) => ({ at: message.created_at, message }));
+  const events = interaction.events
+    .filter((event) => SHOWN[event.type])
+    .map((event) => ({ at: event.at, event }));
+  return [...messages, ...events].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+}
+
+export function transcript(interaction, { typing }) {
+  return html`<ol class=${`transcript ${interaction.channel}`} aria-label="Transcript">
+      ${entries(interaction).map((entry) => (entry.message ? message(entry.message) : event(entry.event)))}
+    </ol>
+    ${typing ? html`<p class="typing">The customer is typing…</p>` : nothing}`;
+}
+
+function message(m) {
+  const who = m.direction === "inbound" ? "Customer" : "You";
+  return html`<li class=${`message ${m.direction}`}>
+    <p class="meta">${who} · <time datetime=${m.created_at}>${shortTime(m.created_at)}</time></p>
+    ${m.channel === "email" ? email(m) : html`<p class="body">${m.body}</p>`}
+    ${m.direction === "outbound" ? delivery(m) : nothing}
+  </li>`;
+}
+
+function delivery(m) {
+  const failed = m.status === "failed" || m.status === "undelivered";
+  return html`<p class=${failed ? "delivery failed" : "delivery"}>
+    ${m.status}${m.error ? html`: ${m.error}` : nothing}
+  </p>`;
+}
+
+// A mail's own words, and what it quotes of the mails before it (from the first line
+// quoted with ">" or introduced by "On … wrote:").
+function splitQuote(body) {
+  const lines = body.split("\n");
+  const start = lines.findIndex((line) => line.startsWith(">") || /^On .+ wrote:\s*$/.test(line));
+  return start < 0 ? [body, ""] : [lines.slice(0, start).join("\n"), lines.slice(start).join("\n")];
+}
+
+function email(m) {
+  const { subject, attachments = [], html: markup } = m.attributes;
+  const [own, quoted] = splitQuote(m.body);
+  return html`
+    ${subject ? html`<p class="subject">${subject}</p>` : nothing}
+    <p class="body">${own}</p>
+    ${quoted
+      ? html`<details class="quoted"><summary>Quoted text</summary><p class="body">${quoted}</p></details>`
+      : nothing}
+    ${attachments.length
+      ? html`<ul class="attachments" aria-label="Attachments">
+          ${attachments.map((a) => html`<li>${a.filename} (${a.content_type}, ${Math.ceil(a.size / 1024)} KB)</li>`)}
+        </ul>`
+      : nothing}
+    ${markup
+      ? html`<details class="original">
+          <summary>The mail as sent (HTML)</summary>
+          <iframe sandbox="" title="The mail as sent" srcdoc=${markup}></iframe>
+        </details>`
+      : nothing}
+  `;
+}
+
+function event(e) {
+  const [kind, title, text] = SHOWN[e.type](e.data);
+  return html`<li class=${`event ${kind}`}>
+    <p class="meta">${title} · <time datetime=${e.at}>${shortTime(e.at)}</time></p>
+    ${text ? html`<p class="body">${text}</p>` : nothing}
+  </li>`;
+}

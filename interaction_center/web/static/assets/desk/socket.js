@@ -1,0 +1,57 @@
+// The agent's live socket (GET /api/v1/ws), signed in by the session cookie its handshake
+// carries. It opens again by itself after a drop, waiting longer after each failure (so a
+// service that is down is not hammered), and says when it is open, so the desk can read
+// again what it may have missed: the socket's frames are pushes, not a log to replay.
+
+// The service closes with these when the session is over: opening again would not help.
+const SESSION_OVER = new Set([4001, 4401]);
+const FIRST_DELAY_MS = 500;
+const LONGEST_DELAY_MS = 15_000;
+
+export function liveSocket({ onFrame, onOpen, onDrop, onSessionOver }) {
+  let socket = null;
+  let delay = FIRST_DELAY_MS;
+  let timer = 0;
+  let stopped = false;
+
+  function open() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    socket = new WebSocket(`${scheme}://${location.host}/api/v1/ws`);
+    socket.addEventListener("open", () => {
+      delay = FIRST_DELAY_MS;
+      onOpen();
+    });
+    socket.addEventListener("message", (event) => onFrame(JSON.parse(event.data)));
+    socket.addEventListener("close", (event) => {
+      if (stopped) return;
+      if (SESSION_OVER.has(event.code)) {
+        onSessionOver();
+        return;
+      }
+      onDrop();
+      timer = setTimeout(open, delay);
+      delay = Math.min(delay * 2, LONGEST_DELAY_MS);
+    });
+  }
+
+  // Back online: no reason to wait out the back-off.
+  function online() {
+    if (stopped || socket?.readyState !== WebSocket.CLOSED) return;
+    clearTimeout(timer);
+    open();
+  }
+
+  window.addEventListener("online", online);
+  open();
+  return {
+    send(frame) {
+      if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+    },
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+      window.removeEventListener("online", online);
+      socket?.close();
+    },
+  };
+}
