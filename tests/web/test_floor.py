@@ -65,15 +65,18 @@ async def test_changes_come_at_most_twice_a_second(client: Client) -> None:
     for n in range(8):
         await post_sms(client, sms_form(sender=f"+1555123{n:04d}"))
         await asyncio.sleep(0.1)
+    # Until a second and a half after the last contact, however long posting took (on a
+    # busy machine, longer than any fixed window): its change has been sent by then.
+    until = time.monotonic() + 1.5
     frames = []
-    while time.monotonic() - started < 2.0:
+    while (left := until - time.monotonic()) > 0:
         try:
-            frames.append(
-                await next_frame(socket, "floor_changes", timeout=max(0.05, 2.0 - (time.monotonic() - started)))
-            )
+            frames.append(await next_frame(socket, "floor_changes", timeout=max(0.05, left)))
         except TimeoutError:
             break
-    assert 1 <= len(frames) <= 5, len(frames)
+    window = time.monotonic() - started
+    # Twice a second over the window, and one at its start.
+    assert 1 <= len(frames) <= 2 * window + 1, (len(frames), window)
     await socket.close()
 
 
