@@ -16,8 +16,10 @@ from interaction_center.domain.wire import (
     AuditBody,
     AuditEntryBody,
     ChatLine,
+    ColleagueBody,
     CustomerBody,
     CustomersBody,
+    DirectoryBody,
     EventBody,
     HelloFrame,
     IdentityBody,
@@ -67,6 +69,20 @@ def agent(row: Agent) -> AgentBody:
 
 def agents(rows: Sequence[Agent]) -> AgentsBody:
     return {"agents": [agent(row) for row in rows]}
+
+
+def directory(rows: Sequence[Agent]) -> DirectoryBody:
+    colleagues: list[ColleagueBody] = [
+        {
+            "id": row.id,
+            "username": row.username,
+            "display_name": row.display_name,
+            "status": row.status,
+            "queues": row.queues,
+        }
+        for row in rows
+    ]
+    return {"agents": colleagues}
 
 
 def audit(rows: Sequence[Mapping[str, Any]], limit: int) -> AuditBody:

@@ -71,6 +71,21 @@ class AgentsBody(TypedDict):
     agents: list[AgentBody]
 
 
+class ColleagueBody(TypedDict):
+    """An agent as every signed-in caller may see them, to transfer to: who, whether they
+    are there, and their queues; nothing of their account beyond that."""
+
+    id: str
+    username: str
+    display_name: str
+    status: str
+    queues: list[dict[str, Any]]
+
+
+class DirectoryBody(TypedDict):
+    agents: list[ColleagueBody]
+
+
 class AuditEntryBody(TypedDict):
     id: int
     at: str

@@ -136,6 +136,15 @@ async def list_agents(request: web.Request, agent: Account) -> web.Response:
     return web.json_response(serialize.agents(rows))
 
 
+@routes.get("/api/v1/agents/directory")
+@declare(wire.DirectoryBody)
+@allow(*EVERYONE)
+async def agent_directory(request: web.Request, agent: Account) -> web.Response:
+    """Every active agent, for anyone signed in to transfer to: ``GET /agents`` is the
+    supervisors' full view of the accounts."""
+    return web.json_response(serialize.directory(await request.app[SERVICES].accounts.active()))
+
+
 @routes.get("/api/v1/queues")
 @declare(wire.QueuesBody)
 @allow(*SUPERVISORS)

@@ -338,7 +338,7 @@ async def test_held_resumed_and_transferred_with_a_note_that_rings_on_another_de
     await resume_and_take_again(page)
 
     await page.locator("summary", has_text="Transfer").click()
-    await page.get_by_label("To the queue").select_option("sales")
+    await page.get_by_label("To a queue or an agent").select_option("sales")
     await page.get_by_label("Note for the next agent").fill("Billing question, <b>urgent</b>")
     await page.get_by_role("button", name="Transfer", exact=True).click()
     await expect(page.get_by_text("Transferred to sales.")).to_be_visible(timeout=WAIT_MS)

@@ -29,6 +29,8 @@ export function agentDesk() {
   let ticker = 0;
   let state;
   let drafts = null;
+  // The signed-in agent's id: nobody transfers to themselves.
+  let me = null;
   // When the chat visitor was last told, per interaction, that the agent is typing.
   const typingSent = {};
 
@@ -209,10 +211,16 @@ export function agentDesk() {
         element.reset();
         await changed(id, "Note added.");
       }, "The note was not added"),
-    transfer: (id, queue, note) =>
+    // Read when the transfer form opens: who is available changes all day.
+    lookUpColleagues: () =>
+      api.directory().then(
+        ({ agents }) => update({ colleagues: agents.filter((a) => a.id !== me && a.status === "available") }),
+        () => {},
+      ),
+    transfer: (id, target, note) =>
       attempt(async () => {
-        await api.transfer(id, note ? { queue, note } : { queue });
-        await changed(id, `Transferred to ${queue}.`);
+        await api.transfer(id, note ? { ...target.body, note } : target.body);
+        await changed(id, `Transferred to ${target.name}.`);
         close(id);
       }, "The transfer failed"),
     hold: (id) => attempt(() => api.hold(id).then(() => changed(id, "On hold until the customer answers."))),
@@ -357,6 +365,7 @@ export function agentDesk() {
         canned: state.canned[id] ?? [],
         dispositions: dispositionsOf(interaction),
         queues: Object.keys(state.dispositions),
+        colleagues: state.colleagues,
         busy: state.busy,
         completing: state.completing,
         actions,
@@ -375,10 +384,12 @@ export function agentDesk() {
       host = element;
       shell = theShell;
       drafts = draftsOf(agent.id);
+      me = agent.id;
       state = {
         connection: "connecting", offers: [], names: {}, work: EMPTY_WORK, open: [], current: null,
         details: {}, customers: {}, canned: {}, typing: {}, dispositions: {}, notice: "", error: "",
         busy: false, completing: false, wrapUp: null, voice: "", now: Date.now(), query: "",
+        colleagues: [],
       };
       update({});
       document.addEventListener("keydown", onKey);
