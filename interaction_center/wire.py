@@ -25,6 +25,7 @@ from interaction_center.domain.wire import (
     IdentityBody,
     InteractionBody,
     LoginBody,
+    MeBody,
     MessageBody,
     NewMessageFrame,
     OfferFrame,
@@ -147,6 +148,10 @@ def waiting(queue: str, entries: Sequence[QueueEntry]) -> WaitingBody:
             for e in entries
         ],
     }
+
+
+def me(row: Agent, wrap_up_until: float | None) -> MeBody:
+    return {**agent(row), "wrap_up_until": None if wrap_up_until is None else to_datetime(wrap_up_until).isoformat()}
 
 
 def wrap_up(until: float) -> WrapUpBody:

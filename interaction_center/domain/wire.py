@@ -55,6 +55,13 @@ class AgentBody(TypedDict):
     active: bool
 
 
+class MeBody(AgentBody):
+    """The caller as ``GET /agents/me`` tells them: with when their wrap-up ends (null out
+    of wrap-up), for the desk's countdown."""
+
+    wrap_up_until: str | None
+
+
 class LoginBody(TypedDict):
     token: str
     expires_at: str

@@ -101,10 +101,11 @@ async def logout(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.get("/api/v1/agents/me")
-@declare(wire.AgentBody)
+@declare(wire.MeBody)
 @allow(*EVERYONE)
 async def me(request: web.Request, agent: Account) -> web.Response:
-    return web.json_response(serialize.agent(agent))
+    until = await request.app[SERVICES].dispatcher.wrap_up_until(agent.id)
+    return web.json_response(serialize.me(agent, until))
 
 
 @routes.put("/api/v1/agents/me/status")

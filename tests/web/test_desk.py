@@ -161,6 +161,8 @@ async def test_an_sms_rings_is_taken_by_keyboard_answered_noted_and_completed(
     await expect(page.get_by_text("Completed: Complaint.")).to_be_visible(timeout=WAIT_MS)
     await expect(page.get_by_role("heading", name="Wrap-up")).to_be_focused()
     await expect(page.locator(".current .status")).to_have_text("Wrap-up")
+    # It counts down from the queue's 120 s, to the end the service tells.
+    await expect(page.locator(".wrap-up .countdown")).to_have_text(re.compile(r"^1[01]\d s left$"), timeout=WAIT_MS)
     await looks_right(page, tmp_path / f"{size}-completed.png")
     await page.get_by_role("button", name="Extend by 60 s").click()
     await expect(page.locator(".wrap-up .countdown")).to_have_text(re.compile(r"^1\d\d s left$"), timeout=WAIT_MS)

@@ -65,7 +65,7 @@ export function agentDesk() {
   async function catchUp() {
     const [work, agent] = await Promise.all([api.work(), api.me()]);
     shell.agentChanged(agent);
-    update({ work, names: offeredNames(work), wrapUp: wrapUpOf(agent, state.wrapUp) });
+    update({ work, names: offeredNames(work), wrapUp: wrapUpOf(agent) });
     await Promise.all(state.open.map(loadInteraction));
   }
 
@@ -105,7 +105,7 @@ export function agentDesk() {
     } else if (frame.type === "status") {
       api.me().then((agent) => {
         shell.agentChanged(agent);
-        update({ wrapUp: wrapUpOf(agent, state.wrapUp) });
+        update({ wrapUp: wrapUpOf(agent) });
       }, () => {});
     }
   }
@@ -240,7 +240,7 @@ export function agentDesk() {
         // Wrap-up follows when the queue gives time for it; else the agent is available.
         const agent = await api.me();
         shell.agentChanged(agent);
-        const wrapUp = wrapUpOf(agent, state.wrapUp);
+        const wrapUp = wrapUpOf(agent);
         update({ completing: false, wrapUp }, wrapUp ? "#wrap-up-heading" : "#work-heading");
       }, "Not completed");
     },
