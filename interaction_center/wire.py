@@ -16,13 +16,16 @@ from interaction_center.domain.wire import (
     AuditBody,
     AuditEntryBody,
     ChatLine,
+    ColleagueBody,
     CustomerBody,
     CustomersBody,
+    DirectoryBody,
     EventBody,
     HelloFrame,
     IdentityBody,
     InteractionBody,
     LoginBody,
+    MeBody,
     MessageBody,
     NewMessageFrame,
     OfferFrame,
@@ -67,6 +70,20 @@ def agent(row: Agent) -> AgentBody:
 
 def agents(rows: Sequence[Agent]) -> AgentsBody:
     return {"agents": [agent(row) for row in rows]}
+
+
+def directory(rows: Sequence[Agent]) -> DirectoryBody:
+    colleagues: list[ColleagueBody] = [
+        {
+            "id": row.id,
+            "username": row.username,
+            "display_name": row.display_name,
+            "status": row.status,
+            "queues": row.queues,
+        }
+        for row in rows
+    ]
+    return {"agents": colleagues}
 
 
 def audit(rows: Sequence[Mapping[str, Any]], limit: int) -> AuditBody:
@@ -131,6 +148,10 @@ def waiting(queue: str, entries: Sequence[QueueEntry]) -> WaitingBody:
             for e in entries
         ],
     }
+
+
+def me(row: Agent, wrap_up_until: float | None) -> MeBody:
+    return {**agent(row), "wrap_up_until": None if wrap_up_until is None else to_datetime(wrap_up_until).isoformat()}
 
 
 def wrap_up(until: float) -> WrapUpBody:

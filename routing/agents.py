@@ -145,4 +145,7 @@ class EngineAgent:
         return (self.idle_since, self.agent_id, stamp)
 
     def snapshot(self) -> AgentSnapshot:
-        return AgentSnapshot(self.agent_id, self.state, self.reason, self.idle_since, tuple(self.holding), self.missed)
+        until = self.wrap_up_until if self.state is AgentState.WRAP_UP else 0.0
+        return AgentSnapshot(
+            self.agent_id, self.state, self.reason, self.idle_since, tuple(self.holding), self.missed, until
+        )

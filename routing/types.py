@@ -191,6 +191,8 @@ class AgentSnapshot:
     idle_since: float
     holding: tuple[str, ...]
     missed_in_a_row: int
+    # When its wrap-up ends (seconds since the epoch); 0.0 out of wrap-up.
+    wrap_up_until: float
 
 
 @dataclass(frozen=True, slots=True)

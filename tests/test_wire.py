@@ -130,7 +130,8 @@ async def test_every_frame_and_body_the_service_sends_is_its_declared_shape(
             "POST", "/api/v1/auth/login", wire.LoginBody, json={"username": name, "password": PASSWORDS[name]}
         )
         tokens[name] = login["token"]
-    await call("GET", "/api/v1/agents/me", wire.AgentBody, as_="alice")
+    await call("GET", "/api/v1/agents/me", wire.MeBody, as_="alice")
+    await call("GET", "/api/v1/agents/directory", wire.DirectoryBody, as_="alice")
     await call("GET", "/api/v1/offers", wire.ErrorBody, status=401)
     agent = Heard(await client.ws_connect("/api/v1/ws", headers={"Authorization": f"Bearer {tokens['alice']}"}))
     await agent.next("hello")

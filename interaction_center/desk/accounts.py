@@ -134,6 +134,10 @@ class Accounts:
         async with self._sessions() as session:
             return list(await agent_store.all_agents(session))
 
+    async def active(self) -> list[Account]:
+        """The agents who may be given work: a deactivated one is no transfer target."""
+        return [agent for agent in await self.all() if agent.active]
+
     async def sync_roster(self, seeds: tuple[AgentSeed, ...]) -> None:
         """Create configured agents that do not exist yet; existing ones keep their
         password, and get the configured role, queues, skills, capacity and phone."""

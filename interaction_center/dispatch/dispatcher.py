@@ -274,6 +274,11 @@ class Dispatcher:
                 session.add(events.agent_event(agent_id, "wrap_up_extended", agent_actor(agent_id), data, utcnow()))
         return until
 
+    async def wrap_up_until(self, agent_id: str) -> float | None:
+        """When the agent's after-contact work ends, if they are in it."""
+        snapshot = await self._routing.agent(agent_id)
+        return snapshot.wrap_up_until if snapshot is not None and snapshot.state is AgentState.WRAP_UP else None
+
     async def end_wrap_up(self, agent_id: str) -> Agent:
         """After-contact work done early: the agent is available again."""
         snapshot = await self._routing.agent(agent_id)

@@ -55,6 +55,13 @@ class AgentBody(TypedDict):
     active: bool
 
 
+class MeBody(AgentBody):
+    """The caller as ``GET /agents/me`` tells them: with when their wrap-up ends (null out
+    of wrap-up), for the desk's countdown."""
+
+    wrap_up_until: str | None
+
+
 class LoginBody(TypedDict):
     token: str
     expires_at: str
@@ -69,6 +76,21 @@ class SessionBody(TypedDict):
 
 class AgentsBody(TypedDict):
     agents: list[AgentBody]
+
+
+class ColleagueBody(TypedDict):
+    """An agent as every signed-in caller may see them, to transfer to: who, whether they
+    are there, and their queues; nothing of their account beyond that."""
+
+    id: str
+    username: str
+    display_name: str
+    status: str
+    queues: list[dict[str, Any]]
+
+
+class DirectoryBody(TypedDict):
+    agents: list[ColleagueBody]
 
 
 class AuditEntryBody(TypedDict):

@@ -101,10 +101,11 @@ async def logout(request: web.Request, agent: Account) -> web.Response:
 
 
 @routes.get("/api/v1/agents/me")
-@declare(wire.AgentBody)
+@declare(wire.MeBody)
 @allow(*EVERYONE)
 async def me(request: web.Request, agent: Account) -> web.Response:
-    return web.json_response(serialize.agent(agent))
+    until = await request.app[SERVICES].dispatcher.wrap_up_until(agent.id)
+    return web.json_response(serialize.me(agent, until))
 
 
 @routes.put("/api/v1/agents/me/status")
@@ -134,6 +135,15 @@ async def settable_status(request: web.Request) -> tuple[AgentState, str | None]
 async def list_agents(request: web.Request, agent: Account) -> web.Response:
     rows = await request.app[SERVICES].accounts.all()
     return web.json_response(serialize.agents(rows))
+
+
+@routes.get("/api/v1/agents/directory")
+@declare(wire.DirectoryBody)
+@allow(*EVERYONE)
+async def agent_directory(request: web.Request, agent: Account) -> web.Response:
+    """Every active agent, for anyone signed in to transfer to: ``GET /agents`` is the
+    supervisors' full view of the accounts."""
+    return web.json_response(serialize.directory(await request.app[SERVICES].accounts.active()))
 
 
 @routes.get("/api/v1/queues")

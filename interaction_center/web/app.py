@@ -32,7 +32,7 @@ def build_app(settings: Settings, services: Services | None = None) -> web.Appli
     app = web.Application(middlewares=[audit_middleware, error_middleware], client_max_size=MAX_REQUEST_BYTES)
     app[SERVICES] = services
     app.add_routes(ops.routes)
-    # After api's: its /api/v1/agents/me is matched before admin_api's /api/v1/agents/{agent_id}.
+    # After api's: its /api/v1/agents/me and /directory are matched before admin_api's /api/v1/agents/{agent_id}.
     app.add_routes(api.routes)
     app.add_routes(admin_api.routes)
     app.add_routes(canned_api.routes)

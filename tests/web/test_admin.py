@@ -137,6 +137,8 @@ async def test_deactivation_revokes_tokens_ends_the_session_and_refuses_logins(a
     sam = await login(client, "sam")
     back = await client.put(f"/api/v1/agents/{alice_id}/status", json={"status": "available"}, headers=sam)
     assert (back.status, (await back.json())["error"]["code"]) == (409, "agent.deactivated")
+    directory = await (await client.get("/api/v1/agents/directory", headers=sam)).json()
+    assert alice_id not in {colleague["id"] for colleague in directory["agents"]}
     # A wrong password is told no more than ever.
     assert await _login_status(client, "alice", "wrong") == (401, "auth.bad_credentials")
 

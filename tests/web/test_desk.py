@@ -161,6 +161,8 @@ async def test_an_sms_rings_is_taken_by_keyboard_answered_noted_and_completed(
     await expect(page.get_by_text("Completed: Complaint.")).to_be_visible(timeout=WAIT_MS)
     await expect(page.get_by_role("heading", name="Wrap-up")).to_be_focused()
     await expect(page.locator(".current .status")).to_have_text("Wrap-up")
+    # It counts down from the queue's 120 s, to the end the service tells.
+    await expect(page.locator(".wrap-up .countdown")).to_have_text(re.compile(r"^1[01]\d s left$"), timeout=WAIT_MS)
     await looks_right(page, tmp_path / f"{size}-completed.png")
     await page.get_by_role("button", name="Extend by 60 s").click()
     await expect(page.locator(".wrap-up .countdown")).to_have_text(re.compile(r"^1\d\d s left$"), timeout=WAIT_MS)
@@ -338,7 +340,7 @@ async def test_held_resumed_and_transferred_with_a_note_that_rings_on_another_de
     await resume_and_take_again(page)
 
     await page.locator("summary", has_text="Transfer").click()
-    await page.get_by_label("To the queue").select_option("sales")
+    await page.get_by_label("To a queue or an agent").select_option("sales")
     await page.get_by_label("Note for the next agent").fill("Billing question, <b>urgent</b>")
     await page.get_by_role("button", name="Transfer", exact=True).click()
     await expect(page.get_by_text("Transferred to sales.")).to_be_visible(timeout=WAIT_MS)

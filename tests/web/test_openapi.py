@@ -201,6 +201,7 @@ async def test_in_a_days_work_every_answer_is_one_the_document_declares(
 
     # An agent's day: an SMS offered, taken, answered, noted, moved on and completed.
     await call("GET", "/api/v1/agents/me", 200, alice)
+    await call("GET", "/api/v1/agents/directory", 200, alice)
     await call("PUT", "/api/v1/agents/me/status", 400, alice, status="lunch")
     await call("PUT", "/api/v1/agents/me/status", 200, alice, status="available")
     await post_sms(client, sms_form(body="I was charged twice"))

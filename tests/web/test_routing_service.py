@@ -110,7 +110,14 @@ async def test_a_transfer_to_a_named_agent_waits_for_that_agent(client: Client) 
     await set_status(client, alice, "available")
     await post_sms(client, sms_form())
     taken = await accept_first(client, alice)
-    bob_id = await agent_id(client, bob)
+    # An agent finds the colleague in the directory: who they are and where, no more.
+    listed = await client.get("/api/v1/agents/directory", headers=alice)
+    assert listed.status == 200, await listed.text()
+    colleagues = {c["username"]: c for c in (await listed.json())["agents"]}
+    bob_id = colleagues["bob"]["id"]
+    assert bob_id == await agent_id(client, bob)
+    assert set(colleagues["bob"]) == {"id", "username", "display_name", "status", "queues"}
+    assert (colleagues["alice"]["status"], colleagues["bob"]["status"]) == ("available", "offline")
     moved = await client.post(f"/api/v1/interactions/{taken['id']}/transfer", json={"agent_id": bob_id}, headers=alice)
     assert moved.status == 200, await moved.text()
     # Alice is free and serves the queue, but the contact is held for Bob.

@@ -4,7 +4,9 @@ after-contact work extended or ended early."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from interaction_center.settings.model import Settings
@@ -122,17 +124,24 @@ async def test_wrap_up_is_extended_or_ended_early(app_factory: Start, settings_f
         409,
         "agent.not_in_wrap_up",
     )
+    me = await (await client.get("/api/v1/agents/me", headers=alice)).json()
+    assert me["wrap_up_until"] is None
     taken = await _taken(client, alice)
+    completing = time.time()
     await client.post(f"/api/v1/interactions/{taken['id']}/complete", json={"disposition": "resolved"}, headers=alice)
+    me = await (await client.get("/api/v1/agents/me", headers=alice)).json()
+    # The desk counts down to it: the queue's 60 s from completing.
+    assert 59 < datetime.fromisoformat(me["wrap_up_until"]).timestamp() - completing < 61
     for bad in ({"seconds": 0}, {"seconds": 3601}, {"seconds": "30"}, {"seconds": True}, {}):
         assert await _error(await client.post(extend, json=bad, headers=alice)) == (400, "agent.bad_extension")
     longer = await client.post(extend, json={"seconds": 120}, headers=alice)
     assert longer.status == 200
-    assert "wrap_up_until" in await longer.json()
     me = await (await client.get("/api/v1/agents/me", headers=alice)).json()
     assert me["status"] == "wrap_up"
+    assert me["wrap_up_until"] == (await longer.json())["wrap_up_until"]
 
     ended = await client.post("/api/v1/agents/me/wrap-up/end", headers=alice)
     assert ended.status == 200 and (await ended.json())["status"] == "available"
+    assert (await (await client.get("/api/v1/agents/me", headers=alice)).json())["wrap_up_until"] is None
     again = await client.post("/api/v1/agents/me/wrap-up/end", headers=alice)
     assert await _error(again) == (409, "agent.not_in_wrap_up")

@@ -41,6 +41,8 @@ export const signOut = () => call("POST", "/api/v1/auth/logout");
 export const setStatus = (status, reason) =>
   call("PUT", "/api/v1/agents/me/status", reason ? { status, reason } : { status });
 export const me = () => call("GET", "/api/v1/agents/me");
+// Every active agent, for anyone to transfer to: id, names, status and queues.
+export const directory = () => call("GET", "/api/v1/agents/directory");
 
 // The agent desktop's work (README, "Agent / supervisor API").
 const interactionPath = (id) => `/api/v1/interactions/${encodeURIComponent(id)}`;

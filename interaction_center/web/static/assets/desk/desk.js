@@ -29,6 +29,8 @@ export function agentDesk() {
   let ticker = 0;
   let state;
   let drafts = null;
+  // The signed-in agent's id: nobody transfers to themselves.
+  let me = null;
   // When the chat visitor was last told, per interaction, that the agent is typing.
   const typingSent = {};
 
@@ -63,7 +65,7 @@ export function agentDesk() {
   async function catchUp() {
     const [work, agent] = await Promise.all([api.work(), api.me()]);
     shell.agentChanged(agent);
-    update({ work, names: offeredNames(work), wrapUp: wrapUpOf(agent, state.wrapUp) });
+    update({ work, names: offeredNames(work), wrapUp: wrapUpOf(agent) });
     await Promise.all(state.open.map(loadInteraction));
   }
 
@@ -103,7 +105,7 @@ export function agentDesk() {
     } else if (frame.type === "status") {
       api.me().then((agent) => {
         shell.agentChanged(agent);
-        update({ wrapUp: wrapUpOf(agent, state.wrapUp) });
+        update({ wrapUp: wrapUpOf(agent) });
       }, () => {});
     }
   }
@@ -209,10 +211,16 @@ export function agentDesk() {
         element.reset();
         await changed(id, "Note added.");
       }, "The note was not added"),
-    transfer: (id, queue, note) =>
+    // Read when the transfer form opens: who is available changes all day.
+    lookUpColleagues: () =>
+      api.directory().then(
+        ({ agents }) => update({ colleagues: agents.filter((a) => a.id !== me && a.status === "available") }),
+        () => {},
+      ),
+    transfer: (id, target, note) =>
       attempt(async () => {
-        await api.transfer(id, note ? { queue, note } : { queue });
-        await changed(id, `Transferred to ${queue}.`);
+        await api.transfer(id, note ? { ...target.body, note } : target.body);
+        await changed(id, `Transferred to ${target.name}.`);
         close(id);
       }, "The transfer failed"),
     hold: (id) => attempt(() => api.hold(id).then(() => changed(id, "On hold until the customer answers."))),
@@ -232,7 +240,7 @@ export function agentDesk() {
         // Wrap-up follows when the queue gives time for it; else the agent is available.
         const agent = await api.me();
         shell.agentChanged(agent);
-        const wrapUp = wrapUpOf(agent, state.wrapUp);
+        const wrapUp = wrapUpOf(agent);
         update({ completing: false, wrapUp }, wrapUp ? "#wrap-up-heading" : "#work-heading");
       }, "Not completed");
     },
@@ -357,6 +365,7 @@ export function agentDesk() {
         canned: state.canned[id] ?? [],
         dispositions: dispositionsOf(interaction),
         queues: Object.keys(state.dispositions),
+        colleagues: state.colleagues,
         busy: state.busy,
         completing: state.completing,
         actions,
@@ -375,10 +384,12 @@ export function agentDesk() {
       host = element;
       shell = theShell;
       drafts = draftsOf(agent.id);
+      me = agent.id;
       state = {
         connection: "connecting", offers: [], names: {}, work: EMPTY_WORK, open: [], current: null,
         details: {}, customers: {}, canned: {}, typing: {}, dispositions: {}, notice: "", error: "",
         busy: false, completing: false, wrapUp: null, voice: "", now: Date.now(), query: "",
+        colleagues: [],
       };
       update({});
       document.addEventListener("keydown", onKey);

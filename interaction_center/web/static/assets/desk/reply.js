@@ -1,6 +1,6 @@
 // What an agent does on an open interaction: reply on its channel (not a call's, which is
 // spoken; canned responses by "/" and their shortcut; files by email), an internal note,
-// a transfer with a note, hold or snooze (email and SMS), resume, and complete with a
+// a transfer (to a queue or an available colleague) with a note, hold or snooze (email and SMS), resume, and complete with a
 // disposition.
 import { html, nothing } from "../vendor/lit-html-3.3.3/lit-html.js";
 import { submitted } from "./forms.js";
@@ -33,15 +33,22 @@ export function workPanel(interaction, ctx) {
         <button type="submit" ?disabled=${ctx.busy}>Add note</button>
       </form>
     </details>
-    <details>
+    <details @toggle=${(e) => e.target.open && ctx.actions.lookUpColleagues()}>
       <summary>Transfer</summary>
       <form @submit=${(e) => {
         const form = submitted(e);
-        ctx.actions.transfer(id, form.get("queue"), form.get("note"));
+        ctx.actions.transfer(id, transferTarget(form.get("to"), ctx.colleagues), form.get("note"));
       }}>
-        <label for=${`queue-${id}`}>To the queue</label>
-        <select id=${`queue-${id}`} name="queue">
-          ${ctx.queues.map((queue) => html`<option .value=${queue} ?selected=${queue === interaction.queue}>${queue}</option>`)}
+        <label for=${`transfer-to-${id}`}>To a queue or an agent</label>
+        <select id=${`transfer-to-${id}`} name="to">
+          <optgroup label="Queues">
+            ${ctx.queues.map((queue) => html`<option .value=${`queue:${queue}`} ?selected=${queue === interaction.queue}>${queue}</option>`)}
+          </optgroup>
+          ${ctx.colleagues.length
+            ? html`<optgroup label="Available agents">
+                ${ctx.colleagues.map((c) => html`<option .value=${`agent:${c.id}`}>${c.display_name || c.username}</option>`)}
+              </optgroup>`
+            : nothing}
         </select>
         <label for=${`transfer-note-${id}`}>Note for the next agent</label>
         <textarea id=${`transfer-note-${id}`} name="note" rows="2"></textarea>
@@ -51,6 +58,15 @@ export function workPanel(interaction, ctx) {
     ${PARKABLE.has(interaction.channel) ? parkForm(id, ctx) : nothing}
     ${completeForm(interaction, ctx)}
   </div>`;
+}
+
+// The select's "queue:<name>" or "agent:<id>" as the transfer's body and a name for it.
+function transferTarget(value, colleagues) {
+  const at = value.indexOf(":");
+  const [kind, key] = [value.slice(0, at), value.slice(at + 1)];
+  if (kind === "queue") return { body: { queue: key }, name: key };
+  const colleague = colleagues.find((c) => c.id === key);
+  return { body: { agent_id: key }, name: colleague?.display_name || colleague?.username || "the agent" };
 }
 
 function replyForm(interaction, ctx) {

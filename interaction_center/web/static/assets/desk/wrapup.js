@@ -1,13 +1,16 @@
-// The wrap-up (after-contact work) after completing: how long it has lasted, or once an
-// extension told its end, the seconds left; extended or ended now.
+// The wrap-up (after-contact work) after completing: the seconds left until the end the
+// service tells (GET /agents/me's wrap_up_until), or how long it has lasted when it tells
+// none; extended or ended now.
 import { html } from "../vendor/lit-html-3.3.3/lit-html.js";
 
 export const EXTEND_SECONDS = 60;
 
-// The wrap-up to show for the agent as the service has them: the one shown goes on (it may
-// know its end), else one from when their status changed; none out of wrap-up.
-export const wrapUpOf = (agent, shown) =>
-  agent.status === "wrap_up" ? shown ?? { until: null, since: Date.parse(agent.status_changed_at) } : null;
+// The wrap-up to show for the agent as GET /agents/me has them: to its end, else from when
+// their status changed; none out of wrap-up.
+export const wrapUpOf = (agent) =>
+  agent.status === "wrap_up"
+    ? { until: agent.wrap_up_until ? Date.parse(agent.wrap_up_until) : null, since: Date.parse(agent.status_changed_at) }
+    : null;
 
 export function wrapUpView({ until, since }, now, { extend, end }) {
   const words = until
