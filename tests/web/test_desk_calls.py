@@ -9,6 +9,7 @@ axe-core clean and fitting at each step, with no console error or failed request
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -84,7 +85,9 @@ async def test_a_call_rings_shows_its_ivr_steps_and_its_hang_up_and_is_completed
     await caller.hang_up()
     await expect(page.get_by_text("The caller hung up: complete it when you are done.")).to_be_visible(timeout=WAIT_MS)
     await expect(page.locator(".call-state .ended")).to_have_text("The caller hung up.")
-    await expect(steps.locator(".event.call")).to_contain_text("Call ended: completed")
+    await expect(steps.locator(".event.call .what")).to_have_text(
+        ["Ringing client:alice", "Call ended: completed", re.compile(r"^Talk ended after \d+ s$")]
+    )
     await looks_right(page, tmp_path / f"{size}-call-ended.png")
 
     await page.keyboard.press("Alt+c")

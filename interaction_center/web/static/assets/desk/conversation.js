@@ -6,7 +6,8 @@ import { html, nothing } from "../vendor/lit-html-3.3.3/lit-html.js";
 import { shortTime } from "./labels.js";
 
 // Of the events, those an agent reads in the transcript, each with its words. A call's
-// are its IVR steps (what the caller heard, pressed, said and was given) and its end.
+// are its IVR steps (what the caller heard, pressed, said and was given), then how it was
+// put through, held, talked (for how long) and ended.
 const SHOWN = {
   note_added: (data) => ["note", "Internal note", data.body],
   transferred: (data) => ["transfer", `Transferred${data.queue ? ` to ${data.queue}` : ""}`, data.note],
@@ -28,6 +29,13 @@ const SHOWN = {
   ivr_voicemail: () => ["ivr", "To voicemail", ""],
   ivr_transfer: (data) => ["ivr", `Transferred to ${data.number}`, ""],
   ivr_hangup: () => ["ivr", "The IVR hung up", ""],
+  call_bridging: (data) => ["call", `Ringing ${data.endpoint}`, ""],
+  call_bridged: (data) => ["call", "Marked put through", data.demo],
+  bridge_failed: (data) => ["call", "Not put through", data.error],
+  call_answered: () => ["call", "Answered", ""],
+  call_held: () => ["call", "On hold", ""],
+  call_resumed: () => ["call", "Off hold", ""],
+  call_talk_ended: (data) => ["call", `Talk ended after ${data.talk_seconds} s`, ""],
   call_ended: (data) => ["call", `Call ended: ${data.call_status}`, ""],
 };
 
