@@ -103,14 +103,15 @@ class Caller:
         await routed(self.client)
         return twiml
 
-    async def answer(self, twiml: ET.Element, digits: str = "") -> ET.Element:
-        """What the caller does at a <Gather>: press ``digits``, or nothing (Twilio then
-        follows the <Redirect> after it, with no Digits)."""
+    async def answer(self, twiml: ET.Element, digits: str = "", speech: str = "") -> ET.Element:
+        """What the caller does at a <Gather>: press ``digits``, say ``speech``, or nothing
+        (Twilio then follows the <Redirect> after it, with no Digits)."""
         gather = twiml.find("Gather")
         assert gather is not None, ET.tostring(twiml)
-        if digits:
+        if digits or speech:
             path = path_of(gather.attrib["action"], self.base)
-            reply = await self.post(path, self.form(Digits=digits, FinishedOnKey=""))
+            heard = {"Digits": digits, "FinishedOnKey": ""} if digits else {"SpeechResult": speech, "Confidence": "0.9"}
+            reply = await self.post(path, self.form(**heard))
         else:
             redirect = twiml.find("Redirect")
             assert redirect is not None and redirect.text is not None

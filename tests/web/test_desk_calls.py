@@ -1,10 +1,11 @@
 """A call on the agent desktop (``/agent/``) in a real Chromium against the real service:
 the caller walks the IVR as Twilio drives it (signed webhooks, for the URL the service
 checks), the offer rings as a call, and once accepted the conversation lists the caller's
-IVR steps with their times, says plainly that no Twilio account is configured for calls in
-the browser and which phone the call rings, and offers no reply box; the caller's hang-up
-shows, and the call is completed with a disposition. At a phone's size and a desk's,
-axe-core clean and fitting at each step, with no console error or failed request."""
+IVR steps with their times (words said, markup among them, shown as text), says plainly
+that no Twilio account is configured for calls in the browser and which phone the call
+rings, and offers no reply box; the caller's hang-up shows, and the call is completed
+with a disposition. At a phone's size and a desk's, axe-core clean and fitting at each
+step, with no console error or failed request."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from tests.web.test_desk import looks_right, signed_in
 
 ACCOUNT = "12345678"
 ALICE_PHONE = "+15557654321"
+# What the caller says at the menu, which takes keys: markup that must stay text.
+SAID = "<b>a human</b> please"
 
 
 @pytest.fixture
@@ -36,10 +39,14 @@ async def calls_client(app_factory: AppFactory, settings_factory: Callable[..., 
     return await app_factory(dataclasses.replace(settings, http=dataclasses.replace(settings.http, public_base_url="")))
 
 
-async def queued_caller(client: Client) -> Caller:
-    """A caller who pressed 2 for support and keyed in their account number."""
+async def queued_caller(client: Client, said: str = "") -> Caller:
+    """A caller who pressed 2 for support (having first ``said`` something, which is no
+    choice) and keyed in their account number."""
     caller = Caller(client, base=client.app[SERVICES].settings.public_base_url)
-    account = await caller.answer(await caller.dial(), "2")
+    menu = await caller.dial()
+    if said:
+        menu = await caller.answer(menu, speech=said)
+    account = await caller.answer(menu, "2")
     assert verbs(await caller.answer(account, ACCOUNT))[-1] == "Enqueue"
     return caller
 
@@ -49,7 +56,7 @@ async def test_a_call_rings_shows_its_ivr_steps_and_its_hang_up_and_is_completed
     calls_client: Client, browser: Browser, twilio_stub: TwilioStub, tmp_path: Path, size: str
 ) -> None:
     context, page, problems = await signed_in(browser, calls_client, size)
-    caller = await queued_caller(calls_client)
+    caller = await queued_caller(calls_client, said=SAID)
     toast = page.get_by_role("article", name="Call from +15551230001")
     await expect(toast).to_be_visible(timeout=WAIT_MS)
     await looks_right(page, tmp_path / f"{size}-call-offer.png")
@@ -66,6 +73,10 @@ async def test_a_call_rings_shows_its_ivr_steps_and_its_hang_up_and_is_completed
         [
             "Played prompt welcome",
             "Played prompt menu",
+            "Caller said",
+            "Not a choice (attempt 1)",
+            "Played prompt invalid",
+            "Played prompt menu",
             "Caller pressed 2",
             "Menu choice 2: account",
             "Played prompt account",
@@ -77,7 +88,9 @@ async def test_a_call_rings_shows_its_ivr_steps_and_its_hang_up_and_is_completed
         ],
         timeout=WAIT_MS,
     )
-    await expect(steps.locator(".event.ivr time")).to_have_count(10)
+    await expect(steps.locator(".event.ivr time")).to_have_count(14)
+    await expect(steps.locator(".event.ivr .body")).to_have_text([SAID])
+    assert await page.locator("main b").count() == 0
     await expect(page.get_by_role("textbox", name="Reply by call")).to_have_count(0)
     assert await page.locator("form.reply").count() == 0
     await looks_right(page, tmp_path / f"{size}-call-accepted.png")
