@@ -88,6 +88,7 @@ async def test_a_call_rings_shows_its_ivr_steps_and_its_hang_up_and_is_completed
         ],
         timeout=WAIT_MS,
     )
+    await expect(steps.locator(".message.inbound")).to_contain_text("The call came in.")
     await expect(steps.locator(".event.ivr time")).to_have_count(14)
     await expect(steps.locator(".event.ivr .body")).to_have_text([SAID])
     assert await page.locator("main b").count() == 0

@@ -55,11 +55,14 @@ export function transcript(interaction, { typing }) {
     ${typing ? html`<p class="typing">The customer is typing…</p>` : nothing}`;
 }
 
+// A call's own message has no words (a voicemail's has its transcription): it is the call.
+const CALL_CAME_IN = "The call came in.";
+
 function message(m) {
   const who = m.direction === "inbound" ? "Customer" : "You";
   return html`<li class=${`message ${m.direction}`}>
     <p class="meta">${who} · <time datetime=${m.created_at}>${shortTime(m.created_at)}</time></p>
-    ${m.channel === "email" ? email(m) : html`<p class="body">${m.body}</p>`}
+    ${m.channel === "email" ? email(m) : html`<p class="body">${m.body || (m.channel === "voice" ? CALL_CAME_IN : "")}</p>`}
     ${m.direction === "outbound" ? delivery(m) : nothing}
   </li>`;
 }
