@@ -151,8 +151,9 @@ def mail(external_id: str, replies_to: tuple[str, ...] = ()) -> InboundContact:
     )
 
 
-def twilio_signature(path: str, form: dict[str, str], token: str = AUTH_TOKEN) -> str:
-    signature: str = RequestValidator(token).compute_signature(PUBLIC_BASE + path, form)
+def twilio_signature(path: str, form: dict[str, str], token: str = AUTH_TOKEN, base: str = PUBLIC_BASE) -> str:
+    """Twilio's signature of a webhook to ``path`` under ``base``, the URL the service checks."""
+    signature: str = RequestValidator(token).compute_signature(base + path, form)
     return signature
 
 

@@ -39,7 +39,7 @@ from interaction_center.domain.model import (
     InteractionState,
 )
 from interaction_center.domain.stamps import utcnow
-from interaction_center.domain.wire import VoiceTokenBody
+from interaction_center.domain.wire import VoiceSetupBody, VoiceTokenBody
 from interaction_center.intake import batch as intake_batch
 from interaction_center.intake.service import Intake
 from interaction_center.intake.waiting import queued_data, waiting_values
@@ -297,6 +297,12 @@ class VoiceDesk:
             raise NotFound(f"no call {call_sid}", code="voice.unknown_call")
         return stored
 
+    def setup(self) -> VoiceSetupBody:
+        """What the desk may offer for calls (``GET /api/v1/voice``): asked before a token,
+        so a service with no account for browser calls says so in a plain answer rather
+        than a refusal the browser would log as a failed request."""
+        return {"browser_calls": can_issue(self._settings.twilio)}
+
     def token(self, agent: Agent) -> VoiceTokenBody:
         """The agent's browser softphone token (``GET /api/v1/voice/token``)."""
         twilio = self._settings.twilio
@@ -364,7 +370,9 @@ class VoiceDesk:
             # A caller who took a callback hung up on purpose: their place is kept.
             if phase != "callback":
                 row.phase = "ended"
-            store.record_event(session, interaction.id, "call_ended", SYSTEM, {"call_status": status})
+            # Named for the agent who holds the call, whose desk is told the caller left.
+            held = {"agent_id": interaction.assigned_agent_id} if interaction.assigned_agent_id else {}
+            store.record_event(session, interaction.id, "call_ended", SYSTEM, {"call_status": status, **held})
         return phase, row
 
     async def recording(self, recording: Recording) -> None:

@@ -46,7 +46,9 @@ _CLOSED: dict[str, Literal["timeout", "revoked", "abandoned"]] = {
     "abandoned": "abandoned",
 }
 # What the reader reads of each stream.
-PUSHED = frozenset({"offered", "message_received", "customer_ended", *_CLOSED})
+# The customer leaving what an agent holds: a chat ended, a call hung up.
+_ENDED = frozenset({"customer_ended", "call_ended"})
+PUSHED = frozenset({"offered", "message_received", *_ENDED, *_CLOSED})
 _STATES = frozenset({"status_changed"})
 
 
@@ -96,7 +98,7 @@ def _frame(event: LoggedEvent, named: _Named) -> tuple[str, AgentFrame] | None:
     if event.type == "message_received" and data.get("message_id") in named.held:
         agent_id, message = named.held[data["message_id"]]
         return agent_id, wire.new_message_frame(message)
-    if event.type == "customer_ended":
+    if event.type in _ENDED and "agent_id" in data:
         return data["agent_id"], customer_ended_frame(event.subject)
     return None
 

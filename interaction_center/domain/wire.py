@@ -327,6 +327,13 @@ class QueuesBody(TypedDict):
     queues: list[QueueStatsBody]
 
 
+class VoiceSetupBody(TypedDict):
+    """What calls may do here: ``browser_calls`` is false when no Twilio account can sign
+    a browser softphone's token (``GET /voice/token`` is then refused)."""
+
+    browser_calls: bool
+
+
 class VoiceTokenBody(TypedDict):
     """An agent's Twilio Voice SDK token; calls reach the browser as ``client:<identity>``."""
 
@@ -717,7 +724,8 @@ class CustomerTypingFrame(TypedDict):
 
 
 class CustomerEndedFrame(TypedDict):
-    """The chat visitor ended the chat the agent holds: it is theirs to complete."""
+    """The chat visitor ended the chat, or the caller hung up the call, the agent holds:
+    it is theirs to complete."""
 
     type: Literal["customer_ended"]
     interaction_id: str

@@ -389,6 +389,14 @@ async def get_customer(request: web.Request, agent: Account) -> web.Response:
     return web.json_response(await request.app[SERVICES].work.customer(agent, customer_id, before, limit))
 
 
+@routes.get("/api/v1/voice")
+@declare(wire.VoiceSetupBody)
+@allow(*EVERYONE)
+async def voice_setup(request: web.Request, agent: Account) -> web.Response:
+    """Whether calls can be taken in the browser here."""
+    return web.json_response(request.app[SERVICES].voice.setup())
+
+
 @routes.get("/api/v1/voice/token")
 @declare(wire.VoiceTokenBody, errors=(409,))
 @allow(*EVERYONE)

@@ -47,16 +47,22 @@ def said(twiml: ET.Element) -> str:
     return " ".join(element.text or "" for element in twiml.iter("Say"))
 
 
-def path_of(url: str) -> str:
-    assert url.startswith(PUBLIC_BASE), url
-    return url.removeprefix(PUBLIC_BASE)
+def path_of(url: str, base: str = PUBLIC_BASE) -> str:
+    assert url.startswith(base), url
+    return url.removeprefix(base)
 
 
 class Caller:
-    def __init__(self, client: Client, number: str = "+15551230001", call_sid: str | None = None) -> None:
+    """``base`` is the public base URL the service names in its TwiML and checks the
+    signatures against (the pages' tests have their own)."""
+
+    def __init__(
+        self, client: Client, number: str = "+15551230001", call_sid: str | None = None, base: str = PUBLIC_BASE
+    ) -> None:
         self.client = client
         self.number = number
         self.call_sid = call_sid or "CA" + uuid.uuid4().hex
+        self.base = base
 
     def form(self, **fields: str) -> dict[str, str]:
         return {
@@ -72,7 +78,7 @@ class Caller:
 
     async def post(self, path: str, form: dict[str, str], status: int = 200) -> ET.Element:
         headers = {
-            "X-Twilio-Signature": twilio_signature(path, form),
+            "X-Twilio-Signature": twilio_signature(path, form, base=self.base),
             "Content-Type": "application/x-www-form-urlencoded",
         }
         response = await self.client.post(path, data=urlencode(form), headers=headers)
@@ -86,7 +92,7 @@ class Caller:
     async def note(self, path: str, form: dict[str, str]) -> None:
         """A status callback: Twilio wants no TwiML back."""
         headers = {
-            "X-Twilio-Signature": twilio_signature(path, form),
+            "X-Twilio-Signature": twilio_signature(path, form, base=self.base),
             "Content-Type": "application/x-www-form-urlencoded",
         }
         response = await self.client.post(path, data=urlencode(form), headers=headers)
@@ -97,18 +103,19 @@ class Caller:
         await routed(self.client)
         return twiml
 
-    async def answer(self, twiml: ET.Element, digits: str = "") -> ET.Element:
-        """What the caller does at a <Gather>: press ``digits``, or nothing (Twilio then
-        follows the <Redirect> after it, with no Digits)."""
+    async def answer(self, twiml: ET.Element, digits: str = "", speech: str = "") -> ET.Element:
+        """What the caller does at a <Gather>: press ``digits``, say ``speech``, or nothing
+        (Twilio then follows the <Redirect> after it, with no Digits)."""
         gather = twiml.find("Gather")
         assert gather is not None, ET.tostring(twiml)
-        if digits:
-            path = path_of(gather.attrib["action"])
-            reply = await self.post(path, self.form(Digits=digits, FinishedOnKey=""))
+        if digits or speech:
+            path = path_of(gather.attrib["action"], self.base)
+            heard = {"Digits": digits, "FinishedOnKey": ""} if digits else {"SpeechResult": speech, "Confidence": "0.9"}
+            reply = await self.post(path, self.form(**heard))
         else:
             redirect = twiml.find("Redirect")
             assert redirect is not None and redirect.text is not None
-            reply = await self.post(path_of(redirect.text), self.form())
+            reply = await self.post(path_of(redirect.text, self.base), self.form())
         await routed(self.client)
         return reply
 

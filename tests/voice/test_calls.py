@@ -15,7 +15,7 @@ from sqlalchemy import select
 from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
 from storage.models import Agent, Customer, CustomerIdentity, Interaction, InteractionEvent, VoiceCall
-from tests.support import AppFactory, Client, accept_first, login, offered, set_status
+from tests.support import AppFactory, Client, accept_first, login, next_frame, offered, set_status
 from tests.twilio_stub import TwilioStub
 from tests.voice.support import Caller, said, text, verbs, voice_settings
 
@@ -101,6 +101,8 @@ async def test_a_caller_chooses_is_identified_waits_and_is_put_through_to_the_ag
     assert said(await caller.wait()) == ""
 
     alice = await login(phone, "alice")
+    desk = await phone.ws_connect("/api/v1/ws", headers=alice)
+    await next_frame(desk, "hello")
     await set_status(phone, alice, "available")
     # What the caller chose is there to read before the call is taken.
     [offer] = await offered(phone, alice)
@@ -134,8 +136,11 @@ async def test_a_caller_chooses_is_identified_waits_and_is_put_through_to_the_ag
     collected = next(event for event in call["events"] if event["type"] == "ivr_collected")
     assert collected["data"]["value"] == ACCOUNT
 
-    # The caller hangs up: the talk ends on the timeline, with its length.
+    # The caller hangs up: the talk ends on the timeline, with its length, and the agent's
+    # desk hears of it.
     await caller.hang_up()
+    assert (await next_frame(desk, "customer_ended"))["interaction_id"] == interaction.id
+    await desk.close()
     ended = await (await phone.get(f"/api/v1/interactions/{interaction.id}", headers=alice)).json()
     talk = [event["data"] for event in ended["events"] if event["type"] == "call_talk_ended"]
     assert len(talk) == 1 and talk[0]["talk_seconds"] >= 0

@@ -1,5 +1,5 @@
 """``GET /api/v1/voice/token``: the agent's Twilio Voice SDK token, or a clear refusal
-when no account can sign one."""
+when no account can sign one; ``GET /api/v1/voice`` says which, before asking."""
 
 from __future__ import annotations
 
@@ -31,13 +31,16 @@ async def test_an_agent_gets_a_voice_token_for_their_client_identity(
     assert payload["grants"]["identity"] == "alice"
     assert payload["grants"]["voice"] == {"incoming": {"allow": True}, "outgoing": {"application_sid": APP}}
     assert 3500 < payload["exp"] - time.time() <= 3600
+    assert await (await client.get("/api/v1/voice", headers=alice)).json() == {"browser_calls": True}
     assert (await client.get("/api/v1/voice/token")).status == 401
 
 
-async def test_without_an_api_key_the_token_is_refused_clearly(
+async def test_without_an_api_key_the_token_is_refused_clearly_and_the_setup_says_so(
     app_factory: AppFactory, settings_factory: Callable[..., Settings]
 ) -> None:
     client = await app_factory(settings_factory())
     response = await client.get("/api/v1/voice/token", headers=await login(client, "alice"))
     assert response.status == 409
     assert (await response.json())["error"]["code"] == "voice.not_configured"
+    setup = await client.get("/api/v1/voice", headers=await login(client, "alice"))
+    assert (setup.status, await setup.json()) == (200, {"browser_calls": False})

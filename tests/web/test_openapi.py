@@ -264,6 +264,7 @@ async def test_in_a_days_work_every_answer_is_one_the_document_declares(
         await call("POST", f"/api/v1/offers/{back['offer']['id']}/accept", 200, alice)
     await call("POST", f"/api/v1/interactions/{started['id']}/complete", 200, alice, disposition="resolved")
     await call("POST", "/api/v1/agents/me/wrap-up/end", 200, alice)
+    await call("GET", "/api/v1/voice", 200, alice)
     await call("GET", "/api/v1/voice/token", 409, alice)
 
     # The supervisor's: the floor, an agent's status, an interaction moved, raised, taken over.

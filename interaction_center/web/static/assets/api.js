@@ -65,7 +65,7 @@ export const dispositions = () => call("GET", "/api/v1/dispositions");
 export const canned = (interactionId) => call("GET", `/api/v1/canned?${query({ interaction_id: interactionId })}`);
 export const extendWrapUp = (seconds) => call("POST", "/api/v1/agents/me/wrap-up/extend", { seconds });
 export const endWrapUp = () => call("POST", "/api/v1/agents/me/wrap-up/end");
-export const voiceToken = () => call("GET", "/api/v1/voice/token");
+export const voiceSetup = () => call("GET", "/api/v1/voice");
 
 export const customer = (id, before) =>
   call("GET", `/api/v1/customers/${encodeURIComponent(id)}?${query({ limit: 5, before })}`);

@@ -5,16 +5,38 @@
 import { html, nothing } from "../vendor/lit-html-3.3.3/lit-html.js";
 import { shortTime } from "./labels.js";
 
-// Of the events, those an agent reads in the transcript, each with its words.
+// Of the events, those an agent reads in the transcript, each with its words. A call's
+// are its IVR steps (what the caller heard, pressed, said and was given), then how it was
+// put through, held, talked (for how long) and ended.
 const SHOWN = {
   note_added: (data) => ["note", "Internal note", data.body],
   transferred: (data) => ["transfer", `Transferred${data.queue ? ` to ${data.queue}` : ""}`, data.note],
   moved: (data) => ["transfer", `Moved${data.queue ? ` to ${data.queue}` : ""}`, data.note],
   parked: (data) => ["system", data.until ? `Snoozed until ${shortTime(data.until)}` : "On hold", data.note],
   completed: (data) => ["system", `Completed: ${data.disposition}`, data.note],
-  ivr_prompt: (data) => ["ivr", `IVR ${data.node}: played ${data.prompt}`, ""],
-  ivr_input: (data) => ["ivr", `IVR ${data.node}: caller chose`, data.digits ?? data.speech ?? ""],
-  ivr_timeout: (data) => ["ivr", `IVR ${data.node}: no answer`, ""],
+  ivr_prompt: (data) => ["ivr", `Played prompt ${data.prompt}`, ""],
+  // Keys are shown in the title; words said are the caller's own, shown as their text.
+  ivr_input: (data) =>
+    data.digits ? ["ivr", `Caller pressed ${data.digits}`, ""] : ["ivr", "Caller said", data.speech || "(nothing)"],
+  ivr_timeout: (data) => ["ivr", `No answer (attempt ${data.attempt})`, ""],
+  ivr_invalid: (data) => ["ivr", `Not a choice (attempt ${data.attempt})`, ""],
+  ivr_choice: (data) => ["ivr", `Menu choice ${data.option}: ${data.next}`, ""],
+  ivr_collected: (data) => ["ivr", `Collected ${data.attribute}: ${data.value}`, ""],
+  ivr_fallback: (data) => ["ivr", `Fell back to ${data.next}`, ""],
+  ivr_lookup: (data) => ["ivr", `Lookup: ${data.found ? "customer found" : "not found"}`, ""],
+  ivr_hours: (data) => ["ivr", `Hours: ${data.queue} is ${data.open ? "open" : "closed"}`, ""],
+  ivr_queue: (data) => ["ivr", `Queued in ${data.queue}`, ""],
+  ivr_voicemail: () => ["ivr", "To voicemail", ""],
+  ivr_transfer: (data) => ["ivr", `Transferred to ${data.number}`, ""],
+  ivr_hangup: () => ["ivr", "The IVR hung up", ""],
+  call_bridging: (data) => ["call", `Ringing ${data.endpoint}`, ""],
+  call_bridged: (data) => ["call", "Marked put through", data.demo],
+  bridge_failed: (data) => ["call", "Not put through", data.error],
+  call_answered: () => ["call", "Answered", ""],
+  call_held: () => ["call", "On hold", ""],
+  call_resumed: () => ["call", "Off hold", ""],
+  call_talk_ended: (data) => ["call", `Talk ended after ${data.talk_seconds} s`, ""],
+  call_ended: (data) => ["call", `Call ended: ${data.call_status}`, ""],
 };
 
 // Messages and the shown events, in the order they happened.
@@ -33,11 +55,14 @@ export function transcript(interaction, { typing }) {
     ${typing ? html`<p class="typing">The customer is typing…</p>` : nothing}`;
 }
 
+// A call's own message has no words (a voicemail's has its transcription): it is the call.
+const CALL_CAME_IN = "The call came in.";
+
 function message(m) {
   const who = m.direction === "inbound" ? "Customer" : "You";
   return html`<li class=${`message ${m.direction}`}>
     <p class="meta">${who} · <time datetime=${m.created_at}>${shortTime(m.created_at)}</time></p>
-    ${m.channel === "email" ? email(m) : html`<p class="body">${m.body}</p>`}
+    ${m.channel === "email" ? email(m) : html`<p class="body">${m.body || (m.channel === "voice" ? CALL_CAME_IN : "")}</p>`}
     ${m.direction === "outbound" ? delivery(m) : nothing}
   </li>`;
 }
@@ -80,10 +105,23 @@ function email(m) {
   `;
 }
 
+// A call's state beside its steps: its end, how it is answered here, and where it rings.
+export function callState(interaction, setup, phone) {
+  const ended = interaction.events.some((e) => e.type === "call_ended");
+  return html`<div class="call-state">
+    ${ended ? html`<p class="ended">The caller hung up.</p>` : nothing}
+    ${setup ? html`<p>${setup.browser_calls ? BROWSER_PHONE_LATER : NO_BROWSER_CALLS}</p>` : nothing}
+    ${phone ? html`<p>Calls you accept ring your phone, ${phone}.</p>` : nothing}
+  </div>`;
+}
+
+const NO_BROWSER_CALLS = "No Twilio account is configured for calls in the browser: calls cannot be answered on this page.";
+const BROWSER_PHONE_LATER = "The browser phone is not part of this desk yet: answer calls on your own phone.";
+
 function event(e) {
   const [kind, title, text] = SHOWN[e.type](e.data);
   return html`<li class=${`event ${kind}`}>
-    <p class="meta">${title} · <time datetime=${e.at}>${shortTime(e.at)}</time></p>
+    <p class="meta"><span class="what">${title}</span> · <time datetime=${e.at}>${shortTime(e.at)}</time></p>
     ${text ? html`<p class="body">${text}</p>` : nothing}
   </li>`;
 }

@@ -5,7 +5,7 @@
 import { html, nothing, render } from "../vendor/lit-html-3.3.3/lit-html.js";
 import * as api from "../api.js";
 import { commandBar, deskCommands } from "./commandbar.js";
-import { transcript } from "./conversation.js";
+import { callState, transcript } from "./conversation.js";
 import { customerPanel } from "./customer.js";
 import { draftsOf } from "./drafts.js";
 import { channelLabel, stateLabel } from "./labels.js";
@@ -65,7 +65,7 @@ export function agentDesk() {
   async function catchUp() {
     const [work, agent] = await Promise.all([api.work(), api.me()]);
     shell.agentChanged(agent);
-    update({ work, names: offeredNames(work), wrapUp: wrapUpOf(agent) });
+    update({ work, names: offeredNames(work), wrapUp: wrapUpOf(agent), phone: agent.phone });
     await Promise.all(state.open.map(loadInteraction));
   }
 
@@ -99,6 +99,12 @@ export function agentDesk() {
         update({ details: { ...state.details, [known.id]: { ...known, messages } }, typing: { ...state.typing, [known.id]: 0 } });
       }
       api.work().then((work) => update({ work }), () => {});
+    } else if (frame.type === "customer_ended") {
+      const known = state.details[frame.interaction_id];
+      if (known) {
+        const who = known.channel === "voice" ? "The caller hung up" : "The customer ended the chat";
+        attempt(() => changed(known.id, `${who}: complete it when you are done.`));
+      }
     } else if (frame.type === "customer_typing") {
       update({ typing: { ...state.typing, [frame.interaction_id]: Date.now() + TYPING_MS } });
       setTimeout(() => update({ now: Date.now() }), TYPING_MS);
@@ -120,7 +126,8 @@ export function agentDesk() {
       // (accepted again after a hold, a customer's answer while the socket was away).
       const interaction = await loadInteraction(id);
       update({}, focus);
-      if (interaction.channel === "voice") await checkPhone();
+      // Asked once: what calls can do is the service's configuration, not the call's.
+      if (interaction.channel === "voice" && !state.voice) update({ voice: await api.voiceSetup() });
       await Promise.all([loadCustomer(interaction.customer_id), loadCanned(interaction)]);
     });
   }
@@ -135,7 +142,9 @@ export function agentDesk() {
       await api.accept(offer.offerId);
       update({ offers: state.offers.filter((o) => o.offerId !== offer.offerId) });
       update({ work: await api.work() });
-      await open(offer.interactionId, `#reply-${CSS.escape(offer.interactionId)}`);
+      // A call has no reply box: its steps are read from the heading down.
+      const focus = offer.channel === "voice" ? "#conversation-heading" : `#reply-${CSS.escape(offer.interactionId)}`;
+      await open(offer.interactionId, focus);
     }, "The offer could not be accepted");
   }
 
@@ -144,18 +153,6 @@ export function agentDesk() {
       await api.reject(offer.offerId);
       update({ offers: state.offers.filter((o) => o.offerId !== offer.offerId) });
     });
-
-  // Asked when a call is opened, not before: the answer is a refusal when no Twilio
-  // account is configured, which is no error of the desk's, but browsers log it as one.
-  async function checkPhone() {
-    try {
-      await api.voiceToken();
-      update({ voice: "The browser phone is not part of this desk yet: answer calls on your own phone." });
-    } catch (error) {
-      const unconfigured = error.code === "voice.not_configured";
-      update({ voice: unconfigured ? "No Twilio account is configured for calls in the browser: calls cannot be answered here." : error.message });
-    }
-  }
 
   async function loadCanned(interaction) {
     const { responses } = await api.canned(interaction.id);
@@ -357,7 +354,7 @@ export function agentDesk() {
         <p class="meta">Queue ${interaction.queue} · ${stateLabel(interaction.state)}</p>
         <button type="button" class="secondary" @click=${() => close(id)}>Close</button>
       </div>
-      ${interaction.channel === "voice" && state.voice ? html`<p class="voice-note">${state.voice}</p>` : nothing}
+      ${interaction.channel === "voice" ? callState(interaction, state.voice, state.phone) : nothing}
       ${interaction.transfer_note ? html`<p class="transfer-note">Transfer note: ${interaction.transfer_note}</p>` : nothing}
       ${transcript(interaction, { typing: (state.typing[id] ?? 0) > Date.now() })}
       ${workPanel(interaction, {
@@ -388,7 +385,7 @@ export function agentDesk() {
       state = {
         connection: "connecting", offers: [], names: {}, work: EMPTY_WORK, open: [], current: null,
         details: {}, customers: {}, canned: {}, typing: {}, dispositions: {}, notice: "", error: "",
-        busy: false, completing: false, wrapUp: null, voice: "", now: Date.now(), query: "",
+        busy: false, completing: false, wrapUp: null, voice: null, phone: agent.phone, now: Date.now(), query: "",
         colleagues: [],
       };
       update({});

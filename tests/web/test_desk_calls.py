@@ -1,0 +1,128 @@
+"""A call on the agent desktop (``/agent/``) in a real Chromium against the real service:
+the caller walks the IVR as Twilio drives it (signed webhooks, for the URL the service
+checks), the offer rings as a call, and once accepted the conversation lists the caller's
+IVR steps with their times (words said, markup among them, shown as text), says plainly
+that no Twilio account is configured for calls in the browser and which phone the call
+rings, and offers no reply box; the caller's hang-up shows, and the call is completed
+with a disposition. At a phone's size and a desk's, axe-core clean and fitting at each
+step, with no console error or failed request."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from interaction_center.settings.model import Settings
+from interaction_center.web.keys import SERVICES
+from tests.support import ADMIN, AppFactory, Client, agent_id, login
+from tests.twilio_stub import TwilioStub
+from tests.voice.support import Caller, verbs, voice_settings
+from tests.web.browser import SIZES, WAIT_MS
+from tests.web.test_desk import looks_right, signed_in
+
+ACCOUNT = "12345678"
+ALICE_PHONE = "+15557654321"
+# What the caller says at the menu, which takes keys: markup that must stay text.
+SAID = "<b>a human</b> please"
+
+
+@pytest.fixture
+async def calls_client(app_factory: AppFactory, settings_factory: Callable[..., Settings], tmp_path: Path) -> Client:
+    """The voice tests' flow and support queue, with an admin, reached by plain http (as
+    test_desk.py's desk_client): the caller signs for that address."""
+    settings = voice_settings(tmp_path, settings_factory, voice=ADMIN)
+    return await app_factory(dataclasses.replace(settings, http=dataclasses.replace(settings.http, public_base_url="")))
+
+
+async def queued_caller(client: Client, said: str = "") -> Caller:
+    """A caller who pressed 2 for support (having first ``said`` something, which is no
+    choice) and keyed in their account number."""
+    caller = Caller(client, base=client.app[SERVICES].settings.public_base_url)
+    menu = await caller.dial()
+    if said:
+        menu = await caller.answer(menu, speech=said)
+    account = await caller.answer(menu, "2")
+    assert verbs(await caller.answer(account, ACCOUNT))[-1] == "Enqueue"
+    return caller
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_a_call_rings_shows_its_ivr_steps_and_its_hang_up_and_is_completed(
+    calls_client: Client, browser: Browser, twilio_stub: TwilioStub, tmp_path: Path, size: str
+) -> None:
+    context, page, problems = await signed_in(browser, calls_client, size)
+    caller = await queued_caller(calls_client, said=SAID)
+    toast = page.get_by_role("article", name="Call from +15551230001")
+    await expect(toast).to_be_visible(timeout=WAIT_MS)
+    await looks_right(page, tmp_path / f"{size}-call-offer.png")
+
+    await page.keyboard.press("Alt+a")
+    heading = page.locator("#conversation-heading")
+    await expect(heading).to_have_text("Call with +15551230001", timeout=WAIT_MS)
+    await expect(heading).to_be_focused()
+    await expect(page.get_by_text("No Twilio account is configured for calls in the browser")).to_be_visible(
+        timeout=WAIT_MS
+    )
+    steps = page.get_by_role("list", name="Transcript")
+    await expect(steps.locator(".event.ivr .what")).to_have_text(
+        [
+            "Played prompt welcome",
+            "Played prompt menu",
+            "Caller said",
+            "Not a choice (attempt 1)",
+            "Played prompt invalid",
+            "Played prompt menu",
+            "Caller pressed 2",
+            "Menu choice 2: account",
+            "Played prompt account",
+            "Caller pressed 12345678",
+            "Collected account: 12345678",
+            "Lookup: not found",
+            "Hours: support is open",
+            "Queued in support",
+        ],
+        timeout=WAIT_MS,
+    )
+    await expect(steps.locator(".message.inbound")).to_contain_text("The call came in.")
+    await expect(steps.locator(".event.ivr time")).to_have_count(14)
+    await expect(steps.locator(".event.ivr .body")).to_have_text([SAID])
+    assert await page.locator("main b").count() == 0
+    await expect(page.get_by_role("textbox", name="Reply by call")).to_have_count(0)
+    assert await page.locator("form.reply").count() == 0
+    await looks_right(page, tmp_path / f"{size}-call-accepted.png")
+
+    await caller.hang_up()
+    await expect(page.get_by_text("The caller hung up: complete it when you are done.")).to_be_visible(timeout=WAIT_MS)
+    await expect(page.locator(".call-state .ended")).to_have_text("The caller hung up.")
+    await expect(steps.locator(".event.call .what")).to_have_text(
+        ["Ringing client:alice", "Call ended: completed", re.compile(r"^Talk ended after \d+ s$")]
+    )
+    await looks_right(page, tmp_path / f"{size}-call-ended.png")
+
+    await page.keyboard.press("Alt+c")
+    await page.get_by_label("Disposition").select_option("resolved")
+    await page.get_by_role("button", name="Complete", exact=True).click()
+    await expect(page.get_by_text("Completed: Resolved.")).to_be_visible(timeout=WAIT_MS)
+    await looks_right(page, tmp_path / f"{size}-call-completed.png")
+    assert problems == []
+    await context.close()
+
+
+async def test_an_agent_with_a_phone_is_told_calls_ring_it(
+    calls_client: Client, browser: Browser, twilio_stub: TwilioStub
+) -> None:
+    ada = await login(calls_client, "ada")
+    alice = await agent_id(calls_client, await login(calls_client, "alice"))
+    changed = await calls_client.patch(f"/api/v1/agents/{alice}", json={"phone": ALICE_PHONE}, headers=ada)
+    assert changed.status == 200, await changed.text()
+    context, page, problems = await signed_in(browser, calls_client, "desk")
+    await queued_caller(calls_client)
+    await page.get_by_role("article", name="Call from +15551230001").get_by_role("button", name="Accept").click()
+    await expect(page.get_by_text(f"Calls you accept ring your phone, {ALICE_PHONE}.")).to_be_visible(timeout=WAIT_MS)
+    assert problems == []
+    await context.close()
