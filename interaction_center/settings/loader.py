@@ -65,6 +65,7 @@ _TWILIO_ALIASES = {"account_sid": "TWILIO_ACCOUNT_SID", "auth_token": "TWILIO_AU
 NOT_SETTINGS: dict[str, str] = {
     "IC_CONFIG": "the configuration file, when --config is not given",
     "IC_REQUIRE_SERVICES": "tests (tests/services.py): 1 fails a test that cannot get its server or browser",
+    "IC_SCREENSHOTS": "tests (tests/web/test_whole_day.py): a folder for README's screenshots of the pages",
 }
 # The keys each [channels.NAME] section takes.
 _CHANNEL_KEYS: dict[str, frozenset[str]] = {

@@ -267,7 +267,7 @@ def test_a_misspelt_ic_variable_is_reported_with_the_close_match(tmp_path: Path)
         "IC_HTTP_PROT",
         "unknown variable; did you mean IC_HTTP_PORT? (the known ones: IC_<SECTION>_<KEY> for the keys of [http],"
         " [smtp], [database], [redis], [twilio], [auth], [routing], [voice], [demo] in README.md's Configuration,"
-        " and IC_CONFIG, IC_REQUIRE_SERVICES)",
+        " and IC_CONFIG, IC_REQUIRE_SERVICES, IC_SCREENSHOTS)",
     )
 
 
