@@ -16,6 +16,7 @@ from interaction_center.domain.model import InboundContact, InteractionState
 from interaction_center.domain.stamps import utcnow
 from interaction_center.intake import batch as intake_batch
 from storage import deadlines, interactions, work
+from storage import intake_rows as rows
 from storage.migrate import upgrade
 from storage.models import CLOSED_STATES_SQL
 from tests.support import mail, sms, write_settings
@@ -141,3 +142,13 @@ def test_a_customers_timeline_reads_its_page_newest_first_off_an_index(tmp_path:
         assert plan[0].startswith("SEARCH interactions USING INDEX ix_interactions_customer_created"), plan
         assert not any("TEMP B-TREE" in step for step in plan), plan
     assert "created_at<?" in plans[1][0], plans[1]
+
+
+def test_the_routing_feed_looks_up_the_interactions_it_read_by_id(tmp_path: Path) -> None:
+    """Run on the writer for every read of the log: the few interactions a read names are
+    looked up by key, never found by walking every queued interaction (the state index,
+    which SQLite without statistics preferred for three ids or more, however many were
+    waiting)."""
+    read = [f"interaction-{n}" for n in range(10)]
+    [plan] = _plans_of(tmp_path, lambda conn: rows.routing_fields(conn, read))
+    assert plan == ["SEARCH interactions USING INDEX sqlite_autoindex_interactions_1 (id=?)"], plan
