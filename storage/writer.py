@@ -3,10 +3,15 @@ in the order they were submitted, and committed in groups.
 
 SQLAlchemy's asyncio layer over aiosqlite costs several thread hops per statement, and on
 a busy event loop every hop waits for the GIL; batching contacts did not help while each
-batch still made dozens of hops. So for SQLite units run whole on one dedicated thread
-with its own connection, in transactions that start with BEGIN IMMEDIATE so their reads
-and writes see one state of the database. PostgreSQL runs the same functions through
-``run_sync`` on the async engine: asyncpg has no thread to hop to.
+batch still made dozens of hops. So on SQLite the writer keeps one connection of its own,
+and a transaction makes two hops whatever it holds: BEGIN IMMEDIATE, which may wait for
+the database's lock, and COMMIT, the disk flush, run on a dedicated thread, and the units
+in between run right on the event loop's thread. They used to run on that thread too,
+but the sqlite3 module lets go of the GIL around every statement and took it back from a
+busy event loop each time: half of a unit's time was that wait, the writer was the
+phone channel's bottleneck, and it came to a third more IVR steps a second run inline.
+PostgreSQL runs the same functions through ``run_sync`` on the async engine: asyncpg has
+no thread to hop to.
 
 Units submitted while a transaction is being written go together into the next one, each
 in a savepoint of its own: the cost of a commit (the disk flush above all) is shared by
@@ -14,10 +19,10 @@ everything that arrived meanwhile, and a unit that fails is rolled back alone wh
 others stand. One transaction at a time, in submission order: a caller that submits under
 its own lock has its records stored in the order of its decisions.
 
-On SQLite the writer keeps its one connection open, and a unit's savepoint is two
-statements on the driver's connection: SQLAlchemy's ``begin_nested`` cost about 100 us of
-Python per unit and a pool checkout about 40 us per transaction, against 2 us for SQLite
-to run the statements, and an IVR step or a contact is only a few units."""
+On SQLite a unit's savepoint is two statements on the driver's connection: SQLAlchemy's
+``begin_nested`` cost about 100 us of Python per unit and a pool checkout about 40 us per
+transaction, against 2 us for SQLite to run the statements, and an IVR step or a contact
+is only a few units."""
 
 from __future__ import annotations
 
@@ -54,11 +59,15 @@ class Writer:
         self._sqlite: Engine | None = None
         self._thread: ThreadPoolExecutor | None = None
         if engine.dialect.name == "sqlite":
-            self._sqlite = create_engine(engine.url.set(drivername="sqlite"), connect_args={"timeout": 30})
+            # Opened and committed on the writer's thread, used between on the event loop's:
+            # never by two threads at once.
+            self._sqlite = create_engine(
+                engine.url.set(drivername="sqlite"), connect_args={"timeout": 30, "check_same_thread": False}
+            )
             event.listen(self._sqlite, "connect", _own_transactions)
             event.listen(self._sqlite, "begin", _begin_immediate)
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="storage-writer")
-        # Opened by the writer's thread on its first transaction, which alone uses it.
+        # Opened by the writer's thread on its first transaction.
         self._connection: Connection | None = None
         # Each unit with its future, and whether it must have a transaction to itself.
         self._pending: list[tuple[Work, asyncio.Future[Any], bool]] = []
@@ -122,14 +131,30 @@ class Writer:
         if self._sqlite is None:
             async with self._engine.begin() as conn:
                 return await conn.run_sync(_each, units, _sqlalchemy_savepoint)
-        return await asyncio.get_running_loop().run_in_executor(self._thread, self._in_transaction, units)
+        assert self._thread is not None
+        loop = asyncio.get_running_loop()
+        try:
+            connection = await loop.run_in_executor(self._thread, self._begun)
+            outcomes = _each(connection, units, _driver_savepoint)
+            await loop.run_in_executor(self._thread, connection.commit)
+        except BaseException:
+            # A lone unit failed, the commit did, or the writer was stopped while its thread
+            # was beginning or committing: whatever is still open is rolled back there,
+            # behind what the thread is doing, and before any next transaction.
+            self._thread.submit(self._rolled_back)
+            raise
+        return outcomes
 
-    def _in_transaction(self, units: Sequence[Work]) -> list[Any]:
+    def _begun(self) -> Connection:
         assert self._sqlite is not None
         if self._connection is None:
             self._connection = self._sqlite.connect()
-        with self._connection.begin():
-            return _each(self._connection, units, _driver_savepoint)
+        self._connection.begin()
+        return self._connection
+
+    def _rolled_back(self) -> None:
+        if self._connection is not None and self._connection.in_transaction():
+            self._connection.rollback()
 
     async def close(self) -> None:
         """Once everything submitted is written, the connection closed."""
