@@ -44,6 +44,10 @@ class _Shape:
     results: tuple[Processor, ...]
 
 
+# A shape not compiled yet (None is one that is not compiled at all: SQLAlchemy runs it).
+_UNSEEN = _Shape("", (), {}, ())
+
+
 class Prepared:
     """A Core statement for the hot path: ``rows`` for what it returns, ``run`` for how
     many rows it changed (given a list of parameter sets, it runs once for each)."""
@@ -112,10 +116,12 @@ class Prepared:
         dialect = conn.dialect
         if dialect.name != "sqlite":
             return None
-        key = (*params, *(len(params[name]) for name in self._lists if name in params))
-        if key not in self._shapes:
-            self._shapes[key] = _compiled(self.statement, dialect, params)
-        return self._shapes[key]
+        # Keyed on every run of the hot path: the names alone when no list is spliced in.
+        key = (*params, *(len(params[name]) for name in self._lists if name in params)) if self._lists else (*params,)
+        shape = self._shapes.get(key, _UNSEEN)
+        if shape is _UNSEEN:
+            shape = self._shapes[key] = _compiled(self.statement, dialect, params)
+        return shape
 
 
 def _compiled(statement: Statement, dialect: Dialect, params: Params) -> _Shape | None:

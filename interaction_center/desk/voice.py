@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
@@ -68,6 +68,7 @@ log = logging.getLogger(__name__)
 
 # A hang-up report decided again this many times when a step of the call races it, and a
 # new call taken in again when another writer's key meets it.
+T = TypeVar("T")
 _ATTEMPTS = 3
 # The call's phase once its flow ends somewhere other than a queue.
 _ENDS: dict[type, str] = {Voicemail: "voicemail", Transfer: "transferred", Hangup: "ended"}
@@ -120,10 +121,8 @@ class VoiceDesk:
         self._urls = VoiceUrls(settings.public_base_url)
 
     async def incoming(self, call: IncomingCall) -> str:
-        known = await self._reader.run(lambda conn: calls.response(conn, call.call_sid))
-        if known is not None:
-            self._metrics.intake.labels(Channel.VOICE, "duplicate").inc()
-            return known
+        # A retried webhook is told from a new call in the transaction that would take it
+        # in, not by a read ahead of it: retries are rare, and every new call paid that read.
         flow = self._settings.voice.flows.for_number(call.dialled)
         if flow is None:
             raise NotFound(f"no IVR flow answers {call.dialled}", code="voice.no_flow")
@@ -143,17 +142,18 @@ class VoiceDesk:
         prompts, phase = self._shape(step)
         state = step.state.to_json()
 
-        def write(conn: Connection) -> str:
+        def write(conn: Connection) -> tuple[str, bool]:
             """The call taken in as intake takes any contact (held: its IVR queues it),
-            its row and its first step, in one transaction."""
+            its row and its first step, in one transaction; and whether it was the same
+            webhook again."""
             now = utcnow()
             [stored] = intake_batch.write(conn, [(contact, "")], self._settings, now)
             interaction_id = stored.result.interaction_id
             if stored.result.duplicate:
-                # The same webhook again: answered in the transaction that took it in.
+                # Answered in the transaction that took it in.
                 answered = calls.response(conn, call.call_sid)
                 if answered is not None:
-                    return answered
+                    return answered, True
             answer = self._answer(step, prompts, 1, interaction_id)
             row = {
                 "call_sid": call.call_sid,
@@ -170,13 +170,13 @@ class VoiceDesk:
             }
             calls.insert(conn, row)
             self._record(conn, interaction_id, step, phase, now)
-            return answer
+            return answer, False
 
         attempt = 1
         while True:
             try:
-                answer = await self._write(write, phase)
-                self._metrics.intake.labels(Channel.VOICE, "created").inc()
+                answer, again = await self._write(write, phase)
+                self._metrics.intake.labels(Channel.VOICE, "duplicate" if again else "created").inc()
                 return answer
             except IntegrityError:
                 # Another writer took in the same webhook (retried while the first was being
@@ -231,7 +231,7 @@ class VoiceDesk:
     def _answer(self, step: Step, prompts: tuple[Prompt, ...], next_step: int, interaction_id: str) -> str:
         return twiml.step(Step(prompts, step.then, step.state, step.events), self._urls, next_step, interaction_id)
 
-    async def _write(self, write: Callable[[Connection], str], phase: str) -> str:
+    async def _write(self, write: Callable[[Connection], T], phase: str) -> T:
         """A step's transaction on the storage writer; its answer once committed."""
         written = self._writer.submit(write)
         if phase == "queued":
