@@ -3,15 +3,16 @@ in the order they were submitted, and committed in groups.
 
 SQLAlchemy's asyncio layer over aiosqlite costs several thread hops per statement, and on
 a busy event loop every hop waits for the GIL; batching contacts did not help while each
-batch still made dozens of hops. So on SQLite the writer keeps one connection of its own,
-and a transaction makes two hops whatever it holds: BEGIN IMMEDIATE, which may wait for
-the database's lock, and COMMIT, the disk flush, run on a dedicated thread, and the units
-in between run right on the event loop's thread. They used to run on that thread too,
-but the sqlite3 module lets go of the GIL around every statement and took it back from a
-busy event loop each time: half of a unit's time was that wait, the writer was the
-phone channel's bottleneck, and it came to a third more IVR steps a second run inline.
-PostgreSQL runs the same functions through ``run_sync`` on the async engine: asyncpg has
-no thread to hop to.
+batch still made dozens of hops. So on SQLite the writer keeps one connection of its own
+and runs units right on the event loop's thread, in transactions that start with BEGIN
+IMMEDIATE so their reads and writes see one state of the database. Only what may wait
+goes to a dedicated thread: COMMIT, the disk flush, and a BEGIN that finds the database
+locked (another process writing, a checkpoint), which the loop tries first without
+waiting. Units used to run on that thread, but the sqlite3 module lets go of the GIL
+around every statement and took it back from the busy loop each time (half of a unit's
+time), and each hop back to the loop waits for a whole turn of it: the writer was the
+phone channel's bottleneck. PostgreSQL runs the same functions through ``run_sync`` on
+the async engine: asyncpg has no thread to hop to.
 
 Units submitted while a transaction is being written go together into the next one, each
 in a savepoint of its own: the cost of a commit (the disk flush above all) is shared by
@@ -28,15 +29,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.database import sqlite_pragmas
+from storage.database import BUSY_TIMEOUT_MS, sqlite_pragmas
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,9 @@ class Writer:
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="storage-writer")
         # Opened by the writer's thread on its first transaction.
         self._connection: Connection | None = None
+        # The writer's thread rolling back a failed transaction.
+        self._rolling_back: Future[None] = Future()
+        self._rolling_back.set_result(None)
         # Each unit with its future, and whether it must have a transaction to itself.
         self._pending: list[tuple[Work, asyncio.Future[Any], bool]] = []
         self._draining: asyncio.Task[None] | None = None
@@ -134,16 +139,41 @@ class Writer:
         assert self._thread is not None
         loop = asyncio.get_running_loop()
         try:
-            connection = await loop.run_in_executor(self._thread, self._begun)
+            connection = self._begun_here()
+            if connection is None:
+                connection = await loop.run_in_executor(self._thread, self._begun)
             outcomes = _each(connection, units, _driver_savepoint)
             await loop.run_in_executor(self._thread, connection.commit)
         except BaseException:
             # A lone unit failed, the commit did, or the writer was stopped while its thread
             # was beginning or committing: whatever is still open is rolled back there,
             # behind what the thread is doing, and before any next transaction.
-            self._thread.submit(self._rolled_back)
+            self._rolling_back = self._thread.submit(self._rolled_back)
             raise
         return outcomes
+
+    def _begun_here(self) -> Connection | None:
+        """The transaction begun on the event loop's thread if the database is free at
+        once (it is but for another process writing, or a checkpoint); None if it would
+        wait, which the writer's thread then does. A hop there cost a whole turn of a busy
+        loop to come back: with the commit's, most of a transaction's time."""
+        if self._connection is None or not self._rolling_back.done():
+            # Opened there, or a rollback is still to run there: the begin goes behind it.
+            return None
+        driver = self._connection.connection.driver_connection
+        assert driver is not None
+        driver.execute("PRAGMA busy_timeout=0")
+        try:
+            driver.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                raise
+            return None
+        finally:
+            driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        # SQLAlchemy's record of it (_begin_immediate sees the driver's transaction open).
+        self._connection.begin()
+        return self._connection
 
     def _begun(self) -> Connection:
         assert self._sqlite is not None
@@ -227,4 +257,6 @@ def _own_transactions(dbapi_connection: Any, record: Any) -> None:
 
 
 def _begin_immediate(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    driver = conn.connection.driver_connection
+    if driver is None or not driver.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

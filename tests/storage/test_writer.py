@@ -5,8 +5,11 @@ nothing of its own behind."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, func, select
@@ -15,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from interaction_center.domain.stamps import new_id, utcnow
 from storage import intake_rows as rows
 from storage.database import create_engine, is_sqlite
+from storage.migrate import upgrade
 from storage.writer import Writer
 
 
@@ -163,3 +167,28 @@ async def test_a_unit_submitted_alone_has_a_transaction_of_its_own_on_postgresql
         await writer.close()
     first = [transactions.index(t) for t in transactions]
     assert first == ([0, 0, 0, 0, 0] if is_sqlite(str(engine.url)) else [0, 0, 2, 3, 3])
+
+
+async def test_a_writer_waits_for_another_connections_lock_without_holding_up_the_event_loop(tmp_path: Path) -> None:
+    """SQLite: while another connection (another process, a command line tool) holds the
+    write lock, the transaction is begun on the writer's thread, which waits; the event
+    loop goes on, and the unit is written once the lock is let go."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'busy.db'}"
+    await upgrade(url)
+    engine = create_engine(url)
+    writer = Writer(engine)
+    other = sqlite3.connect(tmp_path / "busy.db", isolation_level=None)
+    try:
+        await writer.run(_add_customer)  # the writer's connection opened
+        other.execute("BEGIN IMMEDIATE")
+        waiting = writer.submit(_add_customer)
+        started = time.monotonic()
+        await asyncio.sleep(0.3)
+        assert time.monotonic() - started < 0.5 and not waiting.done()
+        other.execute("COMMIT")
+        await asyncio.wait_for(waiting, 10)
+        assert await _customers(engine) == 2
+    finally:
+        other.close()
+        await writer.close()
+        await engine.dispose()
