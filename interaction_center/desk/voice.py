@@ -11,7 +11,7 @@ of two racing, the second finds the first's answer."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -147,10 +147,11 @@ class VoiceDesk:
             its row and its first step, in one transaction; and whether it was the same
             webhook again."""
             now = utcnow()
-            [stored] = intake_batch.write(conn, [(contact, "")], self._settings, now)
+            taken: list[dict[str, Any]] = []
+            [stored] = intake_batch.write(conn, [(contact, "")], self._settings, now, events=taken)
             interaction_id = stored.result.interaction_id
             if stored.result.duplicate:
-                # Answered in the transaction that took it in.
+                # Answered in the transaction that took it in (a duplicate has no events).
                 answered = calls.response(conn, call.call_sid)
                 if answered is not None:
                     return answered, True
@@ -169,7 +170,7 @@ class VoiceDesk:
                 "version": 1,
             }
             calls.insert(conn, row)
-            self._record(conn, interaction_id, step, phase, now)
+            self._record(conn, interaction_id, step, phase, now, taken)
             return answer, False
 
         attempt = 1
@@ -240,14 +241,26 @@ class VoiceDesk:
             self._queued()
         return await written
 
-    def _record(self, conn: Connection, interaction_id: str, step: Step, phase: str, now: datetime) -> None:
-        """The step on the interaction: its events, the customer the IVR identified, and its
-        wait in a queue (or its end), on condition of the version read here."""
+    def _record(
+        self,
+        conn: Connection,
+        interaction_id: str,
+        step: Step,
+        phase: str,
+        now: datetime,
+        before: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """The step on the interaction: its events (after ``before``, events of the same
+        transaction not yet inserted), the customer the IVR identified, and its wait in a
+        queue (or its end), on condition of the version read here."""
         customer_id, state, version = calls.interaction_of(conn, interaction_id)
         customer = Actor(ActorKind.CUSTOMER, customer_id)
         events = [
-            store.event_row(interaction_id, kind, customer if kind == "ivr_input" else SYSTEM, data, now)
-            for kind, data in step.events
+            *before,
+            *(
+                store.event_row(interaction_id, kind, customer if kind == "ivr_input" else SYSTEM, data, now)
+                for kind, data in step.events
+            ),
         ]
         change: dict[str, Any] = {}
         if step.state.customer_id and step.state.customer_id != customer_id:

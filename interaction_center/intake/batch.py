@@ -59,8 +59,15 @@ class _Rows:
 
 
 def write(
-    conn: Connection, items: Sequence[tuple[InboundContact, str]], settings: Settings, now: datetime
+    conn: Connection,
+    items: Sequence[tuple[InboundContact, str]],
+    settings: Settings,
+    now: datetime,
+    *,
+    events: list[dict[str, Any]] | None = None,
 ) -> list[Stored]:
+    """``events``: where the batch's events go instead of being inserted, for a caller that
+    inserts them with its own in the same transaction (the log numbered once for both)."""
     batch = _Batch(conn, items, settings, now)
     # A microsecond apart, in arrival order: messages of one thread keep their order, and
     # contacts queued together keep theirs.
@@ -70,7 +77,11 @@ def write(
     rows.add_identities(conn, out.links, now)
     for kind, value, when in out.opt_outs:
         rows.set_opted_out(conn, kind, value, when)
-    rows.insert_all(conn, out.interactions, out.messages, out.events)
+    if events is None:
+        rows.insert_all(conn, out.interactions, out.messages, out.events)
+    else:
+        rows.insert_all(conn, out.interactions, out.messages, ())
+        events.extend(out.events)
     return stored
 
 
