@@ -19,6 +19,8 @@ from tests.support import ACCOUNT_SID, OUR_NUMBER, PUBLIC_BASE, Client, routed, 
 # The flow the tests call (bench/voice.py calls it too).
 FLOW = (Path(__file__).parent / "flow.toml").read_text()
 
+# The conference Twilio makes of an interaction's call, as its callbacks name it.
+CONFERENCE_SID = "CF" + "1" * 32
 VOICE = '[voice]\nflows = "flows"\ndefault_flow = "main"\n'
 
 
@@ -137,3 +139,12 @@ class Caller:
     async def stored(self) -> VoiceCall | None:
         async with self.client.app[SERVICES].sessions() as session:
             return await calls.get(session, self.call_sid)
+
+
+async def conference_started(caller: Caller, interaction_id: str) -> None:
+    """Twilio's conference callbacks once the agent has answered: the conference is on."""
+    for event, label in (("conference-start", ""), ("participant-join", "agent")):
+        fields = {"FriendlyName": interaction_id, "ConferenceSid": CONFERENCE_SID, "StatusCallbackEvent": event}
+        await caller.note(
+            "/twilio/voice/conference", caller.form(**fields, **({"ParticipantLabel": label} if label else {}))
+        )

@@ -33,9 +33,7 @@ from tests.support import (
 )
 from tests.test_wire import conformance_errors
 from tests.twilio_stub import TwilioStub
-from tests.voice.support import Caller, said, verbs, voice_settings
-
-CONFERENCE_SID = "CF" + "1" * 32
+from tests.voice.support import CONFERENCE_SID, Caller, conference_started, said, verbs, voice_settings
 
 
 @pytest.fixture
@@ -62,18 +60,9 @@ async def _accepted(client: Client, caller: Caller, agent: str = "alice") -> tup
     return str(accepted["id"]), headers
 
 
-async def _conference_started(caller: Caller, interaction_id: str) -> None:
-    """Twilio's conference callbacks once the agent has answered: the conference is on."""
-    for event, label in (("conference-start", ""), ("participant-join", "agent")):
-        fields = {"FriendlyName": interaction_id, "ConferenceSid": CONFERENCE_SID, "StatusCallbackEvent": event}
-        await caller.note(
-            "/twilio/voice/conference", caller.form(**fields, **({"ParticipantLabel": label} if label else {}))
-        )
-
-
 async def _connected(client: Client, caller: Caller, agent: str = "alice") -> tuple[str, dict[str, str]]:
     interaction_id, headers = await _accepted(client, caller, agent)
-    await _conference_started(caller, interaction_id)
+    await conference_started(caller, interaction_id)
     return interaction_id, headers
 
 
@@ -127,7 +116,7 @@ async def test_hold_is_refused_clearly(phone: Client, twilio_stub: TwilioStub) -
     url = f"/api/v1/interactions/{interaction_id}/call/hold"
     # Accepted, but the agent has not answered: no conference to hold anyone in.
     await _refused(await phone.post(url, json={"on": True}, headers=alice), 409, "call.not_connected")
-    await _conference_started(caller, interaction_id)
+    await conference_started(caller, interaction_id)
     await _refused(await phone.post(url, json={"on": "yes"}, headers=alice), 400, "call.bad_hold")
     for other in ("bob", "sam"):
         headers = await login(phone, other)
@@ -310,7 +299,7 @@ async def test_monitoring_is_for_supervisors_one_at_a_time(
     url = f"/api/v1/interactions/{interaction_id}/call/monitor"
     sam = await login(client, "sam")
     await _refused(await client.post(url, json={"mode": "listen"}, headers=sam), 409, "call.not_connected")
-    await _conference_started(caller, interaction_id)
+    await conference_started(caller, interaction_id)
     for agent in (alice, await login(client, "bob")):
         await _refused(await client.post(url, json={"mode": "listen"}, headers=agent), 403, "auth.role")
     await _refused(await client.post(url, json={"mode": "shout"}, headers=sam), 400, "call.bad_mode")
@@ -325,7 +314,7 @@ async def test_the_agent_hangs_up_the_call(phone: Client, twilio_stub: TwilioStu
     interaction_id, alice = await _accepted(phone, caller)
     url = f"/api/v1/interactions/{interaction_id}/call/hangup"
     await _refused(await phone.post(url, headers=alice), 409, "call.not_connected")
-    await _conference_started(caller, interaction_id)
+    await conference_started(caller, interaction_id)
     for other in ("bob", "sam"):
         await _refused(await phone.post(url, headers=await login(phone, other)), 403, "interaction.not_yours")
     assert twilio_stub.sent("POST", f"/Conferences/{CONFERENCE_SID}.json") == []
@@ -415,7 +404,7 @@ async def test_a_consultation_is_refused_clearly_and_may_end_without_a_handover(
     bob_id = await agent_id(phone, bob)
     url = f"/api/v1/interactions/{interaction_id}/call/consult"
     await _refused(await phone.post(url, json={"agent_id": bob_id}, headers=alice), 409, "call.not_connected")
-    await _conference_started(caller, interaction_id)
+    await conference_started(caller, interaction_id)
     handover = f"/api/v1/interactions/{interaction_id}/call/handover"
     await _refused(await phone.post(handover, headers=alice), 409, "call.no_consult")
     alice_id = await agent_id(phone, alice)

@@ -4,8 +4,9 @@ checks), the offer rings as a call, and once accepted the conversation lists the
 IVR steps with their times (words said, markup among them, shown as text), says plainly
 that no Twilio account is configured for calls in the browser and which phone the call
 rings, and offers no reply box; the caller's hang-up shows, and the call is completed
-with a disposition. At a phone's size and a desk's, axe-core clean and fitting at each
-step, with no console error or failed request."""
+with a disposition. A supervisor joins a call from the dashboard: listens, then whispers
+to the agent, then barges in. At a phone's size and a desk's, axe-core clean and fitting
+at each step, with no console error or failed request."""
 
 from __future__ import annotations
 
@@ -19,10 +20,12 @@ from playwright.async_api import Browser, expect
 
 from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
-from tests.support import ADMIN, AppFactory, Client, agent_id, login
+from storage.models import VoiceCall
+from tests.support import ADMIN, AppFactory, Client, accept_first, agent_id, login, set_status
 from tests.twilio_stub import TwilioStub
-from tests.voice.support import Caller, verbs, voice_settings
-from tests.web.browser import SIZES, WAIT_MS
+from tests.voice.support import CONFERENCE_SID, Caller, conference_started, verbs, voice_settings
+from tests.web.browser import SIZES, WAIT_MS, open_page
+from tests.web.test_dashboard import check, sign_in
 from tests.web.test_desk import looks_right, signed_in
 
 ACCOUNT = "12345678"
@@ -124,5 +127,53 @@ async def test_an_agent_with_a_phone_is_told_calls_ring_it(
     await queued_caller(calls_client)
     await page.get_by_role("article", name="Call from +15551230001").get_by_role("button", name="Accept").click()
     await expect(page.get_by_text(f"Calls you accept ring your phone, {ALICE_PHONE}.")).to_be_visible(timeout=WAIT_MS)
+    assert problems == []
+    await context.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_a_supervisor_listens_whispers_and_barges_in_from_the_dashboard(
+    calls_client: Client, browser: Browser, twilio_stub: TwilioStub, tmp_path: Path, size: str
+) -> None:
+    caller = await queued_caller(calls_client)
+    alice = await login(calls_client, "alice")
+    await set_status(calls_client, alice, "available")
+    interaction_id = str((await accept_first(calls_client, alice))["id"])
+    await conference_started(caller, interaction_id)
+    context, page, problems = await open_page(browser, calls_client, "/supervisor/", size)
+    await sign_in(page, "sam")
+    await page.get_by_role("button", name="Work of alice").click()
+    call = page.get_by_role("group", name=re.compile(r"^Join the call of alice's #1"))
+    notice = page.locator(".board-notice")
+
+    await call.get_by_role("button", name="Listen").click()
+    await expect(notice).to_have_text(re.compile(r"^Listening: your line rings"), timeout=WAIT_MS)
+    await expect(call.get_by_role("button", name="Listen")).to_have_attribute("aria-pressed", "true")
+    [dialled] = [
+        request
+        for request in twilio_stub.sent("POST", f"/Conferences/{interaction_id}/Participants.json")
+        if request.form["Label"] == "supervisor"
+    ]
+    assert (dialled.form["To"], dialled.form["Muted"], dialled.form["Coaching"]) == ("client:sam", "true", "false")
+    await check(page, tmp_path, f"{size}-listening")
+
+    async with calls_client.app[SERVICES].sessions() as session:
+        call_row = await session.get(VoiceCall, caller.call_sid)
+        assert call_row is not None and call_row.supervisor_call_sid is not None
+    leg, agent_leg = call_row.supervisor_call_sid, call_row.agent_call_sid
+    participant = f"/Conferences/{CONFERENCE_SID}/Participants/{leg}.json"
+    await call.get_by_role("button", name="Whisper").click()
+    await expect(notice).to_have_text(re.compile(r"^Whispering: the agent hears you"), timeout=WAIT_MS)
+    assert twilio_stub.sent("POST", participant)[-1].form == {
+        "Muted": "false",
+        "Coaching": "true",
+        "CallSidToCoach": agent_leg,
+    }
+    await call.get_by_role("button", name="Barge").click()
+    await expect(notice).to_have_text(re.compile(r"^Barged in"), timeout=WAIT_MS)
+    await expect(call.get_by_role("button", name="Barge")).to_have_attribute("aria-pressed", "true")
+    await expect(call.get_by_role("button", name="Listen")).to_have_attribute("aria-pressed", "false")
+    assert twilio_stub.sent("POST", participant)[-1].form == {"Muted": "false", "Coaching": "false"}
+    await check(page, tmp_path, f"{size}-barged")
     assert problems == []
     await context.close()

@@ -85,6 +85,8 @@ export const agentWork = (agentId) => call("GET", `/api/v1/agents/${enc(agentId)
 export const moveInteraction = (id, target) => call("POST", `/api/v1/interactions/${enc(id)}/move`, target);
 export const setPriority = (id, priority) => call("POST", `/api/v1/interactions/${enc(id)}/priority`, { priority });
 export const takeOver = (id) => call("POST", `/api/v1/interactions/${enc(id)}/take-over`);
+// ``mode``: listen, whisper (coach the agent) or barge; the supervisor's line is rung.
+export const monitorCall = (id, mode) => call("POST", `/api/v1/interactions/${enc(id)}/call/monitor`, { mode });
 
 // The admin pages' calls (admins only).
 export const agents = () => call("GET", "/api/v1/agents");

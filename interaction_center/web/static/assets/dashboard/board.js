@@ -20,6 +20,13 @@ const LINKS = {
 };
 const PAGES = { "#floor": "Floor", "#accounts": "Accounts", "#audit": "Audit log" };
 const ADMIN_PAGES = ["#accounts", "#audit"];
+// What a supervisor joining a call is told: their own line rings (the phone in their
+// profile), in the mode chosen; choosing another mode on it changes it.
+const JOINED = {
+  listen: "Listening: your line rings, and neither the agent nor the customer hears you.",
+  whisper: "Whispering: the agent hears you, the customer does not.",
+  barge: "Barged in: the agent and the customer both hear you.",
+};
 
 export function dashboard() {
   let root = null;
@@ -44,6 +51,7 @@ export function dashboard() {
       chosen: null,
       list: null,
       workOf: null,
+      monitoring: null,
       transcript: null,
       opener: null,
     };
@@ -154,6 +162,12 @@ export function dashboard() {
       attempt(() => api.setPriority(id, priority), `Priority set to ${priority}.`).then(refresh),
     move: (id, target) => attempt(() => api.moveInteraction(id, target), "Moved.").then(refresh),
     takeOver: (id) => attempt(() => api.takeOver(id), "Taken over: it is yours now.").then(refresh),
+    monitor: (id, mode) =>
+      attempt(async () => {
+        await api.monitorCall(id, mode);
+        set({ monitoring: { id, mode } });
+      }, JOINED[mode]),
+    monitoring: (id) => (state.monitoring?.id === id ? state.monitoring.mode : null),
     open: async (id) => {
       try {
         set({ transcript: await api.interaction(id), opener: `#open-${CSS.escape(id)}` });

@@ -1,7 +1,7 @@
 // What one agent holds, offered and set aside (their work list, GET /agents/{id}/work),
-// for a supervisor to read, move or take over. The latest message is the customer's or
-// agent's text, put in as text.
-import { html } from "../vendor/lit-html-3.3.3/lit-html.js";
+// for a supervisor to read, move or take over, or to join a call on (listen, whisper to the
+// agent, barge in). The latest message is the customer's or agent's text, put in as text.
+import { html, nothing } from "../vendor/lit-html-3.3.3/lit-html.js";
 import { NONE, channelLabel } from "./format.js";
 import { scrollTable } from "./table.js";
 import { actions, moveForm } from "./waiting.js";
@@ -12,7 +12,31 @@ const PARTS = [
   ["parked", "Set aside"],
 ];
 
-// ``act``: the waiting list's actions, and close().
+// A call an agent is on: the supervisor joins it, in one mode at a time.
+const MONITOR = [
+  ["listen", "Listen"],
+  ["whisper", "Whisper"],
+  ["barge", "Barge"],
+];
+
+function monitorButtons(item, which, busy, act) {
+  if (item.channel !== "voice" || item.label !== "Working on") return nothing;
+  return html`<span role="group" aria-label=${`Join the call of ${which}`}>
+    ${MONITOR.map(
+      ([mode, label]) =>
+        html`<button
+          type="button"
+          aria-pressed=${act.monitoring(item.id) === mode ? "true" : "false"}
+          ?disabled=${busy}
+          @click=${() => act.monitor(item.id, mode)}
+        >
+          ${label}
+        </button>`,
+    )}
+  </span>`;
+}
+
+// ``act``: the waiting list's actions, monitor(id, mode), monitoring(id) and close().
 export function workView({ agent, work }, queues, agents, busy, act) {
   const who = agent.display_name || agent.username;
   const items = PARTS.flatMap(([part, label]) => work[part].map((item) => ({ ...item, label })));
@@ -31,7 +55,7 @@ export function workView({ agent, work }, queues, agents, busy, act) {
                 <td>${item.label}</td>
                 <td class="latest">${item.latest_message?.body ?? NONE}</td>
                 <td>${moveForm(item.id, which, queues, agents, busy, act)}</td>
-                <td class="actions">${actions(item.id, busy, act)}</td>
+                <td class="actions">${actions(item.id, busy, act)} ${monitorButtons(item, which, busy, act)}</td>
               </tr>`;
             }),
           )
