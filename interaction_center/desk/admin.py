@@ -97,7 +97,7 @@ class AgentAdmin:
         async with self._guarded() as session:
             agent = _found(await agent_store.get(session, agent_id), agent_id)
             before = _profile(agent)
-            seed = self.seed({**before, "phone": before["phone"] or "", "username": agent.username, **changes})
+            seed = self.seed({**before, "username": agent.username, **changes})
             after = {"display_name": seed.display_name, "role": str(seed.role), **profile_columns(seed)}
             if agent.role == Role.ADMIN and seed.role != Role.ADMIN:
                 await _not_the_last_admin(session, agent)

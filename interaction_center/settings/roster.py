@@ -25,6 +25,9 @@ _QUEUE_KEYS = {
     "preferred_agent_seconds", "wrap_up_seconds", "hours", "voice", "dispositions",
 }  # fmt: skip
 _AGENT_KEYS = {"username", "display_name", "role", "queues", "skills", "capacity", "password", "phone"}
+# Interactions of one channel an agent may hold at once, at most: more is a typing slip
+# (a thousand chats), which would have routing offer them all to one person.
+MAX_CAPACITY = 100
 # An agent's phone is written as Twilio dials it: E.164.
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _STEP_KEYS = {"after_seconds", "raise_priority", "relax_skills", "overflow_to"}
@@ -95,14 +98,24 @@ class RosterParser:
                 levels[skill] = level
         return levels
 
-    def number(self, key: str, value: Any, *, whole: bool = False, minimum: float = 0, above: bool = False) -> Any:
-        """The value if it is a (whole) number at or ``above`` the minimum, as an int or a
-        float; None, with the problem reported, otherwise."""
+    def number(
+        self,
+        key: str,
+        value: Any,
+        *,
+        whole: bool = False,
+        minimum: float = 0,
+        above: bool = False,
+        maximum: float | None = None,
+    ) -> Any:
+        """The value if it is a (whole) number at or ``above`` the minimum (and at most the
+        maximum), as an int or a float; None, with the problem reported, otherwise."""
         ok = is_int(value) if whole else is_number(value)
-        if not ok or value < minimum or (above and value == minimum):
+        if not ok or value < minimum or (above and value == minimum) or (maximum is not None and value > maximum):
             kind = "a whole number" if whole else "a number"
             bound = f"above {minimum}" if above else f"of at least {minimum}"
-            self.problem(key, f"must be {kind} {bound}, not {value!r}")
+            most = "" if maximum is None else f" and at most {maximum:g}"
+            self.problem(key, f"must be {kind} {bound}{most}, not {value!r}")
             return None
         return int(value) if whole else float(value)
 
@@ -226,7 +239,8 @@ class RosterParser:
             if not isinstance(display_name, str) or not isinstance(password, str) or len(display_name) > 200:
                 self.problem(key, "display_name (at most 200 characters) and password must be strings")
                 continue
-            phone = spec.get("phone", "")
+            # None (as the API shows an account without one) is no phone.
+            phone = "" if spec.get("phone") is None else spec["phone"]
             if not isinstance(phone, str) or (phone and not _E164.fullmatch(phone)):
                 self.problem(f"{key}.phone", "must be a phone number in E.164 form, like +15551234567")
                 continue
@@ -237,7 +251,7 @@ class RosterParser:
                     Role(role),
                     self.memberships(f"{key}.queues", spec.get("queues", []), queues),
                     self.skill_levels(f"{key}.skills", spec.get("skills", {})),
-                    self.per_channel(f"{key}.capacity", spec.get("capacity", {}), whole=True),
+                    self.per_channel(f"{key}.capacity", spec.get("capacity", {}), whole=True, maximum=MAX_CAPACITY),
                     password,
                     phone,
                 )
@@ -274,7 +288,9 @@ class RosterParser:
                 memberships.append(QueueMembershipSettings(spec["queue"], priority, delay))
         return tuple(memberships)
 
-    def per_channel(self, key: str, table: Any, *, whole: bool = False, above: bool = False) -> dict[Channel, Any]:
+    def per_channel(
+        self, key: str, table: Any, *, whole: bool = False, above: bool = False, maximum: float | None = None
+    ) -> dict[Channel, Any]:
         """A table of channel = number (capacity, offer timeouts)."""
         if not isinstance(table, dict):
             self.problem(key, "must be a table of channel = number")
@@ -283,6 +299,8 @@ class RosterParser:
         for channel, number in table.items():
             if channel not in Channel.__members__.values():
                 self.problem(f"{key}.{channel}", f"unknown channel (known: {', '.join(Channel)})")
-            elif (value := self.number(f"{key}.{channel}", number, whole=whole, above=above)) is not None:
+            elif (
+                value := self.number(f"{key}.{channel}", number, whole=whole, above=above, maximum=maximum)
+            ) is not None:
                 values[Channel(channel)] = value
         return values

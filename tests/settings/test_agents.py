@@ -196,12 +196,14 @@ def test_agent_capacity_for_an_unknown_channel_is_rejected(tmp_path: Path) -> No
     assert issue.reason.startswith("unknown channel")
 
 
-@pytest.mark.parametrize(("slots", "shown"), [("-1", "-1"), ("1.5", "1.5"), ('"2"', "'2'"), ("true", "True")])
-def test_agent_capacity_must_be_a_whole_number(tmp_path: Path, slots: str, shown: str) -> None:
+@pytest.mark.parametrize(
+    ("slots", "shown"), [("-1", "-1"), ("1.5", "1.5"), ('"2"', "'2'"), ("true", "True"), ("1000000", "1000000")]
+)
+def test_agent_capacity_must_be_a_whole_number_within_reason(tmp_path: Path, slots: str, shown: str) -> None:
     issue = only_issue(tmp_path, ROUTED + f'[[agents]]\nusername = "alice"\ncapacity = {{ sms = {slots} }}\n')
 
     assert issue == issue_in_file(
-        tmp_path, "agents[0].capacity.sms", f"must be a whole number of at least 0, not {shown}"
+        tmp_path, "agents[0].capacity.sms", f"must be a whole number of at least 0 and at most 100, not {shown}"
     )
 
 

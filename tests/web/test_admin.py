@@ -110,6 +110,7 @@ async def test_an_edit_names_only_what_may_change_and_changes_nothing_when_refus
         ({"role": "overlord"}, "agent.bad_profile"),
         ({"capacity": {"fax": 2}}, "agent.bad_profile"),
         ({"phone": "555"}, "agent.bad_profile"),
+        ({"capacity": {"chat": 1_000_000}}, "agent.bad_profile"),
         ({}, "agent.bad_profile"),
     ):
         response = await client.patch(f"/api/v1/agents/{alice['id']}", json=body, headers=ada)
@@ -258,3 +259,16 @@ async def test_every_change_is_in_the_audit_log_with_its_actor_and_no_secret(adm
     assert {e["actor_id"] for e in mine["entries"]} == {ada_id}
     bad = await client.get("/api/v1/audit?limit=0", headers=ada)
     assert (bad.status, (await bad.json())["error"]["code"]) == (400, "input.bad_query")
+
+
+async def test_a_phone_is_set_and_taken_off_again_with_null(admin_client: Client) -> None:
+    """An account's record shows no phone as null: the same null sent back takes it off."""
+    client = admin_client
+    ada = await login(client, "ada")
+    alice = await _agent(client, ada, "alice")
+    url = f"/api/v1/agents/{alice['id']}"
+    given = await client.patch(url, json={"phone": "+15557654321"}, headers=ada)
+    assert (given.status, (await given.json())["phone"]) == (200, "+15557654321")
+    taken = await client.patch(url, json={"phone": None}, headers=ada)
+    assert (taken.status, (await taken.json())["phone"]) == (200, None)
+    assert await _agent(client, ada, "alice") == alice
