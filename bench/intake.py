@@ -44,12 +44,9 @@ from twilio.request_validator import RequestValidator
 from bench.intake_chat import CHAT_IN_FLIGHT, CHAT_WARMUP, chat_sessions, raise_fd_limit
 from bench.intake_service import (
     AGENTS,
-    OUR_NUMBER,
     PHASE_SECONDS,
-    PUBLIC,
     SERVER_LOGS,
     STEP_SECONDS,
-    TOKEN,
     Stored,
     Window,
     bounded,
@@ -58,6 +55,7 @@ from bench.intake_service import (
     stored_after,
 )
 from bench.processes import bare_server
+from bench.service_config import OUR_NUMBER, PUBLIC, TOKEN
 
 # Webhooks in flight at once, each level its own run (a fresh service instance).
 SMS_IN_FLIGHT = (32, 128)

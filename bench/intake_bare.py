@@ -22,7 +22,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
 
-from bench.voice_service import PUBLIC, TOKEN
+from bench.service_config import PUBLIC, TOKEN
 
 # What the service answers a webhook with: str(twilio.twiml.messaging_response.MessagingResponse()).
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'

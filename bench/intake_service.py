@@ -18,10 +18,8 @@ import aiohttp
 
 from bench.agents import AgentsProcess, Tally, at_work, roster
 from bench.processes import free_port, log_summary, start_service, stop, wait_port, wait_ready
+from bench.service_config import config_file
 
-TOKEN = "bench-auth-token"
-PUBLIC = "http://bench.example"
-OUR_NUMBER = "+15005550006"
 SUPERVISOR = ("sam", "sam-bench-pw")
 # Every phase is bounded in time as well as in count: with agents at work, generously.
 PHASE_SECONDS = 300.0
@@ -64,24 +62,7 @@ def _config(directory: Path, http_port: int, smtp_port: int) -> Path:
         f"capacity = {{ {capacity} }}\n"
         for username, password in roster(AGENTS)
     )
-    path = directory / "bench.toml"
-    path.write_text(
-        f"""
-[http]
-host = "127.0.0.1"
-port = {http_port}
-public_base_url = "{PUBLIC}"
-[smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-domains = ["example.com"]
-acknowledge = false
-[database]
-url = "sqlite:///{directory}/bench.db"
-[twilio]
-auth_token = "{TOKEN}"
-phone_number = "{OUR_NUMBER}"
-[routing]
+    rest = f"""[routing]
 offer_timeout_seconds = 3600
 [channels.sms]
 queue = "support"
@@ -105,8 +86,9 @@ role = "supervisor"
 queues = []
 password = "{SUPERVISOR[1]}"
 {agents}"""
+    return config_file(
+        directory, directory / "bench.db", http_port, rest, smtp_port=smtp_port, smtp="acknowledge = false\n"
     )
-    return path
 
 
 @contextlib.asynccontextmanager

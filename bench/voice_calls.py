@@ -15,7 +15,8 @@ from urllib.parse import urlencode
 import aiohttp
 from twilio.request_validator import RequestValidator
 
-from bench.voice_service import ACCOUNT_SID, OUR_NUMBER, PUBLIC, TOKEN
+from bench.service_config import OUR_NUMBER, PUBLIC, TOKEN
+from bench.voice_service import ACCOUNT_SID
 
 # Twilio gives up on a webhook after 15 s (and reads the caller an application error).
 TWILIO_TIMEOUT = aiohttp.ClientTimeout(total=15.0)

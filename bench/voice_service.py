@@ -15,10 +15,8 @@ from pathlib import Path
 import aiohttp
 
 from bench.processes import free_port, log_summary, start_service, stop, wait_port, wait_ready
+from bench.service_config import config_file
 
-TOKEN = "bench-auth-token"
-PUBLIC = "http://bench.example"
-OUR_NUMBER = "+15005550006"
 ACCOUNT_SID = "AC" + "0" * 32
 SUPERVISOR = ("sam", "sam-bench-pw")
 # What each service instance wrote to stderr (the log is deleted with its folder).
@@ -39,22 +37,7 @@ class Service:
 def _config(directory: Path, http_port: int) -> Path:
     (directory / "flows").mkdir()
     (directory / "flows" / "main.toml").write_text(FLOW)
-    path = directory / "bench.toml"
-    # No Twilio account: nothing is dialled out (no agent takes a call here anyway). No
-    # [queues.support.hours]: always open. The wait policy is the service's default but
-    # for max_wait_seconds, the demo's (a caller past it would leave the queue).
-    path.write_text(
-        f"""
-[http]
-host = "127.0.0.1"
-port = {http_port}
-public_base_url = "{PUBLIC}"
-[database]
-url = "sqlite:///{directory}/bench.db"
-[twilio]
-auth_token = "{TOKEN}"
-phone_number = "{OUR_NUMBER}"
-[voice]
+    rest = f"""[voice]
 flows = "flows"
 default_flow = "main"
 [queues.support]
@@ -72,8 +55,7 @@ role = "supervisor"
 queues = []
 password = "{SUPERVISOR[1]}"
 """
-    )
-    return path
+    return config_file(directory, directory / "bench.db", http_port, rest)
 
 
 @contextlib.asynccontextmanager

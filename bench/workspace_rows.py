@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bench.service_config import OUR_NUMBER
 from interaction_center.domain.identity import name_key
 
 AGENTS = 200
-OUR_NUMBER = "+15005550006"
 OUR_ADDRESS = "support@example.com"
 TIMELINE_INTERACTIONS = 200
 # Open interactions each agent holds (the newest of all, one per customer).

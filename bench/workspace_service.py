@@ -17,8 +17,8 @@ from typing import Any
 import aiohttp
 
 from bench.processes import free_port, log_summary, start_service, stop, wait_port, wait_ready
+from bench.service_config import config_file
 from bench.workspace_inputs import Sample
-from bench.workspace_rows import OUR_NUMBER
 
 # What the service wrote to stderr: counted after each run (the log goes with its folder).
 SERVER_LOGS: list[str] = []
@@ -45,25 +45,7 @@ def _config(directory: Path, database: Path, http_port: int, smtp_port: int) -> 
         f"[queues.{queue}.sla.chat]\nanswer_seconds = 120\n"
         for queue in ("support", "sales")
     )
-    path = directory / "bench.toml"
-    path.write_text(
-        f"""
-[http]
-host = "127.0.0.1"
-port = {http_port}
-public_base_url = "http://bench.example"
-[smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-domains = ["example.com"]
-[database]
-url = "sqlite:///{database.resolve()}"
-[twilio]
-auth_token = "bench-auth-token"
-phone_number = "{OUR_NUMBER}"
-{queues}"""
-    )
-    return path
+    return config_file(directory, database, http_port, queues, smtp_port=smtp_port)
 
 
 @contextlib.asynccontextmanager
