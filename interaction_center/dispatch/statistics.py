@@ -3,9 +3,9 @@ what was answered, abandoned and breached today, counted from the event log by a
 consumer of its own (``ExactlyOnceConsumer``), so the day's figures survive a restart,
 count every event once, and are the same whichever instance is asked.
 
-The day starts at midnight UTC (the centre's own time zone arrives with the workspace,
-issue 14; the intervals already allow any). Counting starts where the log stood when the
-consumer first ran: a service upgraded during the day counts that day from then on."""
+The day starts at midnight in the centre's own time zone (``routing.time_zone``,
+UTC unless set). Counting starts where the log stood when the consumer first ran: a
+service upgraded during the day counts that day from then on."""
 
 from __future__ import annotations
 
