@@ -67,6 +67,7 @@ class CustomerFields(Protocol):
 
 
 class IdentityFields(Protocol):
+    id: int
     customer_id: str
     kind: str
     value: str

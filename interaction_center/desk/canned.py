@@ -17,9 +17,10 @@ from interaction_center.domain.wire import CannedBody, CannedListBody
 from interaction_center.settings.canned import checked
 from interaction_center.settings.model import Settings
 from storage import canned as canned_store
-from storage import customers
+from storage import customer_records, customers
 from storage import interactions as store
 from storage.models import Agent, CannedText
+from storage.reader import in_session
 
 SHARED, MINE = "shared", "mine"
 
@@ -103,7 +104,7 @@ def _body(source: str, canned_id: str | None, shortcut: str, title: str, body: s
 async def _values(session: AsyncSession, agent: Agent, customer_id: str, queue: str) -> dict[str, str]:
     """What a template may name, from the customer's record, the agent and the queue."""
     customer = await customers.get(session, customer_id)
-    identities = await customers.identities(session, customer_id)
+    identities = await in_session(session, lambda conn: customer_records.identities_of(conn, [customer_id]))
     first = {kind: next((i.value for i in identities if i.kind == kind), "") for kind in IdentityKind}
     name = customer.display_name if customer is not None else ""
     return {

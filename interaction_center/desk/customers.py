@@ -22,7 +22,7 @@ from interaction_center.settings.model import Settings
 from storage import customer_records as records
 from storage import customers as customer_store
 from storage.models import Agent, Customer, CustomerIdentity, CustomerMerge
-from storage.reader import Reader
+from storage.reader import Reader, in_session
 from storage.rows import CustomerFields
 
 SEARCH_LIMIT = 20
@@ -101,7 +101,8 @@ class CustomerDesk:
             other = await self._readable(session, agent, from_id)
             if into.merged_into is not None or other.merged_into is not None:
                 raise Conflict("one of the two was merged into another customer already", code="customer.merged")
-            identity_ids = [i.id for i in await customer_store.identities(session, other.id)]
+            moved = await in_session(session, lambda conn: records.identities_of(conn, [other.id]))
+            identity_ids = [i.id for i in moved]
             interaction_ids = await records.interaction_ids(session, other.id)
             await records.move(session, identity_ids, interaction_ids, into.id)
             other.merged_into = into.id
