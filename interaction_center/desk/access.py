@@ -27,7 +27,10 @@ def may_read(
 async def check_may_read(
     session: AsyncSession, agent: Agent, *, interaction_id: str | None = None, customer_id: str | None = None
 ) -> None:
-    """``may_read`` inside a session: a change checks before it is made."""
+    """``may_read`` inside a session: a change checks before it is made (a supervisor's
+    without a trip to the session's connection)."""
+    if can_supervise(agent):
+        return
     await in_session(
         session, lambda conn: may_read(conn, agent, interaction_id=interaction_id, customer_id=customer_id)
     )
