@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, or_, select
 from sqlalchemy.orm import aliased
 
-from interaction_center.domain.model import Direction, InteractionState
+from interaction_center.domain.model import Channel, Direction, InteractionState
 from storage.interactions import after
 from storage.models import Customer, Interaction, Message
 from storage.prepared import Prepared
@@ -119,12 +119,15 @@ _LAST_REPLY = (
     .where(_OTHER.interaction_id == Message.interaction_id, _OTHER.direction == Direction.OUTBOUND)
     .scalar_subquery()
 )
-# Per interaction, the customer's messages since the last reply (all, before one).
+# Per interaction, the customer's messages since the last reply (all, before one). A
+# call's own message (voice, no text: the call coming in) waits for no written reply, so
+# it is never unread; a voicemail's is.
 _UNREAD = Prepared(
     select(Message.interaction_id, func.count())
     .where(
         Message.interaction_id.in_(bindparam("ids", expanding=True)),
         Message.direction == Direction.INBOUND,
+        or_(Message.channel != Channel.VOICE, Message.body != ""),
         or_(_LAST_REPLY.is_(None), Message.created_at > _LAST_REPLY),
     )
     .group_by(Message.interaction_id)

@@ -475,3 +475,12 @@ async def test_a_handover_the_consulted_agent_lets_pass_goes_to_whoever_accepts(
     assert (call.phase, call.consult_call_sid) == ("bridged", None)
     # The caller stayed in the conference throughout.
     assert len(twilio_stub.sent("POST", f"/Calls/{caller.call_sid}.json")) == 1
+
+
+async def test_a_call_on_the_work_list_has_nothing_unread(phone: Client, twilio_stub: TwilioStub) -> None:
+    """A call is answered by voice: the message that stands for it coming in waits for no
+    written reply, and the desk shows nothing unread for it."""
+    caller = Caller(phone)
+    interaction_id, alice = await _accepted(phone, caller)
+    work = await (await phone.get("/api/v1/work", headers=alice)).json()
+    assert [(item["id"], item["unread"]) for item in work["assigned"]] == [(interaction_id, 0)]
