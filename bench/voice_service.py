@@ -37,6 +37,9 @@ class Service:
 def _config(directory: Path, http_port: int) -> Path:
     (directory / "flows").mkdir()
     (directory / "flows" / "main.toml").write_text(FLOW)
+    # No Twilio account: nothing is dialled out (no agent takes a call here anyway). No
+    # [queues.support.hours]: always open. The wait policy is the service's default but
+    # for max_wait_seconds, the demo's (a caller past it would leave the queue).
     rest = f"""[voice]
 flows = "flows"
 default_flow = "main"

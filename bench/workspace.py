@@ -25,8 +25,8 @@ Per operation: p50 and p99 of each side, ratio = bare p99 / service p99, and the
 (service p99 < 20 ms on SQLite, ratio >= 0.5); and "vs HTTP" = (bare p99 + the HTTP
 floor's p99) / service p99, the service against the best an HTTP service could do (for a
 50 us lookup the ratio itself stays under 0.5 through HTTP whatever the service does).
-Each answer's number of results is checked
-against the bare side's. Prints a table for people; the last line is one JSON object.
+Each answer's number of results is checked against the bare side's. Prints a table for
+people; the last line is one JSON object.
 
     .venv/bin/python -m bench.workspace [--customers 1000000] [--interactions 3000000]
         [--samples 1000] [--database var/bench-workspace/workspace.db] [--reseed]

@@ -66,9 +66,9 @@ from storage.writer import Writer
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 # A hang-up report decided again this many times when a step of the call races it, and a
 # new call taken in again when another writer's key meets it.
-T = TypeVar("T")
 _ATTEMPTS = 3
 # The call's phase once its flow ends somewhere other than a queue.
 _ENDS: dict[type, str] = {Voicemail: "voicemail", Transfer: "transferred", Hangup: "ended"}

@@ -277,7 +277,8 @@ class Dispatcher:
     async def wrap_up_until(self, agent_id: str) -> float | None:
         """When the agent's after-contact work ends, if they are in it."""
         snapshot = await self._routing.agent(agent_id)
-        return snapshot.wrap_up_until if snapshot is not None and snapshot.state is AgentState.WRAP_UP else None
+        # The snapshot's wrap_up_until is 0.0 out of wrap-up.
+        return (snapshot.wrap_up_until or None) if snapshot is not None else None
 
     async def end_wrap_up(self, agent_id: str) -> Agent:
         """After-contact work done early: the agent is available again."""

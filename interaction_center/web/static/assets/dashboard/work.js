@@ -20,7 +20,7 @@ const MONITOR = [
 ];
 
 function monitorButtons(item, which, busy, act) {
-  if (item.channel !== "voice" || item.label !== "Working on") return nothing;
+  if (item.channel !== "voice" || item.part !== "assigned") return nothing;
   return html`<span role="group" aria-label=${`Join the call of ${which}`}>
     ${MONITOR.map(
       ([mode, label]) =>
@@ -39,7 +39,7 @@ function monitorButtons(item, which, busy, act) {
 // ``act``: the waiting list's actions, monitor(id, mode), monitoring(id) and close().
 export function workView({ agent, work }, queues, agents, busy, act) {
   const who = agent.display_name || agent.username;
-  const items = PARTS.flatMap(([part, label]) => work[part].map((item) => ({ ...item, label })));
+  const items = PARTS.flatMap(([part, label]) => work[part].map((item) => ({ ...item, part, label })));
   return html`
     <section class="card work" aria-labelledby="work-heading">
       <h2 id="work-heading" tabindex="-1">Work of ${who}</h2>

@@ -1,7 +1,7 @@
 // What an agent does on an open interaction: reply on its channel (not a call's, which is
 // spoken; canned responses by "/" and their shortcut; files by email), an internal note,
-// a transfer (to a queue or an available colleague) with a note, hold or snooze (email and SMS), resume, and complete with a
-// disposition.
+// a transfer (to a queue or an available colleague) with a note, hold or snooze (email
+// and SMS), resume, and complete with a disposition.
 import { html, nothing } from "../vendor/lit-html-3.3.3/lit-html.js";
 import { submitted } from "./forms.js";
 import { shortDate } from "./labels.js";
