@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aiohttp import ClientError, web
 
-from interaction_center import cli_agents
+from interaction_center import cli_agents, collector
 from interaction_center.domain.errors import InteractionCenterError
 from interaction_center.logs import configure
 from interaction_center.settings.loader import ConfigInvalid, config_path, load_settings
@@ -149,7 +149,9 @@ def _serve(args: argparse.Namespace, settings: Settings, path: Path | None) -> i
     smtp = settings.smtp
     if smtp.domains:
         print(f"  email (SMTP):        {smtp.host}:{smtp.port} for {', '.join(smtp.domains)}")
-    web.run_app(build_app(settings), host=settings.http.host, port=settings.http.port, print=None)
+    app = build_app(settings)
+    collector.settle(app)
+    web.run_app(app, host=settings.http.host, port=settings.http.port, print=None)
     return 0
 
 
