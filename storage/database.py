@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from interaction_center.domain.errors import StaleState
 from storage.events import number_new_events
+from storage.json_text import ENGINE_JSON
 
 
 def is_sqlite(url: str) -> bool:
@@ -25,10 +26,10 @@ def create_engine(url: str) -> AsyncEngine:
     if is_sqlite(url):
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **ENGINE_JSON)
         event.listen(engine.sync_engine, "connect", sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, **ENGINE_JSON)
 
 
 # How long a statement waits for another connection's lock before failing as busy.

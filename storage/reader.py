@@ -25,6 +25,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from storage.database import sqlite_pragmas
+from storage.json_text import ENGINE_JSON
 
 T = TypeVar("T")
 
@@ -37,12 +38,12 @@ class Reader:
         self._thread: ThreadPoolExecutor | None = None
         if engine.dialect.name == "sqlite":
             url = engine.url.set(drivername="sqlite")
-            self._sqlite = create_engine(url, connect_args={"timeout": 30})
+            self._sqlite = create_engine(url, connect_args={"timeout": 30}, **ENGINE_JSON)
             event.listen(self._sqlite, "connect", _autocommit)
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="storage-reader")
             # One connection, only ever used on the event loop's thread, and kept open: a
             # checkout per read cost about as much as a read by key.
-            self._inline = create_engine(url, connect_args={"timeout": 0}, poolclass=StaticPool)
+            self._inline = create_engine(url, connect_args={"timeout": 0}, poolclass=StaticPool, **ENGINE_JSON)
             event.listen(self._inline, "connect", _never_waiting)
         self._connection: Connection | None = None
 

@@ -39,6 +39,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.database import BUSY_TIMEOUT_MS, sqlite_pragmas
+from storage.json_text import ENGINE_JSON
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,9 @@ class Writer:
             # Opened and committed on the writer's thread, used between on the event loop's:
             # never by two threads at once.
             self._sqlite = create_engine(
-                engine.url.set(drivername="sqlite"), connect_args={"timeout": 30, "check_same_thread": False}
+                engine.url.set(drivername="sqlite"),
+                connect_args={"timeout": 30, "check_same_thread": False},
+                **ENGINE_JSON,
             )
             event.listen(self._sqlite, "connect", _own_transactions)
             event.listen(self._sqlite, "begin", _begin_immediate)
