@@ -145,6 +145,10 @@ async def test_a_supervisor_listens_whispers_and_barges_in_from_the_dashboard(
     await page.get_by_role("button", name="Work of alice").click()
     call = page.get_by_role("group", name=re.compile(r"^Join the call of alice's #1"))
     notice = page.locator(".board-notice")
+    # A call is joined, not taken over (the service refuses that): only its transcript beside.
+    await expect(call).to_be_visible(timeout=WAIT_MS)
+    await expect(page.get_by_role("button", name="Take over")).to_have_count(0)
+    await expect(page.get_by_role("button", name="Transcript")).to_have_count(1)
 
     await call.get_by_role("button", name="Listen").click()
     await expect(notice).to_have_text(re.compile(r"^Listening: your line rings"), timeout=WAIT_MS)

@@ -46,7 +46,7 @@ function entries(list, queues, agents, now, act, busy) {
           </form>
         </td>
         <td>${moveForm(entry.interaction_id, which, queues, agents, busy, act)}</td>
-        <td class="actions">${actions(entry.interaction_id, busy, act)}</td>
+        <td class="actions">${actions({ id: entry.interaction_id, channel: entry.channel }, busy, act)}</td>
       </tr>`;
     }),
   );
@@ -68,9 +68,13 @@ export function moveForm(id, which, queues, agents, busy, act) {
 }
 
 // Take an interaction over, or read it (the transcript's Close brings the focus back here).
-export function actions(id, busy, act) {
+// A call is not taken over (a supervisor joins one by barging in, on the work view): the
+// service refuses it, so it is not offered.
+export function actions({ id, channel }, busy, act) {
   return html`
-    <button type="button" ?disabled=${busy} @click=${() => act.takeOver(id)}>Take over</button>
+    ${channel === "voice"
+      ? nothing
+      : html`<button type="button" ?disabled=${busy} @click=${() => act.takeOver(id)}>Take over</button>`}
     <button type="button" id=${`open-${id}`} @click=${() => act.open(id)}>Transcript</button>
   `;
 }

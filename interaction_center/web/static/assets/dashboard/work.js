@@ -55,7 +55,7 @@ export function workView({ agent, work }, queues, agents, busy, act) {
                 <td>${item.label}</td>
                 <td class="latest">${item.latest_message?.body ?? NONE}</td>
                 <td>${moveForm(item.id, which, queues, agents, busy, act)}</td>
-                <td class="actions">${actions(item.id, busy, act)} ${monitorButtons(item, which, busy, act)}</td>
+                <td class="actions">${actions(item, busy, act)} ${monitorButtons(item, which, busy, act)}</td>
               </tr>`;
             }),
           )
