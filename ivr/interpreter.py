@@ -154,9 +154,6 @@ class Interpreter:
             if node_id in run.visited:
                 raise FlowLoop(f"flow {run.flow.name!r} came back to node {node_id!r} without the caller's input")
             run.visited.add(node_id)
-            run.state = replace(run.state, node=node_id, retries=0)
-            if isinstance(node, MenuNode | CollectNode):
-                return run.step(self._gather(run, node, ()))
             if isinstance(node, SayNode):
                 run.say(node, node.prompts)
                 node_id = node.next
@@ -168,6 +165,11 @@ class Interpreter:
                 run.events.append(("ivr_hours", {"node": node.id, "queue": node.queue, "open": is_open}))
                 node_id = node.open if is_open else node.closed
             else:
+                # The call stops here, at a question or at its IVR's end: only the node it
+                # stops at is its state's (set once, not at every node on the way).
+                run.state = replace(run.state, node=node_id, retries=0)
+                if isinstance(node, MenuNode | CollectNode):
+                    return run.step(self._gather(run, node, ()))
                 return run.step(self._end(run, node))
 
     async def _lookup(self, run: _Run, node: LookupNode, caller: str) -> str:
