@@ -22,10 +22,10 @@ from interaction_center import wire
 from interaction_center.dispatch.dispatcher import Dispatcher
 from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.dispatch.statistics import Statistics
-from interaction_center.domain.errors import Forbidden, InvalidInput, Unauthorized
+from interaction_center.domain.errors import Forbidden, InvalidInput, StaleState, Unauthorized
 from interaction_center.domain.identity import normalize_email, normalize_phone
 from interaction_center.domain.model import Actor, ActorKind, Channel, IdentityKind, InboundContact, InteractionState
-from interaction_center.domain.stamps import new_id
+from interaction_center.domain.stamps import new_id, utcnow
 from interaction_center.domain.wire import (
     QueuedFrame,
     agent_typing_frame,
@@ -214,7 +214,16 @@ class ChatDesk:
 
     async def rate(self, visitor: Visitor, score: int, comment: str | None) -> str:
         """The visitor's rating of their latest interaction, once: a ``rated`` event on it,
-        so it shows in its timeline and the customer's."""
+        so it shows in its timeline and the customer's. Like any change to an interaction
+        it is written on condition of the version it was read at: of two ratings sent at
+        once (two tabs), both of which found it unrated, one finds it changed, reads it
+        again, and finds it rated; another change meanwhile is read past the same way."""
+        try:
+            return await self._rated(visitor, score, comment)
+        except StaleState:
+            return await self._rated(visitor, score, comment)
+
+    async def _rated(self, visitor: Visitor, score: int, comment: str | None) -> str:
         async with self._sessions.begin() as session:
             interaction = await chat_store.latest_interaction(session, thread_key(visitor.session_id))
             if interaction is None:
@@ -223,6 +232,7 @@ class ChatDesk:
                 raise InvalidInput("this chat is rated already", code="chat.already_rated")
             customer = Actor(ActorKind.CUSTOMER, interaction.customer_id)
             store.record_event(session, interaction.id, "rated", customer, {"score": score, "comment": comment})
+            interaction.updated_at = utcnow()
         log.info("interaction %s: rated %d by the visitor", interaction.id, score)
         return interaction.id
 

@@ -521,3 +521,20 @@ async def test_a_visitor_ends_an_answered_chat_the_agent_hears_it_and_the_rating
     assert "rated" in [event["type"] for event in listed["events"]]
     await socket.close()
     await agent_socket.close()
+
+
+async def test_a_rating_sent_from_two_tabs_at_once_is_kept_once(chat_client: Client) -> None:
+    socket, started = await start(chat_client, name="Jane")
+    ack = await say(socket, "My bill is wrong")
+    await socket.send_json({"type": "end"})
+    await next_frame(socket, "ended")
+    other, _ = await resume(chat_client, started["token"])
+
+    await asyncio.gather(socket.send_json({"type": "rate", "score": 5}), other.send_json({"type": "rate", "score": 1}))
+    answers = sorted([(await socket.receive_json())["type"], (await other.receive_json())["type"]])
+    assert answers == ["error", "rated"]
+    sam = await login(chat_client, "sam")
+    detail = await interaction(chat_client, sam, ack["interaction_id"])
+    assert [event["type"] for event in detail["events"]].count("rated") == 1
+    await socket.close()
+    await other.close()
