@@ -217,7 +217,8 @@ class ChatDesk:
         so it shows in its timeline and the customer's. Like any change to an interaction
         it is written on condition of the version it was read at: of two ratings sent at
         once (two tabs), both of which found it unrated, one finds it changed, reads it
-        again, and finds it rated; another change meanwhile is read past the same way."""
+        once more, and finds it rated (another change meanwhile is read past the same
+        way, once)."""
         try:
             return await self._rated(visitor, score, comment)
         except StaleState:
@@ -232,6 +233,8 @@ class ChatDesk:
                 raise InvalidInput("this chat is rated already", code="chat.already_rated")
             customer = Actor(ActorKind.CUSTOMER, interaction.customer_id)
             store.record_event(session, interaction.id, "rated", customer, {"score": score, "comment": comment})
+            # A change to the interaction's row, written on condition of its version: what
+            # lets only one of two ratings read before either was written through.
             interaction.updated_at = utcnow()
         log.info("interaction %s: rated %d by the visitor", interaction.id, score)
         return interaction.id
