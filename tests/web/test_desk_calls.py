@@ -136,19 +136,23 @@ async def test_a_supervisor_listens_whispers_and_barges_in_from_the_dashboard(
     calls_client: Client, browser: Browser, twilio_stub: TwilioStub, tmp_path: Path, size: str
 ) -> None:
     caller = await queued_caller(calls_client)
+    context, page, problems = await open_page(browser, calls_client, "/supervisor/", size)
+    await sign_in(page, "sam")
+    # A call is never taken over (the service refuses that), waiting or with its agent:
+    # only its transcript is offered beside.
+    await page.get_by_label("Queue", exact=True).select_option("support")
+    await page.get_by_role("button", name="Show waiting").click()
+    await expect(page.get_by_role("button", name="Transcript")).to_have_count(1, timeout=WAIT_MS)
+    await expect(page.get_by_role("button", name="Take over")).to_have_count(0)
     alice = await login(calls_client, "alice")
     await set_status(calls_client, alice, "available")
     interaction_id = str((await accept_first(calls_client, alice))["id"])
     await conference_started(caller, interaction_id)
-    context, page, problems = await open_page(browser, calls_client, "/supervisor/", size)
-    await sign_in(page, "sam")
     await page.get_by_role("button", name="Work of alice").click()
     call = page.get_by_role("group", name=re.compile(r"^Join the call of alice's #1"))
     notice = page.locator(".board-notice")
-    # A call is joined, not taken over (the service refuses that): only its transcript beside.
     await expect(call).to_be_visible(timeout=WAIT_MS)
     await expect(page.get_by_role("button", name="Take over")).to_have_count(0)
-    await expect(page.get_by_role("button", name="Transcript")).to_have_count(1)
 
     await call.get_by_role("button", name="Listen").click()
     await expect(notice).to_have_text(re.compile(r"^Listening: your line rings"), timeout=WAIT_MS)

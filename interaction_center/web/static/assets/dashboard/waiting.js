@@ -1,6 +1,6 @@
 // What waits in one queue, in the order it will be offered, and what a supervisor does
-// with it: change its priority, move it to another queue or agent, take it over, read
-// its transcript. The transcript is read-only, and a customer's words are put in as
+// with it: change its priority, move it to another queue or agent, take it over (not a
+// call), read its transcript. The transcript is read-only, and a customer's words are put in as
 // text (lit-html never makes markup of a value).
 import { html, nothing } from "../vendor/lit-html-3.3.3/lit-html.js";
 import { channelLabel, duration, since } from "./format.js";
@@ -68,8 +68,8 @@ export function moveForm(id, which, queues, agents, busy, act) {
 }
 
 // Take an interaction over, or read it (the transcript's Close brings the focus back here).
-// A call is not taken over (a supervisor joins one by barging in, on the work view): the
-// service refuses it, so it is not offered.
+// A call is never taken over: the service refuses it (a supervisor joins a call an agent
+// is on by listening, whispering or barging in, on the work view), so it is not offered.
 export function actions({ id, channel }, busy, act) {
   return html`
     ${channel === "voice"
