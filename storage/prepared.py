@@ -96,13 +96,14 @@ class Prepared:
         cursor = conn.connection.cursor()
         try:
             cursor.execute(shape.sql, _positional(shape, params))
-            found = [tuple(row) for row in cursor.fetchall()]
+            found = cursor.fetchall()
         except conn.dialect.loaded_dbapi.Error as exc:
             raise _wrapped(conn, shape, exc) from exc
         finally:
             cursor.close()
         if not shape.results:
-            return found
+            return [tuple(row) for row in found]
+        # Each row copied once, to a list its conversions are made in.
         converted = []
         for row in found:
             values = list(row)
