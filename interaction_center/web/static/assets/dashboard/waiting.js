@@ -1,7 +1,7 @@
 // What waits in one queue, in the order it will be offered, and what a supervisor does
 // with it: change its priority, move it to another queue or agent, take it over (not a
-// call), read its transcript. The transcript is read-only, and a customer's words are put in as
-// text (lit-html never makes markup of a value).
+// call), read its transcript. The transcript is read-only, and a customer's words are
+// put in as text (lit-html never makes markup of a value).
 import { html, nothing } from "../vendor/lit-html-3.3.3/lit-html.js";
 import { channelLabel, duration, since } from "./format.js";
 import { scrollTable, submitted } from "./table.js";
