@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -20,6 +19,8 @@ from socket import SHUT_RDWR
 from typing import Generic, TypeVar
 
 from aiohttp import WSCloseCode, web
+
+from interaction_center.domain.json_text import dumps
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ class SocketGroups(Generic[Frame]):
         sockets = [socket for socket in self._sockets.get(owner, ()) if not socket.closed]
         if not sockets:
             return False
-        data = json.dumps(frame)
+        data = dumps(frame)
         loop = asyncio.get_running_loop()
         for socket in sockets:
             backlog = self._backlog[socket] = self._backlog.get(socket, 0) + len(data)

@@ -13,6 +13,7 @@ from interaction_center.domain.errors import InvalidInput
 from interaction_center.domain.model import Actor, ActorKind
 from interaction_center.domain.wire import ok_body
 from interaction_center.web.auth import ADMINS, EVERYONE, SUPERVISORS, allow, credentials
+from interaction_center.web.bodies import json_response
 from interaction_center.web.contract import declare
 from interaction_center.web.errors import json_object, text_field
 from interaction_center.web.keys import SERVICES
@@ -40,7 +41,7 @@ async def change_own_password(request: web.Request, agent: Account) -> web.Respo
         text_field(body, "new_password", max_length=_PASSWORD_CHARS),
         token_digest(found[0]),
     )
-    return web.json_response(ok_body())
+    return json_response(ok_body())
 
 
 @routes.post("/api/v1/agents")
@@ -52,7 +53,7 @@ async def create_agent(request: web.Request, agent: Account) -> web.Response:
     ``phone``) as the configuration's ``[[agents]]`` take them."""
     body = await json_object(request)
     created = await request.app[SERVICES].admin.create(body)
-    return web.json_response(serialize.agent(created), status=201)
+    return json_response(serialize.agent(created), status=201)
 
 
 @routes.get("/api/v1/agents/{agent_id}")
@@ -60,7 +61,7 @@ async def create_agent(request: web.Request, agent: Account) -> web.Response:
 @allow(*SUPERVISORS)
 async def get_agent(request: web.Request, agent: Account) -> web.Response:
     found = await request.app[SERVICES].admin.get(request.match_info["agent_id"])
-    return web.json_response(serialize.agent(found))
+    return json_response(serialize.agent(found))
 
 
 @routes.patch("/api/v1/agents/{agent_id}")
@@ -71,7 +72,7 @@ async def edit_agent(request: web.Request, agent: Account) -> web.Response:
     if not body:
         raise InvalidInput(f"name what to change: any of {', '.join(EDITABLE)}", code="agent.bad_profile")
     edited = await request.app[SERVICES].admin.edit(request.match_info["agent_id"], body, _actor(agent))
-    return web.json_response(serialize.agent(edited))
+    return json_response(serialize.agent(edited))
 
 
 @routes.post("/api/v1/agents/{agent_id}/deactivate")
@@ -79,7 +80,7 @@ async def edit_agent(request: web.Request, agent: Account) -> web.Response:
 @allow(*ADMINS)
 async def deactivate_agent(request: web.Request, agent: Account) -> web.Response:
     closed = await request.app[SERVICES].admin.deactivate(request.match_info["agent_id"], _actor(agent))
-    return web.json_response(serialize.agent(closed))
+    return json_response(serialize.agent(closed))
 
 
 @routes.post("/api/v1/agents/{agent_id}/reactivate")
@@ -87,7 +88,7 @@ async def deactivate_agent(request: web.Request, agent: Account) -> web.Response
 @allow(*ADMINS)
 async def reactivate_agent(request: web.Request, agent: Account) -> web.Response:
     opened = await request.app[SERVICES].admin.reactivate(request.match_info["agent_id"], _actor(agent))
-    return web.json_response(serialize.agent(opened))
+    return json_response(serialize.agent(opened))
 
 
 @routes.put("/api/v1/agents/{agent_id}/password")
@@ -97,7 +98,7 @@ async def reset_password(request: web.Request, agent: Account) -> web.Response:
     body = await json_object(request)
     password = text_field(body, "password", max_length=_PASSWORD_CHARS)
     changed = await request.app[SERVICES].admin.reset_password(request.match_info["agent_id"], password, _actor(agent))
-    return web.json_response(serialize.agent(changed))
+    return json_response(serialize.agent(changed))
 
 
 @routes.get("/api/v1/audit")
@@ -109,7 +110,7 @@ async def read_audit(request: web.Request, agent: Account) -> web.Response:
     before = _whole(request, "before", 1, 2**62)
     actor_id = request.query.get("actor_id", "")[:100] or None
     rows = await request.app[SERVICES].audit.page(before, limit, actor_id)
-    return web.json_response(serialize.audit(rows, limit))
+    return json_response(serialize.audit(rows, limit))
 
 
 def _whole(request: web.Request, name: str, low: int, high: int) -> int | None:

@@ -23,6 +23,7 @@ from interaction_center.web.auth import (
     require_own_page,
     set_session_cookie,
 )
+from interaction_center.web.bodies import json_response
 from interaction_center.web.contract import declare
 from interaction_center.web.errors import json_object, text_field
 from interaction_center.web.keys import ACCOUNT, AUDIT_DETAIL, SERVICES
@@ -42,7 +43,7 @@ _MAX_PAGE = 200
 @declare(wire.LoginBody, body=wire.LoginRequest, errors=(401, 429))
 async def login(request: web.Request) -> web.Response:
     result = await _login(request)
-    return web.json_response(serialize.login(result.token, result.expires_at, result.agent))
+    return json_response(serialize.login(result.token, result.expires_at, result.agent))
 
 
 @routes.post("/api/v1/auth/session")
@@ -53,7 +54,7 @@ async def sign_in(request: web.Request) -> web.Response:
     # Else another site could sign a visitor in as someone else (login CSRF).
     require_own_page(request)
     result = await _login(request)
-    response = web.json_response(serialize.session(result.agent))
+    response = json_response(serialize.session(result.agent))
     set_session_cookie(request, response, result.token, result.expires_at)
     return response
 
@@ -68,7 +69,7 @@ async def signed_in(request: web.Request) -> web.Response:
         agent = None if found is None else await request.app[SERVICES].accounts.authenticate(found[0])
     except Unauthorized:
         agent = None
-    return web.json_response(serialize.session(agent))
+    return json_response(serialize.session(agent))
 
 
 async def _login(request: web.Request) -> Login:
@@ -94,7 +95,7 @@ async def logout(request: web.Request, agent: Account) -> web.Response:
         await services.presence.logged_out(agent.id)
     else:
         await services.presence.login_ended(agent.id, token_digest(token))
-    response = web.json_response(ok_body())
+    response = json_response(ok_body())
     if by_cookie:
         clear_session_cookie(response)
     return response
@@ -105,7 +106,7 @@ async def logout(request: web.Request, agent: Account) -> web.Response:
 @allow(*EVERYONE)
 async def me(request: web.Request, agent: Account) -> web.Response:
     until = await request.app[SERVICES].dispatcher.wrap_up_until(agent.id)
-    return web.json_response(serialize.me(agent, until))
+    return json_response(serialize.me(agent, until))
 
 
 @routes.put("/api/v1/agents/me/status")
@@ -114,7 +115,7 @@ async def me(request: web.Request, agent: Account) -> web.Response:
 async def set_status(request: web.Request, agent: Account) -> web.Response:
     status, reason = await settable_status(request)
     updated = await request.app[SERVICES].dispatcher.set_status(agent.id, status, reason)
-    return web.json_response(serialize.agent(updated))
+    return json_response(serialize.agent(updated))
 
 
 async def settable_status(request: web.Request) -> tuple[AgentState, str | None]:
@@ -134,7 +135,7 @@ async def settable_status(request: web.Request) -> tuple[AgentState, str | None]
 @allow(*SUPERVISORS)
 async def list_agents(request: web.Request, agent: Account) -> web.Response:
     rows = await request.app[SERVICES].accounts.all()
-    return web.json_response(serialize.agents(rows))
+    return json_response(serialize.agents(rows))
 
 
 @routes.get("/api/v1/agents/directory")
@@ -143,7 +144,7 @@ async def list_agents(request: web.Request, agent: Account) -> web.Response:
 async def agent_directory(request: web.Request, agent: Account) -> web.Response:
     """Every active agent, for anyone signed in to transfer to: ``GET /agents`` is the
     supervisors' full view of the accounts."""
-    return web.json_response(serialize.directory(await request.app[SERVICES].accounts.active()))
+    return json_response(serialize.directory(await request.app[SERVICES].accounts.active()))
 
 
 @routes.get("/api/v1/queues")
@@ -151,21 +152,21 @@ async def agent_directory(request: web.Request, agent: Account) -> web.Response:
 @allow(*SUPERVISORS)
 async def list_queues(request: web.Request, agent: Account) -> web.Response:
     """Per queue and channel: what waits and who is there, live; the day's counts."""
-    return web.json_response(await request.app[SERVICES].statistics.queues())
+    return json_response(await request.app[SERVICES].statistics.queues())
 
 
 @routes.get("/api/v1/offers")
 @declare(wire.OffersBody)
 @allow(*EVERYONE)
 async def list_offers(request: web.Request, agent: Account) -> web.Response:
-    return web.json_response(offers_body(await request.app[SERVICES].work.offers(agent)))
+    return json_response(offers_body(await request.app[SERVICES].work.offers(agent)))
 
 
 @routes.post("/api/v1/offers/{offer_id}/accept")
 @declare(wire.InteractionBody, errors=(404, 409))
 @allow(*EVERYONE)
 async def accept_offer(request: web.Request, agent: Account) -> web.Response:
-    return web.json_response(await request.app[SERVICES].work.accept(agent, request.match_info["offer_id"]))
+    return json_response(await request.app[SERVICES].work.accept(agent, request.match_info["offer_id"]))
 
 
 @routes.post("/api/v1/offers/{offer_id}/reject")
@@ -173,14 +174,14 @@ async def accept_offer(request: web.Request, agent: Account) -> web.Response:
 @allow(*EVERYONE)
 async def reject_offer(request: web.Request, agent: Account) -> web.Response:
     await request.app[SERVICES].dispatcher.reject(agent.id, request.match_info["offer_id"])
-    return web.json_response(ok_body())
+    return json_response(ok_body())
 
 
 @routes.get("/api/v1/interactions/{interaction_id}")
 @declare(wire.InteractionBody, errors=(404,))
 @allow(*EVERYONE)
 async def get_interaction(request: web.Request, agent: Account) -> web.Response:
-    return web.json_response(await request.app[SERVICES].work.interaction(agent, request.match_info["interaction_id"]))
+    return json_response(await request.app[SERVICES].work.interaction(agent, request.match_info["interaction_id"]))
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/messages")
@@ -196,7 +197,7 @@ async def reply(request: web.Request, agent: Account) -> web.Response:
     else:
         text, files = await _body_text(request), ()
     message = await request.app[SERVICES].work.reply(agent, request.match_info["interaction_id"], text, files)
-    return web.json_response(message, status=201)
+    return json_response(message, status=201)
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/complete")
@@ -210,7 +211,7 @@ async def complete(request: web.Request, agent: Account) -> web.Response:
         text_field(body, "disposition", max_length=100),
         _optional_text(body, "note"),
     )
-    return web.json_response(result)
+    return json_response(result)
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/notes")
@@ -219,7 +220,7 @@ async def complete(request: web.Request, agent: Account) -> web.Response:
 async def add_note(request: web.Request, agent: Account) -> web.Response:
     text = await _body_text(request)
     result = await request.app[SERVICES].work.add_note(agent, request.match_info["interaction_id"], text)
-    return web.json_response(result, status=201)
+    return json_response(result, status=201)
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/transfer")
@@ -230,7 +231,7 @@ async def transfer(request: web.Request, agent: Account) -> web.Response:
     result = await request.app[SERVICES].work.transfer(
         agent, request.match_info["interaction_id"], queue=queue, to_agent=to_agent, note=note
     )
-    return web.json_response(result)
+    return json_response(result)
 
 
 @routes.post("/api/v1/interactions")
@@ -247,7 +248,7 @@ async def start_conversation(request: web.Request, agent: Account) -> web.Respon
     text = text_field(body, "body", max_length=sys.maxsize)
     subject = text_field(body, "subject", max_length=1000) if channel == Channel.EMAIL else ""
     started = await request.app[SERVICES].conversations.start(agent, Channel(channel), to, text, subject)
-    return web.json_response(started, status=201)
+    return json_response(started, status=201)
 
 
 @routes.get("/api/v1/work")
@@ -255,7 +256,7 @@ async def start_conversation(request: web.Request, agent: Account) -> web.Respon
 @allow(*EVERYONE)
 async def my_work(request: web.Request, agent: Account) -> web.Response:
     """What is offered to the caller, what they hold, what they completed (paged)."""
-    return web.json_response(await work_of(request, agent))
+    return json_response(await work_of(request, agent))
 
 
 async def work_of(request: web.Request, agent: Account) -> wire.WorkBody:
@@ -285,7 +286,7 @@ def _limit(request: web.Request, default: int) -> int:
 @declare(wire.DispositionsBody)
 @allow(*EVERYONE)
 async def list_dispositions(request: web.Request, agent: Account) -> web.Response:
-    return web.json_response(request.app[SERVICES].work.dispositions())
+    return json_response(request.app[SERVICES].work.dispositions())
 
 
 @routes.post("/api/v1/agents/me/wrap-up/extend")
@@ -299,14 +300,14 @@ async def extend_wrap_up(request: web.Request, agent: Account) -> web.Response:
             f"'seconds' must be a whole number from 1 to {_MAX_EXTENSION_SECONDS}", code="agent.bad_extension"
         )
     until = await request.app[SERVICES].dispatcher.extend_wrap_up(agent.id, seconds)
-    return web.json_response(serialize.wrap_up(until))
+    return json_response(serialize.wrap_up(until))
 
 
 @routes.post("/api/v1/agents/me/wrap-up/end")
 @declare(wire.AgentBody, errors=(409,))
 @allow(*EVERYONE)
 async def end_wrap_up(request: web.Request, agent: Account) -> web.Response:
-    return web.json_response(serialize.agent(await request.app[SERVICES].dispatcher.end_wrap_up(agent.id)))
+    return json_response(serialize.agent(await request.app[SERVICES].dispatcher.end_wrap_up(agent.id)))
 
 
 async def transfer_target(request: web.Request) -> tuple[str | None, str | None, str | None]:
@@ -337,7 +338,7 @@ async def hold_call(request: web.Request, agent: Account) -> web.Response:
     if not isinstance(on, bool):
         raise InvalidInput("'on' must be true (hold the customer) or false (take them back)", code="call.bad_hold")
     result = await request.app[SERVICES].voice.control.hold(agent, request.match_info["interaction_id"], on)
-    return web.json_response(result)
+    return json_response(result)
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/call/hangup")
@@ -345,7 +346,7 @@ async def hold_call(request: web.Request, agent: Account) -> web.Response:
 @allow(*EVERYONE)
 async def hang_up_call(request: web.Request, agent: Account) -> web.Response:
     await request.app[SERVICES].voice.control.hang_up(agent, request.match_info["interaction_id"])
-    return web.json_response(ok_body())
+    return json_response(ok_body())
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/call/consult")
@@ -355,7 +356,7 @@ async def consult_call(request: web.Request, agent: Account) -> web.Response:
     body = await json_object(request)
     consulted = text_field(body, "agent_id", max_length=36, blank=False)
     result = await request.app[SERVICES].voice.control.consult(agent, request.match_info["interaction_id"], consulted)
-    return web.json_response(result)
+    return json_response(result)
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/call/handover")
@@ -363,7 +364,7 @@ async def consult_call(request: web.Request, agent: Account) -> web.Response:
 @allow(*EVERYONE)
 async def hand_over_call(request: web.Request, agent: Account) -> web.Response:
     result = await request.app[SERVICES].voice.control.handover(agent, request.match_info["interaction_id"])
-    return web.json_response(result)
+    return json_response(result)
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/call/monitor")
@@ -375,7 +376,7 @@ async def monitor_call(request: web.Request, agent: Account) -> web.Response:
     if mode is None:
         raise InvalidInput(f"'mode' must be one of {', '.join(MONITOR_MODES)}", code="call.bad_mode")
     result = await request.app[SERVICES].voice.control.monitor(agent, request.match_info["interaction_id"], mode)
-    return web.json_response(result)
+    return json_response(result)
 
 
 @routes.get("/api/v1/customers/{customer_id}")
@@ -386,7 +387,7 @@ async def get_customer(request: web.Request, agent: Account) -> web.Response:
     ``?before=`` the ``next_before`` of the page before."""
     customer_id, before = request.match_info["customer_id"], request.query.get("before")
     limit = _limit(request, TIMELINE_PAGE)
-    return web.json_response(await request.app[SERVICES].work.customer(agent, customer_id, before, limit))
+    return json_response(await request.app[SERVICES].work.customer(agent, customer_id, before, limit))
 
 
 @routes.get("/api/v1/voice")
@@ -394,7 +395,7 @@ async def get_customer(request: web.Request, agent: Account) -> web.Response:
 @allow(*EVERYONE)
 async def voice_setup(request: web.Request, agent: Account) -> web.Response:
     """Whether calls can be taken in the browser here."""
-    return web.json_response(request.app[SERVICES].voice.setup())
+    return json_response(request.app[SERVICES].voice.setup())
 
 
 @routes.get("/api/v1/voice/token")
@@ -402,7 +403,7 @@ async def voice_setup(request: web.Request, agent: Account) -> web.Response:
 @allow(*EVERYONE)
 async def voice_token(request: web.Request, agent: Account) -> web.Response:
     """The agent's Twilio Voice SDK token, for the browser softphone."""
-    return web.json_response(request.app[SERVICES].voice.token(agent))
+    return json_response(request.app[SERVICES].voice.token(agent))
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/hold")
@@ -428,7 +429,7 @@ async def _park(request: web.Request, agent: Account, *, snoozed: bool) -> web.R
     until = text_field(body, "until", max_length=64, blank=False) if snoozed else None
     note = _optional_text(body, "note")
     result = await request.app[SERVICES].parking.hold(agent, request.match_info["interaction_id"], until, note)
-    return web.json_response(result)
+    return json_response(result)
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/resume")
@@ -436,4 +437,4 @@ async def _park(request: web.Request, agent: Account, *, snoozed: bool) -> web.R
 @allow(*EVERYONE)
 async def resume(request: web.Request, agent: Account) -> web.Response:
     """A parked interaction taken up again now: queued for the agent who parked it first."""
-    return web.json_response(await request.app[SERVICES].parking.resume(agent, request.match_info["interaction_id"]))
+    return json_response(await request.app[SERVICES].parking.resume(agent, request.match_info["interaction_id"]))

@@ -9,6 +9,7 @@ from interaction_center.desk.accounts import Account
 from interaction_center.domain import wire
 from interaction_center.domain.wire import ok_body
 from interaction_center.web.auth import EVERYONE, allow
+from interaction_center.web.bodies import json_response
 from interaction_center.web.contract import declare
 from interaction_center.web.errors import json_object
 from interaction_center.web.keys import SERVICES
@@ -23,7 +24,7 @@ async def find_canned(request: web.Request, agent: Account) -> web.Response:
     """``?q=`` a shortcut's start or a piece of a title; ``?interaction_id=`` only that
     interaction's queue's, each with its ``text`` filled from its customer's record."""
     query, interaction_id = request.query.get("q", "")[:100], request.query.get("interaction_id")
-    return web.json_response(await request.app[SERVICES].canned.find(agent, query, interaction_id))
+    return json_response(await request.app[SERVICES].canned.find(agent, query, interaction_id))
 
 
 @routes.post("/api/v1/canned")
@@ -31,7 +32,7 @@ async def find_canned(request: web.Request, agent: Account) -> web.Response:
 @allow(*EVERYONE)
 async def create_canned(request: web.Request, agent: Account) -> web.Response:
     created = await request.app[SERVICES].canned.create(agent, await json_object(request))
-    return web.json_response(created, status=201)
+    return json_response(created, status=201)
 
 
 @routes.patch("/api/v1/canned/{canned_id}")
@@ -39,7 +40,7 @@ async def create_canned(request: web.Request, agent: Account) -> web.Response:
 @allow(*EVERYONE)
 async def edit_canned(request: web.Request, agent: Account) -> web.Response:
     changes = await json_object(request)
-    return web.json_response(await request.app[SERVICES].canned.edit(agent, request.match_info["canned_id"], changes))
+    return json_response(await request.app[SERVICES].canned.edit(agent, request.match_info["canned_id"], changes))
 
 
 @routes.delete("/api/v1/canned/{canned_id}")
@@ -47,4 +48,4 @@ async def edit_canned(request: web.Request, agent: Account) -> web.Response:
 @allow(*EVERYONE)
 async def delete_canned(request: web.Request, agent: Account) -> web.Response:
     await request.app[SERVICES].canned.delete(agent, request.match_info["canned_id"])
-    return web.json_response(ok_body())
+    return json_response(ok_body())

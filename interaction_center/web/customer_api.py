@@ -10,6 +10,7 @@ from interaction_center.desk.customers import SEARCH_BY
 from interaction_center.domain import wire
 from interaction_center.domain.errors import InvalidInput
 from interaction_center.web.auth import EVERYONE, allow
+from interaction_center.web.bodies import json_response
 from interaction_center.web.contract import declare
 from interaction_center.web.errors import json_object, text_field
 from interaction_center.web.keys import SERVICES
@@ -27,7 +28,7 @@ async def search_customers(request: web.Request, agent: Account) -> web.Response
     if len(given) != 1 or len(request.query) != 1:
         raise InvalidInput(f"search by exactly one of {', '.join(SEARCH_BY)}", code="customer.bad_search")
     by, value = given[0]
-    return web.json_response(await request.app[SERVICES].customers.search(by, value[:200]))
+    return json_response(await request.app[SERVICES].customers.search(by, value[:200]))
 
 
 @routes.patch("/api/v1/customers/{customer_id}")
@@ -36,7 +37,7 @@ async def search_customers(request: web.Request, agent: Account) -> web.Response
 async def edit_customer(request: web.Request, agent: Account) -> web.Response:
     services, customer_id = request.app[SERVICES], request.match_info["customer_id"]
     await services.customers.edit(agent, customer_id, await json_object(request))
-    return web.json_response(await services.work.customer(agent, customer_id))
+    return json_response(await services.work.customer(agent, customer_id))
 
 
 @routes.post("/api/v1/customers/{customer_id}/merge")
@@ -47,7 +48,7 @@ async def merge_customers(request: web.Request, agent: Account) -> web.Response:
     services, customer_id = request.app[SERVICES], request.match_info["customer_id"]
     other = text_field(await json_object(request), "from", max_length=36, blank=False)
     await services.customers.merge(agent, customer_id, other)
-    return web.json_response(await services.work.customer(agent, customer_id))
+    return json_response(await services.work.customer(agent, customer_id))
 
 
 @routes.post("/api/v1/customers/{customer_id}/unmerge")
@@ -60,4 +61,4 @@ async def unmerge_customers(request: web.Request, agent: Account) -> web.Respons
     if not isinstance(merge_id, int) or isinstance(merge_id, bool) or not 0 < merge_id < 2**62:
         raise InvalidInput("merge_id: the id of one of the customer's merges", code="customer.no_merge")
     await services.customers.unmerge(agent, customer_id, merge_id)
-    return web.json_response(await services.work.customer(agent, customer_id))
+    return json_response(await services.work.customer(agent, customer_id))

@@ -12,13 +12,14 @@ from aiohttp.typedefs import Handler
 from interaction_center.domain.errors import InteractionCenterError, InvalidInput, TooManyRequests
 from interaction_center.domain.untrusted import decode, parse_json, require_storable
 from interaction_center.domain.wire import error_body
+from interaction_center.web.bodies import json_response
 from interaction_center.web.keys import SERVICES
 
 log = logging.getLogger(__name__)
 
 
 def json_error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response(error_body(code, message), status=status)
+    return json_response(error_body(code, message), status=status)
 
 
 @web.middleware

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from interaction_center import __version__
 from interaction_center.domain.wire import REQUEST_EXAMPLES, ErrorBody
+from interaction_center.web.bodies import json_response
 from interaction_center.web.contract import Contract, PlainText, contract_of, declare
 from interaction_center.web.json_schema import Schema, SchemaBuilder
 
@@ -48,7 +49,7 @@ _REFUSALS = {
 @declare(dict[str, Any])
 async def openapi(request: web.Request) -> web.Response:
     """This document."""
-    return web.json_response(document(request.app.router))
+    return json_response(document(request.app.router))
 
 
 def document(router: web.UrlDispatcher) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from interaction_center.domain import wire
 from interaction_center.domain.errors import Forbidden, Unauthorized
 from interaction_center.domain.wire import health_body
 from interaction_center.web.auth import bearer_token
+from interaction_center.web.bodies import json_response
 from interaction_center.web.contract import PlainText, declare
 from interaction_center.web.errors import json_error
 from interaction_center.web.keys import SERVICES
@@ -26,7 +27,7 @@ _THIS_MACHINE = {"127.0.0.1", "::1"}
 @routes.get("/healthz")
 @declare(wire.HealthBody)
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response(health_body("ok"))
+    return json_response(health_body("ok"))
 
 
 @routes.get("/readyz")
@@ -38,7 +39,7 @@ async def readyz(request: web.Request) -> web.Response:
     except (SQLAlchemyError, OSError) as exc:
         log.warning("not ready: database unreachable: %s", exc)
         return json_error(503, "storage.unreachable", "the database cannot be reached")
-    return web.json_response(health_body("ready"))
+    return json_response(health_body("ready"))
 
 
 @routes.get("/metrics")

@@ -11,6 +11,7 @@ from interaction_center.domain import wire
 from interaction_center.domain.errors import InvalidInput, NotFound
 from interaction_center.web.api import settable_status, transfer_target, work_of
 from interaction_center.web.auth import SUPERVISORS, allow
+from interaction_center.web.bodies import json_response
 from interaction_center.web.contract import declare
 from interaction_center.web.errors import json_object
 from interaction_center.web.keys import SERVICES
@@ -26,7 +27,7 @@ async def waiting(request: web.Request, agent: Account) -> web.Response:
     services = request.app[SERVICES]
     if queue not in services.settings.queues:
         raise NotFound(f"no queue {queue}", code="queue.not_found")
-    return web.json_response(serialize.waiting(queue, await services.dispatcher.waiting(queue)))
+    return json_response(serialize.waiting(queue, await services.dispatcher.waiting(queue)))
 
 
 @routes.get("/api/v1/agents/{agent_id}/work")
@@ -36,7 +37,7 @@ async def agent_work(request: web.Request, agent: Account) -> web.Response:
     """Another agent's work list, as ``GET /work`` gives them theirs: what a supervisor
     moves, takes over or listens in on."""
     worker = await request.app[SERVICES].admin.get(request.match_info["agent_id"])
-    return web.json_response(await work_of(request, worker))
+    return json_response(await work_of(request, worker))
 
 
 @routes.put("/api/v1/agents/{agent_id}/status")
@@ -46,7 +47,7 @@ async def set_agent_status(request: web.Request, agent: Account) -> web.Response
     """``{"status": "available" | "away" | "offline", "reason"?}`` for another agent."""
     status, reason = await settable_status(request)
     changed = await request.app[SERVICES].supervision.set_status(agent, request.match_info["agent_id"], status, reason)
-    return web.json_response(serialize.agent(changed))
+    return json_response(serialize.agent(changed))
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/move")
@@ -58,7 +59,7 @@ async def move_interaction(request: web.Request, agent: Account) -> web.Response
     moved = await request.app[SERVICES].supervision.move(
         agent, request.match_info["interaction_id"], queue=queue, to_agent=to_agent, note=note
     )
-    return web.json_response(moved)
+    return json_response(moved)
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/priority")
@@ -72,13 +73,11 @@ async def set_priority(request: web.Request, agent: Account) -> web.Response:
     changed = await request.app[SERVICES].supervision.set_priority(
         agent, request.match_info["interaction_id"], priority
     )
-    return web.json_response(changed)
+    return json_response(changed)
 
 
 @routes.post("/api/v1/interactions/{interaction_id}/take-over")
 @declare(wire.InteractionBody, errors=(404, 409))
 @allow(*SUPERVISORS)
 async def take_over(request: web.Request, agent: Account) -> web.Response:
-    return web.json_response(
-        await request.app[SERVICES].supervision.take_over(agent, request.match_info["interaction_id"])
-    )
+    return json_response(await request.app[SERVICES].supervision.take_over(agent, request.match_info["interaction_id"]))

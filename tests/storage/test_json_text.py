@@ -1,6 +1,7 @@
-"""JSON columns written by orjson (storage/json_text.py): every value the standard library
-stored is stored and reads back the same, what it refused is refused, and the engines of
-ours write with it."""
+"""JSON text by orjson where it gives what the standard library would
+(interaction_center/domain/json_text.py): every value the standard library wrote is written
+and reads back the same, what it refused is refused, a text reads as the standard library
+reads it, and the engines of ours write and read JSON columns with it."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import JSON, Column, Integer, MetaData, Table, insert, select
 
-from storage import json_text
+from interaction_center.domain import json_text
 from storage.database import create_engine
 from storage.prepared import Prepared
 from storage.reader import Reader
@@ -35,6 +36,37 @@ _VALUES = st.recursive(
 @given(_VALUES)
 def test_a_value_reads_back_as_the_standard_library_reads_it(value: Any) -> None:
     assert json.loads(json_text.dumps(value)) == value
+    assert json.loads(json_text.encoded(value)) == value
+
+
+@given(_VALUES, st.booleans())
+def test_a_text_reads_as_the_standard_library_reads_it(value: Any, ascii_only: bool) -> None:
+    for text in (json.dumps(value, ensure_ascii=ascii_only), json_text.dumps(value)):
+        read = json_text.loads(text)
+        assert read == json.loads(text) == value
+        # A wide integer read as a float would compare equal to some integers: the types too.
+        assert repr(read) == repr(value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "18446744073709551616",  # 2**64: orjson reads a float
+        "-9223372036854775809",  # one below -(2**63)
+        '{"n": [123456789012345678901234567890]}',
+        "[NaN, Infinity]",  # the standard library writes these; orjson refuses them
+        '"\\ud800"',  # a lone surrogate escape: orjson refuses it
+        "1e400",
+    ],
+)
+def test_what_orjson_would_read_otherwise_or_refuses_reads_as_the_standard_library_reads_it(text: str) -> None:
+    assert repr(json_text.loads(text)) == repr(json.loads(text))
+
+
+@pytest.mark.parametrize("text", ["", "{", "[1,]", "nul", '{"a" 1}'])
+def test_a_text_that_is_not_json_is_refused_as_the_standard_library_refuses_it(text: str) -> None:
+    with pytest.raises(json.JSONDecodeError):
+        json_text.loads(text)
 
 
 def test_keys_that_are_not_strings_are_written_as_the_standard_library_writes_them() -> None:
@@ -75,6 +107,7 @@ async def test_the_writer_stores_json_as_orjson_writes_it_and_the_reader_reads_i
     assert text == '{"a":[1,2],"b":"é"}'
 
 
-def test_the_service_engine_writes_json_columns_with_it() -> None:
+def test_the_service_engine_writes_and_reads_json_columns_with_it() -> None:
     engine = create_engine("sqlite+aiosqlite:///:memory:")
     assert engine.dialect._json_serializer is json_text.dumps
+    assert engine.dialect._json_deserializer is json_text.loads
