@@ -134,7 +134,16 @@ async def browser() -> AsyncIterator[Browser]:
         unavailable("Chromium is not installed (`make test` installs Debian's chromium)")
     async with async_playwright() as playwright:
         # No sandbox: tests may run as root, which Chromium's sandbox refuses; the pages are
-        # our own, on loopback.
-        launched = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        # our own, on loopback. The browser phone's calls: a fake microphone, allowed without
+        # asking, and media between two pages over loopback, by plain addresses.
+        args = [
+            "--no-sandbox",
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            "--allow-loopback-in-peer-connection",
+            "--disable-features=WebRtcHideLocalIpsWithMdns",
+            "--mute-audio",
+        ]
+        launched = await playwright.chromium.launch(executable_path=chromium, args=args)
         yield launched
         await launched.close()

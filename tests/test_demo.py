@@ -71,6 +71,10 @@ async def test_the_demo_serves_and_a_simulated_sms_reaches_a_demo_agent(tmp_path
                 alice = {"Authorization": f"Bearer {(await response.json())['token']}"}
             async with session.put(f"{base}/api/v1/agents/me/status", json={"status": "available"}, headers=alice):
                 pass
+            # No Twilio account: calls are marked put through, and the desk offers no phone
+            # and no call controls that could only be refused.
+            async with session.get(f"{base}/api/v1/voice", headers=alice) as response:
+                assert await response.json() == {"browser_calls": False, "call_controls": False}
             offers: list[dict[str, Any]] = []
             for _ in range(200):
                 async with session.get(f"{base}/api/v1/offers", headers=alice) as response:

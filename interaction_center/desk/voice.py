@@ -314,7 +314,7 @@ class VoiceDesk:
         """What the desk may offer for calls (``GET /api/v1/voice``): asked before a token,
         so a service with no account for browser calls says so in a plain answer rather
         than a refusal the browser would log as a failed request."""
-        return {"browser_calls": can_issue(self._settings.twilio)}
+        return {"browser_calls": can_issue(self._settings.twilio), "call_controls": self.control.available}
 
     def token(self, agent: Agent) -> VoiceTokenBody:
         """The agent's browser softphone token (``GET /api/v1/voice/token``)."""

@@ -59,6 +59,11 @@ class CallControl:
     def _rest(self) -> TwilioVoice | None:
         return self._bridge.rest
 
+    @property
+    def available(self) -> bool:
+        """Whether calls can be held, transferred and hung up here (a Twilio account)."""
+        return self._rest is not None
+
     async def hold(self, agent: Agent, interaction_id: str, on: bool) -> CallHoldBody:
         """The customer on hold, hearing the queue's hold music, or back with their agent."""
         interaction, call = await self._agents_call(agent, interaction_id)

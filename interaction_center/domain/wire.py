@@ -329,9 +329,12 @@ class QueuesBody(TypedDict):
 
 class VoiceSetupBody(TypedDict):
     """What calls may do here: ``browser_calls`` is false when no Twilio account can sign
-    a browser softphone's token (``GET /voice/token`` is then refused)."""
+    a browser softphone's token (``GET /voice/token`` is then refused); ``call_controls``
+    is false when no Twilio account can hold, transfer or hang up a call (``.../call/...``
+    are then refused)."""
 
     browser_calls: bool
+    call_controls: bool
 
 
 class VoiceTokenBody(TypedDict):

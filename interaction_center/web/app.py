@@ -40,7 +40,7 @@ def build_app(settings: Settings, services: Services | None = None) -> web.Appli
     app.add_routes(customer_api.routes)
     app.add_routes(openapi.routes)
     agent_ws.register(app)
-    pages.register(app)
+    pages.register(app, browser_calls=services.voice.setup()["browser_calls"])
     for adapter in services.channels.values():
         adapter.register(app)
     if services.sandbox is not None:

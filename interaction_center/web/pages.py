@@ -9,6 +9,7 @@ text rendered by mistake) could run nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -21,23 +22,21 @@ VENDOR = "/assets/vendor/"
 # What is served from assets, by suffix, named here rather than guessed from the system's
 # MIME table (some map .js to text/plain, and nosniff makes a browser refuse a module so
 # typed); anything else there (a vendored package's LICENSE) is not served.
-ASSET_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+ASSET_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".wav": "audio/wav"}
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
+_POLICY = [
+    "default-src 'self'",
+    "script-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+]
+# The browser phone's signalling: Twilio's Voice SDK opens a WebSocket to
+# voice-js.roaming.twilio.com, then to the edge that answers (voice-js.<edge>.twilio.com),
+# which a policy cannot name but by a wildcard. Allowed only where browser calls are.
+TWILIO_SIGNALLING = "connect-src 'self' wss://*.twilio.com"
+_OTHER_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 # A vendored file's directory names its version, so its URL never changes content: cached
 # for good. Our own files change with each release under the same URL: revalidated on
 # every use, which their ETag makes a 304 when nothing changed.
@@ -45,12 +44,19 @@ CACHE_FOREVER = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 
 
-def register(app: web.Application) -> None:
+def security_headers(browser_calls: bool) -> dict[str, str]:
+    """What every answer under the pages' paths carries; ``browser_calls``: whether the
+    desk may reach Twilio's signalling for the browser phone."""
+    policy = [*_POLICY, TWILIO_SIGNALLING] if browser_calls else _POLICY
+    return {"Content-Security-Policy": "; ".join(policy), **_OTHER_HEADERS}
+
+
+def register(app: web.Application, browser_calls: bool) -> None:
     for path, file in PAGES.items():
         app.router.add_get(path, _page(file))
         app.router.add_get(path.rstrip("/"), _to(path))
     app.router.add_get(ASSETS + "{name:.+}", _asset)
-    app.on_response_prepare.append(_secure)
+    app.on_response_prepare.append(_secure(security_headers(browser_calls)))
 
 
 def _page(file: Path) -> Handler:
@@ -80,9 +86,12 @@ def _to(path: str) -> Handler:
     return redirect
 
 
-async def _secure(request: web.Request, response: web.StreamResponse) -> None:
-    if request.path not in PAGES and not request.path.startswith(ASSETS):
-        return
-    response.headers.update(SECURITY_HEADERS)
-    found = response.status in (200, 304)
-    response.headers["Cache-Control"] = CACHE_FOREVER if found and request.path.startswith(VENDOR) else REVALIDATE
+def _secure(headers: dict[str, str]) -> Callable[[web.Request, web.StreamResponse], Awaitable[None]]:
+    async def secure(request: web.Request, response: web.StreamResponse) -> None:
+        if request.path not in PAGES and not request.path.startswith(ASSETS):
+            return
+        response.headers.update(headers)
+        found = response.status in (200, 304)
+        response.headers["Cache-Control"] = CACHE_FOREVER if found and request.path.startswith(VENDOR) else REVALIDATE
+
+    return secure

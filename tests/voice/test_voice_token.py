@@ -31,7 +31,10 @@ async def test_an_agent_gets_a_voice_token_for_their_client_identity(
     assert payload["grants"]["identity"] == "alice"
     assert payload["grants"]["voice"] == {"incoming": {"allow": True}, "outgoing": {"application_sid": APP}}
     assert 3500 < payload["exp"] - time.time() <= 3600
-    assert await (await client.get("/api/v1/voice", headers=alice)).json() == {"browser_calls": True}
+    assert await (await client.get("/api/v1/voice", headers=alice)).json() == {
+        "browser_calls": True,
+        "call_controls": True,
+    }
     assert (await client.get("/api/v1/voice/token")).status == 401
 
 
@@ -43,4 +46,4 @@ async def test_without_an_api_key_the_token_is_refused_clearly_and_the_setup_say
     assert response.status == 409
     assert (await response.json())["error"]["code"] == "voice.not_configured"
     setup = await client.get("/api/v1/voice", headers=await login(client, "alice"))
-    assert (setup.status, await setup.json()) == (200, {"browser_calls": False})
+    assert (setup.status, await setup.json()) == (200, {"browser_calls": False, "call_controls": True})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -77,11 +77,18 @@ async def text_in(client: Client, body: str, sender: str = "+15551230001") -> No
 
 
 async def signed_in(
-    browser: Browser, client: Client, size: str, username: str = "alice"
+    browser: Browser,
+    client: Client,
+    size: str,
+    username: str = "alice",
+    prepare: Callable[[BrowserContext], Awaitable[None]] | None = None,
 ) -> tuple[BrowserContext, Page, list[str]]:
     """The desktop opened, signed in by keyboard and available, as an agent starts the
-    day; with what goes wrong on the page (open_page)."""
+    day; with what goes wrong on the page (open_page). ``prepare``: what the context needs
+    before the desk starts (a stand-in for a server the page reaches)."""
     context, page, problems = await open_page(browser, client, "/agent/", size)
+    if prepare is not None:
+        await prepare(context)
     await tab_to(page, page.get_by_label("Username"))
     await page.keyboard.type(username)
     await page.keyboard.press("Tab")

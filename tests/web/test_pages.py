@@ -13,9 +13,11 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from interaction_center.web.auth import SESSION_COOKIE
-from interaction_center.web.pages import CACHE_FOREVER, CONTENT_SECURITY_POLICY, REVALIDATE
+from interaction_center.web.pages import CACHE_FOREVER, REVALIDATE, security_headers
 from tests.support import PASSWORDS, Client, login
 from tests.web.browser import SIZES, WAIT_MS, fits, open_page, serious_violations, tab_to
+
+CONTENT_SECURITY_POLICY = security_headers(browser_calls=False)["Content-Security-Policy"]
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -130,6 +132,8 @@ async def test_pages_and_assets_carry_a_strict_policy_and_their_caching(pages_cl
         "/assets/shell.css": ("text/css", REVALIDATE),
         "/assets/favicon.svg": ("image/svg+xml", REVALIDATE),
         "/assets/vendor/lit-html-3.3.3/lit-html.js": ("text/javascript", CACHE_FOREVER),
+        "/assets/vendor/twilio-voice-sdk-2.18.5/twilio.min.js": ("text/javascript", CACHE_FOREVER),
+        "/assets/sounds/incoming.wav": ("audio/wav", REVALIDATE),
     }
     for path, (content_type, caching) in expected.items():
         response = await pages_client.get(path)
@@ -142,6 +146,8 @@ async def test_pages_and_assets_carry_a_strict_policy_and_their_caching(pages_cl
     for directive in ("default-src 'self'", "script-src 'self'", "object-src 'none'", "base-uri 'none'"):
         assert directive in CONTENT_SECURITY_POLICY
     assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY and "unsafe" not in CONTENT_SECURITY_POLICY
+    # No browser phone here (no Twilio API key): nothing may be reached but the service.
+    assert "connect-src" not in CONTENT_SECURITY_POLICY
 
     missing = await pages_client.get("/assets/vendor/lit-html-3.3.3/nothing.js")
     assert missing.status == 404 and missing.headers["Cache-Control"] == REVALIDATE

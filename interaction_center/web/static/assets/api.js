@@ -66,6 +66,12 @@ export const canned = (interactionId) => call("GET", `/api/v1/canned?${query({ i
 export const extendWrapUp = (seconds) => call("POST", "/api/v1/agents/me/wrap-up/extend", { seconds });
 export const endWrapUp = () => call("POST", "/api/v1/agents/me/wrap-up/end");
 export const voiceSetup = () => call("GET", "/api/v1/voice");
+export const voiceToken = () => call("GET", "/api/v1/voice/token");
+// A call the agent is on (hold, a warm transfer: consult then hand over, hang up).
+export const holdCall = (id, on) => call("POST", `${interactionPath(id)}/call/hold`, { on });
+export const consultCall = (id, agentId) => call("POST", `${interactionPath(id)}/call/consult`, { agent_id: agentId });
+export const handOverCall = (id) => call("POST", `${interactionPath(id)}/call/handover`);
+export const hangUpCall = (id) => call("POST", `${interactionPath(id)}/call/hangup`);
 
 export const customer = (id, before) =>
   call("GET", `/api/v1/customers/${encodeURIComponent(id)}?${query({ limit: 5, before })}`);

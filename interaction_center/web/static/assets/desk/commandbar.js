@@ -35,6 +35,7 @@ export function deskCommands(state, keys, open) {
   const items = [...state.work.assigned, ...state.work.parked, ...state.work.recent];
   return [
     ...(state.offers.length ? [{ label: "Accept the oldest offer", act: keys.accept }] : []),
+    ...(state.phoneCall?.phase === "ringing" ? [{ label: "Answer the browser phone", act: keys.answer }] : []),
     ...(state.current
       ? [
           { label: "Go to the reply box", act: keys.reply },

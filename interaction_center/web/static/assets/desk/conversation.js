@@ -35,6 +35,11 @@ const SHOWN = {
   call_answered: () => ["call", "Answered", ""],
   call_held: () => ["call", "On hold", ""],
   call_resumed: () => ["call", "Off hold", ""],
+  call_consult_started: () => ["call", "Consulting a colleague", ""],
+  call_consult_answered: () => ["call", "The colleague answered", ""],
+  call_consult_ended: () => ["call", "The consultation ended", ""],
+  call_handed_over: () => ["call", "Handed over", ""],
+  call_hangup_requested: () => ["call", "Hung up by the agent", ""],
   call_talk_ended: (data) => ["call", `Talk ended after ${data.talk_seconds} s`, ""],
   call_ended: (data) => ["call", `Call ended: ${data.call_status}`, ""],
 };
@@ -104,19 +109,6 @@ function email(m) {
       : nothing}
   `;
 }
-
-// A call's state beside its steps: its end, how it is answered here, and where it rings.
-export function callState(interaction, setup, phone) {
-  const ended = interaction.events.some((e) => e.type === "call_ended");
-  return html`<div class="call-state">
-    ${ended ? html`<p class="ended">The caller hung up.</p>` : nothing}
-    ${setup ? html`<p>${setup.browser_calls ? BROWSER_PHONE_LATER : NO_BROWSER_CALLS}</p>` : nothing}
-    ${phone ? html`<p>Calls you accept ring your phone, ${phone}.</p>` : nothing}
-  </div>`;
-}
-
-const NO_BROWSER_CALLS = "No Twilio account is configured for calls in the browser: calls cannot be answered on this page.";
-const BROWSER_PHONE_LATER = "The browser phone is not part of this desk yet: answer calls on your own phone.";
 
 function event(e) {
   const [kind, title, text] = SHOWN[e.type](e.data);

@@ -5,13 +5,15 @@
 import { html, nothing, render } from "../vendor/lit-html-3.3.3/lit-html.js";
 import * as api from "../api.js";
 import { commandBar, deskCommands } from "./commandbar.js";
-import { callState, transcript } from "./conversation.js";
+import { callControls, callState } from "./call.js";
+import { transcript } from "./conversation.js";
 import { customerPanel } from "./customer.js";
 import { draftsOf } from "./drafts.js";
 import { channelLabel, stateLabel } from "./labels.js";
 import { askToNotify, fromFrame, fromInteraction, mayAskToNotify, offerToasts, ring } from "./offers.js";
 import { workPanel } from "./reply.js";
 import { helpDialog, shortcutHandler } from "./shortcuts.js";
+import { phoneBar, softphone } from "../softphone.js";
 import { liveSocket } from "./socket.js";
 import { workList } from "./worklist.js";
 import { EXTEND_SECONDS, wrapUpOf, wrapUpView } from "./wrapup.js";
@@ -26,6 +28,8 @@ export function agentDesk() {
   let host = null;
   let shell = null;
   let socket = null;
+  // The browser phone, for an agent with no phone of their own where Twilio is configured.
+  let browserPhone = null;
   let ticker = 0;
   let state;
   let drafts = null;
@@ -43,9 +47,10 @@ export function agentDesk() {
     tickWhileCounting();
   }
 
-  // Countdowns (offers, wrap-up) need a render each second, and only while they run.
+  // Countdowns (offers, wrap-up, a call's length) need a render each second, and only
+  // while they run.
   function tickWhileCounting() {
-    const counting = state.offers.length > 0 || state.wrapUp;
+    const counting = state.offers.length > 0 || state.wrapUp || state.phoneCall?.phase === "talking";
     if (counting && !ticker) ticker = setInterval(() => update({ now: Date.now() }), 1000);
     if (!counting && ticker) ticker = clearInterval(ticker) ?? 0;
   }
@@ -126,8 +131,6 @@ export function agentDesk() {
       // (accepted again after a hold, a customer's answer while the socket was away).
       const interaction = await loadInteraction(id);
       update({}, focus);
-      // Asked once: what calls can do is the service's configuration, not the call's.
-      if (interaction.channel === "voice" && !state.voice) update({ voice: await api.voiceSetup() });
       await Promise.all([loadCustomer(interaction.customer_id), loadCanned(interaction)]);
     });
   }
@@ -224,6 +227,27 @@ export function agentDesk() {
     snooze: (id, until) =>
       attempt(() => api.snooze(id, new Date(until).toISOString()).then(() => changed(id, "Snoozed."))),
     resume: (id) => attempt(() => api.resume(id).then(() => changed(id, "Resumed."))),
+    holdCall: (id, on) =>
+      attempt(async () => {
+        await api.holdCall(id, on);
+        await changed(id, on ? "The caller is on hold." : "The caller is back with you.");
+      }, "Not done"),
+    consult: (id, agentId) =>
+      attempt(async () => {
+        await api.consultCall(id, agentId);
+        await changed(id, "The caller is on hold while the colleague's line rings.");
+      }, "The colleague was not called"),
+    handOver: (id, name) =>
+      attempt(async () => {
+        await api.handOverCall(id);
+        await changed(id, `Handed over to ${name}.`);
+        close(id);
+      }, "Not handed over"),
+    hangUpCall: (id) =>
+      attempt(async () => {
+        await api.hangUpCall(id);
+        await changed(id, "Hung up: complete it when you are done.");
+      }, "Not hung up"),
     complete: (id, disposition, note) => {
       const code = dispositionsOf(state.details[id]).find((d) => d.code === disposition);
       if (code?.note_required && !note) {
@@ -281,6 +305,31 @@ export function agentDesk() {
       }),
   };
 
+  // The browser phone's buttons. Hanging up ends the call for the caller too (the service
+  // ends the conference): ending only this leg would put the caller back in the queue.
+  const phoneActions = {
+    answer: () => browserPhone?.answer(),
+    decline: () => browserPhone?.decline(),
+    mute: (on) => browserPhone?.mute(on),
+    hangUp: () => {
+      const held = state.work.assigned.find((item) => item.channel === "voice");
+      if (held && state.voice?.call_controls) actions.hangUpCall(held.id);
+      else browserPhone?.hangUp();
+    },
+  };
+
+  function startPhone(agent) {
+    api.voiceSetup().then((voice) => {
+      update({ voice });
+      if (voice.browser_calls && !agent.phone && host) {
+        browserPhone = softphone((phoneCall) => {
+          const ringing = phoneCall.phase === "ringing" && state.phoneCall?.phase !== "ringing";
+          update({ phoneCall }, ringing ? "#phone-answer" : undefined);
+        });
+      }
+    }, () => {});
+  }
+
   const dispositionsOf = (interaction) => (interaction ? state.dispositions[interaction.queue] ?? [] : []);
 
   // --- the keyboard ------------------------------------------------------------------------
@@ -293,6 +342,7 @@ export function agentDesk() {
 
   const keys = {
     accept: () => state.offers[0] && accept(state.offers[0]),
+    answer: () => state.phoneCall?.phase === "ringing" && phoneActions.answer(),
     reply: () => state.current && host.querySelector(`#reply-${CSS.escape(state.current)}`)?.focus(),
     complete: () => {
       if (!state.current) return;
@@ -325,6 +375,7 @@ export function agentDesk() {
           : nothing}
         <button type="button" class="secondary" @click=${() => host.querySelector("#shortcuts").showModal()}>Keyboard shortcuts</button>
       </div>
+      ${state.phoneCall ? phoneBar(state.phoneCall, state.now, phoneActions, "Alt+P") : nothing}
       ${offerToasts(state.offers, state.now, state.names, { accept, reject })}
       <p class="notice" aria-live="polite">${state.notice}</p>
       ${state.error ? html`<p class="error" role="alert">${state.error}</p>` : nothing}
@@ -354,7 +405,10 @@ export function agentDesk() {
         <p class="meta">Queue ${interaction.queue} · ${stateLabel(interaction.state)}</p>
         <button type="button" class="secondary" @click=${() => close(id)}>Close</button>
       </div>
-      ${interaction.channel === "voice" ? callState(interaction, state.voice, state.phone) : nothing}
+      ${interaction.channel === "voice"
+        ? html`${callState(interaction, state.voice, state.phone)}
+            ${callControls(interaction, { setup: state.voice, colleagues: state.colleagues, busy: state.busy, act: actions })}`
+        : nothing}
       ${interaction.transfer_note ? html`<p class="transfer-note">Transfer note: ${interaction.transfer_note}</p>` : nothing}
       ${transcript(interaction, { typing: (state.typing[id] ?? 0) > Date.now() })}
       ${workPanel(interaction, {
@@ -386,11 +440,12 @@ export function agentDesk() {
         connection: "connecting", offers: [], names: {}, work: EMPTY_WORK, open: [], current: null,
         details: {}, customers: {}, canned: {}, typing: {}, dispositions: {}, notice: "", error: "",
         busy: false, completing: false, wrapUp: null, voice: null, phone: agent.phone, now: Date.now(), query: "",
-        colleagues: [],
+        colleagues: [], phoneCall: null,
       };
       update({});
       document.addEventListener("keydown", onKey);
       api.dispositions().then(({ queues }) => update({ dispositions: queues }), () => {});
+      startPhone(agent);
       socket = liveSocket({
         onFrame,
         onOpen: () => update({ connection: "open" }),
@@ -401,6 +456,8 @@ export function agentDesk() {
     stop() {
       socket?.stop();
       socket = null;
+      browserPhone?.stop();
+      browserPhone = null;
       clearInterval(ticker);
       ticker = 0;
       document.removeEventListener("keydown", onKey);

@@ -6,6 +6,7 @@ import { html } from "../vendor/lit-html-3.3.3/lit-html.js";
 
 const SHORTCUTS = [
   ["KeyA", "Alt+A", "Accept the oldest offer", "accept"],
+  ["KeyP", "Alt+P", "Answer the browser phone", "answer"],
   ["KeyR", "Alt+R", "Go to the reply box", "reply"],
   ["KeyC", "Alt+C", "Complete the conversation (choose a disposition)", "complete"],
   ["KeyN", "Alt+N", "Next conversation", "next"],
