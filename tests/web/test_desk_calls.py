@@ -185,3 +185,46 @@ async def test_a_supervisor_listens_whispers_and_barges_in_from_the_dashboard(
     await check(page, tmp_path, f"{size}-barged")
     assert problems == []
     await context.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_an_agent_holds_a_caller_and_hands_the_call_over_to_a_colleague_consulted(
+    calls_client: Client, browser: Browser, twilio_stub: TwilioStub, tmp_path: Path, size: str
+) -> None:
+    context, page, problems = await signed_in(browser, calls_client, size)
+    caller = await queued_caller(calls_client)
+    await expect(page.get_by_role("article", name="Call from +15551230001")).to_be_visible(timeout=WAIT_MS)
+    await page.keyboard.press("Alt+a")
+    call = page.get_by_role("group", name="The call")
+    await expect(call).to_be_visible(timeout=WAIT_MS)
+    # Available once the call is alice's, so that it was offered to her.
+    bob = await login(calls_client, "bob")
+    await set_status(calls_client, bob, "available")
+    stored = await caller.stored()
+    assert stored is not None
+    await conference_started(caller, stored.interaction_id)
+
+    await call.get_by_text("Consult a colleague").click()
+    await call.get_by_label("Colleague (the caller is held meanwhile)").select_option(label="bob")
+    await call.get_by_role("button", name="Call them").click()
+    await expect(call.get_by_text("Ringing bob…")).to_be_visible(timeout=WAIT_MS)
+    await expect(call.get_by_role("button", name="Hold the caller")).to_have_attribute("aria-pressed", "true")
+    [consult] = [r for r in twilio_stub.sent("POST", "/Participants.json") if r.form["Label"] == "consult"]
+    assert consult.form["To"] == "client:bob"
+    customer = f"/Conferences/{CONFERENCE_SID}/Participants/{caller.call_sid}.json"
+    assert twilio_stub.sent("POST", customer)[-1].form["Hold"] == "true"
+
+    # Bob answers: the desk learns it by itself, and offers the handover.
+    row = await caller.stored()
+    assert row is not None and row.consult_call_sid is not None
+    answered = caller.form(CallSid=row.consult_call_sid, CallStatus="in-progress")
+    await caller.note(f"/twilio/voice/participant?conference={stored.interaction_id}&label=consult", answered)
+    hand_over = call.get_by_role("button", name="Hand over to bob")
+    await expect(hand_over).to_be_visible(timeout=WAIT_MS)
+    await looks_right(page, tmp_path / f"{size}-call-consulted.png")
+    await hand_over.click()
+    await expect(page.get_by_text("Handed over to bob.")).to_be_visible(timeout=WAIT_MS)
+    assert twilio_stub.sent("POST", customer)[-1].form == {"Hold": "false"}
+    assert (await accept_first(calls_client, bob))["id"] == stored.interaction_id
+    assert problems == []
+    await context.close()

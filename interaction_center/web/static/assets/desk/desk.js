@@ -5,7 +5,7 @@
 import { html, nothing, render } from "../vendor/lit-html-3.3.3/lit-html.js";
 import * as api from "../api.js";
 import { commandBar, deskCommands } from "./commandbar.js";
-import { callControls, callState } from "./call.js";
+import { callControls, callNow, callState } from "./call.js";
 import { transcript } from "./conversation.js";
 import { customerPanel } from "./customer.js";
 import { draftsOf } from "./drafts.js";
@@ -22,6 +22,8 @@ import { EXTEND_SECONDS, wrapUpOf, wrapUpView } from "./wrapup.js";
 const TYPING_MS = 4000;
 // A chat visitor is told the agent is typing at most this often, not at each keystroke.
 const TYPING_EVERY_MS = 2000;
+// How often a call is read again while a colleague consulted on it is being rung.
+const CONSULT_POLL_MS = 2000;
 const EMPTY_WORK = { offered: [], assigned: [], parked: [], recent: [] };
 
 export function agentDesk() {
@@ -31,6 +33,7 @@ export function agentDesk() {
   // The browser phone, for an agent with no phone of their own where Twilio is configured.
   let browserPhone = null;
   let ticker = 0;
+  let consultPoll = 0;
   let state;
   let drafts = null;
   // The signed-in agent's id: nobody transfers to themselves.
@@ -45,6 +48,7 @@ export function agentDesk() {
     render(view(), host);
     if (focus) host.querySelector(focus)?.focus();
     tickWhileCounting();
+    watchConsult();
   }
 
   // Countdowns (offers, wrap-up, a call's length) need a render each second, and only
@@ -53,6 +57,17 @@ export function agentDesk() {
     const counting = state.offers.length > 0 || state.wrapUp || state.phoneCall?.phase === "talking";
     if (counting && !ticker) ticker = setInterval(() => update({ now: Date.now() }), 1000);
     if (!counting && ticker) ticker = clearInterval(ticker) ?? 0;
+  }
+
+  // Whether a colleague consulted on the call answers (or not) is Twilio's to tell the
+  // service, and no frame tells the desk: the call is read again while their line rings.
+  function watchConsult() {
+    const call = state.current ? state.details[state.current] : null;
+    const ringing = call?.channel === "voice" && callNow(call).consult?.answered === false;
+    if (ringing && !consultPoll) {
+      consultPoll = setInterval(() => state.current && loadInteraction(state.current).catch(() => {}), CONSULT_POLL_MS);
+    }
+    if (!ringing && consultPoll) consultPoll = clearInterval(consultPoll) ?? 0;
   }
 
   async function attempt(work, failure = "") {
@@ -459,7 +474,8 @@ export function agentDesk() {
       browserPhone?.stop();
       browserPhone = null;
       clearInterval(ticker);
-      ticker = 0;
+      clearInterval(consultPoll);
+      ticker = consultPoll = 0;
       document.removeEventListener("keydown", onKey);
       if (host) render(nothing, host);
       host = null;
