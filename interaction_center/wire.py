@@ -330,6 +330,7 @@ def chat_history(rows: Sequence[MessageFields]) -> list[ChatLine]:
             "from": "customer" if m.direction == Direction.INBOUND else "agent",
             "client_id": m.attributes.get("client_id"),
             "body": m.body,
+            "files": [{"filename": f["filename"], "size": f["size"]} for f in m.attributes.get("attachments", ())],
             "at": m.created_at.isoformat(),
         }
         for m in rows

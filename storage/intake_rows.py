@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
 from interaction_center.domain.identity import name_key
 from interaction_center.domain.model import InteractionState
+from storage import attachments
 from storage.events import INTERACTIONS as INTERACTION_STREAM
 from storage.events import number
 from storage.models import Customer, CustomerIdentity, Interaction, InteractionEvent, Message
@@ -277,14 +278,16 @@ def insert_all(
     interactions: Iterable[dict[str, Any]],
     messages: Iterable[dict[str, Any]],
     events: Iterable[dict[str, Any]],
+    files: Sequence[dict[str, Any]] = (),
 ) -> None:
     """Rows in the order their keys need them; events keep their list order as their ids
-    and their numbers in the log."""
+    and their numbers in the log. ``files``: rows of storage.attachments."""
     event_rows = list(events)
     number(conn, INTERACTION_STREAM, event_rows)
     for table, rows in ((INTERACTIONS, list(interactions)), (MESSAGES, list(messages)), (EVENTS, event_rows)):
         if rows:
             _INSERTS[table].run(conn, rows)
+    attachments.add(conn, files)
 
 
 def routing_fields(conn: Connection, interaction_ids: Collection[str]) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -256,6 +257,23 @@ class Message(Base):
     error: Mapped[str | None] = mapped_column(Text)
     author_agent_id: Mapped[str | None] = mapped_column(ForeignKey("agents.id"))
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AttachedFile(Base):
+    """A file a message carried (an email's attachment, either way; a chat visitor's
+    upload), kept with it: agents open it from the transcript. Its message's attributes
+    name it (``attachments``: id, filename, content type, size)."""
+
+    __tablename__ = "attachments"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    # Beside the message's: who may open it is whoever may read the interaction.
+    interaction_id: Mapped[str] = mapped_column(ForeignKey("interactions.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

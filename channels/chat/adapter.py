@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from channels.chat.files import ChatFiles
 from channels.chat.page import ChatPage
 from channels.chat.rooms import ChatRooms, ChatSender
 from channels.chat.service import ChatService
@@ -20,6 +21,7 @@ class ChatChannel:
 
     def __init__(self, service: ChatService, rooms: ChatRooms) -> None:
         self._socket = ChatSocket(service)
+        self._files = ChatFiles(service)
         self._page = ChatPage(service.allowed_origins)
         self._sender = ChatSender(rooms)
 
@@ -29,6 +31,7 @@ class ChatChannel:
 
     def register(self, app: web.Application) -> None:
         self._socket.register(app)
+        self._files.register(app)
         self._page.register(app)
 
     async def start(self) -> None:

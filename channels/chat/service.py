@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from interaction_center.domain.model import Attachment
 from interaction_center.domain.wire import ChatLine
 
 # The longest chat message, the visitor's and the agent's alike.
@@ -13,6 +14,8 @@ MAX_MESSAGE_CHARS = 4000
 # A rating is a score from 1 to 5 and, if the visitor likes, a comment this long at most.
 SCORES = range(1, 6)
 MAX_COMMENT_CHARS = 1000
+# A file a visitor sends: one at a time, this large at most.
+MAX_FILE_BYTES = 10 * 2**20
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,13 @@ class ChatService(Protocol):
 
     async def resume(self, token: str) -> Resumed: ...
 
-    async def receive(self, visitor: Visitor, client_id: str, body: str) -> Received: ...
+    async def visitor(self, token: str) -> Visitor:
+        """Whose session the token opens (``Unauthorized`` for none)."""
+        ...
+
+    async def receive(
+        self, visitor: Visitor, client_id: str, body: str, files: tuple[Attachment, ...] = ()
+    ) -> Received: ...
 
     async def customer_typing(self, visitor: Visitor) -> None: ...
 

@@ -18,7 +18,7 @@ from channels.email.address import MAX_ADDRESS, named_thread, new_thread_key
 from channels.email.html import html_to_text
 from interaction_center.domain.errors import InvalidInput
 from interaction_center.domain.identity import normalize_email
-from interaction_center.domain.model import Channel, IdentityKind, InboundContact
+from interaction_center.domain.model import Attachment, Channel, IdentityKind, InboundContact
 
 # Message ids must fit the messages.external_id column; longer ones are hashed (the same
 # way wherever they appear, so replies naming them still match).
@@ -26,6 +26,8 @@ _MAX_ID = 200
 # A reply names at most this many earlier messages we look up (the newest ones).
 _MAX_REFERENCES = 20
 _MAX_HEADER = 998
+# An attachment's name and type as the attachments table holds them.
+MAX_NAME = 255
 _MAX_DEPTH = 20
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _AUTO_PRECEDENCE = frozenset({"bulk", "junk", "list"})
@@ -95,14 +97,19 @@ class _Reader:
         return _clean(data.decode("utf-8", "replace"))
 
 
-def _size(part: Message) -> int:
+def _attachment(part: Message) -> Attachment:
+    """The part's file as its sender named it: its content decoded (an attached mail, which
+    has none to decode, as its whole text)."""
     payload = part.get_payload(decode=True)
     if isinstance(payload, bytes):
-        return len(payload)
-    try:
-        return len(part.as_bytes())
-    except Exception:  # a size is only informative
-        return 0
+        data = payload
+    else:
+        try:
+            data = part.as_bytes()
+        except Exception:  # a part the email package cannot write back: kept empty, named
+            data = b""
+    name = _clean(part.get_filename() or "")[:MAX_NAME]
+    return Attachment(name, part.get_content_type()[:MAX_NAME], data)
 
 
 def _sender(reader: _Reader, mail_from: str | None) -> tuple[str, str]:
@@ -152,10 +159,10 @@ def contact_from_mail(raw: bytes, mail_from: str | None, recipients: Sequence[st
     external_id = reader.message_id()
     sender, sender_name = _sender(reader, mail_from)
     try:
-        attributes, body = _content(reader)
+        attributes, body, files = _content(reader)
     except Exception as exc:  # a header or part the email package cannot take: keep the text
         reader.defect(f"unreadable: {type(exc).__name__}")
-        attributes, body = {"subject": reader.header("Subject")}, _clean(raw.decode("utf-8", "replace"))
+        attributes, body, files = {"subject": reader.header("Subject")}, _clean(raw.decode("utf-8", "replace")), ()
     in_reply_to, references = reader.ids("In-Reply-To"), reader.ids("References")[-_MAX_REFERENCES:]
     replies_to = list(dict.fromkeys([*in_reply_to, *reversed(references)]))[:_MAX_REFERENCES]
     automated = _automated(reader, sender, mail_from)
@@ -179,6 +186,7 @@ def contact_from_mail(raw: bytes, mail_from: str | None, recipients: Sequence[st
         body=body,
         thread_key=new_thread_key(),
         attributes=attributes,
+        files=files,
         thread_hints=tuple(key for key in map(named_thread, recipients) if key),
         replies_to=tuple(replies_to),
         automated=automated is not None,
@@ -229,10 +237,10 @@ def _shown(reader: _Reader, part: Message, depth: int = 0) -> _Shown:
     return shown
 
 
-def _content(reader: _Reader) -> tuple[dict[str, Any], str]:
-    """The attributes describing the content, and the text an agent reads: each segment's
-    plain text, else its HTML made readable, in order (the HTML itself kept in the
-    attributes)."""
+def _content(reader: _Reader) -> tuple[dict[str, Any], str, tuple[Attachment, ...]]:
+    """The attributes describing the content, the text an agent reads (each segment's
+    plain text, else its HTML made readable, in order; the HTML itself kept in the
+    attributes) and the attachments."""
     shown = _shown(reader, reader.message)
     texts, html_sources = [], []
     for plain, html in shown.segments:
@@ -240,16 +248,10 @@ def _content(reader: _Reader) -> tuple[dict[str, Any], str]:
         if html_source is not None:
             html_sources.append(html_source)
         texts.append(reader.text(plain) if plain is not None else html_to_text(html_source or ""))
-    attachments = [
-        {
-            "filename": _clean(part.get_filename() or "") or None,
-            "content_type": part.get_content_type(),
-            "size": _size(part),
-        }
-        for part in shown.attachments
-    ]
-    attributes: dict[str, Any] = {"subject": reader.header("Subject"), "attachments": attachments}
+    # Named once kept, with the ids they are kept under (intake.batch).
+    attributes: dict[str, Any] = {"subject": reader.header("Subject"), "attachments": []}
     if html_sources:
         attributes["html"] = "\n".join(html_sources)
     # One text as it came; several, each trimmed of its own blank edges, a blank line apart.
-    return attributes, texts[0] if len(texts) == 1 else "\n\n".join(text.strip("\r\n") for text in texts)
+    body = texts[0] if len(texts) == 1 else "\n\n".join(text.strip("\r\n") for text in texts)
+    return attributes, body, tuple(_attachment(part) for part in shown.attachments)

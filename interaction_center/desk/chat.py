@@ -24,7 +24,15 @@ from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.dispatch.statistics import Statistics
 from interaction_center.domain.errors import Forbidden, InvalidInput, StaleState, Unauthorized
 from interaction_center.domain.identity import normalize_email, normalize_phone
-from interaction_center.domain.model import Actor, ActorKind, Channel, IdentityKind, InboundContact, InteractionState
+from interaction_center.domain.model import (
+    Actor,
+    ActorKind,
+    Attachment,
+    Channel,
+    IdentityKind,
+    InboundContact,
+    InteractionState,
+)
 from interaction_center.domain.stamps import new_id, utcnow
 from interaction_center.domain.wire import (
     QueuedFrame,
@@ -151,7 +159,16 @@ class ChatDesk:
             messages=wire.chat_history(messages),
         )
 
-    async def receive(self, visitor: Visitor, client_id: str, body: str) -> IntakeResult:
+    async def visitor(self, token: str) -> Visitor:
+        async with self._sessions() as session:
+            row = await chat_store.by_token_hash(session, token_digest(token))
+        if row is None:
+            raise Unauthorized("this chat token is not valid", code="chat.bad_token")
+        return Visitor(row.id, row.display_name, row.email, row.phone)
+
+    async def receive(
+        self, visitor: Visitor, client_id: str, body: str, files: tuple[Attachment, ...] = ()
+    ) -> IntakeResult:
         queue = self._settings.channels.chat_queue
         assert queue is not None  # the adapter serves nothing while chat is off
         # The email (else the phone, else the session) names the customer and the rest join
@@ -177,6 +194,7 @@ class ChatDesk:
             body=body,
             thread_key=thread_key(visitor.session_id),
             attributes=attributes,
+            files=files,
             linked_identities=tuple(linked),
             sender_name=visitor.display_name,
             verified=kind is IdentityKind.CHAT,

@@ -28,7 +28,7 @@ from interaction_center.domain.model import (
     OutboundMessage,
     OutboundSender,
 )
-from interaction_center.domain.stamps import utcnow
+from interaction_center.domain.stamps import new_id, utcnow
 from interaction_center.domain.wire import (
     CustomerBody,
     DispositionsBody,
@@ -42,6 +42,7 @@ from interaction_center.wire import page_cursor
 from routing import QueueEntry, skills_of
 from storage import agents as agent_store
 from storage import assignments, customer_records, customers
+from storage import attachments as kept
 from storage import interactions as store
 from storage import work as work_store
 from storage.models import Agent, Interaction, Message
@@ -101,6 +102,18 @@ class AgentWork:
             row = store.interaction_row(conn, interaction_id)
             may_read(conn, agent, interaction_id=row.id)
             return _detail(conn, row)
+
+        return await self._reader.run(read)
+
+    async def attachment(self, agent: Agent, attachment_id: str) -> kept.StoredFile:
+        """A file a message carried, for whoever may read its interaction."""
+
+        def read(conn: Connection) -> kept.StoredFile:
+            found = kept.stored(conn, attachment_id)
+            if found is None:
+                raise NotFound(f"no attachment {attachment_id}", code="attachment.not_found")
+            may_read(conn, agent, interaction_id=found.interaction_id)
+            return found
 
         return await self._reader.run(read)
 
@@ -180,7 +193,10 @@ class AgentWork:
             if interaction.channel == Channel.SMS:
                 await check_not_opted_out(session, customer)
             email = interaction.channel == Channel.EMAIL
+            message_id = new_id()
+            files, named = kept.rows(attachments, message_id, interaction.id, utcnow())
             message = Message(
+                id=message_id,
                 interaction_id=interaction.id,
                 channel=interaction.channel,
                 direction=Direction.OUTBOUND,
@@ -190,9 +206,13 @@ class AgentWork:
                 body=body,
                 status="sending",
                 author_agent_id=agent.id,
-                attributes={"attachments": [a.described for a in attachments]} if attachments else {},
+                attributes={"attachments": named} if attachments else {},
             )
             session.add(message)
+            if files:
+                # The message's row first: the files' rows name it.
+                await session.flush()
+                await in_session(session, lambda conn: kept.add(conn, files))
         outbound = OutboundMessage(
             interaction.id,
             message.to_address,

@@ -109,6 +109,8 @@ class InboundContact:
     body: str
     thread_key: str
     attributes: dict[str, Any] = field(default_factory=dict)
+    # The files it carries, kept with its message and named in its attributes' attachments.
+    files: tuple[Attachment, ...] = ()
     # True: the sender asked for no more messages (SMS STOP); False: asked to resume.
     opt_out: bool | None = None
     # The channel keyword the contact consists of (SMS STOP, START, HELP): an instruction to
@@ -150,7 +152,8 @@ MAX_ATTACHED_BYTES = 15 * 2**20
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
-    """A file an agent sends with an email reply: named as the customer will see it."""
+    """A file a message carries: an email's (either way) or a chat visitor's upload, named
+    as its sender named it ("" for no name)."""
 
     filename: str
     content_type: str
@@ -158,9 +161,9 @@ class Attachment:
 
     @property
     def described(self) -> dict[str, Any]:
-        """As a message's record keeps it (the bytes are the customer's copy's alone), in
-        the shape an inbound mail's attachments are kept in."""
-        return {"filename": self.filename, "content_type": self.content_type, "size": len(self.data)}
+        """As a message's attributes name it (``attachments``), beside the id it is kept
+        under (storage.attachments)."""
+        return {"filename": self.filename or None, "content_type": self.content_type, "size": len(self.data)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -804,6 +804,13 @@ class StartedFrame(TypedDict):
 
 
 # One line of the conversation as the visitor sees it: who, what, when; nothing internal.
+class ChatFileBody(TypedDict):
+    """A file the visitor sent, as their transcript shows it."""
+
+    filename: str | None
+    size: int
+
+
 ChatLine = TypedDict(
     "ChatLine",
     {
@@ -811,6 +818,7 @@ ChatLine = TypedDict(
         "from": Literal["customer", "agent"],
         "client_id": str | None,
         "body": str,
+        "files": list[ChatFileBody],
         "at": str,
     },
 )

@@ -20,6 +20,7 @@ from interaction_center.domain.stamps import new_id
 from interaction_center.intake.parked import CUSTOMER_ANSWERED, returned
 from interaction_center.intake.waiting import NOT_WAITING, queued_data, waiting_values
 from interaction_center.settings.model import Settings
+from storage import attachments
 from storage import intake_rows as rows
 from storage.intake_rows import OpenThread
 from storage.interactions import event_row, transition_data, transition_values
@@ -56,6 +57,7 @@ class _Rows:
     interactions: list[dict[str, Any]] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    files: list[dict[str, Any]] = field(default_factory=list)
 
 
 def write(
@@ -78,9 +80,9 @@ def write(
     for kind, value, when in out.opt_outs:
         rows.set_opted_out(conn, kind, value, when)
     if events is None:
-        rows.insert_all(conn, out.interactions, out.messages, out.events)
+        rows.insert_all(conn, out.interactions, out.messages, out.events, out.files)
     else:
-        rows.insert_all(conn, out.interactions, out.messages, ())
+        rows.insert_all(conn, out.interactions, out.messages, (), out.files)
         events.extend(out.events)
     return stored
 
@@ -292,8 +294,9 @@ def _opened(
 def _message(
     contact: InboundContact, interaction_id: str, customer_id: str, now: datetime, out: _Rows
 ) -> dict[str, Any]:
-    row = {
-        "id": new_id(),
+    message_id = new_id()
+    row: dict[str, Any] = {
+        "id": message_id,
         "interaction_id": interaction_id,
         "channel": contact.channel,
         "direction": Direction.INBOUND,
@@ -305,6 +308,10 @@ def _message(
         "attributes": contact.attributes,
         "created_at": now,
     }
+    if contact.files:
+        made, named = attachments.rows(contact.files, message_id, interaction_id, now)
+        row["attributes"] = {**contact.attributes, "attachments": named}
+        out.files += made
     out.messages.append(row)
     actor = Actor(ActorKind.CUSTOMER, customer_id)
     out.events.append(event_row(interaction_id, "message_received", actor, {"message_id": row["id"]}, now))

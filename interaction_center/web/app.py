@@ -12,6 +12,7 @@ from interaction_center.web import (
     admin_api,
     agent_ws,
     api,
+    attachments_api,
     canned_api,
     customer_api,
     openapi,
@@ -38,6 +39,7 @@ def build_app(settings: Settings, services: Services | None = None) -> web.Appli
     app.add_routes(canned_api.routes)
     app.add_routes(supervisor_api.routes)
     app.add_routes(customer_api.routes)
+    app.add_routes(attachments_api.routes)
     app.add_routes(openapi.routes)
     agent_ws.register(app)
     pages.register(app, browser_calls=services.voice.setup()["browser_calls"])

@@ -13,6 +13,8 @@ from aiohttp import web
 
 # A non-JSON answer (Prometheus' text): declared with this as its shape.
 PlainText = str
+# A file, in the type it was sent with (an attachment): declared with this as its shape.
+FileContent = bytes
 
 Handler = TypeVar("Handler", bound=Callable[[web.Request], Awaitable[web.StreamResponse]])
 

@@ -16,7 +16,7 @@ from aiohttp import web
 from interaction_center import __version__
 from interaction_center.domain.wire import REQUEST_EXAMPLES, ErrorBody
 from interaction_center.web.bodies import json_response
-from interaction_center.web.contract import Contract, PlainText, contract_of, declare
+from interaction_center.web.contract import Contract, FileContent, PlainText, contract_of, declare
 from interaction_center.web.json_schema import Schema, SchemaBuilder
 
 routes = web.RouteTableDef()
@@ -139,6 +139,9 @@ def _form(body: Any, files: str) -> dict[str, Any]:
 def _answer(answer: Any, builder: SchemaBuilder) -> dict[str, Any]:
     if answer is PlainText:
         return {"description": "Text.", "content": {"text/plain": {"schema": {"type": "string"}}}}
+    if answer is FileContent:
+        file = {"schema": {"type": "string", "format": "binary"}}
+        return {"description": "The file, in the type it was sent with, to be saved.", "content": {"*/*": file}}
     described = answer.__name__ if is_typeddict(answer) else "A JSON object."
     return {"description": described, "content": _json(builder.schema(answer))}
 

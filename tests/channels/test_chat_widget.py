@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientWebSocketResponse, web
 from aiohttp.test_utils import TestClient, TestServer
-from playwright.async_api import Browser, FrameLocator, Page, ViewportSize, expect
+from playwright.async_api import Browser, FilePayload, FrameLocator, Page, ViewportSize, expect
 
 from interaction_center.settings.model import Settings
 from tests.channels.conftest import CHAT
@@ -198,6 +198,18 @@ async def test_the_chat_page_alone_by_keyboard_is_axe_clean_at_each_step_and_end
     assert reply.status == 201, await reply.text()
     await expect(page.locator("#log .line")).to_have_count(2, timeout=WAIT_MS)
     assert await serious_violations(page) == []
+
+    # A file, sent at once as the visitor's next message: the agent hears of it and saves it.
+    photo: FilePayload = {"name": "broken <b>part</b>.png", "mimeType": "image/png", "buffer": b"\x89PNG" * 300}
+    await page.get_by_label("Send a file (10 MB at most)").set_input_files(photo)
+    await expect(page.locator("#status")).to_have_text("broken <b>part</b>.png is sent.", timeout=WAIT_MS)
+    await expect(page.locator("#log .line .files")).to_have_text(["File: broken <b>part</b>.png (2 KB)"])
+    pushed = await next_frame(agent, "message")
+    [named] = pushed["message"]["attributes"]["attachments"]
+    saved = await service.get(f"/api/v1/attachments/{named['id']}", headers=alice)
+    assert (saved.status, await saved.read()) == (200, photo["buffer"])
+    assert await serious_violations(page) == []
+    await page.screenshot(path=tmp_path / "chat-file-sent.png")
 
     await tab_to(page, page.get_by_role("button", name="End chat"))
     await page.keyboard.press("Enter")

@@ -153,9 +153,13 @@ async def test_a_multipart_latin1_mail_with_an_attachment_becomes_one_readable_i
     assert message.body.strip() == "Grüße aus Köln: die Rechnung ist falsch."
     assert (message.external_id, message.from_address) == (mail["Message-ID"], CUSTOMER.lower())
     assert message.attributes["subject"] == "Invoice 42"
-    assert message.attributes["attachments"] == [
-        {"filename": "rechnung.pdf", "content_type": "application/pdf", "size": len(b"%PDF-1.4 fake")}
-    ]
+    [named] = message.attributes["attachments"]
+    assert named == {
+        "id": named["id"],
+        "filename": "rechnung.pdf",
+        "content_type": "application/pdf",
+        "size": len(b"%PDF-1.4 fake"),
+    }
 
 
 async def test_a_new_customer_is_called_as_their_mail_names_them(mail_client: Client) -> None:

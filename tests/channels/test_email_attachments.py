@@ -1,6 +1,7 @@
 """An agent's email reply with files (``multipart/form-data``): the customer's mail carries
-them, the record keeps what was attached (name, type, size), never the bytes; files on
-another channel, too many or too much, and malformed forms are refused, sending nothing."""
+them, the record names them (id, name, type, size) and keeps them, to be saved again from
+the transcript; files on another channel, too many or too much, and malformed forms are
+refused, sending nothing."""
 
 from __future__ import annotations
 
@@ -56,10 +57,13 @@ async def test_an_email_reply_carries_its_attachments_and_the_record_names_them(
 
     assert response.status == 201, await response.text()
     sent = await response.json()
-    assert sent["attributes"]["attachments"] == [
+    named = sent["attributes"]["attachments"]
+    assert [{k: v for k, v in n.items() if k != "id"} for n in named] == [
         {"filename": "invoice-42.pdf", "content_type": "application/pdf", "size": len(PDF)},
         {"filename": "notes.txt", "content_type": "text/plain", "size": len("Grüße".encode())},
     ]
+    kept = [await (await mail_client.get(f"/api/v1/attachments/{n['id']}", headers=alice)).read() for n in named]
+    assert kept == [PDF, "Grüße".encode()]
     mail = await relay.next_mail(1)
     assert mail.get_body(("plain",)).get_content().strip() == "Here is the corrected invoice."  # type: ignore[union-attr]
     # The bytes exactly as uploaded (a file's charset is not the service's to guess).

@@ -24,7 +24,7 @@ import pytest
 from channels.email import inbound
 from channels.email.settings import SmtpSettings
 from interaction_center.domain.errors import InvalidInput
-from interaction_center.domain.model import InboundContact
+from interaction_center.domain.model import Attachment, InboundContact
 from tests.channels.mails import HEAD, many_parts
 
 if TYPE_CHECKING:
@@ -152,4 +152,4 @@ def test_a_contact_comes_back_from_the_process_whole_attachments_and_all() -> No
     back = pickle.loads(pickle.dumps(contact))
 
     assert back == contact
-    assert back.attributes["attachments"] == [{"filename": "photo.png", "content_type": "image/png", "size": 9}]
+    assert back.files == (Attachment("photo.png", "image/png", b"\x89PNG fake"),)

@@ -18,6 +18,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, FilePayload, Page, expect
 from twilio.request_validator import RequestValidator
 
+from interaction_center.domain.model import Attachment
 from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
 from tests.channels import test_email
@@ -225,6 +226,9 @@ async def test_a_dropped_socket_reconnects_keeps_the_typed_reply_and_new_work_ri
     await context.close()
 
 
+RECEIPT = b"%PDF-1.4" + b"receipt " * 255
+
+
 async def mail_with(relay: Relay, text: str) -> EmailMessage:
     """The first mail the relay is given with ``text`` in it, waiting for it."""
     count = 1
@@ -241,11 +245,8 @@ async def test_an_email_and_an_sms_side_by_side_and_the_customer_edited_found_an
     email = dataclasses.replace(
         mail("<m1@customer.test>"),
         body="Where is my order?\n\nOn Monday, Jane wrote:\n> I ordered a lamp",
-        attributes={
-            "subject": "Order 42",
-            "attachments": [{"filename": "receipt.pdf", "content_type": "application/pdf", "size": 2048}],
-            "html": "<p>Where is <b>my</b> order?</p>",
-        },
+        attributes={"subject": "Order 42", "html": "<p>Where is <b>my</b> order?</p>"},
+        files=(Attachment("receipt.pdf", "application/pdf", RECEIPT),),
     )
     await services.intake.receive(email, "support")
     await routed(desk_client)
@@ -258,7 +259,14 @@ async def test_an_email_and_an_sms_side_by_side_and_the_customer_edited_found_an
     quoted = transcript.locator("details.quoted")
     await expect(quoted).not_to_have_attribute("open", "")
     await expect(quoted).to_contain_text("> I ordered a lamp")
-    await expect(transcript.get_by_role("list", name="Attachments")).to_have_text("receipt.pdf (application/pdf, 2 KB)")
+    files = transcript.get_by_role("list", name="Attachments")
+    await expect(files).to_have_text("receipt.pdf (application/pdf, 2 KB)")
+    # Kept with the mail: saved from the transcript as it came.
+    async with page.expect_download() as saving:
+        await files.get_by_role("link", name="receipt.pdf").click()
+    receipt = await saving.value
+    assert receipt.suggested_filename == "receipt.pdf"
+    assert Path(await receipt.path()).read_bytes() == RECEIPT
     frame = transcript.locator("iframe")
     await expect(frame).to_have_attribute("sandbox", "")
     await transcript.get_by_text("The mail as sent (HTML)").click()
@@ -269,6 +277,9 @@ async def test_an_email_and_an_sms_side_by_side_and_the_customer_edited_found_an
     await page.get_by_role("button", name="Send").click()
     await expect(page.get_by_text("Reply sent.")).to_be_visible(timeout=WAIT_MS)
     await expect(transcript.locator(".message.outbound")).to_contain_text("label.txt (text/plain, 1 KB)")
+    async with page.expect_download() as saving:
+        await transcript.locator(".message.outbound").get_by_role("link", name="label.txt").click()
+    assert Path(await (await saving.value).path()).read_bytes() == b"parcel 42"
     sent = await mail_with(relay, "It left on Monday")
     assert sent["Subject"] == "Re: Order 42"
     assert [part.get_filename() for part in sent.iter_attachments()] == ["label.txt"]

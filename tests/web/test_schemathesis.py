@@ -43,6 +43,7 @@ from tests.support import (
     set_status,
     sms_form,
 )
+from tests.web.test_openapi import kept_file
 
 Operation = schemathesis.APIOperation[Any, Any, Any, Any]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -148,6 +149,7 @@ async def _pinned(client: Any) -> dict[str, str]:
         "canned_id": (await canned.json())["id"],
         "offer_id": offer["offer"]["id"],
         "queue": "support",
+        "attachment_id": await kept_file(client),
     }
 
 

@@ -2,6 +2,8 @@
 // of one web chat"). Every text from the visitor or the agent goes in by textContent, never
 // as markup. The session token is kept in sessionStorage, so a reload (of this page or of
 // the site around the widget) resumes the conversation, and closing the tab forgets it.
+// A file the visitor picks is sent at once (POST /chat/files, signed by that token) as
+// their next message.
 
 const TOKEN_KEY = "interaction-center-chat-token";
 // How long "… is typing" stays without a new typing frame, and the least time between two
@@ -11,12 +13,15 @@ const TYPING_EVERY_MS = 2000;
 const BAD_TOKEN_CLOSE = 4401;
 const RECONNECT_MS = 2000;
 const ENDED = "The chat has ended. You can rate it, or write again to start a new one.";
+// The service's bound on one file (channels/chat/service.py), checked here first so that a
+// visitor is told before a long upload is refused.
+const MAX_FILE_BYTES = 10 * 2 ** 20;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
   status: $("status"), intro: $("intro"), name: $("name"), email: $("email"), log: $("log"),
   typing: $("typing"), compose: $("compose"), message: $("message"), end: $("end"), rate: $("rate"),
-  comment: $("comment"),
+  comment: $("comment"), file: $("file"),
 };
 const socketUrl = new URL("ws", location.href);
 socketUrl.protocol = location.protocol === "https:" ? "wss:" : "ws:";
@@ -37,7 +42,8 @@ const unsent = [];
 
 function say(text) { ui.status.textContent = text; }
 
-function show(from, body, messageId) {
+// ``files``: the files a line carried ({filename, size}), named under its words.
+function show(from, body, messageId, files = []) {
   if (messageId) {
     if (seen.has(messageId)) { return; }
     seen.add(messageId);
@@ -51,6 +57,12 @@ function show(from, body, messageId) {
   text.className = "body";
   text.textContent = body;
   line.append(who, text);
+  for (const file of files) {
+    const named = document.createElement("span");
+    named.className = "files";
+    named.textContent = `File: ${file.filename || "unnamed"} (${Math.ceil(file.size / 1024)} KB)`;
+    line.append(named);
+  }
   ui.log.append(line);
   ui.log.scrollTop = ui.log.scrollHeight;
 }
@@ -102,7 +114,7 @@ const handlers = {
     if (frame.rated) { ratedId = frame.interaction_id; }
     agentName = frame.agent_name || "";
     chatting();
-    frame.messages.forEach((m) => show(m.from, m.body, m.message_id));
+    frame.messages.forEach((m) => show(m.from, m.body, m.message_id, m.files));
     // A chat that ended unrated is asked about again after a reload (and a reconnect
     // leaves a rating being written where it is).
     const ask = closed && !frame.rated;
@@ -115,8 +127,10 @@ const handlers = {
     }
     unsent.splice(0).forEach(send);
   },
+  // A message's acknowledgement (a file's comes as the answer to its upload, ``sent``).
   ack(frame) {
-    show("customer", pending.get(frame.client_id) || "", frame.message_id);
+    const sent = frame.sent ?? {body: pending.get(frame.client_id) || "", files: []};
+    show("customer", sent.body, frame.message_id, sent.files);
     pending.delete(frame.client_id);
     interactionId = frame.interaction_id;
     ui.end.hidden = false;
@@ -203,6 +217,33 @@ ui.compose.addEventListener("submit", (event) => {
   ui.message.value = "";
   // The next message's first keystroke says "typing" again at once.
   lastTyping = 0;
+});
+
+ui.file.addEventListener("change", async () => {
+  const [file] = ui.file.files;
+  if (!file) { return; }
+  ui.file.value = "";
+  if (file.size > MAX_FILE_BYTES) {
+    say(`${file.name} is too large to send: 10 MB at most.`);
+    return;
+  }
+  const form = new FormData();
+  form.append("client_id", `${Date.now().toString(36)}-${counter++}`);
+  form.append("file", file);
+  say(`Sending ${file.name}…`);
+  try {
+    const headers = {Authorization: `Bearer ${sessionStorage.getItem(TOKEN_KEY)}`};
+    const response = await fetch("files", {method: "POST", headers, body: form});
+    const answer = await response.json();
+    if (!response.ok) {
+      say(`${file.name} was not sent: ${answer.error?.message ?? response.statusText}`);
+      return;
+    }
+    handlers.ack({...answer, sent: {body: "", files: [{filename: file.name, size: file.size}]}});
+    say(`${file.name} is sent.`);
+  } catch {
+    say(`${file.name} was not sent: the service cannot be reached. Try again.`);
+  }
 });
 
 ui.message.addEventListener("keydown", (event) => {

@@ -1,7 +1,8 @@
 // An interaction's transcript in its channel's form: SMS and chat as bubbles (an SMS with
-// its delivery status), email with its subject, the quoted mail folded and the attachments
-// listed, a call's IVR steps; internal notes and transfers apart from what the customer
-// saw. Every text is bound as text; an email's HTML only ever in a frame that runs nothing.
+// its delivery status), email with its subject and the quoted mail folded, the files a
+// message carried (to save), a call's IVR steps; internal notes and transfers apart from
+// what the customer saw. Every text is bound as text; an email's HTML only ever in a
+// frame that runs nothing.
 import { html, nothing } from "../vendor/lit-html-3.3.3/lit-html.js";
 import { shortTime } from "./labels.js";
 
@@ -68,8 +69,24 @@ function message(m) {
   return html`<li class=${`message ${m.direction}`}>
     <p class="meta">${who} · <time datetime=${m.created_at}>${shortTime(m.created_at)}</time></p>
     ${m.channel === "email" ? email(m) : html`<p class="body">${m.body || (m.channel === "voice" ? CALL_CAME_IN : "")}</p>`}
+    ${files(m.attributes.attachments ?? [])}
     ${m.direction === "outbound" ? delivery(m) : nothing}
   </li>`;
+}
+
+// The files a message carried, each saved from the service when clicked (one kept before
+// files were, named only, is listed without a link).
+function files(attachments) {
+  if (!attachments.length) return nothing;
+  return html`<ul class="attachments" aria-label="Attachments">
+    ${attachments.map((a) => {
+      const name = a.filename || "Unnamed file";
+      const about = ` (${a.content_type}, ${Math.ceil(a.size / 1024)} KB)`;
+      return a.id
+        ? html`<li><a href=${`/api/v1/attachments/${encodeURIComponent(a.id)}`} download>${name}</a>${about}</li>`
+        : html`<li>${name}${about}</li>`;
+    })}
+  </ul>`;
 }
 
 function delivery(m) {
@@ -88,18 +105,13 @@ function splitQuote(body) {
 }
 
 function email(m) {
-  const { subject, attachments = [], html: markup } = m.attributes;
+  const { subject, html: markup } = m.attributes;
   const [own, quoted] = splitQuote(m.body);
   return html`
     ${subject ? html`<p class="subject">${subject}</p>` : nothing}
     <p class="body">${own}</p>
     ${quoted
       ? html`<details class="quoted"><summary>Quoted text</summary><p class="body">${quoted}</p></details>`
-      : nothing}
-    ${attachments.length
-      ? html`<ul class="attachments" aria-label="Attachments">
-          ${attachments.map((a) => html`<li>${a.filename} (${a.content_type}, ${Math.ceil(a.size / 1024)} KB)</li>`)}
-        </ul>`
       : nothing}
     ${markup
       ? html`<details class="original">
