@@ -183,3 +183,25 @@ async def test_a_supervisor_opens_what_an_agent_holds_and_takes_it_over(
     await expect(page.get_by_role("button", name="Work of alice")).to_be_focused()
     assert problems == []
     await context.close()
+
+
+async def test_the_waiting_list_follows_the_floor(pages_client: Client, browser: Browser, tmp_path: Path) -> None:
+    await arrives(pages_client)
+    context, page, problems = await open_page(browser, pages_client, "/supervisor/", "desk")
+    await sign_in(page, "sam")
+    queue = page.get_by_label("Queue", exact=True)
+    await queue.select_option("support")
+    await page.get_by_role("button", name="Show waiting").click()
+    await expect(page.get_by_role("button", name="Transcript")).to_have_count(1, timeout=WAIT_MS)
+    await queue.focus()
+
+    # Alice takes it, through the API: the list empties with nothing pressed, and the
+    # focus stays where it was.
+    alice = await login(pages_client, "alice")
+    await set_status(pages_client, alice, "available")
+    await accept_first(pages_client, alice)
+    await expect(page.get_by_text("Nothing waits in support.")).to_be_visible(timeout=WAIT_MS)
+    await expect(queue).to_be_focused()
+    await check(page, tmp_path, "followed")
+    assert problems == []
+    await context.close()

@@ -7,6 +7,7 @@ import { adminView, adminState } from "./admin.js";
 import { agentsTable } from "./agents.js";
 import { History, SAMPLE_MS, charts } from "./chart.js";
 import { stateLabel } from "./format.js";
+import { follower } from "./follow.js";
 import { Floor, connectFloor } from "./live.js";
 import { tiles } from "./tiles.js";
 import { transcriptView, waitingView } from "./waiting.js";
@@ -38,6 +39,10 @@ export function dashboard() {
   let lastSample = 0;
   let state = {};
   const admin = adminState(() => draw(), announce);
+  // The waiting list shown and the work of the agent shown, read again as the floor
+  // changes under them.
+  const waitingFollower = follower(() => readWaiting());
+  const workFollower = follower(() => readWork());
 
   function start(element, _shell, agent) {
     root = element;
@@ -62,6 +67,7 @@ export function dashboard() {
         const now = Date.now();
         floor.apply(frame, now);
         sample(now, true);
+        follow(frame);
         draw();
       },
       onLink: (link) => {
@@ -79,9 +85,45 @@ export function dashboard() {
   function stop() {
     stopFloor?.();
     clearInterval(ticker);
+    waitingFollower.stop();
+    workFollower.stop();
     window.removeEventListener("hashchange", onPage);
     document.body.classList.remove("wallboard");
     stopFloor = ticker = root = null;
+  }
+
+  // A snapshot (a reconnect) may hide any change; a change frame names the rows that changed.
+  function follow(frame) {
+    const whole = frame.type === "floor";
+    if (state.list !== null && (whole || frame.queues.some((row) => row.queue === state.chosen))) {
+      waitingFollower.changed();
+    }
+    const shown = state.workOf?.agent.id;
+    if (shown !== undefined && (whole || frame.agents.some((agent) => agent.id === shown))) workFollower.changed();
+  }
+
+  // Read again without the busy state a supervisor's own action has (its buttons stay
+  // usable) and without moving the focus; an answer for a view since closed or changed
+  // is dropped.
+  async function readWaiting() {
+    const queue = state.chosen;
+    try {
+      const { waiting } = await api.waiting(queue);
+      if (state.list !== null && state.chosen === queue) set({ list: waiting });
+    } catch (error) {
+      set({ notice: `Not read again: ${error.message}` });
+    }
+  }
+
+  async function readWork() {
+    const agent = state.workOf?.agent;
+    if (!agent) return;
+    try {
+      const work = await api.agentWork(agent.id);
+      if (state.workOf?.agent.id === agent.id) set({ workOf: { ...state.workOf, work } });
+    } catch (error) {
+      set({ notice: `Not read again: ${error.message}` });
+    }
   }
 
   function sample(now, pushed) {
@@ -180,13 +222,7 @@ export function dashboard() {
 
   // What an action may have changed, read again: the waiting list and the agent's work shown.
   async function refresh() {
-    if (state.workOf) {
-      try {
-        set({ workOf: { ...state.workOf, work: await api.agentWork(state.workOf.agent.id) } });
-      } catch (error) {
-        announce(`Not read again: ${error.message}`);
-      }
-    }
+    await readWork();
     if (state.chosen) await act.show(state.chosen);
   }
 
