@@ -12,7 +12,6 @@ from interaction_center.domain.model import Direction
 from interaction_center.domain.stamps import to_datetime
 from interaction_center.domain.wire import (
     AgentBody,
-    AgentsBody,
     AuditBody,
     AuditEntryBody,
     ChatLine,
@@ -21,6 +20,7 @@ from interaction_center.domain.wire import (
     CustomersBody,
     DirectoryBody,
     EventBody,
+    FloorAgentBody,
     HelloFrame,
     IdentityBody,
     InteractionBody,
@@ -68,8 +68,8 @@ def agent(row: Agent) -> AgentBody:
     }
 
 
-def agents(rows: Sequence[Agent]) -> AgentsBody:
-    return {"agents": [agent(row) for row in rows]}
+def floor_agent(row: Agent, occupancy: float | None) -> FloorAgentBody:
+    return {**agent(row), "occupancy": occupancy}
 
 
 def directory(rows: Sequence[Agent]) -> DirectoryBody:

@@ -55,6 +55,15 @@ class AgentBody(TypedDict):
     active: bool
 
 
+class FloorAgentBody(AgentBody):
+    """An agent as supervisors see them (``GET /agents``, the floor): with their
+    occupancy now, the busiest of their channels' shares of capacity (2 of 3 chats beside
+    1 of 5 SMS is 2/3; a call fills it), the figure each queue's ``occupancy`` is the mean
+    of; null offline."""
+
+    occupancy: float | None
+
+
 class MeBody(AgentBody):
     """The caller as ``GET /agents/me`` tells them: with when their wrap-up ends (null out
     of wrap-up), for the desk's countdown."""
@@ -75,7 +84,7 @@ class SessionBody(TypedDict):
 
 
 class AgentsBody(TypedDict):
-    agents: list[AgentBody]
+    agents: list[FloorAgentBody]
 
 
 class ColleagueBody(TypedDict):
@@ -741,7 +750,7 @@ class FloorFrame(TypedDict):
     type: Literal["floor"]
     seq: int
     queues: list[QueueStatsBody]
-    agents: list[AgentBody]
+    agents: list[FloorAgentBody]
 
 
 class FloorChangesFrame(TypedDict):
@@ -751,7 +760,7 @@ class FloorChangesFrame(TypedDict):
     type: Literal["floor_changes"]
     seq: int
     queues: list[QueueStatsBody]
-    agents: list[AgentBody]
+    agents: list[FloorAgentBody]
     removed_agents: list[str]
 
 

@@ -205,3 +205,29 @@ async def test_the_waiting_list_follows_the_floor(pages_client: Client, browser:
     await check(page, tmp_path, "followed")
     assert problems == []
     await context.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_each_agents_occupancy_and_work_follow_the_floor(
+    pages_client: Client, browser: Browser, tmp_path: Path, size: str
+) -> None:
+    context, page, problems = await open_page(browser, pages_client, "/supervisor/", size)
+    await sign_in(page, "sam")
+    occupancy = page.get_by_role("row", name="alice").locator(".occupancy")
+    await expect(occupancy).to_have_text("—")
+    await page.get_by_role("button", name="Work of alice").click()
+    work = page.get_by_role("region", name="Work of alice", exact=True)
+    await expect(work).to_contain_text("alice holds nothing now.", timeout=WAIT_MS)
+
+    # Alice, through the API, takes an SMS: one of her five SMS slots, and her work shows
+    # it, with nothing pressed.
+    alice = await login(pages_client, "alice")
+    await set_status(pages_client, alice, "available")
+    await expect(occupancy).to_have_text("0 %", timeout=WAIT_MS)
+    await arrives(pages_client)
+    await accept_first(pages_client, alice)
+    await expect(occupancy).to_have_text("20 %", timeout=WAIT_MS)
+    await expect(work).to_contain_text("Working on", timeout=WAIT_MS)
+    await check(page, tmp_path, f"occupancy-{size}")
+    assert problems == []
+    await context.close()

@@ -92,14 +92,25 @@ export function dashboard() {
     stopFloor = ticker = root = null;
   }
 
-  // A snapshot (a reconnect) may hide any change; a change frame names the rows that changed.
+  // A snapshot (a reconnect) may hide any change; a change frame names the rows that
+  // changed. What an agent holds changes with their row (state; occupancy: an offer, a
+  // completion) or with their queues' (an acceptance, which leaves the occupancy as the
+  // offer made it, is counted there).
   function follow(frame) {
     const whole = frame.type === "floor";
     if (state.list !== null && (whole || frame.queues.some((row) => row.queue === state.chosen))) {
       waitingFollower.changed();
     }
-    const shown = state.workOf?.agent.id;
-    if (shown !== undefined && (whole || frame.agents.some((agent) => agent.id === shown))) workFollower.changed();
+    const shown = state.workOf && floor.agents.get(state.workOf.agent.id);
+    if (!shown) return;
+    const queues = new Set(shown.queues.map((q) => q.queue));
+    if (
+      whole ||
+      frame.agents.some((agent) => agent.id === shown.id) ||
+      frame.queues.some((row) => queues.has(row.queue))
+    ) {
+      workFollower.changed();
+    }
   }
 
   // Read again without the busy state a supervisor's own action has (its buttons stay
