@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from interaction_center.domain.model import Direction
 from interaction_center.domain.stamps import to_datetime
@@ -27,6 +27,7 @@ from interaction_center.domain.wire import (
     LoginBody,
     MeBody,
     MessageBody,
+    MonitorMode,
     NewMessageFrame,
     OfferFrame,
     Preview,
@@ -122,6 +123,10 @@ def work_item(row: WorkRow) -> WorkItemBody:
         "parked_until": _when(i.parked_until),
         "disposition": i.disposition,
         "closed_at": _when(i.closed_at),
+        # The mode was written by CallControl.monitor: one of MONITOR_MODES.
+        "monitor": None
+        if row.monitor is None
+        else {"supervisor_id": row.monitor.supervisor_id, "mode": cast(MonitorMode, row.monitor.mode)},
     }
 
 

@@ -206,6 +206,13 @@ class LatestMessage(TypedDict):
     at: str
 
 
+class MonitorBody(TypedDict):
+    """The supervisor on a call, and how they are on it."""
+
+    supervisor_id: str
+    mode: MonitorMode
+
+
 class WorkItemBody(TypedDict):
     """An interaction in an agent's work list."""
 
@@ -223,6 +230,9 @@ class WorkItemBody(TypedDict):
     parked_until: str | None
     disposition: str | None
     closed_at: str | None
+    # A call a supervisor is on (their leg in its conference), until their leg ends; null
+    # for anything else.
+    monitor: MonitorBody | None
 
 
 class WorkBody(TypedDict):
@@ -740,6 +750,15 @@ class CustomerEndedFrame(TypedDict):
     interaction_id: str
 
 
+class MonitorFrame(TypedDict):
+    """To the supervisor: their leg on a call changed, on it in ``mode`` or (null) off it,
+    its leg ended. The dashboard reads the agent's work again, which says so."""
+
+    type: Literal["monitor"]
+    interaction_id: str
+    mode: MonitorMode | None
+
+
 class PongFrame(TypedDict):
     type: Literal["pong"]
 
@@ -772,6 +791,7 @@ AgentFrame = (
     | NewMessageFrame
     | CustomerTypingFrame
     | CustomerEndedFrame
+    | MonitorFrame
     | PongFrame
     | ErrorFrame
     | FloorFrame
@@ -791,6 +811,10 @@ def customer_typing_frame(interaction_id: str) -> CustomerTypingFrame:
 
 def customer_ended_frame(interaction_id: str) -> CustomerEndedFrame:
     return {"type": "customer_ended", "interaction_id": interaction_id}
+
+
+def monitor_frame(interaction_id: str, mode: MonitorMode | None) -> MonitorFrame:
+    return {"type": "monitor", "interaction_id": interaction_id, "mode": mode}
 
 
 def pong_frame() -> PongFrame:
