@@ -56,7 +56,6 @@ export function dashboard() {
       chosen: null,
       list: null,
       workOf: null,
-      monitoring: null,
       transcript: null,
       opener: null,
     };
@@ -69,6 +68,11 @@ export function dashboard() {
         sample(now, true);
         follow(frame);
         draw();
+      },
+      // The call's row in the work shown says how the supervisor is on it, or that they
+      // are no more: read it again.
+      onMonitor: () => {
+        if (state.workOf) workFollower.changed();
       },
       onLink: (link) => {
         if (link !== state.link) set({ link });
@@ -215,12 +219,9 @@ export function dashboard() {
       attempt(() => api.setPriority(id, priority), `Priority set to ${priority}.`).then(refresh),
     move: (id, target) => attempt(() => api.moveInteraction(id, target), "Moved.").then(refresh),
     takeOver: (id) => attempt(() => api.takeOver(id), "Taken over: it is yours now.").then(refresh),
-    monitor: (id, mode) =>
-      attempt(async () => {
-        await api.monitorCall(id, mode);
-        set({ monitoring: { id, mode } });
-      }, JOINED[mode]),
-    monitoring: (id) => (state.monitoring?.id === id ? state.monitoring.mode : null),
+    // The mode pressed is the one the work list says, read again once it changed.
+    monitor: (id, mode) => attempt(() => api.monitorCall(id, mode), JOINED[mode]).then(readWork),
+    monitoring: (item) => (item.monitor?.supervisor_id === me.id ? item.monitor.mode : null),
     open: async (id) => {
       try {
         set({ transcript: await api.interaction(id), opener: `#open-${CSS.escape(id)}` });
