@@ -231,3 +231,42 @@ async def test_each_agents_occupancy_and_work_follow_the_floor(
     await check(page, tmp_path, f"occupancy-{size}")
     assert problems == []
     await context.close()
+
+
+async def test_a_half_typed_priority_keeps_its_row_until_the_supervisor_leaves_it(
+    pages_client: Client, browser: Browser, tmp_path: Path
+) -> None:
+    for sender in ("+15551230001", "+15551230002"):
+        await pages_client.app[SERVICES].intake.receive(sms(sender=sender), "support")
+    await routed(pages_client)
+    context, page, problems = await open_page(browser, pages_client, "/supervisor/", "desk")
+    await sign_in(page, "sam")
+    await page.get_by_label("Queue", exact=True).select_option("support")
+    await page.get_by_role("button", name="Show waiting").click()
+    second = page.get_by_label("Priority of #2 (SMS)")
+    await second.fill("9")
+
+    # The first is moved away meanwhile (as another supervisor would): the list read again shows once
+    # the field is left, not under it (its row would go, or be another interaction's).
+    other = await login(pages_client, "sam")
+    [first, _] = (await (await pages_client.get("/api/v1/queues/support/waiting", headers=other)).json())["waiting"]
+    moved = await pages_client.post(
+        f"/api/v1/interactions/{first['interaction_id']}/move", json={"queue": "sales"}, headers=other
+    )
+    assert moved.status == 200, await moved.text()
+    tile = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="support · SMS"))
+    await expect(tile.locator(".waiting")).to_have_text("1", timeout=WAIT_MS)
+    # What still waits keeps its row changing: the list is read again within a second.
+    async with page.expect_response(lambda response: response.url.endswith("/queues/support/waiting")) as read:
+        pass
+    await read.value
+    await page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    await expect(second).to_be_focused()
+    assert await second.input_value() == "9"
+
+    await page.keyboard.press("Tab")
+    await expect(second).to_have_count(0, timeout=WAIT_MS)
+    await expect(page.get_by_label("Priority of #1 (SMS)")).to_have_value("0")
+    await check(page, tmp_path, "left-the-field")
+    assert problems == []
+    await context.close()

@@ -23,6 +23,9 @@ const PAGES = { "#floor": "Floor", "#accounts": "Accounts", "#audit": "Audit log
 const ADMIN_PAGES = ["#accounts", "#audit"];
 // What a supervisor joining a call is told: their own line rings (the phone in their
 // profile), in the mode chosen; choosing another mode on it changes it.
+// The rows of the views read again as the floor changes.
+const WAITING_ROWS = ".waiting-list tbody";
+const WORK_ROWS = ".work tbody";
 const JOINED = {
   listen: "Listening: your line rings, and neither the agent nor the customer hears you.",
   whisper: "Whispering: the agent hears you, the customer does not.",
@@ -40,12 +43,15 @@ export function dashboard() {
   let state = {};
   const admin = adminState(() => draw(), announce);
   // The waiting list shown and the work of the agent shown, read again as the floor
-  // changes under them.
+  // changes under them; what such a read found, kept while the supervisor is in a field
+  // of its rows (whenLeft).
   const waitingFollower = follower(() => readWaiting());
-  const workFollower = follower(() => readWork());
+  const workFollower = follower(() => readWork(true));
+  const held = new Map();
 
   function start(element, _shell, agent) {
     root = element;
+    root.addEventListener("focusout", onFocusOut);
     me = agent;
     floor = new Floor();
     history = new History();
@@ -91,6 +97,8 @@ export function dashboard() {
     clearInterval(ticker);
     waitingFollower.stop();
     workFollower.stop();
+    held.clear();
+    root?.removeEventListener("focusout", onFocusOut);
     window.removeEventListener("hashchange", onPage);
     document.body.classList.remove("wallboard");
     stopFloor = ticker = root = null;
@@ -119,26 +127,66 @@ export function dashboard() {
 
   // Read again without the busy state a supervisor's own action has (its buttons stay
   // usable) and without moving the focus; an answer for a view since closed or changed
-  // is dropped.
+  // is dropped. One the floor called for waits while the supervisor is in a field of
+  // the view's rows (see whenLeft).
   async function readWaiting() {
     const queue = state.chosen;
     try {
       const { waiting } = await api.waiting(queue);
-      if (state.list !== null && state.chosen === queue) set({ list: waiting });
+      whenLeft(WAITING_ROWS, () => {
+        if (state.list !== null && state.chosen === queue) set({ list: waiting });
+      });
     } catch (error) {
       set({ notice: `Not read again: ${error.message}` });
     }
   }
 
-  async function readWork() {
+  async function readWork(followed = false) {
     const agent = state.workOf?.agent;
     if (!agent) return;
     try {
       const work = await api.agentWork(agent.id);
-      if (state.workOf?.agent.id === agent.id) set({ workOf: { ...state.workOf, work } });
+      const apply = () => {
+        if (state.workOf?.agent.id === agent.id) set({ workOf: { ...state.workOf, work } });
+      };
+      if (followed) whenLeft(WORK_ROWS, apply);
+      else {
+        held.delete(WORK_ROWS);
+        apply();
+      }
     } catch (error) {
       set({ notice: `Not read again: ${error.message}` });
     }
+  }
+
+  // lit-html puts a list's rows in by place: a row that moved under a half-typed
+  // priority or a chosen target would take it to another interaction. So a read the
+  // floor called for waits while the focus is in a field of the view's rows, and is
+  // shown once it leaves (the latest read of each view; a supervisor's own action
+  // shows its answer at once).
+  function whenLeft(rows, apply) {
+    if (inField(rows)) held.set(rows, apply);
+    else {
+      held.delete(rows);
+      apply();
+    }
+  }
+
+  function inField(rows) {
+    const field = document.activeElement;
+    return Boolean(field?.matches("input, select") && root?.querySelector(rows)?.contains(field));
+  }
+
+  // After the focus has moved (focusout comes before it lands).
+  function onFocusOut() {
+    setTimeout(() => {
+      for (const [rows, apply] of held) {
+        if (!inField(rows)) {
+          held.delete(rows);
+          apply();
+        }
+      }
+    });
   }
 
   function sample(now, pushed) {
@@ -194,6 +242,7 @@ export function dashboard() {
 
   const act = {
     show: async (queue) => {
+      held.delete(WAITING_ROWS);
       set({ busy: true, chosen: queue });
       try {
         const { waiting } = await api.waiting(queue);
@@ -203,6 +252,7 @@ export function dashboard() {
       }
     },
     work: async (agent) => {
+      held.delete(WORK_ROWS);
       try {
         set({ workOf: { agent, work: await api.agentWork(agent.id) } });
         root.querySelector("#work-heading")?.focus();
