@@ -7,7 +7,7 @@ import { adminView, adminState } from "./admin.js";
 import { agentsTable } from "./agents.js";
 import { History, SAMPLE_MS, charts } from "./chart.js";
 import { stateLabel } from "./format.js";
-import { follower } from "./follow.js";
+import { fieldHold, follower } from "./follow.js";
 import { Floor, connectFloor } from "./live.js";
 import { tiles } from "./tiles.js";
 import { transcriptView, waitingView } from "./waiting.js";
@@ -21,11 +21,11 @@ const LINKS = {
 };
 const PAGES = { "#floor": "Floor", "#accounts": "Accounts", "#audit": "Audit log" };
 const ADMIN_PAGES = ["#accounts", "#audit"];
-// What a supervisor joining a call is told: their own line rings (the phone in their
-// profile), in the mode chosen; choosing another mode on it changes it.
 // The rows of the views read again as the floor changes.
 const WAITING_ROWS = ".waiting-list tbody";
 const WORK_ROWS = ".work tbody";
+// What a supervisor joining a call is told: their own line rings (the phone in their
+// profile), in the mode chosen; choosing another mode on it changes it.
 const JOINED = {
   listen: "Listening: your line rings, and neither the agent nor the customer hears you.",
   whisper: "Whispering: the agent hears you, the customer does not.",
@@ -43,15 +43,15 @@ export function dashboard() {
   let state = {};
   const admin = adminState(() => draw(), announce);
   // The waiting list shown and the work of the agent shown, read again as the floor
-  // changes under them; what such a read found, kept while the supervisor is in a field
-  // of its rows (whenLeft).
+  // changes under them; what such a read found waits while the supervisor is in a field
+  // of its rows.
   const waitingFollower = follower(() => readWaiting());
   const workFollower = follower(() => readWork(true));
-  const held = new Map();
+  let hold = null;
 
   function start(element, _shell, agent) {
     root = element;
-    root.addEventListener("focusout", onFocusOut);
+    hold = fieldHold(() => root);
     me = agent;
     floor = new Floor();
     history = new History();
@@ -97,8 +97,7 @@ export function dashboard() {
     clearInterval(ticker);
     waitingFollower.stop();
     workFollower.stop();
-    held.clear();
-    root?.removeEventListener("focusout", onFocusOut);
+    hold?.stop();
     window.removeEventListener("hashchange", onPage);
     document.body.classList.remove("wallboard");
     stopFloor = ticker = root = null;
@@ -128,12 +127,12 @@ export function dashboard() {
   // Read again without the busy state a supervisor's own action has (its buttons stay
   // usable) and without moving the focus; an answer for a view since closed or changed
   // is dropped. One the floor called for waits while the supervisor is in a field of
-  // the view's rows (see whenLeft).
+  // the view's rows (fieldHold).
   async function readWaiting() {
     const queue = state.chosen;
     try {
       const { waiting } = await api.waiting(queue);
-      whenLeft(WAITING_ROWS, () => {
+      hold.whenLeft(WAITING_ROWS, () => {
         if (state.list !== null && state.chosen === queue) set({ list: waiting });
       });
     } catch (error) {
@@ -149,44 +148,14 @@ export function dashboard() {
       const apply = () => {
         if (state.workOf?.agent.id === agent.id) set({ workOf: { ...state.workOf, work } });
       };
-      if (followed) whenLeft(WORK_ROWS, apply);
+      if (followed) hold.whenLeft(WORK_ROWS, apply);
       else {
-        held.delete(WORK_ROWS);
+        hold.drop(WORK_ROWS);
         apply();
       }
     } catch (error) {
       set({ notice: `Not read again: ${error.message}` });
     }
-  }
-
-  // lit-html puts a list's rows in by place: a row that moved under a half-typed
-  // priority or a chosen target would take it to another interaction. So a read the
-  // floor called for waits while the focus is in a field of the view's rows, and is
-  // shown once it leaves (the latest read of each view; a supervisor's own action
-  // shows its answer at once).
-  function whenLeft(rows, apply) {
-    if (inField(rows)) held.set(rows, apply);
-    else {
-      held.delete(rows);
-      apply();
-    }
-  }
-
-  function inField(rows) {
-    const field = document.activeElement;
-    return Boolean(field?.matches("input, select") && root?.querySelector(rows)?.contains(field));
-  }
-
-  // After the focus has moved (focusout comes before it lands).
-  function onFocusOut() {
-    setTimeout(() => {
-      for (const [rows, apply] of held) {
-        if (!inField(rows)) {
-          held.delete(rows);
-          apply();
-        }
-      }
-    });
   }
 
   function sample(now, pushed) {
@@ -242,7 +211,7 @@ export function dashboard() {
 
   const act = {
     show: async (queue) => {
-      held.delete(WAITING_ROWS);
+      hold.drop(WAITING_ROWS);
       set({ busy: true, chosen: queue });
       try {
         const { waiting } = await api.waiting(queue);
@@ -252,7 +221,7 @@ export function dashboard() {
       }
     },
     work: async (agent) => {
-      held.delete(WORK_ROWS);
+      hold.drop(WORK_ROWS);
       try {
         set({ workOf: { agent, work: await api.agentWork(agent.id) } });
         root.querySelector("#work-heading")?.focus();
@@ -270,7 +239,7 @@ export function dashboard() {
     move: (id, target) => attempt(() => api.moveInteraction(id, target), "Moved.").then(refresh),
     takeOver: (id) => attempt(() => api.takeOver(id), "Taken over: it is yours now.").then(refresh),
     // The mode pressed is the one the work list says, read again once it changed.
-    monitor: (id, mode) => attempt(() => api.monitorCall(id, mode), JOINED[mode]).then(readWork),
+    monitor: (id, mode) => attempt(() => api.monitorCall(id, mode), JOINED[mode]).then(() => readWork()),
     monitoring: (item) => (item.monitor?.supervisor_id === me.id ? item.monitor.mode : null),
     open: async (id) => {
       try {
