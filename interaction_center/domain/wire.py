@@ -751,8 +751,9 @@ class CustomerEndedFrame(TypedDict):
 
 
 class MonitorFrame(TypedDict):
-    """To the supervisor: their leg on a call changed, on it in ``mode`` or (null) off it,
-    its leg ended. The dashboard reads the agent's work again, which says so."""
+    """To the supervisor: they are on a call in ``mode`` (put on it, or their mode
+    changed), or (null) their leg on it ended. The dashboard reads the agent's work
+    again, which says so."""
 
     type: Literal["monitor"]
     interaction_id: str
