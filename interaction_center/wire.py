@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from interaction_center.domain.model import Direction
 from interaction_center.domain.stamps import to_datetime
 from interaction_center.domain.wire import (
     AgentBody,
-    AgentsBody,
     AuditBody,
     AuditEntryBody,
     ChatLine,
@@ -21,12 +20,14 @@ from interaction_center.domain.wire import (
     CustomersBody,
     DirectoryBody,
     EventBody,
+    FloorAgentBody,
     HelloFrame,
     IdentityBody,
     InteractionBody,
     LoginBody,
     MeBody,
     MessageBody,
+    MonitorMode,
     NewMessageFrame,
     OfferFrame,
     Preview,
@@ -68,8 +69,8 @@ def agent(row: Agent) -> AgentBody:
     }
 
 
-def agents(rows: Sequence[Agent]) -> AgentsBody:
-    return {"agents": [agent(row) for row in rows]}
+def floor_agent(row: Agent, occupancy: float | None) -> FloorAgentBody:
+    return {**agent(row), "occupancy": occupancy}
 
 
 def directory(rows: Sequence[Agent]) -> DirectoryBody:
@@ -122,6 +123,10 @@ def work_item(row: WorkRow) -> WorkItemBody:
         "parked_until": _when(i.parked_until),
         "disposition": i.disposition,
         "closed_at": _when(i.closed_at),
+        # The mode was written by CallControl.monitor: one of MONITOR_MODES.
+        "monitor": None
+        if row.monitor is None
+        else {"supervisor_id": row.monitor.supervisor_id, "mode": cast(MonitorMode, row.monitor.mode)},
     }
 
 

@@ -93,5 +93,10 @@ class RoutingBackend(ABC):
         state (what was answered or abandoned is counted from the event log)."""
 
     @abstractmethod
+    async def occupancy(self) -> dict[str, float]:
+        """Each signed-in agent's occupancy now, by id (offline agents are left out): what
+        each queue's ``QueueStats.occupancy`` is the mean of."""
+
+    @abstractmethod
     async def close(self) -> None:
         """Release connections."""

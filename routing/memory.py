@@ -19,7 +19,7 @@ from routing.agents import EngineAgent
 from routing.backend import RoutingBackend
 from routing.escalation import escalated, next_step_due
 from routing.ready import ReadyAgents
-from routing.stats import Staffing
+from routing.stats import Staffing, occupancy_of
 from routing.timers import Timers
 from routing.types import (
     AgentProfile,
@@ -248,6 +248,10 @@ class MemoryRoutingBackend(RoutingBackend):
             staff = staffing.get(queue) or Staffing()
             figures.append(staff.figures(queue, channel, self._waiting.count(queue, channel), longest))
         return figures
+
+    async def occupancy(self) -> dict[str, float]:
+        loads = {agent.agent_id: occupancy_of(agent) for agent in self._agents.values()}
+        return {agent_id: load for agent_id, load in loads.items() if load is not None}
 
     async def close(self) -> None:
         """Nothing to release: the state lives and dies with the process."""

@@ -12,6 +12,13 @@ from routing.agents import EngineAgent
 from routing.types import AgentState, QueueStats
 
 
+def occupancy_of(agent: EngineAgent) -> float | None:
+    """The agent's occupancy as every figure counts it (``EngineAgent.occupancy``: the
+    busiest of its channels' shares, so 2 of 3 chats and 1 of 5 SMS make 2/3, and a call,
+    exclusive, makes 1); None offline, where it counts in no queue's figure."""
+    return None if agent.state is AgentState.OFFLINE else agent.occupancy()
+
+
 @dataclass(slots=True)
 class Staffing:
     """A queue's agents by state, and the occupancy of those signed in: the same for each
@@ -34,7 +41,7 @@ class Staffing:
         queues it serves."""
         staffing: dict[str, Staffing] = {}
         for agent in agents:
-            load = None if agent.state is AgentState.OFFLINE else agent.occupancy()
+            load = occupancy_of(agent)
             for queue in agent.memberships:
                 staff = staffing.get(queue)
                 if staff is None:

@@ -423,9 +423,11 @@ class VoiceCall(Base):
     agent_call_sid: Mapped[str | None] = mapped_column(String(64))
     # The customer's leg in the conference when it is not ``call_sid``: a callback's, dialled in.
     customer_call_sid: Mapped[str | None] = mapped_column(String(64))
-    # The supervisor on the call (one at a time) and their leg, until it ends.
+    # The supervisor on the call (one at a time), their leg and how they are on it
+    # (listen, whisper, barge), until it ends.
     supervisor_id: Mapped[str | None] = mapped_column(String(36))
     supervisor_call_sid: Mapped[str | None] = mapped_column(String(64))
+    supervisor_mode: Mapped[str | None] = mapped_column(String(16))
     # The agent consulted before a warm transfer, their leg, and when they answered it.
     consult_agent_id: Mapped[str | None] = mapped_column(String(36))
     consult_call_sid: Mapped[str | None] = mapped_column(String(64))

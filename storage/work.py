@@ -1,8 +1,9 @@
 """The reads behind an agent's work list: what is offered to them, what they hold, what
 they set aside, what they completed (newest first, a page at a time), each with its
-customer's name, its latest message and how many of the customer's messages came after
-the last reply. Every statement is prepared once (storage.prepared): building, keying and
-running them through SQLAlchemy cost the work list more than SQLite took to run them."""
+customer's name, its latest message, how many of the customer's messages came after
+the last reply, and for a call the supervisor on it. Every statement is prepared once
+(storage.prepared): building, keying and running them through SQLAlchemy cost the work
+list more than SQLite took to run them."""
 
 from __future__ import annotations
 
@@ -16,9 +17,17 @@ from sqlalchemy.orm import aliased
 
 from interaction_center.domain.model import Channel, Direction, InteractionState
 from storage.interactions import after
-from storage.models import Customer, Interaction, Message
+from storage.models import Customer, Interaction, Message, VoiceCall
 from storage.prepared import Prepared
 from storage.rows import InteractionFields, MessageFields
+
+
+@dataclass(frozen=True)
+class Monitor:
+    """The supervisor on a call, and how: listen, whisper or barge."""
+
+    supervisor_id: str
+    mode: str
 
 
 @dataclass(frozen=True)
@@ -27,6 +36,8 @@ class WorkRow:
     customer_name: str
     latest: MessageFields | None
     unread: int
+    # A call's supervisor, while their leg is on it.
+    monitor: Monitor | None
 
 
 # What each part of the list holds: the interactions in this state, of the agent's in
@@ -103,7 +114,11 @@ def _part(
     ids = [row.id for row in found]
     latest = _latest(conn, ids)
     unread = _unread(conn, ids)
-    return [WorkRow(row, row.customer_name, latest.get(row.id), unread.get(row.id, 0)) for row in found]
+    monitors = _monitors(conn, [row.id for row in found if row.channel == Channel.VOICE])
+    return [
+        WorkRow(row, row.customer_name, latest.get(row.id), unread.get(row.id, 0), monitors.get(row.id))
+        for row in found
+    ]
 
 
 _OTHER = aliased(Message)
@@ -132,6 +147,22 @@ _UNREAD = Prepared(
     )
     .group_by(Message.interaction_id)
 )
+
+
+_MONITORS = Prepared(
+    select(VoiceCall.interaction_id, VoiceCall.supervisor_id, VoiceCall.supervisor_mode).where(
+        VoiceCall.interaction_id.in_(bindparam("ids", expanding=True)),
+        VoiceCall.supervisor_call_sid.is_not(None),
+        VoiceCall.supervisor_id.is_not(None),
+        VoiceCall.supervisor_mode.is_not(None),
+    )
+)
+
+
+def _monitors(conn: Connection, ids: list[str]) -> dict[str, Monitor]:
+    if not ids:
+        return {}
+    return {interaction_id: Monitor(who, mode) for interaction_id, who, mode in _MONITORS.rows(conn, {"ids": ids})}
 
 
 def _latest(conn: Connection, ids: list[str]) -> dict[str, MessageFields]:

@@ -12,13 +12,12 @@ import asyncio
 import logging
 from collections import deque
 
-from interaction_center import wire as serialize
 from interaction_center.desk.accounts import Accounts
 from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.dispatch.statistics import Statistics
 from interaction_center.domain.errors import Forbidden
 from interaction_center.domain.model import Role
-from interaction_center.domain.wire import AgentBody, FloorChangesFrame, FloorFrame, QueueStatsBody
+from interaction_center.domain.wire import FloorAgentBody, FloorChangesFrame, FloorFrame, QueueStatsBody
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +34,7 @@ class FloorFeed:
         self._hub = hub
         self._subscribers: set[str] = set()
         self._queues: dict[tuple[str, str], QueueStatsBody] = {}
-        self._agents: dict[str, AgentBody] = {}
+        self._agents: dict[str, FloorAgentBody] = {}
         self._seq = 0
         self._sent: deque[FloorChangesFrame] = deque(maxlen=KEPT)
         self._lock = asyncio.Lock()
@@ -85,7 +84,8 @@ class FloorFeed:
     async def _refresh(self) -> None:
         """Read the floor; what differs from the last read is a change frame, sent."""
         queues = {(row["queue"], row["channel"]): row for row in (await self._statistics.queues())["queues"]}
-        agents = {row.id: serialize.agent(row) for row in await self._accounts.all() if row.active}
+        active = [row for row in await self._accounts.all() if row.active]
+        agents = {row["id"]: row for row in await self._statistics.agents(active)}
         changed_queues = [row for key, row in queues.items() if self._queues.get(key) != row]
         changed_agents = [row for key, row in agents.items() if self._agents.get(key) != row]
         removed = sorted(self._agents.keys() - agents.keys())

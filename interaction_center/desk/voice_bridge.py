@@ -202,7 +202,7 @@ class VoiceBridge:
             if row is None:
                 return
             row.phase, row.conference_sid, row.agent_call_sid = "queued", None, None
-            row.supervisor_id = row.supervisor_call_sid = None
+            row.supervisor_id = row.supervisor_call_sid = row.supervisor_mode = None
             row.consult_agent_id = row.consult_call_sid = row.consult_answered_at = None
             row.announced_position = row.announced_at = None
 
@@ -241,7 +241,7 @@ class VoiceBridge:
             if row is None or row.supervisor_call_sid != leg:
                 return
             data = {"supervisor": row.supervisor_id, "call_sid": leg, "call_status": status}
-            row.supervisor_id = row.supervisor_call_sid = None
+            row.supervisor_id = row.supervisor_call_sid = row.supervisor_mode = None
             store.record_event(session, row.interaction_id, "call_monitor_ended", SYSTEM, data)
 
     async def _agent_missed(self, call: VoiceCall, call_sid: str, status: str) -> None:

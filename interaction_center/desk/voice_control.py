@@ -112,7 +112,7 @@ class CallControl:
             row = await calls.get(session, call.call_sid, lock=True)
             taken = row is None or row.supervisor_call_sid not in (None, leg)
             if not taken and row is not None:
-                row.supervisor_id, row.supervisor_call_sid = supervisor.id, leg
+                row.supervisor_id, row.supervisor_call_sid, row.supervisor_mode = supervisor.id, leg, mode
                 data = {"mode": mode, "supervisor": supervisor.id, "call_sid": leg}
                 store.record_event(session, interaction.id, "call_monitored", agent_actor(supervisor.id), data)
         if taken:

@@ -427,6 +427,10 @@ class Dispatcher:
     async def stats(self) -> list[QueueStats]:
         return await self._routing.stats(time.time())
 
+    async def occupancy(self) -> dict[str, float]:
+        """Each signed-in agent's occupancy, by id."""
+        return await self._routing.occupancy()
+
     async def tick(self) -> None:
         """Fire the engine's timers and record what they did. The engine has already
         moved on when it reports an event, so one that cannot be recorded now (storage

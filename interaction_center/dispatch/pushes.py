@@ -1,10 +1,11 @@
 """The agents' live pushes, read from the event log: an offer, an offer closed under them,
-a message on an interaction they hold (the interactions stream) and their own state (the
-agents stream) reach their sockets from the events that record them, so whatever wrote
-an event (this process's dispatcher or intake, or another instance) the agent hears of
-it. Writers wake the reader as they submit their writes (``AgentPushes.wake``), so a
-read rides in the same transaction when it can and the push goes out with that commit;
-otherwise a read every ``POLL_SECONDS`` finds it.
+a message on an interaction they hold, a supervisor's own leg on a call put on or ended
+(the interactions stream) and their own state (the agents stream) reach their sockets
+from the events that record them, so whatever wrote an event (this process's dispatcher
+or intake, or another instance) the agent hears of it. Writers wake the reader as they
+submit their writes (``AgentPushes.wake``), so a read rides in the same transaction when
+it can and the push goes out with that commit; otherwise a read every ``POLL_SECONDS``
+finds it.
 
 One reader takes both streams in one transaction and pushes a read's state changes
 before its interaction frames: an agent hears it is available again before it hears of
@@ -25,7 +26,7 @@ from sqlalchemy import Connection
 from interaction_center import wire
 from interaction_center.dispatch.consumer import BATCH, LogConsumer
 from interaction_center.dispatch.notifier import AgentHub
-from interaction_center.domain.wire import AgentFrame, customer_ended_frame, offer_closed_frame
+from interaction_center.domain.wire import AgentFrame, customer_ended_frame, monitor_frame, offer_closed_frame
 from storage import events
 from storage import intake_rows as rows
 from storage import pushes as reads
@@ -48,7 +49,10 @@ _CLOSED: dict[str, Literal["timeout", "revoked", "abandoned"]] = {
 # What the reader reads of each stream.
 # The customer leaving what an agent holds: a chat ended, a call hung up.
 _ENDED = frozenset({"customer_ended", "call_ended"})
-PUSHED = frozenset({"offered", "message_received", *_ENDED, *_CLOSED})
+# A supervisor's leg on a call: put on it (or its mode changed), ended. Told to the
+# supervisor, whose dashboard shows how they are on it.
+_MONITORING = frozenset({"call_monitored", "call_monitor_ended"})
+PUSHED = frozenset({"offered", "message_received", *_ENDED, *_CLOSED, *_MONITORING})
 _STATES = frozenset({"status_changed"})
 
 
@@ -100,6 +104,9 @@ def _frame(event: LoggedEvent, named: _Named) -> tuple[str, AgentFrame] | None:
         return agent_id, wire.new_message_frame(message)
     if event.type in _ENDED and "agent_id" in data:
         return data["agent_id"], customer_ended_frame(event.subject)
+    if event.type in _MONITORING and isinstance(data.get("supervisor"), str):
+        mode = data["mode"] if event.type == "call_monitored" else None
+        return data["supervisor"], monitor_frame(event.subject, mode)
     return None
 
 

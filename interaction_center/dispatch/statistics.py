@@ -20,9 +20,10 @@ from interaction_center import wire
 from interaction_center.dispatch.consumer import ExactlyOnceConsumer
 from interaction_center.dispatch.dispatcher import Dispatcher
 from interaction_center.domain.stamps import utcnow
-from interaction_center.domain.wire import QueuesBody
+from interaction_center.domain.wire import FloorAgentBody, QueuesBody
 from storage import events, tallies
 from storage.events import LoggedEvent
+from storage.models import Agent
 from storage.tallies import Key, Tally
 from storage.writer import Writer
 
@@ -135,3 +136,8 @@ class Statistics:
     async def queues(self) -> QueuesBody:
         live = await self._dispatcher.stats()
         return wire.queues(live, await self.today(), self._targets)
+
+    async def agents(self, rows: Sequence[Agent]) -> list[FloorAgentBody]:
+        """The agents as supervisors see them: with each one's occupancy now."""
+        occupancy = await self._dispatcher.occupancy()
+        return [wire.floor_agent(row, occupancy.get(row.id)) for row in rows]

@@ -55,6 +55,15 @@ class AgentBody(TypedDict):
     active: bool
 
 
+class FloorAgentBody(AgentBody):
+    """An agent as supervisors see them (``GET /agents``, the floor): with their
+    occupancy now, the busiest of their channels' shares of capacity (2 of 3 chats beside
+    1 of 5 SMS is 2/3; a call fills it), the figure each queue's ``occupancy`` is the mean
+    of; null offline."""
+
+    occupancy: float | None
+
+
 class MeBody(AgentBody):
     """The caller as ``GET /agents/me`` tells them: with when their wrap-up ends (null out
     of wrap-up), for the desk's countdown."""
@@ -75,7 +84,7 @@ class SessionBody(TypedDict):
 
 
 class AgentsBody(TypedDict):
-    agents: list[AgentBody]
+    agents: list[FloorAgentBody]
 
 
 class ColleagueBody(TypedDict):
@@ -197,6 +206,13 @@ class LatestMessage(TypedDict):
     at: str
 
 
+class MonitorBody(TypedDict):
+    """The supervisor on a call, and how they are on it."""
+
+    supervisor_id: str
+    mode: MonitorMode
+
+
 class WorkItemBody(TypedDict):
     """An interaction in an agent's work list."""
 
@@ -214,6 +230,9 @@ class WorkItemBody(TypedDict):
     parked_until: str | None
     disposition: str | None
     closed_at: str | None
+    # A call a supervisor is on (their leg in its conference), until their leg ends; null
+    # for anything else.
+    monitor: MonitorBody | None
 
 
 class WorkBody(TypedDict):
@@ -734,6 +753,16 @@ class CustomerEndedFrame(TypedDict):
     interaction_id: str
 
 
+class MonitorFrame(TypedDict):
+    """To the supervisor: they are on a call in ``mode`` (put on it, or their mode
+    changed), or (null) their leg on it ended. The dashboard reads the agent's work
+    again, which says so."""
+
+    type: Literal["monitor"]
+    interaction_id: str
+    mode: MonitorMode | None
+
+
 class PongFrame(TypedDict):
     type: Literal["pong"]
 
@@ -744,7 +773,7 @@ class FloorFrame(TypedDict):
     type: Literal["floor"]
     seq: int
     queues: list[QueueStatsBody]
-    agents: list[AgentBody]
+    agents: list[FloorAgentBody]
 
 
 class FloorChangesFrame(TypedDict):
@@ -754,7 +783,7 @@ class FloorChangesFrame(TypedDict):
     type: Literal["floor_changes"]
     seq: int
     queues: list[QueueStatsBody]
-    agents: list[AgentBody]
+    agents: list[FloorAgentBody]
     removed_agents: list[str]
 
 
@@ -766,6 +795,7 @@ AgentFrame = (
     | NewMessageFrame
     | CustomerTypingFrame
     | CustomerEndedFrame
+    | MonitorFrame
     | PongFrame
     | ErrorFrame
     | FloorFrame
@@ -785,6 +815,10 @@ def customer_typing_frame(interaction_id: str) -> CustomerTypingFrame:
 
 def customer_ended_frame(interaction_id: str) -> CustomerEndedFrame:
     return {"type": "customer_ended", "interaction_id": interaction_id}
+
+
+def monitor_frame(interaction_id: str, mode: MonitorMode | None) -> MonitorFrame:
+    return {"type": "monitor", "interaction_id": interaction_id, "mode": mode}
 
 
 def pong_frame() -> PongFrame:

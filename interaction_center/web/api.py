@@ -134,8 +134,9 @@ async def settable_status(request: web.Request) -> tuple[AgentState, str | None]
 @declare(wire.AgentsBody)
 @allow(*SUPERVISORS)
 async def list_agents(request: web.Request, agent: Account) -> web.Response:
-    rows = await request.app[SERVICES].accounts.all()
-    return json_response(serialize.agents(rows))
+    services = request.app[SERVICES]
+    body: wire.AgentsBody = {"agents": await services.statistics.agents(await services.accounts.all())}
+    return json_response(body)
 
 
 @routes.get("/api/v1/agents/directory")

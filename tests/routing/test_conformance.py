@@ -912,6 +912,9 @@ async def test_stats_count_the_queues_agents_by_state_and_their_occupancy(backen
     assert figures.agents == {"available": 2, "away": 1, "offline": 1, "wrap_up": 0}
     # chatter holds 1 of 3 chats, talker its one call, resting nothing; offline agents do not count.
     assert figures.occupancy == pytest.approx((1 / 3 + 1.0 + 0.0) / 3)
+    # Each agent's own figure is what the queue's averages.
+    each = {"chatter": 1 / 3, "talker": 1.0, "resting": 0.0, "elsewhere": 0.0}
+    assert await backend.occupancy() == pytest.approx(each)
 
 
 # -- 11. restore and cancel ----------------------------------------------------------------

@@ -15,7 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.sqlite import DATETIME
 from sqlalchemy.engine import Dialect
@@ -30,7 +30,7 @@ from storage import intake_rows as rows
 from storage import interactions as store
 from storage.database import create_engine, is_sqlite, session_factory
 from storage.migrate import alembic_config, check_current
-from storage.models import Base, Customer, CustomerIdentity, Interaction, Message, UTCDateTime
+from storage.models import Base, Customer, CustomerIdentity, Interaction, Message, UTCDateTime, VoiceCall
 from storage.reader import in_session
 from tests.support import Client, post_sms, sms_form
 
@@ -73,6 +73,42 @@ async def test_every_migration_steps_down_and_up_again(migrated_url: str) -> Non
     finally:
         await engine.dispose()
     assert diff == []
+
+
+async def test_a_supervisor_on_a_call_across_the_upgrade_keeps_their_mode(migrated_url: str) -> None:
+    """Migration 0021 gives a supervisor's leg on a call the mode of its last
+    ``call_monitored`` event; a call with no supervisor on it gets none."""
+    engine = create_engine(migrated_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(lambda sync: command.downgrade(alembic_config(sync), "0020"))
+        sessions = session_factory(engine)
+        async with sessions.begin() as session:
+            for sid, thread, leg in (("CA1", "call-1", "CA1-sup"), ("CA2", "call-2", None)):
+                interaction = await _interaction(session, thread, InteractionState.ASSIGNED)
+                await session.execute(
+                    insert(VoiceCall).values(
+                        call_sid=sid,
+                        interaction_id=interaction.id,
+                        caller="+15551230009",
+                        dialled="+15005550006",
+                        phase="bridged",
+                        supervisor_id=None if leg is None else "sam",
+                        supervisor_call_sid=leg,
+                    )
+                )
+                for mode in ("listen", "barge"):
+                    store.record_event(session, interaction.id, "call_monitored", SYSTEM, {"mode": mode})
+                    await session.flush()
+        async with engine.begin() as connection:
+            await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), "head"))
+        async with sessions() as session:
+            modes = {
+                sid: mode for sid, mode in await session.execute(select(VoiceCall.call_sid, VoiceCall.supervisor_mode))
+            }
+    finally:
+        await engine.dispose()
+    assert modes == {"CA1": "barge", "CA2": None}
 
 
 async def test_an_unmigrated_database_is_refused_with_a_clear_error(database_url: str) -> None:

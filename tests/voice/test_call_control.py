@@ -31,7 +31,7 @@ from tests.support import (
     set_status,
     sms_form,
 )
-from tests.test_wire import conformance_errors
+from tests.test_wire import AGENT_FRAMES, Heard, conformance_errors, frame_errors
 from tests.twilio_stub import TwilioStub
 from tests.voice.support import CONFERENCE_SID, Caller, conference_started, said, verbs, voice_settings
 
@@ -288,6 +288,43 @@ async def test_the_supervisor_changes_mode_on_the_leg_they_have(phone: Client, t
     again = await phone.post(url, json={"mode": "listen"}, headers=sam)
     assert (await again.json())["supervisor_call_sid"] != leg
     assert len(twilio_stub.sent("POST", f"/Conferences/{interaction_id}/Participants.json")) == 3
+
+
+async def test_the_work_list_and_the_supervisors_socket_say_who_monitors_a_call(
+    phone: Client, twilio_stub: TwilioStub
+) -> None:
+    caller = Caller(phone)
+    interaction_id, alice = await _connected(phone, caller)
+    sam = await login(phone, "sam")
+    sam_id, alice_id = await agent_id(phone, sam), await agent_id(phone, alice)
+    socket = Heard(await phone.ws_connect("/api/v1/ws", headers=sam))
+    await socket.next("hello")
+
+    async def monitor() -> Any:
+        response = await phone.get(f"/api/v1/agents/{alice_id}/work", headers=sam)
+        body = await response.json()
+        assert conformance_errors(body, wire.WorkBody) == []
+        [held] = body["assigned"]
+        # The agent's own list says the same.
+        [own] = (await (await phone.get("/api/v1/work", headers=alice)).json())["assigned"]
+        assert own["monitor"] == held["monitor"]
+        return held["monitor"]
+
+    assert await monitor() is None
+    url = f"/api/v1/interactions/{interaction_id}/call/monitor"
+    leg = (await (await phone.post(url, json={"mode": "listen"}, headers=sam)).json())["supervisor_call_sid"]
+    assert (await socket.next("monitor"))["mode"] == "listen"
+    await phone.post(url, json={"mode": "whisper"}, headers=sam)
+    assert await socket.next("monitor") == {"type": "monitor", "interaction_id": interaction_id, "mode": "whisper"}
+    assert await monitor() == {"supervisor_id": sam_id, "mode": "whisper"}
+
+    # Sam's leg ends: the work list and sam's socket say so.
+    ended = f"/twilio/voice/participant?conference={interaction_id}&label=supervisor"
+    await caller.note(ended, caller.form(CallSid=leg, CallStatus="completed"))
+    assert (await socket.next("monitor"))["mode"] is None
+    assert await monitor() is None
+    assert frame_errors([socket], AGENT_FRAMES) == []
+    await socket.socket.close()
 
 
 async def test_monitoring_is_for_supervisors_one_at_a_time(

@@ -183,3 +183,90 @@ async def test_a_supervisor_opens_what_an_agent_holds_and_takes_it_over(
     await expect(page.get_by_role("button", name="Work of alice")).to_be_focused()
     assert problems == []
     await context.close()
+
+
+async def test_the_waiting_list_follows_the_floor(pages_client: Client, browser: Browser, tmp_path: Path) -> None:
+    await arrives(pages_client)
+    context, page, problems = await open_page(browser, pages_client, "/supervisor/", "desk")
+    await sign_in(page, "sam")
+    queue = page.get_by_label("Queue", exact=True)
+    await queue.select_option("support")
+    await page.get_by_role("button", name="Show waiting").click()
+    await expect(page.get_by_role("button", name="Transcript")).to_have_count(1, timeout=WAIT_MS)
+    await queue.focus()
+
+    # Alice takes it, through the API: the list empties with nothing pressed, and the
+    # focus stays where it was.
+    alice = await login(pages_client, "alice")
+    await set_status(pages_client, alice, "available")
+    await accept_first(pages_client, alice)
+    await expect(page.get_by_text("Nothing waits in support.")).to_be_visible(timeout=WAIT_MS)
+    await expect(queue).to_be_focused()
+    await check(page, tmp_path, "followed")
+    assert problems == []
+    await context.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_each_agents_occupancy_and_work_follow_the_floor(
+    pages_client: Client, browser: Browser, tmp_path: Path, size: str
+) -> None:
+    context, page, problems = await open_page(browser, pages_client, "/supervisor/", size)
+    await sign_in(page, "sam")
+    occupancy = page.get_by_role("row", name="alice").locator(".occupancy")
+    await expect(occupancy).to_have_text("—")
+    await page.get_by_role("button", name="Work of alice").click()
+    work = page.get_by_role("region", name="Work of alice", exact=True)
+    await expect(work).to_contain_text("alice holds nothing now.", timeout=WAIT_MS)
+
+    # Alice, through the API, takes an SMS: one of her five SMS slots, and her work shows
+    # it, with nothing pressed.
+    alice = await login(pages_client, "alice")
+    await set_status(pages_client, alice, "available")
+    await expect(occupancy).to_have_text("0 %", timeout=WAIT_MS)
+    await arrives(pages_client)
+    await accept_first(pages_client, alice)
+    await expect(occupancy).to_have_text("20 %", timeout=WAIT_MS)
+    await expect(work).to_contain_text("Working on", timeout=WAIT_MS)
+    await check(page, tmp_path, f"occupancy-{size}")
+    assert problems == []
+    await context.close()
+
+
+async def test_a_half_typed_priority_keeps_its_row_until_the_supervisor_leaves_it(
+    pages_client: Client, browser: Browser, tmp_path: Path
+) -> None:
+    for sender in ("+15551230001", "+15551230002"):
+        await pages_client.app[SERVICES].intake.receive(sms(sender=sender), "support")
+    await routed(pages_client)
+    context, page, problems = await open_page(browser, pages_client, "/supervisor/", "desk")
+    await sign_in(page, "sam")
+    await page.get_by_label("Queue", exact=True).select_option("support")
+    await page.get_by_role("button", name="Show waiting").click()
+    second = page.get_by_label("Priority of #2 (SMS)")
+    await second.fill("9")
+
+    # The first is moved away meanwhile (as another supervisor would): the list read again shows once
+    # the field is left, not under it (its row would go, or be another interaction's).
+    other = await login(pages_client, "sam")
+    [first, _] = (await (await pages_client.get("/api/v1/queues/support/waiting", headers=other)).json())["waiting"]
+    moved = await pages_client.post(
+        f"/api/v1/interactions/{first['interaction_id']}/move", json={"queue": "sales"}, headers=other
+    )
+    assert moved.status == 200, await moved.text()
+    tile = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name="support · SMS"))
+    await expect(tile.locator(".waiting")).to_have_text("1", timeout=WAIT_MS)
+    # What still waits keeps its row changing: the list is read again within a second.
+    async with page.expect_response(lambda response: response.url.endswith("/queues/support/waiting")) as read:
+        pass
+    await read.value
+    await page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    await expect(second).to_be_focused()
+    assert await second.input_value() == "9"
+
+    await page.keyboard.press("Tab")
+    await expect(second).to_have_count(0, timeout=WAIT_MS)
+    await expect(page.get_by_label("Priority of #1 (SMS)")).to_have_value("0")
+    await check(page, tmp_path, "left-the-field")
+    assert problems == []
+    await context.close()

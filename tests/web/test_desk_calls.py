@@ -228,3 +228,38 @@ async def test_an_agent_holds_a_caller_and_hands_the_call_over_to_a_colleague_co
     assert (await accept_first(calls_client, bob))["id"] == stored.interaction_id
     assert problems == []
     await context.close()
+
+
+async def test_the_mode_pressed_is_the_services_after_a_reload_and_until_the_leg_ends(
+    calls_client: Client, browser: Browser, twilio_stub: TwilioStub, tmp_path: Path
+) -> None:
+    caller = await queued_caller(calls_client)
+    alice = await login(calls_client, "alice")
+    await set_status(calls_client, alice, "available")
+    interaction_id = str((await accept_first(calls_client, alice))["id"])
+    await conference_started(caller, interaction_id)
+    context, page, problems = await open_page(browser, calls_client, "/supervisor/", "desk")
+    await sign_in(page, "sam")
+    call = page.get_by_role("group", name=re.compile(r"^Join the call of alice's #1"))
+    await page.get_by_role("button", name="Work of alice").click()
+    await call.get_by_role("button", name="Listen").click()
+    await expect(call.get_by_role("button", name="Listen")).to_have_attribute("aria-pressed", "true", timeout=WAIT_MS)
+
+    # Read again from the service: still listening.
+    await page.reload()
+    await expect(page.locator(".link")).to_have_text("Live", timeout=WAIT_MS)
+    await page.get_by_role("button", name="Work of alice").click()
+    await expect(call.get_by_role("button", name="Listen")).to_have_attribute("aria-pressed", "true", timeout=WAIT_MS)
+    await expect(call.locator("[aria-pressed=true]")).to_have_count(1)
+
+    # Sam's line hangs up: Twilio reports the leg over, and the page lets go, unreloaded.
+    async with calls_client.app[SERVICES].sessions() as session:
+        call_row = await session.get(VoiceCall, caller.call_sid)
+        assert call_row is not None and call_row.supervisor_call_sid is not None
+    ended = f"/twilio/voice/participant?conference={interaction_id}&label=supervisor"
+    await caller.note(ended, caller.form(CallSid=call_row.supervisor_call_sid, CallStatus="completed"))
+    await expect(call.locator("[aria-pressed=true]")).to_have_count(0, timeout=WAIT_MS)
+    await expect(call.get_by_role("button", name="Listen")).to_have_attribute("aria-pressed", "false")
+    await check(page, tmp_path, "left-the-call")
+    assert problems == []
+    await context.close()

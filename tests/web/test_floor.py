@@ -9,10 +9,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from aiohttp import ClientWebSocketResponse
 
 from interaction_center.settings.model import Settings
-from tests.support import ADMIN, Client, agent_id, login, next_frame, post_sms, set_status, sms_form
+from tests.support import ADMIN, Client, accept_first, agent_id, login, next_frame, post_sms, set_status, sms_form
 
 
 async def _subscribed(client: Client, headers: dict[str, str], since: int | None = None) -> ClientWebSocketResponse:
@@ -55,6 +56,29 @@ async def test_a_supervisor_sees_the_floor_then_its_changes(client: Client) -> N
     moved = await _change(socket, lambda f: any(a["username"] == "alice" for a in f["agents"]))
     [mine] = [a for a in moved["agents"] if a["username"] == "alice"]
     assert mine["status"] == "available"
+    await socket.close()
+
+
+async def test_each_agents_occupancy_is_on_the_floor_and_in_the_agents_list(client: Client) -> None:
+    sam, alice = await login(client, "sam"), await login(client, "alice")
+    socket = await _subscribed(client, sam)
+    snapshot = await next_frame(socket, "floor")
+    # Offline: counted in no figure.
+    assert {a["username"]: a["occupancy"] for a in snapshot["agents"]}["alice"] is None
+
+    await set_status(client, alice, "available")
+    await post_sms(client, sms_form())
+    await accept_first(client, alice)
+    # One SMS of the five alice takes at once.
+    busy = await _change(socket, lambda f: any(a["username"] == "alice" and a["occupancy"] for a in f["agents"]))
+    [mine] = [a for a in busy["agents"] if a["username"] == "alice"]
+    assert mine["occupancy"] == pytest.approx(1 / 5)
+    listed = await (await client.get("/api/v1/agents", headers=sam)).json()
+    occupancy = {a["username"]: a["occupancy"] for a in listed["agents"]}
+    assert (occupancy["alice"], occupancy["bob"]) == (pytest.approx(1 / 5), None)
+    # The queue's figure is the mean over its signed-in agents: alice alone.
+    queues = await (await client.get("/api/v1/queues", headers=sam)).json()
+    assert (_row(queues) or {})["occupancy"] == pytest.approx(1 / 5)
     await socket.close()
 
 

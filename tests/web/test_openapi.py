@@ -303,7 +303,7 @@ async def test_in_a_days_work_every_answer_is_one_the_document_declares(
     await call("POST", f"{interaction}/take-over", 200, sam)
     await call("POST", f"{interaction}/transfer", 200, sam, queue="support", note="Back to you")
 
-    # A call: held, listened to, ended.
+    # A call: held, listened to (and so shown in its agent's work), ended.
     caller = Caller(client, number="+15551230009")
     await caller.answer(await caller.dial(), "1")
     await set_status(client, bob, "available")
@@ -316,6 +316,8 @@ async def test_in_a_days_work_every_answer_is_one_the_document_declares(
     on_call = f"/api/v1/interactions/{call_id}/call"
     await call("POST", f"{on_call}/hold", 200, bob, on=True)
     await call("POST", f"{on_call}/monitor", 200, sam, mode="listen")
+    # The call in bob's work says who monitors it.
+    await call("GET", f"/api/v1/agents/{bob_id}/work?state=assigned", 200, sam)
     await call("POST", f"{on_call}/consult", 200, bob, agent_id=alice_id)
     await call("POST", f"{on_call}/handover", 409, bob)
     await call("POST", f"{on_call}/hangup", 200, bob)

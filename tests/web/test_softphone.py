@@ -20,11 +20,12 @@ from playwright.async_api import Browser, BrowserContext, expect
 
 from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
-from tests.support import ADMIN, AppFactory, Client
+from tests.support import ADMIN, AppFactory, Client, accept_first, login, set_status
 from tests.twilio_stub import TwilioStub
 from tests.voice.support import CONFERENCE_SID, conference_started, voice_settings
 from tests.voice.test_voice_token import API_KEY, APP, SECRET
-from tests.web.browser import SIZES, WAIT_MS
+from tests.web.browser import SIZES, WAIT_MS, open_page
+from tests.web.test_dashboard import check, sign_in
 from tests.web.test_desk import looks_right, signed_in
 from tests.web.test_desk_calls import queued_caller
 from tests.web.twilio_signalling import Signalling, far_end
@@ -117,5 +118,49 @@ async def test_a_call_rings_the_browser_phone_is_answered_muted_held_and_hung_up
     assert signalling.elsewhere == []
     assert problems == []
     assert phone_client.app[SERVICES].voice.setup() == {"browser_calls": True, "call_controls": True}
+    signalling.stop()
+    await context.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_a_supervisor_listens_in_on_the_dashboards_browser_phone_and_leaves(
+    phone_client: Client, browser: Browser, twilio_stub: TwilioStub, tmp_path: Path, size: str
+) -> None:
+    caller = await queued_caller(phone_client)
+    alice = await login(phone_client, "alice")
+    await set_status(phone_client, alice, "available")
+    interaction_id = str((await accept_first(phone_client, alice))["id"])
+    await conference_started(caller, interaction_id)
+    signalling = Signalling(SECRET)
+    context, page, problems = await open_page(browser, phone_client, "/supervisor/", size)
+    await signalling.attach(context)
+    await sign_in(page, "sam")
+    phone = page.get_by_role("region", name="Browser phone")
+    await expect(phone.get_by_role("status")).to_have_text(READY, timeout=WAIT_MS)
+    assert signalling.identities == ["sam"]
+
+    await page.get_by_role("button", name="Work of alice").click()
+    call = page.get_by_role("group", name=re.compile(r"^Join the call of alice's #1"))
+    await call.get_by_role("button", name="Listen").click()
+    await expect(page.locator(".board-notice")).to_have_text(re.compile(r"^Listening"), timeout=WAIT_MS)
+    [dialled] = [r for r in twilio_stub.sent("POST", "/Participants.json") if r.form["Label"] == "supervisor"]
+    assert dialled.form["To"] == "client:sam"
+    stored = await caller.stored()
+    assert stored is not None and stored.supervisor_call_sid is not None
+    leg = stored.supervisor_call_sid
+    far, offer = await far_end(context, str(phone_client.make_url("")).rstrip("/"))
+    signalling.send("invite", {"callsid": leg, "sdp": offer, "parameters": {"CallSid": leg, "To": "client:sam"}})
+    await expect(phone.get_by_role("button", name="Answer")).to_be_focused(timeout=WAIT_MS)
+    await phone.get_by_role("button", name="Answer").click()
+    await far.evaluate("sdp => farEnd.setRemoteDescription({ type: 'answer', sdp })", await signalling.answered(leg))
+    await expect(phone.get_by_role("status")).to_have_text(re.compile(r"^On the call, 0:\d\d$"), timeout=WAIT_MS)
+    await check(page, tmp_path, f"{size}-supervisor-on-the-phone")
+
+    # Leaving is hanging up the supervisor's own leg: the SDK tells Twilio so.
+    await phone.get_by_role("button", name="Hang up").click()
+    await expect(phone.get_by_role("status")).to_have_text(READY, timeout=WAIT_MS)
+    assert signalling.kinds()[-1] == "hangup" and signalling.received[-1]["payload"]["callsid"] == leg
+    assert signalling.elsewhere == []
+    assert problems == []
     signalling.stop()
     await context.close()

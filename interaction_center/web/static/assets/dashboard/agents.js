@@ -1,7 +1,8 @@
-// The agents on the floor: state and time in it, queues and capacity, and a supervisor's
+// The agents on the floor: state and time in it, how busy they are (occupancy: the
+// busiest of their channels' shares, "—" offline), queues and capacity, and a supervisor's
 // change of an agent's status. The table scrolls inside its own box on a narrow screen.
 import { html } from "../vendor/lit-html-3.3.3/lit-html.js";
-import { NONE, duration, since, stateLabel } from "./format.js";
+import { NONE, duration, percent, since, stateLabel } from "./format.js";
 import { scrollTable, submitted } from "./table.js";
 
 const SETTABLE = ["available", "away", "offline"];
@@ -19,7 +20,7 @@ export function agentsTable(agents, now, { setStatus, showWork, busy }) {
   if (!rows.length) return html`<p>No agents.</p>`;
   return scrollTable(
     "Agents",
-    ["Agent", "State", "For", "Queues", "Capacity", "Change status", "Work"],
+    ["Agent", "State", "For", "Occupancy", "Queues", "Capacity", "Change status", "Work"],
     rows.map(
       (agent) => html`<tr>
         <th scope="row">${name(agent)}</th>
@@ -27,6 +28,7 @@ export function agentsTable(agents, now, { setStatus, showWork, busy }) {
           ${stateLabel(agent.status)}${agent.status_reason ? ` (${agent.status_reason})` : ""}
         </td>
         <td>${duration(since(agent.status_changed_at, now))}</td>
+        <td class="occupancy">${percent(agent.occupancy)}</td>
         <td>${agent.queues.map((q) => q.queue).join(", ") || NONE}</td>
         <td>${capacity(agent)}</td>
         <td>

@@ -3,10 +3,12 @@
 // the shell once a supervisor or admin is signed in, into an element of its own.
 import { html, nothing, render } from "../vendor/lit-html-3.3.3/lit-html.js";
 import * as api from "../api.js";
+import { phoneBar, softphone } from "../softphone.js";
 import { adminView, adminState } from "./admin.js";
 import { agentsTable } from "./agents.js";
 import { History, SAMPLE_MS, charts } from "./chart.js";
 import { stateLabel } from "./format.js";
+import { fieldHold, follower } from "./follow.js";
 import { Floor, connectFloor } from "./live.js";
 import { tiles } from "./tiles.js";
 import { transcriptView, waitingView } from "./waiting.js";
@@ -20,6 +22,9 @@ const LINKS = {
 };
 const PAGES = { "#floor": "Floor", "#accounts": "Accounts", "#audit": "Audit log" };
 const ADMIN_PAGES = ["#accounts", "#audit"];
+// The rows of the views read again as the floor changes.
+const WAITING_ROWS = ".waiting-list tbody";
+const WORK_ROWS = ".work tbody";
 // What a supervisor joining a call is told: their own line rings (the phone in their
 // profile), in the mode chosen; choosing another mode on it changes it.
 const JOINED = {
@@ -38,9 +43,25 @@ export function dashboard() {
   let lastSample = 0;
   let state = {};
   const admin = adminState(() => draw(), announce);
+  // The waiting list shown and the work of the agent shown, read again as the floor
+  // changes under them; what such a read found waits while the supervisor is in a field
+  // of its rows.
+  const waitingFollower = follower(() => readWaiting());
+  const workFollower = follower(() => readWork(true));
+  let hold = null;
+  // The browser phone a supervisor with no phone of their own joins calls on.
+  let phone = null;
+  const phoneActions = {
+    answer: () => phone?.answer(),
+    decline: () => phone?.decline(),
+    mute: (on) => phone?.mute(on),
+    // The supervisor's own leg: leaving the call ends only it.
+    hangUp: () => phone?.hangUp(),
+  };
 
   function start(element, _shell, agent) {
     root = element;
+    hold = fieldHold(() => root);
     me = agent;
     floor = new Floor();
     history = new History();
@@ -51,9 +72,9 @@ export function dashboard() {
       chosen: null,
       list: null,
       workOf: null,
-      monitoring: null,
       transcript: null,
       opener: null,
+      phoneCall: null,
     };
     setWallboard(new URLSearchParams(location.search).get("wallboard") === "1");
     window.addEventListener("hashchange", onPage);
@@ -62,7 +83,13 @@ export function dashboard() {
         const now = Date.now();
         floor.apply(frame, now);
         sample(now, true);
+        follow(frame);
         draw();
+      },
+      // The call's row in the work shown says how the supervisor is on it, or that they
+      // are no more: read it again.
+      onMonitor: () => {
+        if (state.workOf) workFollower.changed();
       },
       onLink: (link) => {
         if (link !== state.link) set({ link });
@@ -74,14 +101,82 @@ export function dashboard() {
       draw();
     }, 1000);
     showPage();
+    api.voiceSetup().then((voice) => {
+      if (!voice.browser_calls || agent.phone || !root) return;
+      phone = softphone((phoneCall) => {
+        const ringing = phoneCall.phase === "ringing" && state.phoneCall?.phase !== "ringing";
+        set({ phoneCall });
+        if (ringing) root?.querySelector("#phone-answer")?.focus();
+      });
+    }, () => {});
   }
 
   function stop() {
+    phone?.stop();
+    phone = null;
     stopFloor?.();
     clearInterval(ticker);
+    waitingFollower.stop();
+    workFollower.stop();
+    hold?.stop();
     window.removeEventListener("hashchange", onPage);
     document.body.classList.remove("wallboard");
     stopFloor = ticker = root = null;
+  }
+
+  // A snapshot (a reconnect) may hide any change; a change frame names the rows that
+  // changed. What an agent holds changes with their row (state; occupancy: an offer, a
+  // completion) or with their queues' (an acceptance, which leaves the occupancy as the
+  // offer made it, is counted there).
+  function follow(frame) {
+    const whole = frame.type === "floor";
+    if (state.list !== null && (whole || frame.queues.some((row) => row.queue === state.chosen))) {
+      waitingFollower.changed();
+    }
+    const shown = state.workOf && floor.agents.get(state.workOf.agent.id);
+    if (!shown) return;
+    const queues = new Set(shown.queues.map((q) => q.queue));
+    if (
+      whole ||
+      frame.agents.some((agent) => agent.id === shown.id) ||
+      frame.queues.some((row) => queues.has(row.queue))
+    ) {
+      workFollower.changed();
+    }
+  }
+
+  // Read again without the busy state a supervisor's own action has (its buttons stay
+  // usable) and without moving the focus; an answer for a view since closed or changed
+  // is dropped. One the floor called for waits while the supervisor is in a field of
+  // the view's rows (fieldHold).
+  async function readWaiting() {
+    const queue = state.chosen;
+    try {
+      const { waiting } = await api.waiting(queue);
+      hold.whenLeft(WAITING_ROWS, () => {
+        if (state.list !== null && state.chosen === queue) set({ list: waiting });
+      });
+    } catch (error) {
+      set({ notice: `Not read again: ${error.message}` });
+    }
+  }
+
+  async function readWork(followed = false) {
+    const agent = state.workOf?.agent;
+    if (!agent) return;
+    try {
+      const work = await api.agentWork(agent.id);
+      const apply = () => {
+        if (state.workOf?.agent.id === agent.id) set({ workOf: { ...state.workOf, work } });
+      };
+      if (followed) hold.whenLeft(WORK_ROWS, apply);
+      else {
+        hold.drop(WORK_ROWS);
+        apply();
+      }
+    } catch (error) {
+      set({ notice: `Not read again: ${error.message}` });
+    }
   }
 
   function sample(now, pushed) {
@@ -137,6 +232,7 @@ export function dashboard() {
 
   const act = {
     show: async (queue) => {
+      hold.drop(WAITING_ROWS);
       set({ busy: true, chosen: queue });
       try {
         const { waiting } = await api.waiting(queue);
@@ -146,6 +242,7 @@ export function dashboard() {
       }
     },
     work: async (agent) => {
+      hold.drop(WORK_ROWS);
       try {
         set({ workOf: { agent, work: await api.agentWork(agent.id) } });
         root.querySelector("#work-heading")?.focus();
@@ -162,12 +259,9 @@ export function dashboard() {
       attempt(() => api.setPriority(id, priority), `Priority set to ${priority}.`).then(refresh),
     move: (id, target) => attempt(() => api.moveInteraction(id, target), "Moved.").then(refresh),
     takeOver: (id) => attempt(() => api.takeOver(id), "Taken over: it is yours now.").then(refresh),
-    monitor: (id, mode) =>
-      attempt(async () => {
-        await api.monitorCall(id, mode);
-        set({ monitoring: { id, mode } });
-      }, JOINED[mode]),
-    monitoring: (id) => (state.monitoring?.id === id ? state.monitoring.mode : null),
+    // The mode pressed is the one the work list says, read again once it changed.
+    monitor: (id, mode) => attempt(() => api.monitorCall(id, mode), JOINED[mode]).then(() => readWork()),
+    monitoring: (item) => (item.monitor?.supervisor_id === me.id ? item.monitor.mode : null),
     open: async (id) => {
       try {
         set({ transcript: await api.interaction(id), opener: `#open-${CSS.escape(id)}` });
@@ -180,13 +274,7 @@ export function dashboard() {
 
   // What an action may have changed, read again: the waiting list and the agent's work shown.
   async function refresh() {
-    if (state.workOf) {
-      try {
-        set({ workOf: { ...state.workOf, work: await api.agentWork(state.workOf.agent.id) } });
-      } catch (error) {
-        announce(`Not read again: ${error.message}`);
-      }
-    }
+    await readWork();
     if (state.chosen) await act.show(state.chosen);
   }
 
@@ -225,6 +313,7 @@ export function dashboard() {
         <p class="link link-${state.link}" role="status">${LINKS[state.link]}</p>
       </nav>
       <p class="board-notice" role="status">${state.notice}</p>
+      ${state.phoneCall ? phoneBar(state.phoneCall, now, phoneActions) : nothing}
       ${current === "#floor" ? floorView(rows, now) : adminView(admin, current)}
     `;
   }

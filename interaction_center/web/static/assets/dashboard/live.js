@@ -31,9 +31,10 @@ export class Floor {
   }
 }
 
-// ``onFrame(frame)`` for each floor frame; ``onLink(state)``: "live", "reconnecting" or
-// "ended". Returns what stops it.
-export function connectFloor({ onFrame, onLink }) {
+// ``onFrame(frame)`` for each floor frame; ``onMonitor(frame)`` when the supervisor's own
+// leg on a call is put on or ends (a "monitor" frame: the same socket carries it);
+// ``onLink(state)``: "live", "reconnecting" or "ended". Returns what stops it.
+export function connectFloor({ onFrame, onMonitor, onLink }) {
   let socket = null;
   let since = null;
   let pause = FIRST_PAUSE_MS;
@@ -52,6 +53,7 @@ export function connectFloor({ onFrame, onLink }) {
     });
     socket.addEventListener("message", (event) => {
       const frame = JSON.parse(event.data);
+      if (frame.type === "monitor") onMonitor(frame);
       if (frame.type !== "floor" && frame.type !== "floor_changes") return;
       since = frame.seq;
       onFrame(frame);

@@ -20,7 +20,7 @@ export function waitingView({ queues, agents, chosen, list, busy }, now, act) {
     ${list === null
       ? nothing
       : list.length
-        ? entries(list, queues, agents, now, act, busy)
+        ? html`<div class="waiting-list">${entries(list, queues, agents, now, act, busy)}</div>`
         : html`<p>Nothing waits in ${chosen}.</p>`}
   `;
 }

@@ -26,7 +26,7 @@ function monitorButtons(item, which, busy, act) {
       ([mode, label]) =>
         html`<button
           type="button"
-          aria-pressed=${act.monitoring(item.id) === mode ? "true" : "false"}
+          aria-pressed=${act.monitoring(item) === mode ? "true" : "false"}
           ?disabled=${busy}
           @click=${() => act.monitor(item.id, mode)}
         >
@@ -36,7 +36,8 @@ function monitorButtons(item, which, busy, act) {
   </span>`;
 }
 
-// ``act``: the waiting list's actions, monitor(id, mode), monitoring(id) and close().
+// ``act``: the waiting list's actions, monitor(id, mode), monitoring(item) (the mode the
+// supervisor is on its call in, if they are: from the work list's ``monitor``) and close().
 export function workView({ agent, work }, queues, agents, busy, act) {
   const who = agent.display_name || agent.username;
   const items = PARTS.flatMap(([part, label]) => work[part].map((item) => ({ ...item, part, label })));
