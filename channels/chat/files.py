@@ -18,6 +18,7 @@ from interaction_center.domain.errors import InvalidInput, TooManyRequests, Unau
 from interaction_center.domain.json_text import dumps
 from interaction_center.domain.model import Attachment
 from interaction_center.domain.stamps import utcnow
+from interaction_center.domain.untrusted import bearer
 from interaction_center.domain.wire import ack_frame
 
 PATH = "/chat/files"
@@ -35,8 +36,8 @@ class ChatFiles:
         app.router.add_post(PATH, self.upload)
 
     async def upload(self, request: web.Request) -> web.Response:
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
+        token = bearer(request.headers.get("Authorization", ""))
+        if token is None:
             raise Unauthorized("send the chat's token as Authorization: Bearer", code="chat.bad_token")
         visitor = await self._desk.visitor(token)
         limit = self._limits.setdefault(visitor.session_id, RateLimit(FILES_BURST, FILES_PER_SECOND))

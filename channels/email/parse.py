@@ -18,7 +18,7 @@ from channels.email.address import MAX_ADDRESS, named_thread, new_thread_key
 from channels.email.html import html_to_text
 from interaction_center.domain.errors import InvalidInput
 from interaction_center.domain.identity import normalize_email
-from interaction_center.domain.model import Attachment, Channel, IdentityKind, InboundContact
+from interaction_center.domain.model import Attachment, Channel, IdentityKind, InboundContact, file_name, media_type
 
 # Message ids must fit the messages.external_id column; longer ones are hashed (the same
 # way wherever they appear, so replies naming them still match).
@@ -26,8 +26,6 @@ _MAX_ID = 200
 # A reply names at most this many earlier messages we look up (the newest ones).
 _MAX_REFERENCES = 20
 _MAX_HEADER = 998
-# An attachment's name and type as the attachments table holds them.
-MAX_NAME = 255
 _MAX_DEPTH = 20
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _AUTO_PRECEDENCE = frozenset({"bulk", "junk", "list"})
@@ -108,8 +106,7 @@ def _attachment(part: Message) -> Attachment:
             data = part.as_bytes()
         except Exception:  # a part the email package cannot write back: kept empty, named
             data = b""
-    name = _clean(part.get_filename() or "")[:MAX_NAME]
-    return Attachment(name, part.get_content_type()[:MAX_NAME], data)
+    return Attachment(file_name(part.get_filename() or ""), media_type(part.get_content_type()), data)
 
 
 def _sender(reader: _Reader, mail_from: str | None) -> tuple[str, str]:

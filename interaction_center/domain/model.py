@@ -5,6 +5,7 @@ the project but ``errors``."""
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -150,10 +151,39 @@ MAX_ATTACHMENTS = 10
 MAX_ATTACHED_BYTES = 15 * 2**20
 
 
+# How a kept file's name and type may be (the attachments table's columns hold 255).
+MAX_FILE_NAME = 200
+_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
+UNKNOWN_MEDIA_TYPE = "application/octet-stream"
+_PATH = re.compile(r"[/\\]")
+# Controls (C0, DEL, C1), and the bidirectional overrides and isolates that would show
+# "invoice\u202efdp.exe" as "invoiceexe.pdf".
+_UNSHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]+")
+
+
+def file_name(given: str) -> str:
+    """A sender's name for a file as it is kept and shown: the last part of a path, text
+    that is UTF-8 (bytes that were not, kept as surrogates, become U+FFFD), no control or
+    direction characters, not too long; "" for none."""
+    try:
+        raw = given.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that stands for no byte
+        raw = given.encode("utf-8", "surrogatepass")
+    text = raw.decode("utf-8", "replace")
+    return _UNSHOWN.sub("_", _PATH.split(text)[-1]).strip(" .")[:MAX_FILE_NAME]
+
+
+def media_type(given: str) -> str:
+    """A sender's type for a file as it is kept and served: a well-formed media type, lower
+    case, without parameters; else bytes."""
+    media = given.split(";", 1)[0].strip().lower()
+    return media if _MEDIA_TYPE.fullmatch(media) else UNKNOWN_MEDIA_TYPE
+
+
 @dataclass(frozen=True, slots=True)
 class Attachment:
     """A file a message carries: an email's (either way) or a chat visitor's upload, named
-    as its sender named it ("" for no name)."""
+    and typed as its sender did, by ``file_name`` and ``media_type`` ("" for no name)."""
 
     filename: str
     content_type: str

@@ -40,6 +40,15 @@ def require_storable(fields: Iterable[tuple[str, str]]) -> None:
             raise InvalidInput(f"{what} holds {reason}, which cannot be stored", code=UNSTORABLE)
 
 
+def bearer(header: str) -> str | None:
+    """The token of an ``Authorization: Bearer`` header, or None. Our tokens are ASCII;
+    bytes that are not UTF-8 arrive as lone surrogates, which would fail only when hashed."""
+    if not header.isascii():
+        return None
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
 def parse_json(raw: str, *, code: str) -> Any:
     """``raw`` parsed, once it is JSON nested at most ``MAX_JSON_DEPTH`` deep whose every
     string (keys too) can be stored; ``code`` is the caller's for JSON it cannot read."""

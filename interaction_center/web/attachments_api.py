@@ -10,19 +10,20 @@ should a browser open it anyway."""
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 from aiohttp import web
-from aiohttp.helpers import content_disposition_header
 
 from interaction_center.desk.accounts import Account
+from interaction_center.domain.model import media_type
 from interaction_center.web.auth import EVERYONE, allow
 from interaction_center.web.contract import FileContent, declare
 from interaction_center.web.keys import SERVICES
 
 routes = web.RouteTableDef()
 
-_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
-UNKNOWN_TYPE = "application/octet-stream"
+# What a browser that cannot read filename* (RFC 6266) saves it as.
+_NOT_PLAIN = re.compile(r'[^\x20-\x7e]|["\\]')
 
 
 @routes.get("/api/v1/attachments/{attachment_id}")
@@ -30,13 +31,17 @@ UNKNOWN_TYPE = "application/octet-stream"
 @allow(*EVERYONE)
 async def attachment(request: web.Request, agent: Account) -> web.Response:
     found = await request.app[SERVICES].work.attachment(agent, request.match_info["attachment_id"])
-    media_type = found.content_type.lower()
     headers = {
-        "Content-Type": media_type if _MEDIA_TYPE.fullmatch(media_type) else UNKNOWN_TYPE,
-        "Content-Disposition": content_disposition_header("attachment", filename=found.filename or "attachment"),
+        "Content-Type": media_type(found.content_type),
+        "Content-Disposition": _disposition(found.filename or "attachment"),
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": "sandbox; default-src 'none'",
         # A customer's file stays on the agent's machine no longer than they keep it.
         "Cache-Control": "private, no-store",
     }
     return web.Response(body=found.data, headers=headers)
+
+
+def _disposition(name: str) -> str:
+    """A download named ``name``: in UTF-8 for browsers (filename*), and plain for others."""
+    return f"attachment; filename=\"{_NOT_PLAIN.sub('_', name)}\"; filename*=UTF-8''{quote(name, safe='')}"

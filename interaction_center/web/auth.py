@@ -19,6 +19,7 @@ from interaction_center.desk.accounts import Account
 from interaction_center.domain.errors import Forbidden, Unauthorized
 from interaction_center.domain.model import Role
 from interaction_center.domain.stamps import utcnow
+from interaction_center.domain.untrusted import bearer
 from interaction_center.web.keys import ACCOUNT, SERVICES
 
 AgentHandler = Callable[[web.Request, Account], Awaitable[web.StreamResponse]]
@@ -34,13 +35,7 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def bearer_token(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    if not header.isascii():
-        # Our tokens are ASCII; bytes that are not UTF-8 arrive as lone surrogates, which
-        # would fail only when hashed.
-        return None
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    return bearer(request.headers.get("Authorization", ""))
 
 
 def credentials(request: web.Request) -> tuple[str, bool] | None:

@@ -7,6 +7,7 @@ that is not one, and a flood are refused with their codes, and change nothing.""
 from __future__ import annotations
 
 import io
+import json
 import uuid
 
 import aiohttp
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from channels.chat.files import FILES_BURST
 from channels.chat.service import MAX_FILE_BYTES
 from tests.channels.test_chat import accept, resume, say, start
-from tests.hostile import FUZZ
+from tests.hostile import FUZZ, raw_request
 from tests.support import Client, interaction, login, next_frame, set_status
 
 PHOTO = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
@@ -121,3 +122,41 @@ async def test_any_bytes_as_a_form_get_an_answer_not_a_crash(chat_client: Client
     }
     response = await chat_client.post("/chat/files", data=raw, headers=headers)
     assert response.status in (201, 400), await response.text()
+
+
+async def test_a_name_or_type_no_column_could_hold_is_kept_as_one_it_can(chat_client: Client) -> None:
+    """Bytes that are not UTF-8 in a name (aiohttp reads them as surrogates), control and
+    direction characters, a type far past the column's 255: all stored, on either database."""
+    _, started = await start(chat_client)
+    boundary = "b0undary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="client_id"\r\n\r\nc1\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="'
+    ).encode()
+    name = b"\xff invoice\xe2\x80\xaefdp.exe"
+    media = b"image/" + b"x" * 4000
+    body = head + name + b'"\r\nContent-Type: ' + media + f"\r\n\r\nbytes\r\n--{boundary}--\r\n".encode()
+    headers = [
+        (b"Authorization", f"Bearer {started['token']}".encode()),
+        (b"Content-Type", f"multipart/form-data; boundary={boundary}".encode()),
+    ]
+    status, answer = await raw_request(chat_client, "POST", "/chat/files", headers, body)
+    assert status == 201, answer
+    sam = await login(chat_client, "sam")
+    record = await interaction(chat_client, sam, json.loads(answer)["interaction_id"])
+    [named] = record["messages"][0]["attributes"]["attachments"]
+    assert (named["filename"], named["content_type"]) == ("\ufffd invoice_fdp.exe", "application/octet-stream")
+
+
+async def test_a_token_or_client_id_that_could_not_be_kept_is_refused(chat_client: Client) -> None:
+    _, started = await start(chat_client)
+    file = ("a.txt", b"words", "text/plain")
+    status, body = await _upload(chat_client, started["token"], _form("c\x00", file))
+    assert (status, body["error"]["code"]) == (400, "input.unstorable")  # type: ignore[index]
+    form_type = b"multipart/form-data; boundary=b"
+    refused, answer = await raw_request(
+        chat_client, "POST", "/chat/files", [(b"Authorization", b"Bearer \xff"), (b"Content-Type", form_type)], b""
+    )
+    assert (refused, json.loads(answer)["error"]["code"]) == (401, "chat.bad_token")
+    _, resumed = await resume(chat_client, started["token"])
+    assert resumed["messages"] == []

@@ -46,7 +46,9 @@ async def test_an_emails_attachment_is_kept_and_saved_by_whoever_may_read_it(mai
     assert saved.status == 200
     assert await saved.read() == PDF
     assert saved.headers["Content-Type"] == "application/pdf"
-    assert saved.headers["Content-Disposition"] == 'attachment; filename="Rechnung%20M%C3%A4rz.pdf"'
+    assert saved.headers["Content-Disposition"] == (
+        "attachment; filename=\"Rechnung M_rz.pdf\"; filename*=UTF-8''Rechnung%20M%C3%A4rz.pdf"
+    )
     assert saved.headers["X-Content-Type-Options"] == "nosniff"
     assert saved.headers["Content-Security-Policy"] == "sandbox; default-src 'none'"
     assert saved.headers["Cache-Control"] == "private, no-store"
@@ -66,8 +68,9 @@ async def test_a_file_of_an_odd_type_or_name_is_saved_as_bytes_and_runs_nothing(
     services = mail_client.app[SERVICES]
     odd = (
         Attachment("page.html", "text/html", b"<script>alert(1)</script>"),
-        Attachment("a\r\nSet-Cookie: x=1.txt", "text/plain; charset=<b>", b"words"),
+        Attachment('a\r\nSet-Cookie: x=1"; b.txt', "text/plain; charset=<b>", b"words"),
         Attachment("", "image/svg+xml", b"<svg onload='alert(1)'/>"),
+        Attachment("x.bin", "no type at all", b"\0"),
     )
     parsed = contact_from_mail(plain("Three odd files").as_bytes(), "jane@customer.test", ["support@example.com"])
     parsed = dataclasses.replace(parsed, files=odd)
@@ -76,11 +79,14 @@ async def test_a_file_of_an_odd_type_or_name_is_saved_as_bytes_and_runs_nothing(
     held = await accept_first(mail_client, alice)
     named = held["messages"][0]["attributes"]["attachments"]
     got = [await mail_client.get(f"/api/v1/attachments/{n['id']}", headers=alice) for n in named]
-    assert [r.headers["Content-Type"] for r in got] == ["text/html", "application/octet-stream", "image/svg+xml"]
+    types = ["text/html", "text/plain", "image/svg+xml", "application/octet-stream"]
+    assert [r.headers["Content-Type"] for r in got] == types
     assert [r.headers["Content-Disposition"] for r in got] == [
-        'attachment; filename="page.html"',
-        'attachment; filename="a%0D%0ASet-Cookie%3A%20x%3D1.txt"',
-        'attachment; filename="attachment"',
+        "attachment; filename=\"page.html\"; filename*=UTF-8''page.html",
+        "attachment; filename=\"a__Set-Cookie: x=1_; b.txt\"; "
+        "filename*=UTF-8''a%0D%0ASet-Cookie%3A%20x%3D1%22%3B%20b.txt",
+        "attachment; filename=\"attachment\"; filename*=UTF-8''attachment",
+        "attachment; filename=\"x.bin\"; filename*=UTF-8''x.bin",
     ]
     assert all(r.headers["Content-Security-Policy"] == "sandbox; default-src 'none'" for r in got)
     assert [await r.read() for r in got] == [file.data for file in odd]

@@ -33,8 +33,11 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime(), nullable=False),
     )
     op.create_index("ix_attachments_message_id", "attachments", ["message_id"])
+    # An interaction deleted deletes its files: found by this, not a scan of them all.
+    op.create_index("ix_attachments_interaction_id", "attachments", ["interaction_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_attachments_interaction_id", "attachments")
     op.drop_index("ix_attachments_message_id", "attachments")
     op.drop_table("attachments")

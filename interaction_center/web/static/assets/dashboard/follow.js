@@ -19,11 +19,14 @@ export function follower(read) {
     wanted = false;
     running = true;
     last = Date.now();
-    // A failed read says so itself (``read`` handles its errors); the next change tries again.
-    read().finally(() => {
-      running = false;
-      if (wanted) schedule();
-    });
+    // A failed read says so itself (``read`` handles its errors); the next change tries
+    // again, even after one that threw rather than failed its promise.
+    Promise.resolve()
+      .then(read)
+      .finally(() => {
+        running = false;
+        if (wanted) schedule();
+      });
   }
 
   function schedule() {

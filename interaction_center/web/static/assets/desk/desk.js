@@ -320,16 +320,27 @@ export function agentDesk() {
       }),
   };
 
-  // The browser phone's buttons. Hanging up ends the call for the caller too (the service
-  // ends the conference): ending only this leg would put the caller back in the queue.
+  // The browser phone's buttons. Hanging up a call the agent holds ends it for the caller
+  // too (the service ends the conference): ending only this leg would put the caller back
+  // in the queue. Any other call on the phone (a colleague consulting them) is left by
+  // hanging up this leg alone.
   const phoneActions = {
     answer: () => browserPhone?.answer(),
     decline: () => browserPhone?.decline(),
     mute: (on) => browserPhone?.mute(on),
-    hangUp: () => {
-      const held = state.work.assigned.find((item) => item.channel === "voice");
-      if (held && state.voice?.call_controls) actions.hangUpCall(held.id);
-      else browserPhone?.hangUp();
+    hangUp: async () => {
+      const live = (item) => item.channel === "voice" && state.details[item.id] && !callNow(state.details[item.id]).ended;
+      const held = state.voice?.call_controls ? state.work.assigned.find(live) : undefined;
+      try {
+        if (held) {
+          await api.hangUpCall(held.id);
+          await changed(held.id, "Hung up: complete it when you are done.");
+          return;
+        }
+      } catch {
+        // Not the agent's to end (it moved on meanwhile): their own leg goes.
+      }
+      browserPhone?.hangUp();
     },
   };
 
