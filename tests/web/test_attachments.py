@@ -83,7 +83,7 @@ async def test_a_file_of_an_odd_type_or_name_is_saved_as_bytes_and_runs_nothing(
     assert [r.headers["Content-Type"] for r in got] == types
     assert [r.headers["Content-Disposition"] for r in got] == [
         "attachment; filename=\"page.html\"; filename*=UTF-8''page.html",
-        "attachment; filename=\"a__Set-Cookie: x=1_; b.txt\"; "
+        'attachment; filename="a__Set-Cookie: x=1_; b.txt"; '
         "filename*=UTF-8''a%0D%0ASet-Cookie%3A%20x%3D1%22%3B%20b.txt",
         "attachment; filename=\"attachment\"; filename*=UTF-8''attachment",
         "attachment; filename=\"x.bin\"; filename*=UTF-8''x.bin",

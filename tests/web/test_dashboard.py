@@ -264,9 +264,43 @@ async def test_a_half_typed_priority_keeps_its_row_until_the_supervisor_leaves_i
     await expect(second).to_be_focused()
     assert await second.input_value() == "9"
 
+    # Left, the list shows: the row typed in is that interaction's still (kept by key), now
+    # #1, with what was typed and not set; nothing was set.
     await page.keyboard.press("Tab")
     await expect(second).to_have_count(0, timeout=WAIT_MS)
-    await expect(page.get_by_label("Priority of #1 (SMS)")).to_have_value("0")
+    await expect(page.get_by_label("Priority of #1 (SMS)")).to_have_value("9")
+    [left] = (await (await pages_client.get("/api/v1/queues/support/waiting", headers=other)).json())["waiting"]
+    assert left["priority"] == 0 and left["interaction_id"] != first["interaction_id"]
     await check(page, tmp_path, "left-the-field")
+    assert problems == []
+    await context.close()
+
+
+async def test_a_focused_rows_button_stays_with_its_interaction_as_the_list_moves(
+    pages_client: Client, browser: Browser, tmp_path: Path
+) -> None:
+    """Rows are kept by key: with the focus on #2's *Take over*, #1 leaves the queue and the
+    list is read again; Enter then takes over the interaction that was #2, not the one that
+    moved into its place."""
+    intake = pages_client.app[SERVICES].intake
+    taken = [await intake.receive(sms(sender=f"+1555123000{n}", body=f"Hello {n}"), "support") for n in (1, 2, 3)]
+    await routed(pages_client)
+    first, second, _ = (received.interaction_id for received in taken)
+    context, page, problems = await open_page(browser, pages_client, "/supervisor/", "desk")
+    await sign_in(page, "sam")
+    await page.get_by_label("Queue", exact=True).select_option("support")
+    await page.get_by_role("button", name="Show waiting").click()
+    rows = page.get_by_role("region", name="Waiting interactions").locator("tbody tr")
+    await expect(rows).to_have_count(3, timeout=WAIT_MS)
+    await rows.nth(1).get_by_role("button", name="Take over").focus()
+
+    sam = await login(pages_client, "sam")
+    moved = await pages_client.post(f"/api/v1/interactions/{first}/move", json={"queue": "sales"}, headers=sam)
+    assert moved.status == 200, await moved.text()
+    await expect(rows).to_have_count(2, timeout=WAIT_MS)
+    await page.keyboard.press("Enter")
+    await expect(page.locator(".board-notice")).to_have_text("Taken over: it is yours now.", timeout=WAIT_MS)
+    held = await (await pages_client.get("/api/v1/work", headers=sam)).json()
+    assert [item["id"] for item in held["assigned"]] == [second]
     assert problems == []
     await context.close()

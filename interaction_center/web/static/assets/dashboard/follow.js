@@ -47,10 +47,11 @@ export function follower(read) {
   };
 }
 
-// lit-html puts a list's rows in by place: a row that moved under a half-typed priority
-// or a chosen target would take it to another interaction. So what a read found waits
-// while the focus is in a field of the view's rows (``rows``: a selector under ``root()``),
-// and is shown once the focus leaves it: the latest read of each view. Returns
+// The rows are kept by key (lit-html's repeat), so a field stays with its interaction; but
+// a row that moves or a value read again under a half-typed priority or a chosen target
+// would pull it from under the supervisor. So what a read found waits while the focus is
+// in a field of the view's rows (``rows``: a selector under ``root()``), and is shown once
+// the focus leaves it: the latest read of each view. Returns
 // {whenLeft(rows, show), drop(rows), stop()}.
 export function fieldHold(root) {
   const held = new Map();

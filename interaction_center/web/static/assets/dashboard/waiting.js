@@ -2,6 +2,7 @@
 // with it: change its priority, move it to another queue or agent, take it over (not a
 // call), read its transcript. The transcript is read-only, and a customer's words are
 // put in as text (lit-html never makes markup of a value).
+import { repeat } from "../vendor/lit-html-3.3.3/directives/repeat.js";
 import { html, nothing } from "../vendor/lit-html-3.3.3/lit-html.js";
 import { channelLabel, duration, since } from "./format.js";
 import { scrollTable, submitted } from "./table.js";
@@ -29,7 +30,8 @@ function entries(list, queues, agents, now, act, busy) {
   return scrollTable(
     "Waiting interactions",
     ["Waiting", "Channel", "Priority", "Move to", "Act"],
-    list.map((entry, index) => {
+    // By key: a row, its focus and its fields stay with their interaction as the list moves.
+    repeat(list, (entry) => entry.interaction_id, (entry, index) => {
       const which = `#${index + 1} (${channelLabel(entry.channel)})`;
       return html`<tr>
         <th scope="row">

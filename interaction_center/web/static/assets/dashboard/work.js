@@ -1,6 +1,7 @@
 // What one agent holds, offered and set aside (their work list, GET /agents/{id}/work),
 // for a supervisor to read, move or take over, or to join a call on (listen, whisper to the
 // agent, barge in). The latest message is the customer's or agent's text, put in as text.
+import { repeat } from "../vendor/lit-html-3.3.3/directives/repeat.js";
 import { html, nothing } from "../vendor/lit-html-3.3.3/lit-html.js";
 import { NONE, channelLabel } from "./format.js";
 import { scrollTable } from "./table.js";
@@ -48,7 +49,7 @@ export function workView({ agent, work }, queues, agents, busy, act) {
         ? scrollTable(
             `Interactions of ${who}`,
             ["Customer", "Channel", "State", "Latest message", "Move to", "Act"],
-            items.map((item, index) => {
+            repeat(items, (item) => item.id, (item, index) => {
               const which = `${who}'s #${index + 1} (${channelLabel(item.channel)})`;
               return html`<tr>
                 <th scope="row">${item.customer_name || NONE}</th>
