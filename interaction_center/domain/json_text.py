@@ -37,10 +37,7 @@ def encoded(value: Any) -> bytes:
 
 
 def dumps(value: Any) -> str:
-    try:
-        return orjson.dumps(value, option=_OPTIONS).decode()
-    except orjson.JSONEncodeError:
-        return json.dumps(value)
+    return encoded(value).decode()
 
 
 def loads(text: str) -> Any:
