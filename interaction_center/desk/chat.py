@@ -63,6 +63,18 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+async def _opened(session: AsyncSession, token: str) -> ChatSession:
+    """The session the token opens; ``chat.bad_token`` for none."""
+    row = await chat_store.by_token_hash(session, token_digest(token))
+    if row is None:
+        raise Unauthorized("this chat token is not valid", code="chat.bad_token")
+    return row
+
+
+def _visitor(row: ChatSession) -> Visitor:
+    return Visitor(row.id, row.display_name, row.email, row.phone)
+
+
 class ChatDesk:
     def __init__(
         self,
@@ -133,9 +145,7 @@ class ChatDesk:
         """The session the token opens, with its latest interaction, that one's messages and
         the display name of the agent who has it."""
         async with self._sessions() as session:
-            row = await chat_store.by_token_hash(session, token_digest(token))
-            if row is None:
-                raise Unauthorized("this chat token is not valid", code="chat.bad_token")
+            row = await _opened(session, token)
             interaction = await chat_store.latest_interaction(session, thread_key(row.id))
             messages: Sequence[MessageFields] = []
             if interaction is not None:
@@ -147,11 +157,10 @@ class ChatDesk:
             if interaction is not None and interaction.state == InteractionState.ASSIGNED:
                 agent_id = interaction.assigned_agent_id
                 agent = None if agent_id is None else await agent_store.get(session, agent_id)
-        visitor = Visitor(row.id, row.display_name, row.email, row.phone)
         if interaction is not None and InteractionState(interaction.state).is_open:
             self._current[row.id] = interaction.id
         return Resumed(
-            visitor,
+            _visitor(row),
             interaction_id=None if interaction is None else interaction.id,
             state=None if interaction is None else interaction.state,
             agent_name=None if agent is None else agent.display_name,
@@ -161,10 +170,7 @@ class ChatDesk:
 
     async def visitor(self, token: str) -> Visitor:
         async with self._sessions() as session:
-            row = await chat_store.by_token_hash(session, token_digest(token))
-        if row is None:
-            raise Unauthorized("this chat token is not valid", code="chat.bad_token")
-        return Visitor(row.id, row.display_name, row.email, row.phone)
+            return _visitor(await _opened(session, token))
 
     async def receive(
         self, visitor: Visitor, client_id: str, body: str, files: tuple[Attachment, ...] = ()
