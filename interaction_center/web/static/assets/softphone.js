@@ -33,9 +33,10 @@ function loadSdk() {
   return loading;
 }
 
-// ``onChange(phone)`` after each change, phone being {phase, muted, since, problem}: phase
-// "connecting", "ready", "offline", "ringing" (a call waits to be answered here) or
-// "talking" (since: when it was answered).
+// ``onChange(phone, rang)`` after each change, phone being {phase, muted, since, problem}:
+// phase "connecting", "ready", "offline", "ringing" (a call waits to be answered here) or
+// "talking" (since: when it was answered); ``rang``: it has just started ringing. What it
+// returns is the phone bar's ``act`` as it is.
 export function softphone(onChange) {
   let device = null;
   let call = null;
@@ -43,8 +44,9 @@ export function softphone(onChange) {
   let phone = { phase: "connecting", muted: false, since: 0, problem: "" };
 
   function set(changes) {
+    const rang = changes.phase === "ringing" && phone.phase !== "ringing";
     phone = { ...phone, ...changes };
-    if (!stopped) onChange(phone);
+    if (!stopped) onChange(phone, rang);
   }
 
   async function renew() {

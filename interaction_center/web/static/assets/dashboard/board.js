@@ -49,15 +49,9 @@ export function dashboard() {
   const waitingFollower = follower(() => readWaiting());
   const workFollower = follower(() => readWork(true));
   let hold = null;
-  // The browser phone a supervisor with no phone of their own joins calls on.
+  // The browser phone a supervisor with no phone of their own joins calls on; its Hang up
+  // leaves the call, ending only the supervisor's own leg.
   let phone = null;
-  const phoneActions = {
-    answer: () => phone?.answer(),
-    decline: () => phone?.decline(),
-    mute: (on) => phone?.mute(on),
-    // The supervisor's own leg: leaving the call ends only it.
-    hangUp: () => phone?.hangUp(),
-  };
 
   function start(element, _shell, agent) {
     root = element;
@@ -103,10 +97,9 @@ export function dashboard() {
     showPage();
     api.voiceSetup().then((voice) => {
       if (!voice.browser_calls || agent.phone || !root) return;
-      phone = softphone((phoneCall) => {
-        const ringing = phoneCall.phase === "ringing" && state.phoneCall?.phase !== "ringing";
+      phone = softphone((phoneCall, rang) => {
         set({ phoneCall });
-        if (ringing) root?.querySelector("#phone-answer")?.focus();
+        if (rang) root?.querySelector("#phone-answer")?.focus();
       });
     }, () => {});
   }
@@ -313,7 +306,7 @@ export function dashboard() {
         <p class="link link-${state.link}" role="status">${LINKS[state.link]}</p>
       </nav>
       <p class="board-notice" role="status">${state.notice}</p>
-      ${state.phoneCall ? phoneBar(state.phoneCall, now, phoneActions) : nothing}
+      ${state.phoneCall ? phoneBar(state.phoneCall, now, phone) : nothing}
       ${current === "#floor" ? floorView(rows, now) : adminView(admin, current)}
     `;
   }

@@ -258,11 +258,7 @@ export function agentDesk() {
         await changed(id, `Handed over to ${name}.`);
         close(id);
       }, "Not handed over"),
-    hangUpCall: (id) =>
-      attempt(async () => {
-        await api.hangUpCall(id);
-        await changed(id, "Hung up: complete it when you are done.");
-      }, "Not hung up"),
+    hangUpCall: (id) => attempt(() => hangUp(id), "Not hung up"),
     complete: (id, disposition, note) => {
       const code = dispositionsOf(state.details[id]).find((d) => d.code === disposition);
       if (code?.note_required && !note) {
@@ -320,38 +316,34 @@ export function agentDesk() {
       }),
   };
 
-  // The browser phone's buttons. Hanging up a call the agent holds ends it for the caller
-  // too (the service ends the conference): ending only this leg would put the caller back
-  // in the queue. Any other call on the phone (a colleague consulting them) is left by
-  // hanging up this leg alone.
-  const phoneActions = {
-    answer: () => browserPhone?.answer(),
-    decline: () => browserPhone?.decline(),
-    mute: (on) => browserPhone?.mute(on),
-    hangUp: async () => {
-      const live = (item) => item.channel === "voice" && state.details[item.id] && !callNow(state.details[item.id]).ended;
-      const held = state.voice?.call_controls ? state.work.assigned.find(live) : undefined;
-      try {
-        if (held) {
-          await api.hangUpCall(held.id);
-          await changed(held.id, "Hung up: complete it when you are done.");
-          return;
-        }
-      } catch {
-        // Not the agent's to end (it moved on meanwhile): their own leg goes.
+  async function hangUp(id) {
+    await api.hangUpCall(id);
+    await changed(id, "Hung up: complete it when you are done.");
+  }
+
+  // The browser phone's Hang up. A call the agent holds is ended for the caller too (the
+  // service ends the conference): ending only this leg would put the caller back in the
+  // queue. Any other call on the phone (a colleague consulting them) is left by hanging
+  // up this leg alone.
+  async function hangUpPhone() {
+    const live = (item) => item.channel === "voice" && state.details[item.id] && !callNow(state.details[item.id]).ended;
+    const held = state.voice?.call_controls ? state.work.assigned.find(live) : undefined;
+    try {
+      if (held) {
+        await hangUp(held.id);
+        return;
       }
-      browserPhone?.hangUp();
-    },
-  };
+    } catch {
+      // Not the agent's to end (it moved on meanwhile): their own leg goes.
+    }
+    browserPhone?.hangUp();
+  }
 
   function startPhone(agent) {
     api.voiceSetup().then((voice) => {
       update({ voice });
       if (voice.browser_calls && !agent.phone && host) {
-        browserPhone = softphone((phoneCall) => {
-          const ringing = phoneCall.phase === "ringing" && state.phoneCall?.phase !== "ringing";
-          update({ phoneCall }, ringing ? "#phone-answer" : undefined);
-        });
+        browserPhone = softphone((phoneCall, rang) => update({ phoneCall }, rang ? "#phone-answer" : undefined));
       }
     }, () => {});
   }
@@ -368,7 +360,7 @@ export function agentDesk() {
 
   const keys = {
     accept: () => state.offers[0] && accept(state.offers[0]),
-    answer: () => state.phoneCall?.phase === "ringing" && phoneActions.answer(),
+    answer: () => state.phoneCall?.phase === "ringing" && browserPhone?.answer(),
     reply: () => state.current && host.querySelector(`#reply-${CSS.escape(state.current)}`)?.focus(),
     complete: () => {
       if (!state.current) return;
@@ -401,7 +393,9 @@ export function agentDesk() {
           : nothing}
         <button type="button" class="secondary" @click=${() => host.querySelector("#shortcuts").showModal()}>Keyboard shortcuts</button>
       </div>
-      ${state.phoneCall ? phoneBar(state.phoneCall, state.now, phoneActions, "Alt+P") : nothing}
+      ${state.phoneCall
+        ? phoneBar(state.phoneCall, state.now, { ...browserPhone, hangUp: hangUpPhone }, "Alt+P")
+        : nothing}
       ${offerToasts(state.offers, state.now, state.names, { accept, reject })}
       <p class="notice" aria-live="polite">${state.notice}</p>
       ${state.error ? html`<p class="error" role="alert">${state.error}</p>` : nothing}
