@@ -54,6 +54,15 @@ async def queued_caller(client: Client, said: str = "") -> Caller:
     return caller
 
 
+async def on_the_call(client: Client, caller: Caller) -> str:
+    """Alice takes the caller's call through the API, and the conference is on: its id."""
+    alice = await login(client, "alice")
+    await set_status(client, alice, "available")
+    interaction_id = str((await accept_first(client, alice))["id"])
+    await conference_started(caller, interaction_id)
+    return interaction_id
+
+
 @pytest.mark.parametrize("size", SIZES)
 async def test_a_call_rings_shows_its_ivr_steps_and_its_hang_up_and_is_completed(
     calls_client: Client, browser: Browser, twilio_stub: TwilioStub, tmp_path: Path, size: str
@@ -144,10 +153,7 @@ async def test_a_supervisor_listens_whispers_and_barges_in_from_the_dashboard(
     await page.get_by_role("button", name="Show waiting").click()
     await expect(page.get_by_role("button", name="Transcript")).to_have_count(1, timeout=WAIT_MS)
     await expect(page.get_by_role("button", name="Take over")).to_have_count(0)
-    alice = await login(calls_client, "alice")
-    await set_status(calls_client, alice, "available")
-    interaction_id = str((await accept_first(calls_client, alice))["id"])
-    await conference_started(caller, interaction_id)
+    interaction_id = await on_the_call(calls_client, caller)
     await page.get_by_role("button", name="Work of alice").click()
     call = page.get_by_role("group", name=re.compile(r"^Join the call of alice's #1"))
     notice = page.locator(".board-notice")
@@ -234,10 +240,7 @@ async def test_the_mode_pressed_is_the_services_after_a_reload_and_until_the_leg
     calls_client: Client, browser: Browser, twilio_stub: TwilioStub, tmp_path: Path
 ) -> None:
     caller = await queued_caller(calls_client)
-    alice = await login(calls_client, "alice")
-    await set_status(calls_client, alice, "available")
-    interaction_id = str((await accept_first(calls_client, alice))["id"])
-    await conference_started(caller, interaction_id)
+    interaction_id = await on_the_call(calls_client, caller)
     context, page, problems = await open_page(browser, calls_client, "/supervisor/", "desk")
     await sign_in(page, "sam")
     call = page.get_by_role("group", name=re.compile(r"^Join the call of alice's #1"))

@@ -20,14 +20,14 @@ from playwright.async_api import Browser, BrowserContext, expect
 
 from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
-from tests.support import ADMIN, AppFactory, Client, accept_first, login, set_status
+from tests.support import ADMIN, AppFactory, Client
 from tests.twilio_stub import TwilioStub
 from tests.voice.support import CONFERENCE_SID, conference_started, voice_settings
 from tests.voice.test_voice_token import API_KEY, APP, SECRET
 from tests.web.browser import SIZES, WAIT_MS, open_page
 from tests.web.test_dashboard import check, sign_in
 from tests.web.test_desk import looks_right, signed_in
-from tests.web.test_desk_calls import queued_caller
+from tests.web.test_desk_calls import on_the_call, queued_caller
 from tests.web.twilio_signalling import Signalling, far_end
 
 READY = "Browser phone ready: calls you accept ring here."
@@ -127,10 +127,7 @@ async def test_a_supervisor_listens_in_on_the_dashboards_browser_phone_and_leave
     phone_client: Client, browser: Browser, twilio_stub: TwilioStub, tmp_path: Path, size: str
 ) -> None:
     caller = await queued_caller(phone_client)
-    alice = await login(phone_client, "alice")
-    await set_status(phone_client, alice, "available")
-    interaction_id = str((await accept_first(phone_client, alice))["id"])
-    await conference_started(caller, interaction_id)
+    await on_the_call(phone_client, caller)
     signalling = Signalling(SECRET)
     context, page, problems = await open_page(browser, phone_client, "/supervisor/", size)
     await signalling.attach(context)
