@@ -80,17 +80,25 @@ class SocketGroups(Generic[Frame]):
         if not sockets:
             return False
         data = dumps(frame)
-        loop = asyncio.get_running_loop()
         for socket in sockets:
-            backlog = self._backlog[socket] = self._backlog.get(socket, 0) + len(data)
-            sending = asyncio.ensure_future(socket.send_str(data))
-            self._sending.add(sending)
-            # Never cancelled: aiohttp's wait for a socket to drain is one future that
-            # every sender on the socket shares, and cancelling it would cancel them all.
-            allowance = SEND_SECONDS + backlog / SLOWEST_READER_BYTES_PER_SECOND
-            overdue = loop.call_later(allowance, self._overdue, owner, socket, sending)
-            sending.add_done_callback(partial(self._sent, owner, socket, overdue, len(data)))
+            self._send(owner, socket, data)
         return True
+
+    def push_to(self, owner: str, socket: web.WebSocketResponse, frame: Frame) -> None:
+        """Send the frame to one of the owner's sockets (what it alone is owed), in order
+        with what is pushed to all of them."""
+        if not socket.closed:
+            self._send(owner, socket, dumps(frame))
+
+    def _send(self, owner: str, socket: web.WebSocketResponse, data: str) -> None:
+        backlog = self._backlog[socket] = self._backlog.get(socket, 0) + len(data)
+        sending = asyncio.ensure_future(socket.send_str(data))
+        self._sending.add(sending)
+        # Never cancelled: aiohttp's wait for a socket to drain is one future that every
+        # sender on the socket shares, and cancelling it would cancel them all.
+        allowance = SEND_SECONDS + backlog / SLOWEST_READER_BYTES_PER_SECOND
+        overdue = asyncio.get_running_loop().call_later(allowance, self._overdue, owner, socket, sending)
+        sending.add_done_callback(partial(self._sent, owner, socket, overdue, len(data)))
 
     def _sent(
         self,

@@ -25,6 +25,8 @@ from interaction_center.domain.wire import (
     IdentityBody,
     InteractionBody,
     LoginBody,
+    LogPlace,
+    LogPositions,
     MeBody,
     MessageBody,
     MonitorMode,
@@ -342,11 +344,11 @@ def chat_history(rows: Sequence[MessageFields]) -> list[ChatLine]:
     ]
 
 
-def hello_frame(row: Agent, offers: list[InteractionBody]) -> HelloFrame:
-    return {"type": "hello", "agent": agent(row), "offers": offers}
+def hello_frame(row: Agent, offers: list[InteractionBody], log: LogPositions | None, *, resumed: bool) -> HelloFrame:
+    return {"type": "hello", "agent": agent(row), "offers": offers, "log": log, "resumed": resumed}
 
 
-def offer_frame(interaction_id: str, offer: OpenOffer, latest: tuple[str, str] | None) -> OfferFrame:
+def offer_frame(interaction_id: str, offer: OpenOffer, latest: tuple[str, str] | None, log: LogPlace) -> OfferFrame:
     """``latest``: the sender and body of the interaction's last inbound message."""
     preview: Preview = {} if latest is None else {"from": latest[0], "body": latest[1][:PREVIEW_CHARS]}
     return {
@@ -359,12 +361,13 @@ def offer_frame(interaction_id: str, offer: OpenOffer, latest: tuple[str, str] |
         "expires_at": offer.expires_at.isoformat(),
         "preview": preview,
         "transfer_note": offer.transfer_note,
+        "log": log,
     }
 
 
-def status_frame(status: str, reason: str | None) -> StatusFrame:
-    return {"type": "status", "status": status, "reason": reason}
+def status_frame(status: str, reason: str | None, log: LogPlace) -> StatusFrame:
+    return {"type": "status", "status": status, "reason": reason, "log": log}
 
 
-def new_message_frame(row: Message) -> NewMessageFrame:
-    return {"type": "message", "interaction_id": row.interaction_id, "message": message(row)}
+def new_message_frame(row: Message, log: LogPlace) -> NewMessageFrame:
+    return {"type": "message", "interaction_id": row.interaction_id, "message": message(row), "log": log}

@@ -184,6 +184,13 @@ async def counted(client: Client) -> None:
     await _read_past(services.counting, head)
 
 
+async def pushed(client: Client) -> None:
+    """Wait until the agents' pushes have gone out for every event committed so far."""
+    services = client.app[SERVICES]
+    head = await services.writer.run(lambda conn: events.head(conn, events.INTERACTIONS))
+    await _read_past(services.pushes.reader, head)
+
+
 async def _read_past(consumer: LogConsumer[Any], head: int) -> None:
     for _ in range(1000):
         if consumer.reached >= head:

@@ -104,6 +104,7 @@ def test_the_check_finds_a_missing_an_undeclared_and_a_mistyped_key() -> None:
     frame = {"type": "offer_closed", "offer_id": 7, "reason": "timeout", "extra": 1}
     assert conformance_errors(frame, wire.OfferClosedFrame, "f") == [
         "f: missing 'interaction_id'",
+        "f: missing 'log'",
         "f: undeclared 'extra'",
         "f.offer_id: 7 is not a str",
     ]
@@ -209,12 +210,15 @@ async def test_every_frame_and_body_the_service_sends_is_its_declared_shape(
     await call("GET", f"/api/v1/customers/{record['customer_id']}", wire.CustomerBody, as_="alice")
     await call("GET", "/api/v1/agents", wire.AgentsBody, as_="sam")
     await call("GET", "/api/v1/queues", wire.QueuesBody, as_="sam")
-    # The visitor ends the chat and the agent hears it; the agent completes it; the visitor rates it.
+    # The visitor ends the chat and the agent hears it; the supervisor takes it over (the
+    # agent hears that too) and completes it; the visitor rates it.
     await visitor.socket.send_json({"type": "end"})
     await agent.next("customer_ended")
     await visitor.next("ended")
+    await call("POST", f"/api/v1/interactions/{interaction_id}/take-over", wire.InteractionBody, as_="sam")
+    await agent.next("work_taken")
     complete = f"/api/v1/interactions/{interaction_id}/complete"
-    await call("POST", complete, wire.InteractionBody, as_="alice", json={"disposition": "resolved"})
+    await call("POST", complete, wire.InteractionBody, as_="sam", json={"disposition": "resolved"})
     await visitor.next("ended")
     await visitor.socket.send_json({"type": "rate", "score": 5, "comment": "Quick and kind"})
     await visitor.next("rated")

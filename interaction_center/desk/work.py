@@ -396,6 +396,8 @@ class AgentWork:
             return
         if self._on_transferring is not None:
             await self._on_transferring(interaction)
+        # Who held it: told (when it was not them) that it is theirs no more.
+        data["from_agent_id"] = interaction.assigned_agent_id
         await self._dispatcher.transfer(actor, interaction.id, entry, data, holder=interaction.assigned_agent_id)
 
     async def _held(self, session: AsyncSession, agent: Agent, interaction_id: str) -> Interaction:

@@ -93,6 +93,12 @@ class LogConsumer(Generic[Loaded]):
         return self._stream
 
     @property
+    def reading_to(self) -> int:
+        """While a batch is handled: the last number its read covered."""
+        assert self._read_to is not None, "asked while no batch is handled"
+        return self._read_to
+
+    @property
     def reached(self) -> int:
         """The last event handled (its number), or where the consumer started."""
         return self._reached if self._reached is not None else self._recorded or 0

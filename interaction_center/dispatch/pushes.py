@@ -12,21 +12,36 @@ before its interaction frames: an agent hears it is available again before it he
 the offer that made. What a frame says is read in the same transaction: an offer no
 longer open is not pushed. Pushes are this process's own (its sockets), so the reader
 starts at the head at every start and records no position (``durable=False``); a socket
-starts from its ``hello`` snapshot, and the frames are best effort beside it."""
+starts from its ``hello`` snapshot.
+
+Each frame names the event it was made of (``log``: stream and number). A socket that
+reconnects naming the last of each it saw (``joining``) gets the frames of the events
+since, read from the log, before any live one, as long as they are within the last
+``REPLAY_EVENTS`` of each stream; further behind, its desk reads its state again."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 from sqlalchemy import Connection
 
 from interaction_center import wire
 from interaction_center.dispatch.consumer import BATCH, LogConsumer
 from interaction_center.dispatch.notifier import AgentHub
-from interaction_center.domain.wire import AgentFrame, customer_ended_frame, monitor_frame, offer_closed_frame
+from interaction_center.domain.wire import (
+    AgentFrame,
+    LogPlace,
+    LogPositions,
+    customer_ended_frame,
+    monitor_frame,
+    offer_closed_frame,
+    work_taken_frame,
+)
 from storage import events
 from storage import intake_rows as rows
 from storage import pushes as reads
@@ -52,8 +67,13 @@ _ENDED = frozenset({"customer_ended", "call_ended"})
 # A supervisor's leg on a call: put on it (or its mode changed), ended. Told to the
 # supervisor, whose dashboard shows how they are on it.
 _MONITORING = frozenset({"call_monitored", "call_monitor_ended"})
-PUSHED = frozenset({"offered", "message_received", *_ENDED, *_CLOSED, *_MONITORING})
+# An interaction taken from its agent by someone else: a supervisor's take-over or move.
+_TAKEN: dict[str, Literal["taken_over", "transferred"]] = {"taken_over": "taken_over", "transferred": "transferred"}
+PUSHED = frozenset({"offered", "message_received", *_ENDED, *_CLOSED, *_MONITORING, *_TAKEN})
 _STATES = frozenset({"status_changed"})
+# How far behind a reconnecting socket may be, in events of each stream, and still be
+# sent what it missed: a few minutes of a busy centre, read in one go.
+REPLAY_EVENTS = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,32 +110,62 @@ def interaction_frames(conn: Connection, read: Sequence[LoggedEvent]) -> Frames:
     return frames
 
 
+def _place(event: LoggedEvent) -> LogPlace:
+    return {"stream": cast(Literal["interactions", "agents"], event.stream), "seq": event.seq}
+
+
 def _frame(event: LoggedEvent, named: _Named) -> tuple[str, AgentFrame] | None:
-    data = event.data
+    data, place = event.data, _place(event)
     if event.type == "offered":
         offer = named.offers.get(event.subject)
         if offer is None or offer.offer_id != data["offer_id"]:
             return None
-        return data["agent_id"], wire.offer_frame(event.subject, offer, named.latest.get(event.subject))
+        return data["agent_id"], wire.offer_frame(event.subject, offer, named.latest.get(event.subject), place)
     if event.type in _CLOSED and "offer_id" in data:
-        return data["agent_id"], offer_closed_frame(data["offer_id"], event.subject, _CLOSED[event.type])
+        return data["agent_id"], offer_closed_frame(data["offer_id"], event.subject, _CLOSED[event.type], place)
     if event.type == "message_received" and data.get("message_id") in named.held:
         agent_id, message = named.held[data["message_id"]]
-        return agent_id, wire.new_message_frame(message)
+        return agent_id, wire.new_message_frame(message, place)
     if event.type in _ENDED and "agent_id" in data:
-        return data["agent_id"], customer_ended_frame(event.subject)
+        return data["agent_id"], customer_ended_frame(event.subject, place)
     if event.type in _MONITORING and isinstance(data.get("supervisor"), str):
         mode = data["mode"] if event.type == "call_monitored" else None
-        return data["supervisor"], monitor_frame(event.subject, mode)
+        return data["supervisor"], monitor_frame(event.subject, mode, place)
+    taken_from = data.get("from_agent_id")
+    if event.type in _TAKEN and isinstance(taken_from, str) and taken_from != event.actor_id:
+        # An agent who transferred their own interaction knows; one who lost it to
+        # another's hand hears of it.
+        return taken_from, work_taken_frame(event.subject, _TAKEN[event.type], event.actor_id, place)
     return None
 
 
 def status_frames(read: Sequence[LoggedEvent]) -> Frames:
     return [
-        (event.subject, wire.status_frame(event.data["to"], event.data.get("reason")))
+        (event.subject, wire.status_frame(event.data["to"], event.data.get("reason"), _place(event)))
         for event in read
         if event.type == "status_changed" and "to" in event.data
     ]
+
+
+def missed_frames(conn: Connection, agent_id: str, since: LogPositions, upto: LogPositions) -> Frames | None:
+    """The agent's frames of the events after ``since`` up to ``upto`` (where the live
+    pushes are), status first, as the reader sends them; None when ``since`` is not within
+    the last ``REPLAY_EVENTS`` of a stream (or not a position of this log)."""
+    streams = (
+        (events.AGENTS, since["agents"], upto["agents"], _STATES),
+        (events.INTERACTIONS, since["interactions"], upto["interactions"], PUSHED),
+    )
+    read: list[list[LoggedEvent]] = []
+    for stream, after, last, types in streams:
+        if not 0 <= last - after <= REPLAY_EVENTS:
+            return None
+        page = events.read(conn, stream, after, REPLAY_EVENTS, types)
+        read.append([event for event in page.events if event.seq <= last])
+    states, happened = read
+    frames = status_frames([event for event in states if event.subject == agent_id]) + interaction_frames(
+        conn, happened
+    )
+    return [(owner, frame) for owner, frame in frames if owner == agent_id]
 
 
 class AgentPushes:
@@ -123,17 +173,33 @@ class AgentPushes:
     hear of."""
 
     def __init__(self, writer: Writer, hub: AgentHub) -> None:
-        # The agents stream's place: moved on the event loop once a read's frames are out,
-        # so a read that failed is read again from where the last one ended. Reads never
-        # overlap: the next is submitted only after the last one's frames are pushed.
+        # The agents stream's place: moved on the event loop once a read is in, so a read
+        # that failed is read again from where the last one ended. Reads never overlap:
+        # the next is submitted only after the last one's frames are pushed.
         self._agents_after: int | None = None
         self.reader = LogConsumer(
             "agent-pushes", events.INTERACTIONS, PUSHED, writer, self._read, self._push, from_head=True, durable=False
         )
+        self._writer = writer
         self._hub = hub
+        # Held while a socket joins: no frame is pushed meanwhile, so it is sent what it
+        # missed up to where the pushes stand, and every later frame live.
+        self._joining = asyncio.Lock()
+        self._pushed: LogPositions | None = None
 
     def wake(self) -> None:
         self.reader.wake()
+
+    @asynccontextmanager
+    async def joining(self) -> AsyncIterator[LogPositions | None]:
+        """Hold the pushes while a socket joins (attached to the hub inside); what it
+        gives is how far they have gone, None before the first read."""
+        async with self._joining:
+            yield self._pushed
+
+    async def missed(self, agent_id: str, since: LogPositions, upto: LogPositions) -> Frames | None:
+        """``missed_frames``, read by the writer (inside ``joining``)."""
+        return await self._writer.submit(lambda conn: missed_frames(conn, agent_id, since, upto))
 
     def _read(self, conn: Connection, read: Sequence[LoggedEvent]) -> tuple[Frames, int, bool]:
         """The read's frames, the agents stream's place after it, and whether more of that
@@ -144,8 +210,13 @@ class AgentPushes:
         return frames, states.to, len(states.events) == BATCH
 
     async def _push(self, read: tuple[Frames, int, bool]) -> None:
+        # The place moves before waiting on a joining socket: a read submitted meanwhile
+        # starts after this one.
         frames, self._agents_after, more = read
-        for agent_id, frame in frames:
-            self._hub.push(agent_id, frame)
+        async with self._joining:
+            for agent_id, frame in frames:
+                self._hub.push(agent_id, frame)
+            # The interactions stream's part of this read ends where its next one starts.
+            self._pushed = {"interactions": self.reader.reading_to, "agents": self._agents_after}
         if more:
             self.reader.wake()

@@ -695,12 +695,33 @@ def error_frame(code: str, message: str) -> ErrorFrame:
 # --- The agents' WebSocket (GET /api/v1/ws) -----------------------------------------------
 
 
+class LogPlace(TypedDict):
+    """Where the event a frame was made of stands in the event log: its stream and number.
+    A socket that reconnects names the last of each stream it saw, and gets what followed."""
+
+    stream: Literal["interactions", "agents"]
+    seq: int
+
+
+class LogPositions(TypedDict):
+    """How far the agents' pushes have gone in each stream: the frames of later events
+    follow on this socket."""
+
+    interactions: int
+    agents: int
+
+
 class HelloFrame(TypedDict):
-    """The first frame: who the agent is and what is offered to them now."""
+    """The first frame: who the agent is and what is offered to them now; where the
+    pushes stand (null until the service has read the log once); and whether the frames
+    missed since the positions the socket was opened with follow (``resumed``), or are
+    for the desk to read again."""
 
     type: Literal["hello"]
     agent: AgentBody
     offers: list[InteractionBody]
+    log: LogPositions | None
+    resumed: bool
 
 
 # Who wrote and what, cut short; empty for an interaction with no inbound message.
@@ -717,6 +738,7 @@ class OfferFrame(TypedDict):
     expires_at: str
     preview: Preview
     transfer_note: str | None
+    log: LogPlace
 
 
 class OfferClosedFrame(TypedDict):
@@ -724,12 +746,14 @@ class OfferClosedFrame(TypedDict):
     offer_id: str
     interaction_id: str
     reason: Literal["timeout", "revoked", "abandoned"]
+    log: LogPlace
 
 
 class StatusFrame(TypedDict):
     type: Literal["status"]
     status: str
     reason: str | None
+    log: LogPlace
 
 
 class NewMessageFrame(TypedDict):
@@ -738,6 +762,7 @@ class NewMessageFrame(TypedDict):
     type: Literal["message"]
     interaction_id: str
     message: MessageBody
+    log: LogPlace
 
 
 class CustomerTypingFrame(TypedDict):
@@ -751,6 +776,7 @@ class CustomerEndedFrame(TypedDict):
 
     type: Literal["customer_ended"]
     interaction_id: str
+    log: LogPlace
 
 
 class MonitorFrame(TypedDict):
@@ -761,6 +787,18 @@ class MonitorFrame(TypedDict):
     type: Literal["monitor"]
     interaction_id: str
     mode: MonitorMode | None
+    log: LogPlace
+
+
+class WorkTakenFrame(TypedDict):
+    """An interaction the agent held is theirs no more, by someone else's hand: a
+    supervisor took it over, or moved it to another queue or agent (``by``: who)."""
+
+    type: Literal["work_taken"]
+    interaction_id: str
+    reason: Literal["taken_over", "transferred"]
+    by: str | None
+    log: LogPlace
 
 
 class PongFrame(TypedDict):
@@ -796,6 +834,7 @@ AgentFrame = (
     | CustomerTypingFrame
     | CustomerEndedFrame
     | MonitorFrame
+    | WorkTakenFrame
     | PongFrame
     | ErrorFrame
     | FloorFrame
@@ -804,21 +843,33 @@ AgentFrame = (
 
 
 def offer_closed_frame(
-    offer_id: str, interaction_id: str, reason: Literal["timeout", "revoked", "abandoned"]
+    offer_id: str, interaction_id: str, reason: Literal["timeout", "revoked", "abandoned"], log: LogPlace
 ) -> OfferClosedFrame:
-    return {"type": "offer_closed", "offer_id": offer_id, "interaction_id": interaction_id, "reason": reason}
+    return {
+        "type": "offer_closed",
+        "offer_id": offer_id,
+        "interaction_id": interaction_id,
+        "reason": reason,
+        "log": log,
+    }
 
 
 def customer_typing_frame(interaction_id: str) -> CustomerTypingFrame:
     return {"type": "customer_typing", "interaction_id": interaction_id}
 
 
-def customer_ended_frame(interaction_id: str) -> CustomerEndedFrame:
-    return {"type": "customer_ended", "interaction_id": interaction_id}
+def customer_ended_frame(interaction_id: str, log: LogPlace) -> CustomerEndedFrame:
+    return {"type": "customer_ended", "interaction_id": interaction_id, "log": log}
 
 
-def monitor_frame(interaction_id: str, mode: MonitorMode | None) -> MonitorFrame:
-    return {"type": "monitor", "interaction_id": interaction_id, "mode": mode}
+def monitor_frame(interaction_id: str, mode: MonitorMode | None, log: LogPlace) -> MonitorFrame:
+    return {"type": "monitor", "interaction_id": interaction_id, "mode": mode, "log": log}
+
+
+def work_taken_frame(
+    interaction_id: str, reason: Literal["taken_over", "transferred"], by: str | None, log: LogPlace
+) -> WorkTakenFrame:
+    return {"type": "work_taken", "interaction_id": interaction_id, "reason": reason, "by": by, "log": log}
 
 
 def pong_frame() -> PongFrame:

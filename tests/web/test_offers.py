@@ -44,7 +44,9 @@ async def test_an_unanswered_offer_goes_back_to_the_head_of_its_queue_and_to_the
         "offer_id": first["offer_id"],
         "interaction_id": first["interaction_id"],
         "reason": "timeout",
+        "log": {"stream": "interactions", "seq": closed["log"]["seq"]},
     }
+    assert closed["log"]["seq"] > first["log"]["seq"]
     status = await next_frame(alice_socket, "status")
     assert status["status"] == "away" and status["reason"] == "missed"
 

@@ -30,7 +30,9 @@ async def test_a_state_another_writer_gives_an_agent_reaches_the_agents_socket(c
         agent.status, agent.status_reason = "away", "supervisor"
         session.add(events.agent_event(alice_id, "status_changed", SYSTEM, data, utcnow()))
 
-    assert await next_frame(socket, "status") == {"type": "status", "status": "away", "reason": "supervisor"}
+    status = await next_frame(socket, "status")
+    place = {"stream": "agents", "seq": status["log"]["seq"]}
+    assert status == {"type": "status", "status": "away", "reason": "supervisor", "log": place}
     await socket.close()
 
 
@@ -62,6 +64,7 @@ async def test_an_offer_another_writer_records_reaches_its_agent_with_its_previe
         "expires_at": expires.isoformat(),
         "preview": {"from": "+15551230001", "body": "Is my order late?"},
         "transfer_note": None,
+        "log": {"stream": "interactions", "seq": frame["log"]["seq"]},
     }
     await socket.close()
 

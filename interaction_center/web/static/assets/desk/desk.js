@@ -81,8 +81,9 @@ export function agentDesk() {
     }
   }
 
-  // What the socket may have missed while it was away is read again, not replayed.
-  async function catchUp() {
+  // The whole state read again: on the first hello, and after a drop the service could not
+  // replay (too far behind); otherwise the frames missed follow the hello.
+  async function readAgain() {
     const [work, agent] = await Promise.all([api.work(), api.me()]);
     shell.agentChanged(agent);
     update({ work, names: offeredNames(work), wrapUp: wrapUpOf(agent), phone: agent.phone });
@@ -98,7 +99,7 @@ export function agentDesk() {
   function onFrame(frame) {
     if (frame.type === "hello") {
       update({ offers: frame.offers.filter((i) => i.offer).map(fromInteraction) });
-      attempt(catchUp);
+      if (!frame.resumed) attempt(readAgain);
     } else if (frame.type === "offer") {
       const offer = fromFrame(frame);
       update({ offers: [...state.offers.filter((o) => o.offerId !== offer.offerId), offer] });
@@ -128,6 +129,13 @@ export function agentDesk() {
     } else if (frame.type === "customer_typing") {
       update({ typing: { ...state.typing, [frame.interaction_id]: Date.now() + TYPING_MS } });
       setTimeout(() => update({ now: Date.now() }), TYPING_MS);
+    } else if (frame.type === "work_taken") {
+      const known = state.details[frame.interaction_id];
+      const what = known ? `The ${channelLabel(known.channel)} with ${nameOf(known.id)}` : "A conversation";
+      const how = frame.reason === "taken_over" ? "taken over" : "moved";
+      if (state.open.includes(frame.interaction_id)) close(frame.interaction_id);
+      update({ notice: `${what} was ${how} by a supervisor: it is no longer yours.` });
+      api.work().then((work) => update({ work }), () => {});
     } else if (frame.type === "status") {
       api.me().then((agent) => {
         shell.agentChanged(agent);

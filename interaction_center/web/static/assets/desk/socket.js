@@ -1,7 +1,8 @@
 // The agent's live socket (GET /api/v1/ws), signed in by the session cookie its handshake
 // carries. It opens again by itself after a drop, waiting longer after each failure (so a
-// service that is down is not hammered), and says when it is open, so the desk can read
-// again what it may have missed: the socket's frames are pushes, not a log to replay.
+// service that is down is not hammered), naming the last number of each stream of the
+// event log its frames came from: the service then sends what it missed, or says in its
+// hello that the desk must read its state again (too far behind).
 
 // The service closes with these when the session is over: opening again would not help.
 const SESSION_OVER = new Set([4001, 4401]);
@@ -13,15 +14,23 @@ export function liveSocket({ onFrame, onOpen, onDrop, onSessionOver }) {
   let delay = FIRST_DELAY_MS;
   let timer = 0;
   let stopped = false;
+  // How far the frames go: the hello's positions, then each frame's own.
+  let seen = null;
 
   function open() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    socket = new WebSocket(`${scheme}://${location.host}/api/v1/ws`);
+    const since = seen ? `?interactions=${seen.interactions}&agents=${seen.agents}` : "";
+    socket = new WebSocket(`${scheme}://${location.host}/api/v1/ws${since}`);
     socket.addEventListener("open", () => {
       delay = FIRST_DELAY_MS;
       onOpen();
     });
-    socket.addEventListener("message", (event) => onFrame(JSON.parse(event.data)));
+    socket.addEventListener("message", (event) => {
+      const frame = JSON.parse(event.data);
+      if (frame.type === "hello") seen = frame.log;
+      else if (frame.log && seen) seen = { ...seen, [frame.log.stream]: frame.log.seq };
+      onFrame(frame);
+    });
     socket.addEventListener("close", (event) => {
       if (stopped) return;
       if (SESSION_OVER.has(event.code)) {
