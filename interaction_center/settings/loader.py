@@ -323,6 +323,11 @@ class _Loader:
         base = settings.http.public_base_url
         if base and not base.startswith(("http://", "https://")):
             self.problem("http.public_base_url", "must start with http:// or https://")
+        for entry in settings.http.trusted_proxies:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                self.problem("http.trusted_proxies", f"{entry!r} is not an IP address or network (10.0.0.0/8)")
         scheme, sep, rest = settings.database.url.partition("://")
         if not sep or scheme not in _DATABASE_SCHEMES:
             self.problem("database.url", "must be a sqlite:// or postgresql:// URL")

@@ -18,6 +18,9 @@ class HttpSettings:
     port: int = 8080
     # The URL Twilio calls us on (behind a proxy, the proxy's); webhook signatures cover it.
     public_base_url: str = ""
+    # Load balancers in front (addresses or networks): the client's address is read from
+    # the X-Forwarded-For they add, and from nobody else's.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from interaction_center.web import (
     supervisor_api,
 )
 from interaction_center.web.audit import audit_middleware
+from interaction_center.web.client_address import client_address_middleware, networks
 from interaction_center.web.errors import error_middleware
 from interaction_center.web.keys import SERVICES
 
@@ -30,7 +31,8 @@ MAX_REQUEST_BYTES = 256 * 1024
 
 def build_app(settings: Settings, services: Services | None = None) -> web.Application:
     services = services or build_services(settings)
-    app = web.Application(middlewares=[audit_middleware, error_middleware], client_max_size=MAX_REQUEST_BYTES)
+    behind = client_address_middleware(networks(settings.http.trusted_proxies))
+    app = web.Application(middlewares=[behind, audit_middleware, error_middleware], client_max_size=MAX_REQUEST_BYTES)
     app[SERVICES] = services
     app.add_routes(ops.routes)
     # After api's: its /api/v1/agents/me and /directory are matched before admin_api's /api/v1/agents/{agent_id}.
