@@ -4,8 +4,8 @@ dropped from its group.
 
 Pushes come from intake and routing, which must never wait on a socket: a push hands the
 frame to each socket and returns. A socket that has not taken a frame within its allowance
-(its peer stopped reading) is cut off; its owner reconnects and reads the state over the
-REST API, as after any dropped connection."""
+(its peer stopped reading) is cut off; its owner reconnects and catches up, as after any
+dropped connection."""
 
 from __future__ import annotations
 
@@ -52,11 +52,24 @@ class SocketGroups(Generic[Frame]):
         # Per socket, the bytes handed to it and not yet taken: a frame waits for those
         # ahead of it too, and its allowance counts them.
         self._backlog: dict[web.WebSocketResponse, int] = {}
+        # Held sockets (attached, not yet released): the frames pushed to them meanwhile.
+        self._held: dict[web.WebSocketResponse, list[str]] = {}
 
-    def attach(self, owner: str, socket: web.WebSocketResponse) -> None:
+    def attach(self, owner: str, socket: web.WebSocketResponse, *, held: bool = False) -> None:
+        """``held``: what is pushed to the owner waits for ``release`` on this socket, so
+        what it alone is owed first (``push_to``) goes ahead of it."""
         self._sockets[owner].add(socket)
+        if held:
+            self._held[socket] = []
+
+    def release(self, owner: str, socket: web.WebSocketResponse) -> None:
+        """A held socket gets what was pushed meanwhile, in order, and pushes from now on."""
+        for data in self._held.pop(socket, []):
+            if not socket.closed:
+                self._send(owner, socket, data)
 
     def detach(self, owner: str, socket: web.WebSocketResponse) -> None:
+        self._held.pop(socket, None)
         sockets = self._sockets.get(owner)
         if sockets is not None:
             sockets.discard(socket)
@@ -81,12 +94,16 @@ class SocketGroups(Generic[Frame]):
             return False
         data = dumps(frame)
         for socket in sockets:
-            self._send(owner, socket, data)
+            waiting = self._held.get(socket)
+            if waiting is None:
+                self._send(owner, socket, data)
+            else:
+                waiting.append(data)
         return True
 
     def push_to(self, owner: str, socket: web.WebSocketResponse, frame: Frame) -> None:
-        """Send the frame to one of the owner's sockets (what it alone is owed), in order
-        with what is pushed to all of them."""
+        """Send the frame to one of the owner's sockets (what it alone is owed), held or
+        not, in order with what is pushed to all of them."""
         if not socket.closed:
             self._send(owner, socket, dumps(frame))
 

@@ -138,7 +138,7 @@ async def test_every_frame_and_body_the_service_sends_is_its_declared_shape(
     await call("GET", "/api/v1/agents/directory", wire.DirectoryBody, as_="alice")
     await call("GET", "/api/v1/offers", wire.ErrorBody, status=401)
     agent = Heard(await client.ws_connect("/api/v1/ws", headers={"Authorization": f"Bearer {tokens['alice']}"}))
-    await agent.next("hello")
+    start = (await agent.next("hello"))["log"]
     # The supervisor watches the floor: a snapshot, then changes as the visitor comes in.
     floor = Heard(await client.ws_connect("/api/v1/ws", headers={"Authorization": f"Bearer {tokens['sam']}"}))
     await floor.next("hello")
@@ -224,13 +224,21 @@ async def test_every_frame_and_body_the_service_sends_is_its_declared_shape(
     await visitor.next("rated")
     await floor.next("floor_changes")
     await call("POST", "/api/v1/auth/logout", wire.OkBody, as_="sam")
-    for heard in (agent, floor, visitor, returning):
+    # Alice's desk opens its socket again where it started: what it missed, then where it is.
+    since = f"interactions={start['interactions']}&agents={start['agents']}"
+    again = Heard(
+        await client.ws_connect(f"/api/v1/ws?{since}", headers={"Authorization": f"Bearer {tokens['alice']}"})
+    )
+    await again.next("position")
+    for heard in (agent, floor, visitor, returning, again):
         await heard.socket.close()
 
     body_errors = [error for where, declared, body in bodies for error in conformance_errors(body, declared, where)]
     assert body_errors == []
-    assert frame_errors([agent, floor], AGENT_FRAMES) == []
+    assert frame_errors([agent, floor, again], AGENT_FRAMES) == []
     assert frame_errors([visitor, leaving, returning], VISITOR_FRAMES) == []
     # The flow sent every frame either kind of socket declares (but a call's).
-    assert {frame["type"] for heard in (agent, floor) for frame in heard.frames} == AGENT_FRAMES.keys() - CALL_FRAMES
+    assert {
+        frame["type"] for heard in (agent, floor, again) for frame in heard.frames
+    } == AGENT_FRAMES.keys() - CALL_FRAMES
     assert {frame["type"] for heard in (visitor, leaving, returning) for frame in heard.frames} == VISITOR_FRAMES.keys()

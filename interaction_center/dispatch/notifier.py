@@ -23,8 +23,8 @@ class AgentHub(SocketGroups[AgentFrame]):
         # Each socket's login (its token's digest): a login that ends closes its own.
         self._logins: dict[web.WebSocketResponse, str] = {}
 
-    def attach_login(self, owner: str, socket: web.WebSocketResponse, login: str) -> None:
-        self.attach(owner, socket)
+    def attach_login(self, owner: str, socket: web.WebSocketResponse, login: str, *, held: bool = False) -> None:
+        self.attach(owner, socket, held=held)
         self._logins[socket] = login
 
     def detach(self, owner: str, socket: web.WebSocketResponse) -> None:

@@ -14,17 +14,18 @@ longer open is not pushed. Pushes are this process's own (its sockets), so the r
 starts at the head at every start and records no position (``durable=False``); a socket
 starts from its ``hello`` snapshot.
 
-Each frame names the event it was made of (``log``: stream and number). A socket that
-reconnects naming the last of each it saw (``joining``) gets the frames of the events
-since, read from the log, before any live one, as long as they are within the last
-``REPLAY_EVENTS`` of each stream; further behind, its desk reads its state again."""
+Each frame names the event it was made of (``log``: stream and number), and every
+``POSITION_SECONDS`` each socket is told how far the pushes have gone (a ``position``
+frame), so a quiet agent's place moves too. A socket that reconnects naming the last of
+each stream it saw gets the frames of the events since, read from the log, before any
+live one, as long as they are within the last ``REPLAY_EVENTS`` of each stream; further
+behind, its desk reads its state again."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, cast
 
@@ -40,6 +41,7 @@ from interaction_center.domain.wire import (
     customer_ended_frame,
     monitor_frame,
     offer_closed_frame,
+    position_frame,
     work_taken_frame,
 )
 from storage import events
@@ -68,12 +70,15 @@ _ENDED = frozenset({"customer_ended", "call_ended"})
 # supervisor, whose dashboard shows how they are on it.
 _MONITORING = frozenset({"call_monitored", "call_monitor_ended"})
 # An interaction taken from its agent by someone else: a supervisor's take-over or move.
-_TAKEN: dict[str, Literal["taken_over", "transferred"]] = {"taken_over": "taken_over", "transferred": "transferred"}
+_TAKEN = frozenset({"taken_over", "transferred"})
 PUSHED = frozenset({"offered", "message_received", *_ENDED, *_CLOSED, *_MONITORING, *_TAKEN})
 _STATES = frozenset({"status_changed"})
 # How far behind a reconnecting socket may be, in events of each stream, and still be
 # sent what it missed: a few minutes of a busy centre, read in one go.
 REPLAY_EVENTS = 2000
+# How often each socket is told where the pushes stand: a place minutes old is far
+# behind at a busy centre, and an agent who hears of nothing would keep theirs.
+POSITION_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +140,8 @@ def _frame(event: LoggedEvent, named: _Named) -> tuple[str, AgentFrame] | None:
     if event.type in _TAKEN and isinstance(taken_from, str) and taken_from != event.actor_id:
         # An agent who transferred their own interaction knows; one who lost it to
         # another's hand hears of it.
-        return taken_from, work_taken_frame(event.subject, _TAKEN[event.type], event.actor_id, place)
+        reason = cast(Literal["taken_over", "transferred"], event.type)
+        return taken_from, work_taken_frame(event.subject, reason, event.actor_id, place)
     return None
 
 
@@ -162,10 +168,21 @@ def missed_frames(conn: Connection, agent_id: str, since: LogPositions, upto: Lo
         page = events.read(conn, stream, after, REPLAY_EVENTS, types)
         read.append([event for event in page.events if event.seq <= last])
     states, happened = read
-    frames = status_frames([event for event in states if event.subject == agent_id]) + interaction_frames(
-        conn, happened
-    )
+    # Only the events that may name the agent are made into frames: a window of a busy
+    # centre's is thousands of other agents' offers and messages.
+    theirs = [event for event in happened if _names(event, agent_id)]
+    frames = status_frames([event for event in states if event.subject == agent_id]) + interaction_frames(conn, theirs)
     return [(owner, frame) for owner, frame in frames if owner == agent_id]
+
+
+def _names(event: LoggedEvent, agent_id: str) -> bool:
+    """Whether the event's frame could be the agent's: it names them (a message names
+    none, and is theirs when they hold its interaction, which the frame reads)."""
+    return event.type == "message_received" or agent_id in (
+        event.data.get("agent_id"),
+        event.data.get("supervisor"),
+        event.data.get("from_agent_id"),
+    )
 
 
 class AgentPushes:
@@ -173,32 +190,30 @@ class AgentPushes:
     hear of."""
 
     def __init__(self, writer: Writer, hub: AgentHub) -> None:
-        # The agents stream's place: moved on the event loop once a read is in, so a read
-        # that failed is read again from where the last one ended. Reads never overlap:
-        # the next is submitted only after the last one's frames are pushed.
+        # The agents stream's place: moved on the event loop once a read's frames are out,
+        # so a read that failed is read again from where the last one ended.
         self._agents_after: int | None = None
         self.reader = LogConsumer(
             "agent-pushes", events.INTERACTIONS, PUSHED, writer, self._read, self._push, from_head=True, durable=False
         )
         self._writer = writer
         self._hub = hub
-        # Held while a socket joins: no frame is pushed meanwhile, so it is sent what it
-        # missed up to where the pushes stand, and every later frame live.
-        self._joining = asyncio.Lock()
+        # How far the pushes have gone (None before the first read), and when the sockets
+        # were last told so.
         self._pushed: LogPositions | None = None
+        self._told: tuple[LogPositions | None, float] = (None, 0.0)
 
     def wake(self) -> None:
         self.reader.wake()
 
-    @asynccontextmanager
-    async def joining(self) -> AsyncIterator[LogPositions | None]:
-        """Hold the pushes while a socket joins (attached to the hub inside); what it
-        gives is how far they have gone, None before the first read."""
-        async with self._joining:
-            yield self._pushed
+    @property
+    def position(self) -> LogPositions | None:
+        """How far the pushes have gone: a socket attached (held) in the same step as this
+        is read gets every later frame, and was sent none of the earlier ones."""
+        return self._pushed
 
     async def missed(self, agent_id: str, since: LogPositions, upto: LogPositions) -> Frames | None:
-        """``missed_frames``, read by the writer (inside ``joining``)."""
+        """``missed_frames``, read by the writer."""
         return await self._writer.submit(lambda conn: missed_frames(conn, agent_id, since, upto))
 
     def _read(self, conn: Connection, read: Sequence[LoggedEvent]) -> tuple[Frames, int, bool]:
@@ -210,13 +225,17 @@ class AgentPushes:
         return frames, states.to, len(states.events) == BATCH
 
     async def _push(self, read: tuple[Frames, int, bool]) -> None:
-        # The place moves before waiting on a joining socket: a read submitted meanwhile
-        # starts after this one.
+        # One step, with no await: a socket joining sees the position before these frames
+        # or after them, never between.
         frames, self._agents_after, more = read
-        async with self._joining:
-            for agent_id, frame in frames:
-                self._hub.push(agent_id, frame)
-            # The interactions stream's part of this read ends where its next one starts.
-            self._pushed = {"interactions": self.reader.reading_to, "agents": self._agents_after}
+        for agent_id, frame in frames:
+            self._hub.push(agent_id, frame)
+        # The interactions stream's part of this read ends where its next one starts.
+        self._pushed = {"interactions": self.reader.reading_to, "agents": self._agents_after}
+        told, at = self._told
+        if self._pushed != told and time.monotonic() - at >= POSITION_SECONDS:
+            for owner in self._hub.owners():
+                self._hub.push(owner, position_frame(self._pushed))
+            self._told = (self._pushed, time.monotonic())
         if more:
             self.reader.wake()

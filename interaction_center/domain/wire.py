@@ -801,6 +801,14 @@ class WorkTakenFrame(TypedDict):
     log: LogPlace
 
 
+class PositionFrame(TypedDict):
+    """How far the pushes have gone: every frame of an event up to these was sent before
+    this one. After a resumed hello's missed frames, and every few seconds."""
+
+    type: Literal["position"]
+    log: LogPositions
+
+
 class PongFrame(TypedDict):
     type: Literal["pong"]
 
@@ -835,6 +843,7 @@ AgentFrame = (
     | CustomerEndedFrame
     | MonitorFrame
     | WorkTakenFrame
+    | PositionFrame
     | PongFrame
     | ErrorFrame
     | FloorFrame
@@ -870,6 +879,10 @@ def work_taken_frame(
     interaction_id: str, reason: Literal["taken_over", "transferred"], by: str | None, log: LogPlace
 ) -> WorkTakenFrame:
     return {"type": "work_taken", "interaction_id": interaction_id, "reason": reason, "by": by, "log": log}
+
+
+def position_frame(log: LogPositions) -> PositionFrame:
+    return {"type": "position", "log": log}
 
 
 def pong_frame() -> PongFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -16,9 +17,11 @@ from aiohttp import WSMsgType, web
 from channels.live import live_socket
 from interaction_center import wire as serialize
 from interaction_center.desk.accounts import Account, can_supervise, token_digest
+from interaction_center.dispatch.pushes import Frames
 from interaction_center.domain.errors import Forbidden, InteractionCenterError, InvalidInput, Unauthorized
 from interaction_center.domain.untrusted import parse_json
-from interaction_center.domain.wire import LogPositions, error_frame, pong_frame
+from interaction_center.domain.wire import AgentFrame, LogPositions, error_frame, pong_frame, position_frame
+from interaction_center.services import Services
 from interaction_center.web.auth import credentials, own_origin
 from interaction_center.web.keys import SERVICES
 
@@ -26,8 +29,8 @@ log = logging.getLogger(__name__)
 
 AUTH_WAIT_SECONDS = 10.0
 _UNAUTHORIZED_CLOSE = 4401
-# An event's number fits a signed 64-bit column.
-_SEQ_DIGITS = 18
+# An event's number: it fits a signed 64-bit column.
+_SEQ = re.compile(r"[0-9]{1,18}")
 
 
 async def agent_socket(request: web.Request) -> web.WebSocketResponse:
@@ -49,18 +52,23 @@ async def agent_socket(request: web.Request) -> web.WebSocketResponse:
         await socket.send_json(error_frame(exc.code, exc.message))
         await socket.close(code=_UNAUTHORIZED_CLOSE, message=b"unauthorized")
         return socket
+    # Attached held, in the same step as the pushes' position is read: the frames of
+    # events up to it went out before, and the later ones wait for this socket until its
+    # hello and what it missed are sent.
+    upto = services.pushes.position
+    services.hub.attach_login(agent.id, socket, token_digest(token), held=True)
+    log.info("agent %s: live channel open", agent.id)
     try:
-        # No frame of the log is pushed while the socket joins: it gets the hello, what it
-        # missed since ``since``, then the live frames, each once and in order.
-        async with services.pushes.joining() as upto:
-            services.hub.attach_login(agent.id, socket, token_digest(token))
-            log.info("agent %s: live channel open", agent.id)
-            await services.presence.connected(agent.id)
-            missed = None if since is None or upto is None else await services.pushes.missed(agent.id, since, upto)
-            offers = await services.work.offers(agent)
-            hello = serialize.hello_frame(agent, offers, upto, resumed=missed is not None)
-            for pushed in [hello, *(frame for _, frame in missed or ())]:
-                services.hub.push_to(agent.id, socket, pushed)
+        await services.presence.connected(agent.id)
+        missed = await _missed(services, agent, since, upto)
+        offers = await services.work.offers(agent)
+        frames: list[AgentFrame] = [serialize.hello_frame(agent, offers, upto, resumed=missed is not None)]
+        if missed is not None and upto is not None:
+            # What it missed, then where its place now stands.
+            frames += [*(frame for _, frame in missed), position_frame(upto)]
+        for pushed in frames:
+            services.hub.push_to(agent.id, socket, pushed)
+        services.hub.release(agent.id, socket)
         async for frame in socket:
             if frame.type == WSMsgType.TEXT:
                 await _handle(request, socket, agent, frame.data)
@@ -133,13 +141,28 @@ async def _token_frame(socket: web.WebSocketResponse) -> str:
     return token
 
 
+async def _missed(
+    services: Services, agent: Account, since: LogPositions | None, upto: LogPositions | None
+) -> Frames | None:
+    """The frames the socket missed since ``since``, or None: none asked for, too far
+    behind, or the log not read (the desk then reads its state again, as on a first
+    connect)."""
+    if since is None or upto is None:
+        return None
+    try:
+        return await services.pushes.missed(agent.id, since, upto)
+    except Exception:
+        log.exception("agent %s: the frames missed could not be read; the desk reads its state again", agent.id)
+        return None
+
+
 def _since(request: web.Request) -> LogPositions | None:
     """``?interactions=N&agents=M``: the last number of each stream the agent's socket saw
     (from the frames' ``log``, or the last ``hello``'s), when it reconnects."""
     given = {key: request.query[key] for key in ("interactions", "agents") if key in request.query}
     if not given:
         return None
-    numbers = {key: value for key, value in given.items() if value.isdigit() and len(value) <= _SEQ_DIGITS}
+    numbers = {key: value for key, value in given.items() if _SEQ.fullmatch(value)}
     if len(numbers) < 2:
         raise InvalidInput("interactions and agents: the last number of each stream seen, both", code="ws.bad_position")
     return {"interactions": int(numbers["interactions"]), "agents": int(numbers["agents"])}

@@ -6,12 +6,14 @@ again."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 from aiohttp import ClientWebSocketResponse
 
 from interaction_center.dispatch import pushes
+from interaction_center.web.keys import SERVICES
 from tests.support import (
     Client,
     accept_first,
@@ -70,12 +72,15 @@ async def test_a_reconnect_gets_what_it_missed_in_order_then_live_frames_once(cl
     socket = await client.ws_connect(f"/api/v1/ws{since(place)}", headers=alice)
     again = await socket.receive_json(timeout=5)
     assert again["type"] == "hello" and again["resumed"] is True
-    missed = [frame for frame in await frames_until_quiet(socket) if frame["type"] == "message"]
+    caught_up = await frames_until_quiet(socket)
+    missed = [frame for frame in caught_up if frame["type"] == "message"]
     assert [(frame["interaction_id"], frame["message"]["body"]) for frame in missed] == [
         (taken["id"], "second"),
         (taken["id"], "third"),
     ]
     assert all(frame["log"]["seq"] <= again["log"]["interactions"] for frame in missed)
+    # Then where its place stands: the hello's positions, now that what it missed is sent.
+    assert caught_up[-1] == {"type": "position", "log": again["log"]}
 
     await post_sms(client, sms_form(sender="+15551230001", body="fourth"))
     live = await next_frame(socket, "message")
@@ -198,3 +203,71 @@ async def test_an_agent_who_transfers_their_own_work_is_not_told(client: Client)
     await pushed(client)
     assert not [frame for frame in await frames_until_quiet(socket) if frame["type"] == "work_taken"]
     await socket.close()
+
+
+async def test_frames_of_events_written_while_a_socket_joins_come_once_after_what_it_missed(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = await login(client, "alice")
+    socket = await client.ws_connect("/api/v1/ws", headers=alice)
+    hello = await next_frame(socket, "hello")
+    await set_status(client, alice, "available")
+    await post_sms(client, sms_form(sender="+15551230001", body="first"))
+    await accept_first(client, alice)
+    await pushed(client)
+    place = seen(hello, await frames_until_quiet(socket))
+    await socket.close()
+    await post_sms(client, sms_form(sender="+15551230001", body="second"))
+    await pushed(client)
+    # The read of what it missed takes a while, and the customer writes twice meanwhile.
+    services = client.app[SERVICES]
+    read = services.pushes.missed
+
+    async def slowly(*args: Any) -> Any:
+        await asyncio.sleep(0.5)
+        return await read(*args)
+
+    monkeypatch.setattr(services.pushes, "missed", slowly)
+    joining = asyncio.ensure_future(client.ws_connect(f"/api/v1/ws{since(place)}", headers=alice))
+    await asyncio.sleep(0.2)
+    for body in ("third", "fourth"):
+        await post_sms(client, sms_form(sender="+15551230001", body=body))
+    socket = await joining
+
+    frames = await frames_until_quiet(socket, timeout=1.0)
+    assert frames[0]["type"] == "hello" and frames[0]["resumed"] is True
+    assert [frame["message"]["body"] for frame in frames if frame["type"] == "message"] == ["second", "third", "fourth"]
+    await socket.close()
+
+
+async def test_when_what_was_missed_cannot_be_read_the_desk_is_told_to_read_again(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = await login(client, "alice")
+    socket = await client.ws_connect("/api/v1/ws", headers=alice)
+    hello = await next_frame(socket, "hello")
+    await socket.close()
+    services = client.app[SERVICES]
+
+    async def failing(*args: Any) -> Any:
+        raise OSError("the database went away")
+
+    monkeypatch.setattr(services.pushes, "missed", failing)
+    socket = await client.ws_connect(f"/api/v1/ws{since(hello['log'])}", headers=alice)
+    assert (await next_frame(socket, "hello"))["resumed"] is False
+    await socket.send_str('{"type":"ping"}')
+    assert await next_frame(socket, "pong") == {"type": "pong"}
+    await socket.close()
+
+
+async def test_every_socket_is_told_where_the_pushes_stand(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pushes, "POSITION_SECONDS", 0.0)
+    alice, bob = await login(client, "alice"), await login(client, "bob")
+    quiet = await client.ws_connect("/api/v1/ws", headers=bob)
+    hello = await next_frame(quiet, "hello")
+    await set_status(client, alice, "available")  # nothing bob hears of
+    await pushed(client)
+
+    position = await next_frame(quiet, "position")
+    assert position["log"]["agents"] > hello["log"]["agents"]
+    await quiet.close()

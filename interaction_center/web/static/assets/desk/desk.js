@@ -115,7 +115,9 @@ export function agentDesk() {
       });
     } else if (frame.type === "message") {
       const known = state.details[frame.interaction_id];
-      if (known) {
+      // Already read with the interaction (opened, or read again after a reply) while
+      // the socket was away: shown once.
+      if (known && !known.messages.some((message) => message.id === frame.message.id)) {
         const messages = [...known.messages, frame.message];
         update({ details: { ...state.details, [known.id]: { ...known, messages } }, typing: { ...state.typing, [known.id]: 0 } });
       }
@@ -133,7 +135,9 @@ export function agentDesk() {
       const known = state.details[frame.interaction_id];
       const what = known ? `The ${channelLabel(known.channel)} with ${nameOf(known.id)}` : "A conversation";
       const how = frame.reason === "taken_over" ? "taken over" : "moved";
-      if (state.open.includes(frame.interaction_id)) close(frame.interaction_id);
+      // The one being worked on closes (the focus goes on); another leaves its tab quietly.
+      if (state.current === frame.interaction_id) close(frame.interaction_id);
+      else update({ open: state.open.filter((id) => id !== frame.interaction_id) });
       update({ notice: `${what} was ${how} by a supervisor: it is no longer yours.` });
       api.work().then((work) => update({ work }), () => {});
     } else if (frame.type === "status") {

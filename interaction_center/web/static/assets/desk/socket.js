@@ -14,7 +14,9 @@ export function liveSocket({ onFrame, onOpen, onDrop, onSessionOver }) {
   let delay = FIRST_DELAY_MS;
   let timer = 0;
   let stopped = false;
-  // How far the frames go: the hello's positions, then each frame's own.
+  // How far the frames have come, per stream of the event log: each frame's own, and the
+  // positions the service tells (a fresh hello's, after what a reconnect missed, every few
+  // seconds). A resumed hello's are not taken: what was missed is still on its way.
   let seen = null;
 
   function open() {
@@ -27,8 +29,8 @@ export function liveSocket({ onFrame, onOpen, onDrop, onSessionOver }) {
     });
     socket.addEventListener("message", (event) => {
       const frame = JSON.parse(event.data);
-      if (frame.type === "hello") seen = frame.log;
-      else if (frame.log && seen) seen = { ...seen, [frame.log.stream]: frame.log.seq };
+      if ((frame.type === "hello" && !frame.resumed) || frame.type === "position") seen = frame.log;
+      else if (frame.type !== "hello" && frame.log && seen) seen = { ...seen, [frame.log.stream]: frame.log.seq };
       onFrame(frame);
     });
     socket.addEventListener("close", (event) => {
