@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import sys
@@ -70,7 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    _command(commands, "serve", "run the service", _serve)
+    serve = _command(commands, "serve", "run the service", _serve)
+    # Several instances on one machine share a configuration file and differ in ports.
+    serve.add_argument("--port", type=_port, help="the HTTP port (default: http.port)")
+    serve.add_argument("--smtp-port", type=_port, help="the SMTP port (default: smtp.port)")
 
     config = commands.add_parser("config", help="configuration").add_subparsers(required=True, metavar="ACTION")
     _command(config, "check", "validate the configuration and exit", _config_check)
@@ -137,10 +141,20 @@ def _seconds(raw: str) -> float:
     return seconds
 
 
+def _port(raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit() and 0 < int(raw) <= 65535):
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a port number (1-65535)")
+    return int(raw)
+
+
 def _serve(args: argparse.Namespace, settings: Settings, path: Path | None) -> int:
     from interaction_center.web.app import build_app
 
     configure()
+    if args.port is not None:
+        settings = dataclasses.replace(settings, http=dataclasses.replace(settings.http, port=args.port))
+    if args.smtp_port is not None:
+        settings = dataclasses.replace(settings, smtp=dataclasses.replace(settings.smtp, port=args.smtp_port))
     base = settings.public_base_url
     print(f"Interaction Center on http://{settings.http.host}:{settings.http.port} (config: {path or 'defaults'})")
     print(f"  agent API:           {base}/api/v1  (live events: {base}/api/v1/ws)")

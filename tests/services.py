@@ -27,6 +27,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def haproxy() -> str:
+    """HAProxy's binary (scripts/ensure-services installs it), or the test is unavailable."""
+    binary = shutil.which("haproxy")
+    if binary is None:
+        unavailable("haproxy is not installed (run scripts/ensure-services)")
+    return binary
+
+
 def unavailable(reason: str) -> NoReturn:
     if os.environ.get("IC_REQUIRE_SERVICES") == "1":
         pytest.fail(f"IC_REQUIRE_SERVICES=1 but {reason}", pytrace=False)

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,37 +16,9 @@ from sqlalchemy import select
 from interaction_center.settings.model import Settings
 from storage.database import create_engine
 from storage.models import Interaction
+from tests.served import serving
 from tests.services import free_port
 from tests.support import PASSWORDS, sms_form, twilio_signature
-
-
-@asynccontextmanager
-async def _server(tmp_path: Path, port: int) -> AsyncIterator[subprocess.Popen[bytes]]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("IC_", "TWILIO_"))}
-    command = [sys.executable, "-m", "interaction_center", "--config", str(tmp_path / "interaction-center.toml")]
-    with (tmp_path / "server.log").open("ab") as log:
-        process = subprocess.Popen([*command, "serve"], cwd=tmp_path, env=env, stdout=log, stderr=log)
-    try:
-        await _wait_healthy(port, process)
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
-
-
-async def _wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(300):
-            assert process.poll() is None, "the server exited during start-up (see server.log)"
-            try:
-                async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.05)
-    raise AssertionError("the server did not become healthy")
 
 
 async def _post_sms(port: int, form: dict[str, str]) -> int:
@@ -90,14 +58,14 @@ async def test_a_contact_acknowledged_before_a_crash_is_queued_again_with_its_en
 ) -> None:
     port = free_port()
     settings = settings_factory(port=port)
-    async with _server(tmp_path, port) as process:
+    async with serving(tmp_path, port) as process:
         assert await _post_sms(port, sms_form(body="are you there?")) == 200
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
     [before] = await _stored(settings.database.url)
     assert before.state == "queued"
 
-    async with _server(tmp_path, port), aiohttp.ClientSession() as session:
+    async with serving(tmp_path, port), aiohttp.ClientSession() as session:
         alice = await _as_alice(port, session)
         async with session.get(f"http://127.0.0.1:{port}/api/v1/offers", headers=alice) as response:
             [offer] = (await response.json())["offers"]
@@ -113,7 +81,7 @@ async def test_an_offer_open_at_the_crash_is_still_the_agents_after_the_restart(
     expiry, and can be accepted (it lapses as any offer would if it is not)."""
     port = free_port()
     settings = settings_factory(port=port)
-    async with _server(tmp_path, port) as process, aiohttp.ClientSession() as session:
+    async with serving(tmp_path, port) as process, aiohttp.ClientSession() as session:
         await _as_alice(port, session)
         assert await _post_sms(port, sms_form()) == 200
         for _ in range(100):
@@ -126,7 +94,7 @@ async def test_an_offer_open_at_the_crash_is_still_the_agents_after_the_restart(
     [before] = await _stored(settings.database.url)
     assert before.state == "offered"
 
-    async with _server(tmp_path, port), aiohttp.ClientSession() as session:
+    async with serving(tmp_path, port), aiohttp.ClientSession() as session:
         alice = await _as_alice(port, session)
         base = f"http://127.0.0.1:{port}/api/v1"
         async with session.get(f"{base}/offers", headers=alice) as response:

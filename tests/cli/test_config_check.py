@@ -261,3 +261,12 @@ def test_config_check_refuses_ic_redis_url(
     assert "error: environment IC_REDIS_URL: redis.url: the Redis routing backend is not built yet" in (
         capsys.readouterr().err
     )
+
+
+@pytest.mark.parametrize("port", ["http", "0", "65536", "²"])
+def test_serve_refuses_a_port_that_is_not_one(tmp_path: Path, port: str) -> None:
+    result = run(tmp_path, "--config", str(good_config(tmp_path)), "serve", "--smtp-port", port, timeout=30)
+
+    assert result.returncode == 2
+    assert f"{port!r} is not a port number (1-65535)" in result.stderr
+    assert "Interaction Center on" not in result.stdout
