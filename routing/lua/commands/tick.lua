@@ -1,0 +1,101 @@
+-- tick(now) -> the events of the timers due by now, kind first in each
+local now = tonumber(ARGV[3])
+local events = {}
+
+local function due(key)
+  -- The earliest timer of the kind if due: its subject and time, taken out.
+  local top = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  if top[1] == nil or tonumber(top[2]) > now then return nil end
+  redis.call('ZREM', key, top[1])
+  return top[1], tonumber(top[2])
+end
+
+local function current(iid)
+  -- The interaction's entry while it is waiting or out on offer.
+  local e = load_entry(iid)
+  if e and (e.status == 'waiting' or e.status == 'offered') then return e end
+  return nil
+end
+
+-- Offers lapse; an agent missing too many in a row is set away and its other offers revoked.
+while true do
+  local offer_id = due(k_offer_timers())
+  if offer_id == nil then break end
+  local o = get_offer(offer_id)
+  if o then
+    local wire = return_offer(o, now)
+    local a = get_agent(o.agent)
+    redis.call('SADD', k_declined(o.iid), a.id)
+    a.missed = a.missed + 1
+    mark(a)
+    local away = a.missed >= config().max_missed_offers and a.state == 'available'
+    events[#events + 1] = append({ 'lapsed', away and '1' or '0' }, wire)
+    if away then
+      set_state(a, 'away', '+missed')
+      for _, revoked in ipairs(return_open_offers(a, now, {})) do
+        events[#events + 1] = append({ 'revoked' }, revoked)
+      end
+    end
+  end
+end
+
+-- Answer deadlines pass: reported once, and the next escalation step applies at once.
+while true do
+  local iid, deadline = due(k_answer_timers())
+  if iid == nil then break end
+  local e = current(iid)
+  if e and not e.breached and e.deadline == deadline then
+    local breached = copy_entry(e)
+    breached.breached = true
+    replace(e, breached, now)
+    events[#events + 1] = append({ 'breached' }, wire_of(breached))
+    if breached.status == 'waiting' and breached.done < #policy(breached.queue).escalation then
+      apply_step(breached, now, events)
+    end
+  end
+end
+
+-- Escalation steps: only those due before this phase began, so that queues overflowing into
+-- each other cannot spin (a step scheduling another already due waits for the next tick).
+local budget = redis.call('ZCOUNT', k_escalation_timers(), '-inf', now)
+while budget > 0 do
+  local iid, at = due(k_escalation_timers())
+  if iid == nil then break end
+  budget = budget - 1
+  local e = current(iid)
+  -- Out on offer: if the offer comes back, placing the entry again re-arms the step.
+  if e and e.status == 'waiting' and next_step_due(e) == at then apply_step(e, now, events) end
+end
+
+-- Preferred-agent windows end: anyone eligible may take the entry.
+while true do
+  local iid = due(k_preference_timers())
+  if iid == nil then break end
+  local e = current(iid)
+  if e and e.status == 'waiting' and e.holder and e.preferred_until <= now then
+    local released = copy_entry(e)
+    released.preferred, released.preferred_until = nil, 0
+    replace(e, released, now)
+    events[#events + 1] = append({ 'preference' }, wire_of(released))
+  end
+end
+
+-- Wrap-up periods end (an extended one at its new end only).
+while true do
+  local id, at = due(k_wrap_up_timers())
+  if id == nil then break end
+  local a = get_agent(id)
+  if a and a.state == 'wrap_up' and a.wrap_up_until == at then
+    set_state(a, 'available', a.reason)
+    if #a.holding == 0 then a.idle_since = now end
+    touch(a)
+    events[#events + 1] = { 'wrap_up', id }
+  end
+end
+
+-- Agents with a per-queue delay may have become eligible as contacts aged.
+for _, id in ipairs(redis.call('ZRANGE', k_delayed(), 0, -1)) do
+  if get_agent(id).state == 'available' then redis.call('RPUSH', k_pending_agents(), id) end
+end
+flush()
+return records(events)
