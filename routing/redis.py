@@ -15,9 +15,10 @@ from redis.exceptions import NoScriptError
 from routing.backend import RoutingBackend
 from routing.redis_scripts import script
 from routing.redis_wire import (
-    entry_of,
+    each,
+    entry_record,
     event_of,
-    offer_of,
+    offer_record,
     pack_config,
     pack_entry,
     pack_profile,
@@ -69,7 +70,7 @@ class RedisRoutingBackend(RoutingBackend):
         self, profile: AgentProfile, state: AgentState, now: float, reason: str | None = None
     ) -> list[Offer]:
         args = (repr(now), profile.agent_id, pack_profile(profile), state.value, pack_reason(reason))
-        return [offer_of(w) for w in records(await self._run("set_agent", *args))]
+        return [offer_record(r) for r in each(await self._run("set_agent", *args))]
 
     async def next_offer(self, offer_id: str, now: float) -> Offer | None:
         return _offer_or_none(await self._run("next_offer", repr(now), offer_id))
@@ -102,10 +103,10 @@ class RedisRoutingBackend(RoutingBackend):
         return bool(await self._run("restore_offer", *args))
 
     async def waiting(self, queue: str) -> list[QueueEntry]:
-        return [entry_of(w) for w in records(await self._run("waiting", queue))]
+        return [entry_record(r) for r in each(await self._run("waiting", queue))]
 
     async def open_offers(self, agent_id: str) -> list[Offer]:
-        return [offer_of(w) for w in records(await self._run("open_offers", agent_id))]
+        return [offer_record(r) for r in each(await self._run("open_offers", agent_id))]
 
     async def agent(self, agent_id: str) -> AgentSnapshot | None:
         reply = await self._run("agent", agent_id)
@@ -123,4 +124,4 @@ class RedisRoutingBackend(RoutingBackend):
 
 
 def _offer_or_none(reply: str | None) -> Offer | None:
-    return None if reply is None else offer_of(records(reply)[0])
+    return None if reply is None else offer_record(reply)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from routing.types import (
@@ -39,8 +40,13 @@ OFFER_FIELDS = 3 + ENTRY_FIELDS
 FIELD, RECORD, ITEM = "\0", "\1", "\2"
 
 
+def each(reply: str) -> list[str]:
+    """A reply's records, each one string."""
+    return reply.split(RECORD) if reply else []
+
+
 def records(reply: str) -> list[list[str]]:
-    return [item.split(FIELD) for item in reply.split(RECORD)] if reply else []
+    return [item.split(FIELD) for item in each(reply)]
 
 
 def _optional(value: float | str | None) -> str:
@@ -85,6 +91,18 @@ def entry_of(w: Sequence[str]) -> QueueEntry:
 
 def offer_of(w: Sequence[str]) -> Offer:
     return Offer(w[0], w[1], entry_of(w[3:OFFER_FIELDS]), float(w[2]))
+
+
+# Views read the same entries and offers again and again: a record read once is not parsed
+# again (the values are frozen, so one may be handed out many times).
+@lru_cache(maxsize=4096)
+def entry_record(record: str) -> QueueEntry:
+    return entry_of(record.split(FIELD))
+
+
+@lru_cache(maxsize=4096)
+def offer_record(record: str) -> Offer:
+    return offer_of(record.split(FIELD))
 
 
 def pack_reason(reason: str | None) -> str:

@@ -125,13 +125,9 @@ local function copy_entry(e)
   return c
 end
 
-local function order_key(priority, enqueued_at, iid)
-  -- (-priority, enqueued_at, id): QueueEntry.order_key.
-  return enc(-priority) .. enc(enqueued_at) .. iid
-end
-
 local function order_member(e)
-  return order_key(e.priority, e.enqueued_at, e.iid)
+  -- (-priority, enqueued_at, id): QueueEntry.order_key.
+  return enc(-e.priority) .. enc(e.enqueued_at) .. e.iid
 end
 
 local function id_of_order_member(member)

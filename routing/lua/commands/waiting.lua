@@ -2,9 +2,8 @@
 local queue = ARGV[3]
 local found = {}
 local function add(iid)
-  local data = redis.call('HGET', k_entry(iid), 'data')
-  local w = split(data)
-  found[#found + 1] = { key = order_key(tonumber(w[5]), tonumber(w[4]), iid), data = data }
+  local entry = redis.call('HMGET', k_entry(iid), 'order', 'data')
+  found[#found + 1] = { key = entry[1], data = entry[2] }
 end
 for _, bucket in ipairs(redis.call('HKEYS', k_buckets(queue))) do
   for _, iid in ipairs(redis.call('ZRANGE', k_bucket(queue, bucket), 0, -1)) do add(iid) end
