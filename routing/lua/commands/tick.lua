@@ -2,12 +2,19 @@
 local now = tonumber(ARGV[3])
 local events = {}
 
-local function due(key)
-  -- The earliest timer of the kind if due: its subject and time, taken out.
-  local top = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-  if top[1] == nil or tonumber(top[2]) > now then return nil end
-  redis.call('ZREM', key, top[1])
-  return top[1], tonumber(top[2])
+local function each_due(key, budget)
+  -- The kind's timers due by now, earliest first, each taken out as it comes (so one set
+  -- while iterating comes too if due), at most budget of them if given: subject, time.
+  return function()
+    if budget then
+      if budget == 0 then return nil end
+      budget = budget - 1
+    end
+    local top = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    if top[1] == nil or tonumber(top[2]) > now then return nil end
+    redis.call('ZREM', key, top[1])
+    return top[1], tonumber(top[2])
+  end
 end
 
 local function current(iid)
@@ -18,9 +25,7 @@ local function current(iid)
 end
 
 -- Offers lapse; an agent missing too many in a row is set away and its other offers revoked.
-while true do
-  local offer_id = due(k_offer_timers())
-  if offer_id == nil then break end
+for offer_id in each_due(k_offer_timers()) do
   local o = get_offer(offer_id)
   if o then
     local wire = return_offer(o, now)
@@ -40,9 +45,7 @@ while true do
 end
 
 -- Answer deadlines pass: reported once, and the next escalation step applies at once.
-while true do
-  local iid, deadline = due(k_answer_timers())
-  if iid == nil then break end
+for iid, deadline in each_due(k_answer_timers()) do
   local e = current(iid)
   if e and not e.breached and e.deadline == deadline then
     local breached = copy_entry(e)
@@ -58,19 +61,14 @@ end
 -- Escalation steps: only those due before this phase began, so that queues overflowing into
 -- each other cannot spin (a step scheduling another already due waits for the next tick).
 local budget = redis.call('ZCOUNT', k_escalation_timers(), '-inf', now)
-while budget > 0 do
-  local iid, at = due(k_escalation_timers())
-  if iid == nil then break end
-  budget = budget - 1
+for iid, at in each_due(k_escalation_timers(), budget) do
   local e = current(iid)
   -- Out on offer: if the offer comes back, placing the entry again re-arms the step.
   if e and e.status == 'waiting' and next_step_due(e) == at then apply_step(e, now, events) end
 end
 
 -- Preferred-agent windows end: anyone eligible may take the entry.
-while true do
-  local iid = due(k_preference_timers())
-  if iid == nil then break end
+for iid in each_due(k_preference_timers()) do
   local e = current(iid)
   if e and e.status == 'waiting' and e.holder and e.preferred_until <= now then
     local released = copy_entry(e)
@@ -81,9 +79,7 @@ while true do
 end
 
 -- Wrap-up periods end (an extended one at its new end only).
-while true do
-  local id, at = due(k_wrap_up_timers())
-  if id == nil then break end
+for id, at in each_due(k_wrap_up_timers()) do
   local a = get_agent(id)
   if a and a.state == 'wrap_up' and a.wrap_up_until == at then
     set_state(a, 'available', a.reason)
