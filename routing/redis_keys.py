@@ -9,8 +9,9 @@ renders from ``KEYS``, so this table is the only place a key is spelled.
 fixed-width sortable numbers (routing/lua/codec.lua ``enc``) and an id orders as the
 in-memory engine's tuples do.
 
-One timer per kind and subject: setting it again moves it, as the in-memory engine's
-check on popping one (is it still the entry's deadline?) makes any earlier one void.
+Timers are as the in-memory engine's (routing/timers.py): a member per (subject, time),
+never cancelled, checked as it fires (is it still the entry's deadline?); escalation steps'
+carry the queue and step they were set at, one per placing.
 
 Configuration is not stored: each call passes the process's ``EngineConfig`` as JSON
 (ARGV 2), so a script never acts on a configuration its caller did not give.
@@ -120,22 +121,32 @@ KEYS = (
         "pending_entries",
         "pending_entries",
         "zset (lex)",
-        "entries to find an agent for, by (-priority, enqueued_at, id)",
+        "entries to find an agent for, one member per push (then push_seq), by (-priority, enqueued_at, id)",
         "each popped by next_offer",
     ),
     Key("pending_agents", "pending_agents", "list", "agents to find work for", "each popped by next_offer"),
     Key("offer_seq", "offer_seq", "string", "offers made: round robin's rank", "never"),
-    Key("offer_timers", "timers:offer", "zset", "offer ids by expires_at", "fired, or the offer closed"),
-    Key("answer_timers", "timers:answer", "zset", "interaction ids by answer deadline (SLA)", "fired, or it left"),
+    Key("offer_timers", "timers:offer", "zset", "offer id\\0expires_at, by expires_at", "fired"),
+    Key("answer_timers", "timers:answer", "zset", "interaction id\\0deadline, by answer deadline (SLA)", "fired"),
     Key(
         "escalation_timers",
         "timers:escalation",
         "zset",
-        "interaction ids by their next escalation step's due time",
-        "fired, or it left",
+        "one member per placing of an entry with a next escalation step (its id, queue, step, then "
+        "push_seq), by the step's due time",
+        "fired (void ones too: as the in-memory engine's, they count in tick's budget)",
     ),
-    Key("preference_timers", "timers:preference", "zset", "interaction ids by preferred_until", "fired, or it left"),
-    Key("wrap_up_timers", "timers:wrap_up", "zset", "agent ids by the end of their wrap-up", "fired"),
+    Key(
+        "push_seq", "push_seq", "string", "pushes to pending_entries and escalation timers: members' suffixes", "never"
+    ),
+    Key(
+        "preference_timers",
+        "timers:preference",
+        "zset",
+        "interaction id\\0preferred_until, by preferred_until",
+        "fired",
+    ),
+    Key("wrap_up_timers", "timers:wrap_up", "zset", "agent id\\0wrap_up_until, by the end of its wrap-up", "fired"),
 )
 
 

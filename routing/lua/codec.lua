@@ -130,6 +130,16 @@ local function order_member(e)
   return enc(-e.priority) .. enc(e.enqueued_at) .. e.iid
 end
 
+local function set_timer(key, at, subject)
+  -- A timer is (time, subject), as the in-memory engine's (routing/timers.py): never
+  -- cancelled, checked as it fires; the same one set again is one.
+  redis.call('ZADD', key, at, subject .. '\0' .. num(at))
+end
+
+local function subject_of(timer)
+  return string.sub(timer, 1, string.find(timer, '\0', 1, true) - 1)
+end
+
 local function id_of_order_member(member)
   return string.sub(member, 17)
 end

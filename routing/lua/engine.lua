@@ -30,19 +30,34 @@ local function escalated(e, now)
   return after
 end
 
+local function push_pending(e)
+  -- One member per push, as the in-memory engine's heap holds one item per push: an entry
+  -- pushed twice is looked at twice.
+  redis.call('ZADD', k_pending_entries(), 0, order_member(e) .. '\0' .. redis.call('INCR', k_push_seq()))
+end
+
+local function pending_id(member)
+  return string.sub(member, 17, string.find(member, '\0', 17, true) - 1)
+end
+
 local function place(e, now)
   -- Waiting at its place, with its timers, looking for an agent.
   local holder = (e.preferred and e.preferred_until > now) and e.preferred or nil
   place_waiting(e, holder)
   if holder then
     local a = get_agent(holder) or new_agent(holder, config().default_profile, now)
-    redis.call('ZADD', k_preference_timers(), e.preferred_until, e.iid)
+    set_timer(k_preference_timers(), e.preferred_until, e.iid)
     if a.state == 'available' then redis.call('RPUSH', k_pending_agents(), holder) end
   end
-  redis.call('ZADD', k_pending_entries(), 0, order_member(e))
-  if e.deadline and not e.breached then redis.call('ZADD', k_answer_timers(), e.deadline, e.iid) end
+  push_pending(e)
+  if e.deadline and not e.breached then set_timer(k_answer_timers(), e.deadline, e.iid) end
   local due = next_step_due(e)
-  if due then redis.call('ZADD', k_escalation_timers(), due, e.iid) end
+  if due then
+    -- Every placing sets one more, as the in-memory engine's heap holds one per push: tick
+    -- takes as many as were due when its escalation phase began, these included.
+    local member = e.iid .. '\0' .. e.queue .. '\0' .. enc(e.done) .. redis.call('INCR', k_push_seq())
+    redis.call('ZADD', k_escalation_timers(), due, member)
+  end
 end
 
 local function offer_wire(offer_id, agent_id, expires_at, e)
@@ -57,7 +72,7 @@ end
 
 local function open_offer(offer_id, e, a, expires_at)
   redis.call('HSET', k_offer(offer_id), 'agent', a.id, 'iid', e.iid, 'expires_at', num(expires_at))
-  redis.call('ZADD', k_offer_timers(), expires_at, offer_id)
+  set_timer(k_offer_timers(), expires_at, offer_id)
   e.status, e.offer, e.agent = 'offered', offer_id, a.id
   save_entry(e)
   hold(a, e.iid, e.channel)
@@ -73,7 +88,6 @@ end
 
 local function close_offer(o)
   redis.call('DEL', k_offer(o.id))
-  redis.call('ZREM', k_offer_timers(), o.id)
 end
 
 local function free(a, iid, now)
@@ -103,9 +117,6 @@ end
 local function forget(iid)
   -- The interaction leaves routing: nothing of it stays.
   redis.call('DEL', k_entry(iid), k_declined(iid))
-  redis.call('ZREM', k_answer_timers(), iid)
-  redis.call('ZREM', k_escalation_timers(), iid)
-  redis.call('ZREM', k_preference_timers(), iid)
 end
 
 local function replace(old, new, now)

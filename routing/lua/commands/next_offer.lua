@@ -4,7 +4,7 @@ local pending_entries, pending_agents = k_pending_entries(), k_pending_agents()
 while true do
   local popped = redis.call('ZPOPMIN', pending_entries)
   if popped[1] == nil then break end
-  local e = load_entry(id_of_order_member(popped[1]))
+  local e = load_entry(pending_id(popped[1]))
   if e and e.status == 'waiting' then
     local agent_id
     if e.holder then
@@ -18,7 +18,7 @@ while true do
       local a = get_agent(agent_id)
       local best = best_for(a, now)
       if best and best ~= e.iid then
-        redis.call('ZADD', pending_entries, 0, order_member(e))
+        push_pending(e)
         e = load_entry(best)
       end
       local offer = make_offer(offer_id, e, a, now)

@@ -7,7 +7,7 @@ forget(iid)
 if wrap_up > 0 and a.state == 'available' then
   set_state(a, 'wrap_up', '')
   a.wrap_up_until = now + wrap_up
-  redis.call('ZADD', k_wrap_up_timers(), a.wrap_up_until, a.id)
+  set_timer(k_wrap_up_timers(), a.wrap_up_until, a.id)
 end
 free(a, iid, now)
 flush()

@@ -4,7 +4,7 @@ local events = {}
 
 local function each_due(key, budget)
   -- The kind's timers due by now, earliest first, each taken out as it comes (so one set
-  -- while iterating comes too if due), at most budget of them if given: subject, time.
+  -- while iterating comes too if due), at most budget of them if given: timer, time.
   return function()
     if budget then
       if budget == 0 then return nil end
@@ -25,8 +25,8 @@ local function current(iid)
 end
 
 -- Offers lapse; an agent missing too many in a row is set away and its other offers revoked.
-for offer_id in each_due(k_offer_timers()) do
-  local o = get_offer(offer_id)
+for timer in each_due(k_offer_timers()) do
+  local o = get_offer(subject_of(timer))
   if o then
     local wire = return_offer(o, now)
     local a = get_agent(o.agent)
@@ -45,8 +45,8 @@ for offer_id in each_due(k_offer_timers()) do
 end
 
 -- Answer deadlines pass: reported once, and the next escalation step applies at once.
-for iid, deadline in each_due(k_answer_timers()) do
-  local e = current(iid)
+for timer, deadline in each_due(k_answer_timers()) do
+  local e = current(subject_of(timer))
   if e and not e.breached and e.deadline == deadline then
     local breached = copy_entry(e)
     breached.breached = true
@@ -61,15 +61,23 @@ end
 -- Escalation steps: only those due before this phase began, so that queues overflowing into
 -- each other cannot spin (a step scheduling another already due waits for the next tick).
 local budget = redis.call('ZCOUNT', k_escalation_timers(), '-inf', now)
-for iid, at in each_due(k_escalation_timers(), budget) do
+for timer, at in each_due(k_escalation_timers(), budget) do
+  -- The entry's id, and the queue and step it was at when the timer was set.
+  local iid_end = string.find(timer, '\0', 1, true)
+  local queue_end = string.find(timer, '\0', iid_end + 1, true)
+  local iid, queue = string.sub(timer, 1, iid_end - 1), string.sub(timer, iid_end + 1, queue_end - 1)
   local e = current(iid)
-  -- Out on offer: if the offer comes back, placing the entry again re-arms the step.
-  if e and e.status == 'waiting' and next_step_due(e) == at then apply_step(e, now, events) end
+  -- A timer of an earlier queue or step is void; one of an entry out on offer too: if the
+  -- offer comes back, placing the entry again sets it again.
+  if e and e.queue == queue and enc(e.done) == string.sub(timer, queue_end + 1, queue_end + 8)
+    and e.status == 'waiting' and next_step_due(e) == at then
+    apply_step(e, now, events)
+  end
 end
 
 -- Preferred-agent windows end: anyone eligible may take the entry.
-for iid in each_due(k_preference_timers()) do
-  local e = current(iid)
+for timer in each_due(k_preference_timers()) do
+  local e = current(subject_of(timer))
   if e and e.status == 'waiting' and e.holder and e.preferred_until <= now then
     local released = copy_entry(e)
     released.preferred, released.preferred_until = nil, 0
@@ -79,7 +87,8 @@ for iid in each_due(k_preference_timers()) do
 end
 
 -- Wrap-up periods end (an extended one at its new end only).
-for id, at in each_due(k_wrap_up_timers()) do
+for timer, at in each_due(k_wrap_up_timers()) do
+  local id = subject_of(timer)
   local a = get_agent(id)
   if a and a.state == 'wrap_up' and a.wrap_up_until == at then
     set_state(a, 'available', a.reason)
