@@ -1,7 +1,8 @@
 """Queues, agent availability, matching, offers, SLA timers and escalation.
 
 The routing engine works on ids and attributes only: it imports nothing of the other
-packages, so a backend can be swapped (in-memory now, Redis later) without touching them.
+packages, so a backend can be swapped (in-memory here, or Redis: ``routing.redis``) without
+touching them.
 """
 
 from routing.backend import RoutingBackend

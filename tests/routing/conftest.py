@@ -6,24 +6,30 @@ by adding its name to ``params`` and a branch in ``BackendFactory.__call__``.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
 from routing import EngineConfig, MemoryRoutingBackend, RoutingBackend
+from routing.redis import RedisRoutingBackend
 
 
 class BackendFactory:
     """Makes fresh, empty backends of one kind and remembers each, so all get closed."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, redis_url: str | None = None) -> None:
         self.kind = kind
+        self.redis_url = redis_url
         self._made: list[RoutingBackend] = []
 
     def __call__(self, config: EngineConfig) -> RoutingBackend:
         backend: RoutingBackend
         if self.kind == "memory":
             backend = MemoryRoutingBackend(config)
+        elif self.kind == "redis" and self.redis_url is not None:
+            # Its own prefix: backends made on the one test server never see each other.
+            backend = RedisRoutingBackend(self.redis_url, config, prefix=f"test:{uuid.uuid4().hex}:")
         else:
             raise AssertionError(f"no routing backend called {self.kind!r}")
         self._made.append(backend)
@@ -35,10 +41,11 @@ class BackendFactory:
             await self._made.pop().close()
 
 
-@pytest.fixture(params=["memory"])
+@pytest.fixture(params=["memory", "redis"])
 async def backend_factory(request: pytest.FixtureRequest) -> AsyncIterator[BackendFactory]:
     """``make(config) -> RoutingBackend``; every backend it made is closed at teardown."""
-    factory = BackendFactory(request.param)
+    redis_url = request.getfixturevalue("redis_url") if request.param == "redis" else None
+    factory = BackendFactory(request.param, redis_url)
     try:
         yield factory
     finally:

@@ -1,0 +1,127 @@
+"""Redis routing backend: the state in Redis, shared by every instance on it.
+
+Each method is one Lua script (routing/redis_scripts.py), run atomically by Redis, that
+decides as the in-memory engine (routing/memory.py) does, on the keys routing/redis_keys.py
+names. This side only packs arguments and reads replies (routing/redis_wire.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
+
+from routing.backend import RoutingBackend
+from routing.redis_scripts import script
+from routing.redis_wire import (
+    each,
+    entry_record,
+    event_of,
+    offer_record,
+    pack_config,
+    pack_entry,
+    pack_profile,
+    pack_reason,
+    records,
+    snapshot_of,
+    stats_of,
+)
+from routing.types import (
+    AgentProfile,
+    AgentSnapshot,
+    AgentState,
+    EngineConfig,
+    Enqueued,
+    Offer,
+    QueueEntry,
+    QueueStats,
+    RoutingEvent,
+)
+
+
+class RedisRoutingBackend(RoutingBackend):
+    """On the Redis at ``redis`` (a URL, or a client made with ``decode_responses=True``),
+    under keys that start with ``prefix``: backends with one prefix share one engine."""
+
+    def __init__(self, redis: str | Redis, config: EngineConfig | None = None, prefix: str = "ic:routing:") -> None:
+        self._owns_client = isinstance(redis, str)
+        self._redis = Redis.from_url(redis, decode_responses=True) if isinstance(redis, str) else redis
+        # Every script's first two arguments, encoded once.
+        self._head = (prefix.encode(), pack_config(config or EngineConfig()).encode())
+
+    async def _run(self, command: str, *args: str) -> Any:
+        """EVALSHA of the command's script, loading it first if the server does not have it
+        (redis-py's ``Script`` does the same, at a cost per call this avoids)."""
+        loaded = script(command)
+        try:
+            return await self._redis.evalsha(loaded.sha, 0, *self._head, *args)
+        except NoScriptError:
+            await self._redis.script_load(loaded.source)
+            return await self._redis.evalsha(loaded.sha, 0, *self._head, *args)
+
+    async def enqueue(self, entry: QueueEntry, now: float) -> Enqueued:
+        return Enqueued(await self._run("enqueue", repr(now), pack_entry(entry)))
+
+    async def cancel(self, interaction_id: str, now: float) -> bool:
+        return bool(await self._run("cancel", repr(now), interaction_id))
+
+    async def set_agent(
+        self, profile: AgentProfile, state: AgentState, now: float, reason: str | None = None
+    ) -> list[Offer]:
+        args = (repr(now), profile.agent_id, pack_profile(profile), state.value, pack_reason(reason))
+        return [offer_record(r) for r in each(await self._run("set_agent", *args))]
+
+    async def next_offer(self, offer_id: str, now: float) -> Offer | None:
+        return _offer_or_none(await self._run("next_offer", repr(now), offer_id))
+
+    async def accept(self, offer_id: str, agent_id: str, now: float) -> Offer | None:
+        return _offer_or_none(await self._run("accept", repr(now), offer_id, agent_id))
+
+    async def reject(self, offer_id: str, agent_id: str, now: float) -> Offer | None:
+        return _offer_or_none(await self._run("reject", repr(now), offer_id, agent_id))
+
+    async def release(self, interaction_id: str, now: float, wrap_up_seconds: float = 0.0) -> str | None:
+        agent_id: str | None = await self._run("release", repr(now), interaction_id, repr(wrap_up_seconds))
+        return agent_id
+
+    async def extend_wrap_up(self, agent_id: str, seconds: float, now: float) -> float | None:
+        until = await self._run("extend_wrap_up", repr(now), agent_id, repr(seconds))
+        return None if until is None else float(until)
+
+    async def transfer(self, entry: QueueEntry, now: float) -> bool:
+        return bool(await self._run("transfer", repr(now), pack_entry(entry)))
+
+    async def tick(self, now: float) -> list[RoutingEvent]:
+        return [event_of(w) for w in records(await self._run("tick", repr(now)))]
+
+    async def restore_assigned(self, entry: QueueEntry, agent_id: str) -> None:
+        await self._run("restore_assigned", agent_id, pack_entry(entry))
+
+    async def restore_offer(self, offer: Offer) -> bool:
+        args = (offer.offer_id, offer.agent_id, repr(offer.expires_at), pack_entry(offer.entry))
+        return bool(await self._run("restore_offer", *args))
+
+    async def waiting(self, queue: str) -> list[QueueEntry]:
+        return [entry_record(r) for r in each(await self._run("waiting", queue))]
+
+    async def open_offers(self, agent_id: str) -> list[Offer]:
+        return [offer_record(r) for r in each(await self._run("open_offers", agent_id))]
+
+    async def agent(self, agent_id: str) -> AgentSnapshot | None:
+        reply = await self._run("agent", agent_id)
+        return None if reply is None else snapshot_of(agent_id, records(reply)[0])
+
+    async def stats(self, now: float) -> list[QueueStats]:
+        return [stats_of(w) for w in records(await self._run("stats", repr(now)))]
+
+    async def occupancy(self) -> dict[str, float]:
+        return {agent_id: float(load) for agent_id, load in records(await self._run("occupancy"))}
+
+    async def close(self) -> None:
+        if self._owns_client:
+            await self._redis.aclose()
+
+
+def _offer_or_none(reply: str | None) -> Offer | None:
+    return None if reply is None else offer_record(reply)

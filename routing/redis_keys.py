@@ -1,0 +1,167 @@
+"""Every key the Redis routing backend keeps: ``KEYS`` below gives each one's pattern, Redis
+type, what it holds and when it is deleted.
+
+All keys start with the backend's prefix (one per deployment; the tests give each backend
+its own). The Lua scripts build them from the prefix by the functions ``lua_prelude``
+renders from ``KEYS``, so this table is the only place a key is spelled.
+
+"lex" sorted sets hold members of equal score, ordered by their bytes: a member made of
+fixed-width sortable numbers (routing/lua/codec.lua ``enc``) and an id orders as the
+in-memory engine's tuples do.
+
+Timers are as the in-memory engine's (routing/timers.py): a member per (subject, time),
+never cancelled, checked as it fires (is it still the entry's deadline?); escalation steps'
+carry the queue and step they were set at, one per placing.
+
+Configuration is not stored: each call passes the process's ``EngineConfig`` as JSON
+(ARGV 2), so a script never acts on a configuration its caller did not give.
+
+Scripts name keys from the prefix (ARGV 1) rather than KEYS: they reach keys they learn
+as they go (an agent's queues, a queue's buckets), which one Redis allows; a cluster would
+need every key in one slot (a ``{hash tag}`` prefix).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    name: str  # the Lua function is k_<name>
+    pattern: str  # literal text and {parameters}
+    type: str
+    holds: str
+    deleted: str
+
+
+KEYS = (
+    Key(
+        "entry",
+        "entry:{iid}",
+        "hash",
+        "a routed interaction: its entry (data), status (waiting, offered, assigned), where it waits "
+        "(slot, member, bucket, holder), its offer and agent",
+        "when released or cancelled; transfer writes it afresh",
+    ),
+    Key("declined", "declined:{iid}", "set", "agents that rejected it or let it lapse", "at accept, release or cancel"),
+    Key(
+        "offer",
+        "offer:{offer_id}",
+        "hash",
+        "an open offer: agent, iid, expires_at",
+        "accepted, rejected, lapsed, revoked or cancelled",
+    ),
+    Key(
+        "agent",
+        "agent:{agent_id}",
+        "hash",
+        "profile (JSON), state, reason, idle_since, missed, wrap_up_until, last_seq, what it holds",
+        "never, as the in-memory engine keeps its agents",
+    ),
+    Key("agents", "agents", "zset", "every agent, scored by the order it was made in", "never"),
+    Key("agent_seq", "agent_seq", "string", "the counter that orders agents", "never"),
+    Key(
+        "delayed",
+        "delayed",
+        "zset",
+        "agents with a membership delay (scored as in agents): tick lets the available ones look again",
+        "when its profile has no delay left",
+    ),
+    Key("members", "members:{queue}", "set", "the agents serving the queue", "as profiles change"),
+    Key("delays", "delays:{queue}", "hash", "membership delay -> how many members have it", "a field at zero"),
+    Key(
+        "ranks",
+        "ranks:{agent_id}",
+        "hash",
+        "queue -> 'delay|member': where the agent sits in that queue's ready pools",
+        "rewritten at every change of the agent",
+    ),
+    Key(
+        "pools",
+        "pools:{queue}",
+        "hash",
+        "pool id (channel|skills) -> [channel, skills]: the pools entries of the queue asked for",
+        "never: a pool once asked for is kept up",
+    ),
+    Key(
+        "ready",
+        "ready:{queue}:{pool}:{delay}",
+        "zset (lex)",
+        "the agents ready there with that membership delay, by the queue's strategy, then id",
+        "a member as its agent changes",
+    ),
+    Key(
+        "buckets",
+        "buckets:{queue}",
+        "hash",
+        "bucket id (channel|priority|skills) -> [channel, priority, skills] of its nonempty buckets",
+        "a field when its bucket empties",
+    ),
+    Key("bucket", "bucket:{queue}:{bucket}", "zset", "waiting entries by enqueued_at, then id", "when empty"),
+    Key(
+        "reserved",
+        "reserved:{agent_id}:{queue}:{channel}",
+        "zset (lex)",
+        "entries held for an agent, by (-priority, enqueued_at, id)",
+        "when empty",
+    ),
+    Key(
+        "reserved_lines",
+        "reserved_lines:{agent_id}",
+        "hash",
+        "'queue|channel' -> [queue, channel] of the agent's nonempty reserved lines",
+        "a field when its line empties",
+    ),
+    Key("reserved_in", "reserved_in:{queue}", "set", "ids of the queue's entries held for an agent", "when empty"),
+    Key("sizes", "sizes", "hash", "queue -> its waiting entries", "a field at zero"),
+    Key("counts", "counts", "hash", "'queue\\0channel' -> its waiting entries", "a field at zero"),
+    Key(
+        "pending_entries",
+        "pending_entries",
+        "zset (lex)",
+        "entries to find an agent for, one member per push (then push_seq), by (-priority, enqueued_at, id)",
+        "each popped by next_offer",
+    ),
+    Key("pending_agents", "pending_agents", "list", "agents to find work for", "each popped by next_offer"),
+    Key("offer_seq", "offer_seq", "string", "offers made: round robin's rank", "never"),
+    Key("offer_timers", "timers:offer", "zset", "offer id\\0expires_at, by expires_at", "fired"),
+    Key("answer_timers", "timers:answer", "zset", "interaction id\\0deadline, by answer deadline (SLA)", "fired"),
+    Key(
+        "escalation_timers",
+        "timers:escalation",
+        "zset",
+        "one member per placing of an entry with a next escalation step (its id, queue, step, then "
+        "push_seq), by the step's due time",
+        "fired (void ones too: as the in-memory engine's, they count in tick's budget)",
+    ),
+    Key(
+        "push_seq", "push_seq", "string", "pushes to pending_entries and escalation timers: members' suffixes", "never"
+    ),
+    Key(
+        "preference_timers",
+        "timers:preference",
+        "zset",
+        "interaction id\\0preferred_until, by preferred_until",
+        "fired",
+    ),
+    Key("wrap_up_timers", "timers:wrap_up", "zset", "agent id\\0wrap_up_until, by the end of its wrap-up", "fired"),
+)
+
+
+def _lua_function(key: Key) -> str:
+    parts = re.split(r"\{(\w+)\}", key.pattern)
+    literals, params = parts[0::2], parts[1::2]
+    pieces = ["P"]
+    for n, literal in enumerate(literals):
+        if literal:
+            pieces.append(repr(literal))
+        if n < len(params):
+            pieces.append(params[n])
+    return f"local function k_{key.name}({', '.join(params)}) return {' .. '.join(pieces)} end"
+
+
+def lua_prelude() -> str:
+    """The scripts' first lines: the prefix and one function per key."""
+    return "\n".join(["local P = ARGV[1]", *map(_lua_function, KEYS)]) + "\n"
