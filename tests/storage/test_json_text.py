@@ -63,6 +63,12 @@ def test_what_orjson_would_read_otherwise_or_refuses_reads_as_the_standard_libra
     assert repr(json_text.loads(text)) == repr(json.loads(text))
 
 
+def test_a_run_of_digits_that_are_not_ascii_is_text_and_reads_the_same() -> None:
+    # Only ASCII digits make a JSON number: twenty Arabic-Indic ones are a string's.
+    text = '{"n": "' + "\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u0660" * 2 + '", "m": 1}'
+    assert repr(json_text.loads(text)) == repr(json.loads(text))
+
+
 @pytest.mark.parametrize("text", ["", "{", "[1,]", "nul", '{"a" 1}'])
 def test_a_text_that_is_not_json_is_refused_as_the_standard_library_refuses_it(text: str) -> None:
     with pytest.raises(json.JSONDecodeError):
