@@ -8,14 +8,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Connection, String, and_, bindparam, exists, or_, select
+from sqlalchemy import ColumnElement, Connection, String, and_, bindparam, exists, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from interaction_center.domain.errors import NotFound
 from interaction_center.domain.model import Actor, InteractionState, check_transition
 from interaction_center.domain.stamps import utcnow
-from storage.models import Interaction, InteractionEvent, Message
+from storage.models import Interaction, InteractionEvent, Message, UTCText
 from storage.prepared import Prepared
 from storage.rows import EventFields, InteractionFields, MessageFields
 
@@ -142,8 +142,13 @@ _MESSAGES = Prepared(
     .where(Message.interaction_id.in_(bindparam("ids", expanding=True)))
     .order_by(Message.created_at, Message.id)
 )
+# An event's time as its text (storage.models.UTCText), which is all the wire makes of it.
+_EVENT_COLUMNS = [
+    type_coerce(column, UTCText()).label(column.key) if column.key == "created_at" else column
+    for column in InteractionEvent.__table__.columns
+]
 _EVENTS = Prepared(
-    select(InteractionEvent.__table__)
+    select(*_EVENT_COLUMNS)
     .where(InteractionEvent.interaction_id.in_(bindparam("ids", expanding=True)))
     .order_by(InteractionEvent.id)
 )

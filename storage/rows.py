@@ -56,7 +56,9 @@ class EventFields(Protocol):
     actor_kind: str
     actor_id: str | None
     data: dict[str, Any]
-    created_at: datetime
+    # Its ISO text (storage.models.UTCText): the interactions' events are read as rows
+    # alone, and only ever written out.
+    created_at: str
 
 
 class CustomerFields(Protocol):
