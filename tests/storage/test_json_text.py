@@ -63,9 +63,16 @@ def test_what_orjson_would_read_otherwise_or_refuses_reads_as_the_standard_libra
     assert repr(json_text.loads(text)) == repr(json.loads(text))
 
 
-def test_a_run_of_digits_that_are_not_ascii_is_text_and_reads_the_same() -> None:
-    # Only ASCII digits make a JSON number: twenty Arabic-Indic ones are a string's.
-    text = '{"n": "' + "\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u0660" * 2 + '", "m": 1}'
+# Digits of every script, lone surrogates (which orjson refuses) and other letters.
+_AROUND = st.text(st.characters(categories=["Nd", "Cs", "Ll"]), max_size=30)
+
+
+@given(st.lists(st.integers() | _AROUND, max_size=6))
+def test_integers_beside_any_digits_or_lone_surrogates_read_as_the_standard_library_reads_them(
+    values: list[int | str],
+) -> None:
+    # Only ASCII digits make a JSON number: a run of others is a string's.
+    text = json.dumps(values, ensure_ascii=False)
     assert repr(json_text.loads(text)) == repr(json.loads(text))
 
 
