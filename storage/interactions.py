@@ -114,7 +114,9 @@ async def assigned(session: AsyncSession) -> Sequence[Interaction]:
 # Reader's for what only reads, a session's (storage.reader.in_session) inside a change.
 # An agent's desk reads them on every screen, so they are prepared (storage.prepared):
 # through SQLAlchemy's execution each cost more than SQLite took to run it.
-_COLUMNS = Interaction.__table__
+# Of an interaction, what its rows (storage.rows.InteractionFields) give: a timeline page
+# read every column, and converted the times and the required skills nothing wrote out.
+_COLUMNS = [Interaction.__table__.c[name] for name in InteractionFields.__annotations__]
 
 
 def after(
@@ -132,11 +134,11 @@ def after(
 
 
 _OFFERED_TO = Prepared(
-    select(_COLUMNS).where(
+    select(*_COLUMNS).where(
         Interaction.state == InteractionState.OFFERED, Interaction.offered_agent_id == bindparam("agent_id")
     )
 )
-_INTERACTION = Prepared(select(_COLUMNS).where(Interaction.id == bindparam("id")))
+_INTERACTION = Prepared(select(*_COLUMNS).where(Interaction.id == bindparam("id")))
 _MESSAGES = Prepared(
     select(Message.__table__)
     .where(Message.interaction_id.in_(bindparam("ids", expanding=True)))
@@ -153,7 +155,7 @@ _EVENTS = Prepared(
     .order_by(InteractionEvent.id)
 )
 _NEWEST_FIRST = (Interaction.created_at.desc(), Interaction.id.desc())
-_OF_CUSTOMER = select(_COLUMNS).where(Interaction.customer_id == bindparam("customer_id"))
+_OF_CUSTOMER = select(*_COLUMNS).where(Interaction.customer_id == bindparam("customer_id"))
 _FOR_CUSTOMER = Prepared(_OF_CUSTOMER.order_by(*_NEWEST_FIRST).limit(bindparam("limit")))
 _FOR_CUSTOMER_AFTER = Prepared(
     _OF_CUSTOMER.where(*after(Interaction.created_at)).order_by(*_NEWEST_FIRST).limit(bindparam("limit"))
