@@ -4,20 +4,21 @@ transaction: no change without its event."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Connection, String, and_, bindparam, exists, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.elements import KeyedColumnElement
 
 from interaction_center.domain.errors import NotFound
 from interaction_center.domain.model import Actor, InteractionState, check_transition
 from interaction_center.domain.stamps import utcnow
-from storage.models import Interaction, InteractionEvent, Message, UTCText
+from storage.models import Interaction, InteractionEvent, Message, UTCDateTime, UTCText
 from storage.prepared import Prepared
-from storage.rows import EventFields, InteractionFields, MessageFields
+from storage.rows import EventFields, InteractionFields, MessageFields, fields
 
 ROUTABLE = (InteractionState.QUEUED, InteractionState.OFFERED)
 
@@ -114,9 +115,16 @@ async def assigned(session: AsyncSession) -> Sequence[Interaction]:
 # Reader's for what only reads, a session's (storage.reader.in_session) inside a change.
 # An agent's desk reads them on every screen, so they are prepared (storage.prepared):
 # through SQLAlchemy's execution each cost more than SQLite took to run it.
+
+
+def _as_read(columns: Iterable[KeyedColumnElement[Any]]) -> list[ColumnElement[Any]]:
+    """The columns with their times as their text (storage.rows, storage.models.UTCText)."""
+    return [type_coerce(c, UTCText()).label(c.key) if isinstance(c.type, UTCDateTime) else c for c in columns]
+
+
 # Of an interaction, what its rows (storage.rows.InteractionFields) give: a timeline page
 # read every column, and converted the times and the required skills nothing wrote out.
-_COLUMNS = [Interaction.__table__.c[name] for name in InteractionFields.__annotations__]
+_COLUMNS = _as_read(c for c in Interaction.__table__.columns if c.key in fields(InteractionFields))
 
 
 def after(
@@ -140,17 +148,12 @@ _OFFERED_TO = Prepared(
 )
 _INTERACTION = Prepared(select(*_COLUMNS).where(Interaction.id == bindparam("id")))
 _MESSAGES = Prepared(
-    select(Message.__table__)
+    select(*_as_read(Message.__table__.columns))
     .where(Message.interaction_id.in_(bindparam("ids", expanding=True)))
     .order_by(Message.created_at, Message.id)
 )
-# An event's time as its text (storage.models.UTCText), which is all the wire makes of it.
-_EVENT_COLUMNS = [
-    type_coerce(column, UTCText()).label(column.key) if column.key == "created_at" else column
-    for column in InteractionEvent.__table__.columns
-]
 _EVENTS = Prepared(
-    select(*_EVENT_COLUMNS)
+    select(*_as_read(InteractionEvent.__table__.columns))
     .where(InteractionEvent.interaction_id.in_(bindparam("ids", expanding=True)))
     .order_by(InteractionEvent.id)
 )

@@ -80,9 +80,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class UTCText(TypeDecorator[str]):
     """A UTCDateTime column read as its aware datetime's ``isoformat()``, for a read that
-    hands its times on as text (``type_coerce`` a column to it): a customer's timeline
-    writes some 2,000 of its events' times, and parsing each to format it again took
-    longer than anything else made of an event."""
+    hands its times on as text (``type_coerce`` a column to it): a page of a customer's
+    timeline writes some 3,000 times, and parsing each to format it again took longer
+    than anything else made of its rows."""
 
     impl = DateTime
     cache_ok = True
