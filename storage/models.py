@@ -99,14 +99,12 @@ class UTCText(TypeDecorator[str]):
 def sqlite_iso_text(value: str | None) -> str | None:
     """The ISO text of a time as SQLite holds it (UTCDateTime.bind_processor's text, which
     is SQLAlchemy's DATETIME's too: "2024-05-01 12:00:00.250000"), rewritten rather than
-    parsed: the date, "T", the time with its microseconds unless they are nought, "+00:00".
-    Text of another shape is parsed."""
+    parsed: "T" for the space, "+00:00" after. Text of another shape is parsed, as is a
+    time without microseconds, whose isoformat() has none."""
     if value is None:
         return None
-    if len(value) == 26 and value[10] == " " and value[19] == ".":
-        if value.endswith("000000"):
-            return f"{value[:10]}T{value[11:19]}+00:00"
-        return f"{value[:10]}T{value[11:]}+00:00"
+    if len(value) == 26 and value[10] == " " and value[19] == "." and value[20:] != "000000":
+        return value.replace(" ", "T", 1) + "+00:00"
     return datetime.fromisoformat(value + "+00:00").isoformat()
 
 
