@@ -209,7 +209,7 @@ def event(row: EventFields) -> EventBody:
         "id": row.id,
         "type": row.type,
         "actor": {"kind": row.actor_kind, "id": row.actor_id},
-        "at": row.created_at,
+        "at": _at(row.created_at),
         "data": row.data,
     }
 

@@ -81,8 +81,9 @@ class EventFields(Protocol):
     actor_kind: str
     actor_id: str | None
     data: dict[str, Any]
-    # Text: events are read as rows alone.
-    created_at: str
+
+    @property
+    def created_at(self) -> Stamp: ...
 
 
 class CustomerFields(Protocol):

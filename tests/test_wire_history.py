@@ -3,12 +3,9 @@ events, in the order storage read them, however many interactions there are."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from interaction_center import wire
 from interaction_center.domain.stamps import new_id, utcnow
-from storage.models import Customer, Interaction, Message
+from storage.models import Customer, Interaction, InteractionEvent, Message
 
 
 def _interaction(customer: Customer) -> Interaction:
@@ -22,21 +19,9 @@ def _message(interaction: Interaction, body: str) -> Message:
                    created_at=utcnow())  # fmt: skip
 
 
-@dataclass
-class _Event:
-    """An event as storage reads it (storage.rows.EventFields): its time is text."""
-
-    id: int
-    interaction_id: str
-    type: str
-    actor_kind: str
-    actor_id: str | None
-    data: dict[str, Any]
-    created_at: str
-
-
-def _event(interaction: Interaction, n: int) -> _Event:
-    return _Event(n, interaction.id, "created", "system", None, {}, utcnow().isoformat())
+def _event(interaction: Interaction, n: int) -> InteractionEvent:
+    return InteractionEvent(id=n, interaction_id=interaction.id, type="created", actor_kind="system", data={},
+                            created_at=utcnow())  # fmt: skip
 
 
 def test_each_interaction_carries_its_own_messages_and_events_in_order() -> None:
