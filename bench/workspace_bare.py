@@ -109,8 +109,16 @@ _ACTED_ON = (
     _HAS_WORKED + "(EXISTS (SELECT * FROM interaction_events WHERE interaction_events.interaction_id ="
     " interactions.id AND interaction_events.actor_id = ?)) LIMIT ? OFFSET ?"
 )
+# What the desk's reads of interactions select (storage.rows.InteractionFields).
+_INTERACTION_FIELDS = ", ".join(
+    f"interactions.{column}"
+    for column in _names(
+        "id customer_id channel state queue enqueued_at priority answer_deadline assigned_agent_id offer_id"
+        " offered_agent_id offer_expires_at disposition transfer_note parked_until created_at closed_at"
+    )
+)
 _FOR_CUSTOMER = (
-    f"SELECT {_INTERACTION_COLUMNS} FROM interactions WHERE interactions.customer_id = ?"
+    f"SELECT {_INTERACTION_FIELDS} FROM interactions WHERE interactions.customer_id = ?"
     " ORDER BY interactions.created_at DESC, interactions.id DESC LIMIT ? OFFSET ?"
 )
 _IDENTITIES = (
@@ -125,7 +133,7 @@ _EVENTS = (
     "SELECT interaction_events.id, interaction_events.seq, interaction_events.interaction_id,"
     " interaction_events.type, interaction_events.actor_kind, interaction_events.actor_id, interaction_events.data,"
     " interaction_events.created_at FROM interaction_events WHERE interaction_events.interaction_id IN ({marks})"
-    " ORDER BY interaction_events.id"
+    " ORDER BY interaction_events.interaction_id, interaction_events.id"
 )
 _MERGES = (
     "SELECT customer_merges.id, customer_merges.into_id, customer_merges.from_id, customer_merges.identity_ids,"

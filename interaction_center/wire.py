@@ -43,15 +43,28 @@ from interaction_center.domain.wire import (
 from routing import QueueEntry, QueueStats
 from storage.models import Agent, Message
 from storage.pushes import OpenOffer
-from storage.rows import CustomerFields, EventFields, IdentityFields, InteractionFields, MergeFields, MessageFields
+from storage.rows import (
+    CustomerFields,
+    EventFields,
+    IdentityFields,
+    InteractionFields,
+    MergeFields,
+    MessageFields,
+    Stamp,
+)
 from storage.tallies import Tally
 from storage.work import WorkRow
 
 PREVIEW_CHARS = 160
 
 
-def _when(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+def _at(value: Stamp) -> str:
+    """A time's text, which a desk read's row holds already (storage.rows)."""
+    return value if isinstance(value, str) else value.isoformat()
+
+
+def _when(value: Stamp | None) -> str | None:
+    return None if value is None else _at(value)
 
 
 def agent(row: Agent) -> AgentBody:
@@ -120,7 +133,7 @@ def work_item(row: WorkRow) -> WorkItemBody:
         "unread": row.unread,
         "latest_message": None
         if latest is None
-        else {"direction": latest.direction, "body": latest.body[:PREVIEW_CHARS], "at": latest.created_at.isoformat()},
+        else {"direction": latest.direction, "body": latest.body[:PREVIEW_CHARS], "at": _at(latest.created_at)},
         "transfer_note": i.transfer_note,
         "parked_until": _when(i.parked_until),
         "disposition": i.disposition,
@@ -132,12 +145,13 @@ def work_item(row: WorkRow) -> WorkItemBody:
     }
 
 
-def page_cursor(at: datetime | None, row_id: str) -> str:
+def page_cursor(at: Stamp | None, row_id: str) -> str:
     """Where the next page of a list newest first starts: after the row (``at``, ``row_id``).
     Its time is written with "Z", not "+00:00", whose "+" a query string would read as a
     space."""
     assert at is not None
-    return f"{at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}|{row_id}"
+    moment = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return f"{moment.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}|{row_id}"
 
 
 def waiting(queue: str, entries: Sequence[QueueEntry]) -> WaitingBody:
@@ -188,7 +202,7 @@ def message(row: MessageFields) -> MessageBody:
         "error": row.error,
         "author_agent_id": row.author_agent_id,
         "attributes": row.attributes,
-        "created_at": row.created_at.isoformat(),
+        "created_at": _at(row.created_at),
     }
 
 
@@ -197,7 +211,7 @@ def event(row: EventFields) -> EventBody:
         "id": row.id,
         "type": row.type,
         "actor": {"kind": row.actor_kind, "id": row.actor_id},
-        "at": row.created_at.isoformat(),
+        "at": _at(row.created_at),
         "data": row.data,
     }
 
@@ -220,7 +234,7 @@ def interaction(
         "disposition": row.disposition,
         "transfer_note": row.transfer_note,
         "parked_until": _when(row.parked_until),
-        "created_at": row.created_at.isoformat(),
+        "created_at": _at(row.created_at),
         "closed_at": _when(row.closed_at),
         "messages": [message(m) for m in messages if m.interaction_id == row.id],
         "events": [event(e) for e in events if e.interaction_id == row.id],
@@ -338,7 +352,7 @@ def chat_history(rows: Sequence[MessageFields]) -> list[ChatLine]:
             "client_id": m.attributes.get("client_id"),
             "body": m.body,
             "files": [{"filename": f["filename"], "size": f["size"]} for f in m.attributes.get("attachments", ())],
-            "at": m.created_at.isoformat(),
+            "at": _at(m.created_at),
         }
         for m in rows
     ]

@@ -4,20 +4,21 @@ transaction: no change without its event."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Connection, String, and_, bindparam, exists, or_, select
+from sqlalchemy import ColumnElement, Connection, String, and_, bindparam, exists, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.elements import KeyedColumnElement
 
 from interaction_center.domain.errors import NotFound
 from interaction_center.domain.model import Actor, InteractionState, check_transition
 from interaction_center.domain.stamps import utcnow
-from storage.models import Interaction, InteractionEvent, Message
+from storage.models import Interaction, InteractionEvent, Message, UTCDateTime, UTCText
 from storage.prepared import Prepared
-from storage.rows import EventFields, InteractionFields, MessageFields
+from storage.rows import EventFields, InteractionFields, MessageFields, fields
 
 ROUTABLE = (InteractionState.QUEUED, InteractionState.OFFERED)
 
@@ -114,7 +115,16 @@ async def assigned(session: AsyncSession) -> Sequence[Interaction]:
 # Reader's for what only reads, a session's (storage.reader.in_session) inside a change.
 # An agent's desk reads them on every screen, so they are prepared (storage.prepared):
 # through SQLAlchemy's execution each cost more than SQLite took to run it.
-_COLUMNS = Interaction.__table__
+
+
+def _as_read(columns: Iterable[KeyedColumnElement[Any]]) -> list[ColumnElement[Any]]:
+    """The columns with their times as their text (storage.rows, storage.models.UTCText)."""
+    return [type_coerce(c, UTCText()).label(c.key) if isinstance(c.type, UTCDateTime) else c for c in columns]
+
+
+# Of an interaction, what its rows (storage.rows.InteractionFields) give: a timeline page
+# read every column, and converted the times and the required skills nothing wrote out.
+_COLUMNS = _as_read(c for c in Interaction.__table__.columns if c.key in fields(InteractionFields))
 
 
 def after(
@@ -132,23 +142,23 @@ def after(
 
 
 _OFFERED_TO = Prepared(
-    select(_COLUMNS).where(
+    select(*_COLUMNS).where(
         Interaction.state == InteractionState.OFFERED, Interaction.offered_agent_id == bindparam("agent_id")
     )
 )
-_INTERACTION = Prepared(select(_COLUMNS).where(Interaction.id == bindparam("id")))
+_INTERACTION = Prepared(select(*_COLUMNS).where(Interaction.id == bindparam("id")))
 _MESSAGES = Prepared(
-    select(Message.__table__)
+    select(*_as_read(Message.__table__.columns))
     .where(Message.interaction_id.in_(bindparam("ids", expanding=True)))
     .order_by(Message.created_at, Message.id)
 )
 _EVENTS = Prepared(
-    select(InteractionEvent.__table__)
+    select(*_as_read(InteractionEvent.__table__.columns))
     .where(InteractionEvent.interaction_id.in_(bindparam("ids", expanding=True)))
-    .order_by(InteractionEvent.id)
+    .order_by(InteractionEvent.interaction_id, InteractionEvent.id)
 )
 _NEWEST_FIRST = (Interaction.created_at.desc(), Interaction.id.desc())
-_OF_CUSTOMER = select(_COLUMNS).where(Interaction.customer_id == bindparam("customer_id"))
+_OF_CUSTOMER = select(*_COLUMNS).where(Interaction.customer_id == bindparam("customer_id"))
 _FOR_CUSTOMER = Prepared(_OF_CUSTOMER.order_by(*_NEWEST_FIRST).limit(bindparam("limit")))
 _FOR_CUSTOMER_AFTER = Prepared(
     _OF_CUSTOMER.where(*after(Interaction.created_at)).order_by(*_NEWEST_FIRST).limit(bindparam("limit"))
@@ -188,7 +198,9 @@ def messages(conn: Connection, interaction_ids: Sequence[str]) -> Sequence[Messa
 
 
 def events(conn: Connection, interaction_ids: Sequence[str]) -> Sequence[EventFields]:
-    """The interactions' events in order."""
+    """The interactions' events, interaction by interaction, each one's in order: as the
+    index on interaction_id holds them. In order across the interactions, a timeline page's
+    2,000 events were sorted in a temporary B-tree first."""
     return _EVENTS.records(conn, {"ids": list(interaction_ids)})
 
 

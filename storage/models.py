@@ -78,6 +78,36 @@ class UTCDateTime(TypeDecorator[datetime]):
         return process
 
 
+class UTCText(TypeDecorator[str]):
+    """A UTCDateTime column read as its aware datetime's ``isoformat()``, for a read that
+    hands its times on as text (``type_coerce`` a column to it): a page of a customer's
+    timeline writes some 3,000 times, and parsing each to format it again took longer
+    than anything else made of its rows."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> str | None:
+        return None if value is None else value.replace(tzinfo=UTC).isoformat()
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], str | None] | None:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        return sqlite_iso_text
+
+
+def sqlite_iso_text(value: str | None) -> str | None:
+    """The ISO text of a time as SQLite holds it (UTCDateTime.bind_processor's text, which
+    is SQLAlchemy's DATETIME's too: "2024-05-01 12:00:00.250000"), rewritten rather than
+    parsed: "T" for the space, "+00:00" after. Text of another shape is parsed, as is a
+    time without microseconds, whose isoformat() has none."""
+    if value is None:
+        return None
+    if len(value) == 26 and value[10] == " " and value[19] == "." and value[20:] != "000000":
+        return value.replace(" ", "T", 1) + "+00:00"
+    return datetime.fromisoformat(value + "+00:00").isoformat()
+
+
 def _naive_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("naive datetimes are ambiguous; pass an aware one")

@@ -18,14 +18,18 @@ standard library's value or error."""
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
 
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-# 2**63 has 19 digits: a shorter run of digits is an integer orjson holds exactly.
-_MAYBE_WIDE = re.compile(r"\d{19}")
+# 2**63 has 19 digits: a shorter run of digits is an integer orjson holds exactly. The run
+# is looked for in the UTF-8 text with each ASCII digit (as JSON writes a number) made a
+# "9" and every other byte a space, then searched for as a string: a regular expression
+# took three times as long as orjson takes to read the text, and a customer's record
+# reads thousands of texts. (A lone surrogate passes as bytes that are not digits.)
+_NINES = bytes(ord("9") if ord("0") <= byte <= ord("9") else ord(" ") for byte in range(256))
+_WIDE = b"9" * 19
 
 
 def encoded(value: Any) -> bytes:
@@ -41,7 +45,7 @@ def dumps(value: Any) -> str:
 
 
 def loads(text: str) -> Any:
-    if _MAYBE_WIDE.search(text) is None:
+    if _WIDE not in text.encode("utf-8", "surrogatepass").translate(_NINES):
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:

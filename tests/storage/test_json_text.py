@@ -63,6 +63,19 @@ def test_what_orjson_would_read_otherwise_or_refuses_reads_as_the_standard_libra
     assert repr(json_text.loads(text)) == repr(json.loads(text))
 
 
+# Digits of every script, lone surrogates (which orjson refuses) and other letters.
+_AROUND = st.text(st.characters(categories=["Nd", "Cs", "Ll"]), max_size=30)
+
+
+@given(st.lists(st.integers() | _AROUND, max_size=6))
+def test_integers_beside_any_digits_or_lone_surrogates_read_as_the_standard_library_reads_them(
+    values: list[int | str],
+) -> None:
+    # Only ASCII digits make a JSON number: a run of others is a string's.
+    text = json.dumps(values, ensure_ascii=False)
+    assert repr(json_text.loads(text)) == repr(json.loads(text))
+
+
 @pytest.mark.parametrize("text", ["", "{", "[1,]", "nul", '{"a" 1}'])
 def test_a_text_that_is_not_json_is_refused_as_the_standard_library_refuses_it(text: str) -> None:
     with pytest.raises(json.JSONDecodeError):

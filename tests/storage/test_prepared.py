@@ -104,3 +104,13 @@ def test_a_conditional_update_converts_its_values_and_counts_what_it_changed(con
     assert Prepared(statement).run(conn, {"row_id": 2, "was": 7, "at": later, "data": []}) == 1
     changed = conn.execute(select(TABLE.c.at, TABLE.c.data).where(TABLE.c.id.in_([1, 2])).order_by(TABLE.c.id))
     assert [tuple(row) for row in changed] == [(later, {"x": None}), (later, [])]
+
+
+def test_json_reads_as_sqlalchemy_reads_it_numbers_and_null_included(conn: Connection) -> None:
+    # SQLite keeps the text of a JSON number as a number (a JSON column's affinity is numeric).
+    values: list[Any] = [{"a": [1, "é"]}, 5, 2.5, "text", None, [], True]
+    conn.execute(insert(TABLE), [{"id": n, "data": value} for n, value in enumerate(values)])
+    statement = select(TABLE.c.data).order_by(TABLE.c.id)
+    expected = [tuple(row) for row in conn.execute(statement)]
+    assert Prepared(statement).rows(conn, {}) == expected
+    assert [data for (data,) in expected] == values

@@ -144,6 +144,11 @@ def test_a_customers_timeline_reads_its_page_newest_first_off_an_index(tmp_path:
     assert "created_at<?" in plans[1][0], plans[1]
 
 
+def test_the_events_of_a_timeline_page_are_read_in_the_order_of_their_index(tmp_path: Path) -> None:
+    [plan] = _plans_of(tmp_path, lambda conn: interactions.events(conn, ["interaction-1", "interaction-2"]))
+    assert plan == ["SEARCH interaction_events USING INDEX ix_interaction_events_interaction_id (interaction_id=?)"]
+
+
 def test_the_routing_feed_looks_up_the_interactions_it_read_by_id(tmp_path: Path) -> None:
     """Run on the writer for every read of the log: the few interactions a read names are
     looked up by key, never found by walking every queued interaction (the state index,
