@@ -79,7 +79,7 @@ _DOMAIN = r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]*[a-z0-9])
 _MAIL_DOMAIN = re.compile(_DOMAIN)
 _MAIL_ADDRESS = re.compile(r'[^@\s"<>(),;:\[\]\\]+@' + _DOMAIN)
 _REDIS_NOT_BUILT = (
-    "the Redis routing backend is not built yet, so this setting would be ignored;"
+    "the service does not use the Redis routing backend yet, so this setting would be ignored;"
     " leave it empty (routing is in-process when it is empty)"
 )
 _DATABASE_SCHEMES = {

@@ -247,7 +247,7 @@ def test_serve_refuses_a_redis_url_that_nothing_would_use(tmp_path: Path) -> Non
 
     assert result.returncode == 2
     assert "Interaction Center on" not in result.stdout
-    assert f"error: {path}: redis.url: the Redis routing backend is not built yet" in result.stderr
+    assert f"error: {path}: redis.url: the service does not use the Redis routing backend yet" in result.stderr
 
 
 def test_config_check_refuses_ic_redis_url(
@@ -258,7 +258,7 @@ def test_config_check_refuses_ic_redis_url(
     code = main(["--config", str(good_config(tmp_path)), "config", "check"])
 
     assert code == 2
-    assert "error: environment IC_REDIS_URL: redis.url: the Redis routing backend is not built yet" in (
+    assert "error: environment IC_REDIS_URL: redis.url: the service does not use the Redis routing backend yet" in (
         capsys.readouterr().err
     )
 

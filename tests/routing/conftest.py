@@ -41,6 +41,19 @@ class BackendFactory:
             await self._made.pop().close()
 
 
+# Each call to the Redis backend is a round trip (about 0.1 ms of client time): the
+# longest property runs take a minute or two on a loaded machine, where the in-memory
+# engine takes seconds. The suite's tests stay as they are; only their time allowed grows.
+REDIS_TIMEOUT_SECONDS = 420
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("backend_factory") == "redis":
+            item.add_marker(pytest.mark.timeout(REDIS_TIMEOUT_SECONDS))
+
+
 @pytest.fixture(params=["memory", "redis"])
 async def backend_factory(request: pytest.FixtureRequest) -> AsyncIterator[BackendFactory]:
     """``make(config) -> RoutingBackend``; every backend it made is closed at teardown."""

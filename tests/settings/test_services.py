@@ -284,7 +284,7 @@ def test_database_url_with_an_unsupported_scheme_is_rejected(tmp_path: Path, url
 
 
 REDIS_REFUSED = (
-    "the Redis routing backend is not built yet, so this setting would be ignored;"
+    "the service does not use the Redis routing backend yet, so this setting would be ignored;"
     " leave it empty (routing is in-process when it is empty)"
 )
 
