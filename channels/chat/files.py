@@ -12,7 +12,7 @@ import asyncio
 from aiohttp import web
 
 from channels.chat.service import MAX_FILE_BYTES, ChatService
-from channels.chat.socket import MAX_CLIENT_ID_CHARS, RateLimit
+from channels.chat.socket import MAX_CLIENT_ID_CHARS, RateLimits
 from channels.uploads import form_parts, read_part, text_part, uploaded
 from interaction_center.domain.errors import InvalidInput, TooManyRequests, Unauthorized
 from interaction_center.domain.json_text import dumps
@@ -30,7 +30,7 @@ FILES_PER_SECOND = 0.1
 class ChatFiles:
     def __init__(self, desk: ChatService) -> None:
         self._desk = desk
-        self._limits: dict[str, RateLimit] = {}
+        self._limits = RateLimits(FILES_BURST, FILES_PER_SECOND)
 
     def register(self, app: web.Application) -> None:
         app.router.add_post(PATH, self.upload)
@@ -40,8 +40,7 @@ class ChatFiles:
         if token is None:
             raise Unauthorized("send the chat's token as Authorization: Bearer", code="chat.bad_token")
         visitor = await self._desk.visitor(token)
-        limit = self._limits.setdefault(visitor.session_id, RateLimit(FILES_BURST, FILES_PER_SECOND))
-        if not limit.allow():
+        if not self._limits.allow(visitor.session_id):
             wait = 1 / FILES_PER_SECOND
             raise TooManyRequests("too many files at once", retry_after_seconds=wait, code="chat.too_many_files")
         client_id, file = await _form(request)

@@ -51,6 +51,32 @@ class RateLimit:
         self._tokens -= 1
         return True
 
+    def full(self) -> bool:
+        """Refilled to its burst: as good as a new bucket."""
+        return self._tokens + (time.monotonic() - self._at) * self._rate >= self._burst
+
+
+class RateLimits:
+    """A bucket per key (a chat session's uploads), kept only while it is not full again:
+    sessions come and go by the thousand, and a full bucket is as good as a new one."""
+
+    def __init__(self, burst: int, per_second: float) -> None:
+        self._burst = burst
+        self._rate = per_second
+        # The least recently used first: the first ones are the first to be full again.
+        self._buckets: dict[str, RateLimit] = {}
+
+    def allow(self, key: str) -> bool:
+        bucket = self._buckets.pop(key, None) or RateLimit(self._burst, self._rate)
+        self._buckets[key] = bucket
+        allowed = bucket.allow()
+        while (oldest := next(iter(self._buckets.values()))) is not bucket and oldest.full():
+            del self._buckets[next(iter(self._buckets))]
+        return allowed
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
 
 def _parse(raw: str) -> dict[str, Any]:
     data = parse_json(raw, code="chat.bad_frame")

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import uuid
 
 import aiohttp
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from channels.chat.files import FILES_BURST
+from channels.chat.files import FILES_BURST, FILES_PER_SECOND
 from channels.chat.service import MAX_FILE_BYTES
+from channels.chat.socket import RateLimits
 from tests.channels.test_chat import accept, resume, say, start
 from tests.hostile import FUZZ, raw_request
 from tests.support import Client, interaction, login, next_frame, set_status
@@ -160,3 +163,23 @@ async def test_a_token_or_client_id_that_could_not_be_kept_is_refused(chat_clien
     assert (refused, json.loads(answer)["error"]["code"]) == (401, "chat.bad_token")
     _, resumed = await resume(chat_client, started["token"])
     assert resumed["messages"] == []
+
+
+def test_the_upload_limits_keep_only_sessions_whose_bucket_is_not_full_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sessions come and go by the thousand: a bucket refilled is forgotten, or the map of
+    them would grow for as long as the service runs."""
+    clock = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    limits = RateLimits(FILES_BURST, FILES_PER_SECOND)
+    for session in range(100):
+        assert limits.allow(f"s{session}")
+    assert len(limits) == 100
+    for _ in range(FILES_BURST):
+        assert limits.allow("busy")
+    assert not limits.allow("busy")
+
+    clock[0] += 1 / FILES_PER_SECOND  # the one-file sessions' buckets are full again, busy's not
+    assert limits.allow("new")
+    assert len(limits) == 2
+    assert limits.allow("busy")  # one file's worth came back
+    assert not limits.allow("busy")
