@@ -202,7 +202,10 @@ class VoiceBridge:
             if row is None:
                 return
             row.phase, row.conference_sid, row.agent_call_sid = "queued", None, None
-            row.supervisor_id = row.supervisor_call_sid = row.supervisor_mode = None
+            if row.supervisor_call_sid is not None:
+                # Their leg ends with the conference: the supervisor hears so, as when they
+                # leave it themselves (its own status, coming later, finds it gone).
+                _monitor_ended(session, row, "completed")
             row.consult_agent_id = row.consult_call_sid = row.consult_answered_at = None
             row.announced_position = row.announced_at = None
 
@@ -240,9 +243,7 @@ class VoiceBridge:
             row = await calls.get(session, call_sid, lock=True)
             if row is None or row.supervisor_call_sid != leg:
                 return
-            data = {"supervisor": row.supervisor_id, "call_sid": leg, "call_status": status}
-            row.supervisor_id = row.supervisor_call_sid = row.supervisor_mode = None
-            store.record_event(session, row.interaction_id, "call_monitor_ended", SYSTEM, data)
+            _monitor_ended(session, row, status)
 
     async def _agent_missed(self, call: VoiceCall, call_sid: str, status: str) -> None:
         """The agent did not pick up: the call waits again at the place it had, the caller
@@ -380,3 +381,10 @@ class VoiceBridge:
         except StaleState:
             return False
         return True
+
+
+def _monitor_ended(session: AsyncSession, row: VoiceCall, status: str) -> None:
+    """The supervisor's leg on the call is over: a ``call_monitor_ended`` event names them."""
+    data = {"supervisor": row.supervisor_id, "call_sid": row.supervisor_call_sid, "call_status": status}
+    row.supervisor_id = row.supervisor_call_sid = row.supervisor_mode = None
+    store.record_event(session, row.interaction_id, "call_monitor_ended", SYSTEM, data)

@@ -328,6 +328,29 @@ async def test_the_work_list_and_the_supervisors_socket_say_who_monitors_a_call(
     await socket.socket.close()
 
 
+async def test_a_supervisor_on_a_call_transferred_to_a_queue_hears_their_leg_ended(
+    phone: Client, twilio_stub: TwilioStub
+) -> None:
+    caller = Caller(phone)
+    interaction_id, alice = await _connected(phone, caller)
+    sam = await login(phone, "sam")
+    socket = Heard(await phone.ws_connect("/api/v1/ws", headers=sam))
+    await socket.next("hello")
+    url = f"/api/v1/interactions/{interaction_id}/call/monitor"
+    assert (await phone.post(url, json={"mode": "listen"}, headers=sam)).status == 200
+    assert (await socket.next("monitor"))["mode"] == "listen"
+
+    # The caller leaves the conference for the queue, and every leg in it ends.
+    response = await phone.post(
+        f"/api/v1/interactions/{interaction_id}/transfer", json={"queue": "sales"}, headers=alice
+    )
+    assert response.status == 200, await response.text()
+    assert (await socket.next("monitor"))["mode"] is None
+    call = await _call(phone, caller)
+    assert (call.supervisor_id, call.supervisor_call_sid, call.supervisor_mode) == (None, None, None)
+    await socket.socket.close()
+
+
 async def test_monitoring_is_for_supervisors_one_at_a_time(
     app_factory: AppFactory, phone_settings: Callable[..., Settings], twilio_stub: TwilioStub
 ) -> None:
