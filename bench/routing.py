@@ -10,10 +10,12 @@ Prints a table for people; the last line is one JSON object with the figures. Th
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import random
 
+from bench import routing_redis
 from bench.offer_latency import bare_latency, percentile, service_latency
 from bench.routing_engine import READY_SHARE, Scale, run_scale, run_scarce, run_stats
 
@@ -94,4 +96,9 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(prog="python -m bench.routing", description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=("memory", "redis"), default="memory")
+    if parser.parse_args().backend == "redis":
+        asyncio.run(routing_redis.main())
+    else:
+        asyncio.run(main())

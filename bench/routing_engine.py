@@ -21,6 +21,7 @@ from __future__ import annotations
 import heapq
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from routing import (
@@ -32,6 +33,7 @@ from routing import (
     QueueEntry,
     QueueMembership,
     QueuePolicy,
+    RoutingBackend,
     Strategy,
 )
 
@@ -71,7 +73,7 @@ class Result:
         return 1e6 / self.next_offer_us
 
 
-def _config() -> EngineConfig:
+def config() -> EngineConfig:
     strategies = list(Strategy)
     return EngineConfig(
         queues={
@@ -90,8 +92,8 @@ class _Centre:
     """The engine with its agents, and what they hold (ids start with their channel's
     initial), so that a cycle can end a random one of a kind."""
 
-    def __init__(self, rng: random.Random) -> None:
-        self.engine = MemoryRoutingBackend(_config())
+    def __init__(self, rng: random.Random, engine: RoutingBackend | None = None) -> None:
+        self.engine = engine or MemoryRoutingBackend(config())
         self.rng = rng
         self.clock = 1_000_000.0
         self.queues: dict[str, list[int]] = {}
@@ -181,8 +183,16 @@ async def _fill(centre: _Centre, scale: Scale) -> None:
     assert len(centre.held["chat"]) == chatting, "a chat was not taken at once"
 
 
-async def run_scale(scale: Scale, cycles: int, rng: random.Random) -> Result:
-    centre = _Centre(rng)
+async def run_scale(
+    scale: Scale,
+    cycles: int,
+    rng: random.Random,
+    engine: RoutingBackend | None = None,
+    clock: Callable[[], float] = time.process_time,
+) -> Result:
+    """``engine``: another backend than the in-memory one, on ``config()``; ``clock``: what
+    is timed (wall time for a backend whose work is done in another process)."""
+    centre = _Centre(rng, engine)
     await _fill(centre, scale)
     engine = centre.engine
     spent = {"chat": 0.0, "email": 0.0}
@@ -196,14 +206,14 @@ async def run_scale(scale: Scale, cycles: int, rng: random.Random) -> Result:
         agent_id = centre.holder.pop(done)
         queue = rng.choice(centre.queues[agent_id]) if channel == "chat" else rng.randrange(QUEUES)
         arrival = centre.entry(channel, queue)
-        started = time.process_time()
+        started = clock()
         await engine.release(done, centre.clock)
         await engine.enqueue(arrival, centre.clock)
-        before = time.process_time()
+        before = clock()
         offers = await centre.offer_all(arrival)
-        offering += time.process_time() - before
+        offering += clock() - before
         await centre.accept_all(offers)
-        spent[channel] += time.process_time() - started
+        spent[channel] += clock() - started
         made += len(offers)
         for offer in offers:
             centre.took(offer)
@@ -263,7 +273,7 @@ async def run_stats(agents: int, calls: int, rng: random.Random) -> StatsCost:
     """Live queue statistics (what a supervisor's wallboard polls, and the chat desk once a
     second for its wait estimates) at ``agents`` agents in 3 of 50 queues each, half busy;
     beside the bare pass every figure needs at least: each membership counted once."""
-    engine = MemoryRoutingBackend(_config())
+    engine = MemoryRoutingBackend(config())
     profiles = []
     for n in range(agents):
         queues = rng.sample(range(QUEUES), 3)
