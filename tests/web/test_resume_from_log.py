@@ -49,6 +49,19 @@ async def frames_until_quiet(socket: ClientWebSocketResponse, timeout: float = 0
             return frames
 
 
+async def took_an_sms_and_left(client: Client, agent: dict[str, str]) -> dict[str, int]:
+    """The agent's socket sees them take an SMS ("first") and closes: the place it had."""
+    socket = await client.ws_connect("/api/v1/ws", headers=agent)
+    hello = await next_frame(socket, "hello")
+    await set_status(client, agent, "available")
+    await post_sms(client, sms_form(sender="+15551230001", body="first"))
+    await accept_first(client, agent)
+    await pushed(client)
+    place = seen(hello, await frames_until_quiet(socket))
+    await socket.close()
+    return place
+
+
 async def test_a_reconnect_gets_what_it_missed_in_order_then_live_frames_once(client: Client) -> None:
     alice = await login(client, "alice")
     socket = await client.ws_connect("/api/v1/ws", headers=alice)
@@ -123,14 +136,7 @@ async def test_a_socket_further_behind_than_the_replay_reads_its_state_again(
 ) -> None:
     monkeypatch.setattr(pushes, "REPLAY_EVENTS", 1)
     alice = await login(client, "alice")
-    socket = await client.ws_connect("/api/v1/ws", headers=alice)
-    hello = await next_frame(socket, "hello")
-    await set_status(client, alice, "available")
-    await post_sms(client, sms_form(sender="+15551230001", body="first"))
-    await accept_first(client, alice)
-    await pushed(client)
-    place = seen(hello, await frames_until_quiet(socket))
-    await socket.close()
+    place = await took_an_sms_and_left(client, alice)
     for body in ("second", "third"):
         await post_sms(client, sms_form(sender="+15551230001", body=body))
     await pushed(client)
@@ -209,14 +215,7 @@ async def test_frames_of_events_written_while_a_socket_joins_come_once_after_wha
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     alice = await login(client, "alice")
-    socket = await client.ws_connect("/api/v1/ws", headers=alice)
-    hello = await next_frame(socket, "hello")
-    await set_status(client, alice, "available")
-    await post_sms(client, sms_form(sender="+15551230001", body="first"))
-    await accept_first(client, alice)
-    await pushed(client)
-    place = seen(hello, await frames_until_quiet(socket))
-    await socket.close()
+    place = await took_an_sms_and_left(client, alice)
     await post_sms(client, sms_form(sender="+15551230001", body="second"))
     await pushed(client)
     # The read of what it missed takes a while, and the customer writes twice meanwhile.
