@@ -54,6 +54,7 @@ from interaction_center.metrics import Metrics
 from interaction_center.settings.model import Settings
 from ivr.interpreter import Interpreter
 from routing import AgentState, MemoryRoutingBackend, RoutingBackend
+from routing.redis import RedisRoutingBackend
 from storage import events
 from storage.database import create_engine, session_factory
 from storage.migrate import check_current
@@ -216,11 +217,19 @@ def _sandbox(settings: Settings) -> Sandbox:
     return Sandbox(settings.twilio, settings.smtp, settings.local_base_url, settings.public_base_url)
 
 
+def _routing(settings: Settings) -> RoutingBackend:
+    """In this process for one instance; in Redis, shared, for several."""
+    config = engine_config(settings)
+    if settings.redis.url:
+        return RedisRoutingBackend(settings.redis.url, config, prefix=settings.redis.prefix)
+    return MemoryRoutingBackend(config)
+
+
 def build_services(settings: Settings) -> Services:
     engine = create_engine(settings.database.url)
     sessions = session_factory(engine)
     sandbox = _sandbox(settings) if settings.demo.sandbox else None
-    routing = MemoryRoutingBackend(engine_config(settings))
+    routing = _routing(settings)
     hub = AgentHub()
     writer = Writer(engine)
     reader = Reader(engine)

@@ -8,6 +8,7 @@ Time is always passed in (epoch seconds), so backends are deterministic under te
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 
 from routing.types import AgentProfile, AgentSnapshot, AgentState, Enqueued, Offer, QueueEntry, QueueStats, RoutingEvent
@@ -96,6 +97,29 @@ class RoutingBackend(ABC):
     async def occupancy(self) -> dict[str, float]:
         """Each signed-in agent's occupancy now, by id (offline agents are left out): what
         each queue's ``QueueStats.occupancy`` is the mean of."""
+
+    @abstractmethod
+    async def restored(self) -> bool:
+        """Whether the state was rebuilt from storage (``mark_restored``) since it began:
+        False for a new in-memory engine, and for a Redis that holds no routing state yet
+        (a first start, or a server that lost its data)."""
+
+    @abstractmethod
+    async def mark_restored(self) -> None:
+        """The state now holds what storage held: instances that start later on a shared
+        state keep it rather than rebuild it."""
+
+    async def reachable(self) -> bool:
+        """Whether the state can be read and changed now (``/readyz``): a shared state may
+        be on a server that is down; one in this process always is."""
+        return True
+
+    def decisions(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Held by a caller while it decides and records what it decided, so that callers
+        sharing this state record decisions in the order they were made. An in-memory
+        engine has one process's callers, which serialize among themselves: nothing to
+        hold."""
+        return contextlib.nullcontext()
 
     @abstractmethod
     async def close(self) -> None:

@@ -44,6 +44,7 @@ from routing.waiting import WaitingEntries
 class MemoryRoutingBackend(RoutingBackend):
     def __init__(self, config: EngineConfig | None = None) -> None:
         self._config = config or EngineConfig()
+        self._restored = False
         self._agents: dict[str, EngineAgent] = {}
         self._waiting = WaitingEntries()
         self._ready = ReadyAgents(self._agents, self._config)
@@ -252,6 +253,12 @@ class MemoryRoutingBackend(RoutingBackend):
     async def occupancy(self) -> dict[str, float]:
         loads = {agent.agent_id: occupancy_of(agent) for agent in self._agents.values()}
         return {agent_id: load for agent_id, load in loads.items() if load is not None}
+
+    async def restored(self) -> bool:
+        return self._restored
+
+    async def mark_restored(self) -> None:
+        self._restored = True
 
     async def close(self) -> None:
         """Nothing to release: the state lives and dies with the process."""

@@ -7,12 +7,17 @@ names. This side only packs arguments and reads replies (routing/redis_wire.py).
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError
+from redis.exceptions import LockNotOwnedError, NoScriptError, RedisError
 
 from routing.backend import RoutingBackend
+from routing.redis_keys import named
 from routing.redis_scripts import script
 from routing.redis_wire import (
     each,
@@ -39,6 +44,15 @@ from routing.types import (
     RoutingEvent,
 )
 
+log = logging.getLogger(__name__)
+
+# How long the decisions lock lives unrenewed: the longest a decision and its record may
+# take (a commit under load takes well under a second), and how long every instance waits
+# when the one holding it dies.
+DECISION_LOCK_SECONDS = 10.0
+# How often a waiting instance tries the lock again (redis-py polls; it has no queue).
+DECISION_LOCK_POLL_SECONDS = 0.002
+
 
 class RedisRoutingBackend(RoutingBackend):
     """On the Redis at ``redis`` (a URL, or a client made with ``decode_responses=True``),
@@ -49,6 +63,8 @@ class RedisRoutingBackend(RoutingBackend):
         self._redis = Redis.from_url(redis, decode_responses=True) if isinstance(redis, str) else redis
         # Every script's first two arguments, encoded once.
         self._head = (prefix.encode(), pack_config(config or EngineConfig()).encode())
+        self._restored_key = named(prefix, "restored")
+        self._decisions_key = named(prefix, "decisions")
 
     async def _run(self, command: str, *args: str) -> Any:
         """EVALSHA of the command's script, loading it first if the server does not have it
@@ -117,6 +133,33 @@ class RedisRoutingBackend(RoutingBackend):
 
     async def occupancy(self) -> dict[str, float]:
         return {agent_id: float(load) for agent_id, load in records(await self._run("occupancy"))}
+
+    async def restored(self) -> bool:
+        return bool(await self._redis.exists(self._restored_key))
+
+    async def mark_restored(self) -> None:
+        await self._redis.set(self._restored_key, repr(time.time()))
+
+    async def reachable(self) -> bool:
+        try:
+            return bool(await self._redis.ping())
+        except (RedisError, OSError):
+            return False
+
+    @contextlib.asynccontextmanager
+    async def decisions(self) -> AsyncIterator[None]:
+        """A lock in Redis, with a time to live so that an instance that dies holding it
+        stops the others for ``DECISION_LOCK_SECONDS`` at most."""
+        lock = self._redis.lock(self._decisions_key, timeout=DECISION_LOCK_SECONDS, sleep=DECISION_LOCK_POLL_SECONDS)
+        await lock.acquire()
+        try:
+            yield
+        finally:
+            try:
+                await lock.release()
+            except LockNotOwnedError:
+                # Held past its time to live: another instance may have decided meanwhile.
+                log.warning("routing decisions lock expired while held (over %.0f s)", DECISION_LOCK_SECONDS)
 
     async def close(self) -> None:
         if self._owns_client:

@@ -147,7 +147,28 @@ KEYS = (
         "fired",
     ),
     Key("wrap_up_timers", "timers:wrap_up", "zset", "agent id\\0wrap_up_until, by the end of its wrap-up", "fired"),
+    Key(
+        "restored",
+        "restored",
+        "string",
+        "set (to when) once an instance rebuilt the state from storage: later ones keep the state",
+        "never (gone with the server's data, whereupon the next instance to look rebuilds)",
+    ),
+    Key(
+        "decisions",
+        "decisions",
+        "string",
+        "the token of the instance deciding and recording now (redis-py's lock, set by Python)",
+        "at release, or when its time-to-live ends (its holder died)",
+    ),
 )
+
+
+def named(prefix: str, name: str) -> str:
+    """The key ``name`` of the table (one without parameters) under ``prefix``."""
+    (key,) = (key for key in KEYS if key.name == name)
+    assert "{" not in key.pattern, f"{name} takes parameters"
+    return prefix + key.pattern
 
 
 def _lua_function(key: Key) -> str:

@@ -60,9 +60,11 @@ def write_settings(
     channels: str = "",
     top: str = "",
     twilio: str = "",
+    redis: str = "",
 ) -> Settings:
-    """``support``, ``routing`` and ``smtp`` are extra TOML lines for [queues.support],
-    [routing] and [smtp] (where ``domains`` turns the SMTP server on, on a free port);
+    """``support``, ``routing``, ``smtp`` and ``redis`` are extra TOML lines for
+    [queues.support], [routing], [smtp] (where ``domains`` turns the SMTP server on, on a
+    free port) and [redis];
     ``channels`` more [channels.NAME] sections; ``top`` more sections at the end ([voice]);
     ``twilio`` more [twilio] keys."""
     path = tmp_path / "interaction-center.toml"
@@ -77,6 +79,8 @@ port = 0
 {smtp}
 [database]
 url = "{database_url}"
+[redis]
+{redis}
 [twilio]
 account_sid = "{ACCOUNT_SID}"
 auth_token = "{AUTH_TOKEN}"

@@ -2,10 +2,9 @@
 ``serve`` processes on one PostgreSQL, each on its own ports (``--port``,
 ``--smtp-port``). Agents' WebSockets upgrade through it and spread over the instances,
 mail goes through in TCP mode, and an instance killed mid-way is taken out by the health
-checks on ``/readyz`` while the others go on answering.
-
-(Routing across instances needs the Redis routing backend; this checks the plumbing an
-operator sets up, which does not depend on it.)"""
+checks on ``/readyz`` while the others go on answering. On one Redis as well, they route
+as one: a contact taken in by any instance is offered to an agent whose socket is on any
+other, and assigned once."""
 
 from __future__ import annotations
 
@@ -14,10 +13,15 @@ import os
 import signal
 import smtplib
 import subprocess
+import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 import pytest
@@ -26,10 +30,10 @@ from sqlalchemy import select
 
 from interaction_center.settings.model import Settings
 from storage.database import create_engine
-from storage.models import Interaction
+from storage.models import Interaction, InteractionEvent
 from tests.served import serving
 from tests.services import free_port, haproxy
-from tests.support import PASSWORDS
+from tests.support import PASSWORDS, sms_form, twilio_signature
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCES = 3
@@ -98,15 +102,42 @@ async def dropped(socket: aiohttp.ClientWebSocketResponse) -> bool:
     return message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
 
 
-async def test_three_instances_behind_haproxy_share_the_work_and_one_killed_is_taken_out(
-    tmp_path: Path, settings_factory: Callable[..., Settings]
-) -> None:
-    settings = settings_factory(smtp='domains = ["example.test"]', support_channels='["sms", "email"]')
+@dataclass
+class Cluster:
+    ports: dict[str, int]
+    instances: list[subprocess.Popen[bytes]]
+    session: aiohttp.ClientSession
+    ready: Callable[[], Awaitable[bool]]
+
+    @property
+    def url(self) -> str:
+        """HAProxy's HTTP address: where every client goes."""
+        return f"http://127.0.0.1:{self.ports['CLUSTER_HTTP_PORT']}"
+
+    def port(self, number: int) -> int:
+        return self.ports[f"INSTANCE{number}_HTTP_PORT"]
+
+    async def login(self, name: str) -> dict[str, str]:
+        async with self.session.post(
+            f"{self.url}/api/v1/auth/login", json={"username": name, "password": PASSWORDS[name]}
+        ) as response:
+            assert response.status == 200, await response.text()
+            return {"Authorization": f"Bearer {(await response.json())['token']}"}
+
+    async def socket(self, headers: dict[str, str]) -> aiohttp.ClientWebSocketResponse:
+        """An agent's socket through HAProxy, past its hello."""
+        socket = await self.session.ws_connect(f"{self.url}/api/v1/ws", headers=headers)
+        assert (await socket.receive_json(timeout=5))["type"] == "hello"
+        return socket
+
+
+@asynccontextmanager
+async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
+    """Three ``serve`` processes on the test's configuration, behind HAProxy, once it
+    answers ``/readyz``."""
     ports = {"CLUSTER_HTTP_PORT": free_port(), "CLUSTER_SMTP_PORT": free_port()}
     for number in range(1, INSTANCES + 1):
         ports[f"INSTANCE{number}_HTTP_PORT"], ports[f"INSTANCE{number}_SMTP_PORT"] = free_port(), free_port()
-    lb = f"http://127.0.0.1:{ports['CLUSTER_HTTP_PORT']}"
-
     async with AsyncExitStack() as stack:
         instances = []
         # One after the other: each seeds the roster in the shared database as it starts.
@@ -116,6 +147,7 @@ async def test_three_instances_behind_haproxy_share_the_work_and_one_killed_is_t
             instances.append(await stack.enter_async_context(serving(tmp_path, http, *options, log=f"i{number}.log")))
         proxy = await stack.enter_async_context(balancer(ports, tmp_path))
         session = await stack.enter_async_context(aiohttp.ClientSession())
+        lb = f"http://127.0.0.1:{ports['CLUSTER_HTTP_PORT']}"
 
         async def ready() -> bool:
             assert proxy.poll() is None, "HAProxy exited (see haproxy.log)"
@@ -126,23 +158,22 @@ async def test_three_instances_behind_haproxy_share_the_work_and_one_killed_is_t
                 return False
 
         await until(ready, "HAProxy answers /readyz")
+        yield Cluster(ports, instances, session, ready)
+
+
+async def test_three_instances_behind_haproxy_share_the_work_and_one_killed_is_taken_out(
+    tmp_path: Path, settings_factory: Callable[..., Settings]
+) -> None:
+    settings = settings_factory(smtp='domains = ["example.test"]', support_channels='["sms", "email"]')
+    async with cluster(tmp_path) as c:
         # Three agents' sockets through HAProxy: one on each instance (least connections
         # first), each told its hello.
-        sockets = []
-        for name in ("alice", "bob", "carol"):
-            async with session.post(
-                f"{lb}/api/v1/auth/login", json={"username": name, "password": PASSWORDS[name]}
-            ) as response:
-                assert response.status == 200, await response.text()
-                token = (await response.json())["token"]
-            socket = await session.ws_connect(f"{lb}/api/v1/ws", headers={"Authorization": f"Bearer {token}"})
-            assert (await socket.receive_json(timeout=5))["type"] == "hello"
-            sockets.append(socket)
-        held = [await sockets_held(session, ports[f"INSTANCE{n}_HTTP_PORT"]) for n in range(1, INSTANCES + 1)]
+        sockets = [await c.socket(await c.login(name)) for name in ("alice", "bob", "carol")]
+        held = [await sockets_held(c.session, c.port(n)) for n in range(1, INSTANCES + 1)]
         assert held == [1.0, 1.0, 1.0]
 
         # Mail in through HAProxy's TCP mode, stored once.
-        await asyncio.to_thread(send_mail, ports["CLUSTER_SMTP_PORT"], "Order 42")
+        await asyncio.to_thread(send_mail, c.ports["CLUSTER_SMTP_PORT"], "Order 42")
 
         async def mails(count: int) -> bool:
             return await mails_stored(settings.database.url) >= count
@@ -152,20 +183,99 @@ async def test_three_instances_behind_haproxy_share_the_work_and_one_killed_is_t
 
         # The first instance dies: its agent's socket drops and connects again through
         # HAProxy to another; every request and mail meanwhile is answered by the others.
-        instances[0].send_signal(signal.SIGKILL)
-        instances[0].wait(timeout=10)
+        c.instances[0].send_signal(signal.SIGKILL)
+        c.instances[0].wait(timeout=10)
         assert sorted(await asyncio.gather(*map(dropped, sockets))) == [False, False, True]
         for _ in range(40):
-            assert await ready()
+            assert await c.ready()
             await asyncio.sleep(0.05)
-        await asyncio.to_thread(send_mail, ports["CLUSTER_SMTP_PORT"], "Order 43")
-        async with session.post(
-            f"{lb}/api/v1/auth/login", json={"username": "alice", "password": PASSWORDS["alice"]}
-        ) as response:
-            token = (await response.json())["token"]
-        again = await session.ws_connect(f"{lb}/api/v1/ws", headers={"Authorization": f"Bearer {token}"})
-        assert (await again.receive_json(timeout=5))["type"] == "hello"
+        await asyncio.to_thread(send_mail, c.ports["CLUSTER_SMTP_PORT"], "Order 43")
+        again = await c.socket(await c.login("alice"))
         await until(lambda: mails(2), "the second mail is stored")
         assert await mails_stored(settings.database.url) == 2
         for socket in [*sockets, again]:
             await socket.close()
+
+
+SMS_COUNT = 60
+
+
+async def intake_counts(session: aiohttp.ClientSession, port: int) -> float:
+    """The SMS an instance took in, from its own /metrics."""
+    async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
+        text = await response.text()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "ic_intake_total" and sample.labels.get("channel") == "sms"
+    )
+
+
+async def events_of(database_url: str, kind: str) -> list[str]:
+    """The interaction of every event of that type, in log order."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            query = select(InteractionEvent.interaction_id).where(InteractionEvent.type == kind)
+            return [row[0] for row in await connection.execute(query.order_by(InteractionEvent.seq))]
+    finally:
+        await engine.dispose()
+
+
+async def work_offers(c: Cluster, name: str, done: list[str], total: int) -> None:
+    """An agent at their desk through HAProxy: available, then every offer their socket
+    hears accepted and completed, until ``total`` interactions are done between all."""
+    headers = await c.login(name)
+    socket = await c.socket(headers)
+    async with c.session.put(f"{c.url}/api/v1/agents/me/status", json={"status": "available"}, headers=headers) as r:
+        assert r.status == 200, await r.text()
+    try:
+        while len(done) < total:
+            try:
+                frame: dict[str, Any] = await socket.receive_json(timeout=0.5)
+            except TimeoutError:
+                continue
+            if frame["type"] != "offer":
+                continue
+            accept = f"{c.url}/api/v1/offers/{frame['offer_id']}/accept"
+            async with c.session.post(accept, headers=headers) as response:
+                assert response.status == 200, await response.text()
+            complete = f"{c.url}/api/v1/interactions/{frame['interaction_id']}/complete"
+            async with c.session.post(complete, json={"disposition": "resolved"}, headers=headers) as response:
+                assert response.status == 200, await response.text()
+            done.append(frame["interaction_id"])
+    finally:
+        await socket.close()
+
+
+async def test_three_instances_on_one_redis_route_every_contact_once(
+    tmp_path: Path, settings_factory: Callable[..., Settings], redis_url: str
+) -> None:
+    redis = f'url = "{redis_url}"\nprefix = "test:{uuid.uuid4().hex}:"'
+    settings = settings_factory(redis=redis)
+    async with cluster(tmp_path) as c:
+        done: list[str] = []
+        agents = [asyncio.create_task(work_offers(c, name, done, SMS_COUNT)) for name in ("alice", "bob")]
+
+        async def text(number: int) -> None:
+            form = sms_form(sender=f"+1555200{number:04d}", body=f"Question {number}")
+            headers = {
+                "X-Twilio-Signature": twilio_signature("/twilio/sms", form),
+                "Content-Type": "application/x-www-form-urlencoded",
+            }
+            async with c.session.post(f"{c.url}/twilio/sms", data=urlencode(form), headers=headers) as response:
+                assert response.status == 200, await response.text()
+
+        for start in range(0, SMS_COUNT, 10):
+            await asyncio.gather(*(text(n) for n in range(start, start + 10)))
+        async with asyncio.timeout(60):
+            await asyncio.gather(*agents)
+
+        # Taken in by every instance, routed as one: each contact accepted once and done.
+        taken = [await intake_counts(c.session, c.port(n)) for n in range(1, INSTANCES + 1)]
+        assert sum(taken) == SMS_COUNT and all(taken), taken
+        assert len(done) == len(set(done)) == SMS_COUNT
+        accepted = Counter(await events_of(settings.database.url, "accepted"))
+        assert set(accepted) == set(done) and set(accepted.values()) == {1}
+        assert Counter(await events_of(settings.database.url, "completed")) == accepted

@@ -100,16 +100,27 @@ class Dispatcher:
         self._lock = asyncio.Lock()
         self._unrecorded: deque[RoutingEvent] = deque()
 
-    async def recover(self) -> int:
+    @contextlib.asynccontextmanager
+    async def _deciding(self) -> AsyncIterator[None]:
+        """This process's turn, then the routing state's (another instance's decisions,
+        on a shared backend): one routing step and its record at a time."""
+        async with self._lock, self._routing.decisions():
+            yield
+
+    async def recover(self) -> int | None:
         """Rebuild the routing state from storage after a (re)start, changing nothing
         stored: what was queued is queued again at its original place with its deadlines
         and escalation level; an open offer is the agent's again until its own expiry
         (then it lapses as any offer does); assignments and agents' states are restored.
         Only an offer to an agent no longer available goes back to its queue, as it
         would have had the agent left with the service running. Returns how many
-        interactions wait or are offered."""
+        interactions wait or are offered; None, doing nothing, when the state was rebuilt
+        already (a shared backend other instances run on: it is live, storage is behind)."""
         now = time.time()
-        async with self._lock:
+        async with self._deciding():
+            if await self._routing.restored():
+                log.info("routing state is shared and live: kept, not rebuilt")
+                return None
             async with self._sessions() as session:
                 agents = await agent_store.all_agents(session)
                 waiting = await store.routable(session)
@@ -126,6 +137,7 @@ class Dispatcher:
                         continue
                     await self._requeue_stored(interaction.id, interaction.offer_id, "offer_revoked", SYSTEM)
                 await self._routing.enqueue(entry_for(interaction), now)
+            await self._routing.mark_restored()
             await self._dispatch()
         log.info("recovered %d waiting interactions", len(waiting))
         return len(waiting)
@@ -145,12 +157,12 @@ class Dispatcher:
     async def paused(self) -> AsyncIterator[None]:
         """Routing held still: no decision is made or recorded until this ends. The hook
         tests use to show what does not wait for routing (the senders' answers)."""
-        async with self._lock:
+        async with self._deciding():
             yield
 
     async def enqueue(self, interactions: Sequence[Queued]) -> None:
         """Queue new interactions (committed as queued) and offer what can be offered."""
-        async with self._lock:
+        async with self._deciding():
             now = time.time()
             refused = []
             for interaction in interactions:
@@ -166,14 +178,14 @@ class Dispatcher:
             await self._dispatch()
 
     async def dispatch(self) -> None:
-        async with self._lock:
+        async with self._deciding():
             await self._dispatch()
 
     async def set_status(
         self, agent_id: str, status: AgentState, reason: str | None = None, actor: Actor | None = None
     ) -> Agent:
         """The agent's state, set by ``actor`` (the agent themselves unless named)."""
-        async with self._lock:
+        async with self._deciding():
             agent = await self._record_status(agent_id, status, reason, actor or agent_actor(agent_id))
             profile = agent_profile(agent, self._capacities)
             revoked = await self._routing.set_agent(profile, status, time.time(), reason)
@@ -185,7 +197,7 @@ class Dispatcher:
     async def profile_changed(self, agent: Agent) -> None:
         """An admin changed the agent's profile: routing takes it as they are (a queue they
         left offers them nothing more, a skill they gained counts at once)."""
-        async with self._lock:
+        async with self._deciding():
             snapshot = await self._routing.agent(agent.id)
             state = AgentState(agent.status) if snapshot is None else snapshot.state
             reason = agent.status_reason if snapshot is None else snapshot.reason
@@ -217,7 +229,7 @@ class Dispatcher:
 
     async def accept(self, agent_id: str, offer_id: str) -> str:
         """The offer taken by the agent; the interaction's id once storage has it."""
-        async with self._lock:
+        async with self._deciding():
             now = time.time()
             offer = await self._routing.accept(offer_id, agent_id, now)
             if offer is None:
@@ -238,7 +250,7 @@ class Dispatcher:
         except Exception:
             # Storage did not take it: undo the assignment so the routing state and the
             # record keep telling the same story.
-            async with self._lock:
+            async with self._deciding():
                 await self._put_back(offer)
                 await self._dispatch()
             raise
@@ -246,7 +258,7 @@ class Dispatcher:
         return offer.interaction_id
 
     async def reject(self, agent_id: str, offer_id: str) -> None:
-        async with self._lock:
+        async with self._deciding():
             offer = await self._routing.reject(offer_id, agent_id, time.time())
             if offer is None:
                 raise Conflict("the offer is no longer open", code="offer.closed")
@@ -256,7 +268,7 @@ class Dispatcher:
 
     async def release(self, interaction_id: str, wrap_up_seconds: float) -> None:
         """The interaction no longer holds its agent; after-contact work may follow."""
-        async with self._lock:
+        async with self._deciding():
             agent_id = await self._routing.release(interaction_id, time.time(), wrap_up_seconds)
             snapshot = await self._routing.agent(agent_id) if agent_id else None
             if snapshot is not None and snapshot.state is AgentState.WRAP_UP:
@@ -265,7 +277,7 @@ class Dispatcher:
 
     async def extend_wrap_up(self, agent_id: str, seconds: float) -> float:
         """The agent's after-contact work lasts ``seconds`` more; when it now ends."""
-        async with self._lock:
+        async with self._deciding():
             until = await self._routing.extend_wrap_up(agent_id, seconds, time.time())
             if until is None:
                 raise Conflict("you are not in wrap-up", code="agent.not_in_wrap_up")
@@ -291,7 +303,7 @@ class Dispatcher:
         """The customer left while waiting: the interaction is closed as abandoned and leaves
         routing, counted in the queue's abandoned figures. False (and no change) when it
         no longer waits: an agent has it, or it is closed."""
-        async with self._lock:
+        async with self._deciding():
             async with self._sessions.begin() as session:
                 interaction = await store.get(session, interaction_id)
                 if interaction.state not in store.ROUTABLE:
@@ -329,7 +341,7 @@ class Dispatcher:
         """Hand an assigned interaction back to routing as ``entry``: another queue, or
         reserved for a named agent for a while, or its own place again (a call its agent
         did not pick up)."""
-        async with self._lock:
+        async with self._deciding():
             async with self._sessions.begin() as session:
                 interaction = await store.get(session, interaction_id)
                 if holder is not None and interaction.assigned_agent_id != holder:
@@ -353,7 +365,7 @@ class Dispatcher:
         """A waiting interaction to wait elsewhere or otherwise (``values``: its new queue
         and place, or its priority), with an ``event`` by ``actor``; False (and no change)
         when it no longer waits unoffered."""
-        async with self._lock:
+        async with self._deciding():
             async with self._sessions.begin() as session:
                 interaction = await store.get(session, interaction_id)
                 if interaction.state != InteractionState.QUEUED:
@@ -371,7 +383,7 @@ class Dispatcher:
         """An assigned or waiting interaction becomes the supervisor's: an agent's capacity
         is free, or its wait is over (answered, as the statistics count it); the
         supervisor holds it (a ``taken_over`` event names both)."""
-        async with self._lock:
+        async with self._deciding():
             async with self._sessions.begin() as session:
                 interaction = await store.get(session, interaction_id)
                 actor = agent_actor(supervisor_id)
@@ -403,7 +415,7 @@ class Dispatcher:
         of routing and of their capacity, still theirs. Recorded and released under the
         lock: a contact that brings it back at once (``intake.parked``) reaches routing
         only after it has left it."""
-        async with self._lock:
+        async with self._deciding():
             async with self._sessions.begin() as session:
                 interaction = await store.get(session, interaction_id)
                 assignments.check_held(interaction.state, interaction.assigned_agent_id, agent_id)
@@ -417,7 +429,7 @@ class Dispatcher:
         """A conversation an agent started, theirs from the start: routing counts it in
         their capacity, as an accepted one."""
         assert interaction.assigned_agent_id is not None
-        async with self._lock:
+        async with self._deciding():
             await self._routing.restore_assigned(entry_for(interaction), interaction.assigned_agent_id)
 
     async def waiting(self, queue: str) -> list[QueueEntry]:
@@ -437,7 +449,7 @@ class Dispatcher:
         away) is kept and recorded, in order, before anything newer at the next tick:
         none is lost while the process lives, and after a restart the stored state is
         the one routing is rebuilt from."""
-        async with self._lock:
+        async with self._deciding():
             self._unrecorded.extend(await self._routing.tick(time.time()))
             recorded = False
             while self._unrecorded:
@@ -452,6 +464,10 @@ class Dispatcher:
         while True:
             await asyncio.sleep(self._settings.tick_seconds)
             try:
+                # A shared state that lost its data (Redis restarted empty) is rebuilt by
+                # the first instance to notice; the others then find it restored.
+                if not await self._routing.restored():
+                    await self.recover()
                 await self.tick()
             except Exception:
                 # A storage hiccup must not stop offers from ever lapsing again.

@@ -78,10 +78,9 @@ _DOMAIN = r"(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]*[a-z0-9])
 # What we accept mail for: a domain, or one address (its +tags included).
 _MAIL_DOMAIN = re.compile(_DOMAIN)
 _MAIL_ADDRESS = re.compile(r'[^@\s"<>(),;:\[\]\\]+@' + _DOMAIN)
-_REDIS_NOT_BUILT = (
-    "the service does not use the Redis routing backend yet, so this setting would be ignored;"
-    " leave it empty (routing is in-process when it is empty)"
-)
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+# A prefix is the start of every key: printable, no spaces, so it reads in redis-cli.
+_REDIS_PREFIX = re.compile(r"[!-~]{1,64}")
 _DATABASE_SCHEMES = {
     "sqlite": "sqlite+aiosqlite",
     "sqlite+aiosqlite": "sqlite+aiosqlite",
@@ -335,10 +334,10 @@ class _Loader:
             database = DatabaseSettings(url=f"{_DATABASE_SCHEMES[scheme]}://{rest}")
             settings = dataclasses.replace(settings, database=database)
         settings = self._checked_smtp(settings)
-        # Refused rather than checked: nothing reads it yet, and a deployment that sets it
-        # expects routing shared between instances, which it would silently not get.
-        if settings.redis.url:
-            self.problem("redis.url", _REDIS_NOT_BUILT)
+        if settings.redis.url and not settings.redis.url.startswith(_REDIS_SCHEMES):
+            self.problem("redis.url", "must be empty (routing in this process) or a redis://, rediss:// or unix:// URL")
+        if not _REDIS_PREFIX.fullmatch(settings.redis.prefix):
+            self.problem("redis.prefix", "must be 1 to 64 printable characters, no spaces")
         if not settings.twilio.auth_token:
             self.problem(
                 "twilio.auth_token", "required: inbound webhooks are verified with it (or set TWILIO_AUTH_TOKEN)"

@@ -30,7 +30,13 @@ class DatabaseSettings:
 
 @dataclass(frozen=True)
 class RedisSettings:
-    url: str = ""
+    # Empty: routing lives in this process (one instance). A URL: routing state in that
+    # Redis, shared by every instance given the same URL and prefix. It may carry a
+    # password: kept out of repr, so out of logs.
+    url: str = field(default="", repr=False)
+    # The start of every key the service keeps there: deployments with different
+    # prefixes share a server without seeing each other.
+    prefix: str = "ic:routing:"
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,9 @@ async def readyz(request: web.Request) -> web.Response:
     except (SQLAlchemyError, OSError) as exc:
         log.warning("not ready: database unreachable: %s", exc)
         return json_error(503, "storage.unreachable", "the database cannot be reached")
+    if not await request.app[SERVICES].routing.reachable():
+        log.warning("not ready: the routing state (Redis) is unreachable")
+        return json_error(503, "routing.unreachable", "the routing state (Redis) cannot be reached")
     return json_response(health_body("ready"))
 
 

@@ -283,23 +283,33 @@ def test_database_url_with_an_unsupported_scheme_is_rejected(tmp_path: Path, url
     assert (issue.key, issue.reason) == ("database.url", "must be a sqlite:// or postgresql:// URL")
 
 
-REDIS_REFUSED = (
-    "the service does not use the Redis routing backend yet, so this setting would be ignored;"
-    " leave it empty (routing is in-process when it is empty)"
+@pytest.mark.parametrize(
+    "url", ["redis://localhost:6379/0", "rediss://:secret@redis.example/1", "unix:///run/redis.sock"]
 )
+def test_a_redis_url_shares_routing_and_keeps_its_password_out_of_repr(tmp_path: Path, url: str) -> None:
+    loaded = load(tmp_path, MINIMAL + f'[redis]\nurl = "{url}"\nprefix = "centre-a:"\n')
+
+    assert (loaded.redis.url, loaded.redis.prefix) == (url, "centre-a:")
+    assert "secret" not in repr(loaded)
 
 
-@pytest.mark.parametrize("url", ["redis://localhost:6379/0", "http://localhost:6379"])
-def test_a_redis_url_in_the_file_is_refused_until_a_redis_backend_reads_it(tmp_path: Path, url: str) -> None:
+def test_a_redis_url_from_the_environment_is_read(tmp_path: Path) -> None:
+    assert load(tmp_path, MINIMAL, {"IC_REDIS_URL": "redis://db:6379/2"}).redis.url == "redis://db:6379/2"
+
+
+@pytest.mark.parametrize("url", ["http://localhost:6379", "localhost:6379"])
+def test_a_redis_url_of_another_scheme_is_refused(tmp_path: Path, url: str) -> None:
     issue = only_issue(tmp_path, MINIMAL + f'[redis]\nurl = "{url}"\n')
 
-    assert issue == issue_in_file(tmp_path, "redis.url", REDIS_REFUSED)
+    reason = "must be empty (routing in this process) or a redis://, rediss:// or unix:// URL"
+    assert issue == issue_in_file(tmp_path, "redis.url", reason)
 
 
-def test_a_redis_url_from_the_environment_is_refused_naming_the_variable(tmp_path: Path) -> None:
-    issue = only_issue(tmp_path, MINIMAL, {"IC_REDIS_URL": "redis://localhost:6379/0"})
+@pytest.mark.parametrize("prefix", ["", "has space:", "x" * 65])
+def test_a_redis_prefix_must_be_printable_and_short(tmp_path: Path, prefix: str) -> None:
+    issue = only_issue(tmp_path, MINIMAL + f'[redis]\nprefix = "{prefix}"\n')
 
-    assert issue == ConfigIssue("environment IC_REDIS_URL", "redis.url", REDIS_REFUSED)
+    assert issue == issue_in_file(tmp_path, "redis.prefix", "must be 1 to 64 printable characters, no spaces")
 
 
 def test_an_empty_redis_url_routes_in_process_without_a_problem(tmp_path: Path) -> None:

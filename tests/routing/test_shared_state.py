@@ -1,0 +1,66 @@
+"""What a routing state shared by several service instances offers them: a mark that the
+state was rebuilt from storage (so a later instance keeps it rather than rebuild it), and
+a lock under which one instance at a time decides and records. The mark on both backends;
+the sharing on Redis, where two backends on one prefix are two instances."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from routing import AgentState, EngineConfig
+from routing.redis import RedisRoutingBackend
+from tests.routing.conftest import BackendFactory
+from tests.routing.test_conformance import T0, drain, entry, profile
+
+
+async def test_a_new_state_is_not_restored_until_marked(backend_factory: BackendFactory) -> None:
+    backend = backend_factory(EngineConfig())
+    assert not await backend.restored()
+    await backend.mark_restored()
+    assert await backend.restored()
+
+
+async def test_instances_on_one_redis_prefix_share_the_state_and_its_mark(redis_url: str) -> None:
+    prefix = f"test:{uuid.uuid4().hex}:"
+    first = RedisRoutingBackend(redis_url, EngineConfig(), prefix=prefix)
+    second = RedisRoutingBackend(redis_url, EngineConfig(), prefix=prefix)
+    other = RedisRoutingBackend(redis_url, EngineConfig(), prefix=f"test:{uuid.uuid4().hex}:")
+    try:
+        await first.mark_restored()
+        assert await second.restored()
+        assert not await other.restored()
+        await first.enqueue(entry("i1"), T0)
+        await second.set_agent(profile("a1", capacity={"chat": 1}), AgentState.AVAILABLE, T0)
+        (offer,) = await drain(second, T0)
+        assert (offer.interaction_id, offer.agent_id) == ("i1", "a1")
+        # Taken once: the other instance's accept of the same offer finds it gone.
+        assert await first.accept(offer.offer_id, "a1", T0) is not None
+        assert await second.accept(offer.offer_id, "a1", T0) is None
+        assert await other.waiting("support") == []
+    finally:
+        for backend in (first, second, other):
+            await backend.close()
+
+
+async def test_one_instance_at_a_time_holds_the_decisions(redis_url: str) -> None:
+    prefix = f"test:{uuid.uuid4().hex}:"
+    first = RedisRoutingBackend(redis_url, EngineConfig(), prefix=prefix)
+    second = RedisRoutingBackend(redis_url, EngineConfig(), prefix=prefix)
+    order: list[str] = []
+
+    async def decide(backend: RedisRoutingBackend, name: str, hold: float) -> None:
+        async with backend.decisions():
+            order.append(f"{name} in")
+            await asyncio.sleep(hold)
+            order.append(f"{name} out")
+
+    try:
+        holding = asyncio.create_task(decide(first, "first", 0.2))
+        await asyncio.sleep(0.05)
+        await decide(second, "second", 0)
+        await holding
+        assert order == ["first in", "first out", "second in", "second out"]
+    finally:
+        await first.close()
+        await second.close()
