@@ -40,6 +40,7 @@ from interaction_center.desk.work import AgentWork
 from interaction_center.dispatch.consumer import ExactlyOnceConsumer, LogConsumer
 from interaction_center.dispatch.dispatcher import Dispatcher
 from interaction_center.dispatch.feed import Waiting, routing_feed
+from interaction_center.dispatch.membership import Membership, RedisMembership
 from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.dispatch.profiles import engine_config
 from interaction_center.dispatch.pushes import AgentPushes
@@ -118,6 +119,7 @@ class Services:
     intake: Intake
     accounts: Accounts
     presence: Presence
+    membership: Membership
     admin: AgentAdmin
     audit: AuditLog
     canned: CannedResponses
@@ -183,6 +185,7 @@ class Services:
         callbacks = asyncio.create_task(self.voice.bridge.run_callbacks(), name="voice-callbacks")
         floor = asyncio.create_task(self.floor.run(), name="supervisors-floor")
         snoozes = asyncio.create_task(self.parking.run(), name="snoozes")
+        lease = asyncio.create_task(self.membership.run(self.presence.instance_gone, self.hub.owners), name="lease")
         webhooks = [asyncio.create_task(w.run(), name=f"webhook-{w.consumer.name}") for w in self.webhooks]
         try:
             if self.sandbox is not None:
@@ -195,7 +198,7 @@ class Services:
             for adapter in self.channels.values():
                 await adapter.stop()
             await self.intake.close()
-            for task in (feed, counting, pushes, ticker, chat_updates, callbacks, floor, snoozes, *webhooks):
+            for task in (feed, counting, pushes, ticker, chat_updates, callbacks, floor, snoozes, lease, *webhooks):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -206,6 +209,7 @@ class Services:
                 await self.acknowledger.close()
             await self.hub.close()
             await self.presence.close()
+            await self.membership.close()
             await self.routing.close()
             await self.writer.close()
             await self.reader.close()
@@ -230,6 +234,11 @@ def build_services(settings: Settings) -> Services:
     sessions = session_factory(engine)
     sandbox = _sandbox(settings) if settings.demo.sandbox else None
     routing = _routing(settings)
+    membership = (
+        RedisMembership(settings.redis.url, settings.redis.prefix, settings.redis.lease_seconds)
+        if settings.redis.url
+        else Membership()
+    )
     hub = AgentHub()
     writer = Writer(engine)
     reader = Reader(engine)
@@ -275,7 +284,7 @@ def build_services(settings: Settings) -> Services:
         on_completed=chat.completed,
         on_transferring=voice.control.transferring,
     )
-    presence = Presence(dispatcher, hub, settings.routing.disconnect_grace_seconds)
+    presence = Presence(dispatcher, hub, settings.routing.disconnect_grace_seconds, membership)
     services = Services(
         webhooks=[Webhook(webhook, writer) for webhook in settings.webhooks],
         metrics=metrics,
@@ -291,6 +300,7 @@ def build_services(settings: Settings) -> Services:
         intake=intake,
         accounts=accounts,
         presence=presence,
+        membership=membership,
         admin=AgentAdmin(sessions, accounts, settings, presence),
         audit=AuditLog(sessions),
         canned=CannedResponses(sessions, settings),

@@ -161,14 +161,34 @@ KEYS = (
         "the token of the instance deciding and recording now (redis-py's lock, set by Python)",
         "at release, or when its time-to-live ends (its holder died)",
     ),
+    Key(
+        "instances",
+        "instances",
+        "set",
+        "the service instances on this state that have not been found gone (interaction_center/dispatch/membership.py)",
+        "a member when its instance stops, or when another finds its lease lapsed",
+    ),
+    Key(
+        "lease",
+        "lease:{instance}",
+        "string",
+        "an instance's lease: it lives while the key does (a time to live it renews)",
+        "when its time to live ends unrenewed (the instance died or stalled), or when it stops",
+    ),
+    Key(
+        "sockets",
+        "sockets:{instance}",
+        "hash",
+        "agent id -> 1 for each agent whose desk's socket the instance holds",
+        "a field as the agent's last socket there closes; the key with its instance",
+    ),
 )
 
 
-def named(prefix: str, name: str) -> str:
-    """The key ``name`` of the table (one without parameters) under ``prefix``."""
+def named(prefix: str, name: str, **params: str) -> str:
+    """The key ``name`` of the table under ``prefix``, its parameters filled in."""
     (key,) = (key for key in KEYS if key.name == name)
-    assert "{" not in key.pattern, f"{name} takes parameters"
-    return prefix + key.pattern
+    return prefix + key.pattern.format(**params)
 
 
 def _lua_function(key: Key) -> str:

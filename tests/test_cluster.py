@@ -30,7 +30,7 @@ from sqlalchemy import select
 
 from interaction_center.settings.model import Settings
 from storage.database import create_engine
-from storage.models import Interaction, InteractionEvent
+from storage.models import Agent, Interaction, InteractionEvent
 from tests.served import serving
 from tests.services import free_port, haproxy
 from tests.support import PASSWORDS, sms_form, twilio_signature
@@ -279,3 +279,107 @@ async def test_three_instances_on_one_redis_route_every_contact_once(
         accepted = Counter(await events_of(settings.database.url, "accepted"))
         assert set(accepted) == set(done) and set(accepted.values()) == {1}
         assert Counter(await events_of(settings.database.url, "completed")) == accepted
+
+
+async def instance_of(c: Cluster) -> int:
+    """The instance that holds exactly one agent socket (the one just opened, when the
+    others hold none)."""
+    held = [await sockets_held(c.session, c.port(n)) for n in range(1, INSTANCES + 1)]
+    assert sorted(held) == [0.0, 0.0, 1.0], held
+    return held.index(1.0) + 1
+
+
+async def agent_status(database_url: str, username: str) -> tuple[str, str | None]:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            query = select(Agent.status, Agent.status_reason).where(Agent.username == username)
+            status, reason = (await connection.execute(query)).one()
+            return str(status), reason
+    finally:
+        await engine.dispose()
+
+
+async def next_of(socket: aiohttp.ClientWebSocketResponse, kind: str, timeout: float = 10) -> dict[str, Any]:
+    async with asyncio.timeout(timeout):
+        while True:
+            frame: dict[str, Any] = await socket.receive_json()
+            if frame["type"] == kind:
+                return frame
+
+
+def shared_state(redis_url: str) -> str:
+    """The [redis] lines of a cluster of its own on the test's Redis, whose instances are
+    found gone a second after they stop renewing their leases."""
+    return f'url = "{redis_url}"\nprefix = "test:{uuid.uuid4().hex}:"\nlease_seconds = 1'
+
+
+async def test_an_instance_killed_while_offering_hands_its_agents_offers_to_the_others(
+    tmp_path: Path, settings_factory: Callable[..., Settings], redis_url: str
+) -> None:
+    settings = settings_factory(redis=shared_state(redis_url), routing="disconnect_grace_seconds = 3")
+    async with cluster(tmp_path) as c:
+        alice = await c.login("alice")
+        alice_socket = await c.socket(alice)
+        alices = await instance_of(c)
+        bob = await c.login("bob")
+        bob_socket = await c.socket(bob)
+        for headers in (alice, bob):
+            async with c.session.put(
+                f"{c.url}/api/v1/agents/me/status", json={"status": "available"}, headers=headers
+            ) as response:
+                assert response.status == 200
+        form = sms_form(body="My order never came")
+        headers = {"X-Twilio-Signature": twilio_signature("/twilio/sms", form)}
+        async with c.session.post(f"{c.url}/twilio/sms", data=form, headers=headers) as response:
+            assert response.status == 200
+        # Alice was available first: hers, and her desk's instance dies with it unanswered.
+        offer = await next_of(alice_socket, "offer")
+        c.instances[alices - 1].send_signal(signal.SIGKILL)
+        c.instances[alices - 1].wait(timeout=10)
+
+        # Another instance finds its lease lapsed: Alice, open nowhere now, is away and her
+        # offer goes to Bob, long before it would have timed out.
+        again = await next_of(bob_socket, "offer")
+        assert again["interaction_id"] == offer["interaction_id"] and again["offer_id"] != offer["offer_id"]
+        assert await agent_status(settings.database.url, "alice") == ("away", "disconnected")
+
+        # Her desk reconnects through HAProxy within the grace: available again.
+        alice_socket = await c.socket(alice)
+
+        async def available() -> bool:
+            return await agent_status(settings.database.url, "alice") == ("available", None)
+
+        await until(available, "Alice is available again")
+        await asyncio.sleep(3.5)
+        assert await available()
+        for socket in (alice_socket, bob_socket):
+            await socket.close()
+
+
+async def test_an_agent_whose_desk_moves_to_another_instance_stays_signed_in(
+    tmp_path: Path, settings_factory: Callable[..., Settings], redis_url: str
+) -> None:
+    settings = settings_factory(redis=shared_state(redis_url), routing="disconnect_grace_seconds = 1")
+    async with cluster(tmp_path) as c:
+        alice = await c.login("alice")
+        first = await c.session.ws_connect(f"ws://127.0.0.1:{c.port(1)}/api/v1/ws", headers=alice)
+        assert (await first.receive_json(timeout=5))["type"] == "hello"
+        async with c.session.put(f"{c.url}/api/v1/agents/me/status", json={"status": "available"}, headers=alice) as r:
+            assert r.status == 200
+        second = await c.session.ws_connect(f"ws://127.0.0.1:{c.port(2)}/api/v1/ws", headers=alice)
+        assert (await second.receive_json(timeout=5))["type"] == "hello"
+
+        # Her first instance sees her last socket there close: the other still has her desk,
+        # so she stays available, past the grace too.
+        await first.close()
+        await asyncio.sleep(1.5)
+        assert await agent_status(settings.database.url, "alice") == ("available", None)
+
+        # Her last socket anywhere closes: away, then offline after the grace.
+        await second.close()
+
+        async def offline() -> bool:
+            return await agent_status(settings.database.url, "alice") == ("offline", "disconnected")
+
+        await until(offline, "Alice is offline")

@@ -8,7 +8,11 @@
 - logging out ends it at once, unless another login of theirs is still live: their
   sockets are closed and they are offline ("logged_out").
 
-The grace timers are this process's, as are the sockets they watch."""
+The grace timers are this process's, as are the sockets they watch. With several
+instances an agent's desk may be open on another one (``dispatch/membership.py``): a
+socket closing here, or a grace ending, changes nothing while one is; and the agents whose
+desks were on an instance that died are disconnected here, by the instance that found it
+gone."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import asyncio
 import logging
 
 from interaction_center.dispatch.dispatcher import DISCONNECTED, Dispatcher, agent_actor
+from interaction_center.dispatch.membership import Membership
 from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.domain.model import SYSTEM, Actor
 from storage.models import Agent
@@ -28,19 +33,34 @@ SESSION_ENDED_CLOSE = 4001
 
 
 class Presence:
-    def __init__(self, dispatcher: Dispatcher, hub: AgentHub, grace_seconds: float) -> None:
+    def __init__(self, dispatcher: Dispatcher, hub: AgentHub, grace_seconds: float, membership: Membership) -> None:
         self._dispatcher = dispatcher
         self._hub = hub
+        self._membership = membership
         self._grace = grace_seconds
         self._timers: dict[str, asyncio.Task[None]] = {}
 
     async def connected(self, agent_id: str) -> None:
         """A socket of the agent's is open (attached to the hub)."""
         self._stop_timer(agent_id)
+        await self._membership.held(agent_id)
         await self._dispatcher.agent_reconnected(agent_id)
 
     async def disconnected(self, agent_id: str) -> None:
-        """The agent's last socket closed."""
+        """The agent's last socket here closed."""
+        await self._membership.released(agent_id)
+        if not await self._membership.elsewhere(agent_id):
+            await self._lost(agent_id)
+
+    async def instance_gone(self, agent_ids: list[str]) -> None:
+        """Another instance died holding these agents' desks (open on no other): each is
+        disconnected, unless their desk reconnected here meanwhile."""
+        for agent_id in agent_ids:
+            if not self._hub.connected(agent_id):
+                await self._lost(agent_id)
+
+    async def _lost(self, agent_id: str) -> None:
+        """The agent's desk is open nowhere: away now, offline after the grace."""
         await self._dispatcher.agent_disconnected(agent_id)
         self._stop_timer(agent_id)
         self._timers[agent_id] = asyncio.create_task(self._end_after_grace(agent_id), name=f"presence-{agent_id}")
@@ -87,7 +107,7 @@ class Presence:
     async def _end_after_grace(self, agent_id: str) -> None:
         await asyncio.sleep(self._grace)
         del self._timers[agent_id]
-        if self._hub.connected(agent_id):
+        if self._hub.connected(agent_id) or await self._membership.elsewhere(agent_id):
             return
         try:
             await self._dispatcher.session_ended(agent_id, DISCONNECTED, SYSTEM)

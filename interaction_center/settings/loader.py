@@ -338,6 +338,8 @@ class _Loader:
             self.problem("redis.url", "must be empty (routing in this process) or a redis://, rediss:// or unix:// URL")
         if not _REDIS_PREFIX.fullmatch(settings.redis.prefix):
             self.problem("redis.prefix", "must be 1 to 64 printable characters, no spaces")
+        if not 0.5 <= settings.redis.lease_seconds <= 600:
+            self.problem("redis.lease_seconds", "must be between 0.5 and 600")
         if not settings.twilio.auth_token:
             self.problem(
                 "twilio.auth_token", "required: inbound webhooks are verified with it (or set TWILIO_AUTH_TOKEN)"

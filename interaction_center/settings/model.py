@@ -37,6 +37,9 @@ class RedisSettings:
     # The start of every key the service keeps there: deployments with different
     # prefixes share a server without seeing each other.
     prefix: str = "ic:routing:"
+    # How long an instance that stopped renewing its lease (renewed every half of it) is
+    # taken for alive: its agents' desks count as open that long after it died.
+    lease_seconds: float = 30.0
 
 
 @dataclass(frozen=True)
