@@ -54,6 +54,9 @@ class SocketGroups(Generic[Frame]):
         self._backlog: dict[web.WebSocketResponse, int] = {}
         # Held sockets (attached, not yet released): the frames pushed to them meanwhile.
         self._held: dict[web.WebSocketResponse, list[str]] = {}
+        # Set by the wiring when other instances hold sockets too: hands (owner, frame as
+        # JSON) to them, for ``push_everywhere``.
+        self.relay: Callable[[str, str], None] | None = None
 
     def attach(self, owner: str, socket: web.WebSocketResponse, *, held: bool = False) -> None:
         """``held``: what is pushed to the owner waits for ``release`` on this socket, so
@@ -87,19 +90,38 @@ class SocketGroups(Generic[Frame]):
         return sum(len(group) for group in self._sockets.values())
 
     def push(self, owner: str, frame: Frame) -> bool:
-        """Send the frame to each of the owner's open sockets, without waiting for them;
-        False when none is open. Frames to one socket go out in the order pushed."""
-        sockets = [socket for socket in self._sockets.get(owner, ()) if not socket.closed]
-        if not sockets:
-            return False
+        """Send the frame to each of the owner's open sockets here, without waiting for
+        them; False when none is open. Frames to one socket go out in the order pushed."""
+        sockets = self._open(owner)
+        if sockets:
+            self._deliver(owner, sockets, dumps(frame))
+        return bool(sockets)
+
+    def push_everywhere(self, owner: str, frame: Frame) -> bool:
+        """``push``, and the same frame to the owner's sockets on other instances (a
+        visitor's tab, an agent's desk, may be on any): for the frames that one instance
+        makes and no other would. True when a socket here took it."""
         data = dumps(frame)
+        if self.relay is not None:
+            self.relay(owner, data)
+        sockets = self._open(owner)
+        self._deliver(owner, sockets, data)
+        return bool(sockets)
+
+    def relayed(self, owner: str, data: str) -> None:
+        """A frame another instance pushed everywhere, for the owner's sockets here."""
+        self._deliver(owner, self._open(owner), data)
+
+    def _open(self, owner: str) -> list[web.WebSocketResponse]:
+        return [socket for socket in self._sockets.get(owner, ()) if not socket.closed]
+
+    def _deliver(self, owner: str, sockets: list[web.WebSocketResponse], data: str) -> None:
         for socket in sockets:
             waiting = self._held.get(socket)
             if waiting is None:
                 self._send(owner, socket, data)
             else:
                 waiting.append(data)
-        return True
 
     def push_to(self, owner: str, socket: web.WebSocketResponse, frame: Frame) -> None:
         """Send the frame to one of the owner's sockets (what it alone is owed), held or

@@ -17,6 +17,7 @@ from channels.chat.adapter import ChatChannel
 from channels.chat.rooms import ChatRooms
 from channels.contract import Capacity, ChannelAdapter
 from channels.email.adapter import EmailChannel
+from channels.live import SocketGroups
 from channels.sandbox.sandbox import Sandbox
 from channels.sms.adapter import SmsChannel
 from channels.voice.adapter import VoiceChannel
@@ -39,8 +40,9 @@ from interaction_center.desk.voice_wait import VoiceWait
 from interaction_center.desk.work import AgentWork
 from interaction_center.dispatch.consumer import ExactlyOnceConsumer, LogConsumer
 from interaction_center.dispatch.dispatcher import Dispatcher
+from interaction_center.dispatch.fanout import Fanout, RedisFanout
 from interaction_center.dispatch.feed import Waiting, routing_feed
-from interaction_center.dispatch.membership import Membership, RedisMembership
+from interaction_center.dispatch.membership import Membership, RedisMembership, instance_name
 from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.dispatch.profiles import engine_config
 from interaction_center.dispatch.pushes import AgentPushes
@@ -120,6 +122,7 @@ class Services:
     accounts: Accounts
     presence: Presence
     membership: Membership
+    fanout: Fanout
     admin: AgentAdmin
     audit: AuditLog
     canned: CannedResponses
@@ -186,6 +189,8 @@ class Services:
         floor = asyncio.create_task(self.floor.run(), name="supervisors-floor")
         snoozes = asyncio.create_task(self.parking.run(), name="snoozes")
         lease = asyncio.create_task(self.membership.run(self.presence.instance_gone, self.hub.owners), name="lease")
+        groups: dict[str, SocketGroups[Any]] = {"agent": self.hub, "chat": self.chat.rooms}
+        fanout = asyncio.create_task(self.fanout.run(groups, self.pushes.heard), name="fanout")
         webhooks = [asyncio.create_task(w.run(), name=f"webhook-{w.consumer.name}") for w in self.webhooks]
         try:
             if self.sandbox is not None:
@@ -198,7 +203,19 @@ class Services:
             for adapter in self.channels.values():
                 await adapter.stop()
             await self.intake.close()
-            for task in (feed, counting, pushes, ticker, chat_updates, callbacks, floor, snoozes, lease, *webhooks):
+            for task in (
+                feed,
+                counting,
+                pushes,
+                ticker,
+                chat_updates,
+                callbacks,
+                floor,
+                snoozes,
+                lease,
+                fanout,
+                *webhooks,
+            ):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -210,6 +227,7 @@ class Services:
             await self.hub.close()
             await self.presence.close()
             await self.membership.close()
+            await self.fanout.close()
             await self.routing.close()
             await self.writer.close()
             await self.reader.close()
@@ -229,16 +247,24 @@ def _routing(settings: Settings) -> RoutingBackend:
     return MemoryRoutingBackend(config)
 
 
+def _sharing(settings: Settings) -> tuple[Membership, Fanout]:
+    """What instances on one Redis share besides routing: who holds which desks, and the
+    frames and notices handed between them. Alone, nothing."""
+    if not settings.redis.url:
+        return Membership(), Fanout()
+    instance = instance_name()
+    redis = settings.redis
+    return RedisMembership(redis.url, redis.prefix, redis.lease_seconds, instance), RedisFanout(
+        redis.url, redis.prefix, instance
+    )
+
+
 def build_services(settings: Settings) -> Services:
     engine = create_engine(settings.database.url)
     sessions = session_factory(engine)
     sandbox = _sandbox(settings) if settings.demo.sandbox else None
     routing = _routing(settings)
-    membership = (
-        RedisMembership(settings.redis.url, settings.redis.prefix, settings.redis.lease_seconds)
-        if settings.redis.url
-        else Membership()
-    )
+    membership, fanout = _sharing(settings)
     hub = AgentHub()
     writer = Writer(engine)
     reader = Reader(engine)
@@ -246,12 +272,14 @@ def build_services(settings: Settings) -> Services:
     # dispatcher); read when agents' profiles are loaded, once the service starts.
     capacities: dict[str, Capacity] = {}
     pushes = AgentPushes(writer, hub)
+    pushes.moved = fanout.log_moved
     metrics = Metrics()
     dispatcher = Dispatcher(sessions, writer, routing, pushes, settings.routing, capacities, metrics)
     feed = routing_feed(writer, dispatcher)
     intake = Intake(sessions, writer, settings, writing=feed.wake, held=pushes.wake)
     port = ChannelIntake(intake, settings, metrics)
     rooms = ChatRooms()
+    hub.relay, rooms.relay = fanout.relay("agent"), fanout.relay("chat")
     targets = {
         (queue.name, channel.value): sla.answer_seconds
         for queue in settings.queues.values()
@@ -301,6 +329,7 @@ def build_services(settings: Settings) -> Services:
         accounts=accounts,
         presence=presence,
         membership=membership,
+        fanout=fanout,
         admin=AgentAdmin(sessions, accounts, settings, presence),
         audit=AuditLog(sessions),
         canned=CannedResponses(sessions, settings),

@@ -182,6 +182,14 @@ KEYS = (
         "agent id -> 1 for each agent whose desk's socket the instance holds",
         "a field as the agent's last socket there closes; the key with its instance",
     ),
+    Key(
+        "fanout",
+        "fanout",
+        "stream",
+        "what one instance pushes that sockets on the others must get (a chat reply, typing, a chat "
+        "ended) and notices that the event log moved (interaction_center/dispatch/fanout.py)",
+        "trimmed to about its last 10,000 entries as entries are added",
+    ),
 )
 
 

@@ -383,3 +383,46 @@ async def test_an_agent_whose_desk_moves_to_another_instance_stays_signed_in(
             return await agent_status(settings.database.url, "alice") == ("offline", "disconnected")
 
         await until(offline, "Alice is offline")
+
+
+async def test_a_chat_between_instances_reaches_both_sides(
+    tmp_path: Path, settings_factory: Callable[..., Settings], redis_url: str
+) -> None:
+    chat = '[channels.chat]\nqueue = "support"\nabandon_after_seconds = 60'
+    settings_factory(redis=shared_state(redis_url), channels=chat, support_channels='["sms", "chat"]')
+    async with cluster(tmp_path) as c:
+        # The visitor's socket on the first instance, Alice's desk on the second.
+        visitor = await c.session.ws_connect(f"ws://127.0.0.1:{c.port(1)}/chat/ws")
+        alice = await c.login("alice")
+        desk = await c.session.ws_connect(f"ws://127.0.0.1:{c.port(2)}/api/v1/ws", headers=alice)
+        await next_of(desk, "hello")
+        async with c.session.put(f"{c.url}/api/v1/agents/me/status", json={"status": "available"}, headers=alice) as r:
+            assert r.status == 200
+        await visitor.send_json({"type": "start", "name": "Jane"})
+        await next_of(visitor, "started")
+        await visitor.send_json({"type": "message", "client_id": "c1", "body": "Hello, my bill is wrong"})
+
+        # Taken in on the first, offered on the second, accepted through the third.
+        offer = await next_of(desk, "offer")
+        accept = f"http://127.0.0.1:{c.port(3)}/api/v1/offers/{offer['offer_id']}/accept"
+        async with c.session.post(accept, headers=alice) as response:
+            assert response.status == 200
+        assert (await next_of(visitor, "assigned"))["interaction_id"] == offer["interaction_id"]
+
+        # Typing and messages both ways between the first instance and the second.
+        await visitor.send_json({"type": "typing"})
+        assert (await next_of(desk, "customer_typing"))["interaction_id"] == offer["interaction_id"]
+        await desk.send_json({"type": "typing", "interaction_id": offer["interaction_id"]})
+        await next_of(visitor, "typing")
+        await visitor.send_json({"type": "message", "client_id": "c2", "body": "Are you there?"})
+        assert (await next_of(desk, "message"))["message"]["body"] == "Are you there?"
+        reply = f"http://127.0.0.1:{c.port(2)}/api/v1/interactions/{offer['interaction_id']}/messages"
+        async with c.session.post(reply, json={"body": "Let me look"}, headers=alice) as response:
+            assert response.status == 201
+        assert (await next_of(visitor, "message"))["body"] == "Let me look"
+        complete = f"http://127.0.0.1:{c.port(2)}/api/v1/interactions/{offer['interaction_id']}/complete"
+        async with c.session.post(complete, json={"disposition": "resolved"}, headers=alice) as response:
+            assert response.status == 200
+        assert (await next_of(visitor, "ended"))["interaction_id"] == offer["interaction_id"]
+        for socket in (visitor, desk):
+            await socket.close()

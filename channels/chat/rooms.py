@@ -29,9 +29,10 @@ class ChatRooms(SocketGroups[VisitorFrame]):
 
 
 class ChatSender:
-    """Replies go to the visitor's open sockets. A visitor who is away gets nothing now,
-    but the reply is stored, and a reconnect shows it in the history: so "sent" when
-    nobody was connected, "delivered" when a socket took it."""
+    """Replies go to the visitor's open sockets, on this instance and (handed on) the
+    others. A visitor who is away gets nothing now, but the reply is stored, and a
+    reconnect shows it in the history: so "delivered" when a socket here took it, "sent"
+    otherwise (none was open, or theirs are on other instances, which do not answer)."""
 
     def __init__(self, rooms: ChatRooms) -> None:
         self._rooms = rooms
@@ -42,7 +43,7 @@ class ChatSender:
             raise ChannelError(f"interaction {message.interaction_id} is not a chat session", code="chat.no_session")
         message_id = message.message_id or new_id()
         frame = chat_message_frame(message_id, message.interaction_id, message.body, utcnow())
-        delivered = self._rooms.push(session_id, frame)
+        delivered = self._rooms.push_everywhere(session_id, frame)
         return SentMessage(external_id=f"out:{message_id}", status="delivered" if delivered else "sent")
 
     async def close(self) -> None:

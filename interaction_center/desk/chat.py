@@ -216,7 +216,7 @@ class ChatDesk:
         async with self._sessions() as session:
             interaction = await store.get(session, interaction_id)
         if interaction.assigned_agent_id is not None:
-            self._hub.push(interaction.assigned_agent_id, customer_typing_frame(interaction_id))
+            self._hub.push_everywhere(interaction.assigned_agent_id, customer_typing_frame(interaction_id))
 
     async def end(self, visitor: Visitor) -> None:
         """The visitor ends their chat. Still waiting, it is abandoned (reason
@@ -234,7 +234,7 @@ class ChatDesk:
                     store.record_event(session, interaction_id, "customer_ended", customer, data)
             self._wake_pushes()
         log.info("chat %s: ended by the visitor", visitor.session_id)
-        self.rooms.push(visitor.session_id, ended_frame(interaction_id))
+        self.rooms.push_everywhere(visitor.session_id, ended_frame(interaction_id))
 
     async def rate(self, visitor: Visitor, score: int, comment: str | None) -> str:
         """The visitor's rating of their latest interaction, once: a ``rated`` event on it,
@@ -270,7 +270,7 @@ class ChatDesk:
             raise Forbidden("the interaction is not assigned to you", code="interaction.not_yours")
         session_id = session_of(interaction.thread_key)
         if interaction.channel == Channel.CHAT and session_id is not None:
-            self.rooms.push(session_id, agent_typing_frame())
+            self.rooms.push_everywhere(session_id, agent_typing_frame())
 
     async def assigned(self, interaction: Interaction, agent: Agent) -> None:
         """An agent took the chat: its visitor hears who, by display name only (the
@@ -278,7 +278,7 @@ class ChatDesk:
         session_id = session_of(interaction.thread_key)
         if interaction.channel != Channel.CHAT or session_id is None:
             return
-        self.rooms.push(session_id, assigned_frame(interaction.id, agent.display_name))
+        self.rooms.push_everywhere(session_id, assigned_frame(interaction.id, agent.display_name))
 
     async def completed(self, interaction: Interaction) -> None:
         """An agent completed the interaction: its visitor hears the chat ended."""
@@ -286,7 +286,7 @@ class ChatDesk:
         if interaction.channel != Channel.CHAT or session_id is None:
             return
         self._current.pop(session_id, None)
-        self.rooms.push(session_id, ended_frame(interaction.id))
+        self.rooms.push_everywhere(session_id, ended_frame(interaction.id))
 
     def connected(self, visitor: Visitor, socket: Any) -> None:
         """A socket of the visitor opened: a pending abandonment is called off."""

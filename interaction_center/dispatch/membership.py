@@ -51,15 +51,20 @@ class Membership:
         """This instance leaves, its lease and record with it."""
 
 
+def instance_name() -> str:
+    """This instance's name on the shared state: the machine's, for the operator reading
+    Redis, and unique across restarts."""
+    return f"{socket.gethostname()}:{uuid.uuid4().hex[:12]}"
+
+
 class RedisMembership(Membership):
-    def __init__(self, redis: str, prefix: str, lease_seconds: float) -> None:
+    def __init__(self, redis: str, prefix: str, lease_seconds: float, instance: str) -> None:
         self._redis = Redis.from_url(redis, decode_responses=True)
         self._prefix = prefix
         self._lease_ms = int(lease_seconds * 1000)
         # Renewed twice a lease: one late renewal (a stalled loop, a slow Redis) is not death.
         self._renew_seconds = lease_seconds / 2
-        # Named for the operator reading Redis: which machine, and unique across restarts.
-        self.instance = f"{socket.gethostname()}:{uuid.uuid4().hex[:12]}"
+        self.instance = instance
         self._instances = named(prefix, "instances")
 
     def _lease(self, instance: str) -> str:

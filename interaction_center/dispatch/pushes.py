@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, cast
 
@@ -202,8 +202,21 @@ class AgentPushes:
         # were last told so.
         self._pushed: LogPositions | None = None
         self._told: tuple[LogPositions | None, float] = (None, 0.0)
+        # Set by the wiring when other instances read the log too: told how far this one's
+        # pushes went, so they read on at once (dispatch/fanout.py).
+        self.moved: Callable[[LogPositions], None] | None = None
+        # The furthest another instance said it read: only a read past it is news to them.
+        self._heard: LogPositions = {"interactions": 0, "agents": 0}
 
     def wake(self) -> None:
+        self.reader.wake()
+
+    def heard(self, positions: LogPositions) -> None:
+        """Another instance's pushes read the log up to ``positions``: read on."""
+        self._heard = {
+            "interactions": max(self._heard["interactions"], positions["interactions"]),
+            "agents": max(self._heard["agents"], positions["agents"]),
+        }
         self.reader.wake()
 
     @property
@@ -231,7 +244,11 @@ class AgentPushes:
         for agent_id, frame in frames:
             self._hub.push(agent_id, frame)
         # The interactions stream's part of this read ends where its next one starts.
-        self._pushed = {"interactions": self.reader.reading_to, "agents": self._agents_after}
+        pushed = self._pushed = {"interactions": self.reader.reading_to, "agents": self._agents_after}
+        news = any(pushed[stream] > self._heard[stream] for stream in ("interactions", "agents"))
+        if news and self.moved is not None:
+            self._heard = pushed
+            self.moved(pushed)
         told, at = self._told
         if self._pushed != told and time.monotonic() - at >= POSITION_SECONDS:
             for owner in self._hub.owners():

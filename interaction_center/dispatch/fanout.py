@@ -1,0 +1,143 @@
+"""What one instance pushes that sockets on the other instances must get too, handed on
+through a Redis Stream (not pub/sub, which drops what a slow or reconnecting reader
+misses).
+
+Two kinds of entry. A frame that one instance makes and no other would (a chat reply, a
+visitor's or an agent's typing, a chat assigned or ended: ``SocketGroups.push_everywhere``)
+goes to the owner's sockets wherever they are. And a notice that the event log moved: the
+agents' pushes are read from the log on every instance (``dispatch/pushes.py``), and an
+instance that wrote is told at once, while the others would find it at their next poll;
+the notice wakes them. The log stays the one account of what happened (positions, replay
+after a reconnect); a lost notice costs a poll's delay, no frame.
+
+Each instance reads the stream from where it stood when it started, in order, and skips
+its own entries. The stream is trimmed to about ``FRAMES_KEPT`` entries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from redis.typing import EncodableT, FieldT
+
+from channels.live import SocketGroups
+from interaction_center.domain.json_text import dumps, loads
+from interaction_center.domain.wire import LogPositions
+from routing.redis_keys import named
+
+log = logging.getLogger(__name__)
+
+FRAMES_KEPT = 10_000
+# Entries held while Redis is away, beyond which the oldest go: they are live frames
+# (typing, a reply also stored), not worth holding the process's memory for.
+OUTBOX_LIMIT = 10_000
+READ_BLOCK_MS = 1_000
+RETRY_SECONDS = 1.0
+_LOG = "log"
+# Told how far another instance read the log (``AgentPushes.heard``).
+Heard = Callable[[LogPositions], None]
+
+
+class Fanout:
+    """One instance alone: every socket is here."""
+
+    def relay(self, kind: str) -> Callable[[str, str], None] | None:
+        """What ``SocketGroups.relay`` of the ``kind`` group calls."""
+        return None
+
+    def log_moved(self, positions: LogPositions) -> None:
+        """This instance read the log up to ``positions``: the others may read on."""
+
+    async def run(self, groups: Mapping[str, SocketGroups[Any]], heard: Heard) -> None:
+        """Hand this instance's entries on and take the others': their frames to
+        ``groups`` by kind, their log notices to ``heard``."""
+
+    async def close(self) -> None:
+        """Connections released."""
+
+
+class RedisFanout(Fanout):
+    def __init__(self, redis: str, prefix: str, instance: str) -> None:
+        self._redis = Redis.from_url(redis, decode_responses=True)
+        self._key = named(prefix, "fanout")
+        self._instance = instance
+        self._outbox: list[dict[FieldT, EncodableT]] = []
+        self._queued = asyncio.Event()
+
+    def relay(self, kind: str) -> Callable[[str, str], None]:
+        return partial(self._add, kind)
+
+    def log_moved(self, positions: LogPositions) -> None:
+        self._add(_LOG, "", dumps(positions))
+
+    def _add(self, kind: str, owner: str, data: str) -> None:
+        if len(self._outbox) >= OUTBOX_LIMIT:
+            del self._outbox[0]
+            log.warning("fan-out: Redis has not taken entries in a while; dropping the oldest")
+        self._outbox.append({"from": self._instance, "kind": kind, "owner": owner, "data": data})
+        self._queued.set()
+
+    async def run(self, groups: Mapping[str, SocketGroups[Any]], heard: Heard) -> None:
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self._send(), name="fanout-send")
+            tasks.create_task(self._receive(groups, heard), name="fanout-receive")
+
+    async def _send(self) -> None:
+        while True:
+            await self._queued.wait()
+            self._queued.clear()
+            batch, self._outbox = self._outbox, []
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for fields in batch:
+                        pipe.xadd(self._key, fields, maxlen=FRAMES_KEPT, approximate=True)
+                    await pipe.execute()
+            except (RedisError, OSError):
+                log.exception("fan-out: entries not handed on; trying again")
+                self._outbox[:0] = batch
+                self._queued.set()
+                await asyncio.sleep(RETRY_SECONDS)
+
+    async def _receive(self, groups: Mapping[str, SocketGroups[Any]], heard: Heard) -> None:
+        after = ""
+        while True:
+            try:
+                if not after:
+                    # Where the stream stands now: what came before was for sockets then.
+                    last: Any = await self._redis.xrevrange(self._key, count=1)
+                    after = str(last[0][0]) if last else "0-0"
+                # [(stream, [(id, fields)])], or nothing when the block ran out.
+                replies: Any = await self._redis.xread({self._key: after}, count=1_000, block=READ_BLOCK_MS)
+            except (RedisError, OSError):
+                log.exception("fan-out: the stream cannot be read; trying again")
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            for _, entries in replies:
+                for entry_id, fields in entries:
+                    after = entry_id
+                    if fields.get("from") != self._instance:
+                        _take(fields, groups, heard)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def _take(fields: dict[str, str], groups: Mapping[str, SocketGroups[Any]], heard: Heard) -> None:
+    """One entry of another instance's; one written by another version (a kind unknown
+    here, a field missing) is logged and passed over."""
+    kind = fields.get("kind")
+    try:
+        if kind == _LOG:
+            heard(loads(fields["data"]))
+        elif kind is not None and kind in groups:
+            groups[kind].relayed(fields["owner"], fields["data"])
+        else:
+            log.warning("fan-out: an entry of unknown kind %r", kind)
+    except (KeyError, ValueError):
+        log.warning("fan-out: an entry it cannot read: %r", fields)
