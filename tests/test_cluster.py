@@ -9,15 +9,11 @@ other, and assigned once."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import smtplib
-import subprocess
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -31,40 +27,10 @@ from sqlalchemy import select
 from interaction_center.settings.model import Settings
 from storage.database import create_engine
 from storage.models import Agent, Interaction, InteractionEvent
-from tests.served import serving
-from tests.services import free_port, haproxy
-from tests.support import PASSWORDS, sms_form, twilio_signature
-
-ROOT = Path(__file__).resolve().parent.parent
-INSTANCES = 3
+from tests.cluster import INSTANCES, Cluster, cluster, next_of, shared_state, sockets_held, until
+from tests.support import sms_form, twilio_signature
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-
-
-@asynccontextmanager
-async def balancer(ports: dict[str, int], tmp_path: Path) -> AsyncIterator[subprocess.Popen[bytes]]:
-    """HAProxy on the repository's file, its addresses from the environment."""
-    env = {**os.environ, **{name: str(port) for name, port in ports.items()}}
-    with (tmp_path / "haproxy.log").open("ab") as log:
-        process = subprocess.Popen(
-            [haproxy(), "-f", str(ROOT / "config" / "haproxy.cfg"), "-db"], env=env, stdout=log, stderr=log
-        )
-    try:
-        yield process
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-async def sockets_held(session: aiohttp.ClientSession, port: int) -> float:
-    """The agents' WebSockets an instance holds, from its own /metrics."""
-    async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
-        text = await response.text()
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == "ic_websocket_connections" and sample.labels.get("kind") == "agent":
-                return sample.value
-    return 0.0
 
 
 def send_mail(port: int, subject: str) -> None:
@@ -85,14 +51,6 @@ async def mails_stored(database_url: str) -> int:
         await engine.dispose()
 
 
-async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    for _ in range(200):
-        if await check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"never: {what}")
-
-
 async def dropped(socket: aiohttp.ClientWebSocketResponse) -> bool:
     """Whether the socket's connection ended (its instance died) within a few seconds."""
     try:
@@ -100,65 +58,6 @@ async def dropped(socket: aiohttp.ClientWebSocketResponse) -> bool:
     except TimeoutError:
         return False
     return message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
-
-
-@dataclass
-class Cluster:
-    ports: dict[str, int]
-    instances: list[subprocess.Popen[bytes]]
-    session: aiohttp.ClientSession
-    ready: Callable[[], Awaitable[bool]]
-
-    @property
-    def url(self) -> str:
-        """HAProxy's HTTP address: where every client goes."""
-        return f"http://127.0.0.1:{self.ports['CLUSTER_HTTP_PORT']}"
-
-    def port(self, number: int) -> int:
-        return self.ports[f"INSTANCE{number}_HTTP_PORT"]
-
-    async def login(self, name: str) -> dict[str, str]:
-        async with self.session.post(
-            f"{self.url}/api/v1/auth/login", json={"username": name, "password": PASSWORDS[name]}
-        ) as response:
-            assert response.status == 200, await response.text()
-            return {"Authorization": f"Bearer {(await response.json())['token']}"}
-
-    async def socket(self, headers: dict[str, str]) -> aiohttp.ClientWebSocketResponse:
-        """An agent's socket through HAProxy, past its hello."""
-        socket = await self.session.ws_connect(f"{self.url}/api/v1/ws", headers=headers)
-        assert (await socket.receive_json(timeout=5))["type"] == "hello"
-        return socket
-
-
-@asynccontextmanager
-async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
-    """Three ``serve`` processes on the test's configuration, behind HAProxy, once it
-    answers ``/readyz``."""
-    ports = {"CLUSTER_HTTP_PORT": free_port(), "CLUSTER_SMTP_PORT": free_port()}
-    for number in range(1, INSTANCES + 1):
-        ports[f"INSTANCE{number}_HTTP_PORT"], ports[f"INSTANCE{number}_SMTP_PORT"] = free_port(), free_port()
-    async with AsyncExitStack() as stack:
-        instances = []
-        # One after the other: each seeds the roster in the shared database as it starts.
-        for number in range(1, INSTANCES + 1):
-            http, smtp = ports[f"INSTANCE{number}_HTTP_PORT"], ports[f"INSTANCE{number}_SMTP_PORT"]
-            options = ("--port", str(http), "--smtp-port", str(smtp))
-            instances.append(await stack.enter_async_context(serving(tmp_path, http, *options, log=f"i{number}.log")))
-        proxy = await stack.enter_async_context(balancer(ports, tmp_path))
-        session = await stack.enter_async_context(aiohttp.ClientSession())
-        lb = f"http://127.0.0.1:{ports['CLUSTER_HTTP_PORT']}"
-
-        async def ready() -> bool:
-            assert proxy.poll() is None, "HAProxy exited (see haproxy.log)"
-            try:
-                async with session.get(f"{lb}/readyz") as response:
-                    return response.status == 200
-            except aiohttp.ClientError:
-                return False
-
-        await until(ready, "HAProxy answers /readyz")
-        yield Cluster(ports, instances, session, ready)
 
 
 async def test_three_instances_behind_haproxy_share_the_work_and_one_killed_is_taken_out(
@@ -298,20 +197,6 @@ async def agent_status(database_url: str, username: str) -> tuple[str, str | Non
             return str(status), reason
     finally:
         await engine.dispose()
-
-
-async def next_of(socket: aiohttp.ClientWebSocketResponse, kind: str, timeout: float = 10) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
-        while True:
-            frame: dict[str, Any] = await socket.receive_json()
-            if frame["type"] == kind:
-                return frame
-
-
-def shared_state(redis_url: str) -> str:
-    """The [redis] lines of a cluster of its own on the test's Redis, whose instances are
-    found gone a second after they stop renewing their leases."""
-    return f'url = "{redis_url}"\nprefix = "test:{uuid.uuid4().hex}:"\nlease_seconds = 1'
 
 
 async def test_an_instance_killed_while_offering_hands_its_agents_offers_to_the_others(
