@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint services bench clean
+.PHONY: install run cluster test lint services bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ run: install
 	@echo "  sam / sam-demo (supervisor). Try: $(BIN)/interaction-center simulate sms --from +15551230001 'Hello'"
 	@echo
 	$(BIN)/interaction-center serve
+
+# The demo as three instances behind HAProxy, on a throwaway PostgreSQL and Redis
+# (README, "Several instances"); Ctrl-C stops it all.
+cluster: install services
+	$(BIN)/python scripts/cluster.py
 
 # PostgreSQL and Redis binaries for the throwaway test servers (tests/services.py starts them),
 # and Chromium for the chat widget's browser tests.

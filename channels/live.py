@@ -57,10 +57,16 @@ class SocketGroups(Generic[Frame]):
         # Set by the wiring when other instances hold sockets too: hands (owner, frame as
         # JSON) to them, for ``push_everywhere``.
         self.relay: Callable[[str, str], None] | None = None
+        # Set by ``close``: a socket whose handler attaches it later (it was still being
+        # authenticated) is closed at once rather than left open past the shutdown.
+        self._closed = False
 
     def attach(self, owner: str, socket: web.WebSocketResponse, *, held: bool = False) -> None:
         """``held``: what is pushed to the owner waits for ``release`` on this socket, so
         what it alone is owed first (``push_to``) goes ahead of it."""
+        if self._closed:
+            self._sending.add(asyncio.ensure_future(_close(socket, WSCloseCode.GOING_AWAY, b"server shutting down")))
+            return
         self._sockets[owner].add(socket)
         if held:
             self._held[socket] = []
@@ -165,6 +171,7 @@ class SocketGroups(Generic[Frame]):
         _shut(socket)
 
     async def close(self) -> None:
+        self._closed = True
         sockets = [socket for group in self._sockets.values() for socket in group]
         self._sockets.clear()
         for socket in sockets:

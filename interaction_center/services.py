@@ -42,7 +42,15 @@ from interaction_center.dispatch.consumer import ExactlyOnceConsumer, LogConsume
 from interaction_center.dispatch.dispatcher import Dispatcher
 from interaction_center.dispatch.fanout import Fanout, RedisFanout
 from interaction_center.dispatch.feed import Waiting, routing_feed
-from interaction_center.dispatch.membership import Membership, RedisMembership, instance_name
+from interaction_center.dispatch.membership import (
+    AGENT,
+    CHAT,
+    Membership,
+    RedisMembership,
+    instance_name,
+    member,
+    owners,
+)
 from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.dispatch.profiles import engine_config
 from interaction_center.dispatch.pushes import AgentPushes
@@ -164,6 +172,18 @@ class Services:
             metrics.lag.labels(consumer.name).set(max(0, heads[consumer.stream] - consumer.reached))
         return metrics.exposition()
 
+    def _holding(self) -> list[str]:
+        """Whose sockets this instance holds (``dispatch/membership.py``)."""
+        return [member(AGENT, a) for a in self.hub.owners()] + [member(CHAT, s) for s in self.chat.rooms.owners()]
+
+    async def _gone(self, members: list[str]) -> None:
+        """Another instance died holding these sockets' owners, connected nowhere else."""
+        await self.presence.instance_gone(owners(AGENT, members))
+        await self.chat.instance_gone(owners(CHAT, members))
+
+    async def _rejoined(self, members: list[str]) -> None:
+        await self.presence.rejoined(owners(AGENT, members))
+
     async def close_live_sockets(self) -> None:
         """Agents' and chat visitors' sockets, closed as the service starts to stop: a
         socket's handler ends only when its socket does, and the web server waits for
@@ -188,7 +208,7 @@ class Services:
         callbacks = asyncio.create_task(self.voice.bridge.run_callbacks(), name="voice-callbacks")
         floor = asyncio.create_task(self.floor.run(), name="supervisors-floor")
         snoozes = asyncio.create_task(self.parking.run(), name="snoozes")
-        lease = asyncio.create_task(self.membership.run(self.presence.instance_gone, self.hub.owners), name="lease")
+        lease = asyncio.create_task(self.membership.run(self._gone, self._holding, self._rejoined), name="lease")
         groups: dict[str, SocketGroups[Any]] = {"agent": self.hub, "chat": self.chat.rooms}
         fanout = asyncio.create_task(self.fanout.run(groups, self.pushes.heard), name="fanout")
         webhooks = [asyncio.create_task(w.run(), name=f"webhook-{w.consumer.name}") for w in self.webhooks]
@@ -286,7 +306,7 @@ def build_services(settings: Settings) -> Services:
         for channel, sla in queue.sla.items()
     }
     statistics = Statistics(sessions, dispatcher, ZoneInfo(settings.routing.time_zone), targets)
-    chat = ChatDesk(sessions, intake, dispatcher, statistics, routing, hub, pushes.wake, rooms, settings)
+    chat = ChatDesk(sessions, intake, dispatcher, statistics, routing, hub, pushes.wake, rooms, settings, membership)
     voice = _voice_desk(settings, sessions, writer, reader, intake, dispatcher, routing, feed.wake, metrics)
     # Every channel the service speaks: adding one is its subpackage, its configuration
     # section and one line here.

@@ -106,6 +106,17 @@ async def routable(session: AsyncSession) -> Sequence[Interaction]:
     return rows.all()
 
 
+async def stale_offers(session: AsyncSession, expired_before: datetime, limit: int) -> Sequence[Interaction]:
+    """Interactions whose stored offer expired before ``expired_before``, oldest first."""
+    rows = await session.scalars(
+        select(Interaction)
+        .where(Interaction.state == InteractionState.OFFERED, Interaction.offer_expires_at < expired_before)
+        .order_by(Interaction.offer_expires_at)
+        .limit(limit)
+    )
+    return rows.all()
+
+
 async def assigned(session: AsyncSession) -> Sequence[Interaction]:
     rows = await session.scalars(select(Interaction).where(Interaction.state == InteractionState.ASSIGNED))
     return rows.all()

@@ -108,7 +108,8 @@ async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
     for number in range(1, INSTANCES + 1):
         ports[f"INSTANCE{number}_HTTP_PORT"], ports[f"INSTANCE{number}_SMTP_PORT"] = free_port(), free_port()
     async with AsyncExitStack() as stack:
-        session = await stack.enter_async_context(aiohttp.ClientSession())
+        connector = aiohttp.TCPConnector(limit=0)
+        session = await stack.enter_async_context(aiohttp.ClientSession(connector=connector))
         lb = f"http://127.0.0.1:{ports['CLUSTER_HTTP_PORT']}"
         proxy: subprocess.Popen[bytes] | None = None
 
@@ -137,7 +138,7 @@ async def next_of(socket: aiohttp.ClientWebSocketResponse, kind: str, timeout: f
                 return frame
 
 
-def shared_state(redis_url: str) -> str:
+def shared_state(redis_url: str, lease_seconds: float = 1) -> str:
     """The [redis] lines of a cluster of its own on the test's Redis, whose instances are
-    found gone a second after they stop renewing their leases."""
-    return f'url = "{redis_url}"\nprefix = "test:{uuid.uuid4().hex}:"\nlease_seconds = 1'
+    found gone ``lease_seconds`` after they stop renewing their leases."""
+    return f'url = "{redis_url}"\nprefix = "test:{uuid.uuid4().hex}:"\nlease_seconds = {lease_seconds}'

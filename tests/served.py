@@ -35,7 +35,8 @@ async def serving(
 
 async def wait_healthy(port: int, process: subprocess.Popen[bytes], log: str = "server.log") -> None:
     async with aiohttp.ClientSession() as session:
-        for _ in range(300):
+        # A minute: a first start seeds the roster, hashing each configured password.
+        for _ in range(1200):
             assert process.poll() is None, f"the server exited during start-up (see {log})"
             try:
                 async with session.get(f"http://127.0.0.1:{port}/healthz") as response:

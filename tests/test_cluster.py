@@ -311,3 +311,30 @@ async def test_a_chat_between_instances_reaches_both_sides(
         assert (await next_of(visitor, "ended"))["interaction_id"] == offer["interaction_id"]
         for socket in (visitor, desk):
             await socket.close()
+
+
+async def test_a_waiting_chat_whose_visitor_is_on_another_instance_outlives_a_restart(
+    tmp_path: Path, settings_factory: Callable[..., Settings], redis_url: str
+) -> None:
+    chat = '[channels.chat]\nqueue = "support"\nabandon_after_seconds = 1'
+    settings = settings_factory(redis=shared_state(redis_url), channels=chat, support_channels='["sms", "chat"]')
+    async with cluster(tmp_path) as c:
+        visitor = await c.session.ws_connect(f"ws://127.0.0.1:{c.port(2)}/chat/ws")
+        await visitor.send_json({"type": "start", "name": "Jane"})
+        await next_of(visitor, "started")
+        await visitor.send_json({"type": "message", "client_id": "c1", "body": "Anyone there?"})
+        await next_of(visitor, "ack")
+        # The first instance restarts: it finds the chat waiting with no visitor of its own,
+        # and gives them the grace to come back; they never left, on the second instance.
+        c.instances[0].send_signal(signal.SIGKILL)
+        c.instances[0].wait(timeout=10)
+        await c.start(1)
+        await asyncio.sleep(2.5)
+        engine = create_engine(settings.database.url)
+        try:
+            async with engine.connect() as connection:
+                query = select(Interaction.state).where(Interaction.channel == "chat")
+                assert (await connection.execute(query)).scalar_one() == "queued"
+        finally:
+            await engine.dispose()
+        await visitor.close()

@@ -134,6 +134,9 @@ class _Session:
 
     async def run(self) -> None:
         async for frame in self._socket:
+            if frame.type == WSMsgType.ERROR:
+                # The connection failed (or is being torn down): nothing more can be sent.
+                return
             if frame.type != WSMsgType.TEXT:
                 await self._socket.send_json(error_frame("chat.bad_frame", "frames are JSON text"))
             elif not self._limit.allow():

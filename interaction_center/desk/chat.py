@@ -10,7 +10,7 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Coroutine, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,6 +20,7 @@ from channels.chat.rooms import ChatRooms, session_of, thread_key
 from channels.chat.service import Resumed, Visitor
 from interaction_center import wire
 from interaction_center.dispatch.dispatcher import Dispatcher
+from interaction_center.dispatch.membership import CHAT, Membership, member
 from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.dispatch.statistics import Statistics
 from interaction_center.domain.errors import Forbidden, InvalidInput, StaleState, Unauthorized
@@ -87,8 +88,13 @@ class ChatDesk:
         wake_pushes: Callable[[], None],
         rooms: ChatRooms,
         settings: Settings,
+        membership: Membership,
     ) -> None:
         self._sessions = sessions
+        self._membership = membership
+        # Records of sockets opened and closed, made in the background: a socket's
+        # opening and closing are not awaited by its handler.
+        self._recording: set[asyncio.Task[None]] = set()
         self._intake = intake
         self._dispatcher = dispatcher
         self._statistics = statistics
@@ -291,6 +297,7 @@ class ChatDesk:
     def connected(self, visitor: Visitor, socket: Any) -> None:
         """A socket of the visitor opened: a pending abandonment is called off."""
         self.rooms.attach(visitor.session_id, socket)
+        self._record(self._membership.held(member(CHAT, visitor.session_id)))
         pending = self._abandoning.pop(visitor.session_id, None)
         if pending is not None:
             pending.cancel()
@@ -300,22 +307,36 @@ class ChatDesk:
         """A socket closed. When it was the visitor's last and their chat still waits, it
         is abandoned after ``channels.chat.abandon_after_seconds`` unless they come back."""
         self.rooms.detach(visitor.session_id, socket)
+        if not self.rooms.connected(visitor.session_id):
+            self._record(self._membership.released(member(CHAT, visitor.session_id)))
         self._told.pop(visitor.session_id, None)
         interaction_id = self._current.get(visitor.session_id)
         if interaction_id is not None:
             self._abandon_unless_back(visitor.session_id, interaction_id)
 
-    async def recover(self) -> int:
-        """After a (re)start no visitor is connected: each chat still waiting gets the full
-        grace period, counted from now, to be resumed before it is abandoned. (When the
-        visitor was last seen is not stored; counting from the start never cuts a visitor
-        short whose socket the restart itself closed.) Returns how many were armed."""
+    def _record(self, change: Coroutine[Any, Any, None]) -> None:
+        recording = asyncio.create_task(change)
+        self._recording.add(recording)
+        recording.add_done_callback(self._recording.discard)
+
+    async def instance_gone(self, session_ids: list[str]) -> None:
+        """Another instance died holding these visitors' sockets (open on no other): their
+        waiting chats get the grace period to be resumed, as after a restart."""
+        await self.recover(only=frozenset(session_ids))
+
+    async def recover(self, only: frozenset[str] | None = None) -> int:
+        """After a (re)start no visitor is connected here: each chat still waiting (of the
+        sessions ``only``, if given) gets the full grace period, counted from now, to be
+        resumed before it is abandoned, unless its visitor is then connected here or to
+        another instance. (When the visitor was last seen is not stored; counting from the
+        start never cuts a visitor short whose socket the restart itself closed.) Returns
+        how many were armed."""
         async with self._sessions() as session:
             waiting = await chat_store.waiting(session)
         armed = 0
         for interaction_id, key in waiting:
             session_id = session_of(key)
-            if session_id is not None:
+            if session_id is not None and (only is None or session_id in only):
                 self._current[session_id] = interaction_id
                 armed += self._abandon_unless_back(session_id, interaction_id)
         if armed:
@@ -332,7 +353,8 @@ class ChatDesk:
     async def _abandon_later(self, session_id: str, interaction_id: str) -> None:
         try:
             await asyncio.sleep(self._settings.channels.chat_abandon_after_seconds)
-            if not self.rooms.connected(session_id):
+            connected = self.rooms.connected(session_id) or await self._membership.elsewhere(member(CHAT, session_id))
+            if not connected:
                 # Forgotten either way, so sessions nobody returns to hold no memory; a
                 # resume finds the interaction again.
                 self._current.pop(session_id, None)
@@ -428,4 +450,5 @@ class ChatDesk:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._abandoning.clear()
+        await asyncio.gather(*self._recording, return_exceptions=True)
         await self.rooms.close()

@@ -20,7 +20,7 @@ import asyncio
 import logging
 
 from interaction_center.dispatch.dispatcher import DISCONNECTED, Dispatcher, agent_actor
-from interaction_center.dispatch.membership import Membership
+from interaction_center.dispatch.membership import AGENT, Membership, member
 from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.domain.model import SYSTEM, Actor
 from storage.models import Agent
@@ -43,13 +43,13 @@ class Presence:
     async def connected(self, agent_id: str) -> None:
         """A socket of the agent's is open (attached to the hub)."""
         self._stop_timer(agent_id)
-        await self._membership.held(agent_id)
+        await self._membership.held(member(AGENT, agent_id))
         await self._dispatcher.agent_reconnected(agent_id)
 
     async def disconnected(self, agent_id: str) -> None:
         """The agent's last socket here closed."""
-        await self._membership.released(agent_id)
-        if not await self._membership.elsewhere(agent_id):
+        await self._membership.released(member(AGENT, agent_id))
+        if not await self._membership.elsewhere(member(AGENT, agent_id)):
             await self._lost(agent_id)
 
     async def instance_gone(self, agent_ids: list[str]) -> None:
@@ -58,6 +58,12 @@ class Presence:
         for agent_id in agent_ids:
             if not self._hub.connected(agent_id):
                 await self._lost(agent_id)
+
+    async def rejoined(self, agent_ids: list[str]) -> None:
+        """This instance lost its lease and took it again: any of these agents (their desks
+        open here) that another instance disconnected meanwhile is back, as on a reconnect."""
+        for agent_id in agent_ids:
+            await self._dispatcher.agent_reconnected(agent_id)
 
     async def _lost(self, agent_id: str) -> None:
         """The agent's desk is open nowhere: away now, offline after the grace."""
@@ -107,7 +113,7 @@ class Presence:
     async def _end_after_grace(self, agent_id: str) -> None:
         await asyncio.sleep(self._grace)
         del self._timers[agent_id]
-        if self._hub.connected(agent_id) or await self._membership.elsewhere(agent_id):
+        if self._hub.connected(agent_id) or await self._membership.elsewhere(member(AGENT, agent_id)):
             return
         try:
             await self._dispatcher.session_ended(agent_id, DISCONNECTED, SYSTEM)

@@ -56,6 +56,11 @@ log = logging.getLogger(__name__)
 
 # The reason of an agent set away, then offline, by the loss of their live channel.
 DISCONNECTED = "disconnected"
+# An offer storage still holds this long past its expiry, which routing no longer has, was
+# decided on and never recorded (an instance died between the two): how often to look,
+# and how many to mend at a time.
+STALE_OFFER_SECONDS = 5.0
+STALE_OFFER_BATCH = 100
 
 
 def queued_values(entry: QueueEntry, note: str | None) -> dict[str, Any]:
@@ -460,7 +465,33 @@ class Dispatcher:
                 await self._dispatch()
         await self._check_first_responses()
 
+    async def mend_stale_offers(self) -> int:
+        """Offers storage holds well past their expiry that routing no longer has: routing
+        moved on (the offer lapsed, was revoked or accepted) and the instance that decided
+        died before recording it, so no tick will ever lapse it. Each goes back to its
+        queue as a timed-out offer, in storage and in routing. Returns how many."""
+        now = time.time()
+        mended = 0
+        async with self._deciding():
+            async with self._sessions() as session:
+                stale = await store.stale_offers(session, to_datetime(now - STALE_OFFER_SECONDS), STALE_OFFER_BATCH)
+            for interaction in stale:
+                agent_id, offer_id = interaction.offered_agent_id, interaction.offer_id
+                if agent_id is None or offer_id is None:
+                    continue
+                if any(offer.offer_id == offer_id for offer in await self._routing.open_offers(agent_id)):
+                    continue  # it lapses at the next tick
+                if await self._requeue_stored(interaction.id, offer_id, "offer_timed_out", SYSTEM):
+                    log.warning("interaction %s: offer %s never closed; queued again", interaction.id, offer_id)
+                    await self._routing.cancel(interaction.id, now)
+                    await self._routing.enqueue(entry_for(interaction), now)
+                    mended += 1
+            if mended:
+                await self._dispatch()
+        return mended
+
     async def run_ticker(self) -> None:
+        last_mended = time.monotonic()
         while True:
             await asyncio.sleep(self._settings.tick_seconds)
             try:
@@ -469,6 +500,9 @@ class Dispatcher:
                 if not await self._routing.restored():
                     await self.recover()
                 await self.tick()
+                if time.monotonic() - last_mended >= STALE_OFFER_SECONDS:
+                    last_mended = time.monotonic()
+                    await self.mend_stale_offers()
             except Exception:
                 # A storage hiccup must not stop offers from ever lapsing again.
                 log.exception("routing tick failed")
@@ -567,15 +601,17 @@ class Dispatcher:
     async def _requeue(self, offer: Offer, event: str, actor: Actor) -> None:
         await self._requeue_stored(offer.interaction_id, offer.offer_id, event, actor)
 
-    async def _requeue_stored(self, interaction_id: str, offer_id: str | None, event: str, actor: Actor) -> None:
-        """The stored offer closed, the interaction queued again; nothing when storage no
-        longer holds that offer (an accept or a close got there first)."""
+    async def _requeue_stored(self, interaction_id: str, offer_id: str | None, event: str, actor: Actor) -> bool:
+        """The stored offer closed, the interaction queued again; nothing (False) when
+        storage no longer holds that offer (an accept or a close got there first)."""
         requeued = self._writer.submit(
             lambda conn: assignments.requeue(conn, interaction_id, offer_id, event, actor, utcnow())
         )
         self._pushes.wake()
         if not await requeued:
             log.info("interaction %s: offer %s already closed in storage", interaction_id, offer_id)
+            return False
+        return True
 
     async def _record_status(self, agent_id: str, status: AgentState, reason: str | None, actor: Actor) -> Agent:
         """The agent's new state on condition of the version read, with its event."""

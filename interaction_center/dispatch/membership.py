@@ -1,14 +1,17 @@
-"""Which instance holds which agents' desks, when several share one Redis.
+"""Which instance holds whose sockets, when several share one Redis.
 
-An agent's socket lives on one instance, and the agent's presence (``desk/presence.py``)
-must not end on one instance while their desk is open on another: a dropped network
-reconnects through the load balancer to any instance. So each instance records the agents
-whose sockets it holds (the ``sockets`` key) under a lease it renews (``lease``: a key with
-a time to live). An instance that dies stops renewing; the first other one to find its
-lease lapsed claims it (removing it from ``instances`` succeeds for one claimer only) and
-treats each of its agents not connected elsewhere as disconnected: away at once, their
-offers back in their queues at their places, offline after the grace period unless they
-reconnect. Alone (no Redis), an instance is the only place a desk can be.
+An agent's desk, or a chat visitor's page, has its socket on one instance, and what
+follows its closing (an agent set away, then offline: ``desk/presence.py``; a waiting chat
+abandoned: ``desk/chat.py``) must not happen on one instance while the owner is connected
+to another: a dropped network reconnects through the load balancer to any instance. So
+each instance records the owners whose sockets it holds (the ``sockets`` key: agents and
+chat sessions, ``member``) under a lease it renews (``lease``: a key with a time to live).
+An instance that dies stops renewing; the first other one to find its lease lapsed claims
+it (removing it from ``instances`` succeeds for one claimer only) and treats each of its
+owners not connected elsewhere as gone: an agent away at once, their offers back in their
+queues at their places, offline after the grace period unless they reconnect; a visitor's
+waiting chat abandoned after its grace unless they resume it. Alone (no Redis), an
+instance is the only place a socket can be.
 """
 
 from __future__ import annotations
@@ -26,26 +29,41 @@ from routing.redis_keys import named
 
 log = logging.getLogger(__name__)
 
-# What an instance does with the agents of one found gone: treat them as disconnected.
+# What an instance does with the members of one found gone (agents' desks: disconnected;
+# chat visitors: their waiting chats abandoned unless they come back).
 Lapsed = Callable[[list[str]], Awaitable[None]]
+AGENT, CHAT = "agent", "chat"
+
+
+def member(kind: str, owner: str) -> str:
+    """What the record holds for a socket owner: an agent's or a chat visitor's session."""
+    return f"{kind}:{owner}"
+
+
+def owners(kind: str, members: Iterable[str]) -> list[str]:
+    """The owners of ``kind`` among ``members``."""
+    prefix = f"{kind}:"
+    return [m.removeprefix(prefix) for m in members if m.startswith(prefix)]
 
 
 class Membership:
     """One instance alone: its sockets are the only ones."""
 
-    async def held(self, agent_id: str) -> None:
-        """A socket of the agent's is open here."""
+    async def held(self, owner: str) -> None:
+        """A socket of the owner's (``member``) is open here."""
 
-    async def released(self, agent_id: str) -> None:
-        """The agent's last socket here closed."""
+    async def released(self, owner: str) -> None:
+        """The owner's last socket here closed."""
 
-    async def elsewhere(self, agent_id: str) -> bool:
-        """Whether another live instance holds a socket of the agent's."""
+    async def elsewhere(self, owner: str) -> bool:
+        """Whether another live instance holds a socket of the owner's."""
         return False
 
-    async def run(self, lapsed: Lapsed, holding: Callable[[], Iterable[str]]) -> None:
-        """Keep the lease and look for instances gone; ``holding`` gives the agents whose
-        sockets are here now. Nothing to keep alone."""
+    async def run(self, lapsed: Lapsed, holding: Callable[[], Iterable[str]], rejoined: Lapsed) -> None:
+        """Keep the lease and look for instances gone (``lapsed`` gets their members not
+        connected elsewhere); ``holding`` gives the members whose sockets are here now,
+        ``rejoined`` is told of them when this instance takes its lease again after losing
+        it. Nothing to keep alone."""
 
     async def close(self) -> None:
         """This instance leaves, its lease and record with it."""
@@ -73,52 +91,60 @@ class RedisMembership(Membership):
     def _sockets(self, instance: str) -> str:
         return named(self._prefix, "sockets", instance=instance)
 
-    async def held(self, agent_id: str) -> None:
-        await self._redis.hset(self._sockets(self.instance), agent_id, "1")
+    async def held(self, owner: str) -> None:
+        await self._redis.hset(self._sockets(self.instance), owner, "1")
 
-    async def released(self, agent_id: str) -> None:
-        await self._redis.hdel(self._sockets(self.instance), agent_id)
+    async def released(self, owner: str) -> None:
+        await self._redis.hdel(self._sockets(self.instance), owner)
 
     async def _others(self) -> list[str]:
         """The other instances on this state (decoded replies are text already)."""
         return [str(i) for i in await self._redis.smembers(self._instances) if i != self.instance]
 
-    async def elsewhere(self, agent_id: str) -> bool:
+    async def elsewhere(self, owner: str) -> bool:
         others = await self._others()
         if not others:
             return False
         async with self._redis.pipeline(transaction=False) as pipe:
             for other in others:
                 pipe.exists(self._lease(other))
-                pipe.hexists(self._sockets(other), agent_id)
+                pipe.hexists(self._sockets(other), owner)
             replies = await pipe.execute()
         return any(alive and holds for alive, holds in zip(replies[::2], replies[1::2], strict=True))
 
-    async def run(self, lapsed: Lapsed, holding: Callable[[], Iterable[str]]) -> None:
+    async def run(self, lapsed: Lapsed, holding: Callable[[], Iterable[str]], rejoined: Lapsed) -> None:
+        first = True
         while True:
             try:
-                await self._renew(holding)
+                members = await self._renew(holding)
+                if members is not None and not first:
+                    # Lapsed while alive (a stall longer than the lease): another instance
+                    # may have disconnected these owners, whose sockets are open here.
+                    await rejoined(members)
+                first = False
                 await self._claim_lapsed(lapsed)
             except (RedisError, OSError):
                 # Redis away: /readyz says so; the lease is renewed as soon as it is back.
                 log.exception("instance %s: lease not renewed", self.instance)
             await asyncio.sleep(self._renew_seconds)
 
-    async def _renew(self, holding: Callable[[], Iterable[str]]) -> None:
+    async def _renew(self, holding: Callable[[], Iterable[str]]) -> list[str] | None:
+        """The lease renewed (None), or taken afresh: the members recorded with it."""
         renewed = await self._redis.set(self._lease(self.instance), "1", px=self._lease_ms, xx=True)
         if renewed:
-            return
+            return None
         # A first start, or a lease that lapsed (a long stall) and may have been claimed: join
-        # again with the agents whose sockets are here now.
-        agents = list(holding())
+        # again with the members whose sockets are here now.
+        members = list(holding())
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.delete(self._sockets(self.instance))
-            if agents:
-                pipe.hset(self._sockets(self.instance), mapping=dict.fromkeys(agents, "1"))
+            if members:
+                pipe.hset(self._sockets(self.instance), mapping=dict.fromkeys(members, "1"))
             pipe.set(self._lease(self.instance), "1", px=self._lease_ms)
             pipe.sadd(self._instances, self.instance)
             await pipe.execute()
-        log.info("instance %s: lease taken (%d agents' sockets here)", self.instance, len(agents))
+        log.info("instance %s: lease taken (%d sockets' owners here)", self.instance, len(members))
+        return members
 
     async def _claim_lapsed(self, lapsed: Lapsed) -> None:
         for other in await self._others():
@@ -127,10 +153,10 @@ class RedisMembership(Membership):
             # One claimer: SREM answers 1 to the first instance to remove it.
             if not await self._redis.srem(self._instances, other):
                 continue
-            agents = sorted(str(agent) for agent in await self._redis.hkeys(self._sockets(other)))
+            members = sorted(str(held) for held in await self._redis.hkeys(self._sockets(other)))
             await self._redis.delete(self._sockets(other))
-            log.warning("instance %s is gone (lease lapsed): %d agents' desks were on it", other, len(agents))
-            await lapsed([agent for agent in agents if not await self.elsewhere(agent)])
+            log.warning("instance %s is gone (lease lapsed): %d sockets' owners were on it", other, len(members))
+            await lapsed([held for held in members if not await self.elsewhere(held)])
 
     async def close(self) -> None:
         try:

@@ -1,19 +1,22 @@
 """The service on the Redis routing backend (``redis.url``): routing state that outlives
 the process and is shared with other instances, rebuilt from storage only when Redis holds
 none, and a readiness that fails while Redis is down. Each test has a Redis of its own, to
-stop or empty."""
+stop or empty. And what mends a decision whose record was lost, on either backend."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
 from redis.asyncio import Redis
 
+from interaction_center.dispatch import dispatcher as dispatcher_module
 from interaction_center.settings.model import Settings
+from interaction_center.web.keys import SERVICES
 from tests.services import start_redis, unavailable
-from tests.support import AppFactory, login, offered, post_sms, set_status, sms_form
+from tests.support import AppFactory, login, next_frame, offered, post_sms, set_status, sms_form
 
 
 @pytest.fixture
@@ -90,3 +93,26 @@ async def test_a_redis_that_lost_its_state_is_rebuilt_from_storage(
         await redis.aclose()
     response = await client.post(f"/api/v1/offers/{offer['offer']['id']}/accept", headers=alice)
     assert response.status == 200, await response.text()
+
+
+async def test_an_offer_routing_no_longer_has_is_mended_once_well_past_its_expiry(
+    app_factory: AppFactory, settings_factory: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On the in-process engine too: whatever the backend, a decision whose record was lost
+    # (its instance died between the two) leaves storage holding an offer nobody lapses.
+    monkeypatch.setattr(dispatcher_module, "STALE_OFFER_SECONDS", 0.5)
+    client = await app_factory(settings_factory(offer_timeout=0.3))
+    alice = await login(client, "alice")
+    socket = await client.ws_connect("/api/v1/ws", headers=alice)
+    await next_frame(socket, "hello")
+    await set_status(client, alice, "available")
+    await post_sms(client, sms_form(body="Where is my parcel?"))
+    first = await next_frame(socket, "offer")
+    # Routing moves on and the record of it never comes: the offer is gone from routing only.
+    services = client.app[SERVICES]
+    await services.routing.cancel(first["interaction_id"], time.time())
+
+    closed = await next_frame(socket, "offer_closed")
+    assert (closed["offer_id"], closed["reason"]) == (first["offer_id"], "timeout")
+    again = await next_frame(socket, "offer")
+    assert again["interaction_id"] == first["interaction_id"] and again["offer_id"] != first["offer_id"]

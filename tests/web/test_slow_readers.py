@@ -128,6 +128,19 @@ async def test_stopping_the_service_closes_live_sockets_first_instead_of_waiting
     assert agent_socket.close_code == 1001
 
 
+async def test_a_socket_that_joins_after_the_sockets_were_closed_is_closed_too(client: Client) -> None:
+    # Stopping closed the sockets while this one was still being signed in: it attaches
+    # after, and must not stay open (its handler would hold the stop up for a minute).
+    await client.app[SERVICES].hub.close()
+    alice = await login(client, "alice")
+    agent_socket = await client.ws_connect("/api/v1/ws", headers=alice)
+    async with asyncio.timeout(15):
+        while (message := await agent_socket.receive()).type.name == "TEXT":
+            pass
+    assert message.type.name == "CLOSE"
+    assert agent_socket.close_code == 1001
+
+
 async def test_frames_pushed_to_a_socket_arrive_in_the_order_pushed_big_or_small(client: Client) -> None:
     hub = client.app[SERVICES].hub
     alice = await login(client, "alice")
