@@ -5,7 +5,7 @@ local AGENTS = {} -- id -> agent, or false when there is none
 local DIRTY = {}  -- agents changed in this call, in the order first changed
 
 local function policy(queue)
-  return config().queues[queue] or config().default_policy
+  return config_part('policy:' .. queue) or config_part('default_policy')
 end
 
 local function decode_profile(json)

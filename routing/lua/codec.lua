@@ -1,11 +1,27 @@
 -- How numbers, entries and ranks are written: as Python reads them back, and as Redis
 -- orders them.
 
-local CONFIG_READ
+-- The caller's EngineConfig, stored under its id (ARGV 2) by routing/redis.py. A script that
+-- reads it stops here, before it changes anything, when the server has lost it: the caller
+-- stores it again and calls again.
+local CONFIG = k_config(ARGV[2])
+if redis.call('EXISTS', CONFIG) == 0 then return redis.error_reply('NOCONFIG ' .. CONFIG) end
+
+local CONFIG_PARTS = {}
+local function config_part(field)
+  -- One part of it (routing/redis_wire.py pack_config), read and decoded when first needed
+  -- in a call; nil when there is none of that name.
+  local part = CONFIG_PARTS[field]
+  if part == nil then
+    local json = redis.call('HGET', CONFIG, field)
+    part = json and cjson.decode(json) or false
+    CONFIG_PARTS[field] = part
+  end
+  return part or nil
+end
+
 local function config()
-  -- The caller's EngineConfig (ARGV 2), decoded when first needed: views never need it.
-  if CONFIG_READ == nil then CONFIG_READ = cjson.decode(ARGV[2]) end
-  return CONFIG_READ
+  return config_part('engine')
 end
 
 local function num(x)
