@@ -11,15 +11,17 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
+from itertools import chain
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import LockNotOwnedError, NoScriptError, RedisError
+from redis.exceptions import LockNotOwnedError, NoScriptError, RedisError, ResponseError
 
 from routing.backend import RoutingBackend
 from routing.redis_keys import named
 from routing.redis_scripts import script
 from routing.redis_wire import (
+    config_id,
     each,
     entry_record,
     event_of,
@@ -52,6 +54,9 @@ log = logging.getLogger(__name__)
 DECISION_LOCK_SECONDS = 10.0
 # How often a waiting instance tries the lock again (redis-py polls; it has no queue).
 DECISION_LOCK_POLL_SECONDS = 0.002
+# How a script's error reply begins when the configuration it was named is not stored
+# (routing/lua/codec.lua).
+NO_CONFIG = "NOCONFIG"
 
 
 class RedisRoutingBackend(RoutingBackend):
@@ -61,20 +66,31 @@ class RedisRoutingBackend(RoutingBackend):
     def __init__(self, redis: str | Redis, config: EngineConfig | None = None, prefix: str = "ic:routing:") -> None:
         self._owns_client = isinstance(redis, str)
         self._redis = Redis.from_url(redis, decode_responses=True) if isinstance(redis, str) else redis
+        self._config = pack_config(config or EngineConfig())
+        identity = config_id(self._config)
+        self._config_key = named(prefix, "config", config_id=identity)
         # Every script's first two arguments, encoded once.
-        self._head = (prefix.encode(), pack_config(config or EngineConfig()).encode())
+        self._head = (prefix.encode(), identity.encode())
         self._restored_key = named(prefix, "restored")
         self._decisions_key = named(prefix, "decisions")
 
     async def _run(self, command: str, *args: str) -> Any:
-        """EVALSHA of the command's script, loading it first if the server does not have it
-        (redis-py's ``Script`` does the same, at a cost per call this avoids)."""
+        """EVALSHA of the command's script, first loading the script or storing the
+        configuration if the server does not have it (redis-py's ``Script`` loads at a cost
+        per call this avoids). A server that lost its data has neither: two tries, then
+        the call that succeeds."""
         loaded = script(command)
-        try:
-            return await self._redis.evalsha(loaded.sha, 0, *self._head, *args)
-        except NoScriptError:
-            await self._redis.script_load(loaded.source)
-            return await self._redis.evalsha(loaded.sha, 0, *self._head, *args)
+        for _ in range(2):
+            try:
+                return await self._redis.evalsha(loaded.sha, 0, *self._head, *args)
+            except NoScriptError:
+                await self._redis.script_load(loaded.source)
+            except ResponseError as error:
+                if not str(error).startswith(NO_CONFIG):
+                    raise
+                # One command, so no script sees a part of it.
+                await self._redis.hset(self._config_key, items=[*chain.from_iterable(self._config.items())])
+        return await self._redis.evalsha(loaded.sha, 0, *self._head, *args)
 
     async def enqueue(self, entry: QueueEntry, now: float) -> Enqueued:
         return Enqueued(await self._run("enqueue", repr(now), pack_entry(entry)))

@@ -13,8 +13,10 @@ Timers are as the in-memory engine's (routing/timers.py): a member per (subject,
 never cancelled, checked as it fires (is it still the entry's deadline?); escalation steps'
 carry the queue and step they were set at, one per placing.
 
-Configuration is not stored: each call passes the process's ``EngineConfig`` as JSON
-(ARGV 2), so a script never acts on a configuration its caller did not give.
+Configuration is stored by content: each call passes the id of the caller's ``EngineConfig``
+(ARGV 2), the hash of what the ``config`` key holds, so a script never acts on a
+configuration its caller did not give, and reads only the parts it uses (decoding the whole
+of it at every call cost more than most decisions).
 
 Scripts name keys from the prefix (ARGV 1) rather than KEYS: they reach keys they learn
 as they go (an agent's queues, a queue's buckets), which one Redis allows; a cluster would
@@ -147,6 +149,15 @@ KEYS = (
         "fired",
     ),
     Key("wrap_up_timers", "timers:wrap_up", "zset", "agent id\\0wrap_up_until, by the end of its wrap-up", "fired"),
+    Key(
+        "config",
+        "config:{config_id}",
+        "hash",
+        "an EngineConfig by part, each JSON (routing/redis_wire.py pack_config): 'engine' (offer timeouts, "
+        "missed offers, refusals, a new agent's profile), 'policy:{queue}', 'default_policy', 'stat_pairs'; "
+        "{config_id} is the hash of its contents, so instances with one configuration share one",
+        "never: one per configuration used, a few KB each; written again by the first call that finds it gone",
+    ),
     Key(
         "restored",
         "restored",

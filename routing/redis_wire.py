@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from functools import lru_cache
+from hashlib import sha1
 from typing import Any
 
 from routing.types import (
@@ -144,22 +145,32 @@ def _pack_policy(policy: QueuePolicy) -> dict[str, Any]:
     return packed_policy
 
 
-def pack_config(config: EngineConfig) -> str:
-    """The configuration as the scripts read it (cjson), with what the in-memory engine
-    makes of what it is not given: an unnamed queue's policy, a new agent's profile."""
-    return json.dumps(
-        {
-            "queues": {name: _pack_policy(policy) for name, policy in config.queues.items()},
-            "default_policy": _pack_policy(QueuePolicy("")),
-            # The (queue, channel) pairs statistics always report.
-            "stat_pairs": [[p.name, channel] for p in config.queues.values() for channel in p.channels],
-            "offer_timeouts": config.offer_timeouts,
-            "default_offer_timeout": config.default_offer_timeout,
-            "max_missed_offers": config.max_missed_offers,
-            "refuse_when_full": list(config.refuse_when_full),
-            "default_profile": pack_profile(AgentProfile("", ())),
-        }
-    )
+def pack_config(config: EngineConfig) -> dict[str, str]:
+    """The configuration as the scripts read it, by part (the fields of its key, each JSON
+    that cjson reads): what the in-memory engine makes of what it is not given too, an
+    unnamed queue's policy and a new agent's profile. A script reads only the parts it uses:
+    a queue's policy, not every queue's."""
+    engine = {
+        "offer_timeouts": config.offer_timeouts,
+        "default_offer_timeout": config.default_offer_timeout,
+        "max_missed_offers": config.max_missed_offers,
+        "refuse_when_full": list(config.refuse_when_full),
+        "default_profile": pack_profile(AgentProfile("", ())),
+    }
+    parts = {
+        "engine": engine,
+        "default_policy": _pack_policy(QueuePolicy("")),
+        # The (queue, channel) pairs statistics always report.
+        "stat_pairs": [[p.name, channel] for p in config.queues.values() for channel in p.channels],
+    }
+    policies = {f"policy:{name}": _pack_policy(policy) for name, policy in config.queues.items()}
+    return {field: json.dumps(part) for field, part in (parts | policies).items()}
+
+
+def config_id(packed: dict[str, str]) -> str:
+    """What names a packed configuration: the same configuration, the same id, in every
+    instance and after every restart."""
+    return sha1(json.dumps(packed, sort_keys=True).encode()).hexdigest()
 
 
 def snapshot_of(agent_id: str, w: Sequence[str]) -> AgentSnapshot:

@@ -5,7 +5,7 @@ local AGENTS = {} -- id -> agent, or false when there is none
 local DIRTY = {}  -- agents changed in this call, in the order first changed
 
 local function policy(queue)
-  return config().queues[queue] or config().default_policy
+  return config_part('policy:' .. queue) or config_part('default_policy')
 end
 
 local function decode_profile(json)
@@ -71,7 +71,7 @@ local function new_agent(id, profile_json, idle_since)
   local a = {
     id = id, profile = decode_profile(profile_json), state = 'offline', reason = '', idle_since = idle_since,
     missed = 0, wrap_up_until = 0, last_seq = 0, exclusive_held = 0, holding = {}, held = {},
-    order = redis.call('INCR', k_agent_seq()),
+    order = redis.call('INCR', k_agent_seq()), new_profile = true,
   }
   redis.call('ZADD', k_agents(), a.order, id)
   add_memberships(a, 1)
@@ -84,7 +84,7 @@ local function set_profile(a, profile_json)
   if a.profile.json == profile_json then return end
   a.order = redis.call('ZSCORE', k_agents(), a.id)
   add_memberships(a, -1)
-  a.profile = decode_profile(profile_json)
+  a.profile, a.new_profile = decode_profile(profile_json), true
   add_memberships(a, 1)
   mark(a)
 end
@@ -198,11 +198,16 @@ local function reindex(a)
 end
 
 local function save_agent(a)
-  local key = k_agent(a.id)
-  redis.call('DEL', key)
-  redis.call('HSET', key, 'profile', a.profile.json, 'state', a.state, 'reason', a.reason,
-    'idle_since', num(a.idle_since), 'missed', a.missed, 'wrap_up_until', num(a.wrap_up_until),
-    'last_seq', a.last_seq, 'exclusive_held', a.exclusive_held, 'holding', pairs_json(a.holding))
+  -- Every field but the profile, which is most of the hash and seldom changes: it is written
+  -- only when it did.
+  local fields = { 'state', a.state, 'reason', a.reason, 'idle_since', num(a.idle_since), 'missed', a.missed,
+    'wrap_up_until', num(a.wrap_up_until), 'last_seq', a.last_seq, 'exclusive_held', a.exclusive_held,
+    'holding', pairs_json(a.holding) }
+  if a.new_profile then
+    append(fields, { 'profile', a.profile.json })
+    a.new_profile = false
+  end
+  redis.call('HSET', k_agent(a.id), unpack(fields))
 end
 
 local function flush()

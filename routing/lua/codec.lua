@@ -1,11 +1,27 @@
 -- How numbers, entries and ranks are written: as Python reads them back, and as Redis
 -- orders them.
 
-local CONFIG_READ
+-- The caller's EngineConfig, stored under its id (ARGV 2) by routing/redis.py. A script that
+-- reads it stops here, before it changes anything, when the server has lost it: the caller
+-- stores it again and calls again.
+local CONFIG = k_config(ARGV[2])
+if redis.call('EXISTS', CONFIG) == 0 then return redis.error_reply('NOCONFIG ' .. CONFIG) end
+
+local CONFIG_PARTS = {}
+local function config_part(field)
+  -- One part of it (routing/redis_wire.py pack_config), read and decoded when first needed
+  -- in a call; nil when there is none of that name.
+  local part = CONFIG_PARTS[field]
+  if part == nil then
+    local json = redis.call('HGET', CONFIG, field)
+    part = json and cjson.decode(json) or false
+    CONFIG_PARTS[field] = part
+  end
+  return part or nil
+end
+
 local function config()
-  -- The caller's EngineConfig (ARGV 2), decoded when first needed: views never need it.
-  if CONFIG_READ == nil then CONFIG_READ = cjson.decode(ARGV[2]) end
-  return CONFIG_READ
+  return config_part('engine')
 end
 
 local function num(x)
@@ -69,9 +85,7 @@ end
 
 local function pairs_json(list)
   -- A JSON array of pairs, "[]" when empty (cjson writes an empty table as "{}").
-  local parts = {}
-  for i, pair in ipairs(list) do parts[i] = cjson.encode({ pair[1], pair[2] }) end
-  return '[' .. table.concat(parts, ',') .. ']'
+  return #list == 0 and '[]' or cjson.encode(list)
 end
 
 local function skills_sig(skills)
@@ -119,15 +133,24 @@ local function records(list)
   return table.concat(out, '\1')
 end
 
-local function copy_entry(e)
-  local c = {}
-  for k, v in pairs(e) do c[k] = v end
-  return c
+local function data_of(e)
+  -- The entry's wire as one string, as its hash keeps it: read from there, or made once.
+  if e.data == nil then e.data = record(wire_of(e)) end
+  return e.data
 end
 
 local function order_member(e)
-  -- (-priority, enqueued_at, id): QueueEntry.order_key.
-  return enc(-e.priority) .. enc(e.enqueued_at) .. e.iid
+  -- (-priority, enqueued_at, id): QueueEntry.order_key; read from its hash, or made once.
+  if e.order == nil then e.order = enc(-e.priority) .. enc(e.enqueued_at) .. e.iid end
+  return e.order
+end
+
+local function copy_entry(e)
+  -- A copy to change: without the strings made of the fields it will change.
+  local c = {}
+  for k, v in pairs(e) do c[k] = v end
+  c.data, c.order = nil, nil
+  return c
 end
 
 local function set_timer(key, at, subject)

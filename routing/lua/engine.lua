@@ -61,7 +61,7 @@ local function place(e, now)
 end
 
 local function offer_wire(offer_id, agent_id, expires_at, e)
-  return append({ offer_id, agent_id, num(expires_at) }, wire_of(e))
+  return { offer_id, agent_id, num(expires_at), data_of(e) }
 end
 
 local function get_offer(offer_id)

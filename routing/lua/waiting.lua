@@ -10,8 +10,8 @@ local function load_entry(iid)
   local h = hash_of(redis.call('HGETALL', k_entry(iid)))
   if h.data == nil then return nil end
   local e = entry_of(split(h.data))
-  e.status, e.slot, e.member, e.bucket, e.holder, e.offer, e.agent =
-    h.status, h.slot, h.member, h.bucket, h.holder, h.offer, h.agent
+  e.data, e.order, e.status, e.slot, e.member, e.bucket, e.holder, e.offer, e.agent =
+    h.data, h.order, h.status, h.slot, h.member, h.bucket, h.holder, h.offer, h.agent
   return e
 end
 
@@ -19,7 +19,7 @@ local function save_entry(e)
   local key = k_entry(e.iid)
   redis.call('DEL', key)
   -- The order key beside the data, so that a view sorts entries without reading them.
-  local fields = { 'data', table.concat(wire_of(e), '\0'), 'order', order_member(e), 'status', e.status }
+  local fields = { 'data', data_of(e), 'order', order_member(e), 'status', e.status }
   for _, name in ipairs({ 'slot', 'member', 'bucket', 'holder', 'offer', 'agent' }) do
     if e[name] ~= nil then append(fields, { name, e[name] }) end
   end

@@ -51,7 +51,7 @@ local function add(queue, channel)
   row[#row + 1] = (staff and staff.signed_in > 0) and num(staff.load / staff.signed_in) or ''
   rows[#rows + 1] = row
 end
-for _, pair in ipairs(config().stat_pairs) do add(pair[1], pair[2]) end
+for _, pair in ipairs(config_part('stat_pairs')) do add(pair[1], pair[2]) end
 local counts = redis.call('HKEYS', k_counts())
 for _, key in ipairs(counts) do
   local at = string.find(key, '\0', 1, true)
