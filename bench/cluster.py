@@ -147,24 +147,40 @@ async def _bare(count: int, directory: Path, pool: Path) -> Run:
 # --- the report -------------------------------------------------------------------------
 
 
+# A machine this busy has no CPU to spare; nor has a process that wanted this much of the
+# one core it can use (an event loop, Redis's one thread).
+FULL = 0.9
+
+
+def _at_one_core(cpu: Usage) -> list[str]:
+    return [name for name in ("instances", "redis", "bare handlers") if cpu.busiest.get(name, 0.0) >= FULL]
+
+
+def _waits_bound(cpu: Usage) -> bool:
+    """Whether something other than CPU limited the run: the machine had cores to spare,
+    and no process wanted all of its one."""
+    return cpu.machine < FULL * CORES and not _at_one_core(cpu)
+
+
 def _bottleneck(cpu: Usage) -> str:
     """What limits a run, from where its processes' time went."""
+    if _waits_bound(cpu):
+        return (
+            f"not CPU: {cpu.machine:.2f} of {CORES} cores busy and no process wanted a whole one:"
+            " it waits (commits, locks, round trips)"
+        )
     found = []
-    if cpu.machine >= 0.9 * CORES:
+    if cpu.machine >= FULL * CORES:
         most = max(cpu.waiting, key=lambda name: cpu.waiting[name])
         found.append(
             f"the {CORES} cores are full ({cpu.machine:.2f} busy, {cpu.others:.2f} of it other work), and this"
             f" run's processes waited {sum(cpu.waiting.values()):.2f} cores' worth for one (most: {most},"
             f" {cpu.waiting[most]:.2f})"
         )
-    for name in ("instances", "redis", "bare handlers"):
-        # An event loop, or Redis's one thread: a process that cannot use a second core.
-        if cpu.busiest.get(name, 0.0) >= 0.9:
-            found.append(f"one of the {name} wanted {cpu.busiest[name]:.2f} of the one core it can use")
-    return "; ".join(found) or (
-        f"not CPU: {cpu.machine:.2f} of {CORES} cores busy and no process wanted a whole one:"
-        " it waits (commits, locks, round trips)"
+    found.extend(
+        f"one of the {name} wanted {cpu.busiest[name]:.2f} of the one core it can use" for name in _at_one_core(cpu)
     )
+    return "; ".join(found)
 
 
 def _cpu_table(runs: dict[int, Run], unit: str) -> list[str]:
@@ -191,7 +207,10 @@ def _predicted(run: Run, cores: int, count: int) -> float:
     """Contacts/s on ``cores`` cores of their own (no neighbours, the load generator
     elsewhere), if a contact costs each part what it cost in ``run`` at ``count``
     instances: PostgreSQL's backends and HAProxy's threads use every core; an instance is
-    one event loop and Redis one thread, each one core at most."""
+    one event loop and Redis one thread, each one core at most. A run that waits limited
+    had CPU to spare: more cores would not change its rate."""
+    if _waits_bound(run.cpu):
+        return run.rate
     cost = run.cost_ms()
     return min(cores * 1000 / run.server_ms(), count * 1000 / cost["instances"], 1000 / cost["redis"])
 
@@ -223,15 +242,15 @@ def _report(service: dict[int, Run], bare: dict[int, Run], logs: list[str]) -> N
     print("CPU during the bare runs, the same, per request:")
     for line in _cpu_table(bare, "request"):
         print(line)
-    print(
-        "Predicted contacts/s on cores of its own, from each N's CPU per contact (waits that are not CPU do not show):"
-    )
+    print("Predicted contacts/s on cores of its own, from each N's CPU per contact (waits that did not limit a run")
+    print("do not show; =: waits limited that run, which had CPU to spare, and its rate stays):")
     print("  cores " + "".join(f"  N={n:<6}" for n in COUNTS))
     predicted = {str(cores): {str(n): round(_predicted(service[n], cores, n)) for n in COUNTS} for cores in (2, 4, 8)}
     for cores, by_count in predicted.items():
-        print(f"  {cores:>5} " + "".join(f"  {rate:<8,}" for rate in by_count.values()))
+        cells = [f"{by_count[str(n)]:,}" + ("=" if _waits_bound(service[n].cpu) else "") for n in COUNTS]
+        print(f"  {cores:>5} " + "".join(f"  {cell:<8}" for cell in cells))
     print("Instances' logs:")
-    for line in logs:
+    for line in sorted(logs):
         print(f"  {line}")
     figures: dict[str, Any] = {
         "connections": CONNECTIONS,

@@ -26,7 +26,6 @@ from bench.service_config import OUR_NUMBER, PUBLIC, TOKEN
 
 # The servers config/haproxy.cfg names (instance1 to instance3).
 INSTANCES = 3
-SUPERVISOR = ("sam", "sam-bench-pw")
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,18 @@ async def postgres_server() -> AsyncIterator[Postgres]:
         as_user = ["runuser", "-u", "postgres", "--"]
     port = free_port()
     try:
-        _run_as(as_user, str(bindir / "initdb"), "-D", str(datadir), "-U", "postgres", "--auth=trust", "--no-sync")
+        _run_as(
+            as_user,
+            str(bindir / "initdb"),
+            "-D",
+            str(datadir),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
         options = f"-p {port} -c listen_addresses=127.0.0.1 -k {datadir} -c max_connections=200"
         log = str(datadir / "server.log")
         _run_as(as_user, str(bindir / "pg_ctl"), "-D", str(datadir), "-o", options, "-l", log, "-w", "start")
@@ -112,7 +122,7 @@ async def balancer(http_ports: list[int], log: Path) -> AsyncIterator[tuple[int,
         deadline = time.monotonic() + 10.0
         while not all(line in log.read_text() for line in taken_out[len(http_ports) :]):
             if time.monotonic() > deadline:
-                raise RuntimeError(f"HAProxy's health checks did not take out the absent servers (see {log})")
+                raise RuntimeError(f"HAProxy's checks did not take out the absent servers: {log.read_text()[-600:]}")
             await asyncio.sleep(0.05)
         yield port, process.pid
         text = log.read_text()
@@ -123,8 +133,8 @@ async def balancer(http_ports: list[int], log: Path) -> AsyncIterator[tuple[int,
 
 
 def write_config(path: Path, database_url: str, redis_url: str, prefix: str) -> Path:
-    """One configuration for every instance (they differ in --port): SMS into one queue
-    no agent works, so that what is measured is intake (stored, then queued in Redis)."""
+    """One configuration for every instance (they differ in --port): SMS into one queue,
+    and no agents, so that what is measured is intake (stored, then queued in Redis)."""
     path.write_text(
         f"""[http]
 host = "127.0.0.1"
@@ -145,11 +155,6 @@ channels = ["sms"]
 max_size = 1000000
 [queues.support.sla.sms]
 answer_seconds = 3600
-[[agents]]
-username = "{SUPERVISOR[0]}"
-role = "supervisor"
-queues = []
-password = "{SUPERVISOR[1]}"
 """
     )
     return path
@@ -158,9 +163,8 @@ password = "{SUPERVISOR[1]}"
 @contextlib.asynccontextmanager
 async def instances(config: Path, count: int, logs: list[str]) -> AsyncIterator[list[tuple[int, int]]]:
     """(HTTP port, pid) of ``count`` ``serve`` processes on ``config``, started one after
-    the other as the README asks (each seeds the roster as it starts), each once it
-    answers /readyz. Each one's log is written beside ``config``, and a summary of it
-    added to ``logs`` when it stops."""
+    the other as the README asks, each once it answers /readyz. Each one's log is written
+    beside ``config``, and a summary of it added to ``logs`` when it stops."""
     started: list[tuple[int, int]] = []
     async with contextlib.AsyncExitStack() as stack:
         for number in range(1, count + 1):
@@ -169,7 +173,9 @@ async def instances(config: Path, count: int, logs: list[str]) -> AsyncIterator[
                 process = start_service(config, out, "--port", str(port), migrate=number == 1)
 
             def summarize(log: Path = log, number: int = number) -> None:
-                logs.append(f"{config.stem} instance {number}: " + "; ".join(log_summary(log.read_text())))
+                logs.append(
+                    f"{config.stem} instance {number}: " + "; ".join(log_summary(log.read_text(errors="replace")))
+                )
 
             stack.callback(summarize)
             stack.callback(stop, process)
@@ -213,9 +219,8 @@ def child_named(name: str) -> int:
 
 
 def _machine() -> tuple[float, float, float]:
-    """(busy, in interrupts, stolen) CPU seconds of the whole machine since boot, all cores.
-    Interrupts are the kernel's work no process is charged for: mostly, here, moving
-    loopback TCP between the processes."""
+    """(busy, in interrupts, stolen) CPU seconds of the whole machine since boot, all cores;
+    interrupts are mostly, here, the kernel moving loopback TCP between the processes."""
     user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
     tick = os.sysconf("SC_CLK_TCK")
     return (user + nice + system + irq + softirq) / tick, (irq + softirq) / tick, steal / tick
@@ -276,8 +281,10 @@ class Usage:
 
     @property
     def others(self) -> float:
-        """Cores busy with processes not of the run: other work on the machine."""
-        return self.machine - self.interrupts - sum(self.groups.values())
+        """Cores busy but not with this run's processes: other work on the machine. A
+        kernel without CONFIG_IRQ_TIME_ACCOUNTING charges interrupts to the process they
+        interrupt, so they are in this run's figures already; with it, they are here."""
+        return self.machine - sum(self.groups.values())
 
 
 def usage(before: Sample, after: Sample) -> Usage:
