@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import sys
 import tempfile
 from dataclasses import dataclass, replace
@@ -275,6 +276,10 @@ def _report(service: dict[int, Run], bare: dict[int, Run], logs: list[str]) -> N
 
 
 async def main() -> None:
+    # Stopped by a kill as by Ctrl-C: through the exits that stop every server it started.
+    running = asyncio.current_task()
+    assert running is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, running.cancel)
     logs: list[str] = []
     with tempfile.TemporaryDirectory(prefix="ic-bench-cluster-") as tmp:
         directory = Path(tmp)
