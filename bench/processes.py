@@ -61,13 +61,16 @@ async def wait_ready(base: str, path: str, seconds: float = 60.0) -> None:
     raise RuntimeError(f"{base}{path} did not answer within {seconds:.0f} s")
 
 
-def start_service(config: Path, out: IO[bytes] | int) -> subprocess.Popen[bytes]:
-    """``serve`` on ``config`` in a process of its own, once its database is migrated; its
-    output goes to ``out`` (a file, or ``subprocess.DEVNULL``)."""
+def start_service(config: Path, out: IO[bytes] | int, *options: str, migrate: bool = True) -> subprocess.Popen[bytes]:
+    """``serve`` on ``config`` in a process of its own, once its database is migrated
+    (unless ``migrate`` is false: another instance on the same database migrated it); its
+    output goes to ``out`` (a file, or ``subprocess.DEVNULL``); ``options`` are more of
+    serve's (instances sharing one configuration differ in ``--port``)."""
     command = [sys.executable, "-m", "interaction_center", "--config", str(config)]
     env = clean_env()
-    subprocess.run([*command, "db", "upgrade"], check=True, capture_output=True, env=env, timeout=120)
-    return subprocess.Popen([*command, "serve"], env=env, stdout=out, stderr=out)
+    if migrate:
+        subprocess.run([*command, "db", "upgrade"], check=True, capture_output=True, env=env, timeout=120)
+    return subprocess.Popen([*command, "serve", *options], env=env, stdout=out, stderr=out)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -81,11 +84,11 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def bare_server(kind: str) -> AsyncIterator[tuple[int, int]]:
-    """(port, pid) of ``python -m bench.intake_bare KIND PORT``."""
+async def bare_server(kind: str, module: str = "bench.intake_bare") -> AsyncIterator[tuple[int, int]]:
+    """(port, pid) of ``python -m MODULE KIND PORT``."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench.intake_bare", kind, str(port)],
+        [sys.executable, "-m", module, kind, str(port)],
         env=clean_env(),
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
