@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from tests.services import start_postgres, start_redis  # noqa: E402  (after the path above)
 
 INSTANCES = 3
-HTTP_PORT, SMTP_PORT = 8080, 2525
+HTTP_PORT, SMTP_PORT, SINK_PORT = 8080, 2525, 2600
 
 
 def main() -> int:
@@ -64,7 +64,10 @@ def main() -> int:
             http, smtp = HTTP_PORT + number, SMTP_PORT + number
             ports[f"INSTANCE{number}_HTTP_PORT"], ports[f"INSTANCE{number}_SMTP_PORT"] = str(http), str(smtp)
             serve = [*command, "serve", "--port", str(http), "--smtp-port", str(smtp)]
-            processes.append(subprocess.Popen(serve, env=env, cwd=ROOT))
+            # The demo's mail sink (its stand-in relay) is each instance's own, on a port
+            # of its own: the demo configuration's would be HAProxy's SMTP port.
+            own = {**env, "IC_SMTP_RELAY_PORT": str(SINK_PORT + number)}
+            processes.append(subprocess.Popen(serve, env=own, cwd=ROOT))
             wait_healthy(http, processes[-1])
         processes.append(subprocess.Popen([haproxy, "-f", str(ROOT / "config" / "haproxy.cfg"), "-db"], env=ports))
         print(
