@@ -17,7 +17,6 @@ from channels.chat.adapter import ChatChannel
 from channels.chat.rooms import ChatRooms
 from channels.contract import Capacity, ChannelAdapter
 from channels.email.adapter import EmailChannel
-from channels.live import SocketGroups
 from channels.sandbox.sandbox import Sandbox
 from channels.sms.adapter import SmsChannel
 from channels.voice.adapter import VoiceChannel
@@ -209,8 +208,8 @@ class Services:
         floor = asyncio.create_task(self.floor.run(), name="supervisors-floor")
         snoozes = asyncio.create_task(self.parking.run(), name="snoozes")
         lease = asyncio.create_task(self.membership.run(self._gone, self._holding, self._rejoined), name="lease")
-        groups: dict[str, SocketGroups[Any]] = {"agent": self.hub, "chat": self.chat.rooms}
-        fanout = asyncio.create_task(self.fanout.run(groups, self.pushes.heard), name="fanout")
+        handlers = {"agent": self.hub.relayed, "chat": self.chat.rooms.relayed, CLOSING: self.presence.closed_elsewhere}
+        fanout = asyncio.create_task(self.fanout.run(handlers, self.pushes.heard), name="fanout")
         webhooks = [asyncio.create_task(w.run(), name=f"webhook-{w.consumer.name}") for w in self.webhooks]
         try:
             if self.sandbox is not None:
@@ -237,8 +236,13 @@ class Services:
                 *webhooks,
             ):
                 task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
+                try:
                     await task
+                except asyncio.CancelledError:
+                    pass
+                except Exception:
+                    # It had stopped on an error: said, and the rest still stops.
+                    log.exception("%s had stopped on an error", task.get_name())
             await self.chat.close()
             if self.sandbox is not None:
                 await self.sandbox.close()
@@ -265,6 +269,10 @@ def _routing(settings: Settings) -> RoutingBackend:
     if settings.redis.url:
         return RedisRoutingBackend(settings.redis.url, config, prefix=settings.redis.prefix)
     return MemoryRoutingBackend(config)
+
+
+# The fan-out's kind for an agent's sockets closed everywhere (``Presence.closed_elsewhere``).
+CLOSING = "agent-close"
 
 
 def _sharing(settings: Settings) -> tuple[Membership, Fanout]:
@@ -333,6 +341,7 @@ def build_services(settings: Settings) -> Services:
         on_transferring=voice.control.transferring,
     )
     presence = Presence(dispatcher, hub, settings.routing.disconnect_grace_seconds, membership)
+    presence.relay_close = fanout.relay(CLOSING)
     services = Services(
         webhooks=[Webhook(webhook, writer) for webhook in settings.webhooks],
         metrics=metrics,

@@ -7,6 +7,7 @@ names. This side only packs arguments and reads replies (routing/redis_wire.py).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -15,7 +16,8 @@ from itertools import chain
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import LockNotOwnedError, NoScriptError, RedisError, ResponseError
+from redis.asyncio.lock import Lock
+from redis.exceptions import LockError, LockNotOwnedError, NoScriptError, RedisError, ResponseError
 
 from routing.backend import RoutingBackend
 from routing.redis_keys import named
@@ -59,13 +61,20 @@ DECISION_LOCK_POLL_SECONDS = 0.002
 NO_CONFIG = "NOCONFIG"
 
 
+def client(url: str) -> Redis:
+    """A client to the Redis at ``url`` that gives up on a connection or a reply in time: a
+    Redis that stops answering must fail a call (and /readyz), not hang it with the
+    process's lock held. Replies as text."""
+    return Redis.from_url(url, decode_responses=True, socket_connect_timeout=2.0, socket_timeout=10.0)
+
+
 class RedisRoutingBackend(RoutingBackend):
     """On the Redis at ``redis`` (a URL, or a client made with ``decode_responses=True``),
     under keys that start with ``prefix``: backends with one prefix share one engine."""
 
     def __init__(self, redis: str | Redis, config: EngineConfig | None = None, prefix: str = "ic:routing:") -> None:
         self._owns_client = isinstance(redis, str)
-        self._redis = Redis.from_url(redis, decode_responses=True) if isinstance(redis, str) else redis
+        self._redis = client(redis) if isinstance(redis, str) else redis
         self._config = pack_config(config or EngineConfig())
         identity = config_id(self._config)
         self._config_key = named(prefix, "config", config_id=identity)
@@ -168,9 +177,13 @@ class RedisRoutingBackend(RoutingBackend):
         stops the others for ``DECISION_LOCK_SECONDS`` at most."""
         lock = self._redis.lock(self._decisions_key, timeout=DECISION_LOCK_SECONDS, sleep=DECISION_LOCK_POLL_SECONDS)
         await lock.acquire()
+        kept = asyncio.create_task(_keep(lock))
         try:
             yield
         finally:
+            kept.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await kept
             try:
                 await lock.release()
             except LockNotOwnedError:
@@ -180,6 +193,18 @@ class RedisRoutingBackend(RoutingBackend):
     async def close(self) -> None:
         if self._owns_client:
             await self._redis.aclose()
+
+
+async def _keep(lock: Lock) -> None:
+    """The lock's time to live renewed while its holder lives and holds it (a rebuild from
+    a large database, a slow commit): only a dead holder's lock lapses."""
+    while True:
+        await asyncio.sleep(DECISION_LOCK_SECONDS / 3)
+        try:
+            await lock.extend(DECISION_LOCK_SECONDS, replace_ttl=True)
+        except (LockError, RedisError, OSError):
+            log.warning("routing decisions lock could not be extended")
+            return
 
 
 def _offer_or_none(reply: str | None) -> Offer | None:

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from interaction_center.dispatch.dispatcher import DISCONNECTED, Dispatcher, agent_actor
 from interaction_center.dispatch.membership import AGENT, Membership, member
 from interaction_center.dispatch.notifier import AgentHub
+from interaction_center.domain.json_text import dumps, loads
 from interaction_center.domain.model import SYSTEM, Actor
 from storage.models import Agent
 
@@ -37,6 +39,9 @@ class Presence:
         self._dispatcher = dispatcher
         self._hub = hub
         self._membership = membership
+        # Set by the wiring when other instances may hold the agent's sockets too: hands
+        # (agent id, what to close) to them (dispatch/fanout.py).
+        self.relay_close: Callable[[str, str], None] | None = None
         self._grace = grace_seconds
         self._timers: dict[str, asyncio.Task[None]] = {}
 
@@ -49,7 +54,10 @@ class Presence:
     async def disconnected(self, agent_id: str) -> None:
         """The agent's last socket here closed."""
         await self._membership.released(member(AGENT, agent_id))
-        if not await self._membership.elsewhere(member(AGENT, agent_id)):
+        if self._hub.connected(agent_id):
+            # Back here while the record was written: recorded again, in that order.
+            await self._membership.held(member(AGENT, agent_id))
+        elif not await self._membership.elsewhere(member(AGENT, agent_id)) and not self._hub.connected(agent_id):
             await self._lost(agent_id)
 
     async def instance_gone(self, agent_ids: list[str]) -> None:
@@ -80,17 +88,32 @@ class Presence:
         an admin, ``desk.admin.LiveAgents``): offline, their sockets closed."""
         self._stop_timer(agent_id)
         await self._dispatcher.session_ended(agent_id, reason, actor)
-        await self._hub.close_owner(agent_id, SESSION_ENDED_CLOSE, reason.replace("_", " ").encode())
+        await self._close(agent_id, reason.replace("_", " "), only=None, but=None)
 
     async def login_ended(self, agent_id: str, login: str) -> None:
         """One login of the agent's ended (logged out) while another lives on: that
         login's sockets close, the agent's session goes on."""
-        await self._hub.close_logins(agent_id, SESSION_ENDED_CLOSE, b"logged out", only=login, but=None)
+        await self._close(agent_id, "logged out", only=login, but=None)
 
     async def other_logins_ended(self, agent_id: str, kept: str) -> None:
         """``desk.admin.LiveAgents``: every login of the agent's but ``kept`` was revoked
         (they changed their password): those logins' sockets close."""
-        await self._hub.close_logins(agent_id, SESSION_ENDED_CLOSE, b"password changed", only=None, but=kept)
+        await self._close(agent_id, "password changed", only=None, but=kept)
+
+    async def _close(self, agent_id: str, why: str, *, only: str | None, but: str | None) -> None:
+        """The agent's sockets of login ``only`` (or of every login but ``but``; all when
+        neither) closed, here and on every other instance."""
+        if self.relay_close is not None:
+            self.relay_close(agent_id, dumps({"why": why, "only": only, "but": but}))
+        await self._hub.close_logins(agent_id, SESSION_ENDED_CLOSE, why.encode(), only=only, but=but)
+
+    def closed_elsewhere(self, agent_id: str, order: str) -> None:
+        """Another instance closed the agent's sockets (``_close``): theirs here close too."""
+        data = loads(order)
+        closing = self._hub.close_logins(
+            agent_id, SESSION_ENDED_CLOSE, str(data["why"]).encode(), only=data["only"], but=data["but"]
+        )
+        self._hub.after_disconnect(closing)
 
     async def profile_changed(self, agent: Agent) -> None:
         """``desk.admin.LiveAgents``: routing takes the agent's new profile."""
@@ -113,10 +136,10 @@ class Presence:
     async def _end_after_grace(self, agent_id: str) -> None:
         await asyncio.sleep(self._grace)
         del self._timers[agent_id]
-        if self._hub.connected(agent_id) or await self._membership.elsewhere(member(AGENT, agent_id)):
-            return
         try:
+            if self._hub.connected(agent_id) or await self._membership.elsewhere(member(AGENT, agent_id)):
+                return
             await self._dispatcher.session_ended(agent_id, DISCONNECTED, SYSTEM)
         except Exception:
-            # Storage away: the agent stays away, which already offers them nothing.
+            # Storage or Redis away: the agent stays away, which already offers them nothing.
             log.exception("agent %s: could not be set offline after their grace", agent_id)

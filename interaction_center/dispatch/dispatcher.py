@@ -156,7 +156,11 @@ class Dispatcher:
             entry_for(interaction),
             interaction.offer_expires_at.timestamp(),
         )
-        return await self._routing.restore_offer(offer)
+        if await self._routing.restore_offer(offer):
+            return True
+        # Already the agent's (a rebuild that failed part way, done again): restored too.
+        held = await self._routing.open_offers(offer.agent_id)
+        return any(open_offer.offer_id == offer.offer_id for open_offer in held)
 
     @contextlib.asynccontextmanager
     async def paused(self) -> AsyncIterator[None]:

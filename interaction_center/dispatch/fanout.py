@@ -4,11 +4,15 @@ misses).
 
 Two kinds of entry. A frame that one instance makes and no other would (a chat reply, a
 visitor's or an agent's typing, a chat assigned or ended: ``SocketGroups.push_everywhere``)
-goes to the owner's sockets wherever they are. And a notice that the event log moved: the
+goes to the owner's sockets wherever they are; so does the closing of an agent's sockets
+when their session or a login of theirs ends (``desk/presence.py``). And a notice that the event log moved: the
 agents' pushes are read from the log on every instance (``dispatch/pushes.py``), and an
 instance that wrote is told at once, while the others would find it at their next poll;
 the notice wakes them. The log stays the one account of what happened (positions, replay
-after a reconnect); a lost notice costs a poll's delay, no frame.
+after a reconnect); a lost notice costs a poll's delay, no agent's frame. Frames handed on
+are live ones (typing, a chat reply that is also stored and shown again on a resume): an
+instance that falls further behind than the stream keeps, or a Redis away longer than the
+outbox holds, loses some.
 
 Each instance reads the stream from where it stood when it started, in order, and skips
 its own entries. The stream is trimmed to about ``FRAMES_KEPT`` entries.
@@ -22,13 +26,12 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from redis.typing import EncodableT, FieldT
 
-from channels.live import SocketGroups
 from interaction_center.domain.json_text import dumps, loads
 from interaction_center.domain.wire import LogPositions
+from routing.redis import client
 from routing.redis_keys import named
 
 log = logging.getLogger(__name__)
@@ -42,21 +45,24 @@ RETRY_SECONDS = 1.0
 _LOG = "log"
 # Told how far another instance read the log (``AgentPushes.heard``).
 Heard = Callable[[LogPositions], None]
+# Takes another instance's entry of one kind: its owner and data.
+Handler = Callable[[str, str], None]
 
 
 class Fanout:
     """One instance alone: every socket is here."""
 
-    def relay(self, kind: str) -> Callable[[str, str], None] | None:
+    def relay(self, kind: str) -> Handler | None:
         """What ``SocketGroups.relay`` of the ``kind`` group calls."""
         return None
 
     def log_moved(self, positions: LogPositions) -> None:
         """This instance read the log up to ``positions``: the others may read on."""
 
-    async def run(self, groups: Mapping[str, SocketGroups[Any]], heard: Heard) -> None:
-        """Hand this instance's entries on and take the others': their frames to
-        ``groups`` by kind, their log notices to ``heard``."""
+    async def run(self, handlers: Mapping[str, Handler], heard: Heard) -> None:
+        """Hand this instance's entries on and take the others': each entry to the
+        handler of its kind (a socket group's ``relayed``: its frames to the owner's
+        sockets here), their log notices to ``heard``."""
 
     async def close(self) -> None:
         """Connections released."""
@@ -64,13 +70,13 @@ class Fanout:
 
 class RedisFanout(Fanout):
     def __init__(self, redis: str, prefix: str, instance: str) -> None:
-        self._redis = Redis.from_url(redis, decode_responses=True)
+        self._redis = client(redis)
         self._key = named(prefix, "fanout")
         self._instance = instance
         self._outbox: list[dict[FieldT, EncodableT]] = []
         self._queued = asyncio.Event()
 
-    def relay(self, kind: str) -> Callable[[str, str], None]:
+    def relay(self, kind: str) -> Handler:
         return partial(self._add, kind)
 
     def log_moved(self, positions: LogPositions) -> None:
@@ -83,10 +89,10 @@ class RedisFanout(Fanout):
         self._outbox.append({"from": self._instance, "kind": kind, "owner": owner, "data": data})
         self._queued.set()
 
-    async def run(self, groups: Mapping[str, SocketGroups[Any]], heard: Heard) -> None:
+    async def run(self, handlers: Mapping[str, Handler], heard: Heard) -> None:
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self._send(), name="fanout-send")
-            tasks.create_task(self._receive(groups, heard), name="fanout-receive")
+            tasks.create_task(self._receive(handlers, heard), name="fanout-receive")
 
     async def _send(self) -> None:
         while True:
@@ -104,7 +110,7 @@ class RedisFanout(Fanout):
                 self._queued.set()
                 await asyncio.sleep(RETRY_SECONDS)
 
-    async def _receive(self, groups: Mapping[str, SocketGroups[Any]], heard: Heard) -> None:
+    async def _receive(self, handlers: Mapping[str, Handler], heard: Heard) -> None:
         after = ""
         while True:
             try:
@@ -122,22 +128,23 @@ class RedisFanout(Fanout):
                 for entry_id, fields in entries:
                     after = entry_id
                     if fields.get("from") != self._instance:
-                        _take(fields, groups, heard)
+                        _take(fields, handlers, heard)
 
     async def close(self) -> None:
         await self._redis.aclose()
 
 
-def _take(fields: dict[str, str], groups: Mapping[str, SocketGroups[Any]], heard: Heard) -> None:
+def _take(fields: dict[str, str], handlers: Mapping[str, Handler], heard: Heard) -> None:
     """One entry of another instance's; one written by another version (a kind unknown
     here, a field missing) is logged and passed over."""
     kind = fields.get("kind")
     try:
         if kind == _LOG:
             heard(loads(fields["data"]))
-        elif kind is not None and kind in groups:
-            groups[kind].relayed(fields["owner"], fields["data"])
+        elif kind is not None and kind in handlers:
+            handlers[kind](fields["owner"], fields["data"])
         else:
             log.warning("fan-out: an entry of unknown kind %r", kind)
-    except (KeyError, ValueError):
-        log.warning("fan-out: an entry it cannot read: %r", fields)
+    except Exception:
+        # Never the reader's end: the entries after it are other sockets' frames.
+        log.exception("fan-out: an entry it cannot take: %r", fields)

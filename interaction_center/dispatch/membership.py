@@ -22,9 +22,9 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from routing.redis import client
 from routing.redis_keys import named
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,28 @@ def owners(kind: str, members: Iterable[str]) -> list[str]:
     """The owners of ``kind`` among ``members``."""
     prefix = f"{kind}:"
     return [m.removeprefix(prefix) for m in members if m.startswith(prefix)]
+
+
+# Renewal and claim are each one script, so that no claim falls between a lapsed
+# instance's look at its lease and its joining again (which would leave it out of
+# ``instances`` for good, renewing a lease nobody looks at).
+# Renew: KEYS lease, instances; ARGV instance, ms. 1 when still a member and renewed.
+_RENEW = """
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 and redis.call('SET', KEYS[1], '1', 'PX', ARGV[2], 'XX') then
+  return 1
+end
+return 0
+"""
+# Claim: KEYS lease, instances, sockets; ARGV instance. Its members, or nil when its lease
+# lives or another claimed it first.
+_CLAIM = """
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('SREM', KEYS[2], ARGV[1]) == 0 then
+  return false
+end
+local members = redis.call('HKEYS', KEYS[3])
+redis.call('DEL', KEYS[3])
+return members
+"""
 
 
 class Membership:
@@ -77,7 +99,7 @@ def instance_name() -> str:
 
 class RedisMembership(Membership):
     def __init__(self, redis: str, prefix: str, lease_seconds: float, instance: str) -> None:
-        self._redis = Redis.from_url(redis, decode_responses=True)
+        self._redis = client(redis)
         self._prefix = prefix
         self._lease_ms = int(lease_seconds * 1000)
         # Renewed twice a lease: one late renewal (a stalled loop, a slow Redis) is not death.
@@ -123,14 +145,17 @@ class RedisMembership(Membership):
                     await rejoined(members)
                 first = False
                 await self._claim_lapsed(lapsed)
-            except (RedisError, OSError):
-                # Redis away: /readyz says so; the lease is renewed as soon as it is back.
-                log.exception("instance %s: lease not renewed", self.instance)
+            except Exception:
+                # Redis away (/readyz says so), or storage refusing what a claim does: the
+                # lease must go on being renewed, or this live instance would be claimed.
+                log.exception("instance %s: lease renewal or claim failed; trying again", self.instance)
             await asyncio.sleep(self._renew_seconds)
 
     async def _renew(self, holding: Callable[[], Iterable[str]]) -> list[str] | None:
         """The lease renewed (None), or taken afresh: the members recorded with it."""
-        renewed = await self._redis.set(self._lease(self.instance), "1", px=self._lease_ms, xx=True)
+        renewed = await self._redis.eval(
+            _RENEW, 2, self._lease(self.instance), self._instances, self.instance, self._lease_ms
+        )
         if renewed:
             return None
         # A first start, or a lease that lapsed (a long stall) and may have been claimed: join
@@ -148,13 +173,12 @@ class RedisMembership(Membership):
 
     async def _claim_lapsed(self, lapsed: Lapsed) -> None:
         for other in await self._others():
-            if await self._redis.exists(self._lease(other)):
+            claimed = await self._redis.eval(
+                _CLAIM, 3, self._lease(other), self._instances, self._sockets(other), other
+            )
+            if claimed is None:
                 continue
-            # One claimer: SREM answers 1 to the first instance to remove it.
-            if not await self._redis.srem(self._instances, other):
-                continue
-            members = sorted(str(held) for held in await self._redis.hkeys(self._sockets(other)))
-            await self._redis.delete(self._sockets(other))
+            members = sorted(str(held) for held in claimed)
             log.warning("instance %s is gone (lease lapsed): %d sockets' owners were on it", other, len(members))
             await lapsed([held for held in members if not await self.elsewhere(held)])
 

@@ -12,16 +12,18 @@ from collections.abc import Callable, Iterator
 import pytest
 from redis.asyncio import Redis
 
+from interaction_center.dispatch import consumer as consumer_module
 from interaction_center.dispatch import dispatcher as dispatcher_module
 from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
 from tests.services import start_redis, unavailable
-from tests.support import AppFactory, login, next_frame, offered, post_sms, set_status, sms_form
+from tests.support import AppFactory, closed_with, login, next_frame, offered, post_sms, set_status, sms_form
 
 
 @pytest.fixture
 def own_redis() -> Iterator[tuple[str, Callable[[], None]]]:
-    """A Redis server for this test alone: its URL and how to stop it early."""
+    """A Redis server for this test alone: its URL and how to stop it early. Asked for
+    first, so that it stops after the apps on it."""
     url, reason, stop = start_redis()
     if url is None:
         unavailable(reason)
@@ -38,8 +40,17 @@ def own_redis() -> Iterator[tuple[str, Callable[[], None]]]:
     stop_now()
 
 
+@pytest.fixture
+def on_redis(own_redis: tuple[str, Callable[[], None]], settings_factory: Callable[..., Settings]) -> Settings:
+    """The test's settings, routing on its own Redis."""
+    url, _ = own_redis
+    return settings_factory(redis=f'url = "{url}"')
+
+
 async def test_readiness_fails_while_redis_is_down(
-    app_factory: AppFactory, settings_factory: Callable[..., Settings], own_redis: tuple[str, Callable[[], None]]
+    own_redis: tuple[str, Callable[[], None]],
+    app_factory: AppFactory,
+    settings_factory: Callable[..., Settings],
 ) -> None:
     url, stop = own_redis
     client = await app_factory(settings_factory(redis=f'url = "{url}"'))
@@ -52,10 +63,9 @@ async def test_readiness_fails_while_redis_is_down(
 
 
 async def test_a_second_instance_keeps_the_live_state_and_takes_the_first_ones_offer(
-    app_factory: AppFactory, settings_factory: Callable[..., Settings], own_redis: tuple[str, Callable[[], None]]
+    on_redis: Settings, app_factory: AppFactory
 ) -> None:
-    url, _ = own_redis
-    settings = settings_factory(redis=f'url = "{url}"')
+    settings = on_redis
     first = await app_factory(settings)
     alice = await login(first, "alice")
     await set_status(first, alice, "available")
@@ -71,7 +81,9 @@ async def test_a_second_instance_keeps_the_live_state_and_takes_the_first_ones_o
 
 
 async def test_a_redis_that_lost_its_state_is_rebuilt_from_storage(
-    app_factory: AppFactory, settings_factory: Callable[..., Settings], own_redis: tuple[str, Callable[[], None]]
+    own_redis: tuple[str, Callable[[], None]],
+    app_factory: AppFactory,
+    settings_factory: Callable[..., Settings],
 ) -> None:
     url, _ = own_redis
     client = await app_factory(settings_factory(redis=f'url = "{url}"'))
@@ -116,3 +128,37 @@ async def test_an_offer_routing_no_longer_has_is_mended_once_well_past_its_expir
     assert (closed["offer_id"], closed["reason"]) == (first["offer_id"], "timeout")
     again = await next_frame(socket, "offer")
     assert again["interaction_id"] == first["interaction_id"] and again["offer_id"] != first["offer_id"]
+
+
+async def test_an_offer_made_on_one_instance_reaches_a_desk_on_another_at_once(
+    on_redis: Settings, app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Polls a minute apart: only the first instance's notice that the log moved can bring
+    # the second's pushes to read the offer in time.
+    monkeypatch.setattr(consumer_module, "POLL_SECONDS", 60.0)
+    settings = on_redis
+    first, second = await app_factory(settings), await app_factory(settings)
+    alice = await login(first, "alice")
+    socket = await second.ws_connect("/api/v1/ws", headers=alice)
+    await next_frame(socket, "hello")
+    await set_status(first, alice, "available")
+    await post_sms(first, sms_form(body="Where is my parcel?"))
+
+    offer = await next_frame(socket, "offer", timeout=10)
+    [offered_there] = await offered(first, alice)
+    assert offer["offer_id"] == offered_there["offer"]["id"]
+
+
+async def test_logging_out_on_one_instance_closes_the_desk_on_another(
+    on_redis: Settings, app_factory: AppFactory
+) -> None:
+    settings = on_redis
+    first, second = await app_factory(settings), await app_factory(settings)
+    alice = await login(first, "alice")
+    socket = await second.ws_connect("/api/v1/ws", headers=alice)
+    await next_frame(socket, "hello")
+
+    response = await first.post("/api/v1/auth/logout", headers=alice)
+    assert response.status in (200, 204), await response.text()
+    async with asyncio.timeout(10):
+        assert await closed_with(socket) == (4001, "logged out")

@@ -1,0 +1,113 @@
+"""Leases and the record of whose sockets each instance holds (dispatch/membership.py), on
+the Redis the tests start: two instances' memberships on one prefix."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+
+from redis.asyncio import Redis
+
+from interaction_center.dispatch.membership import AGENT, RedisMembership, member
+
+LEASE = 0.4
+
+
+class Instance:
+    """One instance's membership, running, with what its callbacks were told."""
+
+    def __init__(self, url: str, prefix: str, name: str, holding: list[str]) -> None:
+        self.membership = RedisMembership(url, prefix, LEASE, name)
+        self.holding = holding
+        self.gone: list[list[str]] = []
+        self.rejoined: list[list[str]] = []
+
+    async def _gone(self, members: list[str]) -> None:
+        self.gone.append(members)
+
+    async def _rejoined(self, members: list[str]) -> None:
+        self.rejoined.append(members)
+
+    async def run(self) -> None:
+        await self.membership.run(self._gone, lambda: self.holding, self._rejoined)
+
+
+@contextlib.asynccontextmanager
+async def running(*instances: Instance) -> AsyncIterator[None]:
+    tasks = [asyncio.create_task(instance.run()) for instance in instances]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for instance in instances:
+            await instance.membership.close()
+
+
+async def until(check: object, what: str) -> None:
+    assert callable(check)
+    for _ in range(100):
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never: {what}")
+
+
+async def test_a_desk_on_another_live_instance_is_elsewhere_and_a_dead_ones_is_claimed_once(redis_url: str) -> None:
+    prefix = f"test:{uuid.uuid4().hex}:"
+    alice = member(AGENT, "alice")
+    a, b, c = (
+        Instance(redis_url, prefix, "a", [alice]),
+        Instance(redis_url, prefix, "b", []),
+        Instance(redis_url, prefix, "c", []),
+    )
+    dying = asyncio.create_task(a.run())
+    try:
+        async with running(b, c):
+
+            async def seen() -> bool:
+                return await b.membership.elsewhere(alice) and not await a.membership.elsewhere(alice)
+
+            await until(seen, "b sees alice's desk on a")
+            # a dies: it stops renewing, without a word; one of the others claims it, once.
+            dying.cancel()
+
+            async def claimed() -> bool:
+                return len(b.gone) + len(c.gone) >= 1
+
+            await until(claimed, "a's lease is claimed")
+            await asyncio.sleep(3 * LEASE)
+            assert b.gone + c.gone == [[alice]]
+            assert not await b.membership.elsewhere(alice)
+    finally:
+        dying.cancel()
+        await asyncio.gather(dying, return_exceptions=True)
+        await a.membership.close()
+
+
+async def test_an_instance_claimed_while_alive_joins_again_with_its_desks(redis_url: str) -> None:
+    prefix = f"test:{uuid.uuid4().hex}:"
+    alice = member(AGENT, "alice")
+    a, b = Instance(redis_url, prefix, "a", [alice]), Instance(redis_url, prefix, "b", [])
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        async with running(a, b):
+
+            async def joined() -> bool:
+                return await b.membership.elsewhere(alice)
+
+            await until(joined, "a joined with alice's desk")
+            # Claimed as a claim racing a's renewal after a stall would: out of the members,
+            # its record gone, its lease (renewed a moment ago) still there.
+            await redis.srem(f"{prefix}instances", "a")
+            await redis.delete(f"{prefix}sockets:a")
+
+            async def back() -> bool:
+                return a.rejoined == [[alice]] and await b.membership.elsewhere(alice)
+
+            await until(back, "a joins again, and says so")
+    finally:
+        await redis.aclose()
