@@ -35,7 +35,11 @@ from storage.models import Agent, Interaction, InteractionEvent
 from tests.cluster import Cluster, cluster, shared_state
 from tests.support import sms_form, twilio_signature
 
-pytestmark = [pytest.mark.parametrize("database_url", ["postgresql"], indirect=True), pytest.mark.timeout(1200)]
+pytestmark = [
+    pytest.mark.parametrize("database_url", ["postgresql"], indirect=True),
+    pytest.mark.timeout(1200),
+    pytest.mark.soak,
+]
 
 CONTACTS = {"sms": 2500, "email": 1500, "chat": 1000}
 AGENTS = 50

@@ -315,7 +315,7 @@ class ChatDesk:
             self._abandon_unless_back(visitor.session_id, interaction_id)
 
     def _record(self, change: Coroutine[Any, Any, None]) -> None:
-        recording = asyncio.create_task(change)
+        recording = asyncio.create_task(_logged(change))
         self._recording.add(recording)
         recording.add_done_callback(self._recording.discard)
 
@@ -452,3 +452,12 @@ class ChatDesk:
         self._abandoning.clear()
         await asyncio.gather(*self._recording, return_exceptions=True)
         await self.rooms.close()
+
+
+async def _logged(change: Coroutine[Any, Any, None]) -> None:
+    """A record of a visitor's socket, which nothing awaits: a failure (Redis away) is
+    logged; the visitor's chat is then judged on this instance's sockets alone."""
+    try:
+        await change
+    except Exception:
+        log.exception("chat: a visitor's socket could not be recorded")
