@@ -114,6 +114,13 @@ class RoutingBackend(ABC):
         be on a server that is down; one in this process always is."""
         return True
 
+    @property
+    def shared(self) -> bool:
+        """Whether other processes decide on this state too (several instances on one
+        Redis): what a caller read of storage before its turn may have been changed by
+        another's decisions by then. One process's engine sees all of its decisions."""
+        return False
+
     def decisions(self) -> contextlib.AbstractAsyncContextManager[None]:
         """Held by a caller while it decides and records what it decided, so that callers
         sharing this state record decisions in the order they were made. An in-memory

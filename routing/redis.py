@@ -171,6 +171,10 @@ class RedisRoutingBackend(RoutingBackend):
         except (RedisError, OSError):
             return False
 
+    @property
+    def shared(self) -> bool:
+        return True
+
     @contextlib.asynccontextmanager
     async def decisions(self) -> AsyncIterator[None]:
         """A lock in Redis, with a time to live so that an instance that dies holding it

@@ -48,6 +48,7 @@ from routing import (
 )
 from storage import agents as agent_store
 from storage import assignments, deadlines, events
+from storage import intake_rows as rows
 from storage import interactions as store
 from storage.models import Agent, Interaction
 from storage.writer import Writer
@@ -172,6 +173,8 @@ class Dispatcher:
     async def enqueue(self, interactions: Sequence[Queued]) -> None:
         """Queue new interactions (committed as queued) and offer what can be offered."""
         async with self._deciding():
+            if self._routing.shared:
+                interactions = await self._still_queued(interactions)
             now = time.time()
             refused = []
             for interaction in interactions:
@@ -185,6 +188,17 @@ class Dispatcher:
                         store.record_event(session, interaction.id, "queue_over_capacity", SYSTEM, data)
                         log.warning("interaction %s: queue %s is over capacity", interaction.id, interaction.queue)
             await self._dispatch()
+
+    async def _still_queued(self, interactions: Sequence[Queued]) -> list[Queued]:
+        """Of these, the ones storage still holds queued, read at routing's turn. On a
+        shared state, another instance may have offered one, seen it answered and closed
+        since the caller read it: queued again, it would wait in the queue's figures, up to
+        an SLA breach, until an agent free for it found it closed."""
+        ids = [interaction.id for interaction in interactions]
+        async with self._sessions() as session:
+            fields = await session.run_sync(lambda sync: rows.routing_fields(sync.connection(), ids))
+        queued = {row["id"] for row in fields}
+        return [interaction for interaction in interactions if interaction.id in queued]
 
     async def dispatch(self) -> None:
         async with self._deciding():

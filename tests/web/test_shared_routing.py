@@ -14,10 +14,23 @@ from redis.asyncio import Redis
 
 from interaction_center.dispatch import consumer as consumer_module
 from interaction_center.dispatch import dispatcher as dispatcher_module
+from interaction_center.dispatch.feed import Waiting
 from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
+from storage import intake_rows as rows
 from tests.services import start_redis, unavailable
-from tests.support import AppFactory, closed_with, login, next_frame, offered, post_sms, set_status, sms_form
+from tests.support import (
+    AppFactory,
+    accept_first,
+    closed_with,
+    login,
+    next_frame,
+    offered,
+    post_sms,
+    routed,
+    set_status,
+    sms_form,
+)
 
 
 @pytest.fixture
@@ -128,6 +141,32 @@ async def test_an_offer_routing_no_longer_has_is_mended_once_well_past_its_expir
     assert (closed["offer_id"], closed["reason"]) == (first["offer_id"], "timeout")
     again = await next_frame(socket, "offer")
     assert again["interaction_id"] == first["interaction_id"] and again["offer_id"] != first["offer_id"]
+
+
+async def test_a_contact_closed_on_one_instance_is_not_queued_again_by_another(
+    on_redis: Settings, app_factory: AppFactory
+) -> None:
+    # The second instance's feed has read that a contact was queued; before its turn at
+    # routing, the first offers the contact, sees it answered and closed. Queued as it was
+    # read, it would wait again, in the queue's figures and up to an SLA breach, with no
+    # agent free to find it closed.
+    first, second = await app_factory(on_redis), await app_factory(on_redis)
+    alice = await login(first, "alice")
+    await post_sms(first, sms_form(body="Where is my parcel?"))
+    await routed(second)
+    services = second.app[SERVICES]
+    [waiting] = await services.routing.waiting("support")
+    read = await services.writer.run(lambda conn: rows.routing_fields(conn, [waiting.interaction_id]))
+    await set_status(first, alice, "available")
+    taken = await accept_first(first, alice)
+    done = {"disposition": "resolved"}
+    response = await first.post(f"/api/v1/interactions/{taken['id']}/complete", json=done, headers=alice)
+    assert response.status == 200, await response.text()
+    await set_status(first, alice, "away")
+
+    assert taken["id"] == waiting.interaction_id
+    await services.dispatcher.enqueue([Waiting(**fields) for fields in read])
+    assert await services.routing.waiting("support") == []
 
 
 # On demand: in a whole run its teardown once hung past the timeout (polls a minute apart
