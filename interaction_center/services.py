@@ -208,6 +208,7 @@ class Services:
         floor = asyncio.create_task(self.floor.run(), name="supervisors-floor")
         snoozes = asyncio.create_task(self.parking.run(), name="snoozes")
         lease = asyncio.create_task(self.membership.run(self._gone, self._holding, self._rejoined), name="lease")
+        sweeps = asyncio.create_task(self.presence.run_sweeps(), name="presence-sweeps")
         handlers = {"agent": self.hub.relayed, "chat": self.chat.rooms.relayed, CLOSING: self.presence.closed_elsewhere}
         fanout = asyncio.create_task(self.fanout.run(handlers, self.pushes.heard), name="fanout")
         webhooks = [asyncio.create_task(w.run(), name=f"webhook-{w.consumer.name}") for w in self.webhooks]
@@ -232,6 +233,7 @@ class Services:
                 floor,
                 snoozes,
                 lease,
+                sweeps,
                 fanout,
                 *webhooks,
             ):

@@ -29,6 +29,14 @@ async def by_status(session: AsyncSession, status: str) -> Sequence[Agent]:
     return (await session.scalars(select(Agent).where(Agent.status == status))).all()
 
 
+async def away_before(session: AsyncSession, reason: str, before: datetime) -> Sequence[str]:
+    """The agents set away for ``reason`` before ``before`` and away since."""
+    found = select(Agent.id).where(
+        Agent.status == "away", Agent.status_reason == reason, Agent.status_changed_at < before
+    )
+    return (await session.scalars(found)).all()
+
+
 def store_token(session: AsyncSession, token_hash: str, agent_id: str, expires_at: datetime) -> None:
     session.add(AuthToken(token_hash=token_hash, agent_id=agent_id, expires_at=expires_at))
 

@@ -12,22 +12,30 @@ The grace timers are this process's, as are the sockets they watch. With several
 instances an agent's desk may be open on another one (``dispatch/membership.py``): a
 socket closing here, or a grace ending, changes nothing while one is; and the agents whose
 desks were on an instance that died are disconnected here, by the instance that found it
-gone."""
+gone. A timer dies with its process (stopped, or killed): every instance sweeps storage
+for agents disconnected longer than the grace, with a desk open nowhere, and ends their
+sessions as the timer would have."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from interaction_center.dispatch.dispatcher import DISCONNECTED, Dispatcher, agent_actor
 from interaction_center.dispatch.membership import AGENT, Membership, member
 from interaction_center.dispatch.notifier import AgentHub
 from interaction_center.domain.json_text import dumps, loads
 from interaction_center.domain.model import SYSTEM, Actor
+from interaction_center.domain.stamps import utcnow
 from storage.models import Agent
 
 log = logging.getLogger(__name__)
+
+# How often storage is swept for sessions whose grace timer died with its process, and
+# how long past the grace one must be (the timer's own instance ends it first).
+SWEEP_SECONDS = 5.0
 
 LOGGED_OUT = "logged_out"
 # The close code of the sockets of a session that ended (4000-4999: the application's).
@@ -79,6 +87,26 @@ class Presence:
         self._stop_timer(agent_id)
         self._timers[agent_id] = asyncio.create_task(self._end_after_grace(agent_id), name=f"presence-{agent_id}")
 
+    async def run_sweeps(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            try:
+                await self.sweep()
+            except Exception:
+                # Storage or Redis away: the next sweep finds the same agents.
+                log.exception("sweep of disconnected agents failed")
+
+    async def sweep(self) -> None:
+        """End the sessions of agents disconnected longer than the grace whose timer is
+        gone (its instance stopped or died) and whose desk is open nowhere."""
+        before = utcnow() - timedelta(seconds=self._grace + SWEEP_SECONDS)
+        for agent_id in await self._dispatcher.disconnected_before(before):
+            if agent_id in self._timers or self._hub.connected(agent_id):
+                continue
+            if not await self._membership.elsewhere(member(AGENT, agent_id)):
+                log.info("agent %s: disconnected past their grace, their timer gone: offline", agent_id)
+                await self._dispatcher.session_ended(agent_id, DISCONNECTED, SYSTEM)
+
     async def logged_out(self, agent_id: str) -> None:
         """The agent's last live login ended (by their own hand)."""
         await self.session_ended(agent_id, LOGGED_OUT, agent_actor(agent_id))
@@ -120,8 +148,8 @@ class Presence:
         await self._dispatcher.profile_changed(agent)
 
     async def close(self) -> None:
-        """The timers stopped (the service is stopping: its agents' sessions end with it,
-        and their next start decides anew)."""
+        """The timers stopped (the service is stopping: another instance's sweep, or this
+        one's next start, ends the sessions they were timing)."""
         timers = list(self._timers.values())
         self._timers.clear()
         for timer in timers:

@@ -243,6 +243,11 @@ class Dispatcher:
         if snapshot is not None and snapshot.state is AgentState.AWAY and snapshot.reason == DISCONNECTED:
             await self.set_status(agent_id, AgentState.AVAILABLE, None, SYSTEM)
 
+    async def disconnected_before(self, before: datetime) -> Sequence[str]:
+        """The agents set away by the loss of their desk before ``before`` and away since."""
+        async with self._sessions() as session:
+            return await agent_store.away_before(session, DISCONNECTED, before)
+
     async def session_ended(self, agent_id: str, reason: str, actor: Actor) -> None:
         """The agent's session is over (logged out, or gone past the grace): offline, their
         open offers back in their queues."""

@@ -9,9 +9,12 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from aiohttp import ClientWebSocketResponse, WSMsgType
 
+from interaction_center.desk import presence as presence_module
 from interaction_center.settings.model import Settings
+from interaction_center.web.keys import SERVICES
 from tests.support import (
     Client,
     closed_with,
@@ -95,6 +98,20 @@ async def test_past_the_grace_the_session_ends_offline(app_factory: Start, setti
     await next_frame(socket, "hello")
     assert await _me(client, alice) == ("offline", "disconnected")
     await socket.close()
+
+
+async def test_a_session_whose_grace_timer_died_with_its_instance_still_ends(
+    app_factory: Start, settings_factory: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(presence_module, "SWEEP_SECONDS", 0.1)
+    client = await app_factory(settings_factory(routing="disconnect_grace_seconds = 0.5"))
+    alice = await login(client, "alice")
+    await _offered_then_dropped(client, alice)
+    await _becomes(client, alice, ("away", "disconnected"))
+    # As when the instance that held the desk is stopped or dies within the grace: its
+    # timers go with it. Another instance's sweep (here the same one's) ends the session.
+    await client.app[SERVICES].presence.close()
+    await _becomes(client, alice, ("offline", "disconnected"))
 
 
 async def test_an_agent_away_for_lunch_is_not_made_available_by_a_new_channel(client: Client) -> None:
