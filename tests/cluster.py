@@ -16,7 +16,9 @@ from typing import Any
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import Executable, Row
 
+from storage.database import create_engine
 from tests.served import serving
 from tests.services import free_port, haproxy
 from tests.support import PASSWORDS
@@ -93,6 +95,12 @@ class Cluster:
             assert response.status == 200, await response.text()
             return {"Authorization": f"Bearer {(await response.json())['token']}"}
 
+    async def available(self, headers: dict[str, str]) -> None:
+        """The agent sets themselves available, through HAProxy."""
+        body = {"status": "available"}
+        async with self.session.put(f"{self.url}/api/v1/agents/me/status", json=body, headers=headers) as response:
+            assert response.status == 200, await response.text()
+
     async def socket(self, headers: dict[str, str]) -> aiohttp.ClientWebSocketResponse:
         """An agent's socket through HAProxy, past its hello."""
         socket = await self.session.ws_connect(f"{self.url}/api/v1/ws", headers=headers)
@@ -142,3 +150,13 @@ def shared_state(redis_url: str, lease_seconds: float = 1) -> str:
     """The [redis] lines of a cluster of its own on the test's Redis, whose instances are
     found gone ``lease_seconds`` after they stop renewing their leases."""
     return f'url = "{redis_url}"\nprefix = "test:{uuid.uuid4().hex}:"\nlease_seconds = {lease_seconds}'
+
+
+async def read(database_url: str, query: Executable) -> list[Row[Any]]:
+    """The rows of ``query`` on the cluster's database, read as another process would."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return list(await connection.execute(query))
+    finally:
+        await engine.dispose()

@@ -12,6 +12,7 @@ import asyncio
 import signal
 import smtplib
 import uuid
+import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Callable
 from email.message import EmailMessage
@@ -25,10 +26,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from interaction_center.settings.model import Settings
-from storage.database import create_engine
 from storage.models import Agent, Interaction, InteractionEvent
-from tests.cluster import INSTANCES, Cluster, cluster, next_of, shared_state, sockets_held, until
+from tests.cluster import INSTANCES, Cluster, cluster, next_of, read, shared_state, sockets_held, until
 from tests.support import sms_form, twilio_signature
+from tests.twilio_stub import TwilioStub
+from tests.voice.support import CONFERENCE_SID, call_form, gather_action, path_of, said, voice_settings
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
@@ -42,13 +44,7 @@ def send_mail(port: int, subject: str) -> None:
 
 
 async def mails_stored(database_url: str) -> int:
-    engine = create_engine(database_url)
-    try:
-        async with engine.connect() as connection:
-            rows = await connection.execute(select(Interaction.id).where(Interaction.channel == "email"))
-            return len(rows.all())
-    finally:
-        await engine.dispose()
+    return len(await read(database_url, select(Interaction.id).where(Interaction.channel == "email")))
 
 
 async def dropped(socket: aiohttp.ClientWebSocketResponse) -> bool:
@@ -113,13 +109,8 @@ async def intake_counts(session: aiohttp.ClientSession, port: int) -> float:
 
 async def events_of(database_url: str, kind: str) -> list[str]:
     """The interaction of every event of that type, in log order."""
-    engine = create_engine(database_url)
-    try:
-        async with engine.connect() as connection:
-            query = select(InteractionEvent.interaction_id).where(InteractionEvent.type == kind)
-            return [row[0] for row in await connection.execute(query.order_by(InteractionEvent.seq))]
-    finally:
-        await engine.dispose()
+    query = select(InteractionEvent.interaction_id).where(InteractionEvent.type == kind)
+    return [row[0] for row in await read(database_url, query.order_by(InteractionEvent.seq))]
 
 
 async def work_offers(c: Cluster, name: str, done: list[str], total: int) -> None:
@@ -127,8 +118,7 @@ async def work_offers(c: Cluster, name: str, done: list[str], total: int) -> Non
     hears accepted and completed, until ``total`` interactions are done between all."""
     headers = await c.login(name)
     socket = await c.socket(headers)
-    async with c.session.put(f"{c.url}/api/v1/agents/me/status", json={"status": "available"}, headers=headers) as r:
-        assert r.status == 200, await r.text()
+    await c.available(headers)
     try:
         while len(done) < total:
             try:
@@ -189,14 +179,8 @@ async def instance_of(c: Cluster) -> int:
 
 
 async def agent_status(database_url: str, username: str) -> tuple[str, str | None]:
-    engine = create_engine(database_url)
-    try:
-        async with engine.connect() as connection:
-            query = select(Agent.status, Agent.status_reason).where(Agent.username == username)
-            status, reason = (await connection.execute(query)).one()
-            return str(status), reason
-    finally:
-        await engine.dispose()
+    [row] = await read(database_url, select(Agent.status, Agent.status_reason).where(Agent.username == username))
+    return str(row.status), row.status_reason
 
 
 async def test_an_instance_killed_while_offering_hands_its_agents_offers_to_the_others(
@@ -210,10 +194,7 @@ async def test_an_instance_killed_while_offering_hands_its_agents_offers_to_the_
         bob = await c.login("bob")
         bob_socket = await c.socket(bob)
         for headers in (alice, bob):
-            async with c.session.put(
-                f"{c.url}/api/v1/agents/me/status", json={"status": "available"}, headers=headers
-            ) as response:
-                assert response.status == 200
+            await c.available(headers)
         form = sms_form(body="My order never came")
         headers = {"X-Twilio-Signature": twilio_signature("/twilio/sms", form)}
         async with c.session.post(f"{c.url}/twilio/sms", data=form, headers=headers) as response:
@@ -250,8 +231,7 @@ async def test_an_agent_whose_desk_moves_to_another_instance_stays_signed_in(
         alice = await c.login("alice")
         first = await c.session.ws_connect(f"ws://127.0.0.1:{c.port(1)}/api/v1/ws", headers=alice)
         assert (await first.receive_json(timeout=5))["type"] == "hello"
-        async with c.session.put(f"{c.url}/api/v1/agents/me/status", json={"status": "available"}, headers=alice) as r:
-            assert r.status == 200
+        await c.available(alice)
         second = await c.session.ws_connect(f"ws://127.0.0.1:{c.port(2)}/api/v1/ws", headers=alice)
         assert (await second.receive_json(timeout=5))["type"] == "hello"
 
@@ -281,8 +261,7 @@ async def test_a_chat_between_instances_reaches_both_sides(
         alice = await c.login("alice")
         desk = await c.session.ws_connect(f"ws://127.0.0.1:{c.port(2)}/api/v1/ws", headers=alice)
         await next_of(desk, "hello")
-        async with c.session.put(f"{c.url}/api/v1/agents/me/status", json={"status": "available"}, headers=alice) as r:
-            assert r.status == 200
+        await c.available(alice)
         await visitor.send_json({"type": "start", "name": "Jane"})
         await next_of(visitor, "started")
         await visitor.send_json({"type": "message", "client_id": "c1", "body": "Hello, my bill is wrong"})
@@ -330,11 +309,76 @@ async def test_a_waiting_chat_whose_visitor_is_on_another_instance_outlives_a_re
         c.instances[0].wait(timeout=10)
         await c.start(1)
         await asyncio.sleep(2.5)
-        engine = create_engine(settings.database.url)
-        try:
-            async with engine.connect() as connection:
-                query = select(Interaction.state).where(Interaction.channel == "chat")
-                assert (await connection.execute(query)).scalar_one() == "queued"
-        finally:
-            await engine.dispose()
+        query = select(Interaction.state).where(Interaction.channel == "chat")
+        assert await read(settings.database.url, query) == [("queued",)]
         await visitor.close()
+
+
+async def twiml(c: Cluster, base: str, path: str, form: dict[str, str]) -> ET.Element:
+    """A voice webhook signed as Twilio signs it, posted to ``base`` (HAProxy or one
+    instance); its TwiML answer."""
+    headers = {"X-Twilio-Signature": twilio_signature(path, form)}
+    async with c.session.post(base + path, data=form, headers=headers) as response:
+        text = await response.text()
+        assert response.status in (200, 204), text
+    return ET.fromstring(text) if text else ET.Element("none")
+
+
+async def test_a_call_whose_instance_dies_in_the_menu_goes_on_through_another_to_an_agent(
+    tmp_path: Path, settings_factory: Callable[..., Settings], redis_url: str, twilio_stub: TwilioStub
+) -> None:
+    settings = voice_settings(tmp_path, settings_factory, redis=shared_state(redis_url))
+    sid = "CA" + uuid.uuid4().hex
+
+    def form(**fields: str) -> dict[str, str]:
+        return call_form(sid, "+15551230001", **fields)
+
+    async with cluster(tmp_path) as c:
+        # The first steps of the menu are answered by the first instance...
+        first = f"http://127.0.0.1:{c.port(1)}"
+        menu = await twiml(c, first, "/twilio/voice", form(CallStatus="ringing"))
+        account = await twiml(c, first, path_of(gather_action(menu)), form(Digits="2", FinishedOnKey=""))
+        assert "eight digit account number" in said(account)
+        # ...which dies. Twilio's next request reaches another through HAProxy, which goes
+        # on from the step storage holds.
+        c.instances[0].send_signal(signal.SIGKILL)
+        c.instances[0].wait(timeout=10)
+        queued = await twiml(c, c.url, path_of(gather_action(account)), form(Digits="12345678", FinishedOnKey=""))
+        enqueue = queued.find("Enqueue")
+        assert enqueue is not None and enqueue.text is not None, ET.tostring(queued)
+        interaction_id = enqueue.text
+        waiting = {"QueueSid": "QU" + "0" * 32, "QueuePosition": "1", "QueueTime": "5"}
+        music = await twiml(c, c.url, "/twilio/voice/wait", form(**waiting, AvgQueueTime="0", CurrentQueueSize="1"))
+        assert "You are next in line." in said(music)
+
+        # An agent on one of the others takes it: the caller is moved into the call's
+        # conference and the agent dialled, by Twilio's REST API.
+        alice = await c.login("alice")
+        desk = await c.socket(alice)
+        await c.available(alice)
+        offer = await next_of(desk, "offer")
+        assert offer["interaction_id"] == interaction_id
+        async with c.session.post(f"{c.url}/api/v1/offers/{offer['offer_id']}/accept", headers=alice) as response:
+            assert response.status == 200, await response.text()
+        [moved] = twilio_stub.sent("POST", f"/Calls/{sid}.json")
+        assert f">{interaction_id}</Conference>" in moved.form["Twiml"]
+        [dialled] = twilio_stub.sent("POST", f"/Conferences/{interaction_id}/Participants.json")
+        assert dialled.form["To"] == "client:alice"
+        joined = {"FriendlyName": interaction_id, "ConferenceSid": CONFERENCE_SID}
+        await twiml(c, c.url, "/twilio/voice/conference", form(**joined, StatusCallbackEvent="conference-start"))
+        await twiml(
+            c,
+            c.url,
+            "/twilio/voice/conference",
+            form(**joined, StatusCallbackEvent="participant-join", ParticipantLabel="agent"),
+        )
+        await twiml(c, c.url, "/twilio/voice/status", form(CallStatus="completed", CallDuration="12"))
+        assert (await next_of(desk, "customer_ended"))["interaction_id"] == interaction_id
+        await desk.close()
+
+    query = select(InteractionEvent.type).where(InteractionEvent.interaction_id == interaction_id)
+    kinds = [row.type for row in await read(settings.database.url, query.order_by(InteractionEvent.seq))]
+    # The menu's input on the first instance, the rest on the others, each once.
+    assert kinds.count("ivr_input") == 2 and kinds.count("ivr_collected") == 1, kinds
+    for once in ("queued", "accepted", "call_bridging", "call_answered", "call_talk_ended"):
+        assert kinds.count(once) == 1, kinds

@@ -54,6 +54,27 @@ def path_of(url: str, base: str = PUBLIC_BASE) -> str:
     return url.removeprefix(base)
 
 
+def gather_action(twiml: ET.Element) -> str:
+    """Where Twilio posts what the caller keys in at the answer's <Gather>."""
+    gather = twiml.find("Gather")
+    assert gather is not None, ET.tostring(twiml)
+    return gather.attrib["action"]
+
+
+def call_form(call_sid: str, number: str, **fields: str) -> dict[str, str]:
+    """A webhook's form as Twilio posts it for an inbound call to our number."""
+    return {
+        "CallSid": call_sid,
+        "AccountSid": ACCOUNT_SID,
+        "From": number,
+        "To": OUR_NUMBER,
+        "CallStatus": "in-progress",
+        "Direction": "inbound",
+        "ApiVersion": "2010-04-01",
+        **fields,
+    }
+
+
 class Caller:
     """``base`` is the public base URL the service names in its TwiML and checks the
     signatures against (the pages' tests have their own)."""
@@ -67,16 +88,7 @@ class Caller:
         self.base = base
 
     def form(self, **fields: str) -> dict[str, str]:
-        return {
-            "CallSid": self.call_sid,
-            "AccountSid": ACCOUNT_SID,
-            "From": self.number,
-            "To": OUR_NUMBER,
-            "CallStatus": "in-progress",
-            "Direction": "inbound",
-            "ApiVersion": "2010-04-01",
-            **fields,
-        }
+        return call_form(self.call_sid, self.number, **fields)
 
     async def post(self, path: str, form: dict[str, str], status: int = 200) -> ET.Element:
         headers = {
@@ -108,10 +120,9 @@ class Caller:
     async def answer(self, twiml: ET.Element, digits: str = "", speech: str = "") -> ET.Element:
         """What the caller does at a <Gather>: press ``digits``, say ``speech``, or nothing
         (Twilio then follows the <Redirect> after it, with no Digits)."""
-        gather = twiml.find("Gather")
-        assert gather is not None, ET.tostring(twiml)
+        action = gather_action(twiml)
         if digits or speech:
-            path = path_of(gather.attrib["action"], self.base)
+            path = path_of(action, self.base)
             heard = {"Digits": digits, "FinishedOnKey": ""} if digits else {"SpeechResult": speech, "Confidence": "0.9"}
             reply = await self.post(path, self.form(**heard))
         else:
