@@ -17,6 +17,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.lock import Lock
+from redis.commands.core import AsyncScript
 from redis.exceptions import LockError, LockNotOwnedError, NoScriptError, RedisError, ResponseError
 
 from routing.backend import RoutingBackend
@@ -54,8 +55,28 @@ log = logging.getLogger(__name__)
 # take (a commit under load takes well under a second), and how long every instance waits
 # when the one holding it dies.
 DECISION_LOCK_SECONDS = 10.0
-# How often a waiting instance tries the lock again (redis-py polls; it has no queue).
+# How often a waiting instance tries the lock again (redis-py polls; it has no queue), and
+# how long its turn is kept for it after its last try: long enough for a busy event loop's
+# stalls, short enough that one which stopped waiting holds the others up no longer.
 DECISION_LOCK_POLL_SECONDS = 0.002
+DECISION_TURN_MS = 250
+# Taking the decisions lock in turns (KEYS: the lock, whose turn is next; ARGV: the
+# taker's token, the lock's time to live and the turn's, in ms). Free, it is taken unless
+# it is another's turn; held, the taker's turn is next unless it is another's already.
+_TAKE_IN_TURN = """
+local next = redis.call('GET', KEYS[2])
+if next and next ~= ARGV[1] then
+  return 0
+end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  if next then
+    redis.call('DEL', KEYS[2])
+  end
+  return 1
+end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3])
+return 0
+"""
 # How a script's error reply begins when the configuration it was named is not stored
 # (routing/lua/codec.lua).
 NO_CONFIG = "NOCONFIG"
@@ -82,6 +103,8 @@ class RedisRoutingBackend(RoutingBackend):
         self._head = (prefix.encode(), identity.encode())
         self._restored_key = named(prefix, "restored")
         self._decisions_key = named(prefix, "decisions")
+        self._decisions_next = named(prefix, "decisions_next")
+        self._take_in_turn = self._redis.register_script(_TAKE_IN_TURN)
 
     async def _run(self, command: str, *args: str) -> Any:
         """EVALSHA of the command's script, first loading the script or storing the
@@ -179,7 +202,7 @@ class RedisRoutingBackend(RoutingBackend):
     async def decisions(self) -> AsyncIterator[None]:
         """A lock in Redis, with a time to live so that an instance that dies holding it
         stops the others for ``DECISION_LOCK_SECONDS`` at most."""
-        lock = self._redis.lock(self._decisions_key, timeout=DECISION_LOCK_SECONDS, sleep=DECISION_LOCK_POLL_SECONDS)
+        lock = _InTurn(self._redis, self._decisions_key, self._decisions_next, self._take_in_turn)
         await lock.acquire()
         kept = asyncio.create_task(_keep(lock))
         try:
@@ -197,6 +220,21 @@ class RedisRoutingBackend(RoutingBackend):
     async def close(self) -> None:
         if self._owns_client:
             await self._redis.aclose()
+
+
+class _InTurn(Lock):
+    """redis-py's lock, taken in turns. Its own acquire polls: an instance busy deciding,
+    which releases the lock and asks for it again at once, wins it nearly every time over
+    one that polls, which may then wait for as long as the other stays busy."""
+
+    def __init__(self, redis: Redis, name: str, turn: str, take: AsyncScript) -> None:
+        super().__init__(redis, name, timeout=DECISION_LOCK_SECONDS, sleep=DECISION_LOCK_POLL_SECONDS)
+        self._turn = turn
+        self._take = take
+
+    async def do_acquire(self, token: str | bytes) -> bool:
+        ttl_ms = int(DECISION_LOCK_SECONDS * 1000)
+        return bool(await self._take(keys=[self.name, self._turn], args=[token, ttl_ms, DECISION_TURN_MS]))
 
 
 async def _keep(lock: Lock) -> None:

@@ -173,6 +173,14 @@ KEYS = (
         "at release, or when its time-to-live ends (its holder died)",
     ),
     Key(
+        "decisions_next",
+        "decisions:next",
+        "string",
+        "the token of the instance whose turn at ``decisions`` is next: the first to find it held; "
+        "while it waits, no other instance takes the lock",
+        "when that instance takes the lock, or 250 ms after its last try (it stopped waiting)",
+    ),
+    Key(
         "instances",
         "instances",
         "set",

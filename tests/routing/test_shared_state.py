@@ -64,3 +64,28 @@ async def test_one_instance_at_a_time_holds_the_decisions(redis_url: str) -> Non
     finally:
         await first.close()
         await second.close()
+
+
+async def test_an_instance_waiting_for_the_decisions_has_its_turn_before_a_busy_one_again(redis_url: str) -> None:
+    prefix = f"test:{uuid.uuid4().hex}:"
+    busy = RedisRoutingBackend(redis_url, EngineConfig(), prefix=prefix)
+    waiting = RedisRoutingBackend(redis_url, EngineConfig(), prefix=prefix)
+    order: list[str] = []
+
+    async def decide(backend: RedisRoutingBackend, name: str, hold: float) -> None:
+        async with backend.decisions():
+            order.append(name)
+            await asyncio.sleep(hold)
+
+    try:
+        holding = asyncio.create_task(decide(busy, "busy", 0.1))
+        await asyncio.sleep(0.02)
+        waited = asyncio.create_task(decide(waiting, "waiting", 0))
+        await holding
+        # Asked for again the moment it is released, as by a busy instance's next decision.
+        await decide(busy, "busy again", 0)
+        await waited
+        assert order == ["busy", "waiting", "busy again"]
+    finally:
+        await busy.close()
+        await waiting.close()
