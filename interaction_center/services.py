@@ -73,6 +73,9 @@ from storage.writer import Writer
 
 log = logging.getLogger(__name__)
 
+# How long a stopping service waits for each background task to end once cancelled.
+TASK_STOP_SECONDS = 10.0
+
 
 class ChannelIntake:
     """The way in for every channel adapter (``channels.contract.Intake``): a new
@@ -223,7 +226,7 @@ class Services:
             for adapter in self.channels.values():
                 await adapter.stop()
             await self.intake.close()
-            for task in (
+            tasks = (
                 feed,
                 counting,
                 pushes,
@@ -236,15 +239,18 @@ class Services:
                 sweeps,
                 fanout,
                 *webhooks,
-            ):
+            )
+            for task in tasks:
                 task.cancel()
-                try:
-                    await task
-                except asyncio.CancelledError:
-                    pass
-                except Exception:
+            # Waited for, with a bound: one that swallowed its cancel would hold the stop
+            # for ever (a ticker once did: see RedisRoutingBackend.decisions).
+            stopped, stuck = await asyncio.wait(tasks, timeout=TASK_STOP_SECONDS)
+            for task in stuck:
+                log.error("%s did not stop within %.0f s of its cancel; left", task.get_name(), TASK_STOP_SECONDS)
+            for task in stopped:
+                if not task.cancelled() and task.exception() is not None:
                     # It had stopped on an error: said, and the rest still stops.
-                    log.exception("%s had stopped on an error", task.get_name())
+                    log.error("%s had stopped on an error", task.get_name(), exc_info=task.exception())
             await self.chat.close()
             if self.sandbox is not None:
                 await self.sandbox.close()

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator
 from itertools import chain
 from typing import Any
@@ -203,19 +204,31 @@ class RedisRoutingBackend(RoutingBackend):
         """A lock in Redis, with a time to live so that an instance that dies holding it
         stops the others for ``DECISION_LOCK_SECONDS`` at most."""
         lock = _InTurn(self._redis, self._decisions_key, self._decisions_next, self._take_in_turn)
-        await lock.acquire()
+        token = uuid.uuid4().hex
+        try:
+            await lock.acquire(token=token)
+        except asyncio.CancelledError:
+            # Cancelled (the service stopping) with the reply on its way: the lock may be
+            # ours, unknown to redis-py; freed if so, rather than held until it lapses.
+            with contextlib.suppress(LockNotOwnedError):
+                await lock.do_release(token.encode())
+            raise
         kept = asyncio.create_task(_keep(lock))
         try:
             yield
         finally:
             kept.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await kept
             try:
-                await lock.release()
-            except LockNotOwnedError:
-                # Held past its time to live: another instance may have decided meanwhile.
-                log.warning("routing decisions lock expired while held (over %.0f s)", DECISION_LOCK_SECONDS)
+                # Waited for, not awaited: awaiting it under suppress(CancelledError) also
+                # swallowed a cancel of the caller arriving meanwhile, and a ticker cancelled
+                # there as the service stopped went on ticking, its stop waiting for ever.
+                await asyncio.wait({kept})
+            finally:
+                try:
+                    await lock.release()
+                except LockNotOwnedError:
+                    # Held past its time to live: another instance may have decided meanwhile.
+                    log.warning("routing decisions lock expired while held (over %.0f s)", DECISION_LOCK_SECONDS)
 
     async def close(self) -> None:
         if self._owns_client:

@@ -5,7 +5,6 @@ abandonment of a waiting chat whose visitor left and did not come back in time."
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import secrets
@@ -441,14 +440,11 @@ class ChatDesk:
                 log.exception("chat queue update failed")
 
     async def close(self) -> None:
-        if self._telling is not None:
-            self._telling.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._telling
-        for task in list(self._abandoning.values()):
+        stopping = [*self._abandoning.values(), *([self._telling] if self._telling is not None else [])]
+        for task in stopping:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if stopping:
+            await asyncio.wait(stopping)
         self._abandoning.clear()
         await asyncio.gather(*self._recording, return_exceptions=True)
         await self.rooms.close()

@@ -8,7 +8,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import pytest
+from redis.asyncio.lock import Lock
+
 from routing import AgentState, EngineConfig
+from routing import redis as redis_module
 from routing.redis import RedisRoutingBackend
 from tests.routing.conftest import BackendFactory
 from tests.routing.test_conformance import T0, drain, entry, profile
@@ -89,3 +93,37 @@ async def test_an_instance_waiting_for_the_decisions_has_its_turn_before_a_busy_
     finally:
         await busy.close()
         await waiting.close()
+
+
+async def test_a_caller_cancelled_as_it_leaves_the_decisions_is_cancelled_and_lets_them_go(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def slow_to_stop(lock: Lock) -> None:
+        # The lock's keeper taking a while to end once cancelled (an extend on its way).
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            await asyncio.sleep(0.2)
+
+    monkeypatch.setattr(redis_module, "_keep", slow_to_stop)
+    prefix = f"test:{uuid.uuid4().hex}:"
+    backend = RedisRoutingBackend(redis_url, EngineConfig(), prefix=prefix)
+    other = RedisRoutingBackend(redis_url, EngineConfig(), prefix=prefix)
+
+    async def ticking() -> None:
+        # As the routing ticker: a decision, then the next, until the service stops it.
+        while True:
+            async with backend.decisions():
+                await asyncio.sleep(0)
+
+    try:
+        task = asyncio.create_task(ticking())
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, 2)
+        async with asyncio.timeout(2), other.decisions():
+            pass
+    finally:
+        await backend.close()
+        await other.close()

@@ -169,9 +169,6 @@ async def test_a_contact_closed_on_one_instance_is_not_queued_again_by_another(
     assert await services.routing.waiting("support") == []
 
 
-# On demand: in a whole run its teardown once hung past the timeout (polls a minute apart
-# also slow the apps' stop), not yet understood.
-@pytest.mark.soak
 async def test_an_offer_made_on_one_instance_reaches_a_desk_on_another_at_once(
     on_redis: Settings, app_factory: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
