@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio.lock import Lock
@@ -47,10 +48,21 @@ async def test_instances_on_one_redis_prefix_share_the_state_and_its_mark(redis_
             await backend.close()
 
 
-async def test_one_instance_at_a_time_holds_the_decisions(redis_url: str) -> None:
+@pytest.fixture
+async def instances(redis_url: str) -> AsyncIterator[tuple[RedisRoutingBackend, RedisRoutingBackend]]:
+    """Two instances' backends on one Redis prefix."""
     prefix = f"test:{uuid.uuid4().hex}:"
     first = RedisRoutingBackend(redis_url, EngineConfig(), prefix=prefix)
     second = RedisRoutingBackend(redis_url, EngineConfig(), prefix=prefix)
+    yield first, second
+    await first.close()
+    await second.close()
+
+
+async def test_one_instance_at_a_time_holds_the_decisions(
+    instances: tuple[RedisRoutingBackend, RedisRoutingBackend],
+) -> None:
+    first, second = instances
     order: list[str] = []
 
     async def decide(backend: RedisRoutingBackend, name: str, hold: float) -> None:
@@ -59,44 +71,37 @@ async def test_one_instance_at_a_time_holds_the_decisions(redis_url: str) -> Non
             await asyncio.sleep(hold)
             order.append(f"{name} out")
 
-    try:
-        holding = asyncio.create_task(decide(first, "first", 0.2))
-        await asyncio.sleep(0.05)
-        await decide(second, "second", 0)
-        await holding
-        assert order == ["first in", "first out", "second in", "second out"]
-    finally:
-        await first.close()
-        await second.close()
+    holding = asyncio.create_task(decide(first, "first", 0.2))
+    await asyncio.sleep(0.05)
+    await decide(second, "second", 0)
+    await holding
+    assert order == ["first in", "first out", "second in", "second out"]
 
 
-async def test_an_instance_waiting_for_the_decisions_has_its_turn_before_a_busy_one_again(redis_url: str) -> None:
-    prefix = f"test:{uuid.uuid4().hex}:"
-    busy = RedisRoutingBackend(redis_url, EngineConfig(), prefix=prefix)
-    waiting = RedisRoutingBackend(redis_url, EngineConfig(), prefix=prefix)
+async def test_an_instance_waiting_for_the_decisions_has_its_turn_before_a_busy_one_again(
+    instances: tuple[RedisRoutingBackend, RedisRoutingBackend],
+) -> None:
+    busy, waiting = instances
     order: list[str] = []
 
-    async def decide(backend: RedisRoutingBackend, name: str, hold: float) -> None:
+    async def decide(backend: RedisRoutingBackend, name: str) -> None:
         async with backend.decisions():
             order.append(name)
-            await asyncio.sleep(hold)
+            if name == "busy":
+                await asyncio.sleep(0.1)
 
-    try:
-        holding = asyncio.create_task(decide(busy, "busy", 0.1))
-        await asyncio.sleep(0.02)
-        waited = asyncio.create_task(decide(waiting, "waiting", 0))
-        await holding
-        # Asked for again the moment it is released, as by a busy instance's next decision.
-        await decide(busy, "busy again", 0)
-        await waited
-        assert order == ["busy", "waiting", "busy again"]
-    finally:
-        await busy.close()
-        await waiting.close()
+    holding = asyncio.create_task(decide(busy, "busy"))
+    await asyncio.sleep(0.02)
+    waited = asyncio.create_task(decide(waiting, "waiting"))
+    await holding
+    # Asked for again the moment it is released, as by a busy instance's next decision.
+    await decide(busy, "busy again")
+    await waited
+    assert order == ["busy", "waiting", "busy again"]
 
 
 async def test_a_caller_cancelled_as_it_leaves_the_decisions_is_cancelled_and_lets_them_go(
-    redis_url: str, monkeypatch: pytest.MonkeyPatch
+    instances: tuple[RedisRoutingBackend, RedisRoutingBackend], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def slow_to_stop(lock: Lock) -> None:
         # The lock's keeper taking a while to end once cancelled (an extend on its way).
@@ -106,9 +111,7 @@ async def test_a_caller_cancelled_as_it_leaves_the_decisions_is_cancelled_and_le
             await asyncio.sleep(0.2)
 
     monkeypatch.setattr(redis_module, "_keep", slow_to_stop)
-    prefix = f"test:{uuid.uuid4().hex}:"
-    backend = RedisRoutingBackend(redis_url, EngineConfig(), prefix=prefix)
-    other = RedisRoutingBackend(redis_url, EngineConfig(), prefix=prefix)
+    backend, other = instances
 
     async def ticking() -> None:
         # As the routing ticker: a decision, then the next, until the service stops it.
@@ -116,14 +119,10 @@ async def test_a_caller_cancelled_as_it_leaves_the_decisions_is_cancelled_and_le
             async with backend.decisions():
                 await asyncio.sleep(0)
 
-    try:
-        task = asyncio.create_task(ticking())
-        await asyncio.sleep(0.05)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await asyncio.wait_for(task, 2)
-        async with asyncio.timeout(2), other.decisions():
-            pass
-    finally:
-        await backend.close()
-        await other.close()
+    task = asyncio.create_task(ticking())
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 2)
+    async with asyncio.timeout(2), other.decisions():
+        pass
