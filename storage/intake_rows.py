@@ -290,18 +290,6 @@ def insert_all(
     attachments.add(conn, files)
 
 
-# The states of an interaction routing may hold: waiting, offered, assigned.
-_ROUTED = frozenset({InteractionState.QUEUED, InteractionState.OFFERED, InteractionState.ASSIGNED})
-
-
-def routed(conn: Connection, interaction_ids: Collection[str]) -> set[str]:
-    """Of these interactions, the ones in a state routing may hold them in."""
-    if not interaction_ids:
-        return set()
-    found = _ROUTING_ROWS.rows(conn, {"values": list(interaction_ids)})
-    return {fields[0] for state, *fields in found if state in _ROUTED}
-
-
 def routing_fields(conn: Connection, interaction_ids: Collection[str]) -> list[dict[str, Any]]:
     """What routing needs of each of these interactions that is still queued."""
     if not interaction_ids:

@@ -186,7 +186,7 @@ class Dispatcher:
             return
         async with self._deciding():
             if self._routing.shared:
-                added = await self._still_routed(added)
+                added = await self._still_queued(added)
             refused = [(i, result is Enqueued.REFUSED) for i, result in added if result is not Enqueued.ADDED]
             if refused:
                 async with self._sessions.begin() as session:
@@ -196,19 +196,19 @@ class Dispatcher:
                         log.warning("interaction %s: queue %s is over capacity", interaction.id, interaction.queue)
             await self._dispatch()
 
-    async def _still_routed(self, added: list[tuple[Queued, Enqueued]]) -> list[tuple[Queued, Enqueued]]:
-        """Of these just added to routing, the ones storage still holds in a state routing
-        may hold them in; the others are taken out again. On a shared state another
-        instance may have offered one, seen it answered and closed since the caller read it
-        queued: left in, it would wait in the queue's figures, up to an SLA breach, until
-        an agent free for it found it closed. (One offered or assigned is kept: another
-        instance may have offered it from this very entry since it was added.)"""
+    async def _still_queued(self, added: list[tuple[Queued, Enqueued]]) -> list[tuple[Queued, Enqueued]]:
+        """Of these just added to routing, the ones storage still holds queued at routing's
+        turn; the others are taken out again. On a shared state another instance may have
+        offered one, seen it answered and closed since the caller read it: left queued, it
+        would wait in the queue's figures, up to an SLA breach, until an agent free for it
+        found it closed."""
         ids = [interaction.id for interaction, _ in added]
         async with self._sessions() as session:
-            routed = await session.run_sync(lambda sync: rows.routed(sync.connection(), ids))
-        for interaction_id in set(ids) - routed:
+            fields = await session.run_sync(lambda sync: rows.routing_fields(sync.connection(), ids))
+        queued = {row["id"] for row in fields}
+        for interaction_id in set(ids) - queued:
             await self._routing.cancel(interaction_id, time.time())
-        return [(interaction, result) for interaction, result in added if interaction.id in routed]
+        return [(interaction, result) for interaction, result in added if interaction.id in queued]
 
     async def dispatch(self) -> None:
         async with self._deciding():
