@@ -171,23 +171,16 @@ class Dispatcher:
             yield
 
     async def enqueue(self, interactions: Sequence[Queued]) -> None:
-        """Queue new interactions (committed as queued) and offer what can be offered.
-
-        Queued before the decisions are held: each enqueue is atomic in routing, and on a
-        shared state every instance's feed enqueues every contact, all but one finding it
-        there already; only what was added takes the decisions, to record and offer it."""
-        now = time.time()
-        added: list[tuple[Queued, Enqueued]] = []
-        for interaction in interactions:
-            result = await self._routing.enqueue(entry_for(interaction), now)
-            if result is not Enqueued.DUPLICATE:
-                added.append((interaction, result))
-        if not added:
-            return
+        """Queue new interactions (committed as queued) and offer what can be offered."""
         async with self._deciding():
             if self._routing.shared:
-                added = await self._still_queued(added)
-            refused = [(i, result is Enqueued.REFUSED) for i, result in added if result is not Enqueued.ADDED]
+                interactions = await self._still_queued(interactions)
+            now = time.time()
+            refused = []
+            for interaction in interactions:
+                result = await self._routing.enqueue(entry_for(interaction), now)
+                if result in (Enqueued.OVER_CAPACITY, Enqueued.REFUSED):
+                    refused.append((interaction, result == Enqueued.REFUSED))
             if refused:
                 async with self._sessions.begin() as session:
                     for interaction, outright in refused:
@@ -196,19 +189,16 @@ class Dispatcher:
                         log.warning("interaction %s: queue %s is over capacity", interaction.id, interaction.queue)
             await self._dispatch()
 
-    async def _still_queued(self, added: list[tuple[Queued, Enqueued]]) -> list[tuple[Queued, Enqueued]]:
-        """Of these just added to routing, the ones storage still holds queued at routing's
-        turn; the others are taken out again. On a shared state another instance may have
-        offered one, seen it answered and closed since the caller read it: left queued, it
-        would wait in the queue's figures, up to an SLA breach, until an agent free for it
-        found it closed."""
-        ids = [interaction.id for interaction, _ in added]
+    async def _still_queued(self, interactions: Sequence[Queued]) -> list[Queued]:
+        """Of these, the ones storage still holds queued, read at routing's turn. On a
+        shared state, another instance may have offered one, seen it answered and closed
+        since the caller read it: queued again, it would wait in the queue's figures, up to
+        an SLA breach, until an agent free for it found it closed."""
+        ids = [interaction.id for interaction in interactions]
         async with self._sessions() as session:
             fields = await session.run_sync(lambda sync: rows.routing_fields(sync.connection(), ids))
         queued = {row["id"] for row in fields}
-        for interaction_id in set(ids) - queued:
-            await self._routing.cancel(interaction_id, time.time())
-        return [(interaction, result) for interaction, result in added if interaction.id in queued]
+        return [interaction for interaction in interactions if interaction.id in queued]
 
     async def dispatch(self) -> None:
         async with self._deciding():
