@@ -209,8 +209,9 @@ class RedisRoutingBackend(RoutingBackend):
             await lock.acquire(token=token)
         except asyncio.CancelledError:
             # Cancelled (the service stopping) with the reply on its way: the lock may be
-            # ours, unknown to redis-py; freed if so, rather than held until it lapses.
-            with contextlib.suppress(LockNotOwnedError):
+            # ours, unknown to redis-py; freed if so, rather than held until it lapses. A
+            # failure to free it must not replace the cancel (it lapses all the same).
+            with contextlib.suppress(RedisError, OSError):
                 await lock.do_release(token.encode())
             raise
         kept = asyncio.create_task(_keep(lock))
@@ -229,6 +230,12 @@ class RedisRoutingBackend(RoutingBackend):
                 except LockNotOwnedError:
                     # Held past its time to live: another instance may have decided meanwhile.
                     log.warning("routing decisions lock expired while held (over %.0f s)", DECISION_LOCK_SECONDS)
+                except (RedisError, OSError) as exc:
+                    # Not raised: it would replace a cancel on its way (the caller would
+                    # go on); the lock lapses after its time to live.
+                    log.warning(
+                        "routing decisions lock not released (%s): it lapses in %.0f s", exc, DECISION_LOCK_SECONDS
+                    )
 
     async def close(self) -> None:
         if self._owns_client:
