@@ -51,6 +51,7 @@ from storage import assignments, deadlines, events
 from storage import intake_rows as rows
 from storage import interactions as store
 from storage.models import Agent, Interaction
+from storage.reader import in_session
 from storage.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -196,7 +197,7 @@ class Dispatcher:
         an SLA breach, until an agent free for it found it closed."""
         ids = [interaction.id for interaction in interactions]
         async with self._sessions() as session:
-            fields = await session.run_sync(lambda sync: rows.routing_fields(sync.connection(), ids))
+            fields = await in_session(session, lambda conn: rows.routing_fields(conn, ids))
         queued = {row["id"] for row in fields}
         return [interaction for interaction in interactions if interaction.id in queued]
 
