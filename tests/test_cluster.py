@@ -26,6 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from interaction_center.settings.model import Settings
+from routing.redis import DECISION_LOCK_SECONDS
 from storage.models import Agent, Interaction, InteractionEvent
 from tests.cluster import INSTANCES, Cluster, cluster, next_of, read, shared_state, sockets_held, until
 from tests.support import sms_form, twilio_signature
@@ -206,7 +207,9 @@ async def test_an_instance_killed_while_offering_hands_its_agents_offers_to_the_
 
         # Another instance finds its lease lapsed: Alice, open nowhere now, is away and her
         # offer goes to Bob, long before it would have timed out.
-        again = await next_of(bob_socket, "offer")
+        # Within the lease, plus the decisions lock's time to live should the killed
+        # instance have held it (it then lapses rather than being released).
+        again = await next_of(bob_socket, "offer", timeout=DECISION_LOCK_SECONDS + 10)
         assert again["interaction_id"] == offer["interaction_id"] and again["offer_id"] != offer["offer_id"]
         assert await agent_status(settings.database.url, "alice") == ("away", "disconnected")
 
