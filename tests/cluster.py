@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,7 +22,7 @@ from sqlalchemy import Executable, Row
 from storage.database import create_engine
 from tests.served import serving
 from tests.services import free_port, haproxy
-from tests.support import PASSWORDS
+from tests.support import PASSWORDS, twilio_signature
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCES = 3
@@ -80,6 +81,13 @@ class Cluster:
         else:
             self.instances[number - 1] = started
 
+    async def stop(self, number: int, how: signal.Signals = signal.SIGKILL, timeout: float = 10) -> None:
+        """Instance ``number`` sent ``how`` and waited for, off the event loop: a stop may
+        wait on requests to this process (the Twilio stub), which must go on meanwhile."""
+        process = self.instances[number - 1]
+        process.send_signal(how)
+        await asyncio.to_thread(process.wait, timeout)
+
     @property
     def url(self) -> str:
         """HAProxy's HTTP address: where every client goes."""
@@ -100,6 +108,23 @@ class Cluster:
         body = {"status": "available"}
         async with self.session.put(f"{self.url}/api/v1/agents/me/status", json=body, headers=headers) as response:
             assert response.status == 200, await response.text()
+
+    async def webhook(self, path: str, form: dict[str, str], base: str | None = None, attempts: int = 1) -> str:
+        """A Twilio webhook signed as Twilio signs it, posted to ``base`` (HAProxy unless
+        one instance is named); its answer. Up to ``attempts`` times while it fails, as
+        Twilio retries (a retry is a duplicate the service knows)."""
+        headers = {"X-Twilio-Signature": twilio_signature(path, form)}
+        for attempt in range(attempts):
+            try:
+                async with self.session.post((base or self.url) + path, data=form, headers=headers) as response:
+                    answer = await response.text()
+                    if response.status in (200, 204):
+                        return answer
+            except aiohttp.ClientError as error:
+                answer = str(error)
+            if attempt + 1 < attempts:
+                await asyncio.sleep(0.2)
+        raise AssertionError(f"{path} answered {answer!r} {attempts} times")
 
     async def socket(self, headers: dict[str, str]) -> aiohttp.ClientWebSocketResponse:
         """An agent's socket through HAProxy, past its hello."""

@@ -9,7 +9,6 @@ other, and assigned once."""
 from __future__ import annotations
 
 import asyncio
-import signal
 import smtplib
 import uuid
 import xml.etree.ElementTree as ET
@@ -18,7 +17,6 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 import pytest
@@ -29,7 +27,7 @@ from interaction_center.settings.model import Settings
 from routing.redis import DECISION_LOCK_SECONDS
 from storage.models import Agent, Interaction, InteractionEvent
 from tests.cluster import INSTANCES, Cluster, cluster, next_of, read, shared_state, sockets_held, until
-from tests.support import sms_form, twilio_signature
+from tests.support import sms_form
 from tests.twilio_stub import TwilioStub
 from tests.voice.support import CONFERENCE_SID, call_form, gather_action, path_of, said, voice_settings
 
@@ -79,8 +77,7 @@ async def test_three_instances_behind_haproxy_share_the_work_and_one_killed_is_t
 
         # The first instance dies: its agent's socket drops and connects again through
         # HAProxy to another; every request and mail meanwhile is answered by the others.
-        c.instances[0].send_signal(signal.SIGKILL)
-        c.instances[0].wait(timeout=10)
+        await c.stop(1)
         assert sorted(await asyncio.gather(*map(dropped, sockets))) == [False, False, True]
         for _ in range(40):
             assert await c.ready()
@@ -149,13 +146,7 @@ async def test_three_instances_on_one_redis_route_every_contact_once(
         agents = [asyncio.create_task(work_offers(c, name, done, SMS_COUNT)) for name in ("alice", "bob")]
 
         async def text(number: int) -> None:
-            form = sms_form(sender=f"+1555200{number:04d}", body=f"Question {number}")
-            headers = {
-                "X-Twilio-Signature": twilio_signature("/twilio/sms", form),
-                "Content-Type": "application/x-www-form-urlencoded",
-            }
-            async with c.session.post(f"{c.url}/twilio/sms", data=urlencode(form), headers=headers) as response:
-                assert response.status == 200, await response.text()
+            await c.webhook("/twilio/sms", sms_form(sender=f"+1555200{number:04d}", body=f"Question {number}"))
 
         for start in range(0, SMS_COUNT, 10):
             await asyncio.gather(*(text(n) for n in range(start, start + 10)))
@@ -196,14 +187,10 @@ async def test_an_instance_killed_while_offering_hands_its_agents_offers_to_the_
         bob_socket = await c.socket(bob)
         for headers in (alice, bob):
             await c.available(headers)
-        form = sms_form(body="My order never came")
-        headers = {"X-Twilio-Signature": twilio_signature("/twilio/sms", form)}
-        async with c.session.post(f"{c.url}/twilio/sms", data=form, headers=headers) as response:
-            assert response.status == 200
+        await c.webhook("/twilio/sms", sms_form(body="My order never came"))
         # Alice was available first: hers, and her desk's instance dies with it unanswered.
         offer = await next_of(alice_socket, "offer")
-        c.instances[alices - 1].send_signal(signal.SIGKILL)
-        c.instances[alices - 1].wait(timeout=10)
+        await c.stop(alices)
 
         # Another instance finds its lease lapsed: Alice, open nowhere now, is away and her
         # offer goes to Bob, long before it would have timed out.
@@ -308,8 +295,7 @@ async def test_a_waiting_chat_whose_visitor_is_on_another_instance_outlives_a_re
         await next_of(visitor, "ack")
         # The first instance restarts: it finds the chat waiting with no visitor of its own,
         # and gives them the grace to come back; they never left, on the second instance.
-        c.instances[0].send_signal(signal.SIGKILL)
-        c.instances[0].wait(timeout=10)
+        await c.stop(1)
         await c.start(1)
         await asyncio.sleep(2.5)
         query = select(Interaction.state).where(Interaction.channel == "chat")
@@ -318,13 +304,9 @@ async def test_a_waiting_chat_whose_visitor_is_on_another_instance_outlives_a_re
 
 
 async def twiml(c: Cluster, base: str, path: str, form: dict[str, str]) -> ET.Element:
-    """A voice webhook signed as Twilio signs it, posted to ``base`` (HAProxy or one
-    instance); its TwiML answer."""
-    headers = {"X-Twilio-Signature": twilio_signature(path, form)}
-    async with c.session.post(base + path, data=form, headers=headers) as response:
-        text = await response.text()
-        assert response.status in (200, 204), text
-    return ET.fromstring(text) if text else ET.Element("none")
+    """A voice webhook posted to ``base`` (HAProxy or one instance); its TwiML answer."""
+    answer = await c.webhook(path, form, base)
+    return ET.fromstring(answer) if answer else ET.Element("none")
 
 
 async def test_a_call_whose_instance_dies_in_the_menu_goes_on_through_another_to_an_agent(
@@ -344,8 +326,7 @@ async def test_a_call_whose_instance_dies_in_the_menu_goes_on_through_another_to
         assert "eight digit account number" in said(account)
         # ...which dies. Twilio's next request reaches another through HAProxy, which goes
         # on from the step storage holds.
-        c.instances[0].send_signal(signal.SIGKILL)
-        c.instances[0].wait(timeout=10)
+        await c.stop(1)
         queued = await twiml(c, c.url, path_of(gather_action(account)), form(Digits="12345678", FinishedOnKey=""))
         enqueue = queued.find("Enqueue")
         assert enqueue is not None and enqueue.text is not None, ET.tostring(queued)

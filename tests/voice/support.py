@@ -33,7 +33,8 @@ def voice_settings(
     (tmp_path / "flows" / "main.toml").write_text(FLOW)
     lines = support + "\n[queues.support.sla.voice]\nanswer_seconds = 30\n"
     overrides.setdefault("sales_channels", '["sms", "voice"]')
-    return settings_factory(support_channels='["sms", "voice"]', support=lines, top=VOICE + voice, **overrides)
+    overrides.setdefault("support_channels", '["sms", "voice"]')
+    return settings_factory(support=lines, top=VOICE + voice, **overrides)
 
 
 def text(twiml: ET.Element) -> str:
