@@ -61,9 +61,24 @@ class RoutingBackend(ABC):
         queue, or reserved for a named agent); False if it was not assigned."""
 
     @abstractmethod
-    async def tick(self, now: float) -> list[RoutingEvent]:
+    async def tick(self, now: float, claim: str | None = None) -> list[RoutingEvent]:
         """Fire every timer due by ``now``: offers lapse, SLA deadlines breach, escalation
-        steps apply, preferred-agent windows and wrap-up periods end."""
+        steps apply, preferred-agent windows and wrap-up periods end. Each timer fires
+        once, whichever caller's tick reaches it.
+
+        With ``claim`` (a name unique to this call), a shared state also keeps the events
+        under it until ``recorded(claim)``: should the caller die before recording them,
+        another takes them up (``unrecorded``) rather than their being lost with it."""
+
+    @abstractmethod
+    async def recorded(self, claim: str) -> None:
+        """The events kept under ``claim`` are recorded: no longer kept."""
+
+    @abstractmethod
+    async def unrecorded(self, now: float, before: float, limit: int) -> list[tuple[str, list[RoutingEvent]]]:
+        """Up to ``limit`` claims kept since before ``before`` (their caller died, or has
+        been failing to record them that long), each with its events, taken over: kept
+        as made ``now``, so no other caller takes them up meanwhile."""
 
     @abstractmethod
     async def restore_assigned(self, entry: QueueEntry, agent_id: str) -> None:

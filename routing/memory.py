@@ -192,7 +192,7 @@ class MemoryRoutingBackend(RoutingBackend):
         self._place(entry, now)
         return True
 
-    async def tick(self, now: float) -> list[RoutingEvent]:
+    async def tick(self, now: float, claim: str | None = None) -> list[RoutingEvent]:
         events: list[RoutingEvent] = []
         self._lapse_offers(now, events)
         self._breach_deadlines(now, events)
@@ -259,6 +259,13 @@ class MemoryRoutingBackend(RoutingBackend):
 
     async def mark_restored(self) -> None:
         self._restored = True
+
+    async def recorded(self, claim: str) -> None:
+        """Nothing kept: a tick's events die with the process, as the state they changed
+        does (a restart rebuilds it from storage)."""
+
+    async def unrecorded(self, now: float, before: float, limit: int) -> list[tuple[str, list[RoutingEvent]]]:
+        return []
 
     async def close(self) -> None:
         """Nothing to release: the state lives and dies with the process."""

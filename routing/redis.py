@@ -157,8 +157,15 @@ class RedisRoutingBackend(RoutingBackend):
     async def transfer(self, entry: QueueEntry, now: float) -> bool:
         return bool(await self._run("transfer", repr(now), pack_entry(entry)))
 
-    async def tick(self, now: float) -> list[RoutingEvent]:
-        return [event_of(w) for w in records(await self._run("tick", repr(now)))]
+    async def tick(self, now: float, claim: str | None = None) -> list[RoutingEvent]:
+        return [event_of(w) for w in records(await self._run("tick", repr(now), *([claim] if claim else [])))]
+
+    async def recorded(self, claim: str) -> None:
+        await self._run("recorded", claim)
+
+    async def unrecorded(self, now: float, before: float, limit: int) -> list[tuple[str, list[RoutingEvent]]]:
+        flat = await self._run("unrecorded", repr(now), repr(before), str(limit))
+        return [(flat[i], [event_of(w) for w in records(flat[i + 1])]) for i in range(0, len(flat), 2)]
 
     async def restore_assigned(self, entry: QueueEntry, agent_id: str) -> None:
         await self._run("restore_assigned", agent_id, pack_entry(entry))

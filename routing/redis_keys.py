@@ -150,6 +150,17 @@ KEYS = (
     ),
     Key("wrap_up_timers", "timers:wrap_up", "zset", "agent id\\0wrap_up_until, by the end of its wrap-up", "fired"),
     Key(
+        "fired",
+        "fired",
+        "hash",
+        "claim -> the events a tick fired under it (as tick returns them), kept until the instance "
+        "that fired them has recorded them in storage, for another to take up should it die first",
+        "when recorded (routing/lua/commands/recorded.lua)",
+    ),
+    Key(
+        "fired_at", "fired_at", "zset", "the claims in fired, by when made or last taken up", "with its claim in fired"
+    ),
+    Key(
         "config",
         "config:{config_id}",
         "hash",

@@ -63,6 +63,12 @@ DISCONNECTED = "disconnected"
 # and how many to mend at a time.
 STALE_OFFER_SECONDS = 5.0
 STALE_OFFER_BATCH = 100
+# Events another instance's tick fired and has kept unrecorded this long: it died before
+# recording them (a live one records them within milliseconds, or keeps trying while
+# storage is away; then both record them, and each record is made once). How many claims
+# (one per tick) to take up at a time.
+UNRECORDED_SECONDS = 10.0
+UNRECORDED_BATCH = 20
 
 
 def queued_values(entry: QueueEntry, note: str | None) -> dict[str, Any]:
@@ -105,7 +111,9 @@ class Dispatcher:
         self._pushes = pushes
         self._settings = settings
         self._lock = asyncio.Lock()
-        self._unrecorded: deque[RoutingEvent] = deque()
+        # Fired events not yet recorded, in order, each with the claim they were kept
+        # under if it is the claim's last (then recorded, as a whole, with it).
+        self._unrecorded: deque[tuple[RoutingEvent, str | None]] = deque()
 
     @contextlib.asynccontextmanager
     async def _deciding(self) -> AsyncIterator[None]:
@@ -476,18 +484,45 @@ class Dispatcher:
         """Fire the engine's timers and record what they did. The engine has already
         moved on when it reports an event, so one that cannot be recorded now (storage
         away) is kept and recorded, in order, before anything newer at the next tick:
-        none is lost while the process lives, and after a restart the stored state is
-        the one routing is rebuilt from."""
+        none is lost while the process lives. A shared state keeps them too, under the
+        tick's claim, until recorded: should this process die first, another instance
+        takes them up (``take_up_unrecorded``). With one process, after a restart the
+        stored state is the one routing is rebuilt from."""
         async with self._deciding():
-            self._unrecorded.extend(await self._routing.tick(time.time()))
-            recorded = False
-            while self._unrecorded:
-                await self._record(self._unrecorded[0])
-                self._unrecorded.popleft()
-                recorded = True
-            if recorded:
-                await self._dispatch()
+            claim = uuid.uuid4().hex
+            self._keep(claim, await self._routing.tick(time.time(), claim))
+            await self._record_unrecorded()
         await self._check_first_responses()
+
+    async def take_up_unrecorded(self) -> int:
+        """Record the events another instance's tick fired and kept that it has not
+        recorded for ``UNRECORDED_SECONDS`` (it died first). Returns how many."""
+        now = time.time()
+        taken = 0
+        async with self._deciding():
+            held = {claim for _, claim in self._unrecorded}
+            for claim, fired in await self._routing.unrecorded(now, now - UNRECORDED_SECONDS, UNRECORDED_BATCH):
+                if claim not in held:
+                    log.warning("%d routing events fired elsewhere were never recorded: recording them", len(fired))
+                    self._keep(claim, fired)
+                    taken += len(fired)
+            await self._record_unrecorded()
+        return taken
+
+    def _keep(self, claim: str, fired: Sequence[RoutingEvent]) -> None:
+        self._unrecorded.extend((event, claim if n == len(fired) - 1 else None) for n, event in enumerate(fired))
+
+    async def _record_unrecorded(self) -> None:
+        recorded = False
+        while self._unrecorded:
+            event, claim = self._unrecorded[0]
+            await self._record(event)
+            self._unrecorded.popleft()
+            recorded = True
+            if claim is not None:
+                await self._routing.recorded(claim)
+        if recorded:
+            await self._dispatch()
 
     async def mend_stale_offers(self) -> int:
         """Offers storage holds well past their expiry that routing no longer has: routing
@@ -527,29 +562,39 @@ class Dispatcher:
                 if time.monotonic() - last_mended >= STALE_OFFER_SECONDS:
                     last_mended = time.monotonic()
                     await self.mend_stale_offers()
+                    await self.take_up_unrecorded()
             except Exception:
                 # A storage hiccup must not stop offers from ever lapsing again.
                 log.exception("routing tick failed")
 
     async def _record(self, event: RoutingEvent) -> None:
-        """Store one routing event."""
+        """Store one routing event, once: one taken up from another instance (or kept
+        here while storage was away) may have been recorded already, and is then not
+        recorded again."""
         if isinstance(event, OfferLapsed):
             self._metrics.decisions.labels("lapsed").inc()
             offer = event.offer
             log.info("interaction %s: offer to agent %s timed out", offer.interaction_id, offer.agent_id)
             await self._requeue(offer, "offer_timed_out", SYSTEM)
             if event.agent_set_away:
-                await self._record_status(offer.agent_id, AgentState.AWAY, "missed", SYSTEM)
+                await self._record_status(offer.agent_id, AgentState.AWAY, "missed", SYSTEM, AgentState.AVAILABLE)
             return
         if isinstance(event, OfferRevoked):
             await self._requeue(event.offer, "offer_revoked", SYSTEM)
             return
         if isinstance(event, WrapUpEnded):
-            await self._record_status(event.agent_id, AgentState.AVAILABLE, None, SYSTEM)
+            await self._record_status(event.agent_id, AgentState.AVAILABLE, None, SYSTEM, AgentState.WRAP_UP)
             return
         async with self._sessions.begin() as session:
             if isinstance(event, SlaBreached):
                 interaction = await store.get(session, event.entry.interaction_id)
+                at = interaction.sla_breached_at
+                # Breached at or after this deadline: this breach (a transfer's new deadline
+                # is later, and clears the breach).
+                if at is not None and (
+                    event.entry.answer_deadline is None or at >= to_datetime(event.entry.answer_deadline)
+                ):
+                    return
                 interaction.sla_breached_at = to_datetime(time.time())
                 deadline = to_datetime(event.entry.answer_deadline or time.time()).isoformat()
                 breach = {"answer_deadline": deadline, "queue": event.entry.queue, "channel": event.entry.channel}
@@ -558,6 +603,9 @@ class Dispatcher:
             elif isinstance(event, Escalated):
                 interaction = await store.get(session, event.after.interaction_id)
                 before, after = event.before, event.after
+                stored = (interaction.queue, interaction.priority, interaction.escalation_level)
+                if stored == (after.queue, after.priority, after.escalations_done):
+                    return  # this step is recorded
                 interaction.priority, interaction.queue = after.priority, after.queue
                 interaction.required_skills = dict(after.skills)
                 interaction.escalation_level = after.escalations_done
@@ -569,6 +617,8 @@ class Dispatcher:
                 store.record_event(session, interaction.id, "escalated", SYSTEM, data)
             elif isinstance(event, PreferenceExpired):
                 interaction = await store.get(session, event.entry.interaction_id)
+                if interaction.preferred_agent_id is None:
+                    return  # released already
                 data = {"agent_id": interaction.preferred_agent_id}
                 interaction.preferred_agent_id = interaction.preferred_until = None
                 store.record_event(session, interaction.id, "preferred_agent_released", SYSTEM, data)
@@ -637,12 +687,18 @@ class Dispatcher:
             return False
         return True
 
-    async def _record_status(self, agent_id: str, status: AgentState, reason: str | None, actor: Actor) -> Agent:
-        """The agent's new state on condition of the version read, with its event."""
+    async def _record_status(
+        self, agent_id: str, status: AgentState, reason: str | None, actor: Actor, expect: AgentState | None = None
+    ) -> Agent:
+        """The agent's new state on condition of the version read, with its event; when
+        ``expect`` is given, only from that state (a timer's change, which another change
+        or its own earlier record may have overtaken)."""
         async with self._sessions.begin() as session:
             agent = await agent_store.get(session, agent_id)
             if agent is None:
                 raise NotFound(f"no agent {agent_id}", code="agent.not_found")
+            if expect is not None and agent.status != expect:
+                return agent
             if not agent.active and status is not AgentState.OFFLINE:
                 # A closed account takes nothing: only its session's end is recorded.
                 raise Conflict(f"agent {agent_id} is deactivated", code="agent.deactivated")

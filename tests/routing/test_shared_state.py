@@ -1,6 +1,7 @@
 """What a routing state shared by several service instances offers them: a mark that the
-state was rebuilt from storage (so a later instance keeps it rather than rebuild it), and
-a lock under which one instance at a time decides and records. The mark on both backends;
+state was rebuilt from storage (so a later instance keeps it rather than rebuild it), a
+lock under which one instance at a time decides and records, and fired timers' events
+kept until recorded, for another instance to take up if the one that fired them dies. The mark on both backends;
 the sharing on Redis, where two backends on one prefix are two instances."""
 
 from __future__ import annotations
@@ -8,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 from redis.asyncio.lock import Lock
 
-from routing import AgentState, EngineConfig
+from routing import AgentState, EngineConfig, SlaBreached
 from routing import redis as redis_module
 from routing.redis import RedisRoutingBackend
 from tests.routing.conftest import BackendFactory
@@ -126,3 +128,32 @@ async def test_a_caller_cancelled_as_it_leaves_the_decisions_is_cancelled_and_le
         await asyncio.wait_for(task, 2)
     async with asyncio.timeout(2), other.decisions():
         pass
+
+
+async def test_a_ticks_events_are_kept_under_its_claim_until_recorded_and_taken_up_once(
+    instances: tuple[RedisRoutingBackend, RedisRoutingBackend],
+) -> None:
+    dying, other = instances
+    late = entry("i1", deadline=T0 + 20)
+    await dying.enqueue(late, T0)
+    # The deadline passes: the breach fires once, kept under the dying instance's claim.
+    fired = await dying.tick(T0 + 21, "claim-1")
+    assert fired == [SlaBreached(replace(late, breached=True))]
+    assert await other.tick(T0 + 22, "claim-2") == []
+    # Not taken up while young; then taken up once, its events as they fired.
+    assert await other.unrecorded(T0 + 25, T0 + 21, 10) == []
+    assert await other.unrecorded(T0 + 40, T0 + 30, 10) == [("claim-1", fired)]
+    assert await dying.unrecorded(T0 + 41, T0 + 30, 10) == []
+    # Kept again, as made when taken up, until recorded.
+    assert await dying.unrecorded(T0 + 60, T0 + 50, 10) == [("claim-1", fired)]
+    await other.recorded("claim-1")
+    assert await dying.unrecorded(T0 + 90, T0 + 80, 10) == []
+
+
+async def test_a_tick_without_a_claim_keeps_nothing(
+    instances: tuple[RedisRoutingBackend, RedisRoutingBackend],
+) -> None:
+    backend, other = instances
+    await backend.enqueue(entry("i1", deadline=T0 + 20), T0)
+    assert len(await backend.tick(T0 + 21)) == 1
+    assert await other.unrecorded(T0 + 60, T0 + 50, 10) == []

@@ -1,7 +1,8 @@
 """The service on the Redis routing backend (``redis.url``): routing state that outlives
 the process and is shared with other instances, rebuilt from storage only when Redis holds
 none, and a readiness that fails while Redis is down. Each test has a Redis of its own, to
-stop or empty. And what mends a decision whose record was lost, on either backend."""
+stop or empty. And what mends a decision whose record was lost, on either backend, and
+timers' events an instance fired and died before recording, which another records once."""
 
 from __future__ import annotations
 
@@ -11,13 +12,17 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy import select
 
 from interaction_center.dispatch import consumer as consumer_module
 from interaction_center.dispatch import dispatcher as dispatcher_module
 from interaction_center.dispatch.feed import Waiting
 from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
+from routing import SlaBreached
 from storage import intake_rows as rows
+from storage.models import Interaction, InteractionEvent
 from tests.services import start_redis, unavailable
 from tests.support import (
     AppFactory,
@@ -201,3 +206,50 @@ async def test_logging_out_on_one_instance_closes_the_desk_on_another(
     assert response.status in (200, 204), await response.text()
     async with asyncio.timeout(10):
         assert await closed_with(socket) == (4001, "logged out")
+
+
+async def test_a_breach_fired_by_an_instance_that_died_before_recording_it_is_recorded_once_by_another(
+    own_redis: tuple[str, Callable[[], None]],
+    app_factory: AppFactory,
+    settings_factory: Callable[..., Settings],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url, _ = own_redis
+    # Tickers an hour apart: the test fires the timers, as each instance's ticker would.
+    settings = settings_factory(redis=f'url = "{url}"', tick=3600, answer_seconds=1)
+    first, second = await app_factory(settings), await app_factory(settings)
+    dying, other = first.app[SERVICES], second.app[SERVICES]
+    await post_sms(first, sms_form(body="Anyone there?"))
+    await routed(first)
+    [waiting] = await dying.routing.waiting("support")
+    assert waiting.answer_deadline is not None
+    await asyncio.sleep(max(0.0, waiting.answer_deadline - time.time()) + 0.05)
+    # The first instance fires the breach, and dies before recording it.
+    fired = await dying.routing.tick(time.time(), "a-dead-instance's-tick")
+    assert [type(event) for event in fired] == [SlaBreached]
+    # Young, it is still the firing instance's to record.
+    assert await other.dispatcher.take_up_unrecorded() == 0
+
+    async def breaches() -> tuple[int, object]:
+        """How many breaches the interaction's log holds, and when it was last breached."""
+        async with other.sessions() as session:
+            kinds = select(InteractionEvent.type).where(InteractionEvent.interaction_id == waiting.interaction_id)
+            breached_at = select(Interaction.sla_breached_at).where(Interaction.id == waiting.interaction_id)
+            return list(await session.scalars(kinds)).count("sla_breached"), await session.scalar(breached_at)
+
+    monkeypatch.setattr(dispatcher_module, "UNRECORDED_SECONDS", 0.0)
+    # Older: the first instance, restarted, takes it up and records it, then dies again
+    # before its claim ends...
+
+    async def lost(claim: str) -> None:
+        raise RedisConnectionError("gone")
+
+    monkeypatch.setattr(dying.routing, "recorded", lost)
+    with pytest.raises(RedisConnectionError):
+        await dying.dispatcher.take_up_unrecorded()
+    count, breached_at = await breaches()
+    assert count == 1 and breached_at is not None
+    # ...so the second takes it up too, and finds it recorded: one breach, once.
+    assert await other.dispatcher.take_up_unrecorded() == 1
+    assert await breaches() == (1, breached_at)
+    assert await other.dispatcher.take_up_unrecorded() == 0

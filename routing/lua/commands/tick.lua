@@ -1,4 +1,6 @@
--- tick(now) -> the events of the timers due by now, kind first in each
+-- tick(now[, claim]) -> the events of the timers due by now, kind first in each; with a
+-- claim, kept under it until recorded (recorded.lua), for another instance to take up
+-- should this one die first (unrecorded.lua)
 local now = tonumber(ARGV[3])
 local events = {}
 
@@ -103,4 +105,9 @@ for _, id in ipairs(redis.call('ZRANGE', k_delayed(), 0, -1)) do
   if get_agent(id).state == 'available' then redis.call('RPUSH', k_pending_agents(), id) end
 end
 flush()
-return records(events)
+local out = records(events)
+if ARGV[4] and #events > 0 then
+  redis.call('HSET', k_fired(), ARGV[4], out)
+  redis.call('ZADD', k_fired_at(), now, ARGV[4])
+end
+return out
