@@ -11,7 +11,17 @@ from __future__ import annotations
 import contextlib
 from abc import ABC, abstractmethod
 
-from routing.types import AgentProfile, AgentSnapshot, AgentState, Enqueued, Offer, QueueEntry, QueueStats, RoutingEvent
+from routing.types import (
+    AgentProfile,
+    AgentSnapshot,
+    AgentState,
+    Enqueued,
+    FiredClaim,
+    Offer,
+    QueueEntry,
+    QueueStats,
+    RoutingEvent,
+)
 
 
 class RoutingBackend(ABC):
@@ -75,10 +85,11 @@ class RoutingBackend(ABC):
         """The events kept under ``claim`` are recorded: no longer kept."""
 
     @abstractmethod
-    async def unrecorded(self, now: float, before: float, limit: int) -> list[tuple[str, list[RoutingEvent]]]:
+    async def unrecorded(self, now: float, before: float, limit: int) -> list[FiredClaim]:
         """Up to ``limit`` claims kept since before ``before`` (their caller died, or has
-        been failing to record them that long), each with its events, taken over: kept
-        as made ``now``, so no other caller takes them up meanwhile."""
+        been failing to record them that long), each with its events and the time they
+        fired, taken over: kept as made ``now``, so no other caller takes them up
+        meanwhile."""
 
     @abstractmethod
     async def restore_assigned(self, entry: QueueEntry, agent_id: str) -> None:

@@ -28,6 +28,7 @@ from routing.types import (
     EngineConfig,
     Enqueued,
     Escalated,
+    FiredClaim,
     Offer,
     OfferLapsed,
     OfferRevoked,
@@ -264,7 +265,7 @@ class MemoryRoutingBackend(RoutingBackend):
         """Nothing kept: a tick's events die with the process, as the state they changed
         does (a restart rebuilds it from storage)."""
 
-    async def unrecorded(self, now: float, before: float, limit: int) -> list[tuple[str, list[RoutingEvent]]]:
+    async def unrecorded(self, now: float, before: float, limit: int) -> list[FiredClaim]:
         return []
 
     async def close(self) -> None:

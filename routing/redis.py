@@ -25,6 +25,7 @@ from routing.backend import RoutingBackend
 from routing.redis_keys import named
 from routing.redis_scripts import script
 from routing.redis_wire import (
+    claim_of,
     config_id,
     each,
     entry_record,
@@ -44,6 +45,7 @@ from routing.types import (
     AgentState,
     EngineConfig,
     Enqueued,
+    FiredClaim,
     Offer,
     QueueEntry,
     QueueStats,
@@ -163,9 +165,9 @@ class RedisRoutingBackend(RoutingBackend):
     async def recorded(self, claim: str) -> None:
         await self._run("recorded", claim)
 
-    async def unrecorded(self, now: float, before: float, limit: int) -> list[tuple[str, list[RoutingEvent]]]:
+    async def unrecorded(self, now: float, before: float, limit: int) -> list[FiredClaim]:
         flat = await self._run("unrecorded", repr(now), repr(before), str(limit))
-        return [(flat[i], [event_of(w) for w in records(flat[i + 1])]) for i in range(0, len(flat), 2)]
+        return [claim_of(flat[i], flat[i + 1] or "") for i in range(0, len(flat), 2)]
 
     async def restore_assigned(self, entry: QueueEntry, agent_id: str) -> None:
         await self._run("restore_assigned", agent_id, pack_entry(entry))

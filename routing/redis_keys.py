@@ -153,8 +153,9 @@ KEYS = (
         "fired",
         "fired",
         "hash",
-        "claim -> the events a tick fired under it (as tick returns them), kept until the instance "
-        "that fired them has recorded them in storage, for another to take up should it die first",
+        "claim -> the time a tick fired, then the events it fired under it (as tick returns them), kept "
+        "until the instance that fired them has recorded them in storage, for another to take up should "
+        "it die first",
         "when recorded (routing/lua/commands/recorded.lua)",
     ),
     Key(

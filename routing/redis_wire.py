@@ -22,6 +22,7 @@ from routing.types import (
     AgentState,
     EngineConfig,
     Escalated,
+    FiredClaim,
     Offer,
     OfferLapsed,
     OfferRevoked,
@@ -194,6 +195,13 @@ def event_of(w: Sequence[str]) -> RoutingEvent:
     if kind == "preference":
         return PreferenceExpired(entry_of(rest))
     return WrapUpEnded(rest[0])
+
+
+def claim_of(claim: str, kept: str) -> FiredClaim:
+    """A claim as tick.lua keeps it: the time it fired, then its events, as records (nothing
+    at all should the key have lost it)."""
+    fired_at, _, events = kept.partition(RECORD)
+    return FiredClaim(claim, float(fired_at or 0), [event_of(w) for w in records(events)])
 
 
 def stats_of(w: Sequence[str]) -> QueueStats:

@@ -184,6 +184,15 @@ RoutingEvent = OfferLapsed | OfferRevoked | SlaBreached | Escalated | Preference
 
 
 @dataclass(frozen=True, slots=True)
+class FiredClaim:
+    """A tick's events kept under its claim on a shared state, taken up by another caller."""
+
+    claim: str
+    fired_at: float  # the tick's now
+    events: list[RoutingEvent]
+
+
+@dataclass(frozen=True, slots=True)
 class AgentSnapshot:
     agent_id: str
     state: AgentState

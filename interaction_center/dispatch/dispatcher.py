@@ -35,6 +35,7 @@ from routing import (
     AgentState,
     Enqueued,
     Escalated,
+    FiredClaim,
     Offer,
     OfferLapsed,
     OfferRevoked,
@@ -65,10 +66,18 @@ STALE_OFFER_SECONDS = 5.0
 STALE_OFFER_BATCH = 100
 # Events another instance's tick fired and has kept unrecorded this long: it died before
 # recording them (a live one records them within milliseconds, or keeps trying while
-# storage is away; then both record them, and each record is made once). How many claims
-# (one per tick) to take up at a time.
+# storage is away; then both may record them, and a record the other made is passed over).
+# How many claims (one per tick) to take up at a time.
 UNRECORDED_SECONDS = 10.0
 UNRECORDED_BATCH = 20
+
+
+def _same_time(stored: datetime | None, seconds: float | None) -> bool:
+    """Whether a stored time is the engine's, in epoch seconds (a millisecond apart at most:
+    the two went through a float and a database's timestamp)."""
+    if stored is None or seconds is None:
+        return stored is None and seconds is None
+    return abs(stored.timestamp() - seconds) < 0.001
 
 
 def queued_values(entry: QueueEntry, note: str | None) -> dict[str, Any]:
@@ -111,9 +120,9 @@ class Dispatcher:
         self._pushes = pushes
         self._settings = settings
         self._lock = asyncio.Lock()
-        # Fired events not yet recorded, in order, each with the claim they were kept
-        # under if it is the claim's last (then recorded, as a whole, with it).
-        self._unrecorded: deque[tuple[RoutingEvent, str | None]] = deque()
+        # Fired events not yet recorded, in order, each with when it fired and the claim
+        # it was kept under if it is the claim's last (then recorded, as a whole, with it).
+        self._unrecorded: deque[tuple[RoutingEvent, float, str | None]] = deque()
 
     @contextlib.asynccontextmanager
     async def _deciding(self) -> AsyncIterator[None]:
@@ -489,8 +498,8 @@ class Dispatcher:
         takes them up (``take_up_unrecorded``). With one process, after a restart the
         stored state is the one routing is rebuilt from."""
         async with self._deciding():
-            claim = uuid.uuid4().hex
-            self._keep(claim, await self._routing.tick(time.time(), claim))
+            now, claim = time.time(), uuid.uuid4().hex
+            self._keep(FiredClaim(claim, now, await self._routing.tick(now, claim)))
             await self._record_unrecorded()
         await self._check_first_responses()
 
@@ -500,23 +509,30 @@ class Dispatcher:
         now = time.time()
         taken = 0
         async with self._deciding():
-            held = {claim for _, claim in self._unrecorded}
-            for claim, fired in await self._routing.unrecorded(now, now - UNRECORDED_SECONDS, UNRECORDED_BATCH):
-                if claim not in held:
-                    log.warning("%d routing events fired elsewhere were never recorded: recording them", len(fired))
-                    self._keep(claim, fired)
-                    taken += len(fired)
+            held = {claim for _, _, claim in self._unrecorded}
+            for fired in await self._routing.unrecorded(now, now - UNRECORDED_SECONDS, UNRECORDED_BATCH):
+                if fired.claim in held:
+                    continue
+                if not fired.events:
+                    await self._routing.recorded(fired.claim)  # nothing left of it to record
+                    continue
+                log.warning("%d routing events fired elsewhere were never recorded: recording them", len(fired.events))
+                self._keep(fired)
+                taken += len(fired.events)
             await self._record_unrecorded()
         return taken
 
-    def _keep(self, claim: str, fired: Sequence[RoutingEvent]) -> None:
-        self._unrecorded.extend((event, claim if n == len(fired) - 1 else None) for n, event in enumerate(fired))
+    def _keep(self, fired: FiredClaim) -> None:
+        last = len(fired.events) - 1
+        self._unrecorded.extend(
+            (event, fired.fired_at, fired.claim if n == last else None) for n, event in enumerate(fired.events)
+        )
 
     async def _record_unrecorded(self) -> None:
         recorded = False
         while self._unrecorded:
-            event, claim = self._unrecorded[0]
-            await self._record(event)
+            event, fired_at, claim = self._unrecorded[0]
+            await self._record(event, to_datetime(fired_at))
             self._unrecorded.popleft()
             recorded = True
             if claim is not None:
@@ -567,34 +583,37 @@ class Dispatcher:
                 # A storage hiccup must not stop offers from ever lapsing again.
                 log.exception("routing tick failed")
 
-    async def _record(self, event: RoutingEvent) -> None:
-        """Store one routing event, once: one taken up from another instance (or kept
-        here while storage was away) may have been recorded already, and is then not
-        recorded again."""
+    async def _record(self, event: RoutingEvent, fired_at: datetime) -> None:
+        """Store one routing event, fired at ``fired_at``. One taken up from another
+        instance (or kept here while storage was away) may have been recorded already,
+        or overtaken by a later change: each kind then records nothing (its offer is no
+        longer the stored one; the agent's state, the interaction's wait, its escalation
+        step or its preference is not the one the timer fired on)."""
         if isinstance(event, OfferLapsed):
             self._metrics.decisions.labels("lapsed").inc()
             offer = event.offer
             log.info("interaction %s: offer to agent %s timed out", offer.interaction_id, offer.agent_id)
             await self._requeue(offer, "offer_timed_out", SYSTEM)
             if event.agent_set_away:
-                await self._record_status(offer.agent_id, AgentState.AWAY, "missed", SYSTEM, AgentState.AVAILABLE)
+                await self._record_status(
+                    offer.agent_id, AgentState.AWAY, "missed", SYSTEM, (AgentState.AVAILABLE, fired_at)
+                )
             return
         if isinstance(event, OfferRevoked):
             await self._requeue(event.offer, "offer_revoked", SYSTEM)
             return
         if isinstance(event, WrapUpEnded):
-            await self._record_status(event.agent_id, AgentState.AVAILABLE, None, SYSTEM, AgentState.WRAP_UP)
+            await self._record_status(
+                event.agent_id, AgentState.AVAILABLE, None, SYSTEM, (AgentState.WRAP_UP, fired_at)
+            )
             return
         async with self._sessions.begin() as session:
             if isinstance(event, SlaBreached):
                 interaction = await store.get(session, event.entry.interaction_id)
-                at = interaction.sla_breached_at
-                # Breached at or after this deadline: this breach (a transfer's new deadline
-                # is later, and clears the breach).
-                if at is not None and (
-                    event.entry.answer_deadline is None or at >= to_datetime(event.entry.answer_deadline)
+                if interaction.sla_breached_at is not None or not _same_time(
+                    interaction.answer_deadline, event.entry.answer_deadline
                 ):
-                    return
+                    return  # recorded, or a deadline of an earlier wait (a transfer or move set another)
                 interaction.sla_breached_at = to_datetime(time.time())
                 deadline = to_datetime(event.entry.answer_deadline or time.time()).isoformat()
                 breach = {"answer_deadline": deadline, "queue": event.entry.queue, "channel": event.entry.channel}
@@ -604,8 +623,8 @@ class Dispatcher:
                 interaction = await store.get(session, event.after.interaction_id)
                 before, after = event.before, event.after
                 stored = (interaction.queue, interaction.priority, interaction.escalation_level)
-                if stored == (after.queue, after.priority, after.escalations_done):
-                    return  # this step is recorded
+                if stored != (before.queue, before.priority, before.escalations_done):
+                    return  # recorded, or the wait it applied to changed since (a later step, a move)
                 interaction.priority, interaction.queue = after.priority, after.queue
                 interaction.required_skills = dict(after.skills)
                 interaction.escalation_level = after.escalations_done
@@ -617,8 +636,9 @@ class Dispatcher:
                 store.record_event(session, interaction.id, "escalated", SYSTEM, data)
             elif isinstance(event, PreferenceExpired):
                 interaction = await store.get(session, event.entry.interaction_id)
-                if interaction.preferred_agent_id is None:
-                    return  # released already
+                until = interaction.preferred_until
+                if interaction.preferred_agent_id is None or (until is not None and until > fired_at):
+                    return  # released already, or a later preference
                 data = {"agent_id": interaction.preferred_agent_id}
                 interaction.preferred_agent_id = interaction.preferred_until = None
                 store.record_event(session, interaction.id, "preferred_agent_released", SYSTEM, data)
@@ -688,16 +708,21 @@ class Dispatcher:
         return True
 
     async def _record_status(
-        self, agent_id: str, status: AgentState, reason: str | None, actor: Actor, expect: AgentState | None = None
+        self,
+        agent_id: str,
+        status: AgentState,
+        reason: str | None,
+        actor: Actor,
+        expect: tuple[AgentState, datetime] | None = None,
     ) -> Agent:
-        """The agent's new state on condition of the version read, with its event; when
-        ``expect`` is given, only from that state (a timer's change, which another change
-        or its own earlier record may have overtaken)."""
+        """The agent's new state on condition of the version read, with its event. A
+        timer's change (``expect``: the state it ends, and when it fired) only from that
+        state, unchanged since: a later change, or this one recorded already, overtook it."""
         async with self._sessions.begin() as session:
             agent = await agent_store.get(session, agent_id)
             if agent is None:
                 raise NotFound(f"no agent {agent_id}", code="agent.not_found")
-            if expect is not None and agent.status != expect:
+            if expect is not None and (agent.status != expect[0] or agent.status_changed_at > expect[1]):
                 return agent
             if not agent.active and status is not AgentState.OFFLINE:
                 # A closed account takes nothing: only its session's end is recorded.

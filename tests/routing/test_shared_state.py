@@ -14,7 +14,7 @@ from dataclasses import replace
 import pytest
 from redis.asyncio.lock import Lock
 
-from routing import AgentState, EngineConfig, SlaBreached
+from routing import AgentState, EngineConfig, FiredClaim, SlaBreached
 from routing import redis as redis_module
 from routing.redis import RedisRoutingBackend
 from tests.routing.conftest import BackendFactory
@@ -142,10 +142,10 @@ async def test_a_ticks_events_are_kept_under_its_claim_until_recorded_and_taken_
     assert await other.tick(T0 + 22, "claim-2") == []
     # Not taken up while young; then taken up once, its events as they fired.
     assert await other.unrecorded(T0 + 25, T0 + 21, 10) == []
-    assert await other.unrecorded(T0 + 40, T0 + 30, 10) == [("claim-1", fired)]
+    assert await other.unrecorded(T0 + 40, T0 + 30, 10) == [FiredClaim("claim-1", T0 + 21, fired)]
     assert await dying.unrecorded(T0 + 41, T0 + 30, 10) == []
     # Kept again, as made when taken up, until recorded.
-    assert await dying.unrecorded(T0 + 60, T0 + 50, 10) == [("claim-1", fired)]
+    assert await dying.unrecorded(T0 + 60, T0 + 50, 10) == [FiredClaim("claim-1", T0 + 21, fired)]
     await other.recorded("claim-1")
     assert await dying.unrecorded(T0 + 90, T0 + 80, 10) == []
 

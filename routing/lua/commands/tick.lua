@@ -107,7 +107,7 @@ end
 flush()
 local out = records(events)
 if ARGV[4] and #events > 0 then
-  redis.call('HSET', k_fired(), ARGV[4], out)
+  redis.call('HSET', k_fired(), ARGV[4], ARGV[3] .. '\1' .. out)
   redis.call('ZADD', k_fired_at(), now, ARGV[4])
 end
 return out
