@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from interaction_center.desk.accounts import Accounts
 from interaction_center.desk.admin import AgentAdmin
 from interaction_center.desk.audit import AuditLog, AuditRecord
+from interaction_center.desk.throttle import LoginThrottle
 from interaction_center.domain.errors import InteractionCenterError
 from interaction_center.domain.model import Actor, ActorKind, Role
 from interaction_center.settings.model import AgentSeed, Settings
@@ -85,7 +86,9 @@ def _run(settings: Settings, action: str | None, target: dict[str, str], work: W
         try:
             await check_current(engine)
             sessions = session_factory(engine)
-            admin = AgentAdmin(sessions, Accounts(sessions, reader, settings.auth.token_ttl_seconds), settings)
+            # Nobody logs in here: the throttle is never asked.
+            accounts = Accounts(sessions, reader, settings.auth.token_ttl_seconds, LoginThrottle())
+            admin = AgentAdmin(sessions, accounts, settings)
             status = 200
             try:
                 return await work(admin)

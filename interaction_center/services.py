@@ -31,7 +31,9 @@ from interaction_center.desk.floor import FloorFeed
 from interaction_center.desk.outbound import Conversations
 from interaction_center.desk.parking import Parking
 from interaction_center.desk.presence import Presence
+from interaction_center.desk.shared_throttle import SharedLoginThrottle
 from interaction_center.desk.supervise import Supervision
+from interaction_center.desk.throttle import LoginThrottle, Throttle
 from interaction_center.desk.voice import CallDirectory, VoiceDesk
 from interaction_center.desk.voice_bridge import VoiceBridge
 from interaction_center.desk.voice_control import CallControl
@@ -260,6 +262,7 @@ class Services:
             await self.presence.close()
             await self.membership.close()
             await self.fanout.close()
+            await self.accounts.throttle.close()
             await self.routing.close()
             await self.writer.close()
             await self.reader.close()
@@ -293,6 +296,13 @@ def _sharing(settings: Settings) -> tuple[Membership, Fanout]:
     return RedisMembership(redis.url, redis.prefix, redis.lease_seconds, instance), RedisFanout(
         redis.url, redis.prefix, instance
     )
+
+
+def _throttle(settings: Settings) -> Throttle:
+    """Failed logins counted in this process alone, or in Redis for every instance on it."""
+    if settings.redis.url:
+        return SharedLoginThrottle(settings.redis.url, settings.redis.prefix)
+    return LoginThrottle()
 
 
 def build_services(settings: Settings) -> Services:
@@ -336,7 +346,7 @@ def build_services(settings: Settings) -> Services:
     ]
     capacities.update({adapter.channel: adapter.capacity for adapter in adapters})
     senders = {adapter.channel: adapter.sender for adapter in adapters if adapter.sender is not None}
-    accounts = Accounts(sessions, reader, settings.auth.token_ttl_seconds)
+    accounts = Accounts(sessions, reader, settings.auth.token_ttl_seconds, _throttle(settings))
     work = AgentWork(
         sessions,
         reader,

@@ -214,6 +214,15 @@ KEYS = (
         "a field as the agent's last socket there closes; the key with its instance",
     ),
     Key(
+        "login_failures",
+        "login_failures:{kind}:{who}",
+        "hash",
+        "failed logins (count, last: epoch seconds) of a username (kind user, case-folded) or from an "
+        "address (kind address), shared by the instances' login throttle "
+        "(interaction_center/desk/shared_throttle.py)",
+        "an hour after its last failure (its time to live), or a username's at its next success",
+    ),
+    Key(
         "fanout",
         "fanout",
         "stream",

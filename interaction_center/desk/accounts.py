@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from interaction_center.desk.passwords import weakness
-from interaction_center.desk.throttle import LoginThrottle
+from interaction_center.desk.throttle import Throttle
 from interaction_center.domain.errors import Conflict, InvalidInput, TooManyRequests, Unauthorized
 from interaction_center.domain.model import Role
 from interaction_center.domain.stamps import utcnow
@@ -61,15 +61,17 @@ def token_digest(token: str) -> str:
 
 
 class Accounts:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], reader: Reader, token_ttl_seconds: int) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], reader: Reader, token_ttl_seconds: int, throttle: Throttle
+    ) -> None:
         self._sessions = sessions
         self._reader = reader
         self._ttl = timedelta(seconds=token_ttl_seconds)
-        self._throttle = LoginThrottle()
+        self.throttle = throttle
 
     async def login(self, username: str, password: str, address: str) -> Login:
         """``address``: where the attempt comes from, for the throttle."""
-        wait = self._throttle.attempt(username, address)
+        wait = await self.throttle.attempt(username, address)
         if wait > 0:
             log.info("login for username %r from %s throttled for %.0f s", username, address, wait)
             raise TooManyRequests(
@@ -83,7 +85,7 @@ class Accounts:
         if agent is None or not matches:
             log.info("login refused for username %r", username)
             raise Unauthorized("wrong username or password", code="auth.bad_credentials")
-        self._throttle.succeeded(username, address)
+        await self.throttle.succeeded(username, address)
         if not agent.active:
             # Said only to whoever knows the password.
             raise Unauthorized("this account is deactivated: ask an admin", code="auth.deactivated")

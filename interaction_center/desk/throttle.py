@@ -8,9 +8,10 @@ its own count back and clears the username's failures (not the address's: one go
 password must not reset an address guessing others). Unknown usernames are throttled like
 known ones, so the answer tells nothing of which exist.
 
-The counts live in this process, at most ``MOST_KEYS`` of them (the least recently used
-are dropped first): instances behind a balancer each count their own until they share a
-store (issue 16)."""
+``LoginThrottle`` keeps the counts in this process, at most ``MOST_KEYS`` of them (the
+least recently used are dropped first): one instance's. Instances behind a balancer share
+theirs in Redis (``desk/shared_throttle.py``), so that spreading guesses over them gains
+nothing."""
 
 from __future__ import annotations
 
@@ -18,12 +19,29 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 PER_USER = 5
 PER_ADDRESS = 20
 LONGEST_WAIT_SECONDS = 900.0
 FORGET_SECONDS = 3600.0
 MOST_KEYS = 100_000
+
+
+class Throttle(Protocol):
+    async def attempt(self, username: str, address: str) -> float:
+        """Seconds until this username may try again from this address; 0 when it may
+        now, and then the attempt is counted (as a failure until ``succeeded``)."""
+        ...
+
+    async def succeeded(self, username: str, address: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def pause(count: int, limit: int) -> float:
+    """How long an attempt waits after ``count`` failures, past ``limit`` of them."""
+    return min(2.0 ** (count - limit), LONGEST_WAIT_SECONDS)
 
 
 @dataclass
@@ -37,9 +55,7 @@ class LoginThrottle:
         self._clock = clock
         self._failures: OrderedDict[tuple[str, str], _Failures] = OrderedDict()
 
-    def attempt(self, username: str, address: str) -> float:
-        """Seconds until this username may try again from this address; 0 when it may
-        now, and then the attempt is counted (as a failure until ``succeeded``)."""
+    async def attempt(self, username: str, address: str) -> float:
         now = self._clock()
         keys = (("user", username.casefold()), ("address", address))
         wait = max(self._wait(key, limit, now) for key, limit in zip(keys, (PER_USER, PER_ADDRESS), strict=True))
@@ -53,13 +69,16 @@ class LoginThrottle:
             self._failures.popitem(last=False)
         return 0.0
 
-    def succeeded(self, username: str, address: str) -> None:
+    async def succeeded(self, username: str, address: str) -> None:
         self._failures.pop(("user", username.casefold()), None)
         failures = self._failures.get(("address", address))
         if failures is not None:
             failures.count -= 1
             if failures.count <= 0:
                 del self._failures[("address", address)]
+
+    async def close(self) -> None:
+        """Nothing held but memory."""
 
     def _wait(self, key: tuple[str, str], limit: int, now: float) -> float:
         failures = self._failures.get(key)
@@ -70,5 +89,4 @@ class LoginThrottle:
             return 0.0
         if failures.count < limit:
             return 0.0
-        pause = min(2.0 ** (failures.count - limit), LONGEST_WAIT_SECONDS)
-        return max(0.0, failures.last + pause - now)
+        return max(0.0, failures.last + pause(failures.count, limit) - now)
