@@ -170,10 +170,14 @@ class Services:
         metrics.sockets.labels("agent").set(self.hub.count())
         metrics.sockets.labels("chat").set(self.chat.rooms.count())
         consumers: list[LogConsumer[Any]] = [self.feed, self.counting, self.pushes.reader]
-        consumers += [webhook.consumer for webhook in self.webhooks]
+        # A receiver another instance delivers to is that instance's to report.
+        consumers += [webhook.consumer for webhook in self.webhooks if webhook.delivering]
         heads = await self.reader.run(lambda conn: {c.stream: events.head(conn, c.stream) for c in consumers})
         for consumer in consumers:
             metrics.lag.labels(consumer.name).set(max(0, heads[consumer.stream] - consumer.reached))
+        for webhook in self.webhooks:
+            if not webhook.delivering:
+                metrics.lag.remove(webhook.name)  # nothing when it was never there
         return metrics.exposition()
 
     def _holding(self) -> list[str]:
@@ -216,7 +220,10 @@ class Services:
         sweeps = asyncio.create_task(self.presence.run_sweeps(), name="presence-sweeps")
         handlers = {"agent": self.hub.relayed, "chat": self.chat.rooms.relayed, CLOSING: self.presence.closed_elsewhere}
         fanout = asyncio.create_task(self.fanout.run(handlers, self.pushes.heard), name="fanout")
-        webhooks = [asyncio.create_task(w.run(), name=f"webhook-{w.consumer.name}") for w in self.webhooks]
+        # One instance delivers each receiver's events, or it would get each once per instance.
+        webhooks = [
+            asyncio.create_task(self.membership.alone(w.name, w.run), name=f"webhook-{w.name}") for w in self.webhooks
+        ]
         try:
             if self.sandbox is not None:
                 await self.sandbox.start()

@@ -214,6 +214,14 @@ KEYS = (
         "a field as the agent's last socket there closes; the key with its instance",
     ),
     Key(
+        "alone",
+        "alone:{work}",
+        "string",
+        "the instance running work one instance of them all must do (webhook:{receiver}: delivering "
+        "that receiver's events), renewed as its lease is (interaction_center/dispatch/membership.py)",
+        "when that instance stops it, or its time to live ends unrenewed (then another takes the work)",
+    ),
+    Key(
         "login_failures",
         "login_failures:{kind}:{who}",
         "hash",

@@ -12,15 +12,22 @@ owners not connected elsewhere as gone: an agent away at once, their offers back
 queues at their places, offline after the grace period unless they reconnect; a visitor's
 waiting chat abandoned after its grace unless they resume it. Alone (no Redis), an
 instance is the only place a socket can be.
+
+Work that one instance of them all must do (delivering a webhook receiver's events, which
+would otherwise reach it once from each instance) runs under ``alone``: on the instance
+holding that work's key (``alone``), renewed as the lease is; another takes it over when
+its holder stops renewing it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from typing import Any
 
 from redis.exceptions import RedisError
 
@@ -56,6 +63,19 @@ if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 and redis.call('SET', KEYS[1],
 end
 return 0
 """
+# Keep (renew) or free a key held by this instance alone: KEYS the key; ARGV instance, ms
+# (0: free it). 1 when it was this instance's.
+_KEEP = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+if ARGV[2] == '0' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 1
+"""
 # Claim: KEYS lease, instances, sockets; ARGV instance. Its members, or nil when its lease
 # lives or another claimed it first.
 _CLAIM = """
@@ -86,6 +106,11 @@ class Membership:
         connected elsewhere); ``holding`` gives the members whose sockets are here now,
         ``rejoined`` is told of them when this instance takes its lease again after losing
         it. Nothing to keep alone."""
+
+    async def alone(self, name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run ``work`` (which runs until cancelled) while no other instance runs the work
+        of this ``name``. Alone, at once."""
+        await work()
 
     async def close(self) -> None:
         """This instance leaves, its lease and record with it."""
@@ -181,6 +206,41 @@ class RedisMembership(Membership):
             members = sorted(str(held) for held in claimed)
             log.warning("instance %s is gone (lease lapsed): %d sockets' owners were on it", other, len(members))
             await lapsed([held for held in members if not await self.elsewhere(held)])
+
+    async def alone(self, name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        key = named(self._prefix, "alone", work=name)
+        while True:
+            try:
+                taken = await self._redis.set(key, self.instance, nx=True, px=self._lease_ms)
+            except (RedisError, OSError):
+                log.exception("instance %s: could not ask for %s; asking again", self.instance, name)
+                taken = False
+            if not taken:
+                await asyncio.sleep(self._renew_seconds)
+                continue
+            log.info("instance %s: %s runs here", self.instance, name)
+            await self._while_kept(key, name, work)
+
+    async def _while_kept(self, key: str, name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """``work`` until this instance no longer holds ``key`` (or cannot tell: Redis away
+        as long as a renewal, after which another may hold it), then the key freed."""
+        running = asyncio.create_task(work(), name=name)
+        try:
+            while not (await asyncio.wait({running}, timeout=self._renew_seconds))[0]:
+                try:
+                    kept = await self._redis.eval(_KEEP, 1, key, self.instance, self._lease_ms)
+                except (RedisError, OSError):
+                    log.exception("instance %s: could not keep %s; stopping it here", self.instance, name)
+                    return
+                if not kept:
+                    log.warning("instance %s: %s was taken over elsewhere; stopping it here", self.instance, name)
+                    return
+            running.result()  # work that ended on its own: its error, if any, is the caller's
+        finally:
+            running.cancel()
+            await asyncio.wait({running})
+            with contextlib.suppress(RedisError, OSError):
+                await self._redis.eval(_KEEP, 1, key, self.instance, 0)
 
     async def close(self) -> None:
         try:

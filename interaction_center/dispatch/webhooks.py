@@ -8,7 +8,8 @@ types it names, in the log's order, as JSON posted to its URL, one at a time.
   takes; the receiver's place in the log is stored only after delivery, so a restart may
   send an event again. Its ``Idempotency-Key`` (``<stream>:<seq>``) is the same each time.
 - Each receiver is its own consumer of the log: a slow or dead one holds up no other, nor
-  anything of the service's own."""
+  anything of the service's own. With several instances one delivers to it at a time
+  (``Membership.alone``); another takes over from the stored position if it dies."""
 
 from __future__ import annotations
 
@@ -42,22 +43,36 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 class Webhook:
     def __init__(self, settings: WebhookSettings, writer: Writer) -> None:
         self._settings = settings
+        self._writer = writer
         self._session: aiohttp.ClientSession | None = None
-        self.consumer = LogConsumer(
-            f"webhook:{settings.name}",
+        self.name = f"webhook:{settings.name}"
+        self.consumer = self._consumer()
+        # Whether this instance delivers to the receiver now (several take turns).
+        self.delivering = False
+
+    def _consumer(self) -> LogConsumer[Sequence[LoggedEvent]]:
+        return LogConsumer(
+            self.name,
             events.INTERACTIONS,
-            frozenset(settings.events),
-            writer,
+            frozenset(self._settings.events),
+            self._writer,
             _loaded,
             self._deliver_all,
             from_head=True,
         )
 
     async def run(self) -> None:
+        """Deliver until cancelled. Run again (several instances take turns: one delivers at
+        a time), it starts from the position stored, where the last to deliver got to."""
+        self.consumer = self._consumer()
         timeout = aiohttp.ClientTimeout(total=self._settings.timeout_seconds)
         async with aiohttp.ClientSession(timeout=timeout) as session:
             self._session = session
-            await self.consumer.run()
+            self.delivering = True
+            try:
+                await self.consumer.run()
+            finally:
+                self.delivering = False
 
     async def _deliver_all(self, batch: Sequence[LoggedEvent]) -> None:
         for event in batch:
