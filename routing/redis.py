@@ -80,6 +80,18 @@ end
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[3])
 return 0
 """
+# Giving up a wait for the lock (KEYS: the lock, whose turn is next; ARGV: the taker's
+# token): the lock freed if it became ours meanwhile, the turn given up if it is ours, so
+# that nobody waits out a turn nobody will take.
+_GIVE_UP = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('DEL', KEYS[2])
+end
+return 1
+"""
 # How a script's error reply begins when the configuration it was named is not stored
 # (routing/lua/codec.lua).
 NO_CONFIG = "NOCONFIG"
@@ -108,6 +120,7 @@ class RedisRoutingBackend(RoutingBackend):
         self._decisions_key = named(prefix, "decisions")
         self._decisions_next = named(prefix, "decisions_next")
         self._take_in_turn = self._redis.register_script(_TAKE_IN_TURN)
+        self._give_up = self._redis.register_script(_GIVE_UP)
 
     async def _run(self, command: str, *args: str) -> Any:
         """EVALSHA of the command's script, first loading the script or storing the
@@ -220,11 +233,12 @@ class RedisRoutingBackend(RoutingBackend):
         try:
             await lock.acquire(token=token)
         except asyncio.CancelledError:
-            # Cancelled (the service stopping) with the reply on its way: the lock may be
-            # ours, unknown to redis-py; freed if so, rather than held until it lapses. A
-            # failure to free it must not replace the cancel (it lapses all the same).
+            # Cancelled (the service stopping, a caller's time out) while waiting, or with
+            # the reply on its way: the lock may be ours, unknown to redis-py, and the next
+            # turn may be ours; both given up, rather than left to lapse while the others
+            # wait. A failure to give them up must not replace the cancel (they lapse).
             with contextlib.suppress(RedisError, OSError):
-                await lock.do_release(token.encode())
+                await self._give_up(keys=[self._decisions_key, self._decisions_next], args=[token])
             raise
         kept = asyncio.create_task(_keep(lock))
         try:

@@ -190,7 +190,7 @@ KEYS = (
         "string",
         "the token of the instance whose turn at ``decisions`` is next: the first to find it held; "
         "while it waits, no other instance takes the lock",
-        "when that instance takes the lock, or 250 ms after its last try (it stopped waiting)",
+        "when that instance takes the lock or gives up waiting (cancelled), or 250 ms after its last try",
     ),
     Key(
         "instances",

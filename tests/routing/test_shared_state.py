@@ -16,7 +16,7 @@ from redis.asyncio.lock import Lock
 
 from routing import AgentState, EngineConfig, FiredClaim, SlaBreached
 from routing import redis as redis_module
-from routing.redis import RedisRoutingBackend
+from routing.redis import RedisRoutingBackend, client
 from tests.routing.conftest import BackendFactory
 from tests.routing.test_conformance import T0, drain, entry, profile
 
@@ -100,6 +100,28 @@ async def test_an_instance_waiting_for_the_decisions_has_its_turn_before_a_busy_
     await decide(busy, "busy again")
     await waited
     assert order == ["busy", "waiting", "busy again"]
+
+
+async def test_a_caller_cancelled_while_waiting_for_the_decisions_gives_up_its_turn(
+    instances: tuple[RedisRoutingBackend, RedisRoutingBackend], redis_url: str
+) -> None:
+    busy, waiting = instances
+    redis = client(redis_url)
+    turn = busy._decisions_next
+    try:
+        async with busy.decisions():
+            asking = asyncio.create_task(waiting.decisions().__aenter__())
+            for _ in range(100):
+                if await redis.exists(turn):
+                    break
+                await asyncio.sleep(0.01)
+            assert await redis.exists(turn)  # the next turn is the waiter's
+            asking.cancel()
+            await asyncio.wait({asking})
+            # Given up, rather than left for its time to live while the lock is free.
+            assert not await redis.exists(turn)
+    finally:
+        await redis.aclose()
 
 
 async def test_a_caller_cancelled_as_it_leaves_the_decisions_is_cancelled_and_lets_them_go(
