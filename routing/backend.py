@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
 
 from routing.types import (
     AgentProfile,
@@ -106,11 +105,6 @@ class RoutingBackend(ABC):
     @abstractmethod
     async def waiting(self, queue: str) -> list[QueueEntry]:
         """The queue's waiting entries, best first (supervisor views and tests)."""
-
-    @abstractmethod
-    async def routed(self, interaction_ids: Sequence[str]) -> set[str]:
-        """Those of these interactions routing holds (waiting, offered or assigned): ones
-        ``enqueue`` would find DUPLICATE."""
 
     @abstractmethod
     async def open_offers(self, agent_id: str) -> list[Offer]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import heapq
 from collections import deque
-from collections.abc import Sequence
 from itertools import count
 
 from routing.agents import EngineAgent
@@ -63,7 +62,7 @@ class MemoryRoutingBackend(RoutingBackend):
 
     async def enqueue(self, entry: QueueEntry, now: float) -> Enqueued:
         iid = entry.interaction_id
-        if self._routed(iid):
+        if iid in self._waiting or iid in self._offer_of or iid in self._assigned:
             return Enqueued.DUPLICATE
         limit = self._config.policy(entry.queue).max_size
         full = limit is not None and self._waiting.queue_size(entry.queue) >= limit
@@ -217,7 +216,7 @@ class MemoryRoutingBackend(RoutingBackend):
     async def restore_offer(self, offer: Offer) -> bool:
         iid = offer.interaction_id
         agent = self._agents.get(offer.agent_id)
-        if self._routed(iid):
+        if iid in self._waiting or iid in self._offer_of or iid in self._assigned:
             return False
         if agent is None or agent.state is not AgentState.AVAILABLE:
             return False
@@ -226,12 +225,6 @@ class MemoryRoutingBackend(RoutingBackend):
         self._timers.offer_expires(offer.expires_at, offer.offer_id)
         agent.hold(iid, offer.entry.channel)
         return True
-
-    async def routed(self, interaction_ids: Sequence[str]) -> set[str]:
-        return {iid for iid in interaction_ids if self._routed(iid)}
-
-    def _routed(self, iid: str) -> bool:
-        return iid in self._waiting or iid in self._offer_of or iid in self._assigned
 
     async def waiting(self, queue: str) -> list[QueueEntry]:
         return self._waiting.in_queue(queue)

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from itertools import chain
 from typing import Any
 
@@ -191,9 +191,6 @@ class RedisRoutingBackend(RoutingBackend):
 
     async def waiting(self, queue: str) -> list[QueueEntry]:
         return [entry_record(r) for r in each(await self._run("waiting", queue))]
-
-    async def routed(self, interaction_ids: Sequence[str]) -> set[str]:
-        return set(each(await self._run("routed", *interaction_ids))) if interaction_ids else set()
 
     async def open_offers(self, agent_id: str) -> list[Offer]:
         return [offer_record(r) for r in each(await self._run("open_offers", agent_id))]

@@ -190,15 +190,6 @@ class Dispatcher:
 
     async def enqueue(self, interactions: Sequence[Queued]) -> None:
         """Queue new interactions (committed as queued) and offer what can be offered."""
-        if self._routing.shared:
-            # Every instance's feed reads every contact, and the first to enqueue one routes
-            # it: the others would take the lock only to find it there. Passed over before
-            # the lock, read-only: one routed now is never to be queued again by us (once
-            # released, storage no longer holds it queued, which is checked under the lock).
-            routed = await self._routing.routed([interaction.id for interaction in interactions])
-            interactions = [interaction for interaction in interactions if interaction.id not in routed]
-            if not interactions:
-                return
         async with self._deciding():
             if self._routing.shared:
                 interactions = await self._still_queued(interactions)

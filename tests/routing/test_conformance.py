@@ -242,20 +242,6 @@ async def test_enqueue_of_an_already_routed_interaction_is_a_duplicate_and_chang
     assert await state() == before
 
 
-async def test_routed_names_the_interactions_waiting_offered_or_assigned(backend_factory: Make) -> None:
-    backend = backend_factory(EngineConfig())
-    assert await arrive(backend, T0, entry("x", T0 - 20), entry("y", T0 - 10), entry("z", T0 - 5)) == []
-    [held] = await available(backend, profile("a1", capacity={"chat": 1}), T0)
-    assert await backend.accept(held.offer_id, "a1", T0) == held
-    [offered] = await available(backend, profile("a2", capacity={"chat": 1}), T0)
-    assert (held.interaction_id, offered.interaction_id) == ("x", "y")
-    assert await backend.routed(["x", "y", "z", "never"]) == {"x", "y", "z"}
-    assert await backend.release("x", T0 + 1) == "a1"
-    assert await backend.cancel("z", T0 + 1)
-    assert await backend.routed(["x", "y", "z"]) == {"y"}
-    assert await backend.routed([]) == set()
-
-
 async def test_sms_arrivals_beyond_max_size_are_flagged_over_capacity_and_still_queued(backend_factory: Make) -> None:
     backend = backend_factory(policy_config(QueuePolicy("support", channels=("sms", "voice"), max_size=2)))
     results = [await backend.enqueue(entry(f"s{n}", T0 + n, channel="sms"), T0 + n) for n in range(4)]

@@ -21,7 +21,6 @@ from interaction_center.dispatch.feed import Waiting
 from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
 from routing import SlaBreached
-from routing.redis import RedisRoutingBackend
 from storage import intake_rows as rows
 from storage.models import Interaction, InteractionEvent
 from tests.services import start_redis, unavailable
@@ -173,27 +172,6 @@ async def test_a_contact_closed_on_one_instance_is_not_queued_again_by_another(
     assert taken["id"] == waiting.interaction_id
     await services.dispatcher.enqueue([Waiting(**fields) for fields in read])
     assert await services.routing.waiting("support") == []
-
-
-async def test_a_contact_routed_by_one_instance_is_passed_over_by_anothers_feed_without_waiting_its_turn(
-    on_redis: Settings, app_factory: AppFactory
-) -> None:
-    # Every instance's feed reads every contact; the first routes it. Another holding the
-    # decisions meanwhile (a long rebuild, a busy instance) does not hold up the others'
-    # feeds for contacts there is nothing more to do for.
-    first, second = await app_factory(on_redis), await app_factory(on_redis)
-    await post_sms(first, sms_form(body="Where is my parcel?"))
-    await routed(first)
-    services = second.app[SERVICES]
-    [waiting] = await services.routing.waiting("support")
-    read = await services.writer.run(lambda conn: rows.routing_fields(conn, [waiting.interaction_id]))
-    busy = RedisRoutingBackend(on_redis.redis.url, prefix=on_redis.redis.prefix)
-    try:
-        async with busy.decisions():
-            await asyncio.wait_for(services.dispatcher.enqueue([Waiting(**fields) for fields in read]), 2)
-    finally:
-        await busy.close()
-    assert await services.routing.waiting("support") == [waiting]
 
 
 async def test_an_offer_made_on_one_instance_reaches_a_desk_on_another_at_once(
