@@ -177,7 +177,9 @@ class Services:
             metrics.lag.labels(consumer.name).set(max(0, heads[consumer.stream] - consumer.reached))
         for webhook in self.webhooks:
             if not webhook.delivering:
-                metrics.lag.remove(webhook.name)  # nothing when it was never there
+                # Older prometheus-client releases raise for a label never set.
+                with contextlib.suppress(KeyError):
+                    metrics.lag.remove(webhook.name)
         return metrics.exposition()
 
     def _holding(self) -> list[str]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -111,3 +112,53 @@ async def test_an_instance_claimed_while_alive_joins_again_with_its_desks(redis_
             await until(back, "a joins again, and says so")
     finally:
         await redis.aclose()
+
+
+async def test_work_one_instance_must_do_runs_on_one_at_a_time_again_after_failing_and_moves_when_it_stops(
+    redis_url: str,
+) -> None:
+    prefix = f"test:{uuid.uuid4().hex}:"
+    a, b = RedisMembership(redis_url, prefix, LEASE, "a"), RedisMembership(redis_url, prefix, LEASE, "b")
+    running_on: list[str] = []
+    started: list[str] = []
+
+    def work(name: str) -> Callable[[], Coroutine[Any, Any, None]]:
+        async def deliver() -> None:
+            started.append(name)
+            running_on.append(name)
+            try:
+                if len(started) == 1:
+                    raise RuntimeError("the receiver's first start fails")
+                await asyncio.sleep(3600)
+            finally:
+                running_on.remove(name)
+
+        return deliver
+
+    first = asyncio.create_task(a.alone("webhook:crm", work("a")))
+    second: asyncio.Task[None] | None = None
+    try:
+
+        async def running_again() -> bool:
+            return running_on == ["a"] and started == ["a", "a"]
+
+        # Alone, its first start failed: it runs again, here.
+        await until(running_again, "the work running again after its failure")
+        second = asyncio.create_task(b.alone("webhook:crm", work("b")))
+        for _ in range(6):
+            await asyncio.sleep(LEASE / 2)
+            assert running_on == ["a"]
+        # Its instance stops: the other takes it.
+        first.cancel()
+
+        async def moved() -> bool:
+            return running_on == ["b"]
+
+        await until(moved, "the work moved to the other instance")
+    finally:
+        tasks = [task for task in (first, second) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await a.close()
+        await b.close()

@@ -215,22 +215,28 @@ class RedisMembership(Membership):
             except (RedisError, OSError):
                 log.exception("instance %s: could not ask for %s; asking again", self.instance, name)
                 taken = False
-            if not taken:
-                await asyncio.sleep(self._renew_seconds)
-                continue
-            log.info("instance %s: %s runs here", self.instance, name)
-            await self._while_kept(key, name, work)
+            if taken:
+                log.info("instance %s: %s runs here", self.instance, name)
+                try:
+                    await self._while_kept(key, name, work)
+                except Exception:
+                    # Given up here; it runs again wherever the key is taken next.
+                    log.exception("instance %s: %s failed", self.instance, name)
+            await asyncio.sleep(self._renew_seconds)
 
     async def _while_kept(self, key: str, name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        """``work`` until this instance no longer holds ``key`` (or cannot tell: Redis away
-        as long as a renewal, after which another may hold it), then the key freed."""
+        """``work`` until this instance no longer holds ``key``, or cannot tell in time,
+        then the key freed. Each renewal comes half a lease after the last and must be
+        answered within another half: past that the key may have lapsed, and another
+        instance may be doing the work."""
         running = asyncio.create_task(work(), name=name)
         try:
             while not (await asyncio.wait({running}, timeout=self._renew_seconds))[0]:
                 try:
-                    kept = await self._redis.eval(_KEEP, 1, key, self.instance, self._lease_ms)
-                except (RedisError, OSError):
-                    log.exception("instance %s: could not keep %s; stopping it here", self.instance, name)
+                    renewal = self._redis.eval(_KEEP, 1, key, self.instance, self._lease_ms)
+                    kept = await asyncio.wait_for(renewal, self._renew_seconds)
+                except (RedisError, OSError, TimeoutError):
+                    log.exception("instance %s: could not keep %s in time; stopping it here", self.instance, name)
                     return
                 if not kept:
                     log.warning("instance %s: %s was taken over elsewhere; stopping it here", self.instance, name)
