@@ -532,7 +532,12 @@ class Dispatcher:
         recorded = False
         while self._unrecorded:
             event, fired_at, claim = self._unrecorded[0]
-            await self._record(event, to_datetime(fired_at))
+            try:
+                await self._record(event, to_datetime(fired_at))
+            except (NotFound, Conflict) as exc:
+                # What it names is not there to change (an interaction erased, an agent
+                # closed): tried again, it would hold up every later event for ever.
+                log.warning("routing event %s not recorded: %s", type(event).__name__, exc)
             self._unrecorded.popleft()
             recorded = True
             if claim is not None:

@@ -4,6 +4,7 @@ escalation, preferred agents, live statistics, presence, and what a restart keep
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -292,3 +293,28 @@ async def test_a_restart_keeps_queue_order_deadlines_and_escalation(app_factory:
     assert [(e.interaction_id, e.enqueued_at, e.answer_deadline, e.priority, e.escalations_done) for e in after] == [
         (e.interaction_id, e.enqueued_at, e.answer_deadline, e.priority, e.escalations_done) for e in before
     ]
+
+
+async def test_a_timer_event_naming_what_storage_no_longer_has_holds_up_no_later_one(
+    app_factory: Start, settings_factory: Make
+) -> None:
+    # Tickers an hour apart: the test ticks.
+    client = await app_factory(settings_factory(tick=3600, answer_seconds=1))
+    services = client.app[SERVICES]
+    # A routed contact storage no longer has (erased behind routing's back), past its
+    # deadline: its breach names nothing to record.
+    now = time.time()
+    ghost = QueueEntry("ghost", "support", "sms", now - 10, answer_deadline=now - 5)
+    await services.routing.enqueue(ghost, now)
+    await post_sms(client, sms_form(body="Anyone there?"))
+    [_, waiting] = await _eventually(lambda: _waiting(services, 2))
+    assert waiting.answer_deadline is not None
+    await asyncio.sleep(max(0.0, waiting.answer_deadline - time.time()) + 0.05)
+    await services.dispatcher.tick()
+    sam = await login(client, "sam")
+    assert "sla_breached" in await _events(client, sam, waiting.interaction_id)
+
+
+async def _waiting(services: Any, count: int) -> list[QueueEntry] | None:
+    entries = sorted(await services.routing.waiting("support"), key=lambda e: e.enqueued_at)
+    return entries if len(entries) == count else None
