@@ -19,21 +19,21 @@ from routing.redis_keys import named
 # how long a count is kept after its last failure. Returns the wait ("0": counted).
 _ATTEMPT = """
 local now, longest, forget = tonumber(ARGV[1]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local wait = 0
+local wait, forgotten = 0, {}
 for i, key in ipairs(KEYS) do
   local h = redis.call('HMGET', key, 'count', 'last')
   local count, last = tonumber(h[1]), tonumber(h[2])
   local limit = tonumber(ARGV[i + 1])
-  if count and now - last < forget and count >= limit then
+  forgotten[i] = count and now - last >= forget
+  if count and not forgotten[i] and count >= limit then
     wait = math.max(wait, last + math.min(2 ^ (count - limit), longest) - now)
   end
 end
 if wait > 0 then
   return tostring(wait)
 end
-for _, key in ipairs(KEYS) do
-  local last = tonumber(redis.call('HGET', key, 'last'))
-  if last and now - last >= forget then
+for i, key in ipairs(KEYS) do
+  if forgotten[i] then
     redis.call('DEL', key)
   end
   redis.call('HINCRBY', key, 'count', 1)

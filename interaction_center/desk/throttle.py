@@ -39,11 +39,6 @@ class Throttle(Protocol):
     async def close(self) -> None: ...
 
 
-def pause(count: int, limit: int) -> float:
-    """How long an attempt waits after ``count`` failures, past ``limit`` of them."""
-    return min(2.0 ** (count - limit), LONGEST_WAIT_SECONDS)
-
-
 @dataclass
 class _Failures:
     count: int
@@ -89,4 +84,5 @@ class LoginThrottle:
             return 0.0
         if failures.count < limit:
             return 0.0
-        return max(0.0, failures.last + pause(failures.count, limit) - now)
+        pause = min(2.0 ** (failures.count - limit), LONGEST_WAIT_SECONDS)
+        return max(0.0, failures.last + pause - now)
