@@ -21,7 +21,7 @@ from sqlalchemy import Executable, Row
 
 from storage.database import create_engine
 from tests.served import serving
-from tests.services import free_port, haproxy
+from tests.services import free_ports, haproxy
 from tests.support import PASSWORDS, twilio_signature
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,17 +30,41 @@ INSTANCES = 3
 
 @asynccontextmanager
 async def balancer(ports: dict[str, int], tmp_path: Path) -> AsyncIterator[subprocess.Popen[bytes]]:
-    """HAProxy on the repository's file, its addresses from the environment."""
-    env = {**os.environ, **{name: str(port) for name, port in ports.items()}}
-    with (tmp_path / "haproxy.log").open("ab") as log:
-        process = subprocess.Popen(
-            [haproxy(), "-f", str(ROOT / "config" / "haproxy.cfg"), "-db"], env=env, stdout=log, stderr=log
-        )
+    """HAProxy on the repository's file, its addresses from the environment, once it
+    listens. Its own two ports are chosen here, just before it binds them, and chosen
+    again if one was taken meanwhile (HAProxy exits): the instances' outgoing
+    connections draw their ports from the same range."""
+    for _ in range(3):
+        ports["CLUSTER_HTTP_PORT"], ports["CLUSTER_SMTP_PORT"] = free_ports(2)
+        env = {**os.environ, **{name: str(port) for name, port in ports.items()}}
+        with (tmp_path / "haproxy.log").open("ab") as log:
+            process = subprocess.Popen(
+                [haproxy(), "-f", str(ROOT / "config" / "haproxy.cfg"), "-db"], env=env, stdout=log, stderr=log
+            )
+        if await listening(process, ports["CLUSTER_HTTP_PORT"]):
+            break
+    else:
+        raise AssertionError("HAProxy could not bind its ports (see haproxy.log)")
     try:
         yield process
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+async def listening(process: subprocess.Popen[bytes], port: int) -> bool:
+    """Whether ``process`` comes to accept connections on ``port`` (it binds every port
+    before it accepts on any), rather than exiting."""
+    while process.poll() is None:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.02)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return True
+    return False
 
 
 async def sockets_held(session: aiohttp.ClientSession, port: int) -> float:
@@ -137,19 +161,17 @@ class Cluster:
 async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
     """Three ``serve`` processes on the test's configuration, behind HAProxy, once it
     answers ``/readyz``."""
-    ports = {"CLUSTER_HTTP_PORT": free_port(), "CLUSTER_SMTP_PORT": free_port()}
-    for number in range(1, INSTANCES + 1):
-        ports[f"INSTANCE{number}_HTTP_PORT"], ports[f"INSTANCE{number}_SMTP_PORT"] = free_port(), free_port()
+    names = [f"INSTANCE{number}_{kind}_PORT" for number in range(1, INSTANCES + 1) for kind in ("HTTP", "SMTP")]
+    ports = dict(zip(names, free_ports(len(names)), strict=True))
     async with AsyncExitStack() as stack:
         connector = aiohttp.TCPConnector(limit=0)
         session = await stack.enter_async_context(aiohttp.ClientSession(connector=connector))
-        lb = f"http://127.0.0.1:{ports['CLUSTER_HTTP_PORT']}"
         proxy: subprocess.Popen[bytes] | None = None
 
         async def ready() -> bool:
             assert proxy is not None and proxy.poll() is None, "HAProxy exited (see haproxy.log)"
             try:
-                async with session.get(f"{lb}/readyz") as response:
+                async with session.get(f"{made.url}/readyz") as response:
                     return response.status == 200
             except aiohttp.ClientError:
                 return False

@@ -7,6 +7,7 @@ under ``IC_REQUIRE_SERVICES=1``.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -22,9 +23,18 @@ import pytest
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` loopback ports free now, all different: each is held until all are
+    chosen, so none is handed out twice. Any may still be taken before its server binds
+    it (an outgoing connection's port is drawn from the same range)."""
+    with contextlib.ExitStack() as stack:
+        held = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in held:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in held]
 
 
 def haproxy() -> str:
