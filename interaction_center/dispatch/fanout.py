@@ -15,7 +15,9 @@ instance that falls further behind than the stream keeps, or a Redis away longer
 outbox holds, loses some.
 
 Each instance reads the stream from where it stood when it started, in order, and skips
-its own entries. The stream is trimmed to about ``FRAMES_KEPT`` entries.
+its own entries, and those it has taken already: an instance numbers its entries, and a
+batch Redis added but whose reply was lost (the connection dropped) is sent again, so it
+is in the stream twice. The stream is trimmed to about ``FRAMES_KEPT`` entries.
 """
 
 from __future__ import annotations
@@ -75,6 +77,9 @@ class RedisFanout(Fanout):
         self._instance = instance
         self._outbox: list[dict[FieldT, EncodableT]] = []
         self._queued = asyncio.Event()
+        self._numbered = 0
+        # The last number taken from each other instance (a name is new at each start).
+        self._taken: dict[str, int] = {}
 
     def relay(self, kind: str) -> Handler:
         return partial(self._add, kind)
@@ -86,7 +91,10 @@ class RedisFanout(Fanout):
         if len(self._outbox) >= OUTBOX_LIMIT:
             del self._outbox[0]
             log.warning("fan-out: Redis has not taken entries in a while; dropping the oldest")
-        self._outbox.append({"from": self._instance, "kind": kind, "owner": owner, "data": data})
+        self._numbered += 1
+        self._outbox.append(
+            {"from": self._instance, "number": self._numbered, "kind": kind, "owner": owner, "data": data}
+        )
         self._queued.set()
 
     async def run(self, handlers: Mapping[str, Handler], heard: Heard) -> None:
@@ -127,8 +135,22 @@ class RedisFanout(Fanout):
             for _, entries in replies:
                 for entry_id, fields in entries:
                     after = entry_id
-                    if fields.get("from") != self._instance:
+                    if fields.get("from") != self._instance and self._first_time(fields):
                         _take(fields, handlers, heard)
+
+    def _first_time(self, fields: dict[str, str]) -> bool:
+        """Whether another instance's entry is not one taken already: an instance sends in
+        order, so a number no higher than its last taken is a batch sent again. An entry
+        without a number (an older version's) is taken, as it was then."""
+        sender = fields.get("from", "")
+        try:
+            number = int(fields["number"])
+        except (KeyError, ValueError):
+            return True
+        if number <= self._taken.get(sender, 0):
+            return False
+        self._taken[sender] = number
+        return True
 
     async def close(self) -> None:
         await self._redis.aclose()
