@@ -18,9 +18,10 @@ from sqlalchemy import select
 from interaction_center.dispatch import consumer as consumer_module
 from interaction_center.dispatch import dispatcher as dispatcher_module
 from interaction_center.dispatch.feed import Waiting
+from interaction_center.services import Services
 from interaction_center.settings.model import Settings
 from interaction_center.web.keys import SERVICES
-from routing import SlaBreached
+from routing import Escalated, PreferenceExpired, RoutingEvent, SlaBreached, WrapUpEnded
 from storage import intake_rows as rows
 from storage.models import Interaction, InteractionEvent
 from tests.services import start_redis, unavailable
@@ -208,6 +209,33 @@ async def test_logging_out_on_one_instance_closes_the_desk_on_another(
         assert await closed_with(socket) == (4001, "logged out")
 
 
+async def fired_and_died(dying: Services, kind: type[RoutingEvent]) -> None:
+    """The instance's tick fires one timer's event (the test's, as its ticker would), and
+    the instance dies before recording it."""
+    fired = await dying.routing.tick(time.time(), "a-dead-instance's-tick")
+    assert [type(event) for event in fired] == [kind]
+
+
+async def taken_up_and_lost(dying: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Events kept unrecorded past ``UNRECORDED_SECONDS`` are taken up by the instance,
+    restarted, which records them and dies again before its claim on them ends."""
+    monkeypatch.setattr(dispatcher_module, "UNRECORDED_SECONDS", 0.0)
+
+    async def lost(claim: str) -> None:
+        raise RedisConnectionError("gone")
+
+    monkeypatch.setattr(dying.routing, "recorded", lost)
+    with pytest.raises(RedisConnectionError):
+        await dying.dispatcher.take_up_unrecorded()
+
+
+async def logged(services: Services, interaction_id: str) -> list[str]:
+    """The kinds of the interaction's events, in order."""
+    async with services.sessions() as session:
+        kinds = select(InteractionEvent.type).where(InteractionEvent.interaction_id == interaction_id)
+        return list(await session.scalars(kinds.order_by(InteractionEvent.seq)))
+
+
 async def test_a_breach_fired_by_an_instance_that_died_before_recording_it_is_recorded_once_by_another(
     own_redis: tuple[str, Callable[[], None]],
     app_factory: AppFactory,
@@ -224,32 +252,108 @@ async def test_a_breach_fired_by_an_instance_that_died_before_recording_it_is_re
     [waiting] = await dying.routing.waiting("support")
     assert waiting.answer_deadline is not None
     await asyncio.sleep(max(0.0, waiting.answer_deadline - time.time()) + 0.05)
-    # The first instance fires the breach, and dies before recording it.
-    fired = await dying.routing.tick(time.time(), "a-dead-instance's-tick")
-    assert [type(event) for event in fired] == [SlaBreached]
+    await fired_and_died(dying, SlaBreached)
     # Young, it is still the firing instance's to record.
     assert await other.dispatcher.take_up_unrecorded() == 0
 
     async def breaches() -> tuple[int, object]:
         """How many breaches the interaction's log holds, and when it was last breached."""
         async with other.sessions() as session:
-            kinds = select(InteractionEvent.type).where(InteractionEvent.interaction_id == waiting.interaction_id)
             breached_at = select(Interaction.sla_breached_at).where(Interaction.id == waiting.interaction_id)
-            return list(await session.scalars(kinds)).count("sla_breached"), await session.scalar(breached_at)
+            return (await logged(other, waiting.interaction_id)).count("sla_breached"), await session.scalar(
+                breached_at
+            )
 
-    monkeypatch.setattr(dispatcher_module, "UNRECORDED_SECONDS", 0.0)
-    # Older: the first instance, restarted, takes it up and records it, then dies again
-    # before its claim ends...
-
-    async def lost(claim: str) -> None:
-        raise RedisConnectionError("gone")
-
-    monkeypatch.setattr(dying.routing, "recorded", lost)
-    with pytest.raises(RedisConnectionError):
-        await dying.dispatcher.take_up_unrecorded()
+    await taken_up_and_lost(dying, monkeypatch)
     count, breached_at = await breaches()
     assert count == 1 and breached_at is not None
     # ...so the second takes it up too, and finds it recorded: one breach, once.
     assert await other.dispatcher.take_up_unrecorded() == 1
     assert await breaches() == (1, breached_at)
     assert await other.dispatcher.take_up_unrecorded() == 0
+
+
+async def test_an_escalation_fired_by_an_instance_that_died_is_recorded_once_by_another(
+    own_redis: tuple[str, Callable[[], None]],
+    app_factory: AppFactory,
+    settings_factory: Callable[..., Settings],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url, _ = own_redis
+    escalation = "[[queues.support.escalation]]\nafter_seconds = 0.1\nraise_priority = 2"
+    settings = settings_factory(redis=f'url = "{url}"', tick=3600, support=escalation)
+    first, second = await app_factory(settings), await app_factory(settings)
+    dying, other = first.app[SERVICES], second.app[SERVICES]
+    await post_sms(first, sms_form(body="Still waiting"))
+    await routed(first)
+    [waiting] = await dying.routing.waiting("support")
+    await asyncio.sleep(0.15)
+    await fired_and_died(dying, Escalated)
+    await taken_up_and_lost(dying, monkeypatch)
+    stored = select(Interaction.priority, Interaction.escalation_level).where(Interaction.id == waiting.interaction_id)
+    assert (await logged(other, waiting.interaction_id)).count("escalated") == 1
+    # The second finds the step recorded (the wait is at its level already), and passes.
+    assert await other.dispatcher.take_up_unrecorded() == 1
+    assert (await logged(other, waiting.interaction_id)).count("escalated") == 1
+    async with other.sessions() as session:
+        assert tuple((await session.execute(stored)).one()) == (waiting.priority + 2, 1)
+
+
+async def test_a_preference_ended_by_an_instance_that_died_is_released_once_by_another(
+    own_redis: tuple[str, Callable[[], None]],
+    app_factory: AppFactory,
+    settings_factory: Callable[..., Settings],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url, _ = own_redis
+    settings = settings_factory(redis=f'url = "{url}"', tick=3600, support="preferred_agent_seconds = 0.2")
+    first, second = await app_factory(settings), await app_factory(settings)
+    dying, other = first.app[SERVICES], second.app[SERVICES]
+    alice = await login(first, "alice")
+    await set_status(first, alice, "available")
+    await post_sms(first, sms_form(body="first visit"))
+    taken = await accept_first(first, alice)
+    done = await first.post(
+        f"/api/v1/interactions/{taken['id']}/complete", json={"disposition": "resolved"}, headers=alice
+    )
+    assert done.status == 200, await done.text()
+    await set_status(first, alice, "away")
+    # Back while alice is away: held for her for a while.
+    await post_sms(first, sms_form(body="I am back"))
+    await routed(first)
+    [waiting] = await dying.routing.waiting("support")
+    assert waiting.preferred_agent is not None
+    await asyncio.sleep(0.3)
+    await fired_and_died(dying, PreferenceExpired)
+    await taken_up_and_lost(dying, monkeypatch)
+    assert (await logged(other, waiting.interaction_id)).count("preferred_agent_released") == 1
+    assert await other.dispatcher.take_up_unrecorded() == 1
+    assert (await logged(other, waiting.interaction_id)).count("preferred_agent_released") == 1
+
+
+async def test_a_wrap_up_end_fired_by_an_instance_that_died_leaves_a_later_status_alone(
+    own_redis: tuple[str, Callable[[], None]],
+    app_factory: AppFactory,
+    settings_factory: Callable[..., Settings],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url, _ = own_redis
+    settings = settings_factory(redis=f'url = "{url}"', tick=3600, support="wrap_up_seconds = 0.2")
+    first, second = await app_factory(settings), await app_factory(settings)
+    dying, other = first.app[SERVICES], second.app[SERVICES]
+    alice = await login(first, "alice")
+    await set_status(first, alice, "available")
+    await post_sms(first, sms_form())
+    taken = await accept_first(first, alice)
+    done = await first.post(
+        f"/api/v1/interactions/{taken['id']}/complete", json={"disposition": "resolved"}, headers=alice
+    )
+    assert done.status == 200, await done.text()
+    await asyncio.sleep(0.3)
+    await fired_and_died(dying, WrapUpEnded)
+    # Alice steps away before anyone records the end of her wrap-up.
+    await set_status(second, alice, "away")
+    monkeypatch.setattr(dispatcher_module, "UNRECORDED_SECONDS", 0.0)
+    assert await other.dispatcher.take_up_unrecorded() == 1
+    me = await (await second.get("/api/v1/agents/me", headers=alice)).json()
+    assert me["status"] == "away"
