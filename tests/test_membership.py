@@ -114,6 +114,42 @@ async def test_an_instance_claimed_while_alive_joins_again_with_its_desks(redis_
         await redis.aclose()
 
 
+async def test_after_an_outage_longer_than_a_lease_the_live_instances_take_none_of_each_other(redis_url: str) -> None:
+    prefix = f"test:{uuid.uuid4().hex}:"
+    alice, bob = member(AGENT, "alice"), member(AGENT, "bob")
+    a, b = Instance(redis_url, prefix, "a", [alice]), Instance(redis_url, prefix, "b", [bob])
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    try:
+        # Renewing half a renewal apart, as instances started at different times do.
+        async with running(a):
+            await asyncio.sleep(LEASE / 4)
+            async with running(b):
+                await outlive_an_outage(redis, prefix, a, b)
+    finally:
+        await redis.aclose()
+
+
+async def outlive_an_outage(redis: Redis, prefix: str, a: Instance, b: Instance) -> None:
+    [alice], [bob] = a.holding, b.holding
+
+    async def joined() -> bool:
+        return await a.membership.elsewhere(bob) and await b.membership.elsewhere(alice)
+
+    await until(joined, "both joined")
+    # What Redis holds after an outage longer than a lease: every lease lapsed, the
+    # instances and their records still there. Whichever renews first must not take the
+    # other, which renews its own a moment later, for dead.
+    await redis.delete(f"{prefix}lease:a", f"{prefix}lease:b")
+
+    async def back() -> bool:
+        return a.rejoined == [[alice]] and b.rejoined == [[bob]]
+
+    await until(back, "both take their leases again")
+    await asyncio.sleep(3 * LEASE)
+    assert a.gone == b.gone == []
+    assert await a.membership.elsewhere(bob) and await b.membership.elsewhere(alice)
+
+
 async def test_work_one_instance_must_do_runs_on_one_at_a_time_again_after_failing_and_moves_when_it_stops(
     redis_url: str,
 ) -> None:

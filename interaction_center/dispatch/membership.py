@@ -6,8 +6,9 @@ abandoned: ``desk/chat.py``) must not happen on one instance while the owner is 
 to another: a dropped network reconnects through the load balancer to any instance. So
 each instance records the owners whose sockets it holds (the ``sockets`` key: agents and
 chat sessions, ``member``) under a lease it renews (``lease``: a key with a time to live).
-An instance that dies stops renewing; the first other one to find its lease lapsed claims
-it (removing it from ``instances`` succeeds for one claimer only) and treats each of its
+An instance that dies stops renewing; the first other one to find its lease lapsed (having
+held its own for a lease at least: after a Redis outage every lease lapsed) claims it
+(removing it from ``instances`` succeeds for one claimer only) and treats each of its
 owners not connected elsewhere as gone: an agent away at once, their offers back in their
 queues at their places, offline after the grace period unless they reconnect; a visitor's
 waiting chat abandoned after its grace unless they resume it. Alone (no Redis), an
@@ -160,16 +161,25 @@ class RedisMembership(Membership):
         return any(alive and holds for alive, holds in zip(replies[::2], replies[1::2], strict=True))
 
     async def run(self, lapsed: Lapsed, holding: Callable[[], Iterable[str]], rejoined: Lapsed) -> None:
+        loop = asyncio.get_running_loop()
         first = True
+        # When this instance last took its lease afresh. For a lease after that it takes no
+        # other for dead: after a Redis outage longer than a lease, every lease lapsed, and
+        # the first live instance back would otherwise claim the others before they renew.
+        taken_at = loop.time()
         while True:
             try:
                 members = await self._renew(holding)
-                if members is not None and not first:
-                    # Lapsed while alive (a stall longer than the lease): another instance
-                    # may have disconnected these owners, whose sockets are open here.
-                    await rejoined(members)
+                if members is not None:
+                    taken_at = loop.time()
+                    if not first:
+                        # Lapsed while alive (a stall longer than the lease): another
+                        # instance may have disconnected these owners, whose sockets are
+                        # open here.
+                        await rejoined(members)
                 first = False
-                await self._claim_lapsed(lapsed)
+                if loop.time() - taken_at >= self._lease_ms / 1000:
+                    await self._claim_lapsed(lapsed)
             except Exception:
                 # Redis away (/readyz says so), or storage refusing what a claim does: the
                 # lease must go on being renewed, or this live instance would be claimed.
