@@ -8,6 +8,8 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from interaction_center.domain.errors import InteractionCenterError, InvalidInput, TooManyRequests
 from interaction_center.domain.untrusted import decode, parse_json, require_storable
@@ -16,6 +18,10 @@ from interaction_center.web.bodies import json_response
 from interaction_center.web.keys import SERVICES
 
 log = logging.getLogger(__name__)
+
+# The answer to a request that needs Redis while it is away, and when to try again.
+UNREACHABLE = "routing.unreachable"
+UNREACHABLE_RETRY_SECONDS = 5
 
 
 def json_error(status: int, code: str, message: str) -> web.Response:
@@ -42,6 +48,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         request.app[SERVICES].metrics.errors.labels(f"http.{exc.status}").inc()
         return json_error(exc.status, f"http.{exc.status}", exc.reason)
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        # Redis away (/readyz says so, and a balancer sends no more here): nothing the
+        # client did wrong, and worth trying again, likely on another instance.
+        request.app[SERVICES].metrics.errors.labels(UNREACHABLE).inc()
+        log.warning("%s %s failed: Redis cannot be reached: %s", request.method, request.path, exc)
+        response = json_error(503, UNREACHABLE, "the routing state (Redis) cannot be reached; try again shortly")
+        response.headers["Retry-After"] = str(UNREACHABLE_RETRY_SECONDS)
+        return response
     except Exception:
         request.app[SERVICES].metrics.errors.labels("internal").inc()
         log.exception("%s %s crashed", request.method, request.path)

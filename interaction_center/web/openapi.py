@@ -41,7 +41,8 @@ _REFUSALS = {
     415: "The body's charset is not one Python can read (`input.bad_charset`).",
     429: "Throttled: `Retry-After` says in how many seconds to try again.",
     502: "Twilio or the mail relay refused the request or could not be reached.",
-    503: "The database cannot be reached.",
+    503: "The database cannot be reached; or, with several instances, the routing state in Redis "
+    "(`routing.unreachable`, with `Retry-After`).",
 }
 
 
@@ -69,7 +70,9 @@ def document(router: web.UrlDispatcher) -> dict[str, Any]:
             "title": "Interaction Center API",
             "version": __version__,
             "description": "The agents', supervisors' and admins' REST API, and the operations routes. "
-            'Every refusal is `{"error": {"code", "message"}}` with a stable code. ' + _LEFT_OUT,
+            'Every refusal is `{"error": {"code", "message"}}` with a stable code. '
+            "With several instances on one Redis, any route that needs it answers 503 `routing.unreachable`, "
+            "with `Retry-After`, while it cannot be reached. " + _LEFT_OUT,
         },
         "paths": dict(sorted(paths.items())),
         "components": {

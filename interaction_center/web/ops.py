@@ -16,7 +16,7 @@ from interaction_center.domain.wire import health_body
 from interaction_center.web.auth import bearer_token
 from interaction_center.web.bodies import json_response
 from interaction_center.web.contract import PlainText, declare
-from interaction_center.web.errors import json_error
+from interaction_center.web.errors import UNREACHABLE, json_error
 from interaction_center.web.keys import SERVICES
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ async def readyz(request: web.Request) -> web.Response:
         return json_error(503, "storage.unreachable", "the database cannot be reached")
     if not await request.app[SERVICES].routing.reachable():
         log.warning("not ready: the routing state (Redis) is unreachable")
-        return json_error(503, "routing.unreachable", "the routing state (Redis) cannot be reached")
+        return json_error(503, UNREACHABLE, "the routing state (Redis) cannot be reached")
     return json_response(health_body("ready"))
 
 

@@ -26,6 +26,7 @@ from storage import intake_rows as rows
 from storage.models import Interaction, InteractionEvent
 from tests.services import start_redis, unavailable
 from tests.support import (
+    PASSWORDS,
     AppFactory,
     accept_first,
     closed_with,
@@ -66,7 +67,7 @@ def on_redis(own_redis: tuple[str, Callable[[], None]], settings_factory: Callab
     return settings_factory(redis=f'url = "{url}"')
 
 
-async def test_readiness_fails_while_redis_is_down(
+async def test_while_redis_is_down_readiness_and_requests_that_need_it_answer_503_and_the_rest_go_on(
     own_redis: tuple[str, Callable[[], None]],
     app_factory: AppFactory,
     settings_factory: Callable[..., Settings],
@@ -74,11 +75,22 @@ async def test_readiness_fails_while_redis_is_down(
     url, stop = own_redis
     client = await app_factory(settings_factory(redis=f'url = "{url}"'))
     assert (await client.get("/readyz")).status == 200
+    alice = await login(client, "alice")
 
     stop()
     response = await client.get("/readyz")
     assert response.status == 503
     assert (await response.json())["error"]["code"] == "routing.unreachable"
+    # Logins are throttled in Redis, statuses routed there: each says to try again later.
+    for response in (
+        await client.post("/api/v1/auth/login", json={"username": "bob", "password": PASSWORDS["bob"]}),
+        await client.put("/api/v1/agents/me/status", json={"status": "available"}, headers=alice),
+    ):
+        assert response.status == 503, await response.text()
+        assert (await response.json())["error"]["code"] == "routing.unreachable"
+        assert int(response.headers["Retry-After"]) > 0
+    # What does not need Redis is served as ever.
+    assert (await client.get("/api/v1/canned", headers=alice)).status == 200
 
 
 async def test_a_second_instance_keeps_the_live_state_and_takes_the_first_ones_offer(
