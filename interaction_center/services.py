@@ -17,6 +17,7 @@ from channels.chat.adapter import ChatChannel
 from channels.chat.rooms import ChatRooms
 from channels.contract import Capacity, ChannelAdapter
 from channels.email.adapter import EmailChannel
+from channels.sandbox.outbox import Outbox
 from channels.sandbox.sandbox import Sandbox
 from channels.sms.adapter import SmsChannel
 from channels.voice.adapter import VoiceChannel
@@ -40,6 +41,7 @@ from interaction_center.desk.voice_control import CallControl
 from interaction_center.desk.voice_wait import VoiceWait
 from interaction_center.desk.work import AgentWork
 from interaction_center.dispatch.consumer import ExactlyOnceConsumer, LogConsumer
+from interaction_center.dispatch.demo_outbox import SharedOutbox
 from interaction_center.dispatch.dispatcher import Dispatcher
 from interaction_center.dispatch.fanout import Fanout, RedisFanout
 from interaction_center.dispatch.feed import Waiting, routing_feed
@@ -279,8 +281,11 @@ class Services:
 
 
 def _sandbox(settings: Settings) -> Sandbox:
-    """DEMO ONLY: the stand-ins, reached on this machine at the service's own HTTP port."""
-    return Sandbox(settings.twilio, settings.smtp, settings.local_base_url, settings.public_base_url)
+    """DEMO ONLY: the stand-ins, reached on this machine at the service's own HTTP port; what
+    they keep is this instance's, or shared in Redis by every instance on it."""
+    redis = settings.redis
+    outbox = SharedOutbox(redis.url, redis.prefix) if redis.url else Outbox()
+    return Sandbox(settings.twilio, settings.smtp, settings.local_base_url, settings.public_base_url, outbox)
 
 
 def _routing(settings: Settings) -> RoutingBackend:

@@ -238,6 +238,21 @@ KEYS = (
         "ended) and notices that the event log moved (interaction_center/dispatch/fanout.py)",
         "trimmed to about its last 10,000 entries as entries are added",
     ),
+    Key(
+        "demo_outbox",
+        "demo_outbox",
+        "list",
+        "DEMO ONLY: what the demo sandbox kept instead of sending, shared by the instances: each entry "
+        "its number, a space, and JSON [channel, to, from, body] (interaction_center/dispatch/demo_outbox.py)",
+        "trimmed to its last 500 entries as entries are added",
+    ),
+    Key(
+        "demo_outbox_number",
+        "demo_outbox_number",
+        "string",
+        "DEMO ONLY: the number of the demo outbox's last entry",
+        "never: a demo's Redis goes with it",
+    ),
 )
 
 

@@ -23,7 +23,7 @@ class _Keep:
         text = content.decode("utf-8", "replace") if isinstance(content, bytes) else str(content or "")
         sender = str(envelope.mail_from or "")
         for recipient in envelope.rcpt_tos:
-            self._outbox.add("email", recipient, sender, text)
+            await self._outbox.add("email", recipient, sender, text)
         log.info("DEMO SANDBOX: mail to %s kept in the outbox, not sent", ", ".join(envelope.rcpt_tos))
         return "250 kept by the demo sandbox"
 

@@ -18,8 +18,10 @@ log = logging.getLogger(__name__)
 
 
 class Sandbox:
-    def __init__(self, twilio: TwilioSettings, smtp: SmtpSettings, local_base: str, public_base: str) -> None:
-        self.outbox = Outbox()
+    def __init__(
+        self, twilio: TwilioSettings, smtp: SmtpSettings, local_base: str, public_base: str, outbox: Outbox
+    ) -> None:
+        self.outbox = outbox
         self._local = local_base
         self._twilio = TwilioStandIn(self.outbox, twilio.auth_token, local_base, public_base)
         self._sink = MailSink(self.outbox, smtp.relay_host, smtp.relay_port) if smtp.relay_host else None
@@ -41,3 +43,4 @@ class Sandbox:
         await self._twilio.close()
         if self._sink is not None:
             await self._sink.close()
+        await self.outbox.close()

@@ -53,7 +53,7 @@ class TwilioStandIn:
     async def _message(self, request: web.Request) -> web.Response:
         form = {key: str(value) for key, value in (await request.post()).items()}
         sid = "SM" + uuid.uuid4().hex
-        self._outbox.add("sms", form.get("To", ""), form.get("From", ""), form.get("Body", ""))
+        await self._outbox.add("sms", form.get("To", ""), form.get("From", ""), form.get("Body", ""))
         log.info("DEMO SANDBOX: SMS to %s kept in the outbox, not sent", form.get("To", ""))
         callback = form.get("StatusCallback", "")
         if callback.startswith(self._public):
