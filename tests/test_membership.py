@@ -12,6 +12,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from interaction_center.dispatch.membership import AGENT, RedisMembership, member
+from tests.redis_relay import RedisRelay
 
 LEASE = 0.4
 
@@ -19,8 +20,8 @@ LEASE = 0.4
 class Instance:
     """One instance's membership, running, with what its callbacks were told."""
 
-    def __init__(self, url: str, prefix: str, name: str, holding: list[str]) -> None:
-        self.membership = RedisMembership(url, prefix, LEASE, name)
+    def __init__(self, url: str, prefix: str, name: str, holding: list[str], lease: float = LEASE) -> None:
+        self.membership = RedisMembership(url, prefix, lease, name)
         self.holding = holding
         self.gone: list[list[str]] = []
         self.rejoined: list[list[str]] = []
@@ -148,6 +149,35 @@ async def outlive_an_outage(redis: Redis, prefix: str, a: Instance, b: Instance)
     await asyncio.sleep(3 * LEASE)
     assert a.gone == b.gone == []
     assert await a.membership.elsewhere(bob) and await b.membership.elsewhere(alice)
+
+
+async def test_a_renewal_that_fails_is_tried_again_at_once_so_a_short_outage_lapses_no_lease(redis_url: str) -> None:
+    prefix = f"test:{uuid.uuid4().hex}:"
+    alice = member(AGENT, "alice")
+    # A longer lease than the other tests': a busy test machine's stalls stay well inside it.
+    lease = 1.0
+    relay = RedisRelay(redis_url)
+    async with relay.serving() as relayed:
+        a = Instance(relayed, prefix, "a", [alice], lease)
+        b = Instance(redis_url, prefix, "b", [], lease)
+        async with running(a, b):
+
+            async def joined() -> bool:
+                return await b.membership.elsewhere(alice)
+
+            await until(joined, "a joined with alice's desk")
+            # a's network drops until a renewal of its has failed and it has tried again.
+            relay.cut()
+
+            async def tried_again() -> bool:
+                return relay.refused > 0
+
+            await until(tried_again, "a tries to renew again")
+            relay.restore()
+            await asyncio.sleep(1.5 * lease)
+            # Renewed before it lapsed: nobody took a for dead, and a had nothing to rejoin.
+            assert a.rejoined == [] and b.gone == []
+            assert await b.membership.elsewhere(alice)
 
 
 async def test_work_one_instance_must_do_runs_on_one_at_a_time_again_after_failing_and_moves_when_it_stops(

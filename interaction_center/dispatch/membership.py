@@ -7,8 +7,9 @@ to another: a dropped network reconnects through the load balancer to any instan
 each instance records the owners whose sockets it holds (the ``sockets`` key: agents and
 chat sessions, ``member``) under a lease it renews (``lease``: a key with a time to live).
 An instance that dies stops renewing; the first other one to find its lease lapsed (having
-held its own for a lease at least: after a Redis outage every lease lapsed) claims it
-(removing it from ``instances`` succeeds for one claimer only) and treats each of its
+renewed its own without a failure for a lease at least: a Redis outage may have lapsed
+live instances' leases) claims it (removing it from ``instances`` succeeds for one
+claimer only) and treats each of its
 owners not connected elsewhere as gone: an agent away at once, their offers back in their
 queues at their places, offline after the grace period unless they reconnect; a visitor's
 waiting chat abandoned after its grace unless they resume it. Alone (no Redis), an
@@ -130,6 +131,9 @@ class RedisMembership(Membership):
         self._lease_ms = int(lease_seconds * 1000)
         # Renewed twice a lease: one late renewal (a stalled loop, a slow Redis) is not death.
         self._renew_seconds = lease_seconds / 2
+        # A renewal that failed is tried again sooner: the next one, half a lease later,
+        # would come as the lease lapses, and another instance might claim it first.
+        self._retry_seconds = lease_seconds / 10
         self.instance = instance
         self._instances = named(prefix, "instances")
 
@@ -163,27 +167,34 @@ class RedisMembership(Membership):
     async def run(self, lapsed: Lapsed, holding: Callable[[], Iterable[str]], rejoined: Lapsed) -> None:
         loop = asyncio.get_running_loop()
         first = True
-        # When this instance last took its lease afresh. For a lease after that it takes no
-        # other for dead: after a Redis outage longer than a lease, every lease lapsed, and
-        # the first live instance back would otherwise claim the others before they renew.
-        taken_at = loop.time()
+        # Since when this instance's renewals have succeeded, its lease held throughout. Only
+        # after a lease of that does it take another for dead: after a Redis outage, the
+        # others' leases may have lapsed during it (every one, if it lasted a lease), and
+        # the first instance back would otherwise claim them before they renew.
+        renewing_since = loop.time()
         while True:
             try:
                 members = await self._renew(holding)
-                if members is not None:
-                    taken_at = loop.time()
-                    if not first:
-                        # Lapsed while alive (a stall longer than the lease): another
-                        # instance may have disconnected these owners, whose sockets are
-                        # open here.
-                        await rejoined(members)
-                first = False
-                if loop.time() - taken_at >= self._lease_ms / 1000:
+            except Exception:
+                # Redis away (/readyz says so): the lease must go on being renewed, or this
+                # live instance would be claimed.
+                log.exception("instance %s: lease renewal failed; trying again", self.instance)
+                renewing_since = loop.time()
+                await asyncio.sleep(self._retry_seconds)
+                continue
+            if members is not None:
+                renewing_since = loop.time()
+            try:
+                if members is not None and not first:
+                    # Lapsed while alive (a stall longer than the lease): another instance
+                    # may have disconnected these owners, whose sockets are open here.
+                    await rejoined(members)
+                if loop.time() - renewing_since >= self._lease_ms / 1000:
                     await self._claim_lapsed(lapsed)
             except Exception:
-                # Redis away (/readyz says so), or storage refusing what a claim does: the
-                # lease must go on being renewed, or this live instance would be claimed.
-                log.exception("instance %s: lease renewal or claim failed; trying again", self.instance)
+                # Storage refusing what a claim does, or Redis gone meanwhile.
+                log.exception("instance %s: joining again or claiming failed", self.instance)
+            first = False
             await asyncio.sleep(self._renew_seconds)
 
     async def _renew(self, holding: Callable[[], Iterable[str]]) -> list[str] | None:
