@@ -41,7 +41,7 @@ async def balancer(ports: dict[str, int], tmp_path: Path) -> AsyncIterator[subpr
             process = subprocess.Popen(
                 [haproxy(), "-f", str(ROOT / "config" / "haproxy.cfg"), "-db"], env=env, stdout=log, stderr=log
             )
-        if await listening(process, ports["CLUSTER_HTTP_PORT"]):
+        if await listening(process, ports["CLUSTER_HTTP_PORT"], ports["CLUSTER_SMTP_PORT"]):
             break
     else:
         raise AssertionError("HAProxy could not bind its ports (see haproxy.log)")
@@ -52,19 +52,20 @@ async def balancer(ports: dict[str, int], tmp_path: Path) -> AsyncIterator[subpr
         process.wait(timeout=10)
 
 
-async def listening(process: subprocess.Popen[bytes], port: int) -> bool:
-    """Whether ``process`` comes to accept connections on ``port`` (it binds every port
-    before it accepts on any), rather than exiting."""
-    while process.poll() is None:
+async def listening(process: subprocess.Popen[bytes], *ports: int) -> bool:
+    """Whether ``process`` comes to accept connections on every one of ``ports``, rather
+    than exiting (HAProxy listens on its first port before it finds the next one taken)."""
+    waiting = list(ports)
+    while waiting and process.poll() is None:
         try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            _, writer = await asyncio.open_connection("127.0.0.1", waiting[0])
         except OSError:
             await asyncio.sleep(0.02)
             continue
         writer.close()
         await writer.wait_closed()
-        return True
-    return False
+        waiting.pop(0)
+    return not waiting
 
 
 async def sockets_held(session: aiohttp.ClientSession, port: int) -> float:

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from redis.exceptions import AuthenticationError, AuthorizationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -22,6 +23,9 @@ log = logging.getLogger(__name__)
 # The answer to a request that needs Redis while it is away, and when to try again.
 UNREACHABLE = "routing.unreachable"
 UNREACHABLE_RETRY_SECONDS = 5
+# Failures redis-py reports as connection errors that are this service's configuration
+# (a wrong password, a missing permission), not an outage: internal errors, logged in full.
+_MISCONFIGURED = (AuthenticationError, AuthorizationError)
 
 
 def json_error(status: int, code: str, message: str) -> web.Response:
@@ -48,15 +52,15 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         request.app[SERVICES].metrics.errors.labels(f"http.{exc.status}").inc()
         return json_error(exc.status, f"http.{exc.status}", exc.reason)
-    except (RedisConnectionError, RedisTimeoutError) as exc:
-        # Redis away (/readyz says so, and a balancer sends no more here): nothing the
-        # client did wrong, and worth trying again, likely on another instance.
-        request.app[SERVICES].metrics.errors.labels(UNREACHABLE).inc()
-        log.warning("%s %s failed: Redis cannot be reached: %s", request.method, request.path, exc)
-        response = json_error(503, UNREACHABLE, "the routing state (Redis) cannot be reached; try again shortly")
-        response.headers["Retry-After"] = str(UNREACHABLE_RETRY_SECONDS)
-        return response
-    except Exception:
+    except Exception as exc:
+        if isinstance(exc, (RedisConnectionError, RedisTimeoutError)) and not isinstance(exc, _MISCONFIGURED):
+            # Redis away (/readyz says so, and a balancer soon sends no more here): nothing
+            # the client did wrong, and worth trying again, likely on another instance.
+            request.app[SERVICES].metrics.errors.labels(UNREACHABLE).inc()
+            log.warning("%s %s failed: Redis cannot be reached: %s", request.method, request.path, exc)
+            response = json_error(503, UNREACHABLE, "the routing state (Redis) cannot be reached; try again shortly")
+            response.headers["Retry-After"] = str(UNREACHABLE_RETRY_SECONDS)
+            return response
         request.app[SERVICES].metrics.errors.labels("internal").inc()
         log.exception("%s %s crashed", request.method, request.path)
         return json_error(500, "internal", "internal error; it has been logged")

@@ -93,6 +93,23 @@ async def test_while_redis_is_down_readiness_and_requests_that_need_it_answer_50
     assert (await client.get("/api/v1/canned", headers=alice)).status == 200
 
 
+async def test_a_redis_that_refuses_the_service_s_credentials_is_an_internal_error_not_an_outage(
+    own_redis: tuple[str, Callable[[], None]],
+    app_factory: AppFactory,
+    settings_factory: Callable[..., Settings],
+) -> None:
+    url, _ = own_redis
+    client = await app_factory(settings_factory(redis=f'url = "{url}"'))
+    # Redis now asks for a password the service's configuration does not give.
+    redis = Redis.from_url(url)
+    await redis.config_set("requirepass", "not-the-configured-one")
+    await redis.client_kill_filter(_type="normal", skipme=False)
+    await redis.aclose()
+    response = await client.post("/api/v1/auth/login", json={"username": "bob", "password": PASSWORDS["bob"]})
+    assert response.status == 500
+    assert (await response.json())["error"]["code"] == "internal"
+
+
 async def test_a_second_instance_keeps_the_live_state_and_takes_the_first_ones_offer(
     on_redis: Settings, app_factory: AppFactory
 ) -> None:
