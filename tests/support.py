@@ -263,3 +263,14 @@ async def interaction(client: Client, headers: dict[str, str], interaction_id: s
     response = await client.get(f"/api/v1/interactions/{interaction_id}", headers=headers)
     assert response.status == 200, await response.text()
     return dict(await response.json())
+
+
+async def stop_tasks(*tasks: asyncio.Task[Any]) -> None:
+    """The tasks cancelled and waited for, 10 s at most, as a stopping service waits for its
+    own (``TASK_STOP_SECONDS``): redis-py can leave a task cancelled in the middle of a
+    command waiting for ever (its read's reply came, and it is never woken), which must not
+    hang the test that stops it."""
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=10)

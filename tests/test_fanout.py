@@ -9,6 +9,7 @@ import uuid
 from interaction_center.dispatch.fanout import RedisFanout
 from interaction_center.domain.wire import LogPositions
 from tests.redis_relay import RedisRelay
+from tests.support import stop_tasks
 
 CHAT = "chat"
 
@@ -47,9 +48,7 @@ async def test_a_batch_sent_again_after_its_reply_was_lost_reaches_the_other_ins
             # Long enough for any copy sent again to arrive.
             await asyncio.sleep(1.5)
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await stop_tasks(*tasks)
             await sender.close()
             await receiver.close()
     assert relay.lost == 1

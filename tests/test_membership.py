@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from interaction_center.dispatch.membership import AGENT, RedisMembership, member
 from tests.redis_relay import RedisRelay
+from tests.support import stop_tasks
 
 LEASE = 0.4
 
@@ -42,9 +43,7 @@ async def running(*instances: Instance) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks(*tasks)
         for instance in instances:
             await instance.membership.close()
 
@@ -85,8 +84,7 @@ async def test_a_desk_on_another_live_instance_is_elsewhere_and_a_dead_ones_is_c
             assert b.gone + c.gone == [[alice]]
             assert not await b.membership.elsewhere(alice)
     finally:
-        dying.cancel()
-        await asyncio.gather(dying, return_exceptions=True)
+        await stop_tasks(dying)
         await a.membership.close()
 
 
@@ -222,9 +220,6 @@ async def test_work_one_instance_must_do_runs_on_one_at_a_time_again_after_faili
 
         await until(moved, "the work moved to the other instance")
     finally:
-        tasks = [task for task in (first, second) if task is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks(*(task for task in (first, second) if task is not None))
         await a.close()
         await b.close()
