@@ -166,6 +166,11 @@ formatted = st.from_regex(
     r"(\+[1-9][0-9]{0,2} ?)?\(?0?[1-9][0-9]{1,3}\)?[ .-]?[0-9]{3,4}[ .-]?[0-9]{3,5}", fullmatch=True
 )
 
+# Built now, at collection: building a regex strategy imports Hypothesis's regex module,
+# and that import inside a running Hypothesis test (which has raised the recursion limit)
+# failed once on Python 3.11.7 with "AST constructor recursion depth mismatch" as pytest
+# rewrote the module's asserts.
+formatted.validate()
 
 PHONES = st.one_of(st.text(), phone_like, digits, formatted)
 
