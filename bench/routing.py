@@ -1,12 +1,13 @@
 """``make bench``: the routing engine's full cycle at three scales with the same share of
-agents ready at each (and ``next_offer`` alone within it), arrivals nobody ready may take
-(a scarce skill) at two, live queue statistics at 10,000 agents, and contact-to-offer
+agents ready at each (and its offering, ``next_offers``, alone within it), arrivals nobody
+ready may take (a scarce skill) at two, live queue statistics at 10,000 agents, and contact-to-offer
 latency through the whole service, each beside its bare-component ceiling measured in
 the same run.
 
 Prints a table for people; the last line is one JSON object with the figures. The
 ``cycle_*`` figures are whole cycles; ``decisions_per_s``, ``ratio_to_heapq``,
-``cost_growth`` and ``cost_us`` are the ``next_offer`` calls of those cycles alone."""
+``cost_growth`` and ``cost_us`` are the ``next_offers`` calls of those cycles alone, per
+offer made."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ async def main() -> None:
     rng = random.Random(7)
     results = {scale: await run_scale(scale, CYCLES, rng) for scale in SCALES}
     print(
-        f"full cycle (release -> enqueue -> next_offer until none -> accept), {READY_SHARE:.0%} of agents ready,"
+        f"full cycle (release -> enqueue -> next_offers until short -> accept), {READY_SHARE:.0%} of agents ready,"
         " chat and email cycles in turns:"
     )
     print(
@@ -45,7 +46,7 @@ async def main() -> None:
             f"{scale.agents:>7} {scale.waiting:>8} {r.ready_share:>6.1%} {r.cycles_per_s:>9,.0f} {r.cost_us:>9.1f}"
             f" {r.cycle_us['chat']:>8.1f} {r.cycle_us['email']:>9.1f} {r.heapq_us:>9.2f} {r.cost_us / r.heapq_us:>6.1f}"
         )
-    print("\nnext_offer alone, within those cycles:")
+    print("\noffering (next_offers) alone, within those cycles, per offer made:")
     print(f"{'agents':>7} {'waiting':>8} {'decisions/s':>12} {'us/decision':>12} {'ratio':>6}")
     for scale, r in results.items():
         print(

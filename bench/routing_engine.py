@@ -2,8 +2,9 @@
 ``next_offer`` alone costs within it.
 
 One cycle = an agent completes an interaction (release, no wrap-up: it is ready again), a
-new contact arrives (enqueue), the engine makes its offers (next_offer until it has no
-more) and the agent accepts: every engine call a contact costs. Cycles take turns:
+new contact arrives (enqueue), the engine makes its offers (``all_offers``, as the service
+asks: ``next_offers`` a batch at a time until one comes back short, one call here) and the
+agent accepts: every engine call a contact costs. Cycles take turns:
 
 - chat: an agent's one chat ends and a chat arrives in one of its queues, so it goes to
   the best of the agents ready there by the queue's strategy. The share of agents with
@@ -19,6 +20,7 @@ the time other work holds the core is not charged to the engine (its cache press
 from __future__ import annotations
 
 import heapq
+import itertools
 import random
 import time
 from collections.abc import Callable
@@ -55,7 +57,7 @@ class Scale:
 class Result:
     scale: Scale
     cycle_us: dict[str, float]  # per kind of cycle
-    next_offer_us: float  # per offer made, the next_offer calls alone
+    next_offer_us: float  # per offer made, the next_offers calls alone
     ready_share: float  # agents with their chat slot free, read from the engine after the run
     heapq_us: float
 
@@ -130,11 +132,10 @@ class _Centre:
         return held.pop()
 
     async def offer_all(self, after: QueueEntry) -> list[Offer]:
-        """next_offer until None, after ``after`` arrived."""
-        offers: list[Offer] = []
-        while (offer := await self.engine.next_offer(f"{after.interaction_id}-{len(offers)}", self.clock)) is not None:
-            offers.append(offer)
-        return offers
+        """Every offer the engine can make, after ``after`` arrived, asked for as the
+        service asks (``all_offers``: a batch at a time, one step each on a shared engine)."""
+        numbers = itertools.count()
+        return await self.engine.all_offers(lambda: f"{after.interaction_id}-{next(numbers)}", self.clock)
 
     async def accept_all(self, offers: list[Offer]) -> None:
         for offer in offers:

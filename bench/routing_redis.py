@@ -1,5 +1,5 @@
 """``python -m bench.routing --backend redis``: the Redis routing backend's full cycle
-(release -> enqueue -> next_offer until none -> accept, chat and email in turns, as
+(release -> enqueue -> next_offers until short -> accept, chat and email in turns, as
 ``bench.routing_engine`` runs the in-memory one) at 1,000 agents and 10,000 waiting, in
 wall time, beside the ceiling any Redis backend has: ``EVALSHA`` of a script that only
 returns, one call after another from another process on the same Redis.
@@ -85,9 +85,9 @@ async def main() -> None:
             [sys.executable, "-m", "bench.routing_redis", "raw", url], capture_output=True, text=True, check=True
         )
         raw_per_s = float(raw.stdout.strip())
-    # A cycle's calls: release, enqueue, accept, and next_offer once per offer plus the
-    # one that finds nothing more (one offer per cycle here).
-    per_cycle = 3 + 2
+    # A cycle's calls: release, enqueue, accept, and next_offers once (it makes the cycle's
+    # one offer and finds no more: a short batch).
+    per_cycle = 4
     ratio = result.cycles_per_s / raw_per_s
     print(
         f"Redis backend, full cycle at {SCALE.agents:,} agents and {SCALE.waiting:,} waiting"
@@ -95,7 +95,7 @@ async def main() -> None:
     )
     print(
         f"  {result.cycles_per_s:,.0f} cycles/s ({result.cost_us:.0f} us a cycle: chat {result.cycle_us['chat']:.0f},"
-        f" email {result.cycle_us['email']:.0f}); next_offer {result.next_offer_us:.0f} us a decision"
+        f" email {result.cycle_us['email']:.0f}); offering (next_offers) {result.next_offer_us:.0f} us an offer"
     )
     print(f"  raw EVALSHA of `return 1`, another process: {raw_per_s:,.0f} calls/s ({1e6 / raw_per_s:.0f} us a call)")
     print(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 
 from routing.types import (
     AgentProfile,
@@ -22,6 +23,10 @@ from routing.types import (
     QueueStats,
     RoutingEvent,
 )
+
+# Offers asked for at a time: most changes allow one or two; a burst (an agent back with
+# room for several, a rebuild) takes a few batches, each one step of a shared backend's.
+OFFER_BATCH = 8
 
 
 class RoutingBackend(ABC):
@@ -45,6 +50,28 @@ class RoutingBackend(ABC):
     async def next_offer(self, offer_id: str, now: float) -> Offer | None:
         """Make the next offer the current state allows, or None when nothing matches.
         Call until None after every change."""
+
+    async def next_offers(self, offer_ids: Sequence[str], now: float) -> list[Offer]:
+        """The offers ``next_offer`` would make one call after another, with these ids: one
+        per id, or fewer when nothing more matches (then no call would make one). A shared
+        backend makes them in one step (one round trip)."""
+        made = []
+        for offer_id in offer_ids:
+            offer = await self.next_offer(offer_id, now)
+            if offer is None:
+                break
+            made.append(offer)
+        return made
+
+    async def all_offers(self, new_id: Callable[[], str], now: float) -> list[Offer]:
+        """Every offer the state allows now (``next_offers`` until it makes fewer than it
+        was given ids for), each with an id from ``new_id``."""
+        offers: list[Offer] = []
+        while True:
+            made = await self.next_offers([new_id() for _ in range(OFFER_BATCH)], now)
+            offers += made
+            if len(made) < OFFER_BATCH:
+                return offers
 
     @abstractmethod
     async def accept(self, offer_id: str, agent_id: str, now: float) -> Offer | None:

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from itertools import chain
 from typing import Any
 
@@ -154,6 +154,9 @@ class RedisRoutingBackend(RoutingBackend):
 
     async def next_offer(self, offer_id: str, now: float) -> Offer | None:
         return _offer_or_none(await self._run("next_offer", repr(now), offer_id))
+
+    async def next_offers(self, offer_ids: Sequence[str], now: float) -> list[Offer]:
+        return [offer_record(r) for r in each(await self._run("next_offers", repr(now), *offer_ids))]
 
     async def accept(self, offer_id: str, agent_id: str, now: float) -> Offer | None:
         return _offer_or_none(await self._run("accept", repr(now), offer_id, agent_id))

@@ -655,11 +655,14 @@ class Dispatcher:
 
     async def _dispatch(self) -> None:
         """Make every offer the engine can make now and record them in one transaction: an
-        offer reaches its agent from its event (dispatch/pushes.py), once storage has it."""
-        while offers := await self._next_offers():
-            await self._offer(offers)
+        offer reaches its agent from its event (dispatch/pushes.py), once storage has it.
+        Offers storage refused are cancelled in routing, which may allow others."""
+        while offers := await self._routing.all_offers(lambda: str(uuid.uuid4()), time.time()):
+            if await self._offer(offers):
+                return
 
-    async def _offer(self, offers: list[Offer]) -> None:
+    async def _offer(self, offers: list[Offer]) -> bool:
+        """Whether every offer landed in storage (those that did not are cancelled)."""
         now = to_datetime(time.time())
 
         def record(conn: Connection) -> set[str]:
@@ -684,18 +687,13 @@ class Dispatcher:
             else:
                 # Changed in storage behind routing's back (closed, or offered elsewhere).
                 await self._routing.cancel(offer.interaction_id, time.time())
+        return all(offer.interaction_id in landed for offer in offers)
 
     async def _put_back(self, offer: Offer) -> None:
         """The offer (or the assignment it became) undone in routing: its entry is queued
         again as it was."""
         await self._routing.cancel(offer.interaction_id, time.time())
         await self._routing.enqueue(offer.entry, time.time())
-
-    async def _next_offers(self) -> list[Offer]:
-        offers = []
-        while (offer := await self._routing.next_offer(str(uuid.uuid4()), time.time())) is not None:
-            offers.append(offer)
-        return offers
 
     async def _requeue(self, offer: Offer, event: str, actor: Actor) -> None:
         await self._requeue_stored(offer.interaction_id, offer.offer_id, event, actor)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import random
 from collections import Counter
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
@@ -212,6 +213,39 @@ async def test_higher_priority_entries_are_offered_before_older_lower_priority_o
     assert await waiting_ids(backend) == ["p2-older", "p2-newest", "p1", "p0-oldest"]
     assert await backend.set_agent(profile("a1", capacity={"chat": 1}), AgentState.AVAILABLE, T0) == []
     assert await serve_all(backend, "a1", T0) == ["p2-older", "p2-newest", "p1", "p0-oldest"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+async def test_offers_asked_for_in_batches_are_the_ones_asked_for_one_by_one(backend_factory: Make, seed: int) -> None:
+    """``next_offers`` (and ``all_offers``, which the service calls) make what ``next_offer``
+    called again and again makes on a twin: agents of several capacities on two channels
+    (some with room for more than a batch),
+    entries of several priorities waiting, then agents becoming available in turn."""
+    rng = random.Random(seed)
+    one_by_one, batched = backend_factory(EngineConfig()), backend_factory(EngineConfig())
+    entries = [
+        entry(f"e{n}", T0 - rng.randrange(100), channel=rng.choice(["chat", "email"]), priority=rng.randrange(3))
+        for n in range(rng.randrange(4, 24))
+    ]
+    agents = [
+        profile(f"a{n}", capacity={"chat": rng.randrange(1, 14), "email": rng.randrange(0, 3)})
+        for n in range(rng.randrange(1, 5))
+    ]
+    for backend in (one_by_one, batched):
+        assert await arrive(backend, T0, *entries) == []
+    ids = itertools.count()
+    for agent in agents:
+        expected = await available(one_by_one, agent, T0)
+        assert await batched.set_agent(agent, AgentState.AVAILABLE, T0) == []
+        # A batch of two first, then the rest as the service asks for them.
+        first = await batched.next_offers([f"o{next(ids)}", f"o{next(ids)}"], T0)
+        assert len(first) == min(2, len(expected))
+        rest = await batched.all_offers(lambda: f"o{next(ids)}", T0)
+        assert [(o.interaction_id, o.agent_id) for o in first + rest] == [
+            (o.interaction_id, o.agent_id) for o in expected
+        ]
+        assert await batched.next_offers(["none"], T0) == []
+    assert await waiting_ids(batched) == await waiting_ids(one_by_one)
 
 
 @pytest.mark.parametrize("stage", ["waiting", "offered", "assigned"])
