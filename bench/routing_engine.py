@@ -1,5 +1,5 @@
-"""The routing engine's full cycle at growing scale (in-memory engine), and what
-``next_offer`` alone costs within it.
+"""The routing engine's full cycle at growing scale (in-memory engine), and what its
+offering (``next_offers``) alone costs within it.
 
 One cycle = an agent completes an interaction (release, no wrap-up: it is ready again), a
 new contact arrives (enqueue), the engine makes its offers (``all_offers``, as the service

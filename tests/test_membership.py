@@ -26,9 +26,15 @@ class Instance:
         self.holding = holding
         self.gone: list[list[str]] = []
         self.rejoined: list[list[str]] = []
+        # How long setting a claimed instance's owners gone takes (storage, routing).
+        self.gone_takes = 0.0
+        self.setting_gone = False
 
     async def _gone(self, members: list[str]) -> None:
+        self.setting_gone = True
+        await asyncio.sleep(self.gone_takes)
         self.gone.append(members)
+        self.setting_gone = False
 
     async def _rejoined(self, members: list[str]) -> None:
         self.rejoined.append(members)
@@ -86,6 +92,39 @@ async def test_a_desk_on_another_live_instance_is_elsewhere_and_a_dead_ones_is_c
     finally:
         await stop_tasks(dying)
         await a.membership.close()
+
+
+async def test_an_instance_setting_a_dead_ones_owners_gone_keeps_renewing_its_own_lease(redis_url: str) -> None:
+    prefix = f"test:{uuid.uuid4().hex}:"
+    alice, bob = member(AGENT, "alice"), member(AGENT, "bob")
+    a, b = Instance(redis_url, prefix, "a", [alice]), Instance(redis_url, prefix, "b", [bob])
+    # Setting a dead instance's agents away takes a while: many agents, the decisions lock it
+    # may have held to wait out.
+    b.gone_takes = 3 * LEASE
+    observer = RedisMembership(redis_url, prefix, LEASE, "observer")  # asks; never joins
+    dying = asyncio.create_task(a.run())
+    try:
+        async with running(b):
+
+            async def joined() -> bool:
+                return await observer.elsewhere(alice) and await observer.elsewhere(bob)
+
+            await until(joined, "both joined")
+            await stop_tasks(dying)  # a dies; b claims it
+
+            async def setting_gone() -> bool:
+                return b.setting_gone
+
+            await until(setting_gone, "b sets a's owners gone")
+            while b.setting_gone:
+                # b renews meanwhile: its own desks stay its own, nobody may claim it.
+                assert await observer.elsewhere(bob)
+                await asyncio.sleep(0.05)
+            assert b.gone == [[alice]]
+    finally:
+        await stop_tasks(dying)
+        await a.membership.close()
+        await observer.close()
 
 
 async def test_an_instance_claimed_while_alive_joins_again_with_its_desks(redis_url: str) -> None:

@@ -90,6 +90,15 @@ return members
 """
 
 
+async def _logged(work: Awaitable[None], what: str) -> None:
+    """``work`` awaited, a failure logged rather than raised (it would end its task group):
+    storage refusing what a claim does, Redis gone meanwhile."""
+    try:
+        await work
+    except Exception:
+        log.exception("%s failed", what)
+
+
 class Membership:
     """One instance alone: its sockets are the only ones."""
 
@@ -165,6 +174,15 @@ class RedisMembership(Membership):
         return any(alive and holds for alive, holds in zip(replies[::2], replies[1::2], strict=True))
 
     async def run(self, lapsed: Lapsed, holding: Callable[[], Iterable[str]], rejoined: Lapsed) -> None:
+        # What follows a claim or a joining again (owners set away or back: storage, routing,
+        # perhaps waiting out the decisions lock a dead instance held) runs beside the
+        # renewals, which must go on meanwhile, or this live instance's lease would lapse.
+        async with asyncio.TaskGroup() as beside:
+            await self._keep_lease(lapsed, holding, rejoined, beside)
+
+    async def _keep_lease(
+        self, lapsed: Lapsed, holding: Callable[[], Iterable[str]], rejoined: Lapsed, beside: asyncio.TaskGroup
+    ) -> None:
         loop = asyncio.get_running_loop()
         first = True
         # Since when this instance's renewals have succeeded, its lease held throughout. Only
@@ -184,17 +202,19 @@ class RedisMembership(Membership):
                 continue
             if members is not None:
                 renewing_since = loop.time()
-            try:
-                if members is not None and not first:
+                if not first:
                     # Lapsed while alive (a stall longer than the lease): another instance
                     # may have disconnected these owners, whose sockets are open here.
-                    await rejoined(members)
-                if loop.time() - renewing_since >= self._lease_ms / 1000:
-                    await self._claim_lapsed(lapsed)
-            except Exception:
-                # Storage refusing what a claim does, or Redis gone meanwhile.
-                log.exception("instance %s: joining again or claiming failed", self.instance)
+                    beside.create_task(_logged(rejoined(members), f"instance {self.instance}: joining again"))
             first = False
+            if loop.time() - renewing_since >= self._lease_ms / 1000:
+                try:
+                    for other, held in await self._claim_lapsed():
+                        beside.create_task(
+                            _logged(self._gone(held, lapsed), f"instance {self.instance}: claiming {other}")
+                        )
+                except Exception:
+                    log.exception("instance %s: looking for instances gone failed", self.instance)
             await asyncio.sleep(self._renew_seconds)
 
     async def _renew(self, holding: Callable[[], Iterable[str]]) -> list[str] | None:
@@ -217,7 +237,9 @@ class RedisMembership(Membership):
         log.info("instance %s: lease taken (%d sockets' owners here)", self.instance, len(members))
         return members
 
-    async def _claim_lapsed(self, lapsed: Lapsed) -> None:
+    async def _claim_lapsed(self) -> list[tuple[str, list[str]]]:
+        """The instances whose leases lapsed, claimed here, each with its members."""
+        claims = []
         for other in await self._others():
             claimed = await self._redis.eval(
                 _CLAIM, 3, self._lease(other), self._instances, self._sockets(other), other
@@ -226,7 +248,12 @@ class RedisMembership(Membership):
                 continue
             members = sorted(str(held) for held in claimed)
             log.warning("instance %s is gone (lease lapsed): %d sockets' owners were on it", other, len(members))
-            await lapsed([held for held in members if not await self.elsewhere(held)])
+            claims.append((other, members))
+        return claims
+
+    async def _gone(self, members: list[str], lapsed: Lapsed) -> None:
+        """A claimed instance's members not connected elsewhere, to ``lapsed``."""
+        await lapsed([held for held in members if not await self.elsewhere(held)])
 
     async def alone(self, name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
         key = named(self._prefix, "alone", work=name)
