@@ -28,6 +28,7 @@ from tests.services import start_redis, unavailable
 from tests.support import (
     PASSWORDS,
     AppFactory,
+    Client,
     accept_first,
     closed_with,
     login,
@@ -265,6 +266,19 @@ async def logged(services: Services, interaction_id: str) -> list[str]:
         return list(await session.scalars(kinds.order_by(InteractionEvent.seq)))
 
 
+async def served_by_alice(client: Client, form: dict[str, str]) -> dict[str, str]:
+    """Alice, available, takes the SMS and completes it; her headers."""
+    alice = await login(client, "alice")
+    await set_status(client, alice, "available")
+    await post_sms(client, form)
+    taken = await accept_first(client, alice)
+    done = await client.post(
+        f"/api/v1/interactions/{taken['id']}/complete", json={"disposition": "resolved"}, headers=alice
+    )
+    assert done.status == 200, await done.text()
+    return alice
+
+
 async def test_a_breach_fired_by_an_instance_that_died_before_recording_it_is_recorded_once_by_another(
     own_redis: tuple[str, Callable[[], None]],
     app_factory: AppFactory,
@@ -338,14 +352,7 @@ async def test_a_preference_ended_by_an_instance_that_died_is_released_once_by_a
     settings = settings_factory(redis=f'url = "{url}"', tick=3600, support="preferred_agent_seconds = 0.2")
     first, second = await app_factory(settings), await app_factory(settings)
     dying, other = first.app[SERVICES], second.app[SERVICES]
-    alice = await login(first, "alice")
-    await set_status(first, alice, "available")
-    await post_sms(first, sms_form(body="first visit"))
-    taken = await accept_first(first, alice)
-    done = await first.post(
-        f"/api/v1/interactions/{taken['id']}/complete", json={"disposition": "resolved"}, headers=alice
-    )
-    assert done.status == 200, await done.text()
+    alice = await served_by_alice(first, sms_form(body="first visit"))
     await set_status(first, alice, "away")
     # Back while alice is away: held for her for a while.
     await post_sms(first, sms_form(body="I am back"))
@@ -370,14 +377,7 @@ async def test_a_wrap_up_end_fired_by_an_instance_that_died_leaves_a_later_statu
     settings = settings_factory(redis=f'url = "{url}"', tick=3600, support="wrap_up_seconds = 0.2")
     first, second = await app_factory(settings), await app_factory(settings)
     dying, other = first.app[SERVICES], second.app[SERVICES]
-    alice = await login(first, "alice")
-    await set_status(first, alice, "available")
-    await post_sms(first, sms_form())
-    taken = await accept_first(first, alice)
-    done = await first.post(
-        f"/api/v1/interactions/{taken['id']}/complete", json={"disposition": "resolved"}, headers=alice
-    )
-    assert done.status == 200, await done.text()
+    alice = await served_by_alice(first, sms_form())
     await asyncio.sleep(0.3)
     await fired_and_died(dying, WrapUpEnded)
     # Alice steps away before anyone records the end of her wrap-up.
